@@ -1,0 +1,306 @@
+/*
+ * sample: batches of samples with arena-owned labels (see sample.h).
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metric.h"
+#include "sample.h"
+#include "xmalloc.h"
+
+/* Strings live in blocks that are never moved, so pointers stay valid. */
+struct arena_block {
+	struct arena_block	*next;
+	size_t			 used, cap;
+	char			 data[];
+};
+
+struct batch {
+	struct sample		*v;
+	size_t			 n, cap;
+	struct arena_block	*blocks;
+};
+
+#define ARENA_BLOCK	(64 * 1024)
+
+static void *
+arena_alloc(struct batch *b, size_t n)
+{
+	struct arena_block	*blk = b->blocks;
+	void			*p;
+
+	n = (n + 7) & ~(size_t)7;
+	if (blk == NULL || blk->cap - blk->used < n) {
+		size_t cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
+
+		blk = xmalloc(sizeof(*blk) + cap);
+		blk->used = 0;
+		blk->cap = cap;
+		blk->next = b->blocks;
+		b->blocks = blk;
+	}
+	p = blk->data + blk->used;
+	blk->used += n;
+	return p;
+}
+
+static const char *
+arena_strdup(struct batch *b, const char *s)
+{
+	size_t	 len = strlen(s);
+	char	*p = arena_alloc(b, len + 1);
+
+	memcpy(p, s, len + 1);
+	return p;
+}
+
+struct batch *
+batch_new(void)
+{
+	return xcalloc(1, sizeof(struct batch));
+}
+
+void
+batch_reset(struct batch *b)
+{
+	struct arena_block *blk, *next;
+
+	/* Keep one block to avoid churn on every scrape. */
+	for (blk = b->blocks; blk != NULL; blk = next) {
+		next = blk->next;
+		if (next == NULL) {
+			blk->used = 0;
+			b->blocks = blk;
+		} else
+			free(blk);
+	}
+	b->n = 0;
+}
+
+void
+batch_free(struct batch *b)
+{
+	struct arena_block *blk, *next;
+
+	if (b == NULL)
+		return;
+	for (blk = b->blocks; blk != NULL; blk = next) {
+		next = blk->next;
+		free(blk);
+	}
+	free(b->v);
+	free(b);
+}
+
+int
+label_name_valid(const char *s)
+{
+	const char *p;
+
+	if (s == NULL || *s == '\0')
+		return 0;
+	for (p = s; *p != '\0'; p++) {
+		char c = *p;
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+		    (p != s && c >= '0' && c <= '9')))
+			return 0;
+	}
+	return 1;
+}
+
+int
+metric_name_valid(const char *s)
+{
+	const char *p;
+
+	if (s == NULL || *s == '\0')
+		return 0;
+	for (p = s; *p != '\0'; p++) {
+		char c = *p;
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+		    c == ':' || (p != s && c >= '0' && c <= '9')))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+label_cmp(const void *a, const void *b)
+{
+	const struct label *la = a, *lb = b;
+
+	/* __name__ first (a convenience of ours), the rest by name. */
+	if (strcmp(la->name, "__name__") == 0)
+		return strcmp(lb->name, "__name__") == 0 ? 0 : -1;
+	if (strcmp(lb->name, "__name__") == 0)
+		return 1;
+	return strcmp(la->name, lb->name);
+}
+
+const char *
+labels_get(const struct label *l, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(l[i].name, name) == 0)
+			return l[i].value;
+	return NULL;
+}
+
+int
+labels_cmp(const struct label *a, size_t na, const struct label *b, size_t nb)
+{
+	size_t	i;
+	int	c;
+
+	for (i = 0; i < na && i < nb; i++) {
+		if ((c = label_cmp(&a[i], &b[i])) != 0)
+			return c;
+		if ((c = strcmp(a[i].value, b[i].value)) != 0)
+			return c;
+	}
+	return na < nb ? -1 : na > nb ? 1 : 0;
+}
+
+int
+batch_add(struct batch *b, const char *name, const struct label *lbls,
+    size_t n, int64_t t, double v)
+{
+	struct label	*out;
+	struct sample	*s;
+	size_t		 i, j, k;
+
+	if (!metric_name_valid(name))
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (!label_name_valid(lbls[i].name) ||
+		    strcmp(lbls[i].name, "__name__") == 0)
+			return -1;
+		for (j = i + 1; j < n; j++)
+			if (strcmp(lbls[i].name, lbls[j].name) == 0)
+				return -1;
+	}
+	out = arena_alloc(b, (n + 1) * sizeof(*out));
+	out[0].name = "__name__";
+	out[0].value = arena_strdup(b, name);
+	for (i = 0, k = 1; i < n; i++) {
+		if (lbls[i].value == NULL || lbls[i].value[0] == '\0')
+			continue;
+		out[k].name = arena_strdup(b, lbls[i].name);
+		out[k].value = arena_strdup(b, lbls[i].value);
+		k++;
+	}
+	qsort(out + 1, k - 1, sizeof(*out), label_cmp);
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 256;
+		b->v = xreallocarray(b->v, b->cap, sizeof(*b->v));
+	}
+	s = &b->v[b->n++];
+	s->labels = out;
+	s->nlabels = k;
+	s->t = t;
+	s->v = v;
+	return 0;
+}
+
+int
+batch_addl(struct batch *b, const char *name, int64_t t, double v, ...)
+{
+	struct label	 l[32];
+	size_t		 n = 0;
+	const char	*k;
+	va_list		 ap;
+
+	va_start(ap, v);
+	while ((k = va_arg(ap, const char *)) != NULL) {
+		if (n == sizeof(l) / sizeof(l[0])) {
+			va_end(ap);
+			return -1;
+		}
+		l[n].name = k;
+		l[n].value = va_arg(ap, const char *);
+		n++;
+	}
+	va_end(ap);
+	return batch_add(b, name, l, n, t, v);
+}
+
+size_t
+batch_len(const struct batch *b)
+{
+	return b->n;
+}
+
+const struct sample *
+batch_at(const struct batch *b, size_t i)
+{
+	return i < b->n ? &b->v[i] : NULL;
+}
+
+void
+batch_set_label(struct batch *b, const char *name, const char *value,
+    int keep_existing)
+{
+	const char	*n = arena_strdup(b, name);
+	const char	*val = arena_strdup(b, value);
+	char		*exported;
+	size_t		 i, j;
+
+	exported = xmalloc(strlen(name) + sizeof("exported_"));
+	strcpy(exported, "exported_");
+	strcat(exported, name);
+	for (i = 0; i < b->n; i++) {
+		struct sample	*s = &b->v[i];
+		struct label	*out;
+		int		 found = -1;
+
+		for (j = 1; j < s->nlabels; j++)
+			if (strcmp(s->labels[j].name, name) == 0)
+				found = (int)j;
+		if (found >= 0 && keep_existing)
+			continue;
+		out = arena_alloc(b, (s->nlabels + 2) * sizeof(*out));
+		memcpy(out, s->labels, s->nlabels * sizeof(*out));
+		if (found >= 0) {
+			out[found].name = arena_strdup(b, exported);
+			out[s->nlabels].name = n;
+			out[s->nlabels].value = val;
+			s->nlabels++;
+		} else if (val[0] != '\0') {
+			out[s->nlabels].name = n;
+			out[s->nlabels].value = val;
+			s->nlabels++;
+		}
+		qsort(out + 1, s->nlabels - 1, sizeof(*out), label_cmp);
+		s->labels = out;
+	}
+	free(exported);
+}
+
+void
+batch_default_time(struct batch *b, int64_t t)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		if (b->v[i].t == 0)
+			b->v[i].t = t;
+}
+
+const char *
+metric_type_name(enum metric_type t)
+{
+	switch (t) {
+	case METRIC_GAUGE:	return "gauge";
+	case METRIC_COUNTER:	return "counter";
+	case METRIC_HISTOGRAM:	return "histogram";
+	case METRIC_SUMMARY:	return "summary";
+	default:		return "untyped";
+	}
+}

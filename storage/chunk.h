@@ -1,0 +1,68 @@
+/*
+ * chunk: the compressed unit of a series' samples (the codec).
+ *
+ * A chunk holds up to CHUNK_MAX_SAMPLES samples of one series in strictly
+ * increasing time order.  An appender builds one; the sealed bytes (header
+ * with magic, version, encoding, count, first/last time and a CRC32C; see
+ * storage/FORMAT.md) are what the store writes to LMDB, and an iterator
+ * reads them back.  The bit stream (bitstream.h) is apart from the codec.
+ *
+ * Decoding never trusts its input: a truncated or corrupt chunk yields an
+ * error, never an over-read, a loop or a huge allocation.
+ */
+#ifndef MONITORD_CHUNK_H
+#define MONITORD_CHUNK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CHUNK_MAX_SAMPLES	4096
+
+enum chunk_encoding {
+	CHUNK_ENC_GORILLA = 1,	/* delta-of-delta times, XOR float values */
+	/* further encodings (decimal/integer values, zstd) are added here and
+	   picked per chunk when they measure better */
+};
+
+struct chunk_app;
+
+struct chunk_app *chunk_app_new(void);
+void		 chunk_app_free(struct chunk_app *);
+/* 0, or -1 when t <= the last time (the caller counts it as out of order)
+ * or the chunk is full. */
+int		 chunk_app_add(struct chunk_app *, int64_t t, double v);
+size_t		 chunk_app_count(const struct chunk_app *);
+int64_t		 chunk_app_first(const struct chunk_app *);
+int64_t		 chunk_app_last(const struct chunk_app *);
+/* Approximate encoded size so far, to decide when to seal. */
+size_t		 chunk_app_bytes(const struct chunk_app *);
+/*
+ * The chunk's bytes as they go to disk; valid until the next add or free.
+ * The appender stays usable (checkpoints of open head chunks use this too).
+ */
+int		 chunk_app_bytes_out(struct chunk_app *, const uint8_t **data,
+		    size_t *len);
+
+struct chunk_iter {
+	/* private to chunk.c; on the stack, no allocation */
+	const uint8_t	*p;
+	size_t		 len;
+	uint64_t	 bitpos, nbits;
+	uint32_t	 n, i;
+	int		 enc;
+	int64_t		 t, delta;
+	uint64_t	 vbits;
+	uint8_t		 leading, trailing;
+	int		 err;
+	char		 errmsg[96];
+};
+
+/* Check the header and CRC; 0, or -1 with it->errmsg set. */
+int		 chunk_iter_init(struct chunk_iter *, const uint8_t *, size_t);
+/* 1 with the next sample, 0 at the end, -1 on corrupt data (errmsg). */
+int		 chunk_iter_next(struct chunk_iter *, int64_t *t, double *v);
+/* Header fields without decoding: 0, or -1 when the header is bad. */
+int		 chunk_peek(const uint8_t *, size_t, uint32_t *count,
+		    int64_t *first, int64_t *last);
+
+#endif

@@ -1,0 +1,158 @@
+/*
+ * Unit tests of the core utilities: buf, units, sample batches.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "tcheck.h"
+#include "buf.h"
+#include "sample.h"
+#include "units.h"
+
+START_TEST(test_duration_ok)
+{
+	static const struct { const char *s; int64_t ms; } cases[] = {
+		{ "500ms", 500 }, { "15s", 15000 }, { "5m", 300000 },
+		{ "2h", 7200000 }, { "30d", 2592000000LL }, { "1w", 604800000LL },
+		{ "1h30m", 5400000 }, { "0s", 0 }, { "1m1s1ms", 61001 },
+	};
+	char	err[128];
+	size_t	i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int64_t ms = -1;
+
+		ck_assert_int_eq(units_parse_duration(cases[i].s, &ms, err,
+		    sizeof(err)), 0);
+		ck_assert_int_eq(ms, cases[i].ms);
+	}
+}
+END_TEST
+
+START_TEST(test_duration_bad)
+{
+	static const struct { const char *s, *msg; } cases[] = {
+		{ "", "empty duration" },
+		{ "30", "invalid duration \"30\": missing or unknown unit (use ms, s, m, h, d, w or y)" },
+		{ "5x", "invalid duration \"5x\": missing or unknown unit (use ms, s, m, h, d, w or y)" },
+		{ "s", "invalid duration \"s\": expected a number followed by ms, s, m, h, d, w or y" },
+		{ "-5s", "invalid duration \"-5s\": expected a number followed by ms, s, m, h, d, w or y" },
+		{ "30m1h", "invalid duration \"30m1h\": units out of order" },
+		{ "99999999999999999999s", "duration \"99999999999999999999s\" is too large" },
+		{ "9999999999999999y", "duration \"9999999999999999y\" is too large" },
+	};
+	char	err[128];
+	size_t	i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int64_t ms;
+
+		ck_assert_int_eq(units_parse_duration(cases[i].s, &ms, err,
+		    sizeof(err)), -1);
+		ck_assert_str_eq(err, cases[i].msg);
+	}
+}
+END_TEST
+
+START_TEST(test_duration_format)
+{
+	char out[64];
+
+	units_format_duration(90000, out, sizeof(out));
+	ck_assert_str_eq(out, "1m30s");
+	units_format_duration(0, out, sizeof(out));
+	ck_assert_str_eq(out, "0s");
+	units_format_duration(86400000LL * 30 + 1, out, sizeof(out));
+	ck_assert_str_eq(out, "4w2d1ms");
+}
+END_TEST
+
+START_TEST(test_size)
+{
+	char		err[128];
+	uint64_t	b;
+
+	ck_assert_int_eq(units_parse_size("64MB", &b, err, sizeof(err)), 0);
+	ck_assert_uint_eq(b, 64ULL << 20);
+	ck_assert_int_eq(units_parse_size("1GiB", &b, err, sizeof(err)), 0);
+	ck_assert_uint_eq(b, 1ULL << 30);
+	ck_assert_int_eq(units_parse_size("512B", &b, err, sizeof(err)), 0);
+	ck_assert_uint_eq(b, 512);
+	ck_assert_int_eq(units_parse_size("10", &b, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "invalid size \"10\": missing or unknown unit (use B, KB, MB, GB or TB)");
+	ck_assert_int_eq(units_parse_size("99999999999TB", &b, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "size \"99999999999TB\" is too large");
+}
+END_TEST
+
+START_TEST(test_buf_double)
+{
+	struct buf b = BUF_INIT;
+
+	buf_add_double(&b, 0.1);
+	buf_addc(&b, ' ');
+	buf_add_double(&b, NAN);
+	buf_addc(&b, ' ');
+	buf_add_double(&b, -INFINITY);
+	buf_addc(&b, ' ');
+	buf_add_double(&b, 1e21);
+	buf_addc(&b, ' ');
+	buf_add_double(&b, 123456789);
+	ck_assert_str_eq(b.data, "0.1 NaN -Inf 1e+21 123456789");
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_batch)
+{
+	struct batch		*b = batch_new();
+	const struct sample	*s;
+
+	ck_assert_int_eq(batch_addl(b, "node_cpu_seconds_total", 1000, 2.5,
+	    "mode", "idle", "cpu", "0", "empty", "", NULL), 0);
+	ck_assert_int_eq(batch_addl(b, "bad-name", 0, 1, NULL), -1);
+	ck_assert_int_eq(batch_addl(b, "x", 0, 1, "a", "1", "a", "2", NULL), -1);
+	ck_assert_int_eq(batch_addl(b, "x", 0, 1, "__name__", "y", NULL), -1);
+	ck_assert_int_eq(batch_addl(b, "up", 0, 1, "job", "scraped", NULL), 0);
+	ck_assert_uint_eq(batch_len(b), 2);
+	s = batch_at(b, 0);
+	ck_assert_uint_eq(s->nlabels, 3);
+	ck_assert_str_eq(s->labels[0].value, "node_cpu_seconds_total");
+	ck_assert_str_eq(s->labels[1].name, "cpu");
+	ck_assert_str_eq(s->labels[2].name, "mode");
+
+	batch_set_label(b, "job", "host", 0);
+	batch_default_time(b, 5000);
+	s = batch_at(b, 0);
+	ck_assert_str_eq(labels_get(s->labels, s->nlabels, "job"), "host");
+	ck_assert_int_eq(s->t, 1000);
+	s = batch_at(b, 1);
+	ck_assert_str_eq(labels_get(s->labels, s->nlabels, "job"), "host");
+	ck_assert_str_eq(labels_get(s->labels, s->nlabels, "exported_job"), "scraped");
+	ck_assert_int_eq(s->t, 5000);
+
+	batch_reset(b);
+	ck_assert_uint_eq(batch_len(b), 0);
+	batch_free(b);
+}
+END_TEST
+
+static Suite *
+core_suite(void)
+{
+	Suite	*s = suite_create("core");
+	TCase	*tc = tcase_create("core");
+
+	tcase_add_test(tc, test_duration_ok);
+	tcase_add_test(tc, test_duration_bad);
+	tcase_add_test(tc, test_duration_format);
+	tcase_add_test(tc, test_size);
+	tcase_add_test(tc, test_buf_double);
+	tcase_add_test(tc, test_batch);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+TCHECK_MAIN(core_suite)
