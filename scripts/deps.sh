@@ -1,0 +1,32 @@
+#!/bin/sh
+# Install the Debian/Ubuntu packages monitord needs, only those missing.
+#   scripts/deps.sh build     what building and running monitord needs
+#   scripts/deps.sh test      that, plus what the test suite needs
+# Runs apt-get as root (through sudo when not root).
+set -eu
+
+build_pkgs="build-essential autoconf automake libtool pkg-config
+ liblmdb-dev libevent-dev librabbitmq-dev libpq-dev zlib1g-dev check
+ libjansson-dev libpcre2-dev libssl-dev libzstd-dev libsnappy-dev
+ libprotobuf-c-dev protobuf-c-compiler libyaml-dev"
+test_pkgs="python3 mandoc clang curl lmdb-utils"
+
+case "${1:-build}" in
+build)	want="$build_pkgs" ;;
+test)	want="$build_pkgs $test_pkgs" ;;
+*)	echo "usage: $0 build|test" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "installing:$missing"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
