@@ -334,8 +334,10 @@ target_build(struct targets *set, struct target *t,
 	t->run.target = t;
 	t->run.batch = batch_new();
 	t->last = batch_new();
-	t->tick_ev = evtimer_new(set->base, target_tick, t);
-	t->deadline_ev = evtimer_new(set->base, target_deadline, t);
+	if (set->base != NULL) {	/* NULL: built only to check (-t) */
+		t->tick_ev = evtimer_new(set->base, target_tick, t);
+		t->deadline_ev = evtimer_new(set->base, target_deadline, t);
+	}
 	return 0;
 }
 

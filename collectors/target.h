@@ -39,7 +39,9 @@ struct targets_opts {
 
 /*
  * Build a target for every collector section of CONF.  NULL with a message
- * in ERR when one cannot be built (nothing is started then).
+ * in ERR when one cannot be built (nothing is started then).  With a NULL
+ * event base the targets are only built and checked (monitord -t): they
+ * must not be started.
  */
 struct targets	*targets_new(struct event_base *, const struct conf *,
 		    const struct targets_opts *, char *err, size_t errlen);

@@ -1,13 +1,154 @@
 /*
- * main: monitord's command line.
+ * main: monitord's command line (see monitord(8)).
+ *
+ *	monitord [-f] [-c file] [-d datadir] [-l level]
+ *	monitord -t [-c file]
+ *	monitord --version | --help
  */
 #include "config.h"
 
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "log.h"
+#include "schema.h"
+#include "target.h"
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: monitord [-f] [-c file] [-d datadir] [-l level]\n"
+	    "       monitord -t [-c file]\n"
+	    "       monitord --version | --help\n"
+	    "\n"
+	    "  -c file     configuration file (default %s/monitord.conf;\n"
+	    "              a built-in configuration serves when it does not exist)\n"
+	    "  -d datadir  data directory (overrides data_dir)\n"
+	    "  -f          stay in the foreground, log to stderr\n"
+	    "  -l level    log level: error, warn, info or debug\n"
+	    "  -t          check the configuration and exit\n"
+	    "\n"
+	    "See monitord(8), monitord.conf(5) and monitord-metrics(7).\n",
+	    SYSCONFDIR);
+}
+
+/* -t: parse, check and build everything a start would, then say so. */
+static int
+check_config(const struct monitord_opts *opts)
+{
+	const struct conf_kind *const	*kinds;
+	struct conf_errors		*errs = conf_errors_new();
+	struct conf			*conf;
+	int				 rc = 0;
+
+	conf = monitord_load_config(opts, &kinds, errs);
+	if (conf == NULL) {
+		conf_errors_print(errs, stderr);
+		fprintf(stderr, "configuration has %zu error%s\n",
+		    conf_errors_count(errs),
+		    conf_errors_count(errs) == 1 ? "" : "s");
+		rc = 1;
+	} else {
+		struct targets_opts	 topts = { 0, 0, NULL, NULL };
+		struct targets		*t;
+		char			 err[512];
+
+		/* Building targets compiles regexes and reads secret files;
+		   nothing is started. */
+		if ((t = targets_new(NULL, conf, &topts, err,
+		    sizeof(err))) == NULL) {
+			fprintf(stderr, "%s\n", err);
+			rc = 1;
+		} else {
+			printf("configuration OK: %s\n", conf_path(conf));
+			targets_free(t);
+		}
+		conf_free(conf);
+		schema_kinds_free(kinds);
+	}
+	conf_errors_free(errs);
+	return rc;
+}
 
 int
-main(void)
+main(int argc, char *argv[])
 {
-	printf("monitord %s\n", PACKAGE_VERSION);
-	return 0;
+	static const struct option longopts[] = {
+		{ "version",	no_argument,	NULL,	'V' },
+		{ "help",	no_argument,	NULL,	'h' },
+		{ NULL,		0,		NULL,	0 },
+	};
+	struct monitord_opts	 opts;
+	struct monitord		*md;
+	enum log_level		 lvl;
+	char			 err[8192];
+	int			 ch, test = 0, rc;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.log_level = -1;
+	while ((ch = getopt_long(argc, argv, "c:d:fl:th", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			opts.config_path = optarg;
+			opts.config_given = 1;
+			break;
+		case 'd':
+			opts.data_dir = optarg;
+			break;
+		case 'f':
+			opts.foreground = 1;
+			break;
+		case 'l':
+			if (log_level_parse(optarg, &lvl) == -1) {
+				fprintf(stderr, "monitord: unknown log level "
+				    "\"%s\" (error, warn, info, debug)\n", optarg);
+				return 2;
+			}
+			opts.log_level = (int)lvl;
+			break;
+		case 't':
+			test = 1;
+			break;
+		case 'V':
+			printf("monitord %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "monitord: unexpected argument \"%s\"\n",
+		    argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (test)
+		return check_config(&opts);
+
+	log_init(1, LOG_LVL_INFO);
+	if ((md = monitord_new(&opts, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\nmonitord: not started\n", err);
+		return 1;
+	}
+	if (!opts.foreground) {
+		if (monitord_detach(md) == -1) {
+			monitord_free(md);
+			return 1;
+		}
+		log_init(0, log_get_level());
+	}
+	rc = monitord_run(md);
+	monitord_free(md);
+	return rc;
 }

@@ -1,0 +1,338 @@
+/*
+ * daemon: the running instance: configuration, event loop, HTTP server,
+ * collector targets, reload and shutdown (see daemon.h).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "api.h"
+#include "collector.h"
+#include "daemon.h"
+#include "http/server.h"
+#include "log.h"
+#include "schema.h"
+#include "target.h"
+#include "xmalloc.h"
+
+#define DEFAULT_CONFIG	SYSCONFDIR "/monitord.conf"
+
+const char monitord_default_config[] =
+    "# monitord's built-in configuration: used when no configuration file\n"
+    "# exists.  It watches this host through /proc.\n"
+    "[server]\n"
+    "listen = 127.0.0.1:9330\n"
+    "\n"
+    "[proc \"host\"]\n"
+    "interval = 5s\n";
+
+struct monitord {
+	struct monitord_opts		 opts;
+	char				*config_path;
+	char				*data_dir;
+	struct event_base		*base;
+	const struct conf_kind *const	*kinds;
+	struct conf			*conf;
+	struct targets			*targets;
+	struct httpd			*httpd;
+	struct api			*api;
+	struct event			*sig_hup, *sig_term, *sig_int;
+	int				 stopping;
+};
+
+struct conf *
+monitord_load_config(const struct monitord_opts *opts,
+    const struct conf_kind *const **kindsp, struct conf_errors *errs)
+{
+	const struct conf_kind *const	*kinds;
+	const char			*path = opts->config_path;
+	struct conf			*conf;
+	struct stat			 st;
+
+	kinds = schema_kinds_new(collector_kinds);
+	if (path == NULL)
+		path = DEFAULT_CONFIG;
+	if (!opts->config_given && stat(path, &st) == -1 && errno == ENOENT)
+		conf = conf_load("(built-in)", monitord_default_config, kinds,
+		    errs);
+	else
+		conf = conf_load(path, NULL, kinds, errs);
+	if (conf != NULL) {
+		size_t before = conf_errors_count(errs);
+
+		schema_check(conf, errs);
+		if (conf_errors_count(errs) != before) {
+			conf_free(conf);
+			conf = NULL;
+		}
+	}
+	if (conf == NULL) {
+		schema_kinds_free(kinds);
+		kinds = NULL;
+	}
+	*kindsp = kinds;
+	return conf;
+}
+
+static char *
+resolve_data_dir(const struct monitord_opts *opts, const struct conf *conf)
+{
+	const struct conf_section *srv = conf_get(conf, "server");
+
+	if (opts->data_dir != NULL)
+		return xstrdup(opts->data_dir);
+	if (conf_has(srv, "data_dir"))
+		return xstrdup(conf_str(srv, "data_dir"));
+	if (geteuid() == 0)
+		return xstrdup(LOCALSTATEDIR "/lib/monitord");
+	return xstrdup("monitord-data");
+}
+
+static int
+mkdir_p(const char *path, char *err, size_t errlen)
+{
+	char	tmp[PATH_MAX];
+	char	*p;
+
+	if (strlen(path) >= sizeof(tmp)) {
+		snprintf(err, errlen, "data directory path too long");
+		return -1;
+	}
+	strcpy(tmp, path);
+	for (p = tmp + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0750) == -1 && errno != EEXIST)
+			goto fail;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0750) == -1 && errno != EEXIST)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "cannot create data directory %s: %s", tmp,
+	    strerror(errno));
+	return -1;
+}
+
+static void
+monitord_apply_log_level(struct monitord *md)
+{
+	enum log_level lvl;
+
+	if (md->opts.log_level >= 0)
+		log_set_level((enum log_level)md->opts.log_level);
+	else if (log_level_parse(conf_str(conf_get(md->conf, "server"),
+	    "log_level"), &lvl) == 0)
+		log_set_level(lvl);
+}
+
+static struct targets *
+monitord_build_targets(struct monitord *md, const struct conf *conf,
+    char *err, size_t errlen)
+{
+	struct targets_opts	 topts;
+	const struct conf_section *srv = conf_get(conf, "server");
+
+	memset(&topts, 0, sizeof(topts));
+	topts.tolerance_ms = conf_duration(srv, "timestamp_tolerance");
+	topts.backoff_cap_ms = 5 * 60 * 1000;
+	topts.sink = NULL;	/* the store will be the sink */
+	topts.sink_arg = md;
+	return targets_new(md->base, conf, &topts, err, errlen);
+}
+
+static void
+monitord_reload(struct monitord *md)
+{
+	const struct conf_kind *const	*kinds;
+	struct conf_errors		*errs = conf_errors_new();
+	struct conf			*conf;
+	struct targets			*targets;
+	char				 err[512];
+	size_t				 i;
+
+	log_info("reloading configuration from %s", md->config_path);
+	conf = monitord_load_config(&md->opts, &kinds, errs);
+	if (conf == NULL) {
+		for (i = 0; i < conf_errors_count(errs); i++)
+			log_warnx("%s", conf_errors_at(errs, i));
+		log_warnx("configuration not reloaded: %zu error%s; the old "
+		    "configuration stays in use", conf_errors_count(errs),
+		    conf_errors_count(errs) == 1 ? "" : "s");
+		conf_errors_free(errs);
+		return;
+	}
+	conf_errors_free(errs);
+	if ((targets = monitord_build_targets(md, conf, err,
+	    sizeof(err))) == NULL) {
+		log_warnx("%s", err);
+		log_warnx("configuration not reloaded; the old configuration "
+		    "stays in use");
+		conf_free(conf);
+		schema_kinds_free(kinds);
+		return;
+	}
+	if (strcmp(conf_str(conf_get(conf, "server"), "listen"),
+	    conf_str(conf_get(md->conf, "server"), "listen")) != 0)
+		log_warnx("listen changed: restart monitord to apply it");
+
+	targets_free(md->targets);
+	md->targets = targets;
+	api_set_targets(md->api, targets);
+	conf_free(md->conf);
+	schema_kinds_free(md->kinds);
+	md->conf = conf;
+	md->kinds = kinds;
+	monitord_apply_log_level(md);
+	targets_start(md->targets);
+	log_info("configuration reloaded: %zu targets", targets_count(targets));
+}
+
+static void
+monitord_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct monitord *md = arg;
+
+	switch (sig) {
+	case SIGHUP:
+		monitord_reload(md);
+		break;
+	case SIGTERM:
+	case SIGINT:
+		log_info("received %s, stopping", sig == SIGTERM ? "SIGTERM" :
+		    "SIGINT");
+		md->stopping = 1;
+		event_base_loopbreak(md->base);
+		break;
+	}
+}
+
+struct monitord *
+monitord_new(const struct monitord_opts *opts, char *err, size_t errlen)
+{
+	struct monitord			*md = xcalloc(1, sizeof(*md));
+	struct conf_errors		*errs = conf_errors_new();
+	const struct conf_section	*srv;
+	struct httpd_opts		 hopts;
+	size_t				 i;
+
+	md->opts = *opts;
+	md->config_path = xstrdup(opts->config_path ? opts->config_path :
+	    DEFAULT_CONFIG);
+	md->conf = monitord_load_config(opts, &md->kinds, errs);
+	if (md->conf == NULL) {
+		size_t n = conf_errors_count(errs), off = 0;
+
+		for (i = 0; i < n && off < errlen; i++)
+			off += (size_t)snprintf(err + off, errlen - off, "%s%s",
+			    i ? "\n" : "", conf_errors_at(errs, i));
+		conf_errors_free(errs);
+		monitord_free(md);
+		return NULL;
+	}
+	conf_errors_free(errs);
+	monitord_apply_log_level(md);
+	srv = conf_get(md->conf, "server");
+
+	md->data_dir = resolve_data_dir(opts, md->conf);
+	if (mkdir_p(md->data_dir, err, errlen) == -1) {
+		monitord_free(md);
+		return NULL;
+	}
+
+	if ((md->base = event_base_new()) == NULL) {
+		snprintf(err, errlen, "cannot create the event loop");
+		monitord_free(md);
+		return NULL;
+	}
+	memset(&hopts, 0, sizeof(hopts));
+	hopts.listen = conf_str(srv, "listen");
+	hopts.max_connections = (int)conf_int(srv, "max_connections");
+	hopts.request_timeout_ms = conf_duration(srv, "request_timeout");
+	hopts.max_body_bytes = (size_t)conf_size(srv, "max_request_size");
+	hopts.max_header_bytes = 64 * 1024;
+	if ((md->httpd = httpd_new(md->base, &hopts, err, errlen)) == NULL) {
+		monitord_free(md);
+		return NULL;
+	}
+	if ((md->targets = monitord_build_targets(md, md->conf, err,
+	    errlen)) == NULL) {
+		monitord_free(md);
+		return NULL;
+	}
+	md->api = api_new(md->httpd, md->targets);
+
+	md->sig_hup = evsignal_new(md->base, SIGHUP, monitord_signal, md);
+	md->sig_term = evsignal_new(md->base, SIGTERM, monitord_signal, md);
+	md->sig_int = evsignal_new(md->base, SIGINT, monitord_signal, md);
+	evsignal_add(md->sig_hup, NULL);
+	evsignal_add(md->sig_term, NULL);
+	evsignal_add(md->sig_int, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return md;
+}
+
+int
+monitord_detach(struct monitord *md)
+{
+	if (daemon(0, 0) == -1) {
+		log_warn("daemon");
+		return -1;
+	}
+	/* The child carries the parent's epoll state: renew it. */
+	if (event_reinit(md->base) == -1) {
+		log_warnx("event_reinit failed");
+		return -1;
+	}
+	return 0;
+}
+
+int
+monitord_run(struct monitord *md)
+{
+	const char *listen = conf_str(conf_get(md->conf, "server"), "listen");
+
+	targets_start(md->targets);
+	log_info("monitord %s started: %zu targets, data in %s",
+	    PACKAGE_VERSION, targets_count(md->targets), md->data_dir);
+	log_info("dashboard and API at http://%s/",
+	    api_display_addr(listen, httpd_port(md->httpd)));
+	event_base_dispatch(md->base);
+	log_info("stopped");
+	return 0;
+}
+
+void
+monitord_free(struct monitord *md)
+{
+	if (md == NULL)
+		return;
+	if (md->sig_hup != NULL)
+		event_free(md->sig_hup);
+	if (md->sig_term != NULL)
+		event_free(md->sig_term);
+	if (md->sig_int != NULL)
+		event_free(md->sig_int);
+	targets_free(md->targets);
+	api_free(md->api);
+	httpd_free(md->httpd);
+	if (md->base != NULL)
+		event_base_free(md->base);
+	conf_free(md->conf);
+	schema_kinds_free(md->kinds);
+	free(md->config_path);
+	free(md->data_dir);
+	free(md);
+}

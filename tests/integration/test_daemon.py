@@ -1,0 +1,184 @@
+"""The built monitord binary end to end: command line, config check,
+HTTP endpoints and their limits, reload and shutdown."""
+import json
+import os
+import signal
+import socket
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import tap  # noqa: E402
+from daemon import Daemon, SRCDIR, run  # noqa: E402
+
+BASIC = """
+[server]
+listen = 127.0.0.1:{port}
+max_request_size = 1MB
+max_connections = 2000
+
+[proc "host"]
+interval = 1s
+"""
+
+
+def metric_lines(text, name):
+    return [l for l in text.splitlines() if l.startswith(name + "{") or l.startswith(name + " ")]
+
+
+class CommandLine(unittest.TestCase):
+    def test_version(self):
+        rc, out, _ = run(["--version"])
+        self.assertEqual(rc, 0)
+        self.assertRegex(out, r"^monitord \d+\.\d+\.\d+\n$")
+
+    def test_help(self):
+        rc, out, _ = run(["--help"])
+        self.assertEqual(rc, 0)
+        self.assertIn("usage: monitord [-f] [-c file] [-d datadir] [-l level]", out)
+
+    def test_bad_option(self):
+        rc, _, err = run(["-x"])
+        self.assertEqual(rc, 2)
+        self.assertIn("usage:", err)
+
+    def test_check_example_config(self):
+        path = os.path.join(SRCDIR, "etc", "monitord.conf")
+        rc, out, err = run(["-t", "-c", path])
+        self.assertEqual((rc, err), (0, ""))
+        self.assertEqual(out, f"configuration OK: {path}\n")
+
+    def test_check_missing_file(self):
+        rc, out, err = run(["-t", "-c", "/nonexistent/monitord.conf"])
+        self.assertEqual(rc, 1)
+        self.assertIn("/nonexistent/monitord.conf", err)
+
+    def test_check_reports_every_error_with_line(self):
+        d = Daemon.__new__(Daemon)
+        import tempfile
+        tmp = tempfile.mkdtemp()
+        path = os.path.join(tmp, "bad.conf")
+        with open(path, "w") as f:
+            f.write("[server]\nlisten = 127.0.0.1:9330\nretention = 30\n\n"
+                    "[proc \"host\"]\ninterval = 5 s\nbogus = 1\n")
+        rc, out, err = run(["-t", "-c", path])
+        self.assertEqual(rc, 1)
+        lines = err.splitlines()
+        self.assertTrue(lines[0].startswith(f"{path}:3: "), lines)
+        self.assertTrue(lines[1].startswith(f"{path}:6: "), lines)
+        self.assertTrue(lines[2].startswith(f"{path}:7: "), lines)
+        self.assertEqual(lines[3], "configuration has 3 errors")
+
+
+class Endpoints(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.d = Daemon(BASIC)
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.d.stop() == 0
+
+    def test_healthz(self):
+        r = self.d.get("/healthz")
+        self.assertEqual((r.status, r.text), (200, "ok\n"))
+
+    def test_prints_url(self):
+        self.d.wait_for(lambda: f"http://127.0.0.1:{self.d.port}/" in self.d.stderr(), what="URL in log")
+
+    def test_metrics_has_host_cpu(self):
+        def ready():
+            st, text = self.d.get_text("/metrics")
+            return st == 200 and metric_lines(text, "node_cpu_seconds_total") and text
+        text = self.d.wait_for(ready, what="node_cpu_seconds_total on /metrics")
+        cpus = os.cpu_count()
+        idle = [l for l in metric_lines(text, "node_cpu_seconds_total") if 'mode="idle"' in l]
+        self.assertEqual(len(idle), cpus)
+        self.assertIn("# TYPE node_cpu_seconds_total counter", text)
+        self.assertIn('monitord_build_info{version="', text)
+        self.assertRegex(text, r'\nmonitord_target_runs_total\{instance="[^"]+",job="host"\} [1-9]')
+
+    def test_metrics_gzip(self):
+        r = self.d.get("/metrics", headers={"Accept-Encoding": "gzip"})
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.headers.get("Content-Encoding"), "gzip")
+        self.assertTrue(r.headers.get("Content-Type").startswith("text/plain; version=0.0.4"))
+
+    def test_targets(self):
+        def up():
+            r = self.d.get("/api/targets")
+            data = json.loads(r.text)
+            t = data["data"]["targets"]
+            return t if t and t[0]["health"] == "up" else None
+        t = self.d.wait_for(up, what="host target up")
+        self.assertEqual(len(t), 1)
+        self.assertEqual((t[0]["kind"], t[0]["job"], t[0]["lastError"]), ("proc", "host", ""))
+        self.assertEqual(t[0]["interval"], 1.0)
+        self.assertGreater(t[0]["lastSamples"], 50)
+
+    def test_not_found(self):
+        self.assertEqual(self.d.get("/nope").status, 404)
+
+    def test_oversized_request_413_and_alive(self):
+        body = b"x" * (2 * 1024 * 1024)
+        try:
+            r = self.d.get("/healthz", method="POST", data=body)
+            self.assertEqual(r.status, 413)
+        except (ConnectionResetError, BrokenPipeError):
+            pass
+        self.assertEqual(self.d.get("/healthz").status, 200)
+
+    def test_many_idle_connections(self):
+        socks = []
+        try:
+            for _ in range(500):
+                s = socket.create_connection(("127.0.0.1", self.d.port))
+                socks.append(s)
+            t0 = time.monotonic()
+            r = self.d.get("/healthz", timeout=5)
+            self.assertEqual(r.status, 200)
+            self.assertLess(time.monotonic() - t0, 5)
+        finally:
+            for s in socks:
+                s.close()
+
+
+class Reload(unittest.TestCase):
+    def test_broken_config_keeps_old(self):
+        d = Daemon(BASIC)
+        try:
+            d.wait_for(lambda: json.loads(d.get("/api/targets").text)["data"]["targets"][0]["runs"] > 0,
+                       what="first run")
+            d.write_config(BASIC + "\n[proc \"broken\"\n")
+            d.signal(signal.SIGHUP)
+            d.wait_for(lambda: "configuration not reloaded" in d.stderr(), what="reload refusal")
+            self.assertIn(f"{d.conf}:10: ", d.stderr())
+            self.assertEqual(d.get("/healthz").status, 200)
+            t = json.loads(d.get("/api/targets").text)["data"]["targets"]
+            self.assertEqual([x["job"] for x in t], ["host"])
+        finally:
+            self.assertEqual(d.stop(), 0)
+
+    def test_good_config_applies(self):
+        d = Daemon(BASIC)
+        try:
+            d.write_config(BASIC + '\n[proc "second"]\ninterval = 2s\nhost = yes\n')
+            d.signal(signal.SIGHUP)
+            d.wait_for(lambda: "configuration reloaded: 2 targets" in d.stderr(), what="reload")
+            t = json.loads(d.get("/api/targets").text)["data"]["targets"]
+            self.assertEqual(sorted(x["job"] for x in t), ["host", "second"])
+        finally:
+            self.assertEqual(d.stop(), 0)
+
+    def test_sigint_stops(self):
+        d = Daemon(BASIC)
+        d.signal(signal.SIGINT)
+        self.assertEqual(d.proc.wait(10), 0)
+        self.assertIn("received SIGINT, stopping", d.stderr())
+        d.log.close()
+
+
+if __name__ == "__main__":
+    tap.main()
