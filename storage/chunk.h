@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "storage/bitstream.h"
+
 #define CHUNK_MAX_SAMPLES	4096
 
 enum chunk_encoding {
@@ -45,24 +47,35 @@ int		 chunk_app_bytes_out(struct chunk_app *, const uint8_t **data,
 
 struct chunk_iter {
 	/* private to chunk.c; on the stack, no allocation */
-	const uint8_t	*p;
-	size_t		 len;
-	uint64_t	 bitpos, nbits;
+	struct bitr	 br;
 	uint32_t	 n, i;
 	int		 enc;
-	int64_t		 t, delta;
+	int		 err;
+	int64_t		 t, last;
+	uint64_t	 delta;
 	uint64_t	 vbits;
 	uint8_t		 leading, trailing;
-	int		 err;
 	char		 errmsg[96];
 };
 
-/* Check the header and CRC; 0, or -1 with it->errmsg set. */
+/*
+ * Check the header and CRC; 0, or -1 with it->errmsg set.  The iterator
+ * points into the caller's bytes, which must outlive it.
+ */
 int		 chunk_iter_init(struct chunk_iter *, const uint8_t *, size_t);
 /* 1 with the next sample, 0 at the end, -1 on corrupt data (errmsg). */
 int		 chunk_iter_next(struct chunk_iter *, int64_t *t, double *v);
 /* Header fields without decoding: 0, or -1 when the header is bad. */
 int		 chunk_peek(const uint8_t *, size_t, uint32_t *count,
 		    int64_t *first, int64_t *last);
+
+/* CRC32C (Castagnoli), as the header uses it; crc is 0 to start. */
+uint32_t	 chunk_crc32c(uint32_t crc, const void *, size_t);
+/*
+ * For the fuzzer and the tests only: chunk_iter_init without the CRC
+ * check, so that corrupt payloads reach the decoder.
+ */
+int		 chunk_iter_init_unchecked(struct chunk_iter *, const uint8_t *,
+		    size_t);
 
 #endif

@@ -1,0 +1,618 @@
+/*
+ * chunk: the codec of a series' samples.  An appender builds a chunk one
+ * sample at a time; its sealed bytes (a small header with a CRC32C, then
+ * an encoded payload; storage/FORMAT.md draws both) are what the store
+ * keeps, and an iterator on the caller's stack reads them back.
+ *
+ * Gorilla (CHUNK_ENC_GORILLA): timestamps as delta-of-delta in the
+ * millisecond buckets Prometheus uses (0/14/17/20/64 bits), values XOR'd
+ * with the previous one, reusing the previous window of meaningful bits
+ * when the new one fits inside it.  All timestamp arithmetic is modulo
+ * 2^64 so that any strictly increasing int64 sequence round-trips, and
+ * values travel as their bit patterns so that NaN payloads (the stale
+ * marker) and -0.0 come back bit-exact.
+ *
+ * The decoder trusts nothing: the header is range-checked, the CRC
+ * verified, every read is bounded by the bit reader, timestamps must keep
+ * increasing and the last one must be the header's.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xmalloc.h"
+#include "storage/bitstream.h"
+#include "storage/chunk.h"
+
+#define CHUNK_MAGIC0		0x4d	/* 'M' */
+#define CHUNK_MAGIC1		0x43	/* 'C' */
+#define CHUNK_VERSION		1
+#define CHUNK_FIXED_HDR		8	/* magic, version, encoding, CRC */
+#define CHUNK_MAX_HDR		(CHUNK_FIXED_HDR + 3 + 10 + 10 + 10)
+
+struct chunk_app {
+	struct bitw	 bw;
+	uint32_t	 n;
+	int64_t		 first, last;
+	uint64_t	 delta;
+	uint64_t	 vbits;
+	uint8_t		 leading, trailing;
+
+	uint8_t		*out;		/* sealed bytes, see bytes_out */
+	size_t		 outlen, outcap;
+	int		 outok;
+};
+
+struct chunk_hdr {
+	unsigned	 enc;
+	uint32_t	 count;
+	int64_t		 first, last;
+	uint32_t	 crc;
+	size_t		 hlen;		/* header bytes, payload follows */
+	size_t		 plen;
+};
+
+static const uint32_t crc32c_table[256] = {
+	0x00000000, 0xf26b8303, 0xe13b70f7, 0x1350f3f4,
+	0xc79a971f, 0x35f1141c, 0x26a1e7e8, 0xd4ca64eb,
+	0x8ad958cf, 0x78b2dbcc, 0x6be22838, 0x9989ab3b,
+	0x4d43cfd0, 0xbf284cd3, 0xac78bf27, 0x5e133c24,
+	0x105ec76f, 0xe235446c, 0xf165b798, 0x030e349b,
+	0xd7c45070, 0x25afd373, 0x36ff2087, 0xc494a384,
+	0x9a879fa0, 0x68ec1ca3, 0x7bbcef57, 0x89d76c54,
+	0x5d1d08bf, 0xaf768bbc, 0xbc267848, 0x4e4dfb4b,
+	0x20bd8ede, 0xd2d60ddd, 0xc186fe29, 0x33ed7d2a,
+	0xe72719c1, 0x154c9ac2, 0x061c6936, 0xf477ea35,
+	0xaa64d611, 0x580f5512, 0x4b5fa6e6, 0xb93425e5,
+	0x6dfe410e, 0x9f95c20d, 0x8cc531f9, 0x7eaeb2fa,
+	0x30e349b1, 0xc288cab2, 0xd1d83946, 0x23b3ba45,
+	0xf779deae, 0x05125dad, 0x1642ae59, 0xe4292d5a,
+	0xba3a117e, 0x4851927d, 0x5b016189, 0xa96ae28a,
+	0x7da08661, 0x8fcb0562, 0x9c9bf696, 0x6ef07595,
+	0x417b1dbc, 0xb3109ebf, 0xa0406d4b, 0x522bee48,
+	0x86e18aa3, 0x748a09a0, 0x67dafa54, 0x95b17957,
+	0xcba24573, 0x39c9c670, 0x2a993584, 0xd8f2b687,
+	0x0c38d26c, 0xfe53516f, 0xed03a29b, 0x1f682198,
+	0x5125dad3, 0xa34e59d0, 0xb01eaa24, 0x42752927,
+	0x96bf4dcc, 0x64d4cecf, 0x77843d3b, 0x85efbe38,
+	0xdbfc821c, 0x2997011f, 0x3ac7f2eb, 0xc8ac71e8,
+	0x1c661503, 0xee0d9600, 0xfd5d65f4, 0x0f36e6f7,
+	0x61c69362, 0x93ad1061, 0x80fde395, 0x72966096,
+	0xa65c047d, 0x5437877e, 0x4767748a, 0xb50cf789,
+	0xeb1fcbad, 0x197448ae, 0x0a24bb5a, 0xf84f3859,
+	0x2c855cb2, 0xdeeedfb1, 0xcdbe2c45, 0x3fd5af46,
+	0x7198540d, 0x83f3d70e, 0x90a324fa, 0x62c8a7f9,
+	0xb602c312, 0x44694011, 0x5739b3e5, 0xa55230e6,
+	0xfb410cc2, 0x092a8fc1, 0x1a7a7c35, 0xe811ff36,
+	0x3cdb9bdd, 0xceb018de, 0xdde0eb2a, 0x2f8b6829,
+	0x82f63b78, 0x709db87b, 0x63cd4b8f, 0x91a6c88c,
+	0x456cac67, 0xb7072f64, 0xa457dc90, 0x563c5f93,
+	0x082f63b7, 0xfa44e0b4, 0xe9141340, 0x1b7f9043,
+	0xcfb5f4a8, 0x3dde77ab, 0x2e8e845f, 0xdce5075c,
+	0x92a8fc17, 0x60c37f14, 0x73938ce0, 0x81f80fe3,
+	0x55326b08, 0xa759e80b, 0xb4091bff, 0x466298fc,
+	0x1871a4d8, 0xea1a27db, 0xf94ad42f, 0x0b21572c,
+	0xdfeb33c7, 0x2d80b0c4, 0x3ed04330, 0xccbbc033,
+	0xa24bb5a6, 0x502036a5, 0x4370c551, 0xb11b4652,
+	0x65d122b9, 0x97baa1ba, 0x84ea524e, 0x7681d14d,
+	0x2892ed69, 0xdaf96e6a, 0xc9a99d9e, 0x3bc21e9d,
+	0xef087a76, 0x1d63f975, 0x0e330a81, 0xfc588982,
+	0xb21572c9, 0x407ef1ca, 0x532e023e, 0xa145813d,
+	0x758fe5d6, 0x87e466d5, 0x94b49521, 0x66df1622,
+	0x38cc2a06, 0xcaa7a905, 0xd9f75af1, 0x2b9cd9f2,
+	0xff56bd19, 0x0d3d3e1a, 0x1e6dcdee, 0xec064eed,
+	0xc38d26c4, 0x31e6a5c7, 0x22b65633, 0xd0ddd530,
+	0x0417b1db, 0xf67c32d8, 0xe52cc12c, 0x1747422f,
+	0x49547e0b, 0xbb3ffd08, 0xa86f0efc, 0x5a048dff,
+	0x8ecee914, 0x7ca56a17, 0x6ff599e3, 0x9d9e1ae0,
+	0xd3d3e1ab, 0x21b862a8, 0x32e8915c, 0xc083125f,
+	0x144976b4, 0xe622f5b7, 0xf5720643, 0x07198540,
+	0x590ab964, 0xab613a67, 0xb831c993, 0x4a5a4a90,
+	0x9e902e7b, 0x6cfbad78, 0x7fab5e8c, 0x8dc0dd8f,
+	0xe330a81a, 0x115b2b19, 0x020bd8ed, 0xf0605bee,
+	0x24aa3f05, 0xd6c1bc06, 0xc5914ff2, 0x37faccf1,
+	0x69e9f0d5, 0x9b8273d6, 0x88d28022, 0x7ab90321,
+	0xae7367ca, 0x5c18e4c9, 0x4f48173d, 0xbd23943e,
+	0xf36e6f75, 0x0105ec76, 0x12551f82, 0xe03e9c81,
+	0x34f4f86a, 0xc69f7b69, 0xd5cf889d, 0x27a40b9e,
+	0x79b737ba, 0x8bdcb4b9, 0x988c474d, 0x6ae7c44e,
+	0xbe2da0a5, 0x4c4623a6, 0x5f16d052, 0xad7d5351,
+};
+
+uint32_t
+chunk_crc32c(uint32_t crc, const void *data, size_t len)
+{
+	const uint8_t	*p = data;
+
+	crc = ~crc;
+	while (len-- > 0)
+		crc = crc32c_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
+/* The CRC covers every byte of the chunk but its own four. */
+static uint32_t
+chunk_sum(const uint8_t *p, size_t len)
+{
+	uint32_t	crc;
+
+	crc = chunk_crc32c(0, p, 4);
+	return chunk_crc32c(crc, p + CHUNK_FIXED_HDR, len - CHUNK_FIXED_HDR);
+}
+
+static size_t
+put_uvarint(uint8_t *p, uint64_t v)
+{
+	size_t	n = 0;
+
+	while (v >= 0x80) {
+		p[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
+/* 0, or -1 when the varint is truncated or longer than 64 bits. */
+static int
+get_uvarint(const uint8_t *p, size_t len, size_t *off, uint64_t *out)
+{
+	uint64_t	v = 0;
+	unsigned	shift = 0;
+	size_t		i = *off;
+
+	for (;;) {
+		if (i >= len || shift > 63)
+			return -1;
+		if (shift == 63 && p[i] > 1)
+			return -1;
+		v |= (uint64_t)(p[i] & 0x7f) << shift;
+		if ((p[i++] & 0x80) == 0)
+			break;
+		shift += 7;
+	}
+	*off = i;
+	*out = v;
+	return 0;
+}
+
+static uint64_t
+zigzag(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static int64_t
+unzigzag(uint64_t v)
+{
+	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+static uint64_t
+dbits(double v)
+{
+	uint64_t	b;
+
+	memcpy(&b, &v, sizeof(b));
+	return b;
+}
+
+static double
+bitsd(uint64_t b)
+{
+	double	v;
+
+	memcpy(&v, &b, sizeof(v));
+	return v;
+}
+
+static int
+enc_known(unsigned enc)
+{
+	return enc == CHUNK_ENC_GORILLA;
+}
+
+static int
+hdr_parse(const uint8_t *p, size_t len, struct chunk_hdr *h, char *err,
+    size_t errlen)
+{
+	uint64_t	count, first, span, plen;
+	size_t		off = CHUNK_FIXED_HDR;
+
+	if (len < CHUNK_FIXED_HDR) {
+		snprintf(err, errlen, "chunk too short (%zu bytes)", len);
+		return -1;
+	}
+	if (p[0] != CHUNK_MAGIC0 || p[1] != CHUNK_MAGIC1) {
+		snprintf(err, errlen, "bad chunk magic");
+		return -1;
+	}
+	if (p[2] != CHUNK_VERSION) {
+		snprintf(err, errlen, "unsupported chunk version %u", p[2]);
+		return -1;
+	}
+	if (!enc_known(p[3])) {
+		snprintf(err, errlen, "unknown chunk encoding %u", p[3]);
+		return -1;
+	}
+	h->enc = p[3];
+	h->crc = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 |
+	    (uint32_t)p[7] << 24;
+	if (get_uvarint(p, len, &off, &count) == -1 ||
+	    get_uvarint(p, len, &off, &first) == -1 ||
+	    get_uvarint(p, len, &off, &span) == -1 ||
+	    get_uvarint(p, len, &off, &plen) == -1) {
+		snprintf(err, errlen, "chunk header truncated");
+		return -1;
+	}
+	if (count == 0 || count > CHUNK_MAX_SAMPLES) {
+		snprintf(err, errlen, "chunk sample count %" PRIu64
+		    " out of range", count);
+		return -1;
+	}
+	h->count = (uint32_t)count;
+	h->first = unzigzag(first);
+	/* first + span must stay within int64; count - 1 steps of >= 1 */
+	if (span > (uint64_t)INT64_MAX - (uint64_t)h->first ||
+	    (count == 1 && span != 0) || span < count - 1) {
+		snprintf(err, errlen, "chunk time span inconsistent");
+		return -1;
+	}
+	h->last = (int64_t)((uint64_t)h->first + span);
+	if (plen != len - off) {
+		snprintf(err, errlen, "chunk length mismatch: header says %"
+		    PRIu64 " payload bytes, have %zu", plen, len - off);
+		return -1;
+	}
+	h->hlen = off;
+	h->plen = (size_t)plen;
+	return 0;
+}
+
+static size_t
+hdr_write(uint8_t *p, unsigned enc, uint32_t count, int64_t first,
+    int64_t last, size_t plen)
+{
+	size_t	off = CHUNK_FIXED_HDR;
+
+	p[0] = CHUNK_MAGIC0;
+	p[1] = CHUNK_MAGIC1;
+	p[2] = CHUNK_VERSION;
+	p[3] = (uint8_t)enc;
+	off += put_uvarint(p + off, count);
+	off += put_uvarint(p + off, zigzag(first));
+	off += put_uvarint(p + off, (uint64_t)last - (uint64_t)first);
+	off += put_uvarint(p + off, plen);
+	return off;
+}
+
+static void
+hdr_seal(uint8_t *p, size_t len)
+{
+	uint32_t	crc = chunk_sum(p, len);
+
+	p[4] = (uint8_t)crc;
+	p[5] = (uint8_t)(crc >> 8);
+	p[6] = (uint8_t)(crc >> 16);
+	p[7] = (uint8_t)(crc >> 24);
+}
+
+struct chunk_app *
+chunk_app_new(void)
+{
+	struct chunk_app	*a = xcalloc(1, sizeof(*a));
+
+	bitw_init(&a->bw);
+	return a;
+}
+
+void
+chunk_app_free(struct chunk_app *a)
+{
+	if (a == NULL)
+		return;
+	bitw_free(&a->bw);
+	free(a->out);
+	free(a);
+}
+
+/*
+ * Delta-of-delta buckets as Prometheus draws them: an n-bit field holds
+ * -(2^(n-1) - 1) .. 2^(n-1).
+ */
+static void
+put_dod(struct bitw *w, int64_t dod)
+{
+	if (dod == 0)
+		bitw_write(w, 0, 1);
+	else if (dod >= -8191 && dod <= 8192)
+		bitw_write(w, (UINT64_C(0x2) << 14) | ((uint64_t)dod & 0x3fff),
+		    16);
+	else if (dod >= -65535 && dod <= 65536)
+		bitw_write(w, (UINT64_C(0x6) << 17) | ((uint64_t)dod & 0x1ffff),
+		    20);
+	else if (dod >= -524287 && dod <= 524288)
+		bitw_write(w, (UINT64_C(0xe) << 20) | ((uint64_t)dod & 0xfffff),
+		    24);
+	else {
+		bitw_write(w, 0xf, 4);
+		bitw_write(w, (uint64_t)dod, 64);
+	}
+}
+
+static void
+put_xor(struct chunk_app *a, uint64_t x)
+{
+	unsigned	lead, trail, sig;
+
+	if (x == 0) {
+		bitw_write(&a->bw, 0, 1);
+		return;
+	}
+	lead = (unsigned)__builtin_clzll(x);
+	trail = (unsigned)__builtin_ctzll(x);
+	if (lead > 31)
+		lead = 31;
+	if (a->leading != 0xff && lead >= a->leading &&
+	    trail >= a->trailing) {
+		sig = 64 - a->leading - a->trailing;
+		bitw_write(&a->bw, 2, 2);
+		bitw_write(&a->bw, x >> a->trailing, sig);
+		return;
+	}
+	a->leading = (uint8_t)lead;
+	a->trailing = (uint8_t)trail;
+	sig = 64 - lead - trail;
+	bitw_write(&a->bw, (UINT64_C(3) << 11) | (lead << 6) | (sig & 0x3f), 13);
+	bitw_write(&a->bw, x >> trail, sig);
+}
+
+int
+chunk_app_add(struct chunk_app *a, int64_t t, double v)
+{
+	uint64_t	vb = dbits(v), delta;
+
+	if (a->n >= CHUNK_MAX_SAMPLES || (a->n > 0 && t <= a->last))
+		return -1;
+	a->outok = 0;
+	if (a->n == 0) {
+		a->first = a->last = t;
+		a->delta = 0;
+		a->leading = 0xff;
+		a->trailing = 0;
+		bitw_reset(&a->bw);
+		bitw_write(&a->bw, vb, 64);
+	} else {
+		delta = (uint64_t)t - (uint64_t)a->last;
+		put_dod(&a->bw, (int64_t)(delta - a->delta));
+		a->delta = delta;
+		a->last = t;
+		put_xor(a, vb ^ a->vbits);
+	}
+	a->vbits = vb;
+	a->n++;
+	return 0;
+}
+
+size_t
+chunk_app_count(const struct chunk_app *a)
+{
+	return a->n;
+}
+
+int64_t
+chunk_app_first(const struct chunk_app *a)
+{
+	return a->first;
+}
+
+int64_t
+chunk_app_last(const struct chunk_app *a)
+{
+	return a->last;
+}
+
+size_t
+chunk_app_bytes(const struct chunk_app *a)
+{
+	if (a->n == 0)
+		return 0;
+	return CHUNK_FIXED_HDR + 12 + bitw_nbytes(&a->bw);
+}
+
+int
+chunk_app_bytes_out(struct chunk_app *a, const uint8_t **data, size_t *len)
+{
+	size_t	plen, need, off;
+
+	if (a->n == 0)
+		return -1;
+	if (!a->outok) {
+		plen = bitw_nbytes(&a->bw);
+		need = CHUNK_MAX_HDR + plen;
+		if (a->outcap < need) {
+			a->out = xreallocarray(a->out, need, 1);
+			a->outcap = need;
+		}
+		off = hdr_write(a->out, CHUNK_ENC_GORILLA, a->n, a->first,
+		    a->last, plen);
+		bitw_copy(&a->bw, a->out + off);
+		a->outlen = off + plen;
+		hdr_seal(a->out, a->outlen);
+		a->outok = 1;
+	}
+	*data = a->out;
+	*len = a->outlen;
+	return 0;
+}
+
+static int
+iter_fail(struct chunk_iter *it, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(it->errmsg, sizeof(it->errmsg), fmt, ap);
+	va_end(ap);
+	it->err = 1;
+	return -1;
+}
+
+static int
+iter_init(struct chunk_iter *it, const uint8_t *p, size_t len, int check)
+{
+	struct chunk_hdr	h;
+
+	memset(it, 0, sizeof(*it));
+	if (hdr_parse(p, len, &h, it->errmsg, sizeof(it->errmsg)) == -1) {
+		it->err = 1;
+		return -1;
+	}
+	if (check && chunk_sum(p, len) != h.crc)
+		return iter_fail(it, "chunk checksum mismatch");
+	bitr_init(&it->br, p + h.hlen, h.plen);
+	it->enc = (int)h.enc;
+	it->n = h.count;
+	it->t = h.first;
+	it->last = h.last;
+	it->leading = 0xff;
+	return 0;
+}
+
+int
+chunk_iter_init(struct chunk_iter *it, const uint8_t *p, size_t len)
+{
+	return iter_init(it, p, len, 1);
+}
+
+int
+chunk_iter_init_unchecked(struct chunk_iter *it, const uint8_t *p, size_t len)
+{
+	return iter_init(it, p, len, 0);
+}
+
+/* After the last sample: nothing but zero padding may remain. */
+static int
+iter_end(struct chunk_iter *it)
+{
+	size_t	left;
+
+	if (it->t != it->last)
+		return iter_fail(it, "chunk last timestamp mismatch");
+	left = bitr_left(&it->br);
+	if (left >= 8)
+		return iter_fail(it, "chunk has trailing data");
+	if (left > 0 && bitr_read(&it->br, (unsigned)left) != 0)
+		return iter_fail(it, "chunk has nonzero padding");
+	return 0;
+}
+
+static inline int64_t
+get_dod(struct bitr *br)
+{
+	uint64_t	b = bitr_peek(br, 4), x;
+
+	if (b < 8) {
+		bitr_skip(br, 1);
+		return 0;
+	}
+	if (b < 12) {
+		bitr_skip(br, 2);
+		x = bitr_read(br, 14);
+		return x > 8192 ? (int64_t)x - 16384 : (int64_t)x;
+	}
+	if (b < 14) {
+		bitr_skip(br, 3);
+		x = bitr_read(br, 17);
+		return x > 65536 ? (int64_t)x - 131072 : (int64_t)x;
+	}
+	bitr_skip(br, 4);
+	if (b == 14) {
+		x = bitr_read(br, 20);
+		return x > 524288 ? (int64_t)x - 1048576 : (int64_t)x;
+	}
+	return (int64_t)bitr_readn(br, 64);
+}
+
+static int
+gorilla_next(struct chunk_iter *it, int64_t *t, double *v)
+{
+	struct bitr	*br = &it->br;
+	uint64_t	 b, x;
+	unsigned	 lead, sig;
+	int64_t		 nt;
+
+	if (it->i == 0) {
+		it->vbits = bitr_readn(br, 64);
+	} else {
+		it->delta += (uint64_t)get_dod(br);
+		nt = (int64_t)((uint64_t)it->t + it->delta);
+		if (nt <= it->t && !br->err)
+			return iter_fail(it, "chunk timestamps not increasing");
+		it->t = nt;
+		b = bitr_peek(br, 2);
+		if (b < 2)
+			bitr_skip(br, 1);
+		else {
+			bitr_skip(br, 2);
+			if (b == 3) {
+				x = bitr_read(br, 11);
+				lead = (unsigned)(x >> 6);
+				sig = (unsigned)(x & 0x3f);
+				if (sig == 0)
+					sig = 64;
+				if (lead + sig > 64 && !br->err)
+					return iter_fail(it, "corrupt chunk "
+					    "value window");
+				it->leading = (uint8_t)lead;
+				it->trailing = (uint8_t)(64 - lead - sig);
+			} else if (it->leading == 0xff)
+				return iter_fail(it, "corrupt chunk value "
+				    "window");
+			sig = 64u - it->leading - it->trailing;
+			x = bitr_readn(br, sig);
+			it->vbits ^= x << it->trailing;
+		}
+	}
+	if (br->err)
+		return iter_fail(it, "chunk data truncated");
+	*t = it->t;
+	*v = bitsd(it->vbits);
+	return 1;
+}
+
+int
+chunk_iter_next(struct chunk_iter *it, int64_t *t, double *v)
+{
+	int	r;
+
+	if (it->err)
+		return -1;
+	if (it->i >= it->n)
+		return 0;
+	r = gorilla_next(it, t, v);
+	if (r != 1)
+		return r;
+	if (++it->i == it->n && iter_end(it) == -1)
+		return -1;
+	return 1;
+}
+
+int
+chunk_peek(const uint8_t *p, size_t len, uint32_t *count, int64_t *first,
+    int64_t *last)
+{
+	struct chunk_hdr	h;
+	char			err[96];
+
+	if (hdr_parse(p, len, &h, err, sizeof(err)) == -1)
+		return -1;
+	*count = h.count;
+	*first = h.first;
+	*last = h.last;
+	return 0;
+}

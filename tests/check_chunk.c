@@ -1,0 +1,803 @@
+/*
+ * Conformance tests of the chunk codec: every encoding must round-trip
+ * every sample bit-exact (NaN payloads, -0.0, infinities), keep to the
+ * timestamp buckets at their edges, refuse out-of-order input and reject
+ * every corrupt or truncated chunk with an error instead of a crash.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tcheck.h"
+#include "storage/bitstream.h"
+#include "storage/chunk.h"
+
+#define STALE_NAN	UINT64_C(0x7ff0000000000002)
+
+struct series {
+	size_t		 n;
+	int64_t		*t;
+	double		*v;
+};
+
+static uint64_t
+rng_next(uint64_t *s)
+{
+	uint64_t	x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*s = x;
+	return x;
+}
+
+static uint64_t
+dbits(double v)
+{
+	uint64_t	b;
+
+	memcpy(&b, &v, sizeof(b));
+	return b;
+}
+
+static double
+bitsd(uint64_t b)
+{
+	double	v;
+
+	memcpy(&v, &b, sizeof(v));
+	return v;
+}
+
+static void
+series_init(struct series *s, size_t n)
+{
+	s->n = n;
+	s->t = calloc(n, sizeof(*s->t));
+	s->v = calloc(n, sizeof(*s->v));
+	ck_assert_ptr_nonnull(s->t);
+	ck_assert_ptr_nonnull(s->v);
+}
+
+static void
+series_free(struct series *s)
+{
+	free(s->t);
+	free(s->v);
+}
+
+/* Encode s, returning a malloc'd copy of the chunk's bytes. */
+static uint8_t *
+encode(const struct series *s, size_t *len)
+{
+	struct chunk_app	*a = chunk_app_new();
+	const uint8_t		*p;
+	uint8_t			*copy;
+	size_t			 i;
+
+	for (i = 0; i < s->n; i++)
+		ck_assert_int_eq(chunk_app_add(a, s->t[i], s->v[i]), 0);
+	ck_assert_uint_eq(chunk_app_count(a), s->n);
+	ck_assert_int_eq(chunk_app_first(a), s->t[0]);
+	ck_assert_int_eq(chunk_app_last(a), s->t[s->n - 1]);
+	ck_assert_int_eq(chunk_app_bytes_out(a, &p, len), 0);
+	copy = malloc(*len);
+	ck_assert_ptr_nonnull(copy);
+	memcpy(copy, p, *len);
+	chunk_app_free(a);
+	return copy;
+}
+
+/* Decode and compare bit for bit. */
+static void
+check_decode(const uint8_t *p, size_t len, const struct series *s)
+{
+	struct chunk_iter	it;
+	int64_t			t, first, last;
+	uint32_t		count;
+	double			v;
+	size_t			i;
+
+	ck_assert_int_eq(chunk_peek(p, len, &count, &first, &last), 0);
+	ck_assert_uint_eq(count, s->n);
+	ck_assert_int_eq(first, s->t[0]);
+	ck_assert_int_eq(last, s->t[s->n - 1]);
+	ck_assert_msg(chunk_iter_init(&it, p, len) == 0, "init: %s",
+	    it.errmsg);
+	for (i = 0; i < s->n; i++) {
+		int r = chunk_iter_next(&it, &t, &v);
+
+		ck_assert_msg(r == 1, "sample %zu: r=%d %s", i, r, it.errmsg);
+		ck_assert_int_eq(t, s->t[i]);
+		ck_assert_msg(dbits(v) == dbits(s->v[i]),
+		    "sample %zu: %016llx != %016llx", i,
+		    (unsigned long long)dbits(v),
+		    (unsigned long long)dbits(s->v[i]));
+	}
+	ck_assert_int_eq(chunk_iter_next(&it, &t, &v), 0);
+	ck_assert_int_eq(chunk_iter_next(&it, &t, &v), 0);
+}
+
+static size_t
+roundtrip(const struct series *s)
+{
+	uint8_t	*p;
+	size_t	 len;
+
+	p = encode(s, &len);
+	check_decode(p, len, s);
+	free(p);
+	return len;
+}
+
+static void
+regular_times(struct series *s, int64_t start, int64_t step)
+{
+	size_t	i;
+
+	for (i = 0; i < s->n; i++)
+		s->t[i] = start + (int64_t)i * step;
+}
+
+START_TEST(test_constant)
+{
+	struct series	s;
+	size_t		i, len;
+
+	series_init(&s, 120);
+	regular_times(&s, 1795615778000LL, 15000);
+	for (i = 0; i < s.n; i++)
+		s.v[i] = 42.5;
+	len = roundtrip(&s);
+	/* Gorilla bound: 8-byte value, then 2 bits a sample after the first
+	 * delta, in a header of at most 8 + 2 + 6 + 3 + 2 bytes */
+	ck_assert_uint_le(len, 21 + 8 + 3 + (119 * 2 + 7) / 8);
+	for (i = 0; i < s.n; i++)
+		s.v[i] = 0;
+	roundtrip(&s);
+	series_free(&s);
+}
+END_TEST
+
+START_TEST(test_counters)
+{
+	struct series	s;
+	uint64_t	seed = 7;
+	double		c = 0;
+	size_t		i;
+
+	series_init(&s, 1000);
+	regular_times(&s, 1795615778000LL, 1000);
+	for (i = 0; i < s.n; i++) {
+		c += (double)(rng_next(&seed) % 100);
+		if (i == 500)
+			c = 3;	/* a restart */
+		s.v[i] = c;
+	}
+	roundtrip(&s);
+	/* a float counter: seconds with two decimals */
+	for (i = 0; i < s.n; i++)
+		s.v[i] = 12345.67 + (double)i * 0.01;
+	roundtrip(&s);
+	series_free(&s);
+}
+END_TEST
+
+START_TEST(test_random_doubles)
+{
+	struct series	s;
+	uint64_t	seed = 12345;
+	size_t		i, round;
+
+	series_init(&s, 500);
+	for (round = 0; round < 20; round++) {
+		regular_times(&s, (int64_t)round * 1000000, 997);
+		for (i = 0; i < s.n; i++) {
+			switch (round % 4) {
+			case 0:	/* any bit pattern, NaNs included */
+				s.v[i] = bitsd(rng_next(&seed));
+				break;
+			case 1:
+				s.v[i] = (double)(rng_next(&seed) % 1000000) /
+				    1000.0;
+				break;
+			case 2:
+				s.v[i] = (double)(int64_t)rng_next(&seed);
+				break;
+			default:
+				s.v[i] = (double)(rng_next(&seed) >> 11) /
+				    9007199254740992.0;
+				break;
+			}
+		}
+		roundtrip(&s);
+	}
+	series_free(&s);
+}
+END_TEST
+
+START_TEST(test_special_values)
+{
+	static const uint64_t specials[] = {
+		STALE_NAN,
+		UINT64_C(0x7ff8000000000000),	/* quiet NaN */
+		UINT64_C(0xfff8000000000001),	/* negative NaN, payload */
+		UINT64_C(0x7ff0000000000001),	/* signalling NaN */
+		UINT64_C(0x7ff0000000000000),	/* +Inf */
+		UINT64_C(0xfff0000000000000),	/* -Inf */
+		UINT64_C(0x8000000000000000),	/* -0.0 */
+		UINT64_C(0x0000000000000000),	/* +0.0 */
+		UINT64_C(0x0000000000000001),	/* smallest subnormal */
+		UINT64_C(0x7fefffffffffffff),	/* largest finite */
+		UINT64_C(0xffffffffffffffff),
+	};
+	const size_t	ns = sizeof(specials) / sizeof(specials[0]);
+	struct series	s;
+	size_t		i;
+
+	series_init(&s, ns * 3);
+	regular_times(&s, 1795615778000LL, 1000);
+	for (i = 0; i < s.n; i++) {
+		/* each special between ordinary values and next to another */
+		if (i % 3 == 1)
+			s.v[i] = 1.5;
+		else
+			s.v[i] = bitsd(specials[(i / 3 + i % 3) % ns]);
+	}
+	roundtrip(&s);
+	/* a chunk of only stale markers, and one that starts with -0.0 */
+	for (i = 0; i < s.n; i++)
+		s.v[i] = bitsd(STALE_NAN);
+	roundtrip(&s);
+	s.v[0] = -0.0;
+	s.v[1] = 0.0;
+	s.v[2] = -0.0;
+	roundtrip(&s);
+	series_free(&s);
+}
+END_TEST
+
+/* The payload length field of a chunk, checked against its size. */
+static size_t
+payload_len(const uint8_t *p, size_t len)
+{
+	uint64_t	v = 0;
+	size_t		off = 8;
+	int		i;
+
+	for (i = 0; i < 4; i++) {
+		unsigned shift = 0;
+
+		v = 0;
+		do {
+			ck_assert_uint_lt(off, len);
+			v |= (uint64_t)(p[off] & 0x7f) << shift;
+			shift += 7;
+		} while (p[off++] & 0x80);
+	}
+	ck_assert_uint_eq(v, len - off);
+	return (size_t)v;
+}
+
+/* Payload bits of the dod bucket a value falls in (Prometheus's edges). */
+static size_t
+dod_bits(int64_t dod)
+{
+	if (dod == 0)
+		return 1;
+	if (dod >= -8191 && dod <= 8192)
+		return 16;
+	if (dod >= -65535 && dod <= 65536)
+		return 20;
+	if (dod >= -524287 && dod <= 524288)
+		return 24;
+	return 68;
+}
+
+START_TEST(test_bucket_edges)
+{
+	static const int64_t dods[] = {
+		0, 1, -1, 8191, -8191, 8192, -8192, 8193,
+		65535, -65535, 65536, -65536, 65537,
+		524287, -524287, 524288, -524288, 524289,
+		999999, -999999,
+	};
+	const int64_t	D = 1000000;
+	struct series	s;
+	uint8_t		*p;
+	size_t		 i, len, bits;
+
+	series_init(&s, 3);
+	for (i = 0; i < sizeof(dods) / sizeof(dods[0]); i++) {
+		s.t[0] = 1795615778000LL;
+		s.t[1] = s.t[0] + D;
+		s.t[2] = s.t[1] + D + dods[i];
+		s.v[0] = s.v[1] = s.v[2] = 1;
+		p = encode(&s, &len);
+		check_decode(p, len, &s);
+		if (p[3] == CHUNK_ENC_GORILLA) {
+			/* value, first delta, xor 0, dod, xor 0 */
+			bits = 64 + dod_bits(D) + 1 + dod_bits(dods[i]) + 1;
+			ck_assert_msg(payload_len(p, len) == (bits + 7) / 8,
+			    "dod %lld", (long long)dods[i]);
+		}
+		free(p);
+	}
+	series_free(&s);
+}
+END_TEST
+
+START_TEST(test_int64_extremes)
+{
+	static const int64_t sets[][5] = {
+		{ INT64_MIN, INT64_MIN + 1, 0, INT64_MAX - 1, INT64_MAX },
+		{ INT64_MIN, -1, 0, 1, INT64_MAX },
+		{ -5, -4, -3, -2, -1 },
+		{ 0, 1, 2, 3, 4 },
+		{ INT64_MIN, INT64_MIN + 1, INT64_MIN + 2, INT64_MIN + 4,
+		  INT64_MIN + 1000000000000LL },
+		{ INT64_MAX - 1000000000000LL, INT64_MAX - 3, INT64_MAX - 2,
+		  INT64_MAX - 1, INT64_MAX },
+	};
+	struct series	s;
+	size_t		i, j;
+
+	series_init(&s, 5);
+	for (i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+		for (j = 0; j < 5; j++) {
+			s.t[j] = sets[i][j];
+			s.v[j] = (double)j;
+		}
+		roundtrip(&s);
+	}
+	/* a single sample at either extreme */
+	s.n = 1;
+	s.t[0] = INT64_MIN;
+	roundtrip(&s);
+	s.t[0] = INT64_MAX;
+	roundtrip(&s);
+	s.n = 5;
+	series_free(&s);
+}
+END_TEST
+
+START_TEST(test_irregular_times)
+{
+	struct series	s;
+	uint64_t	seed = 99;
+	size_t		i;
+
+	series_init(&s, 2000);
+	s.t[0] = 1795615778000LL;
+	s.v[0] = 0;
+	for (i = 1; i < s.n; i++) {
+		uint64_t	r = rng_next(&seed);
+		int64_t		gap;
+
+		switch (r % 5) {
+		case 0:	gap = 15000 + (int64_t)(r >> 8) % 7 - 3; break;
+		case 1:	gap = 1 + (int64_t)(r >> 8) % 3; break;
+		case 2:	gap = 1 + (int64_t)((r >> 8) % 100000000); break;
+		case 3:	gap = 86400000LL * 365; break;
+		default: gap = 1000; break;
+		}
+		s.t[i] = s.t[i - 1] + gap;
+		s.v[i] = (double)(r % 7);
+	}
+	roundtrip(&s);
+	series_free(&s);
+}
+END_TEST
+
+START_TEST(test_max_samples)
+{
+	struct chunk_app	*a = chunk_app_new();
+	struct series		 s;
+	const uint8_t		*p;
+	size_t			 i, len;
+
+	series_init(&s, CHUNK_MAX_SAMPLES);
+	regular_times(&s, 1795615778000LL, 15000);
+	for (i = 0; i < s.n; i++)
+		s.v[i] = (double)i * 0.25;
+	roundtrip(&s);
+
+	for (i = 0; i < s.n; i++)
+		ck_assert_int_eq(chunk_app_add(a, s.t[i], s.v[i]), 0);
+	/* full: the next sample is refused and the chunk is unchanged */
+	ck_assert_int_eq(chunk_app_add(a, s.t[s.n - 1] + 1, 1), -1);
+	ck_assert_uint_eq(chunk_app_count(a), CHUNK_MAX_SAMPLES);
+	ck_assert_int_eq(chunk_app_bytes_out(a, &p, &len), 0);
+	check_decode(p, len, &s);
+	chunk_app_free(a);
+	series_free(&s);
+}
+END_TEST
+
+START_TEST(test_out_of_order)
+{
+	struct chunk_app	*a = chunk_app_new();
+	struct series		 s;
+	const uint8_t		*p;
+	size_t			 len;
+
+	ck_assert_int_eq(chunk_app_bytes_out(a, &p, &len), -1);
+	ck_assert_uint_eq(chunk_app_bytes(a), 0);
+	ck_assert_int_eq(chunk_app_add(a, 1000, 1), 0);
+	ck_assert_int_eq(chunk_app_add(a, 2000, 2), 0);
+	ck_assert_int_eq(chunk_app_add(a, 2000, 3), -1);	/* duplicate */
+	ck_assert_int_eq(chunk_app_add(a, 1500, 3), -1);	/* earlier */
+	ck_assert_int_eq(chunk_app_add(a, INT64_MIN, 3), -1);
+	ck_assert_uint_eq(chunk_app_count(a), 2);
+	ck_assert_int_eq(chunk_app_last(a), 2000);
+	ck_assert_int_eq(chunk_app_add(a, 2001, 4), 0);
+	ck_assert_uint_gt(chunk_app_bytes(a), 0);
+
+	series_init(&s, 3);
+	s.t[0] = 1000; s.t[1] = 2000; s.t[2] = 2001;
+	s.v[0] = 1; s.v[1] = 2; s.v[2] = 4;
+	ck_assert_int_eq(chunk_app_bytes_out(a, &p, &len), 0);
+	check_decode(p, len, &s);
+	chunk_app_free(a);
+	chunk_app_free(NULL);
+	series_free(&s);
+}
+END_TEST
+
+/* bytes_out does not end the appender: checkpoints of open chunks. */
+START_TEST(test_checkpoint)
+{
+	struct chunk_app	*a = chunk_app_new();
+	struct series		 s;
+	const uint8_t		*p;
+	size_t			 i, len;
+
+	series_init(&s, 300);
+	regular_times(&s, 1795615778000LL, 1000);
+	for (i = 0; i < s.n; i++) {
+		s.v[i] = (double)(i % 17) * 1.25;
+		ck_assert_int_eq(chunk_app_add(a, s.t[i], s.v[i]), 0);
+		if (i % 37 == 0 || i == s.n - 1) {
+			size_t n = s.n;
+
+			ck_assert_int_eq(chunk_app_bytes_out(a, &p, &len), 0);
+			s.n = i + 1;
+			check_decode(p, len, &s);
+			s.n = n;
+		}
+	}
+	chunk_app_free(a);
+	series_free(&s);
+}
+END_TEST
+
+static void
+unhex(const char *hex, uint8_t *out, size_t *len)
+{
+	size_t	i, n = strlen(hex) / 2;
+
+	for (i = 0; i < n; i++) {
+		unsigned int	b;
+
+		ck_assert_int_eq(sscanf(hex + 2 * i, "%2x", &b), 1);
+		out[i] = (uint8_t)b;
+	}
+	*len = n;
+}
+
+static void
+tohex(const uint8_t *p, size_t len, char *out)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++)
+		snprintf(out + 2 * i, 3, "%02x", p[i]);
+}
+
+/*
+ * Golden chunks: the exact bytes of a few small chunks, fixed so that a
+ * change of the format cannot go unnoticed (and old chunks keep decoding).
+ */
+START_TEST(test_golden)
+{
+	static const struct {
+		const char	*hex;
+		size_t		 n;
+		int64_t		 t[4];
+		uint64_t	 v[4];
+	} cases[] = {
+		/* one sample: 1000 ms, 1.0 */
+		{ "4d430101a5b3e7a801d00f00083ff0000000000000", 1,
+		  { 1000 }, { UINT64_C(0x3ff0000000000000) } },
+		/* 15 s apart, constant 0 */
+		{ "4d43010182d67c0204d00fc8df020c0000000000000000c3a98000", 4,
+		  { 1000, 16000, 31000, 46000 }, { 0, 0, 0, 0 } },
+		/* jittered, 1, 2, stale, -0.0 */
+		{ "4d430101ad6a170304d00fc8df02253ff0000000000000c3a99c25fffbffdc5effe0000000000006000f07fffe00000000000040", 4,
+		  { 1000, 16001, 30999, 46000 },
+		  { UINT64_C(0x3ff0000000000000), UINT64_C(0x4000000000000000),
+		    STALE_NAN, UINT64_C(0x8000000000000000) } },
+	};
+	uint8_t		buf[256];
+	char		hex[600];
+	size_t		i, j, len;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct series	s;
+		uint8_t		*p;
+
+		series_init(&s, cases[i].n);
+		for (j = 0; j < s.n; j++) {
+			s.t[j] = cases[i].t[j];
+			s.v[j] = bitsd(cases[i].v[j]);
+		}
+		p = encode(&s, &len);
+		tohex(p, len, hex);
+		ck_assert_str_eq(hex, cases[i].hex);
+		free(p);
+		unhex(cases[i].hex, buf, &len);
+		check_decode(buf, len, &s);
+		series_free(&s);
+	}
+}
+END_TEST
+
+/* A small chunk with a bit of everything, for the corruption tests. */
+static uint8_t *
+small_chunk(size_t *len, struct series *s)
+{
+	static const double vals[] = { 1, 2, 2, 2.5, -0.0, 1e300, 3, 3 };
+	size_t	i;
+
+	series_init(s, 8);
+	for (i = 0; i < s->n; i++) {
+		s->t[i] = 1795615778000LL + (int64_t)i * 15000 +
+		    (int64_t)(i % 3);
+		s->v[i] = vals[i];
+	}
+	s->v[6] = bitsd(STALE_NAN);
+	return encode(s, len);
+}
+
+/* Decode all of p; -1 on error.  Must never crash nor loop. */
+static int
+decode_all(const uint8_t *p, size_t len, int checked, size_t *nout)
+{
+	struct chunk_iter	it;
+	int64_t			t;
+	double			v;
+	int			r;
+
+	*nout = 0;
+	r = checked ? chunk_iter_init(&it, p, len) :
+	    chunk_iter_init_unchecked(&it, p, len);
+	if (r == -1) {
+		ck_assert_int_ne(it.errmsg[0], '\0');
+		return -1;
+	}
+	while ((r = chunk_iter_next(&it, &t, &v)) == 1) {
+		(*nout)++;
+		ck_assert_uint_le(*nout, CHUNK_MAX_SAMPLES);
+	}
+	if (r == -1)
+		ck_assert_int_ne(it.errmsg[0], '\0');
+	return r;
+}
+
+START_TEST(test_bit_flips)
+{
+	struct series	 s;
+	uint8_t		*p;
+	size_t		 len, bit, n;
+
+	p = small_chunk(&len, &s);
+	ck_assert_int_eq(decode_all(p, len, 1, &n), 0);
+	ck_assert_uint_eq(n, 8);
+	for (bit = 0; bit < len * 8; bit++) {
+		p[bit / 8] ^= (uint8_t)(1 << (bit % 8));
+		/* the CRC (or the header check before it) catches every flip */
+		ck_assert_msg(decode_all(p, len, 1, &n) == -1, "bit %zu", bit);
+		/* and the decoder without the CRC survives it */
+		(void)decode_all(p, len, 0, &n);
+		p[bit / 8] ^= (uint8_t)(1 << (bit % 8));
+	}
+	free(p);
+	series_free(&s);
+}
+END_TEST
+
+START_TEST(test_crc_error)
+{
+	struct chunk_iter	 it;
+	struct series		 s;
+	uint8_t			*p;
+	size_t			 len;
+
+	p = small_chunk(&len, &s);
+	p[len - 1] ^= 0x10;
+	ck_assert_int_eq(chunk_iter_init(&it, p, len), -1);
+	ck_assert_str_eq(it.errmsg, "chunk checksum mismatch");
+	free(p);
+	series_free(&s);
+	ck_assert_uint_eq(chunk_crc32c(0, "123456789", 9), 0xe3069283);
+}
+END_TEST
+
+START_TEST(test_truncations)
+{
+	struct series	 s;
+	uint8_t		*p, *q;
+	size_t		 len, cut, n;
+
+	p = small_chunk(&len, &s);
+	for (cut = 0; cut < len; cut++) {
+		/* a private copy so that ASan sees any read past the cut */
+		q = malloc(cut == 0 ? 1 : cut);
+		ck_assert_ptr_nonnull(q);
+		memcpy(q, p, cut);
+		ck_assert_msg(decode_all(q, cut, 1, &n) == -1, "cut %zu", cut);
+		ck_assert_int_eq(decode_all(q, cut, 0, &n), -1);
+		free(q);
+	}
+	free(p);
+	series_free(&s);
+}
+END_TEST
+
+/* Payloads cut short or padded, with the length field fixed to match. */
+START_TEST(test_payload_truncated)
+{
+	struct chunk_iter	 it;
+	struct series		 s;
+	uint8_t			*p;
+	size_t			 len, hlen, n;
+	int64_t			 t;
+	double			 v;
+
+	p = small_chunk(&len, &s);
+	/* header: 8 fixed bytes, count, first (6 bytes), span, plen */
+	hlen = 8 + 1 + 6 + 3 + 1;
+	ck_assert_uint_eq(p[hlen - 1], len - hlen);
+	while (p[hlen - 1] > 0) {
+		p[hlen - 1]--;
+		len--;
+		ck_assert_int_eq(decode_all(p, len, 0, &n), -1);
+		ck_assert_uint_lt(n, 8);
+	}
+	ck_assert_int_eq(chunk_iter_init_unchecked(&it, p, len), 0);
+	ck_assert_int_eq(chunk_iter_next(&it, &t, &v), -1);
+	ck_assert_str_eq(it.errmsg, "chunk data truncated");
+	/* once failed, the iterator stays failed */
+	ck_assert_int_eq(chunk_iter_next(&it, &t, &v), -1);
+	free(p);
+	series_free(&s);
+}
+END_TEST
+
+START_TEST(test_header_errors)
+{
+	static const struct {
+		const char	*hex;
+		const char	*msg;
+	} cases[] = {
+		{ "", "chunk too short (0 bytes)" },
+		{ "4d43010100000000", "chunk header truncated" },
+		{ "4d4401010000000001000000", "bad chunk magic" },
+		{ "4d43020100000000010000000000", "unsupported chunk version 2" },
+		{ "4d4301090000000001000000", "unknown chunk encoding 9" },
+		{ "4d430101000000000000000000", "chunk sample count 0 out of range" },
+		{ "4d43010100000000812000000000", "chunk sample count 4097 out of range" },
+		{ "4d4301010000000001000100", "chunk time span inconsistent" },
+		{ "4d4301010000000003000100", "chunk time span inconsistent" },
+		/* first = INT64_MAX - 1 (zigzag fffffffffffffffffd..), span 2 */
+		{ "4d4301010000000003fcffffffffffffffff010200", "chunk time span inconsistent" },
+		{ "4d43010100000000010000050000", "chunk length mismatch: header says 5 payload bytes, have 2" },
+		{ "4d43010100000000010000ffffffffffffffffff7f", "chunk header truncated" },
+	};
+	struct chunk_iter	it;
+	uint8_t			buf[64];
+	size_t			i, len;
+	uint32_t		count;
+	int64_t			first, last;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unhex(cases[i].hex, buf, &len);
+		ck_assert_int_eq(chunk_iter_init_unchecked(&it, buf, len), -1);
+		ck_assert_str_eq(it.errmsg, cases[i].msg);
+		ck_assert_int_eq(chunk_peek(buf, len, &count, &first, &last),
+		    -1);
+	}
+}
+END_TEST
+
+START_TEST(test_bitstream)
+{
+	struct bitw	w;
+	struct bitr	r;
+	uint8_t		buf[64];
+	uint64_t	seed = 3, vals[200];
+	unsigned	widths[200];
+	size_t		i, bits = 0;
+
+	bitw_init(&w);
+	for (i = 0; i < 200; i++) {
+		widths[i] = (unsigned)(rng_next(&seed) % 65);
+		vals[i] = rng_next(&seed);
+		if (widths[i] < 64)
+			vals[i] &= (UINT64_C(1) << widths[i]) - 1;
+		bitw_write(&w, vals[i], widths[i]);
+		bits += widths[i];
+	}
+	ck_assert_uint_eq(bitw_nbits(&w), bits);
+	ck_assert_uint_eq(bitw_nbytes(&w), (bits + 7) / 8);
+	{
+		uint8_t	*out = malloc(bitw_nbytes(&w));
+
+		bitw_copy(&w, out);
+		bitr_init(&r, out, bitw_nbytes(&w));
+		for (i = 0; i < 200; i++)
+			ck_assert_uint_eq(bitr_readn(&r, widths[i]), vals[i]);
+		ck_assert_int_eq(r.err, 0);
+		ck_assert_uint_eq(bitr_left(&r), bitw_nbytes(&w) * 8 - bits);
+		free(out);
+	}
+	bitw_free(&w);
+
+	/* exact bytes, MSB first; then reading past the end fails */
+	bitw_init(&w);
+	bitw_write(&w, 1, 1);
+	bitw_write(&w, 0, 2);
+	bitw_write(&w, 0x1f, 5);
+	bitw_write(&w, 0xabc, 12);
+	bitw_copy(&w, buf);
+	ck_assert_uint_eq(bitw_nbytes(&w), 3);
+	ck_assert_uint_eq(buf[0], 0x9f);
+	ck_assert_uint_eq(buf[1], 0xab);
+	ck_assert_uint_eq(buf[2], 0xc0);
+	bitw_free(&w);
+	bitr_init(&r, buf, 3);
+	ck_assert_uint_eq(bitr_read(&r, 20), 0x9fabc);
+	ck_assert_uint_eq(bitr_peek(&r, 8), 0);
+	ck_assert_uint_eq(bitr_read(&r, 4), 0);
+	ck_assert_int_eq(r.err, 0);
+	ck_assert_uint_eq(bitr_read(&r, 1), 0);
+	ck_assert_int_eq(r.err, 1);
+	ck_assert_uint_eq(bitr_read(&r, 1), 0);
+	ck_assert_int_eq(r.err, 1);
+}
+END_TEST
+
+static Suite *
+chunk_suite(void)
+{
+	Suite	*s = suite_create("chunk");
+	TCase	*tc = tcase_create("chunk");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_bitstream);
+	tcase_add_test(tc, test_constant);
+	tcase_add_test(tc, test_counters);
+	tcase_add_test(tc, test_random_doubles);
+	tcase_add_test(tc, test_special_values);
+	tcase_add_test(tc, test_bucket_edges);
+	tcase_add_test(tc, test_int64_extremes);
+	tcase_add_test(tc, test_irregular_times);
+	tcase_add_test(tc, test_max_samples);
+	tcase_add_test(tc, test_out_of_order);
+	tcase_add_test(tc, test_checkpoint);
+	tcase_add_test(tc, test_golden);
+	tcase_add_test(tc, test_bit_flips);
+	tcase_add_test(tc, test_crc_error);
+	tcase_add_test(tc, test_truncations);
+	tcase_add_test(tc, test_payload_truncated);
+	tcase_add_test(tc, test_header_errors);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+TCHECK_MAIN(chunk_suite)
