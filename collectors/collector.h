@@ -20,6 +20,12 @@
  * returns.  If the deadline passes first, the core calls cancel(), after
  * which the collector must not touch the run again (it frees whatever the
  * run held, closes its sockets, and does not call run_done()).
+ *
+ * Samples added before run_done(RUN_ERROR) are kept: that is how a probe
+ * reports probe_success 0 or a database pg_up 0.  A collector that failed
+ * part way must not leave samples it does not stand behind (a scrape that
+ * failed adds nothing, as Prometheus drops a failed scrape whole).  The
+ * samples of a run cancelled at its deadline are dropped.
  */
 #ifndef MONITORD_COLLECTOR_H
 #define MONITORD_COLLECTOR_H

@@ -183,8 +183,8 @@ target_finish(struct target *t, enum run_status st)
 	r->active = 0;
 	event_del(t->deadline_ev);
 	dur = (double)(now_mono_ms() - r->start_mono) / 1000.0;
-	if (st != RUN_OK)
-		batch_reset(b);		/* a failed run's samples are not data */
+	if (st == RUN_TIMEOUT)
+		batch_reset(b);		/* an abandoned run's samples are not data */
 	nsamples = batch_len(b);
 	batch_addl(b, "up", r->stamp, st == RUN_OK ? 1.0 : 0.0, NULL);
 	batch_addl(b, "scrape_duration_seconds", r->stamp, dur, NULL);
@@ -531,7 +531,7 @@ targets_write_metrics(const struct targets *set, struct buf *out)
 
 void
 targets_write_latest(const struct targets *set, const char *kind,
-    struct buf *out)
+    const char *job, struct buf *out)
 {
 	size_t i;
 
@@ -539,6 +539,8 @@ targets_write_latest(const struct targets *set, const char *kind,
 		const struct target *t = &set->v[i];
 
 		if (kind != NULL && strcmp(kind, t->kind->kind) != 0)
+			continue;
+		if (job != NULL && strcmp(job, t->job) != 0)
 			continue;
 		expo_write_batch(out, t->last, t->kind->metrics, 0);
 	}

@@ -55,9 +55,9 @@ size_t		 targets_count(const struct targets *);
 json_t		*targets_json(const struct targets *);
 /* monitord_target_* metrics in text format. */
 void		 targets_write_metrics(const struct targets *, struct buf *);
-/* The samples of the last finished run of every target of KIND (NULL:
- * every kind), in text format; for /metrics and debugging. */
+/* The samples of the last finished run of every target of KIND and JOB
+ * (NULL: any), in text format; for /metrics and debugging. */
 void		 targets_write_latest(const struct targets *, const char *kind,
-		    struct buf *);
+		    const char *job, struct buf *);
 
 #endif

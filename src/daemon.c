@@ -302,13 +302,14 @@ monitord_detach(struct monitord *md)
 int
 monitord_run(struct monitord *md)
 {
-	const char *listen = conf_str(conf_get(md->conf, "server"), "listen");
+	const char	*listen = conf_str(conf_get(md->conf, "server"), "listen");
+	char		 addr[300];
 
 	targets_start(md->targets);
 	log_info("monitord %s started: %zu targets, data in %s",
 	    PACKAGE_VERSION, targets_count(md->targets), md->data_dir);
 	log_info("dashboard and API at http://%s/",
-	    api_display_addr(listen, httpd_port(md->httpd)));
+	    api_display_addr(listen, httpd_port(md->httpd), addr, sizeof(addr)));
 	event_base_dispatch(md->base);
 	log_info("stopped");
 	return 0;

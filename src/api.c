@@ -1,0 +1,115 @@
+/*
+ * api: /healthz, /metrics, /api/targets and /api/targets/latest (see
+ * api.h).  The handlers answer from memory on the loop thread; none blocks.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "api.h"
+#include "buf.h"
+#include "expo.h"
+#include "http/server.h"
+#include "selfmon.h"
+#include "target.h"
+#include "xmalloc.h"
+
+struct api {
+	struct httpd	*httpd;
+	struct targets	*targets;
+	int64_t		 start_ms;
+};
+
+static void
+api_healthz(struct httpd_req *req, void *arg)
+{
+	httpd_reply(req, 200, HTTPD_TEXT, "ok\n", 3);
+}
+
+static void
+api_metrics(struct httpd_req *req, void *arg)
+{
+	struct api	*api = arg;
+	struct buf	 b = BUF_INIT;
+
+	buf_reserve(&b, 64 * 1024);
+	selfmon_write(&b, api->start_ms);
+	httpd_write_metrics(api->httpd, &b);
+	targets_write_metrics(api->targets, &b);
+	/* This host's own series, so a Prometheus can scrape it here. */
+	targets_write_latest(api->targets, "proc", NULL, &b);
+	httpd_reply_buf(req, 200, EXPO_CONTENT_TYPE, &b);
+	buf_free(&b);
+}
+
+static void
+api_targets(struct httpd_req *req, void *arg)
+{
+	struct api	*api = arg;
+	json_t		*data = json_object();
+
+	json_object_set_new(data, "targets", targets_json(api->targets));
+	httpd_reply_json(req, 200, json_pack("{s:s, s:o}", "status", "success",
+	    "data", data));
+}
+
+static void
+api_targets_latest(struct httpd_req *req, void *arg)
+{
+	struct api	*api = arg;
+	struct buf	 b = BUF_INIT;
+
+	targets_write_latest(api->targets, NULL, httpd_param(req, "job"), &b);
+	httpd_reply_buf(req, 200, EXPO_CONTENT_TYPE, &b);
+	buf_free(&b);
+}
+
+struct api *
+api_new(struct httpd *httpd, struct targets *targets)
+{
+	struct api	*api = xcalloc(1, sizeof(*api));
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	api->start_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	api->httpd = httpd;
+	api->targets = targets;
+	httpd_route(httpd, "/healthz", HTTPD_GET, api_healthz, api);
+	httpd_route(httpd, "/metrics", HTTPD_GET, api_metrics, api);
+	httpd_route(httpd, "/api/targets", HTTPD_GET, api_targets, api);
+	httpd_route(httpd, "/api/targets/latest", HTTPD_GET,
+	    api_targets_latest, api);
+	return api;
+}
+
+void
+api_set_targets(struct api *api, struct targets *targets)
+{
+	api->targets = targets;
+}
+
+void
+api_free(struct api *api)
+{
+	free(api);
+}
+
+const char *
+api_display_addr(const char *listen, int port, char *out, size_t outlen)
+{
+	const char	*colon = strrchr(listen, ':');
+	size_t		 hostlen = colon ? (size_t)(colon - listen) : strlen(listen);
+
+	if (hostlen == 7 && strncmp(listen, "0.0.0.0", 7) == 0)
+		snprintf(out, outlen, "127.0.0.1:%d", port);
+	else if (hostlen == 4 && strncmp(listen, "[::]", 4) == 0)
+		snprintf(out, outlen, "[::1]:%d", port);
+	else
+		snprintf(out, outlen, "%.*s:%d", (int)hostlen, listen, port);
+	return out;
+}
