@@ -396,10 +396,14 @@ targets_start(struct targets *set)
 	int64_t	now = now_wall_ms();
 	size_t	i;
 
+	/* The first run comes within a second, not up to an interval later,
+	   so a new start shows data at once; later runs are on the grid. */
 	for (i = 0; i < set->n; i++) {
-		struct target *t = &set->v[i];
+		struct target	*t = &set->v[i];
+		int64_t		 tick = sched_next_tick(now, t->interval, t->offset);
+		int64_t		 soon = now + t->offset % 1000;
 
-		target_arm(t, sched_next_tick(now, t->interval, t->offset));
+		target_arm(t, soon < tick ? soon : tick);
 	}
 }
 

@@ -259,8 +259,8 @@ monitord_new(const struct monitord_opts *opts, char *err, size_t errlen)
 	}
 	memset(&hopts, 0, sizeof(hopts));
 	hopts.listen = conf_str(srv, "listen");
-	hopts.max_connections = (int)conf_int(srv, "max_connections");
-	hopts.request_timeout_ms = conf_duration(srv, "request_timeout");
+	hopts.max_connections = (unsigned)conf_int(srv, "max_connections");
+	hopts.request_timeout_ms = (unsigned)conf_duration(srv, "request_timeout");
 	hopts.max_body_bytes = (size_t)conf_size(srv, "max_request_size");
 	hopts.max_header_bytes = 64 * 1024;
 	if ((md->httpd = httpd_new(md->base, &hopts, err, errlen)) == NULL) {
