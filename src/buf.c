@@ -66,27 +66,64 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-void
-buf_add_double(struct buf *b, double v)
+/*
+ * The shortest decimal that parses back to V: its significant digits come
+ * from the first %.*e precision that round-trips; *EXP gets the decimal
+ * exponent.  Returns the number of significant digits.
+ */
+static int
+shortest_digits(double v, int *exp)
 {
-	char	tmp[32];
+	char	tmp[40];
 	int	prec;
 
-	if (isnan(v)) {
-		buf_adds(b, "NaN");
-		return;
-	}
-	if (isinf(v)) {
-		buf_adds(b, v > 0 ? "+Inf" : "-Inf");
-		return;
-	}
-	/* Shortest %g that round-trips: what Go's strconv 'g' -1 gives. */
-	for (prec = 1; prec <= 17; prec++) {
-		snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
+	for (prec = 1; prec < 17; prec++) {
+		snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, v);
 		if (strtod(tmp, NULL) == v)
 			break;
 	}
-	buf_adds(b, tmp);
+	snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, v);
+	*exp = atoi(strchr(tmp, 'e') + 1);
+	return prec;
+}
+
+static int
+add_special(struct buf *b, double v)
+{
+	if (isnan(v))
+		buf_adds(b, "NaN");
+	else if (isinf(v))
+		buf_adds(b, v > 0 ? "+Inf" : "-Inf");
+	else
+		return 0;
+	return 1;
+}
+
+void
+buf_add_double(struct buf *b, double v)
+{
+	int	exp, prec;
+
+	if (add_special(b, v))
+		return;
+	prec = shortest_digits(v, &exp);
+	/* Go's strconv 'g' with the shortest precision, which Prometheus's
+	   text format uses: the exponent form below 1e-4 and from 1e6. */
+	if (exp < -4 || exp >= 6)
+		buf_printf(b, "%.*e", prec - 1, v);
+	else
+		buf_printf(b, "%.*f", prec - 1 - exp > 0 ? prec - 1 - exp : 0, v);
+}
+
+void
+buf_add_double_fixed(struct buf *b, double v)
+{
+	int	exp, prec;
+
+	if (add_special(b, v))
+		return;
+	prec = shortest_digits(v, &exp);
+	buf_printf(b, "%.*f", prec - 1 - exp > 0 ? prec - 1 - exp : 0, v);
 }
 
 void

@@ -100,7 +100,36 @@ START_TEST(test_buf_double)
 	buf_add_double(&b, 1e21);
 	buf_addc(&b, ' ');
 	buf_add_double(&b, 123456789);
-	ck_assert_str_eq(b.data, "0.1 NaN -Inf 1e+21 123456789");
+	buf_addc(&b, ' ');
+	buf_add_double(&b, 10);
+	buf_addc(&b, ' ');
+	buf_add_double(&b, 1500);
+	buf_addc(&b, ' ');
+	buf_add_double(&b, 999999);
+	buf_addc(&b, ' ');
+	buf_add_double(&b, 1e6);
+	buf_addc(&b, ' ');
+	buf_add_double(&b, 0.0001);
+	buf_addc(&b, ' ');
+	buf_add_double(&b, 0.00001234);
+	buf_addc(&b, ' ');
+	buf_add_double(&b, -0.0);
+	buf_addc(&b, ' ');
+	buf_add_double(&b, 2.5218646016e10);
+	ck_assert_str_eq(b.data, "0.1 NaN -Inf 1e+21 1.23456789e+08 10 1500 "
+	    "999999 1e+06 0.0001 1.234e-05 -0 2.5218646016e+10");
+	buf_reset(&b);
+	buf_add_double_fixed(&b, 123456789);
+	buf_addc(&b, ' ');
+	buf_add_double_fixed(&b, 1e21);
+	buf_addc(&b, ' ');
+	buf_add_double_fixed(&b, 0.00001234);
+	buf_addc(&b, ' ');
+	buf_add_double_fixed(&b, 1.5);
+	buf_addc(&b, ' ');
+	buf_add_double_fixed(&b, INFINITY);
+	ck_assert_str_eq(b.data, "123456789 1000000000000000000000 0.00001234 "
+	    "1.5 +Inf");
 	buf_free(&b);
 }
 END_TEST
