@@ -29,7 +29,7 @@
 #define MSG_MAX		320
 #define QTOK_SHOW	40	/* bytes of a bad token quoted in a message */
 #define QTOK_MAX	(QTOK_SHOW * 4 + 8)
-#define DUP_LINEAR	16	/* above this many labels, find repeats by hash */
+#define DUP_LINEAR	16	/* above this many labels, find repeats by sorting */
 /* Digits that decide the rounding of a double, plus margin (see
  * float_slow). */
 #define FLOAT_DIGITS	780
@@ -52,14 +52,19 @@ struct textparse {
 	size_t			 scratch_cap;
 	struct label		*lbls;
 	size_t			 lbls_cap;
-	uint32_t		*slots;
-	size_t			 slots_cap;
+	struct dup_ent		*dups;
+	size_t			 dups_cap;
 	char			*carry;
 	size_t			 carry_len, carry_cap;
 
 	char			 msg[MSG_MAX];
 	char			 first_skipped[MSG_MAX];
 	int			 has_skipped;
+};
+
+struct dup_ent {
+	const char	*name;
+	size_t		 idx;
 };
 
 enum fnum_kind {
@@ -628,51 +633,59 @@ parse_labels(struct textparse *tp, const char **pp, const char *e,
 	return 0;
 }
 
-static uint32_t
-name_hash(const char *s)
+static int
+dup_cmp(const void *a, const void *b)
 {
-	uint32_t h = 2166136261u;
+	const struct dup_ent	*x = a, *y = b;
+	int			 c = strcmp(x->name, y->name);
 
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
+	if (c != 0)
+		return c;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-/* Report the first label whose name an earlier label already has. */
+/*
+ * Report the first label (in line order) whose name an earlier label
+ * already has.  Many labels are sorted by name rather than hashed, so that
+ * no crafted set of names can make this quadratic.
+ */
 static int
 check_dups(struct textparse *tp, size_t n)
 {
 	const struct label	*l = tp->lbls;
+	struct dup_ent		*d;
 	char			 q[QTOK_MAX];
-	size_t			 i, j, size, mask;
+	size_t			 i, j, first = SIZE_MAX;
 
 	if (n <= DUP_LINEAR) {
 		for (i = 1; i < n; i++)
 			for (j = 0; j < i; j++)
-				if (strcmp(l[i].name, l[j].name) == 0)
+				if (strcmp(l[i].name, l[j].name) == 0) {
+					first = i;
 					goto dup;
+				}
 		return 0;
 	}
-	for (size = 64; size < 2 * n; size *= 2)
-		;
-	if (size > tp->slots_cap) {
-		free(tp->slots);
-		tp->slots = xreallocarray(NULL, size, sizeof(*tp->slots));
-		tp->slots_cap = size;
+	if (n > tp->dups_cap) {
+		free(tp->dups);
+		tp->dups = xreallocarray(NULL, n, sizeof(*tp->dups));
+		tp->dups_cap = n;
 	}
-	memset(tp->slots, 0, size * sizeof(*tp->slots));
-	mask = size - 1;
+	d = tp->dups;
 	for (i = 0; i < n; i++) {
-		for (j = name_hash(l[i].name) & mask; tp->slots[j] != 0;
-		    j = (j + 1) & mask)
-			if (strcmp(l[tp->slots[j] - 1].name, l[i].name) == 0)
-				goto dup;
-		tp->slots[j] = (uint32_t)i + 1;
+		d[i].name = l[i].name;
+		d[i].idx = i;
 	}
-	return 0;
+	qsort(d, n, sizeof(*d), dup_cmp);
+	/* Runs of equal names are in line order: any but a run's head repeats. */
+	for (i = 1; i < n; i++)
+		if (d[i].idx < first && strcmp(d[i].name, d[i - 1].name) == 0)
+			first = d[i].idx;
+	if (first == SIZE_MAX)
+		return 0;
 dup:
 	return lerr(tp, "duplicate label %s",
-	    qtok(q, l[i].name, strlen(l[i].name)));
+	    qtok(q, l[first].name, strlen(l[first].name)));
 }
 
 /* After the sample's '#': " {labels} value [timestamp]", then ignored. */
@@ -1065,7 +1078,7 @@ textparse_free(struct textparse *tp)
 	freelocale(tp->cloc);
 	free(tp->scratch);
 	free(tp->lbls);
-	free(tp->slots);
+	free(tp->dups);
 	free(tp->carry);
 	free(tp);
 }
