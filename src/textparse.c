@@ -1102,11 +1102,14 @@ int
 textparse_feed(struct textparse *tp, const char *buf, size_t len, char *err,
     size_t errlen)
 {
-	const char	*p = buf, *e = buf + len, *nl;
+	const char	*p = buf, *e, *nl;
 	int		 r;
 
 	if (tp->failed)
 		return report(tp, tp->failed, err, errlen);
+	if (len == 0)
+		return 0;	/* buf may be NULL */
+	e = buf + len;
 	while (p < e && !tp->after_eof) {
 		if (tp->seen_eof) {
 			r = after_eof(tp);

@@ -695,6 +695,12 @@ START_TEST(test_abort_and_sticky_error)
 	ck_assert_str_eq(r.out.data, "S d 4\n");
 	ck_assert_int_eq(textparse_parse(tp, TEXTPARSE_PROM, "d x\n", 4, NULL,
 	    0), TEXTPARSE_EINVAL);
+	/* An empty body may come as NULL. */
+	ck_assert_int_eq(textparse_parse(tp, TEXTPARSE_PROM, NULL, 0, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(textparse_parse(tp, TEXTPARSE_OPENMETRICS, NULL, 0,
+	    err, sizeof(err)), TEXTPARSE_EINVAL);
+	ck_assert_str_eq(err, "line 1: missing # EOF");
 	textparse_free(tp);
 	textparse_free(NULL);
 	buf_free(&r.out);
