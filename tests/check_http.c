@@ -25,6 +25,8 @@
 
 #include "tcheck.h"
 #include "buf.h"
+#include "http/gzip.h"
+#include "http/params.h"
 #include "http/server.h"
 
 struct srv {
@@ -1275,6 +1277,107 @@ START_TEST(test_metrics)
 }
 END_TEST
 
+START_TEST(test_accept_gzip)
+{
+	static const struct { const char *h; int want; } cases[] = {
+		{ NULL, 0 }, { "", 0 }, { "gzip", 1 }, { "GZIP", 1 },
+		{ "x-gzip", 1 }, { "gzip;q=0", 0 }, { "gzip; q=0.000", 0 },
+		{ "gzip;q=0.001", 1 }, { "gzip;Q=1", 1 }, { "deflate", 0 },
+		{ "*", 1 }, { "*;q=0", 0 }, { "gzip;q=0, *", 0 },
+		{ "identity, *;q=1", 1 }, { " gzip ; q=1 ", 1 },
+		{ "gzipx", 0 }, { "deflate, gzip", 1 }, { ",,gzip,,", 1 },
+		{ "gzip;level=1;q=0", 0 }, { "br;q=1, gzip;q=0.5", 1 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ck_assert_msg(accept_gzip(cases[i].h) == cases[i].want,
+		    "\"%s\"", cases[i].h ? cases[i].h : "(null)");
+}
+END_TEST
+
+START_TEST(test_codings)
+{
+	ck_assert_int_eq(content_coding(NULL), CODING_IDENTITY);
+	ck_assert_int_eq(content_coding(" "), CODING_IDENTITY);
+	ck_assert_int_eq(content_coding("Identity"), CODING_IDENTITY);
+	ck_assert_int_eq(content_coding(" gzip "), CODING_GZIP);
+	ck_assert_int_eq(content_coding("X-GZIP"), CODING_GZIP);
+	ck_assert_int_eq(content_coding("gzip, gzip"), CODING_UNSUPPORTED);
+	ck_assert_int_eq(content_coding("snappy"), CODING_UNSUPPORTED);
+	ck_assert_int_eq(content_type_is_form(
+	    "application/x-www-form-urlencoded"), 1);
+	ck_assert_int_eq(content_type_is_form(
+	    "Application/X-WWW-Form-Urlencoded ; charset=utf-8"), 1);
+	ck_assert_int_eq(content_type_is_form(
+	    "application/x-www-form-urlencodedx"), 0);
+	ck_assert_int_eq(content_type_is_form("multipart/form-data"), 0);
+	ck_assert_int_eq(content_type_is_form(NULL), 0);
+}
+END_TEST
+
+START_TEST(test_unescape)
+{
+	struct buf	b = BUF_INIT;
+	char		err[128];
+
+	ck_assert_int_eq(url_unescape("a+b%2B%c3%A9", 12, 1, &b, err,
+	    sizeof(err)), 0);
+	ck_assert_str_eq(b.data, "a b+\xc3\xa9");
+	buf_reset(&b);
+	ck_assert_int_eq(url_unescape("a+b", 3, 0, &b, err, sizeof(err)), 0);
+	ck_assert_str_eq(b.data, "a+b");
+	buf_reset(&b);
+	ck_assert_int_eq(url_unescape("x%\xff\x01", 4, 1, &b, err,
+	    sizeof(err)), -1);
+	ck_assert_str_eq(err, "invalid URL escape \"%\\xff\\x01\"");
+	ck_assert_int_eq(url_unescape("x%", 2, 1, &b, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "invalid URL escape \"%\"");
+	ck_assert_int_eq(url_unescape("a\0b", 3, 1, &b, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "invalid NUL byte in URL");
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_inflate)
+{
+	struct buf	plain = BUF_INIT, gz = BUF_INIT, out = BUF_INIT;
+	char		err[128];
+
+	big_body(&plain);
+	gzip_deflate(plain.data, plain.len, 6, &gz);
+	ck_assert_int_eq(gzip_inflate(gz.data, gz.len, plain.len, &out, err,
+	    sizeof(err)), 0);
+	ck_assert_uint_eq(out.len, plain.len);
+	ck_assert_str_eq(out.data, plain.data);
+	buf_reset(&out);
+	ck_assert_int_eq(gzip_inflate(gz.data, gz.len, plain.len - 1, &out,
+	    err, sizeof(err)), GZIP_TOO_LARGE);
+	ck_assert_str_eq(err, "decompressed body larger than 4999 bytes");
+	ck_assert_uint_le(out.len, plain.len);
+	buf_reset(&out);
+	ck_assert_int_eq(gzip_inflate("", 0, 10, &out, err, sizeof(err)),
+	    GZIP_BAD);
+	ck_assert_str_eq(err, "empty gzip body");
+	/* A valid member followed by garbage. */
+	buf_add(&gz, "xyz", 3);
+	buf_reset(&out);
+	ck_assert_int_eq(gzip_inflate(gz.data, gz.len, 1 << 20, &out, err,
+	    sizeof(err)), GZIP_BAD);
+	ck_assert_str_eq(err, "invalid gzip data: incorrect header check");
+	/* An empty body compresses and decompresses. */
+	buf_reset(&gz);
+	buf_reset(&out);
+	gzip_deflate("", 0, 1, &gz);
+	ck_assert_int_eq(gzip_inflate(gz.data, gz.len, 0, &out, err,
+	    sizeof(err)), 0);
+	ck_assert_uint_eq(out.len, 0);
+	buf_free(&plain);
+	buf_free(&gz);
+	buf_free(&out);
+}
+END_TEST
+
 static Suite *
 http_suite(void)
 {
@@ -1301,6 +1404,13 @@ http_suite(void)
 	tcase_add_test(tc, test_timeouts);
 	tcase_add_test(tc, test_async);
 	tcase_add_test(tc, test_metrics);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("decoding");
+	tcase_add_test(tc, test_accept_gzip);
+	tcase_add_test(tc, test_codings);
+	tcase_add_test(tc, test_unescape);
+	tcase_add_test(tc, test_inflate);
 	suite_add_tcase(s, tc);
 	return s;
 }

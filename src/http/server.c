@@ -568,17 +568,16 @@ httpd_on_request(struct evhttp_request *evreq, void *arg)
 		raw = "/";
 	code = url_unescape(raw, strlen(raw), 0, &path, err, sizeof(err));
 	r->path = buf_detach(&path);
-	if (code == -1) {
-		httpd_reply_error(r, 400, err);
-		return;
-	}
-	if ((r->route = route_find(h, r->path)) != NULL)
+	if (code == 0 && (r->route = route_find(h, r->path)) != NULL)
 		r->rest = r->path + (r->route->prefix ? r->route->matchlen :
 		    strlen(r->path));
-
 	if (r->conn != NULL && r->conn->rejected) {
 		httpd_add_header(r, "Connection", "close");
 		httpd_reply_error(r, 503, "too many open connections");
+		return;
+	}
+	if (code == -1) {
+		httpd_reply_error(r, 400, err);
 		return;
 	}
 	if (count_headers(evhttp_request_get_input_headers(evreq)) >
