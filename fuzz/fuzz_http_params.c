@@ -51,8 +51,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(z);
 		break;
 	case 3:
-		if (gzip_inflate(s, len, 1 << 20, &out, err, sizeof(err)) == 0 &&
-		    out.len > 1 << 20)
+		if (gzip_inflate(s, len, 1 << 20, &out, err,
+		    sizeof(err)) == 0 && out.len > 1 << 20)
 			abort();
 		break;
 	}

@@ -214,7 +214,8 @@ collect_hints(const struct batch *batch, size_t *nout)
 			h[n].name = name;
 			h[n].len = base;
 			h[n++].flags = HINT_HISTOGRAM;
-		} else if (labels_get(s->labels, s->nlabels, "quantile") != NULL) {
+		} else if (labels_get(s->labels, s->nlabels,
+		    "quantile") != NULL) {
 			h[n].name = name;
 			h[n].len = len;
 			h[n++].flags = HINT_SUMMARY;
@@ -318,7 +319,8 @@ expo_write_batch(struct buf *b, const struct batch *batch,
 			def = def_find(defs, ndefs, items[i].fam,
 			    items[i].famlen);
 			if (def != NULL)
-				expo_help_type(b, famname, def->type, def->help);
+				expo_help_type(b, famname, def->type,
+				    def->help);
 			else {
 				hint_type(hint_find(hints, nhints, items[i].fam,
 				    items[i].famlen), &type);

@@ -18,10 +18,9 @@
 #include <stdint.h>
 
 #include "metric.h"
+#include "sample.h"
 
 struct buf;
-struct batch;
-struct label;
 
 #define EXPO_CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
 

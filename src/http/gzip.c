@@ -16,7 +16,7 @@
 #include "http/gzip.h"
 #include "log.h"
 
-#define GZIP_WBITS	(16 + MAX_WBITS)	/* gzip framing, 32 KiB window */
+#define GZIP_WBITS	(16 + MAX_WBITS)	/* gzip framing, 32K window */
 #define GZIP_CHUNK	(64 * 1024)
 
 /* zlib counts in uInt; feed longer inputs in slices. */

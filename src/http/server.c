@@ -642,12 +642,13 @@ reply_send(struct httpd_req *r, int code, const char *ctype, char *data,
     size_t len, int owned)
 {
 	struct httpd		*h = r->httpd;
-	struct evkeyvalq	*out = evhttp_request_get_output_headers(r->evreq);
+	struct evkeyvalq	*out;
 	struct evbuffer		*eb = evbuffer_new();
 	struct http_stats	*st;
 	char			 num[32];
 	size_t			 sent = 0;
 
+	out = evhttp_request_get_output_headers(r->evreq);
 	if (ctype != NULL)
 		evhttp_add_header(out, "Content-Type", ctype);
 	if (wants_gzip(r, code, len)) {

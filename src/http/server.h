@@ -113,7 +113,7 @@ extern const struct metric_def httpd_metrics[];
 long		 httpd_raise_nofile(void);
 
 /* The request. */
-unsigned	 httpd_method(const struct httpd_req *);	/* HTTPD_GET, ... */
+unsigned	 httpd_method(const struct httpd_req *);	/* HTTPD_* */
 const char	*httpd_method_name(const struct httpd_req *);	/* "GET" */
 const char	*httpd_path(const struct httpd_req *);		/* decoded */
 /* What a prefix route left of the path ("job/values"); "" for exact. */

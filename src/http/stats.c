@@ -107,7 +107,8 @@ stats_write(struct buf *b, struct http_stats *const *st, size_t n,
 	for (i = 0; i < n; i++) {
 		l[1].value = st[i]->handler;
 		for (j = 0; j < st[i]->ncodes; j++) {
-			snprintf(code, sizeof(code), "%d", st[i]->codes[j].code);
+			snprintf(code, sizeof(code), "%d",
+			    st[i]->codes[j].code);
 			expo_sample(b, l, 3, (double)st[i]->codes[j].n, 0);
 		}
 	}
@@ -118,7 +119,8 @@ stats_write(struct buf *b, struct http_stats *const *st, size_t n,
 	l[2].value = le;
 	for (i = 0; i < n; i++) {
 		l[1].value = st[i]->handler;
-		snprintf(name, sizeof(name), "%s_bucket", httpd_metrics[1].name);
+		snprintf(name, sizeof(name), "%s_bucket",
+		    httpd_metrics[1].name);
 		for (j = 0, cum = 0; j <= HTTP_STATS_NBUCKETS; j++) {
 			struct buf lb = BUF_INIT;
 

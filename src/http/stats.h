@@ -20,10 +20,10 @@ struct http_code_count {
 #define HTTP_STATS_NBUCKETS	11
 
 struct http_stats {
-	const char		*handler;	/* borrowed: the route pattern */
+	const char		*handler;	/* borrowed: route pattern */
 	struct http_code_count	*codes;		/* sorted by code */
 	size_t			 ncodes;
-	uint64_t		 buckets[HTTP_STATS_NBUCKETS];	/* not cumulative */
+	uint64_t		 buckets[HTTP_STATS_NBUCKETS]; /* per bucket */
 	uint64_t		 count;
 	double			 sum;
 	uint64_t		 bytes_out;
