@@ -69,7 +69,7 @@ START_TEST(test_sample)
 	    "up{job=\"x\"} 0.1\n"
 	    "up 10\n"
 	    "up 1e-07\n"
-	    "up 123456789\n"
+	    "up 1.23456789e+08\n"
 	    "up -0\n"
 	    "up 1e+21\n");
 	buf_free(&b);
