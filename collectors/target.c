@@ -323,8 +323,9 @@ target_build(struct targets *set, struct target *t,
 	target_parse_labels(t, conf_str(sec, "labels"));
 	t->priv = kind->build(sec, set->base, msg, sizeof(msg));
 	if (t->priv == NULL) {
-		snprintf(err, errlen, "%s:%d: [%s \"%s\"]: %s", path,
-		    conf_section_line(sec), kind->kind, t->job, msg);
+		if (snprintf(err, errlen, "%s:%d: [%s \"%s\"]: %s", path,
+		    conf_section_line(sec), kind->kind, t->job, msg) < 0)
+			err[0] = '\0';
 		return -1;
 	}
 	t->instance = xstrdup(kind->instance(t->priv));

@@ -16,7 +16,7 @@
 #include "expo.h"
 #include "http/server.h"
 #include "selfmon.h"
-#include "target.h"
+#include "collectors/target.h"
 #include "xmalloc.h"
 
 struct api {

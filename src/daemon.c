@@ -17,12 +17,12 @@
 #include <event2/event.h>
 
 #include "api.h"
-#include "collector.h"
+#include "collectors/collector.h"
 #include "daemon.h"
 #include "http/server.h"
 #include "log.h"
 #include "schema.h"
-#include "target.h"
+#include "collectors/target.h"
 #include "xmalloc.h"
 
 #define DEFAULT_CONFIG	SYSCONFDIR "/monitord.conf"

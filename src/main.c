@@ -17,7 +17,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "schema.h"
-#include "target.h"
+#include "collectors/target.h"
 
 static void
 usage(FILE *out)
