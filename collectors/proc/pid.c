@@ -23,7 +23,8 @@
  * parentheses ("(sd-pam)", "my (weird) proc"), or even a newline: it ends at
  * the LAST ')' of the file, which is why stat is read whole, not by line.
  * A process that exits while we read it is skipped, not an error; a file
- * we may not read (io, fd/ as another user) leaves its metric out.
+ * we may not read (io, fd/ as another user) leaves its metric out.  A pid
+ * file is read below the root too, so a fixture tree carries its own.
  *
  * Counters are kept monotonic (see proc_impl.h), so the group's CPU seconds
  * do not fall when one of its processes exits: rate() stays right.  The
@@ -519,7 +520,8 @@ group_accumulate(struct proc_group *g)
 	struct pid_prev	*c, *p, *swap;
 	size_t		 i, cap;
 
-	qsort(g->cur, g->ncur, sizeof(*g->cur), prev_cmp);
+	if (g->ncur > 0)
+		qsort(g->cur, g->ncur, sizeof(*g->cur), prev_cmp);
 	for (i = 0; i < g->ncur; i++) {
 		c = &g->cur[i];
 		p = g->nprev == 0 ? NULL : bsearch(c, g->prev, g->nprev,
