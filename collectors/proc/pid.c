@@ -159,7 +159,8 @@ pid_slurp(struct proc_ctx *ctx, const char *rel, struct buf *out,
 			break;
 		out->len += (size_t)n;
 		if (out->len >= limit) {
-			/* Only ever a command line: the head is enough. */
+			/* A command line's head is enough to match; a stat
+			   or pid file this long is malformed anyway. */
 			out->len = limit;
 			break;
 		}
@@ -465,7 +466,10 @@ group_pidfile(struct proc_ctx *ctx, struct proc_group *g, int *pid)
 	st = pid_slurp(ctx, g->what, &g->scratch, 64, 0);
 	if (st == PID_FAILED)
 		return -1;
-	if (st != PID_OK)
+	if (st == PID_DENIED)
+		return proc_error(ctx, "pid file %s: %s", g->what,
+		    strerror(EACCES));
+	if (st == PID_GONE)
 		return 0;	/* no pid file: the service is not running */
 	s = g->scratch.data + strspn(g->scratch.data, " \t\r\n");
 	e = s + strcspn(s, " \t\r\n");
