@@ -35,11 +35,11 @@ static const struct conf_key proc_keys[] = {
 	  "separated by blanks or commas, even when nothing listens on them. "
 	  "Default: every listening port, when host metrics are on." },
 	{ "disk_exclude", CONF_REGEX, 0, PROC_DISK_EXCLUDE, NULL, 0, 0,
-	  "Block devices to leave out, a regex on the name; empty: none." },
+	  "Block devices to leave out, a regex on the name (^$: none)." },
 	{ "fs_exclude", CONF_REGEX, 0, PROC_FS_EXCLUDE, NULL, 0, 0,
-	  "Mount points to leave out, a regex; empty: none." },
+	  "Mount points to leave out, a regex (^$: none)." },
 	{ "fs_types_exclude", CONF_REGEX, 0, PROC_FS_TYPES_EXCLUDE, NULL, 0, 0,
-	  "Filesystem types to leave out, a regex; empty: none. Network "
+	  "Filesystem types to leave out, a regex (^$: none). Network "
 	  "filesystems are left out by default: statvfs on a mount whose "
 	  "server is gone would block monitord." },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL },
@@ -51,7 +51,7 @@ opt(const struct conf_section *s, const char *key)
 	return conf_has(s, key) ? conf_str(s, key) : NULL;
 }
 
-/* An empty exclusion regex would match everything; it means "none". */
+/* An empty regex would match everything; if one ever gets here, none. */
 static const char *
 opt_regex(const struct conf_section *s, const char *key)
 {
