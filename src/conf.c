@@ -29,35 +29,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
-
 #include "buf.h"
 #include "conf.h"
-#include "units.h"
+#include "conf_value.h"
 #include "xmalloc.h"
 
-#define SECRET_MAX	(64 * 1024)	/* a password or token, not a file */
-#define ECHO_MAX	CONF_QUOTE_MAX
-
-struct conf_label {
-	char	*name;
-	char	*value;
-};
-
-struct conf_value {
-	const char		*text;		/* as written, unquoted */
-	int			 line;		/* 0: the kind's default */
-	int			 valid;
-	union {
-		int64_t		 i;
-		uint64_t	 u;
-		double		 d;
-	}			 v;
-	char			*labelbuf;	/* CONF_LABELS: split copy */
-	struct conf_label	*labels;
-	size_t			 nlabels;
-};
 
 struct conf_slot {
 	const struct conf_key	*key;
@@ -219,8 +195,9 @@ errors_finish(struct conf_errors *errs, const char *path)
 {
 	char	*msg;
 
-	qsort(errs->v + errs->start, errs->n - errs->start,
-	    sizeof(*errs->v), error_cmp);
+	if (errs->n - errs->start > 1)
+		qsort(errs->v + errs->start, errs->n - errs->start,
+		    sizeof(*errs->v), error_cmp);
 	if (errs->full) {
 		xasprintf(&msg, "%s: too many errors, stopped after %d", path,
 		    CONF_MAX_ERRORS);
@@ -249,6 +226,7 @@ conf_error(struct conf_errors *errs, const struct conf_section *s,
 	va_start(ap, fmt);
 	errors_vadd(errs, s->conf->path, key_line(s, key), fmt, ap);
 	va_end(ap);
+	/* Bookkeeping of the load, not part of what const promises callers. */
 	((struct conf_section *)s)->nerrors++;
 }
 
@@ -280,7 +258,7 @@ parse_error(struct parser *p, const char *fmt, ...)
 
 /*
  * Quote user text for a message: escapes, no control bytes (a config line
- * must not forge log lines), at most ECHO_MAX bytes.
+ * must not forge log lines), at most CONF_QUOTE_MAX bytes.
  */
 const char *
 conf_quote(char *out, size_t outlen, const char *s)
@@ -289,7 +267,7 @@ conf_quote(char *out, size_t outlen, const char *s)
 	size_t		i;
 
 	buf_addc(&b, '"');
-	for (i = 0; s[i] != '\0' && i < ECHO_MAX; i++) {
+	for (i = 0; s[i] != '\0' && i < CONF_QUOTE_MAX; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (c == '"' || c == '\\')
@@ -303,15 +281,6 @@ conf_quote(char *out, size_t outlen, const char *s)
 	snprintf(out, outlen, "%s", b.data);
 	buf_free(&b);
 	return out;
-}
-
-static int
-has_control(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return 1;
-	return 0;
 }
 
 /* "[kind]" or "[kind "name"]" for messages. */
@@ -335,9 +304,9 @@ static size_t
 edit_distance(const char *a, const char *b)
 {
 	size_t	la = strlen(a), lb = strlen(b), i, j;
-	size_t	d[ECHO_MAX + 1][ECHO_MAX + 1];
+	size_t	d[CONF_QUOTE_MAX + 1][CONF_QUOTE_MAX + 1];
 
-	if (la > ECHO_MAX || lb > ECHO_MAX)
+	if (la > CONF_QUOTE_MAX || lb > CONF_QUOTE_MAX)
 		return SIZE_MAX;
 	for (i = 0; i <= la; i++)
 		d[i][0] = i;
@@ -380,7 +349,8 @@ conf_suggest(const char *word, const char *const *cands, size_t n)
 	size_t		 bestd = SIZE_MAX, i;
 
 	for (i = 0; i < n; i++)
-		suggest(word, cands[i], &best, &bestd);
+		if (cands[i] != NULL)
+			suggest(word, cands[i], &best, &bestd);
 	return best;
 }
 
@@ -490,10 +460,8 @@ section_free(struct conf_section *s)
 	if (s == NULL)
 		return;
 	for (i = 0; i < s->nslots; i++) {
-		for (j = 0; j < s->slots[i].n; j++) {
-			free(s->slots[i].v[j].labelbuf);
-			free(s->slots[i].v[j].labels);
-		}
+		for (j = 0; j < s->slots[i].n; j++)
+			conf_value_clear(&s->slots[i].v[j]);
 		free(s->slots[i].v);
 	}
 	free(s->slots);
@@ -514,554 +482,6 @@ slot_add(struct conf_slot *slot)
 	return v;
 }
 
-/* Value checks: 0, or -1 with a message in err. */
-
-typedef int (*value_fn)(const struct conf_hooks *, const struct conf_key *,
-    const char *, struct conf_value *, char *, size_t);
-
-static int
-check_string(const struct conf_hooks *h, const struct conf_key *k,
-    const char *s, struct conf_value *v, char *err, size_t errlen)
-{
-	return 0;
-}
-
-static int
-parse_int64(const char *s, int64_t *out)
-{
-	char		*end;
-	long long	 n;
-
-	errno = 0;
-	n = strtoll(s, &end, 10);
-	if (end == s || *end != '\0' || errno != 0 ||
-	    !(s[0] == '-' || s[0] == '+' || (s[0] >= '0' && s[0] <= '9')))
-		return -1;
-	*out = n;
-	return 0;
-}
-
-static int
-check_int(const struct conf_hooks *h, const struct conf_key *k,
-    const char *s, struct conf_value *v, char *err, size_t errlen)
-{
-	char	q[CONF_QUOTE_LEN];
-
-	if (parse_int64(s, &v->v.i) == -1) {
-		snprintf(err, errlen, "%s is not an integer",
-		    conf_quote(q, sizeof(q), s));
-		return -1;
-	}
-	if (k->max > k->min && (v->v.i < k->min || v->v.i > k->max)) {
-		snprintf(err, errlen, "%" PRId64 " is out of range for %s "
-		    "(%" PRId64 "..%" PRId64 ")", v->v.i, k->name, k->min,
-		    k->max);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-check_float(const struct conf_hooks *h, const struct conf_key *k,
-    const char *s, struct conf_value *v, char *err, size_t errlen)
-{
-	char	q[CONF_QUOTE_LEN], *end;
-
-	errno = 0;
-	v->v.d = strtod(s, &end);
-	if (end == s || *end != '\0' || !isfinite(v->v.d) || errno == ERANGE) {
-		snprintf(err, errlen, "%s is not a finite number",
-		    conf_quote(q, sizeof(q), s));
-		return -1;
-	}
-	if (k->max > k->min &&
-	    (v->v.d < (double)k->min || v->v.d > (double)k->max)) {
-		snprintf(err, errlen, "%s is out of range for %s "
-		    "(%" PRId64 "..%" PRId64 ")", conf_quote(q, sizeof(q), s),
-		    k->name, k->min, k->max);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-check_bool(const struct conf_hooks *h, const struct conf_key *k,
-    const char *s, struct conf_value *v, char *err, size_t errlen)
-{
-	static const char *const yes[] = { "yes", "true", "on", "1" };
-	static const char *const no[] = { "no", "false", "off", "0" };
-	char	q[CONF_QUOTE_LEN];
-	size_t	i;
-
-	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-		if (strcasecmp(s, yes[i]) == 0 || strcasecmp(s, no[i]) == 0) {
-			v->v.i = strcasecmp(s, yes[i]) == 0;
-			return 0;
-		}
-	}
-	snprintf(err, errlen, "%s is not a boolean (use yes/no, true/false, "
-	    "on/off or 1/0)", conf_quote(q, sizeof(q), s));
-	return -1;
-}
-
-static int
-check_duration(const struct conf_hooks *h, const struct conf_key *k,
-    const char *s, struct conf_value *v, char *err, size_t errlen)
-{
-	char	lo[64], hi[64], got[64];
-
-	if (units_parse_duration(s, &v->v.i, err, errlen) == -1)
-		return -1;
-	if (k->max > k->min && (v->v.i < k->min || v->v.i > k->max)) {
-		units_format_duration(v->v.i, got, sizeof(got));
-		units_format_duration(k->min, lo, sizeof(lo));
-		units_format_duration(k->max, hi, sizeof(hi));
-		snprintf(err, errlen, "%s is out of range for %s (%s..%s)",
-		    got, k->name, lo, hi);
-		return -1;
-	}
-	return 0;
-}
-
-/* Shortest exact spelling of a size in the units units.h reads. */
-static void
-size_format(uint64_t n, char *out, size_t outlen)
-{
-	static const char *const units[] = { "B", "KB", "MB", "GB", "TB" };
-	size_t	i = 0;
-
-	while (i < 4 && n != 0 && n % 1024 == 0) {
-		n /= 1024;
-		i++;
-	}
-	snprintf(out, outlen, "%" PRIu64 "%s", n, units[i]);
-}
-
-static int
-check_size(const struct conf_hooks *h, const struct conf_key *k,
-    const char *s, struct conf_value *v, char *err, size_t errlen)
-{
-	char	lo[64], hi[64], got[64];
-
-	if (units_parse_size(s, &v->v.u, err, errlen) == -1)
-		return -1;
-	if (k->max > k->min && (v->v.u < (uint64_t)k->min ||
-	    v->v.u > (uint64_t)k->max)) {
-		size_format(v->v.u, got, sizeof(got));
-		size_format((uint64_t)k->min, lo, sizeof(lo));
-		size_format((uint64_t)k->max, hi, sizeof(hi));
-		snprintf(err, errlen, "%s is out of range for %s (%s..%s)",
-		    got, k->name, lo, hi);
-		return -1;
-	}
-	return 0;
-}
-
-/* The index of S in "a|b|c", or -1. */
-static int
-enum_index(const char *choices, const char *s)
-{
-	const char	*p = choices, *bar;
-	size_t		 len = strlen(s);
-	int		 i = 0;
-
-	for (;;) {
-		bar = strchr(p, '|');
-		if ((size_t)((bar != NULL ? bar : p + strlen(p)) - p) == len &&
-		    strncmp(p, s, len) == 0)
-			return i;
-		if (bar == NULL)
-			return -1;
-		p = bar + 1;
-		i++;
-	}
-}
-
-/* "a|b|c" as "a, b or c". */
-static void
-enum_list(const char *choices, char *out, size_t outlen)
-{
-	struct buf	 b = BUF_INIT;
-	const char	*p = choices, *bar;
-
-	buf_adds(&b, "");
-	while ((bar = strchr(p, '|')) != NULL) {
-		buf_add(&b, p, (size_t)(bar - p));
-		p = bar + 1;
-		buf_adds(&b, strchr(p, '|') != NULL ? ", " : " or ");
-	}
-	buf_adds(&b, p);
-	snprintf(out, outlen, "%s", b.data);
-	buf_free(&b);
-}
-
-static int
-check_enum(const struct conf_hooks *h, const struct conf_key *k,
-    const char *s, struct conf_value *v, char *err, size_t errlen)
-{
-	char	q[CONF_QUOTE_LEN], list[512];
-
-	if ((v->v.i = enum_index(k->choices, s)) >= 0)
-		return 0;
-	enum_list(k->choices, list, sizeof(list));
-	snprintf(err, errlen, "%s is not a valid %s (use %s)",
-	    conf_quote(q, sizeof(q), s), k->name, list);
-	return -1;
-}
-
-static int
-check_regex(const struct conf_hooks *h, const struct conf_key *k,
-    const char *s, struct conf_value *v, char *err, size_t errlen)
-{
-	pcre2_code	*re;
-	PCRE2_UCHAR	 msg[256];
-	PCRE2_SIZE	 off;
-	int		 code;
-	char		 q[CONF_QUOTE_LEN];
-
-	re = pcre2_compile((PCRE2_SPTR)s, PCRE2_ZERO_TERMINATED, PCRE2_UTF,
-	    &code, &off, NULL);
-	if (re != NULL) {
-		pcre2_code_free(re);
-		return 0;
-	}
-	if (pcre2_get_error_message(code, msg, sizeof(msg)) < 0)
-		snprintf((char *)msg, sizeof(msg), "error %d", code);
-	snprintf(err, errlen, "invalid regular expression %s at offset %zu: %s",
-	    conf_quote(q, sizeof(q), s), (size_t)off, (char *)msg);
-	return -1;
-}
-
-static int
-port_parse(const char *s, size_t len)
-{
-	int	port = 0;
-	size_t	i;
-
-	if (len == 0 || len > 5)
-		return -1;
-	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		port = port * 10 + (s[i] - '0');
-	}
-	return port >= 1 && port <= 65535 ? port : -1;
-}
-
-static int
-host_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
-}
-
-/*
- * Check "host[:port]" or "[v6][:port]" of LEN bytes.  Returns NULL, or what
- * is wrong with it.
- */
-static const char *
-hostport_check(const char *s, size_t len, int need_port)
-{
-	const char	*end = s + len, *colon;
-	char		 v6[INET6_ADDRSTRLEN + 1];
-	struct in6_addr	 a6;
-	size_t		 i;
-
-	if (len == 0 || s[0] == ':')
-		return "missing host";
-	if (s[0] == '[') {
-		const char *close = memchr(s, ']', len);
-
-		if (close == NULL || (size_t)(close - s - 1) >= sizeof(v6))
-			return "invalid IPv6 address";
-		memcpy(v6, s + 1, (size_t)(close - s - 1));
-		v6[close - s - 1] = '\0';
-		if (inet_pton(AF_INET6, v6, &a6) != 1)
-			return "invalid IPv6 address";
-		colon = close + 1 < end ? close + 1 : NULL;
-		if (colon != NULL && *colon != ':')
-			return "expected \":\" after \"]\"";
-	} else {
-		colon = memchr(s, ':', len);
-		for (i = 0; i < (colon != NULL ? (size_t)(colon - s) : len); i++)
-			if (!host_char(s[i]))
-				return "invalid character in host";
-	}
-	if (colon == NULL)
-		return need_port ? "missing port" : NULL;
-	if (port_parse(colon + 1, (size_t)(end - colon - 1)) == -1)
-		return "port must be a number from 1 to 65535";
-	return NULL;
-}
-
-static int
-check_url(const struct conf_hooks *h, const struct conf_key *k,
-    const char *s, struct conf_value *v, char *err, size_t errlen)
-{
-	const char	*host, *why = NULL;
-	size_t		 hostlen, i;
-	char		 q[CONF_QUOTE_LEN];
-
-	if (strncmp(s, "http://", 7) == 0)
-		host = s + 7;
-	else if (strncmp(s, "https://", 8) == 0)
-		host = s + 8;
-	else {
-		snprintf(err, errlen, "invalid URL %s: must start with http:// "
-		    "or https://", conf_quote(q, sizeof(q), s));
-		return -1;
-	}
-	hostlen = strcspn(host, "/?#");
-	/* Never echo it: the part before '@' may be a password. */
-	if (memchr(host, '@', hostlen) != NULL) {
-		snprintf(err, errlen, "invalid URL: credentials do not belong "
-		    "in a URL (use the section's secret file keys)");
-		return -1;
-	}
-	for (i = 0; s[i] != '\0'; i++) {
-		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f) {
-			why = "contains a space or control character";
-			break;
-		}
-	}
-	if (why == NULL)
-		why = hostport_check(host, hostlen, 0);
-	if (why != NULL) {
-		snprintf(err, errlen, "invalid URL %s: %s",
-		    conf_quote(q, sizeof(q), s), why);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-check_addr(const struct conf_hooks *h, const struct conf_key *k,
-    const char *s, struct conf_value *v, char *err, size_t errlen)
-{
-	const char	*why;
-	char		 q[CONF_QUOTE_LEN];
-
-	if ((why = hostport_check(s, strlen(s), 1)) == NULL)
-		return 0;
-	if (s[0] == ':')
-		snprintf(err, errlen, "invalid address %s: missing host (use "
-		    "0.0.0.0%s for every interface)", conf_quote(q, sizeof(q), s),
-		    strlen(s) < 8 ? s : ":PORT");
-	else
-		snprintf(err, errlen, "invalid address %s: %s (expected "
-		    "host:port or [v6]:port)", conf_quote(q, sizeof(q), s), why);
-	return -1;
-}
-
-static int
-check_path(const struct conf_hooks *h, const struct conf_key *k,
-    const char *s, struct conf_value *v, char *err, size_t errlen)
-{
-	char	q[CONF_QUOTE_LEN];
-
-	if (s[0] != '/') {
-		snprintf(err, errlen, "%s is not an absolute path",
-		    conf_quote(q, sizeof(q), s));
-		return -1;
-	}
-	/* Messages print paths as they are: keep them printable. */
-	if (has_control(s)) {
-		snprintf(err, errlen, "path %s contains a control character",
-		    conf_quote(q, sizeof(q), s));
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * A secret file must not be readable by anyone but its owner.  Mode bits,
- * not access(2): root can read anything, yet the file still leaks.
- */
-static int
-secret_mode_ok(const char *path, const struct stat *st, char *err,
-    size_t errlen)
-{
-	if (!S_ISREG(st->st_mode)) {
-		snprintf(err, errlen, "secret file %s is not a regular file",
-		    path);
-		return -1;
-	}
-	if ((st->st_mode & (S_IRGRP | S_IROTH)) != 0) {
-		snprintf(err, errlen, "secret file %s is readable by others "
-		    "(mode %04o); run chmod 600 %s", path,
-		    (unsigned)(st->st_mode & 07777), path);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-check_secret(const struct conf_hooks *h, const struct conf_key *k,
-    const char *s, struct conf_value *v, char *err, size_t errlen)
-{
-	struct stat	st;
-	int		fd;
-
-	if (check_path(h, k, s, v, err, errlen) == -1)
-		return -1;
-	if ((fd = open(s, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
-		snprintf(err, errlen, "cannot read secret file %s: %s", s,
-		    strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) == -1) {
-		snprintf(err, errlen, "cannot read secret file %s: %s", s,
-		    strerror(errno));
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	return secret_mode_ok(s, &st, err, errlen);
-}
-
-static int
-label_name_ok(const char *s)
-{
-	size_t	i;
-
-	if (s[0] == '\0' || (s[0] >= '0' && s[0] <= '9'))
-		return 0;
-	for (i = 0; s[i] != '\0'; i++) {
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
-			return 0;
-	}
-	return 1;
-}
-
-static char *
-trim(char *s)
-{
-	char	*e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-		*--e = '\0';
-	return s;
-}
-
-/* One "name=value" of a label list; adds it to V or fills ERR. */
-static int
-label_add(struct conf_value *v, char *item, char *err, size_t errlen)
-{
-	char	 q[CONF_QUOTE_LEN], *eq, *name, *value;
-	size_t	 i;
-
-	if ((eq = strchr(item, '=')) == NULL) {
-		snprintf(err, errlen, "expected name=value in labels, not %s",
-		    conf_quote(q, sizeof(q), trim(item)));
-		return -1;
-	}
-	*eq = '\0';
-	name = trim(item);
-	value = trim(eq + 1);
-	if (!label_name_ok(name)) {
-		snprintf(err, errlen, "invalid label name %s (letters, digits "
-		    "and _, not starting with a digit)", conf_quote(q, sizeof(q), name));
-		return -1;
-	}
-	if (strncmp(name, "__", 2) == 0) {
-		snprintf(err, errlen, "label name %s is reserved (names "
-		    "starting with __ are internal)", conf_quote(q, sizeof(q), name));
-		return -1;
-	}
-	if (*value == '\0') {
-		snprintf(err, errlen, "label %s has an empty value", name);
-		return -1;
-	}
-	for (i = 0; i < v->nlabels; i++) {
-		if (strcmp(v->labels[i].name, name) == 0) {
-			snprintf(err, errlen, "duplicate label %s", name);
-			return -1;
-		}
-	}
-	v->labels = xreallocarray(v->labels, v->nlabels + 1,
-	    sizeof(*v->labels));
-	v->labels[v->nlabels].name = name;
-	v->labels[v->nlabels].value = value;
-	v->nlabels++;
-	return 0;
-}
-
-static int
-check_labels(const struct conf_hooks *h, const struct conf_key *k,
-    const char *s, struct conf_value *v, char *err, size_t errlen)
-{
-	char	*item, *next;
-
-	v->labelbuf = xstrdup(s);
-	for (item = v->labelbuf; item != NULL; item = next) {
-		if ((next = strchr(item, ',')) != NULL)
-			*next++ = '\0';
-		if (*trim(item) == '\0') {
-			snprintf(err, errlen, "empty entry in labels "
-			    "(expected name=value, name=value)");
-			return -1;
-		}
-		if (label_add(v, item, err, errlen) == -1)
-			return -1;
-	}
-	return 0;
-}
-
-static int
-check_expr(const struct conf_hooks *h, const struct conf_key *k,
-    const char *s, struct conf_value *v, char *err, size_t errlen)
-{
-	char	msg[256];
-
-	if (h == NULL || h->expr == NULL || h->expr(s, msg, sizeof(msg)) == 0)
-		return 0;
-	snprintf(err, errlen, "invalid expression: %s", msg);
-	return -1;
-}
-
-static const value_fn value_fns[] = {
-	[CONF_STRING] = check_string,
-	[CONF_INT] = check_int,
-	[CONF_FLOAT] = check_float,
-	[CONF_BOOL] = check_bool,
-	[CONF_DURATION] = check_duration,
-	[CONF_SIZE] = check_size,
-	[CONF_ENUM] = check_enum,
-	[CONF_REGEX] = check_regex,
-	[CONF_URL] = check_url,
-	[CONF_ADDR] = check_addr,
-	[CONF_PATH] = check_path,
-	[CONF_SECRET] = check_secret,
-	[CONF_LABELS] = check_labels,
-	[CONF_EXPR] = check_expr,
-};
-
-/* Parse TEXT as K's type into V; -1 with the message in ERR. */
-static int
-value_parse(const struct conf_hooks *h, const struct conf_key *k,
-    const char *text, struct conf_value *v, char *err, size_t errlen)
-{
-	v->text = text;
-	if (text[0] == '\0' && k->type != CONF_STRING) {
-		snprintf(err, errlen, "empty value for %s", k->name);
-		return -1;
-	}
-	if ((size_t)k->type >= sizeof(value_fns) / sizeof(value_fns[0]) ||
-	    value_fns[k->type] == NULL) {
-		snprintf(err, errlen, "%s has an unknown type", k->name);
-		return -1;
-	}
-	if (value_fns[k->type](h, k, text, v, err, errlen) == -1)
-		return -1;
-	v->valid = 1;
-	return 0;
-}
-
 static int
 value_parse_into(const struct conf_hooks *h, struct conf_slot *slot,
     const char *text, int line, char *err, size_t errlen)
@@ -1069,7 +489,7 @@ value_parse_into(const struct conf_hooks *h, struct conf_slot *slot,
 	struct conf_value	*v = slot_add(slot);
 
 	v->line = line;
-	if (value_parse(h, slot->key, text, v, err, errlen) == -1)
+	if (conf_value_parse(h, slot->key, text, v, err, errlen) == -1)
 		return -1;
 	slot->nvalid++;
 	return 0;
@@ -1183,7 +603,7 @@ section_open(struct parser *p, const char *kind, const char *name)
 	const struct conf_kind	*k = NULL;
 	struct conf_section	*s;
 	size_t			 i;
-	char			 label[ECHO_MAX * 4 + 64];
+	char			 label[CONF_QUOTE_LEN + 64];
 
 	for (i = 0; i < conf->nkinds && k == NULL; i++)
 		if (strcmp(conf->kinds[i]->kind, kind) == 0)
@@ -1210,7 +630,7 @@ section_open(struct parser *p, const char *kind, const char *name)
 		    section_label(label, sizeof(label), k, name));
 	else if (k->named && name[0] == '\0')
 		parse_error(p, "section [%s \"\"] has an empty name", k->kind);
-	else if (k->named && has_control(name))
+	else if (k->named && conf_has_control(name))
 		parse_error(p, "section name %s contains a control character",
 		    conf_quote(label, sizeof(label), name));
 }
@@ -1280,7 +700,7 @@ parse_value(struct parser *p, char *s)
 			break;
 		}
 	}
-	return trim(s);
+	return conf_trim(s);
 }
 
 static void section_add(struct parser *, char *, const char *);
@@ -1296,7 +716,7 @@ parse_key(struct parser *p, char *s)
 		return;
 	}
 	*eq = '\0';
-	key = trim(s);
+	key = conf_trim(s);
 	if (*key == '\0') {
 		parse_error(p, "missing key before \"=\"");
 		return;
@@ -1312,8 +732,8 @@ parse_key(struct parser *p, char *s)
 	if (p->cur != NULL)
 		section_add(p, key, value);
 	else if (p->headers == 0)
-		parse_error(p, "key \"%s\" outside of any section (add a "
-		    "[section] header above it)", key);
+		parse_error(p, "key %s outside of any section (add a "
+		    "[section] header above it)", conf_quote(q, sizeof(q), key));
 	/* else: in a section whose header was bad, already reported */
 }
 
@@ -1340,15 +760,17 @@ section_add(struct parser *p, char *key, const char *text)
 	struct conf_section	*s = p->cur;
 	struct conf_slot	*slot;
 	const char		*best;
-	char			 err[1024], label[ECHO_MAX * 4 + 64];
+	char			 err[1024], label[CONF_QUOTE_LEN + 64];
+	char			 q[CONF_QUOTE_LEN];
 
 	if ((slot = slot_find(s, key)) == NULL) {
 		section_label(label, sizeof(label), s->kind, s->name);
+		conf_quote(q, sizeof(q), key);
 		if ((best = kind_suggest(s->kind, key)) != NULL)
-			parse_error(p, "unknown key \"%s\" in %s; did you mean "
-			    "\"%s\"?", key, label, best);
+			parse_error(p, "unknown key %s in %s; did you mean "
+			    "\"%s\"?", q, label, best);
 		else
-			parse_error(p, "unknown key \"%s\" in %s", key, label);
+			parse_error(p, "unknown key %s in %s", q, label);
 		return;
 	}
 	if (slot->n > 0 && !(slot->key->flags & CONF_MULTI)) {
@@ -1368,7 +790,7 @@ section_add(struct parser *p, char *key, const char *text)
 static void
 section_finish(struct parser *p, struct conf_section *s)
 {
-	char	label[ECHO_MAX * 4 + 64];
+	char	label[CONF_QUOTE_LEN + 64];
 	size_t	i;
 
 	for (i = 0; i < s->nslots; i++) {
@@ -1432,7 +854,7 @@ section_cmp(const void *a, const void *b)
 static void
 duplicate(struct conf_errors *errs, const struct conf_section *s, int first)
 {
-	char	label[ECHO_MAX * 4 + 64];
+	char	label[CONF_QUOTE_LEN + 64];
 
 	conf_error(errs, s, NULL, "duplicate section %s (first at line %d)",
 	    section_label(label, sizeof(label), s->kind, s->name), first);
@@ -1877,30 +1299,14 @@ conf_label_at(const struct conf_section *s, const char *key, size_t i,
 	return 0;
 }
 
-char *
-conf_read_secret(const struct conf_section *s, const char *key, char *err,
-    size_t errlen)
+/* At most SECRET_MAX bytes of FD, one trailing newline removed. */
+static char *
+secret_slurp(int fd, const char *path, char *err, size_t errlen)
 {
-	const char	*path = conf_str(s, key);
-	struct stat	 st;
-	char		*data;
-	ssize_t		 n = 0;
-	size_t		 len = 0;
-	int		 fd;
+	char	*data = xmalloc(SECRET_MAX + 1);
+	size_t	 len = 0;
+	ssize_t	 n = 0;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1 ||
-	    fstat(fd, &st) == -1) {
-		snprintf(err, errlen, "cannot read secret file %s: %s", path,
-		    strerror(errno));
-		if (fd != -1)
-			close(fd);
-		return NULL;
-	}
-	if (secret_mode_ok(path, &st, err, errlen) == -1) {
-		close(fd);
-		return NULL;
-	}
-	data = xmalloc(SECRET_MAX + 1);
 	while (len <= SECRET_MAX) {
 		n = read(fd, data + len, SECRET_MAX + 1 - len);
 		if (n == -1 && errno == EINTR)
@@ -1909,7 +1315,6 @@ conf_read_secret(const struct conf_section *s, const char *key, char *err,
 			break;
 		len += (size_t)n;
 	}
-	close(fd);
 	if (n == -1 || len > SECRET_MAX) {
 		if (n == -1)
 			snprintf(err, errlen, "cannot read secret file %s: %s",
@@ -1926,5 +1331,42 @@ conf_read_secret(const struct conf_section *s, const char *key, char *err,
 	if (len > 0 && data[len - 1] == '\r')
 		len--;
 	data[len] = '\0';
+	return data;
+}
+
+char *
+conf_read_secret(const struct conf_section *s, const char *key, char *err,
+    size_t errlen)
+{
+	const char	*path = conf_str(s, key);
+	struct stat	 st;
+	char		*data;
+	int		 fd;
+
+	if (stat(path, &st) == -1) {
+		snprintf(err, errlen, "cannot read secret file %s: %s", path,
+		    strerror(errno));
+		return NULL;
+	}
+	if (conf_secret_mode_ok(path, &st, err, errlen) == -1)
+		return NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
+		snprintf(err, errlen, "cannot read secret file %s: %s", path,
+		    strerror(errno));
+		return NULL;
+	}
+	/* The file may have been replaced since the stat: check this one. */
+	if (fstat(fd, &st) == -1) {
+		snprintf(err, errlen, "cannot read secret file %s: %s", path,
+		    strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (conf_secret_mode_ok(path, &st, err, errlen) == -1) {
+		close(fd);
+		return NULL;
+	}
+	data = secret_slurp(fd, path, err, errlen);
+	close(fd);
 	return data;
 }

@@ -248,8 +248,10 @@ group_by_check(const struct conf_section *s, struct conf_errors *errs)
 static int
 token_char(char c)
 {
+	/* c != 0: strchr() finds the terminator too. */
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || strchr("!#$%&'*+-.^_`|~", c) != NULL;
+	    (c >= '0' && c <= '9') ||
+	    (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
 /* header = Name: value; secrets belong in files, not in the config. */
@@ -388,20 +390,27 @@ schema_kinds_free(const struct conf_kind *const *kinds)
 	free((void *)kinds);
 }
 
-/* Names of every receiver section, for lookups and suggestions. */
+/*
+ * Names of every receiver section, for lookups and suggestions.  The check
+ * also runs on files with errors, where a section may lack its name.
+ */
 static const char **
 receivers(const struct conf *conf, size_t *np)
 {
-	size_t		 nw = conf_count(conf, "webhook");
-	size_t		 na = conf_count(conf, "alertmanager"), i;
-	const char	**v;
+	static const char *const kinds[] = { "webhook", "alertmanager" };
+	const char	**v, *name;
+	size_t		  n = 0, k, i;
 
-	v = xcalloc(nw + na + 1, sizeof(*v));
-	for (i = 0; i < nw; i++)
-		v[i] = conf_section_name(conf_at(conf, "webhook", i));
-	for (i = 0; i < na; i++)
-		v[nw + i] = conf_section_name(conf_at(conf, "alertmanager", i));
-	*np = nw + na;
+	v = xcalloc(conf_count(conf, kinds[0]) + conf_count(conf, kinds[1]) + 1,
+	    sizeof(*v));
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < conf_count(conf, kinds[k]); i++) {
+			name = conf_section_name(conf_at(conf, kinds[k], i));
+			if (name != NULL)
+				v[n++] = name;
+		}
+	}
+	*np = n;
 	return v;
 }
 
@@ -428,7 +437,7 @@ notify_check(const struct conf *conf, const struct conf_section *alert,
 
 	for (i = 0; (to = conf_multi_at(alert, "notify", i)) != NULL; i++) {
 		for (j = 0; j < n; j++)
-			if (names[j] != NULL && strcmp(names[j], to) == 0)
+			if (strcmp(names[j], to) == 0)
 				break;
 		if (j < n)
 			continue;

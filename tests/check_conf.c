@@ -357,6 +357,16 @@ static const struct {
 	{ "[alert \"a\"]\nexpr = \"up\nexpr = up\n",
 	  "t.conf:2: unterminated quote (missing closing \")\n"
 	  "t.conf:3: duplicate key \"expr\" (first at line 2)\n" },
+	/* found by fuzz_conf: an empty header read past its end */
+	{ "[webhook \"w\"]\nurl = http://h/\nheader =\nheader = X-A:\n",
+	  "t.conf:3: header must look like \"Name: value\"\n"
+	  "t.conf:4: header must look like \"Name: value\"\n" },
+	/* found by fuzz_conf: a nameless receiver in the cross checks */
+	{ "[webhook]\nurl = http://h/\n[alert \"a\"]\nexpr = up\n"
+	  "notify = x\n",
+	  "t.conf:1: section [webhook] needs a name: [webhook \"NAME\"]\n"
+	  "t.conf:5: notify \"x\" names no [webhook] or [alertmanager] "
+	  "section\n" },
 };
 
 START_TEST(test_bad)
@@ -601,6 +611,16 @@ START_TEST(test_good_values)
 }
 END_TEST
 
+static void
+write_file(const char *path, const char *data, size_t len)
+{
+	FILE	*f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
 /* Secret files: mode bits decide, since the tests may run as root. */
 static void
 secret_file(const char *name, mode_t mode, const char *content, char *path,
@@ -698,6 +718,15 @@ START_TEST(test_secret_bad)
 	ck_assert_str_eq(got, "t.conf:4: \"pass.txt\" is not an absolute "
 	    "path\n");
 	free(got);
+
+	/* Refused from its mode: opening a FIFO would block the load. */
+	snprintf(path, sizeof(path), "%s/fifo", tmpdir);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	got = secret_errors(path);
+	snprintf(want, sizeof(want), "t.conf:4: secret file %s is not a "
+	    "regular file\n", path);
+	ck_assert_str_eq(got, want);
+	free(got);
 }
 END_TEST
 
@@ -706,7 +735,7 @@ START_TEST(test_secret_read)
 	const struct conf_section	*s;
 	struct conf			*conf;
 	char				 path[256], err[512], want[1024];
-	char				*text, *secret;
+	char				*text, *secret, *big;
 
 	secret_file("tok", 0600, "s3cret\r\n", path, sizeof(path));
 	xasprintf(&text, "[webhook \"w\"]\nurl = http://h/\n"
@@ -725,6 +754,26 @@ START_TEST(test_secret_read)
 	snprintf(want, sizeof(want), "secret file %s is readable by others "
 	    "(mode 0660); run chmod 600 %s", path, path);
 	ck_assert_str_eq(err, want);
+
+	/* A secret is a password or token, not a file to load whole. */
+	ck_assert_int_eq(chmod(path, 0600), 0);
+	big = xmalloc(65538);
+	memset(big, 'k', 65537);
+	big[65537] = '\0';
+	write_file(path, big, 65537);
+	free(big);
+	ck_assert_ptr_null(conf_read_secret(s, "bearer_token_file", err,
+	    sizeof(err)));
+	snprintf(want, sizeof(want), "secret file %s is larger than 65536 "
+	    "bytes", path);
+	ck_assert_str_eq(err, want);
+	big = xmalloc(65537);
+	memset(big, 'k', 65536);
+	write_file(path, big, 65536);
+	free(big);
+	secret = conf_read_secret(s, "bearer_token_file", err, sizeof(err));
+	ck_assert_uint_eq(strlen(secret), 65536);
+	free(secret);
 	conf_free(conf);
 }
 END_TEST
@@ -748,16 +797,6 @@ START_TEST(test_secret_webhook_rules)
 	free(got);
 }
 END_TEST
-
-static void
-write_file(const char *path, const char *data, size_t len)
-{
-	FILE	*f = fopen(path, "w");
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-	ck_assert_int_eq(fclose(f), 0);
-}
 
 START_TEST(test_file_errors)
 {
