@@ -97,7 +97,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t			 i;
 
 	if (kinds == NULL)
-		kinds = schema_kinds_new(fuzz_collectors, common_keys);
+		kinds = schema_kinds_new_with(fuzz_collectors, common_keys);
 	conf = schema_load("fuzz.conf", text, kinds, NULL, errs);
 	if (conf != NULL) {
 		for (i = 0; i < conf_count(conf, NULL); i++)

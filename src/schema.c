@@ -341,7 +341,13 @@ is_core(const struct conf_kind *k)
 }
 
 const struct conf_kind *const *
-schema_kinds_new(const struct collector_kind *const *collectors,
+schema_kinds_new(const struct collector_kind *const *collectors)
+{
+	return schema_kinds_new_with(collectors, collector_common_keys);
+}
+
+const struct conf_kind *const *
+schema_kinds_new_with(const struct collector_kind *const *collectors,
     const struct conf_key *common)
 {
 	const struct conf_kind	**v;

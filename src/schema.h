@@ -10,8 +10,9 @@
  *
  * schema_check() holds the checks that span sections: an alert's notify must
  * name a [webhook] or [alertmanager].  schema_load() is conf_load() with
- * that check and an optional PromQL checker for CONF_EXPR values, so that
- * `monitord -t` reports every error of the file in one run.
+ * that check run inside the load (so it also runs, and reports, when the
+ * file has other errors) and an optional PromQL checker for CONF_EXPR
+ * values: `monitord -t` then shows every error of the file in one run.
  */
 #ifndef MONITORD_SCHEMA_H
 #define MONITORD_SCHEMA_H
@@ -25,10 +26,14 @@ extern const struct conf_kind *const schema_core_kinds[];
 
 /*
  * Server, storage, then every collector kind (named, not unique, its keys
- * plus COMMON, its check), then service, alert, webhook, alertmanager.
- * A collector kind named like another kind is a programming error (abort).
+ * plus collector_common_keys, its check), then service, alert, webhook,
+ * alertmanager.  The daemon passes collector_kinds.  A collector kind named
+ * like another kind is a programming error (abort).
  */
 const struct conf_kind *const *schema_kinds_new(
+		    const struct collector_kind *const *collectors);
+/* The same with COMMON as the shared keys (tests, fuzzing). */
+const struct conf_kind *const *schema_kinds_new_with(
 		    const struct collector_kind *const *collectors,
 		    const struct conf_key *common);
 void		 schema_kinds_free(const struct conf_kind *const *);

@@ -87,7 +87,7 @@ static char tmpdir[64];
 static void
 setup(void)
 {
-	kinds = schema_kinds_new(test_collectors, test_common);
+	kinds = schema_kinds_new_with(test_collectors, test_common);
 	errs = conf_errors_new();
 }
 
@@ -953,7 +953,7 @@ START_TEST(test_kinds_table)
 	ck_assert_str_eq(conf_type_name(CONF_SECRET), "secret");
 	/* Without collectors the core kinds are all there is. */
 	schema_kinds_free(kinds);
-	kinds = schema_kinds_new(NULL, NULL);
+	kinds = schema_kinds_new_with(NULL, NULL);
 	for (i = 0; schema_core_kinds[i] != NULL; i++)
 		ck_assert_ptr_eq(kinds[i], schema_core_kinds[i]);
 	ck_assert_ptr_null(kinds[i]);
@@ -1027,13 +1027,24 @@ man_key_line(const struct conf_key *k, struct buf *b)
 	buf_adds(b, "\n");
 }
 
-/* The text from ".Ss "[KIND]" (or "[KIND \(dqNAME\(dq]") to the next .Ss
- * or .Sh. */
+/* A copy of the man page from P to the next .Ss or .Sh. */
+static char *
+man_block(const char *p)
+{
+	const char	*ss = strstr(p + 1, "\n.Ss "), *sh = strstr(p + 1, "\n.Sh ");
+	const char	*end = ss;
+
+	if (end == NULL || (sh != NULL && sh < end))
+		end = sh;
+	return xstrndup(p, end != NULL ? (size_t)(end - p + 1) : strlen(p));
+}
+
+/* The block of ".Ss "[KIND]"" or ".Ss "[KIND \(dqNAME\(dq]"", or NULL. */
 static char *
 man_kind_section(const char *man, const char *kind)
 {
 	char		 head[128];
-	const char	*p, *end, *e2;
+	const char	*p;
 
 	snprintf(head, sizeof(head), "\n.Ss \"[%s]", kind);
 	if ((p = strstr(man, head)) == NULL) {
@@ -1041,37 +1052,114 @@ man_kind_section(const char *man, const char *kind)
 		if ((p = strstr(man, head)) == NULL)
 			return NULL;
 	}
-	p++;
-	end = strstr(p + 1, "\n.Ss ");
-	e2 = strstr(p + 1, "\n.Sh ");
-	if (end == NULL || (e2 != NULL && e2 < end))
-		end = e2;
-	return xstrndup(p, end != NULL ? (size_t)(end - p + 1) : strlen(p));
+	return man_block(p + 1);
+}
+
+/* Every key of KEYS as its .It line in SEC, and no other .It Cm there. */
+static void
+man_check_keys(const char *sec, const char *what, const struct conf_key *keys)
+{
+	struct buf	 b = BUF_INIT;
+	const char	*p;
+	size_t		 i, n = 0;
+
+	for (i = 0; keys != NULL && keys[i].name != NULL; i++) {
+		man_key_line(&keys[i], &b);
+		ck_assert_msg(strstr(sec, b.data) != NULL,
+		    "monitord.conf.5 %s lacks: %s", what, b.data);
+	}
+	for (p = sec; (p = strstr(p, "\n.It Cm ")) != NULL; p++)
+		n++;
+	ck_assert_msg(n == i, "monitord.conf.5 %s lists %zu keys, the table "
+	    "has %zu", what, n, i);
+	buf_free(&b);
 }
 
 START_TEST(test_man_page)
 {
 	const struct conf_kind	*k = schema_core_kinds[_i];
-	struct buf		 b = BUF_INIT;
-	char			*man = man_page(), *sec, *p;
-	size_t			 i, n = 0;
+	char			*man = man_page(), *sec, what[64];
 
 	sec = man_kind_section(man, k->kind);
 	ck_assert_msg(sec != NULL, "no .Ss \"[%s\" in monitord.conf.5",
 	    k->kind);
-	for (i = 0; k->keys[i].name != NULL; i++) {
-		man_key_line(&k->keys[i], &b);
-		ck_assert_msg(strstr(sec, b.data) != NULL,
-		    "monitord.conf.5 [%s] lacks: %s", k->kind, b.data);
-	}
-	/* ... and nothing the table does not have. */
-	for (p = sec; (p = strstr(p, "\n.It Cm ")) != NULL; p++)
-		n++;
-	ck_assert_msg(n == i, "monitord.conf.5 [%s] lists %zu keys, the "
-	    "table has %zu", k->kind, n, i);
-	buf_free(&b);
+	snprintf(what, sizeof(what), "[%s]", k->kind);
+	man_check_keys(sec, what, k->keys);
 	free(sec);
 	free(man);
+}
+END_TEST
+
+/*
+ * The collector sections are written by their authors; the keys every
+ * collector shares are listed once, before the first of them.  A collector
+ * section that is there must match its table.
+ */
+START_TEST(test_man_collectors)
+{
+	char	*man = man_page(), *sec, *head, what[64];
+	size_t	 i;
+
+	head = strstr(man, "\n.Sh COLLECTOR SECTIONS\n");
+	ck_assert_ptr_nonnull(head);
+	head = man_block(head + 1);
+	man_check_keys(head, "COLLECTOR SECTIONS", collector_common_keys);
+	free(head);
+	for (i = 0; collector_kinds[i] != NULL; i++) {
+		if ((sec = man_kind_section(man, collector_kinds[i]->kind)) ==
+		    NULL)
+			continue;
+		snprintf(what, sizeof(what), "[%s]", collector_kinds[i]->kind);
+		man_check_keys(sec, what, collector_kinds[i]->keys);
+		free(sec);
+	}
+	free(man);
+}
+END_TEST
+
+/* The daemon's table: the registry's collectors with the shared keys. */
+START_TEST(test_registry_kinds)
+{
+	const struct conf_kind *const	*real;
+	size_t				 i, j;
+
+	real = schema_kinds_new(collector_kinds);
+	for (i = 0; collector_kinds[i] != NULL; i++) {
+		for (j = 0; real[j] != NULL; j++)
+			if (strcmp(real[j]->kind, collector_kinds[i]->kind) == 0)
+				break;
+		ck_assert_ptr_nonnull(real[j]);
+		ck_assert_int_eq(real[j]->named, 1);
+		ck_assert_int_eq(real[j]->unique, 0);
+		ck_assert_ptr_eq(real[j]->keys, collector_kinds[i]->keys);
+		ck_assert_ptr_eq(real[j]->common, collector_common_keys);
+	}
+	schema_kinds_free(real);
+}
+END_TEST
+
+/*
+ * The shipped example is valid against the schema; only sections of
+ * collector kinds not registered yet may be unknown.
+ */
+START_TEST(test_example_config)
+{
+	const struct conf_kind *const	*real;
+	const char			*dir = getenv("MONITORD_SRCDIR");
+	char				 path[4096];
+	struct conf			*conf;
+	size_t				 i;
+
+	ck_assert_ptr_nonnull(dir);
+	snprintf(path, sizeof(path), "%s/etc/monitord.conf", dir);
+	real = schema_kinds_new(collector_kinds);
+	conf = schema_load(path, NULL, real, NULL, errs);
+	for (i = 0; i < conf_errors_count(errs); i++)
+		ck_assert_msg(strstr(conf_errors_at(errs, i),
+		    ": unknown section kind \"") != NULL, "%s",
+		    conf_errors_at(errs, i));
+	conf_free(conf);
+	schema_kinds_free(real);
 }
 END_TEST
 
@@ -1101,6 +1189,8 @@ conf_suite(void)
 	tcase_add_test_raise_signal(tc, test_undeclared_key, SIGABRT);
 	tcase_add_test_raise_signal(tc, test_wrong_type, SIGABRT);
 	tcase_add_test(tc, test_kinds_table);
+	tcase_add_test(tc, test_registry_kinds);
+	tcase_add_test(tc, test_example_config);
 	tcase_add_test(tc, test_suggest);
 	tcase_add_test(tc, test_quote);
 	suite_add_tcase(s, tc);
@@ -1114,6 +1204,7 @@ conf_suite(void)
 	suite_add_tcase(s, tf);
 
 	tcase_add_loop_test(tm, test_man_page, 0, ncore);
+	tcase_add_test(tm, test_man_collectors);
 	suite_add_tcase(s, tm);
 	return s;
 }
