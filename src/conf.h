@@ -88,6 +88,53 @@ struct conf	*conf_load(const char *path, const char *text,
 		    const struct conf_kind *const *kinds, struct conf_errors *);
 void		 conf_free(struct conf *);
 
+/*
+ * What conf_load cannot know by itself.  check runs once the whole file is
+ * parsed, even when it had errors (so one run reports cross-section errors
+ * too); it must only read the conf and report with conf_error*().  expr
+ * validates every CONF_EXPR value (NULL: only non-empty is required).
+ */
+struct conf_hooks {
+	void	(*check)(const struct conf *, struct conf_errors *);
+	int	(*expr)(const char *expr, char *err, size_t errlen);
+};
+struct conf	*conf_load_with(const char *path, const char *text,
+		    const struct conf_kind *const *kinds,
+		    const struct conf_hooks *, struct conf_errors *);
+
+/*
+ * Limits: a file larger than CONF_MAX_FILE or a line longer than
+ * CONF_MAX_LINE is an error; parsing stops after CONF_MAX_ERRORS errors (the
+ * last message then says so) or at more than CONF_MAX_SECTIONS sections.
+ * The KINDS table must outlive every conf loaded with it.  Errors of one load
+ * are sorted by line; messages never contain a secret (URLs with
+ * credentials are not echoed).
+ */
+#define CONF_MAX_FILE		(16 * 1024 * 1024)
+#define CONF_MAX_LINE		(64 * 1024)
+#define CONF_MAX_ERRORS		100
+#define CONF_MAX_SECTIONS	100000
+
+/* "string", "duration", ... as the man page names the types. */
+const char	*conf_type_name(enum conf_type);
+/*
+ * The candidate closest to WORD when it is a plausible misspelling of it
+ * (at most two edits), else NULL: for "did you mean" in messages.
+ */
+const char	*conf_suggest(const char *word, const char *const *candidates,
+		    size_t n);
+/*
+ * User text for a message: in double quotes, with \" \\ and \xNN escapes
+ * (a config line must not forge log lines), cut after CONF_QUOTE_MAX bytes
+ * with "...".  OUT should hold CONF_QUOTE_LEN bytes; returns OUT.
+ */
+#define CONF_QUOTE_MAX	64
+#define CONF_QUOTE_LEN	(CONF_QUOTE_MAX * 4 + 8)
+const char	*conf_quote(char *out, size_t outlen, const char *s);
+/* The declaration of NAME in KIND (keys, then common), or NULL. */
+const struct conf_key *conf_kind_key(const struct conf_kind *,
+		    const char *name);
+
 struct conf_errors *conf_errors_new(void);
 void		 conf_errors_free(struct conf_errors *);
 size_t		 conf_errors_count(const struct conf_errors *);
@@ -97,6 +144,10 @@ void		 conf_errors_print(const struct conf_errors *, FILE *);
 /* Report an error at the section's line, or at KEY's line when KEY is set. */
 void		 conf_error(struct conf_errors *, const struct conf_section *,
 		    const char *key, const char *fmt, ...)
+		    __attribute__((format(printf, 4, 5)));
+/* Report an error at LINE of the section's file (0: no line number). */
+void		 conf_error_line(struct conf_errors *, const struct conf_section *,
+		    int line, const char *fmt, ...)
 		    __attribute__((format(printf, 4, 5)));
 
 const char	*conf_path(const struct conf *);
@@ -114,13 +165,18 @@ const struct conf_section *conf_get(const struct conf *, const char *kind);
 const char	*conf_section_kind(const struct conf_section *);
 const char	*conf_section_name(const struct conf_section *);	/* or NULL */
 int		 conf_section_line(const struct conf_section *);
+/* The section's kind as declared in the table. */
+const struct conf_kind *conf_section_kind_decl(const struct conf_section *);
 /* True when the key was written in the file (not only defaulted). */
 int		 conf_has(const struct conf_section *, const char *key);
 
 /*
  * Typed getters.  The key must be declared for the section's kind (asking
- * for an undeclared key aborts: a programming error).  They return the
- * value written, else the default, else 0 / NULL / "".
+ * for an undeclared key aborts: a programming error), and the getter must
+ * fit its type (conf_int: INT; conf_float: FLOAT or INT; conf_bool: BOOL;
+ * conf_duration: DURATION; conf_size: SIZE; conf_enum: ENUM; conf_str: any
+ * type, the text as written).  They return the value written (the first one
+ * of a CONF_MULTI key), else the default, else 0, or "" for conf_str.
  */
 const char	*conf_str(const struct conf_section *, const char *key);
 int64_t		 conf_int(const struct conf_section *, const char *key);
@@ -128,10 +184,22 @@ double		 conf_float(const struct conf_section *, const char *key);
 int		 conf_bool(const struct conf_section *, const char *key);
 int64_t		 conf_duration(const struct conf_section *, const char *key);
 uint64_t	 conf_size(const struct conf_section *, const char *key);
-/* CONF_MULTI: number of values and each one. */
+/* CONF_ENUM: the index of the value in choices ("a|b|c": b is 1). */
+int		 conf_enum(const struct conf_section *, const char *key);
+/*
+ * CONF_MULTI: number of values and each one (NULL past the end).  Without a
+ * value in the file, a default counts as one value.  conf_multi_line is the
+ * line of value I (0 for a default), to report errors about one value.
+ */
 size_t		 conf_multi_count(const struct conf_section *, const char *key);
 const char	*conf_multi_at(const struct conf_section *, const char *key,
 		    size_t);
+int		 conf_multi_line(const struct conf_section *, const char *key,
+		    size_t);
+/* CONF_LABELS: number of name=value pairs and each one (-1 past the end). */
+size_t		 conf_labels_count(const struct conf_section *, const char *key);
+int		 conf_label_at(const struct conf_section *, const char *key,
+		    size_t, const char **name, const char **value);
 /*
  * Read the secret file named by KEY: its contents with one trailing newline
  * removed, to be freed (and ideally zeroed) by the caller; NULL with a
