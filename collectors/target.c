@@ -15,7 +15,7 @@
 #include "collector.h"
 #include "expo.h"
 #include "log.h"
-#include "sched.h"
+#include "schedule.h"
 #include "target.h"
 #include "xmalloc.h"
 
@@ -430,7 +430,7 @@ targets_count(const struct targets *set)
 static json_t *
 json_time_ms(int64_t ms)
 {
-	char		out[40];
+	char		out[96];
 	time_t		sec = (time_t)(ms / 1000);
 	struct tm	tm;
 

@@ -5,7 +5,7 @@
 #include "config.h"
 
 #include "tcheck.h"
-#include "sched.h"
+#include "collectors/schedule.h"
 
 START_TEST(test_offset_stable)
 {
@@ -27,7 +27,7 @@ START_TEST(test_next_tick_grid)
 	ck_assert_int_eq(sched_next_tick(4000, 15000, 4000), 19000);
 	ck_assert_int_eq(sched_next_tick(18999, 15000, 4000), 19000);
 	ck_assert_int_eq(sched_next_tick(1700000000123LL, 15000, 4000),
-	    1700000004000LL);
+	    1700000014000LL);
 	/* negative time still lands on the grid */
 	ck_assert_int_eq(sched_next_tick(-1, 15000, 4000), 4000);
 	ck_assert_int_eq(sched_next_tick(-11001, 15000, 4000), -11000);

@@ -929,7 +929,7 @@ START_TEST(test_fixture_node)
 	ck_assert_str_eq(fr.first,
 	    "go_gc_duration_seconds{quantile=\"0\"} 0 1795615778000");
 	ck_assert_str_eq(fr.tenth,
-	    "go_memstats_alloc_bytes 1781968 1795615778000");
+	    "go_memstats_alloc_bytes 1.781968e+06 1795615778000");
 	ck_assert_str_eq(fr.uname, "node_uname_info{domainname=\"(none)\","
 	    "machine=\"x86_64\",nodename=\"vm\",release=\"6.18.44-fc-v782\","
 	    "sysname=\"Linux\",version=\"#1 SMP PREEMPT_DYNAMIC @0\"} 1 "

@@ -1,11 +1,11 @@
 /*
- * sched: aligned ticks, backoff and timestamps for target runs (see sched.h).
+ * schedule: aligned ticks, backoff and timestamps for target runs (see sched.h).
  */
 #include "config.h"
 
 #include <stdint.h>
 
-#include "sched.h"
+#include "schedule.h"
 
 int64_t
 sched_offset(const char *key, int64_t interval_ms)

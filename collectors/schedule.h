@@ -1,5 +1,5 @@
 /*
- * sched: when each target runs.
+ * schedule: when each target runs.
  *
  * Pure arithmetic on wall-clock milliseconds, kept apart from the event loop
  * so tests can drive it with injected time.  Targets run on aligned ticks,
