@@ -40,7 +40,7 @@ for src in fuzz/fuzz_*.c; do
 		continue
 	fi
 	scratch=$(mktemp -d)
-	seeds=fuzz/corpus/$name
+	seeds=$top/fuzz/corpus/$name
 	[ -d "$seeds" ] || seeds=""
 	if (cd "$out" && "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
 	    -artifact_prefix="$out/$name-" "$scratch" $seeds >"$out/$name.log" 2>&1); then
