@@ -72,6 +72,10 @@ struct collector_kind {
  * (extra labels on every series of the target). */
 extern const struct conf_key collector_common_keys[];
 
+/* up, scrape_duration_seconds, scrape_samples_scraped: what the core adds
+ * to every target's samples. */
+extern const struct metric_def collector_core_metrics[];
+
 /* Every collector kind, NULL-terminated (collectors/registry.c). */
 extern const struct collector_kind *const collector_kinds[];
 const struct collector_kind *collector_kind_find(const char *kind);

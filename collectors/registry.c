@@ -21,6 +21,17 @@ const struct conf_key collector_common_keys[] = {
 	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL },
 };
 
+const struct metric_def collector_core_metrics[] = {
+	{ "up", METRIC_GAUGE, "",
+	  "Whether the target's last collection succeeded: 1 if it did, 0 if it "
+	  "failed or timed out." },
+	{ "scrape_duration_seconds", METRIC_GAUGE, "",
+	  "How long the target's last collection took." },
+	{ "scrape_samples_scraped", METRIC_GAUGE, "",
+	  "How many samples the target's last collection returned." },
+	{ NULL, 0, NULL, NULL },
+};
+
 const struct collector_kind *const collector_kinds[] = {
 	&proc_collector,
 	NULL,

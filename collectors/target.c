@@ -48,6 +48,7 @@ struct target {
 	struct event			*deadline_ev;
 	struct run			 run;
 	struct batch			*last;		/* last finished run */
+	struct metric_def		*catalog;	/* kind's + core's */
 	int64_t				 next_tick;
 
 	/* health */
@@ -303,6 +304,24 @@ run_done(struct run *r, enum run_status st, const char *fmt, ...)
 	target_finish(t, st);
 }
 
+/* One { NULL }-ended catalogue of A's entries then B's. */
+static struct metric_def *
+catalog_merge(const struct metric_def *a, const struct metric_def *b)
+{
+	struct metric_def	*out;
+	size_t			 na = 0, nb = 0;
+
+	while (a != NULL && a[na].name != NULL)
+		na++;
+	while (b[nb].name != NULL)
+		nb++;
+	out = xcalloc(na + nb + 1, sizeof(*out));
+	if (na > 0)
+		memcpy(out, a, na * sizeof(*out));
+	memcpy(out + na, b, nb * sizeof(*out));
+	return out;
+}
+
 static int
 target_build(struct targets *set, struct target *t,
     const struct collector_kind *kind, const char *path,
@@ -329,6 +348,7 @@ target_build(struct targets *set, struct target *t,
 		return -1;
 	}
 	t->instance = xstrdup(kind->instance(t->priv));
+	t->catalog = catalog_merge(kind->metrics, collector_core_metrics);
 	xasprintf(&key, "%s/%s/%s", kind->kind, t->job, t->instance);
 	t->offset = sched_offset(key, t->interval);
 	free(key);
@@ -361,6 +381,7 @@ target_clear(struct target *t)
 	free(t->instance);
 	free(t->extra);
 	free(t->extra_text);
+	free(t->catalog);
 }
 
 struct targets *
@@ -493,31 +514,35 @@ targets_json(const struct targets *set)
 	return arr;
 }
 
+const struct metric_def targets_metrics[] = {
+	{ "monitord_target_runs_total", METRIC_COUNTER, "",
+	  "Collector runs finished per target; a flat line means the target is "
+	  "not being collected." },
+	{ "monitord_target_failures_total", METRIC_COUNTER, "",
+	  "Collector runs that failed or timed out per target; its rate is the "
+	  "target's error rate." },
+	{ "monitord_target_skipped_total", METRIC_COUNTER, "",
+	  "Ticks skipped because the previous run was still going: the interval "
+	  "is shorter than the target takes." },
+	{ "monitord_target_last_duration_seconds", METRIC_GAUGE, "",
+	  "How long the last run of each target took, to compare against its "
+	  "timeout." },
+	{ NULL, 0, NULL, NULL },
+};
+
 void
 targets_write_metrics(const struct targets *set, struct buf *out)
 {
-	static const struct {
-		const char	*name;
-		enum metric_type type;
-		const char	*help;
-	} fams[] = {
-		{ "monitord_target_runs_total", METRIC_COUNTER,
-		  "Collector runs finished per target; a flat line means the target is not being collected." },
-		{ "monitord_target_failures_total", METRIC_COUNTER,
-		  "Collector runs that failed or timed out per target; its rate is the target's error rate." },
-		{ "monitord_target_skipped_total", METRIC_COUNTER,
-		  "Ticks skipped because the previous run was still going: the interval is shorter than the target takes." },
-		{ "monitord_target_last_duration_seconds", METRIC_GAUGE,
-		  "How long the last run of each target took, to compare against its timeout." },
-	};
 	size_t f, i;
 
-	for (f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
-		expo_help_type(out, fams[f].name, fams[f].type, fams[f].help);
+	for (f = 0; targets_metrics[f].name != NULL; f++) {
+		const struct metric_def *m = &targets_metrics[f];
+
+		expo_help_type(out, m->name, m->type, m->help);
 		for (i = 0; i < set->n; i++) {
 			const struct target	*t = &set->v[i];
 			struct label		 l[3] = {
-				{ "__name__", fams[f].name },
+				{ "__name__", m->name },
 				{ "instance", t->instance },
 				{ "job", t->job },
 			};
@@ -547,6 +572,6 @@ targets_write_latest(const struct targets *set, const char *kind,
 			continue;
 		if (job != NULL && strcmp(job, t->job) != 0)
 			continue;
-		expo_write_batch(out, t->last, t->kind->metrics, 0);
+		expo_write_batch(out, t->last, t->catalog, 0);
 	}
 }

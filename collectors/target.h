@@ -23,6 +23,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "metric.h"
 #include "sample.h"
 
 struct event_base;
@@ -53,7 +54,8 @@ void		 targets_free(struct targets *);
 size_t		 targets_count(const struct targets *);
 /* /api/targets: an array of objects, one per target. */
 json_t		*targets_json(const struct targets *);
-/* monitord_target_* metrics in text format. */
+/* monitord_target_* metrics in text format, and their catalogue. */
+extern const struct metric_def targets_metrics[];
 void		 targets_write_metrics(const struct targets *, struct buf *);
 /* The samples of the last finished run of every target of KIND and JOB
  * (NULL: any), in text format; for /metrics and debugging. */

@@ -62,20 +62,13 @@ monitord_load_config(const struct monitord_opts *opts,
 	kinds = schema_kinds_new(collector_kinds);
 	if (path == NULL)
 		path = DEFAULT_CONFIG;
+	/* schema_load runs the cross-section checks even when the file has
+	   other errors, so one -t run shows everything. */
 	if (!opts->config_given && stat(path, &st) == -1 && errno == ENOENT)
-		conf = conf_load("(built-in)", monitord_default_config, kinds,
-		    errs);
+		conf = schema_load("(built-in)", monitord_default_config, kinds,
+		    NULL, errs);
 	else
-		conf = conf_load(path, NULL, kinds, errs);
-	if (conf != NULL) {
-		size_t before = conf_errors_count(errs);
-
-		schema_check(conf, errs);
-		if (conf_errors_count(errs) != before) {
-			conf_free(conf);
-			conf = NULL;
-		}
-	}
+		conf = schema_load(path, NULL, kinds, NULL, errs);
 	if (conf == NULL) {
 		schema_kinds_free(kinds);
 		kinds = NULL;

@@ -10,6 +10,9 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "metric.h"
+
+extern const struct metric_def selfmon_metrics[];
 
 /* START_MS: when the daemon started, ms since the epoch. */
 void	selfmon_write(struct buf *, int64_t start_ms);

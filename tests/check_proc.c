@@ -1226,76 +1226,6 @@ START_TEST(test_this_host)
 }
 END_TEST
 
-/*
- * monitord-metrics(7) lists every catalogue entry as
- *	.It Sy NAME Pq TYPE
- *	Labels: a, b.		(or "No labels.")
- *	help text, one sentence a line
- * and the text must be the catalogue's help, word for word.
- */
-START_TEST(test_man_page)
-{
-	char		 path[4096], *text, *p;
-	FILE		*f;
-	long		 size;
-	size_t		 i;
-
-	snprintf(path, sizeof(path), "%s/man/monitord-metrics.7", srcdir());
-	f = fopen(path, "r");
-	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
-	fseek(f, 0, SEEK_END);
-	size = ftell(f);
-	rewind(f);
-	text = calloc(1, (size_t)size + 1);
-	ck_assert_uint_eq(fread(text, 1, (size_t)size, f), (size_t)size);
-	fclose(f);
-
-	for (i = 0; proc_metrics[i].name != NULL; i++) {
-		const struct metric_def	*m = &proc_metrics[i];
-		struct buf		 want = BUF_INIT, got = BUF_INIT;
-		const char		*l;
-		char			*end;
-
-		buf_printf(&want, "\n.It Sy %s Pq %s\n", m->name,
-		    metric_type_name(m->type));
-		p = strstr(text, want.data);
-		ck_assert_msg(p != NULL, "%s missing from %s", m->name, path);
-		p += want.len;
-		buf_reset(&want);
-		if (*m->labels == '\0')
-			buf_adds(&want, "No labels.");
-		else {
-			buf_adds(&want, "Labels: ");
-			for (l = m->labels; *l != '\0'; l++)
-				buf_adds(&want, *l == ' ' ? ", " :
-				    (char[2]){ *l, '\0' });
-			buf_adds(&want, ".");
-		}
-		end = strchr(p, '\n');
-		ck_assert_ptr_nonnull(end);
-		buf_add(&got, p, (size_t)(end - p));
-		ck_assert_msg(strcmp(got.data, want.data) == 0,
-		    "%s: \"%s\", expected \"%s\"", m->name, got.data,
-		    want.data);
-		/* The help: every line up to the next macro, joined. */
-		buf_reset(&got);
-		for (p = end + 1; *p != '\0' && *p != '.'; p = end + 1) {
-			end = strchr(p, '\n');
-			ck_assert_ptr_nonnull(end);
-			if (got.len > 0)
-				buf_addc(&got, ' ');
-			buf_add(&got, p, (size_t)(end - p));
-		}
-		ck_assert_msg(got.data != NULL && strcmp(got.data, m->help) ==
-		    0, "%s: help differs:\n  man: %s\n  catalogue: %s",
-		    m->name, got.data, m->help);
-		buf_free(&want);
-		buf_free(&got);
-	}
-	free(text);
-}
-END_TEST
-
 static Suite *
 proc_suite(void)
 {
@@ -1326,7 +1256,6 @@ proc_suite(void)
 	tcase_add_test(tc, test_lines);
 	tcase_add_test(tc, test_numbers);
 	tcase_add_test(tc, test_this_host);
-	tcase_add_test(tc, test_man_page);
 	suite_add_tcase(s, tc);
 	return s;
 }
