@@ -255,6 +255,7 @@ main(int argc, char **argv)
 	p.base = event_base_new();
 	if ((p.pg = pg_new(&o, p.base, err, sizeof(err))) == NULL) {
 		printf("config error: %s\n", err);
+		event_base_free(p.base);
 		return 1;
 	}
 	printf("instance %s\n", pg_instance(p.pg));
