@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "collector.h"
+#include "postgres/postgres.h"
 #include "proc/proc.h"
 
 const struct conf_key collector_common_keys[] = {
@@ -34,6 +35,7 @@ const struct metric_def collector_core_metrics[] = {
 
 const struct collector_kind *const collector_kinds[] = {
 	&proc_collector,
+	&postgres_collector,
 	NULL,
 };
 
