@@ -121,6 +121,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	scan.have_clients = data[0] & 0x80;
 	scan.clients = data[1];
 	pg_result_take((enum pg_part)part, res, b, &scan, err, sizeof(err));
+	pg_sizes_add(&scan.sizes, b);
+	pg_sizes_clear(&scan.sizes);
 	for (i = 0; i < batch_len(b); i++)
 		if (!in_catalogue(batch_at(b, i)->labels[0].value))
 			abort();

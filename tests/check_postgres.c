@@ -220,14 +220,15 @@ START_TEST(test_plan)
 	struct pg_sqlctx	ctx = { "", 5000 };
 	struct pg_stmt_loc	loc = { "\"public\"", 1 };
 	static const enum pg_part all[] = { PG_PART_SETUP, PG_PART_ACTIVITY,
-	    PG_PART_SETTINGS, PG_PART_DATABASE, PG_PART_STMT_FIND,
-	    PG_PART_STMT };
+	    PG_PART_SETTINGS, PG_PART_DATABASE, PG_PART_SIZES,
+	    PG_PART_STMT_FIND, PG_PART_STMT };
 	size_t			i;
 
 	memset(&p, 0, sizeof(p));
-	pg_plan_build(&p, &ctx, 1, 1, &loc, 0);
-	ck_assert_uint_eq(p.nparts, 6);
-	for (i = 0; i < 6; i++)
+	pg_plan_build(&p, &ctx, PG_PLAN_SETUP | PG_PLAN_SIZES | PG_PLAN_FIND,
+	    &loc);
+	ck_assert_uint_eq(p.nparts, 7);
+	for (i = 0; i < 7; i++)
 		ck_assert_int_eq(p.parts[i], all[i]);
 	ck_assert_msg(strncmp(p.sql.data, "SET statement_timeout = 5000; "
 	    "SELECT datname, COALESCE(state, 'unknown')", 72) == 0, "%s",
@@ -235,17 +236,20 @@ START_TEST(test_plan)
 	ck_assert_ptr_nonnull(strstr(p.sql.data, "sum(s.total_exec_time) / 1000, "
 	    "sum(s.rows) FROM \"public\".pg_stat_statements s"));
 
-	/* Settled connection without pg_stat_statements: one statement
-	   string of three. */
+	/* Without a timeout there is nothing to set up; between size
+	   measurements, without pg_stat_statements: three statements. */
 	ctx.timeout_ms = 0;
-	pg_plan_build(&p, &ctx, 1, 0, NULL, 0);
+	pg_plan_build(&p, &ctx, PG_PLAN_SETUP, NULL);
 	ck_assert_uint_eq(p.nparts, 3);
 	ck_assert_int_eq(p.parts[0], PG_PART_ACTIVITY);
 	ck_assert_int_eq(pg_plan_has(&p, PG_PART_SETUP), 0);
 	ck_assert_int_eq(pg_plan_has(&p, PG_PART_DATABASE), 1);
 
+	ck_assert_int_eq(pg_plan_has(&p, PG_PART_SIZES), 0);
+
 	loc.exec_time = 0;
-	pg_plan_build(&p, &ctx, 1, 1, &loc, 1);
+	pg_plan_build(&p, &ctx, PG_PLAN_STMT_ONLY | PG_PLAN_SETUP |
+	    PG_PLAN_SIZES | PG_PLAN_FIND, &loc);
 	ck_assert_uint_eq(p.nparts, 1);
 	ck_assert_int_eq(p.parts[0], PG_PART_STMT);
 	ck_assert_msg(strncmp(p.sql.data, "SELECT d.datname, sum(s.calls), "
@@ -395,33 +399,62 @@ END_TEST
 
 START_TEST(test_take_database)
 {
-	const char	*cells[2 * 19];
+	const char	*cells[2 * 18];
 	struct batch	*b = batch_new();
 	struct pg_scan	 scan = { 0 };
 	PGresult	*r;
-	char		 err[128], v[19][12];
+	char		 err[128], v[18][12];
 	int		 i;
 
-	for (i = 0; i < 19; i++) {
+	for (i = 0; i < 18; i++) {
 		snprintf(v[i], sizeof(v[i]), "%d", i);
 		cells[i] = v[i];
-		cells[19 + i] = v[i];
+		cells[18 + i] = v[i];
 	}
 	cells[0] = "shop";
-	cells[17] = NULL;		/* no CONNECT: no size */
-	cells[19] = NULL;		/* the shared-objects row */
-	r = mkres(19, 2, cells);
+	cells[3] = NULL;		/* no xact_rollback: that one skipped */
+	cells[18] = NULL;		/* the shared-objects row */
+	r = mkres(18, 2, cells);
 	ck_assert_int_eq(pg_result_take(PG_PART_DATABASE, r, b, &scan, err,
 	    sizeof(err)), 0);
 	PQclear(r);
-	ck_assert_uint_eq(batch_len(b), 17);
+	ck_assert_uint_eq(batch_len(b), 16);
 	ck_assert(find(b, "pg_stat_database_numbackends", "datname", "shop") ==
 	    1.0);
+	ck_assert(find(b, "pg_stat_database_xact_rollback", "datname",
+	    "shop") == -1);
 	ck_assert(find(b, "pg_stat_database_blk_write_time", "datname",
 	    "shop") == 16.0);
-	ck_assert(find(b, "pg_database_size_bytes", "datname", "shop") == -1);
 	ck_assert(find(b, "pg_stat_activity_max_query_duration_seconds",
-	    "datname", "shop") == 18.0);
+	    "datname", "shop") == 17.0);
+	batch_free(b);
+}
+END_TEST
+
+START_TEST(test_take_sizes)
+{
+	static const char *const rows[] = {
+		"shop", "8192", "mes", NULL, NULL, "1", "o'b", "7.5e9",
+	};
+	struct batch	*b = batch_new();
+	struct pg_scan	 scan = { 0 };
+	PGresult	*r = mkres(2, 4, rows);
+	char		 err[128];
+
+	ck_assert_int_eq(pg_result_take(PG_PART_SIZES, r, b, &scan, err,
+	    sizeof(err)), 0);
+	PQclear(r);
+	/* kept in the scan, not added: they are repeated between runs */
+	ck_assert_uint_eq(batch_len(b), 0);
+	ck_assert_uint_eq(scan.sizes.n, 2);
+	pg_sizes_add(&scan.sizes, b);
+	ck_assert_uint_eq(batch_len(b), 2);
+	ck_assert(find(b, "pg_database_size_bytes", "datname", "shop") ==
+	    8192.0);
+	ck_assert(find(b, "pg_database_size_bytes", "datname", "o'b") ==
+	    7.5e9);
+	pg_sizes_clear(&scan.sizes);
+	ck_assert_uint_eq(scan.sizes.n, 0);
 	batch_free(b);
 }
 END_TEST
@@ -501,7 +534,8 @@ catalogue(const char *name)
 /* Every series the decoders produce is in the catalogue with its labels. */
 START_TEST(test_catalogue_covers_output)
 {
-	const char	*db[19], *act[6] = { "d", "s", "u", "a", "1", "1" };
+	const char	*db[18], *act[6] = { "d", "s", "u", "a", "1", "1" };
+	const char	*sz[2] = { "d", "1" };
 	const char	*set[4] = { "10", "1", "1", "1" };
 	const char	*st[4] = { "d", "1", "1", "1" };
 	struct batch	*b = batch_new();
@@ -511,7 +545,7 @@ START_TEST(test_catalogue_covers_output)
 	size_t		 i, j, n = 0;
 	int		 k;
 
-	for (k = 0; k < 19; k++)
+	for (k = 0; k < 18; k++)
 		db[k] = k == 0 ? "d" : "1";
 	r = mkres(6, 1, act);
 	pg_result_take(PG_PART_ACTIVITY, r, b, &scan, err, sizeof(err));
@@ -519,9 +553,14 @@ START_TEST(test_catalogue_covers_output)
 	r = mkres(4, 1, set);
 	pg_result_take(PG_PART_SETTINGS, r, b, &scan, err, sizeof(err));
 	PQclear(r);
-	r = mkres(19, 1, db);
+	r = mkres(18, 1, db);
 	pg_result_take(PG_PART_DATABASE, r, b, &scan, err, sizeof(err));
 	PQclear(r);
+	r = mkres(2, 1, sz);
+	pg_result_take(PG_PART_SIZES, r, b, &scan, err, sizeof(err));
+	PQclear(r);
+	pg_sizes_add(&scan.sizes, b);
+	pg_sizes_clear(&scan.sizes);
 	r = mkres(4, 1, st);
 	pg_result_take(PG_PART_STMT, r, b, &scan, err, sizeof(err));
 	PQclear(r);
@@ -583,6 +622,7 @@ postgres_suite(void)
 	tcase_add_test(tc, test_take_activity);
 	tcase_add_test(tc, test_take_settings);
 	tcase_add_test(tc, test_take_database);
+	tcase_add_test(tc, test_take_sizes);
 	tcase_add_test(tc, test_take_statements);
 	tcase_add_test(tc, test_setup_result);
 	tcase_add_test(tc, test_catalogue_covers_output);

@@ -104,7 +104,8 @@ const struct metric_def pg_metrics[] = {
 	  "track_io_timing on)." },
 	{ "pg_database_size_bytes", METRIC_GAUGE, "datname",
 	  "Disk space used by each database, to size disks and forecast "
-	  "growth (predict_linear)." },
+	  "growth (predict_linear); measured at most once a minute, as it "
+	  "walks every file of every database." },
 	{ "pg_postmaster_start_time_seconds", METRIC_GAUGE, "",
 	  "When the server started, in Unix time; a change means a restart "
 	  "(counters start again from zero)." },
@@ -206,15 +207,15 @@ pg_plan_add(struct pg_plan *p, enum pg_part part)
 }
 
 void
-pg_plan_build(struct pg_plan *p, const struct pg_sqlctx *ctx, int setup,
-    int find, const struct pg_stmt_loc *stmt, int stmt_only)
+pg_plan_build(struct pg_plan *p, const struct pg_sqlctx *ctx, int flags,
+    const struct pg_stmt_loc *stmt)
 {
 	size_t i;
 
 	p->nparts = 0;
 	buf_reset(&p->sql);
-	if (!stmt_only) {
-		if (setup && ctx->timeout_ms > 0) {
+	if (!(flags & PG_PLAN_STMT_ONLY)) {
+		if ((flags & PG_PLAN_SETUP) && ctx->timeout_ms > 0) {
 			pg_plan_add(p, PG_PART_SETUP);
 			buf_printf(&p->sql, "SET statement_timeout = %lld",
 			    (long long)ctx->timeout_ms);
@@ -224,15 +225,12 @@ pg_plan_build(struct pg_plan *p, const struct pg_sqlctx *ctx, int setup,
 		pg_plan_add(p, PG_PART_SETTINGS);
 		buf_adds(&p->sql, pg_sql_settings);
 
+		/* The query age leaves out this very session. */
 		pg_plan_add(p, PG_PART_DATABASE);
 		buf_adds(&p->sql, "SELECT d.datname");
 		for (i = 0; i < PG_NDB_COLS; i++)
 			buf_printf(&p->sql, ", s.%s", pg_db_cols[i]);
-		/* pg_database_size() errors out without CONNECT; the query
-		   age leaves out this very session. */
-		buf_printf(&p->sql, ", CASE WHEN has_database_privilege(d.oid, "
-		    "'CONNECT') THEN pg_database_size(d.oid) END, "
-		    "COALESCE(q.age, 0) FROM pg_database d "
+		buf_printf(&p->sql, ", COALESCE(q.age, 0) FROM pg_database d "
 		    "JOIN pg_stat_database s ON s.datid = d.oid "
 		    "LEFT JOIN (SELECT datid, max(GREATEST(EXTRACT(EPOCH FROM "
 		    "now() - query_start), 0)) AS age FROM pg_stat_activity "
@@ -240,7 +238,16 @@ pg_plan_build(struct pg_plan *p, const struct pg_sqlctx *ctx, int setup,
 		    "AND pid <> pg_backend_pid() GROUP BY datid) q "
 		    "ON q.datid = d.oid WHERE true%s ORDER BY 1", ctx->db_filter);
 
-		if (find) {
+		/* pg_database_size() walks every file of a database, and
+		   errors out without CONNECT on it. */
+		if (flags & PG_PLAN_SIZES) {
+			pg_plan_add(p, PG_PART_SIZES);
+			buf_printf(&p->sql, "SELECT d.datname, "
+			    "pg_database_size(d.oid) FROM pg_database d "
+			    "WHERE has_database_privilege(d.oid, 'CONNECT')%s "
+			    "ORDER BY 1", ctx->db_filter);
+		}
+		if (flags & PG_PLAN_FIND) {
 			pg_plan_add(p, PG_PART_STMT_FIND);
 			buf_adds(&p->sql, pg_sql_stmt_find);
 		}
@@ -372,7 +379,7 @@ pg_take_database(const PGresult *res, struct batch *b, char *err,
 	size_t	i;
 	double	v;
 
-	if (pg_shape(res, (int)PG_NDB_COLS + 3, -1, "pg_stat_database", err,
+	if (pg_shape(res, (int)PG_NDB_COLS + 2, -1, "pg_stat_database", err,
 	    errlen) == -1)
 		return -1;
 	for (row = 0; row < PQntuples(res); row++) {
@@ -388,13 +395,55 @@ pg_take_database(const PGresult *res, struct batch *b, char *err,
 			batch_addl(b, name, 0, v, "datname", datname, NULL);
 		}
 		if (pg_num(res, row, (int)PG_NDB_COLS + 1, &v) == 0)
-			batch_addl(b, "pg_database_size_bytes", 0, v,
-			    "datname", datname, NULL);
-		if (pg_num(res, row, (int)PG_NDB_COLS + 2, &v) == 0)
 			batch_addl(b, "pg_stat_activity_max_query_duration_seconds",
 			    0, v, "datname", datname, NULL);
 	}
 	return 0;
+}
+
+static int
+pg_take_sizes(const PGresult *res, struct pg_scan *scan, char *err,
+    size_t errlen)
+{
+	struct pg_sizes	*z = &scan->sizes;
+	int		 row;
+	double		 v;
+
+	if (pg_shape(res, 2, -1, "database sizes", err, errlen) == -1)
+		return -1;
+	pg_sizes_clear(z);
+	for (row = 0; row < PQntuples(res); row++) {
+		if (PQgetisnull(res, row, 0) || pg_num(res, row, 1, &v) != 0)
+			continue;
+		z->names = xreallocarray(z->names, z->n + 1, sizeof(*z->names));
+		z->bytes = xreallocarray(z->bytes, z->n + 1, sizeof(*z->bytes));
+		z->names[z->n] = xstrdup(PQgetvalue(res, row, 0));
+		z->bytes[z->n] = v;
+		z->n++;
+	}
+	return 0;
+}
+
+void
+pg_sizes_add(const struct pg_sizes *z, struct batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < z->n; i++)
+		batch_addl(b, "pg_database_size_bytes", 0, z->bytes[i],
+		    "datname", z->names[i], NULL);
+}
+
+void
+pg_sizes_clear(struct pg_sizes *z)
+{
+	size_t i;
+
+	for (i = 0; i < z->n; i++)
+		free(z->names[i]);
+	free(z->names);
+	free(z->bytes);
+	memset(z, 0, sizeof(*z));
 }
 
 static int
@@ -463,6 +512,8 @@ pg_result_take(enum pg_part part, const PGresult *res, struct batch *b,
 		return pg_take_settings(res, b, scan, err, errlen);
 	case PG_PART_DATABASE:
 		return pg_take_database(res, b, err, errlen);
+	case PG_PART_SIZES:
+		return pg_take_sizes(res, scan, err, errlen);
 	case PG_PART_STMT_FIND:
 		return pg_take_stmt_find(res, scan, err, errlen);
 	case PG_PART_STMT:

@@ -28,7 +28,8 @@ enum pg_part {
 	PG_PART_SETUP,		/* SET statement_timeout; no rows */
 	PG_PART_ACTIVITY,	/* pg_stat_activity grouped */
 	PG_PART_SETTINGS,	/* connection limits, start time */
-	PG_PART_DATABASE,	/* pg_stat_database, sizes, query ages */
+	PG_PART_DATABASE,	/* pg_stat_database, query ages */
+	PG_PART_SIZES,		/* pg_database_size() of every database */
 	PG_PART_STMT_FIND,	/* where pg_stat_statements lives, if anywhere */
 	PG_PART_STMT,		/* pg_stat_statements totals per database */
 };
@@ -53,22 +54,35 @@ struct pg_stmt_loc {
 	int		 exec_time;	/* total_exec_time (1.8+) vs total_time */
 };
 
+/* Database sizes: measured now and then, repeated from here in between. */
+struct pg_sizes {
+	char		**names;
+	double		 *bytes;
+	size_t		  n;
+};
+
 /* What the results of one collection have told so far. */
 struct pg_scan {
 	double		 clients;	/* client backends, from ACTIVITY */
 	int		 have_clients;
 	int		 stmt_found;	/* STMT_FIND returned a row */
 	struct pg_stmt_loc stmt;
+	struct pg_sizes	 sizes;		/* from SIZES, owned until moved */
 };
+
+#define PG_PLAN_SETUP		0x01	/* session settings first */
+#define PG_PLAN_SIZES		0x02	/* measure database sizes */
+#define PG_PLAN_FIND		0x04	/* look for pg_stat_statements */
+#define PG_PLAN_STMT_ONLY	0x08	/* only the pg_stat_statements totals */
 
 /*
  * Build the plan of one round trip into PLAN (whose sql buffer is reset,
- * not freed).  SETUP adds the session settings; FIND the pg_stat_statements
- * lookup; STMT (when not NULL) the pg_stat_statements totals.  With
- * STMT_ONLY, the plan holds only the totals (STMT must be set).
+ * not freed) from PG_PLAN_* FLAGS.  STMT, when not NULL, adds the
+ * pg_stat_statements totals from where it was found (required with
+ * PG_PLAN_STMT_ONLY).
  */
-void	 pg_plan_build(struct pg_plan *, const struct pg_sqlctx *, int setup,
-	    int find, const struct pg_stmt_loc *stmt, int stmt_only);
+void	 pg_plan_build(struct pg_plan *, const struct pg_sqlctx *, int flags,
+	    const struct pg_stmt_loc *stmt);
 int	 pg_plan_has(const struct pg_plan *, enum pg_part);
 
 /*
@@ -78,6 +92,11 @@ int	 pg_plan_has(const struct pg_plan *, enum pg_part);
  */
 int	 pg_result_take(enum pg_part, const PGresult *, struct batch *,
 	    struct pg_scan *, char *err, size_t errlen);
+
+/* Add pg_database_size_bytes for each of SIZES to B (t = 0). */
+void	 pg_sizes_add(const struct pg_sizes *, struct batch *);
+/* Free what SIZES holds and empty it. */
+void	 pg_sizes_clear(struct pg_sizes *);
 
 /* SQL quoting that holds whatever standard_conforming_strings is. */
 void	 pg_sql_literal(struct buf *, const char *);

@@ -165,6 +165,7 @@ class Server(unittest.TestCase):
             password_roles=("monitor",))
         for sql in ("CREATE DATABASE shop", "CREATE DATABASE mes",
                     "CREATE DATABASE stmts", "CREATE DATABASE \"o'brien\"",
+                    "CREATE DATABASE sizes",
                     "CREATE ROLE monitor LOGIN PASSWORD 'right-pass-5791' IN ROLE pg_monitor",
                     "CREATE EXTENSION pg_stat_statements"):
             cls.pg.psql(sql)
@@ -208,9 +209,13 @@ class Server(unittest.TestCase):
             activity_key("postgres", "active", "postgres", "monitord"): 1.0,
         }
         p = self.probe("-S")
-        r = p.run_until(lambda r: r.series("pg_stat_activity_count") == expect,
-                        what="the four sessions in pg_stat_activity_count")
+        p.run_until(lambda r: r.series("pg_stat_activity_count") == expect,
+                    what="the four sessions in pg_stat_activity_count")
+        # One run more: a session that began between the last run's start
+        # (its now()) and its look at pg_stat_activity shows an age of 0.
+        r = p.run()
         self.assertEqual(r.status, "ok")
+        self.assertEqual(r.series("pg_stat_activity_count"), expect)
         tx = r.series("pg_stat_activity_max_tx_duration")
         self.assertEqual(set(tx), set(expect))
         self.assertEqual(tx[activity_key("shop", "idle", "postgres", "test-idle")], 0.0)
@@ -233,6 +238,18 @@ class Server(unittest.TestCase):
             "SELECT EXTRACT(EPOCH FROM pg_postmaster_start_time())")))
         self.assertEqual(r.get("pg_database_size_bytes", datname="shop"),
                          float(self.pg.psql("SELECT pg_database_size('shop')")))
+
+    def test_sizes_are_measured_once_a_minute(self):
+        p = self.probe("-S", "-d", "sizes")
+        r1 = p.run()
+        size = float(self.pg.psql("SELECT pg_database_size('sizes')"))
+        self.assertEqual(r1.get("pg_database_size_bytes", datname="sizes"), size)
+        self.pg.psql("CREATE TABLE grow AS SELECT generate_series(1, 20000) AS n", db="sizes")
+        self.assertGreater(float(self.pg.psql("SELECT pg_database_size('sizes')")), size)
+        r2 = p.run()
+        # the next run, well within the minute, repeats the measurement
+        self.assertEqual(r2.get("pg_database_size_bytes", datname="sizes"), size)
+        self.assertEqual(r2.status, "ok")
 
     def test_commit_and_rollback_counters_rise(self):
         p = self.probe("-S")
