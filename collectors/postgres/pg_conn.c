@@ -351,8 +351,22 @@ pg_io_cb(evutil_socket_t fd, short what, void *arg)
 			pg_results_done(pg);
 			return;
 		}
-		pg_take(pg, res);
-		PQclear(res);
+		switch (PQresultStatus(res)) {
+		case PGRES_COPY_IN:
+		case PGRES_COPY_OUT:
+		case PGRES_COPY_BOTH:
+			/* We never ask for COPY, and libpq would hand out a
+			   COPY result forever: drop this connection. */
+			PQclear(res);
+			pg_close(pg);
+			snprintf(pg->err, sizeof(pg->err), "the server started "
+			    "a COPY the collector did not ask for");
+			pg_fail(pg, pg->err);
+			return;
+		default:
+			pg_take(pg, res);
+			PQclear(res);
+		}
 	}
 	pg_wait(pg, EV_READ, pg_io_cb);
 }

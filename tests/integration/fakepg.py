@@ -6,6 +6,7 @@ neither hangs nor crashes.  Each listens on a free port in a thread:
            answers a query
   oneresult  answers the handshake, then answers every query with a single
            one-column row, whatever the query asked
+  copy     answers the handshake, then answers a query with CopyInResponse
   garbage  refuses SSL, reads the startup packet, then answers with bytes
            that are not the protocol (an HTTP error)
 
@@ -82,7 +83,7 @@ class FakePg:
                     c.sock.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
                 elif self.mode == "stall":
                     c.sock.sendall(self._handshake())
-                elif self.mode == "oneresult":
+                elif self.mode in ("oneresult", "copy"):
                     c.sock.sendall(self._handshake())
                     self._answer_queries(c)
             while True:
@@ -116,6 +117,9 @@ class FakePg:
             if kind == b"X":
                 return
             if kind != b"Q":
+                continue
+            if self.mode == "copy":
+                c.sock.sendall(self._msg(b"G", struct.pack("!bh", 0, 0)))
                 continue
             # RowDescription: one text column "x"
             field = b"x\0" + struct.pack("!IhIhih", 0, 0, 25, -1, -1, 0)

@@ -471,6 +471,17 @@ class Misbehaving(unittest.TestCase):
             # a bad answer is not a broken connection: it is kept
             self.assertEqual(r.connects, 1)
 
+    def test_unasked_copy_is_an_error(self):
+        f = self.fake("copy")
+        p = self.probe(f, 5000)
+        for n in (1, 2):
+            r = p.run()
+            self.assertEqual(r.status, "error")
+            self.assertEqual(r.message, "the server started a COPY the collector did not ask for")
+            self.assertEqual(r.samples, {("pg_up", frozenset()): 0.0})
+            self.assertEqual(r.connects, n)
+        self.assertTrue(f.wait_closed())
+
 
 if __name__ == "__main__":
     tap.main()
