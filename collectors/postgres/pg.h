@@ -95,9 +95,11 @@ char		*pg_conninfo_instance(const char *);
 void		 pg_oneline(char *dst, size_t dstlen, const char *msg,
 		    const char *secret);
 /*
- * Split a databases list ("shop, mes" or "shop mes") into *OUT (an array of
- * *N strings, free each and the array).  -1 with a message in ERR when the
- * list is empty or a name is longer than PostgreSQL allows.
+ * Split a comma-separated databases list ("shop, mes"; blanks around names
+ * are dropped, so a name may hold spaces but no comma) into *OUT, an array
+ * of *N strings (free each and the array).  -1 with a message in ERR when
+ * the list or a name in it is empty, or a name is longer than PostgreSQL
+ * allows.
  */
 int		 pg_databases_parse(const char *, char ***out, size_t *n,
 		    char *err, size_t errlen);

@@ -279,43 +279,36 @@ int
 pg_databases_parse(const char *list, char ***out, size_t *np, char *err,
     size_t errlen)
 {
-	const char	*p = list, *s;
+	const char	*p = list, *s, *e;
 	char		**v = NULL;
 	size_t		 n = 0, len, i;
 
 	for (;;) {
-		while (*p == ',' || isspace((unsigned char)*p))
-			p++;
-		if (*p == '\0')
-			break;
-		if (*p == '"') {
-			s = ++p;
-			if ((p = strchr(s, '"')) == NULL) {
-				snprintf(err, errlen, "databases: unterminated "
-				    "quote");
-				goto fail;
-			}
-			len = (size_t)(p - s);
-			p++;
-		} else {
-			s = p;
-			while (*p != '\0' && *p != ',' &&
-			    !isspace((unsigned char)*p))
-				p++;
-			len = (size_t)(p - s);
+		s = p;
+		while (isspace((unsigned char)*s))
+			s++;
+		p = s + strcspn(s, ",");
+		for (e = p; e > s && isspace((unsigned char)e[-1]); e--)
+			;
+		len = (size_t)(e - s);
+		if (len == 0 && *p == '\0' && n == 0) {
+			snprintf(err, errlen, "databases: empty list");
+			goto fail;
 		}
-		if (len == 0 || len > PG_NAME_MAX) {
-			snprintf(err, errlen, "databases: \"%.*s\" is not a "
-			    "database name (1 to %d bytes)", (int)(len > 80 ?
-			    80 : len), s, PG_NAME_MAX);
+		if (len == 0) {
+			snprintf(err, errlen, "databases: empty name in the list");
+			goto fail;
+		}
+		if (len > PG_NAME_MAX) {
+			snprintf(err, errlen, "databases: \"%.*s...\" is longer "
+			    "than %d bytes", 32, s, PG_NAME_MAX);
 			goto fail;
 		}
 		v = xreallocarray(v, n + 1, sizeof(*v));
 		v[n++] = xstrndup(s, len);
-	}
-	if (n == 0) {
-		snprintf(err, errlen, "databases: empty list");
-		return -1;
+		if (*p == '\0')
+			break;
+		p++;
 	}
 	*out = v;
 	*np = n;

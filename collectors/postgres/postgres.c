@@ -31,9 +31,9 @@ static const struct conf_key postgres_keys[] = {
 	  "File holding the password of the conninfo's user (one line); read "
 	  "at each connection, so a new password needs no reload." },
 	{ "databases", CONF_STRING, 0, NULL, NULL, 0, 0,
-	  "Only these databases (comma- or space-separated, \"quoted\" for "
-	  "odd names) in the per-database series; connection counts always "
-	  "cover the whole server.  Default: every database." },
+	  "Only these databases (comma-separated) in the per-database "
+	  "series; connection counts always cover the whole server.  "
+	  "Default: every database." },
 	{ "statements", CONF_BOOL, 0, "yes", NULL, 0, 0,
 	  "Read pg_stat_statements totals per database when the extension is "
 	  "installed in the connected database." },

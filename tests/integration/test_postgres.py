@@ -342,7 +342,7 @@ class Server(unittest.TestCase):
             self.assertEqual(p.run().round_trips, 1)
 
     def test_databases_filter(self):
-        r = self.probe("-S", "-d", "shop, \"o'brien\"").run()
+        r = self.probe("-S", "-d", "shop, o'brien").run()
         self.assertEqual(r.status, "ok", r.message)
         for name in ("pg_stat_database_xact_commit", "pg_database_size_bytes",
                      "pg_stat_activity_max_query_duration_seconds"):

@@ -128,13 +128,13 @@ class ConfigCheck(unittest.TestCase):
 
     def test_bad_conninfo_and_databases(self):
         path, (rc, _, err) = self.check(
-            '[postgres "db"]\nconninfo = host=h nosuchkey=1\ndatabases = "open\n')
+            '[postgres "db"]\nconninfo = host=h nosuchkey=1\ndatabases = shop,\n')
         self.assertEqual(rc, 1)
         # the conf module may prefix the section or key: match the rest
         self.assertRegex(err, re.escape(f"{path}:5: ") + ".*" + re.escape(
             'invalid conninfo: invalid connection option "nosuchkey"'))
         self.assertRegex(err, re.escape(f"{path}:6: ") + ".*" + re.escape(
-            "databases: unterminated quote"))
+            "databases: empty name in the list"))
 
     def test_bad_conninfo_with_password_is_not_quoted(self):
         path, (rc, _, err) = self.check(
@@ -147,7 +147,7 @@ class ConfigCheck(unittest.TestCase):
     def test_good_section(self):
         path, (rc, out, err) = self.check(
             '[postgres "db"]\nconninfo = postgresql://monitor@127.0.0.1:5432/shop\n'
-            'databases = shop, mes\nstatements = no\n')
+            'databases = shop, my db\nstatements = no\n')
         self.assertEqual((rc, err), (0, ""))
 
 
