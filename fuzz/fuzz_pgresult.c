@@ -7,15 +7,14 @@
  * row by row, a cell starting with 0xff being SQL NULL.  The whole input,
  * as a string, also goes through the conninfo helpers and the databases
  * list parser.  Whatever the bytes: no crash, no over-read, no leak, and
- * every sample added carries a name from the catalogue.
+ * every sample added carries a name from the catalogue.  The result is
+ * built by pg_cells_take(), so this file needs no libpq header.
  */
 #include "config.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <libpq-fe.h>
 
 #include "collectors/postgres/pg.h"
 #include "collectors/postgres/pg_sql.h"
@@ -62,14 +61,12 @@ in_catalogue(const char *name)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	PGresAttDesc	 att[24];
 	const char	*cells[MAX_CELLS];
-	size_t		 lens[MAX_CELLS], ncells = 0, i, start;
+	size_t		 ncells = 0, i, start;
 	struct pg_scan	 scan;
 	struct batch	*b;
-	PGresult	*res;
-	char		*text, err[256], name[8];
-	int		 part, ncols, row, col;
+	char		*text, err[256];
+	int		 part, ncols;
 
 	text = malloc(size + 1);
 	if (text == NULL)
@@ -84,35 +81,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	part = data[0] % (PG_PART_STMT + 1);
 	ncols = data[1] % 24;
 
+	/* The NUL separators end each cell in the copy. */
 	for (i = 2, start = 2; i <= size && ncells < MAX_CELLS; i++) {
 		if (i == size || data[i] == '\0') {
-			cells[ncells] = text + start;
-			lens[ncells] = i - start;
-			ncells++;
+			cells[ncells++] = (uint8_t)text[start] == 0xff ? NULL :
+			    text + start;
 			start = i + 1;
-		}
-	}
-
-	res = PQmakeEmptyPGresult(NULL, part == PG_PART_SETUP && ncols == 0 ?
-	    PGRES_COMMAND_OK : PGRES_TUPLES_OK);
-	memset(att, 0, sizeof(att));
-	for (col = 0; col < ncols; col++) {
-		snprintf(name, sizeof(name), "c%d", col);
-		att[col].name = name;
-		att[col].typid = 25;
-		att[col].typlen = -1;
-		att[col].atttypmod = -1;
-	}
-	if (ncols > 0)
-		PQsetResultAttrs(res, ncols, att);
-	for (i = 0; ncols > 0 && i + (size_t)ncols <= ncells; i += (size_t)ncols) {
-		row = (int)(i / (size_t)ncols);
-		for (col = 0; col < ncols; col++) {
-			size_t k = i + (size_t)col;
-			int null = lens[k] > 0 && (uint8_t)cells[k][0] == 0xff;
-
-			PQsetvalue(res, row, col, (char *)cells[k],
-			    null ? -1 : (int)lens[k]);
 		}
 	}
 
@@ -120,14 +94,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&scan, 0, sizeof(scan));
 	scan.have_clients = data[0] & 0x80;
 	scan.clients = data[1];
-	pg_result_take((enum pg_part)part, res, b, &scan, err, sizeof(err));
+	pg_cells_take((enum pg_part)part, ncols, ncols > 0 ?
+	    (int)(ncells / (size_t)ncols) : 0, cells, b, &scan, err,
+	    sizeof(err));
 	pg_sizes_add(&scan.sizes, b);
 	pg_sizes_clear(&scan.sizes);
 	for (i = 0; i < batch_len(b); i++)
 		if (!in_catalogue(batch_at(b, i)->labels[0].value))
 			abort();
 	batch_free(b);
-	PQclear(res);
 	free(text);
 	return 0;
 }

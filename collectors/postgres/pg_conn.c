@@ -116,10 +116,14 @@ pg_notice(void *arg, const char *msg)
 static void
 pg_msg(struct pg *pg, char *dst, size_t dstlen, const char *msg)
 {
-	char tmp[512];
+	size_t	 len = strlen(msg) * 3 + 1;	/* "***" for a 1-byte secret */
+	char	*tmp = xmalloc(len);
 
-	pg_oneline(tmp, sizeof(tmp), msg, pg->password);
+	/* Room for the whole first pass: no secret is cut before the
+	   second pass could find it. */
+	pg_oneline(tmp, len, msg, pg->password);
 	pg_oneline(dst, dstlen, tmp, pg->conninfo_password);
+	free(tmp);
 }
 
 static void

@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libpq-fe.h>
+
 #include "pg.h"
 #include "pg_sql.h"
 #include "sample.h"
@@ -521,4 +523,50 @@ pg_result_take(enum pg_part part, const PGresult *res, struct batch *b,
 	}
 	snprintf(err, errlen, "unknown statement");
 	return -1;
+}
+
+int
+pg_cells_take(enum pg_part part, int ncols, int nrows,
+    const char *const *cells, struct batch *b, struct pg_scan *scan,
+    char *err, size_t errlen)
+{
+	PGresAttDesc	*att;
+	PGresult	*res;
+	char		 name[16];
+	int		 i, j, r = -1;
+
+	if (ncols < 0 || nrows < 0 || (res = PQmakeEmptyPGresult(NULL,
+	    PGRES_TUPLES_OK)) == NULL) {
+		snprintf(err, errlen, "cannot make a result");
+		return -1;
+	}
+	att = xcalloc(ncols > 0 ? (size_t)ncols : 1, sizeof(*att));
+	for (i = 0; i < ncols; i++) {
+		snprintf(name, sizeof(name), "c%d", i);
+		att[i].name = xstrdup(name);
+		att[i].typid = 25;		/* text */
+		att[i].typlen = -1;
+		att[i].atttypmod = -1;
+	}
+	if (ncols > 0 && !PQsetResultAttrs(res, ncols, att)) {
+		snprintf(err, errlen, "cannot make a result");
+		goto out;
+	}
+	for (j = 0; j < nrows; j++)
+		for (i = 0; i < ncols; i++) {
+			const char *c = cells[j * ncols + i];
+
+			if (!PQsetvalue(res, j, i, (char *)c,
+			    c == NULL ? -1 : (int)strlen(c))) {
+				snprintf(err, errlen, "cannot make a result");
+				goto out;
+			}
+		}
+	r = pg_result_take(part, res, b, scan, err, errlen);
+out:
+	for (i = 0; i < ncols; i++)
+		free(att[i].name);
+	free(att);
+	PQclear(res);
+	return r;
 }

@@ -1,6 +1,6 @@
 /*
  * pg_sql: the statements one collection sends and how each result becomes
- * samples.  Private to collectors/postgres (it includes <libpq-fe.h>).
+ * samples.  Private to collectors/postgres, its tests and fuzz target.
  *
  * A plan is one query string of ';'-separated statements, sent with one
  * PQsendQuery, and the list of what each statement's PGresult is, in order.
@@ -18,11 +18,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <libpq-fe.h>
-
 #include "buf.h"
 
 struct batch;
+/* libpq's PGresult: <libpq-fe.h> typedefs it to this struct, which lets
+ * this header (and so the fuzz target) do without libpq's headers. */
+struct pg_result;
 
 enum pg_part {
 	PG_PART_SETUP,		/* SET statement_timeout; no rows */
@@ -90,8 +91,15 @@ int	 pg_plan_has(const struct pg_plan *, enum pg_part);
  * in B (t = 0) and facts in SCAN.  -1 with a message in ERR when the result
  * is not what the statement returns.
  */
-int	 pg_result_take(enum pg_part, const PGresult *, struct batch *,
-	    struct pg_scan *, char *err, size_t errlen);
+int	 pg_result_take(enum pg_part, const struct pg_result *,
+	    struct batch *, struct pg_scan *, char *err, size_t errlen);
+/*
+ * The same for a result given as NCOLS x NROWS text cells, row by row, a
+ * NULL cell being SQL NULL: for tests and fuzzing without a server.
+ */
+int	 pg_cells_take(enum pg_part, int ncols, int nrows,
+	    const char *const *cells, struct batch *, struct pg_scan *,
+	    char *err, size_t errlen);
 
 /* Add pg_database_size_bytes for each of SIZES to B (t = 0). */
 void	 pg_sizes_add(const struct pg_sizes *, struct batch *);
