@@ -16,8 +16,8 @@
  *
  * A heartbeat timer fires every heartbeat_ms all along; H is how many times
  * it fired during the run, which shows that the loop was never blocked.
- * cpu_us is this process's CPU time during the run.  "quit" or EOF exits
- * once the runs asked for have ended.
+ * wall_us and cpu_us (this process's CPU time) span the run, printing
+ * excluded.  "quit" or EOF exits once the runs asked for have ended.
  */
 #include "config.h"
 
@@ -104,7 +104,9 @@ static void	probe_start(struct probe *);
 static void
 probe_end(struct probe *p, const char *status, const char *msg)
 {
-	struct pg_stats st;
+	struct pg_stats	st;
+	int64_t		wall = now_us(CLOCK_MONOTONIC) - p->wall0;
+	int64_t		cpu = now_us(CLOCK_PROCESS_CPUTIME_ID) - p->cpu0;
 
 	p->running = 0;
 	event_del(p->deadline);
@@ -115,9 +117,7 @@ probe_end(struct probe *p, const char *status, const char *msg)
 		printf("run %u %s\n", p->runs, status);
 	print_batch(p->batch);
 	printf("end heartbeats=%lu wall_us=%lld cpu_us=%lld round_trips=%u "
-	    "connects=%llu\n", p->beats,
-	    (long long)(now_us(CLOCK_MONOTONIC) - p->wall0),
-	    (long long)(now_us(CLOCK_PROCESS_CPUTIME_ID) - p->cpu0),
+	    "connects=%llu\n", p->beats, (long long)wall, (long long)cpu,
 	    st.last_round_trips, (unsigned long long)st.connects);
 	fflush(stdout);
 	if (p->pending > 0) {
