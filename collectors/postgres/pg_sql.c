@@ -34,11 +34,11 @@
 const struct metric_def pg_metrics[] = {
 	{ "pg_up", METRIC_GAUGE, "",
 	  "1 when the last query round trip to the server worked, 0 when it "
-	  "did not (the libpq error is the target's last error); `up` says "
-	  "whether monitord could collect at all." },
+	  "did not; the libpq error is then the target's last error on "
+	  "/api/targets." },
 	{ "pg_stat_activity_count", METRIC_GAUGE, ACT_LABELS,
 	  "Client connections by database, state, role and application: the "
-	  "database's connection count.  Many \"idle in transaction\" "
+	  "database's connection count. Many \"idle in transaction\" "
 	  "sessions hold locks and stop vacuum; state \"unknown\" means the "
 	  "monitoring role may not see the session (grant pg_monitor)." },
 	{ "pg_stat_activity_max_tx_duration", METRIC_GAUGE, ACT_LABELS,
@@ -113,11 +113,12 @@ const struct metric_def pg_metrics[] = {
 	  "(counters start again from zero)." },
 	{ "pg_stat_statements_calls_total", METRIC_COUNTER, "datname",
 	  "Statements executed per database, from pg_stat_statements (RED "
-	  "rate); dropping when pg_stat_statements.max evicts entries." },
+	  "rate). The sum drops when pg_stat_statements.max evicts entries, "
+	  "which rate() takes for a counter reset." },
 	{ "pg_stat_statements_seconds_total", METRIC_COUNTER, "datname",
-	  "Seconds spent executing statements per database; "
-	  "rate(seconds) / rate(calls) is the mean statement duration (RED "
-	  "duration)." },
+	  "Seconds spent executing statements per database; its rate over the "
+	  "rate of pg_stat_statements_calls_total is the mean statement "
+	  "duration (RED duration)." },
 	{ "pg_stat_statements_rows_total", METRIC_COUNTER, "datname",
 	  "Rows returned or affected by statements per database." },
 	{ NULL, 0, NULL, NULL },
