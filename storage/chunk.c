@@ -41,6 +41,7 @@ struct chunk_app {
 	uint64_t	 delta;
 	uint64_t	 vbits;
 	uint8_t		 leading, trailing;
+	int		 force;		/* encoding forced, or 0 */
 
 	uint8_t		*out;		/* sealed bytes, see bytes_out */
 	size_t		 outlen, outcap;
@@ -396,6 +397,21 @@ chunk_app_add(struct chunk_app *a, int64_t t, double v)
 	a->vbits = vb;
 	a->n++;
 	return 0;
+}
+
+void
+chunk_app_reset(struct chunk_app *a)
+{
+	a->n = 0;
+	a->outok = 0;
+	bitw_reset(&a->bw);
+}
+
+void
+chunk_app_set_encoding(struct chunk_app *a, int enc)
+{
+	a->force = enc;
+	a->outok = 0;
 }
 
 size_t

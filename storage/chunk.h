@@ -33,6 +33,13 @@ void		 chunk_app_free(struct chunk_app *);
 /* 0, or -1 when t <= the last time (the caller counts it as out of order)
  * or the chunk is full. */
 int		 chunk_app_add(struct chunk_app *, int64_t t, double v);
+/* Empty the appender for the next chunk, keeping its buffers. */
+void		 chunk_app_reset(struct chunk_app *);
+/*
+ * 0 (the default): bytes_out picks the smallest encoding for the chunk;
+ * a CHUNK_ENC_* value forces that one (tests and measurements).
+ */
+void		 chunk_app_set_encoding(struct chunk_app *, int);
 size_t		 chunk_app_count(const struct chunk_app *);
 int64_t		 chunk_app_first(const struct chunk_app *);
 int64_t		 chunk_app_last(const struct chunk_app *);

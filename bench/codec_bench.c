@@ -1,0 +1,418 @@
+/*
+ * codec_bench: measures the chunk codec on a recorded dataset.
+ *
+ * Reads Prometheus text lines with timestamps (`name{labels} value ts_ms`,
+ * one sample a line, plain or gzip), groups them by series, cuts each
+ * series into chunks of at most N samples and reports, for every N asked
+ * for, the bytes a sample costs on disk (chunk header included: the chunk
+ * is what the store writes) and how many samples a second one core
+ * encodes and decodes.  Every chunk is decoded and compared bit for bit
+ * before anything is timed.
+ *
+ *	codec_bench [-e auto|gorilla|packed] [-n 120,240,...] [-r reps] FILE...
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "xmalloc.h"
+#include "storage/chunk.h"
+
+struct bseries {
+	char		*key;
+	int64_t		*t;
+	double		*v;
+	size_t		 n, cap;
+};
+
+struct dataset {
+	struct bseries	*s;
+	size_t		 ns, scap;
+	size_t		*tab;		/* open addressing: index + 1 */
+	size_t		 tabcap;
+	size_t		 nsamples;
+};
+
+struct chunkref {
+	uint8_t		*p;
+	size_t		 len;
+};
+
+static uint64_t
+hash_str(const char *s, size_t len)
+{
+	uint64_t	h = 1469598103934665603ULL;
+
+	while (len-- > 0) {
+		h ^= (uint8_t)*s++;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+static void
+ds_rehash(struct dataset *d)
+{
+	size_t	i, j, cap = d->tabcap == 0 ? 1024 : d->tabcap * 2;
+
+	free(d->tab);
+	d->tab = xcalloc(cap, sizeof(*d->tab));
+	d->tabcap = cap;
+	for (i = 0; i < d->ns; i++) {
+		j = hash_str(d->s[i].key, strlen(d->s[i].key)) & (cap - 1);
+		while (d->tab[j] != 0)
+			j = (j + 1) & (cap - 1);
+		d->tab[j] = i + 1;
+	}
+}
+
+static struct bseries *
+ds_series(struct dataset *d, const char *key, size_t klen)
+{
+	size_t		 j;
+	struct bseries	*s;
+
+	if (d->ns * 2 >= d->tabcap)
+		ds_rehash(d);
+	j = hash_str(key, klen) & (d->tabcap - 1);
+	while (d->tab[j] != 0) {
+		s = &d->s[d->tab[j] - 1];
+		if (strncmp(s->key, key, klen) == 0 && s->key[klen] == '\0')
+			return s;
+		j = (j + 1) & (d->tabcap - 1);
+	}
+	if (d->ns == d->scap) {
+		d->scap = d->scap == 0 ? 256 : d->scap * 2;
+		d->s = xreallocarray(d->s, d->scap, sizeof(*d->s));
+	}
+	s = &d->s[d->ns];
+	memset(s, 0, sizeof(*s));
+	s->key = xstrndup(key, klen);
+	d->tab[j] = ++d->ns;
+	return s;
+}
+
+static int
+ds_load(struct dataset *d, const char *path)
+{
+	gzFile		 f;
+	char		 line[8192], *sp1, *sp2, *end;
+	struct bseries	*s;
+	size_t		 lineno = 0;
+	double		 v;
+	long long	 t;
+
+	if ((f = gzopen(path, "rb")) == NULL) {
+		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	gzbuffer(f, 1 << 20);
+	while (gzgets(f, line, sizeof(line)) != NULL) {
+		lineno++;
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] == '#' || line[0] == '\0')
+			continue;
+		if ((sp2 = strrchr(line, ' ')) == NULL)
+			goto bad;
+		*sp2 = '\0';
+		if ((sp1 = strrchr(line, ' ')) == NULL)
+			goto bad;
+		errno = 0;
+		t = strtoll(sp2 + 1, &end, 10);
+		if (*end != '\0' || errno != 0)
+			goto bad;
+		v = strtod(sp1 + 1, &end);
+		if (*end != '\0')
+			goto bad;
+		s = ds_series(d, line, (size_t)(sp1 - line));
+		if (s->n == s->cap) {
+			s->cap = s->cap == 0 ? 64 : s->cap * 2;
+			s->t = xreallocarray(s->t, s->cap, sizeof(*s->t));
+			s->v = xreallocarray(s->v, s->cap, sizeof(*s->v));
+		}
+		s->t[s->n] = t;
+		s->v[s->n] = v;
+		s->n++;
+		d->nsamples++;
+	}
+	gzclose(f);
+	return 0;
+bad:
+	fprintf(stderr, "%s:%zu: not `series value timestamp'\n", path, lineno);
+	gzclose(f);
+	return -1;
+}
+
+/* Drop samples that are not after the previous one (the store would). */
+static void
+ds_clean(struct dataset *d)
+{
+	size_t	i, j, k, dropped = 0;
+
+	for (i = 0; i < d->ns; i++) {
+		struct bseries	*s = &d->s[i];
+
+		for (j = k = 0; j < s->n; j++) {
+			if (k > 0 && s->t[j] <= s->t[k - 1]) {
+				dropped++;
+				continue;
+			}
+			s->t[k] = s->t[j];
+			s->v[k] = s->v[j];
+			k++;
+		}
+		s->n = k;
+	}
+	d->nsamples -= dropped;
+	if (dropped > 0)
+		fprintf(stderr, "dropped %zu out-of-order samples\n", dropped);
+}
+
+static double
+now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static size_t
+encode_all(const struct dataset *d, size_t maxn, int enc,
+    struct chunkref *out)
+{
+	struct chunk_app	*a;
+	const uint8_t		*p;
+	size_t			 i, j, nc = 0, len;
+
+	a = chunk_app_new();
+	for (i = 0; i < d->ns; i++) {
+		const struct bseries *s = &d->s[i];
+
+		for (j = 0; j < s->n; j += maxn) {
+			size_t k, m = s->n - j < maxn ? s->n - j : maxn;
+
+			chunk_app_reset(a);
+			chunk_app_set_encoding(a, enc);
+			for (k = 0; k < m; k++) {
+				if (chunk_app_add(a, s->t[j + k],
+				    s->v[j + k]) != 0)
+					abort();
+			}
+			if (chunk_app_bytes_out(a, &p, &len) != 0)
+				abort();
+			if (out != NULL) {
+				if (out[nc].p == NULL || out[nc].len < len)
+					out[nc].p = xreallocarray(out[nc].p,
+					    len, 1);
+				memcpy(out[nc].p, p, len);
+				out[nc].len = len;
+			}
+			nc++;
+		}
+	}
+	chunk_app_free(a);
+	return nc;
+}
+
+static int
+verify_all(const struct dataset *d, size_t maxn, const struct chunkref *c)
+{
+	struct chunk_iter	it;
+	size_t			i, j, k, nc = 0;
+	int64_t			t;
+	double			v;
+
+	for (i = 0; i < d->ns; i++) {
+		const struct bseries *s = &d->s[i];
+
+		for (j = 0; j < s->n; j += maxn, nc++) {
+			size_t m = s->n - j < maxn ? s->n - j : maxn;
+
+			if (chunk_iter_init(&it, c[nc].p, c[nc].len) != 0) {
+				fprintf(stderr, "%s: %s\n", s->key, it.errmsg);
+				return -1;
+			}
+			for (k = 0; k < m; k++) {
+				if (chunk_iter_next(&it, &t, &v) != 1 ||
+				    t != s->t[j + k] ||
+				    memcmp(&v, &s->v[j + k], 8) != 0) {
+					fprintf(stderr, "%s: sample %zu differs"
+					    " (%s)\n", s->key, j + k, it.errmsg);
+					return -1;
+				}
+			}
+			if (chunk_iter_next(&it, &t, &v) != 0) {
+				fprintf(stderr, "%s: extra samples\n", s->key);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+static uint64_t
+decode_all(const struct chunkref *c, size_t nc)
+{
+	struct chunk_iter	it;
+	uint64_t		sum = 0, vb;
+	int64_t			t;
+	double			v;
+	size_t			i;
+
+	for (i = 0; i < nc; i++) {
+		if (chunk_iter_init(&it, c[i].p, c[i].len) != 0)
+			abort();
+		while (chunk_iter_next(&it, &t, &v) == 1) {
+			memcpy(&vb, &v, 8);
+			sum += (uint64_t)t ^ vb;
+		}
+	}
+	return sum;
+}
+
+/* Header bytes: 8 fixed, then 4 varints (see storage/FORMAT.md). */
+static size_t
+hdr_len(const uint8_t *p)
+{
+	size_t	off = 8;
+	int	i;
+
+	for (i = 0; i < 4; i++)
+		while (p[off++] & 0x80)
+			;
+	return off;
+}
+
+static const char *
+enc_name(int enc)
+{
+	switch (enc) {
+	case 0:
+		return "auto";
+	case CHUNK_ENC_GORILLA:
+		return "gorilla";
+	default:
+		return "?";
+	}
+}
+
+static int
+enc_parse(const char *s)
+{
+	if (strcmp(s, "auto") == 0)
+		return 0;
+	if (strcmp(s, "gorilla") == 0)
+		return CHUNK_ENC_GORILLA;
+	return -1;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: codec_bench [-e auto|gorilla] "
+	    "[-n 120,240,...] [-r reps] FILE...\n");
+	exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct dataset		 d;
+	struct chunkref		*c;
+	size_t			 sizes[16], nsizes = 0, i, k, nc, bytes, hbytes, maxc;
+	int			 ch, reps = 3, r, encs[8], nenc = 0, e;
+	char			*list = NULL, *tok, *save;
+	double			 t0, tenc, tdec;
+	volatile uint64_t	 sink;
+
+	while ((ch = getopt(argc, argv, "e:n:r:")) != -1) {
+		switch (ch) {
+		case 'e':
+			if (nenc == 8 || (encs[nenc++] = enc_parse(optarg)) < 0)
+				usage();
+			break;
+		case 'n':
+			list = optarg;
+			break;
+		case 'r':
+			reps = atoi(optarg);
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0 || reps < 1)
+		usage();
+	if (nenc == 0)
+		encs[nenc++] = 0;
+	if (list == NULL)
+		list = xstrdup("120,240,480,1024,4096");
+	for (tok = strtok_r(list, ",", &save); tok != NULL && nsizes < 16;
+	    tok = strtok_r(NULL, ",", &save)) {
+		long n = atol(tok);
+
+		if (n < 1 || n > CHUNK_MAX_SAMPLES)
+			usage();
+		sizes[nsizes++] = (size_t)n;
+	}
+
+	memset(&d, 0, sizeof(d));
+	for (i = 0; i < (size_t)argc; i++) {
+		if (ds_load(&d, argv[i]) == -1)
+			return 1;
+	}
+	ds_clean(&d);
+	printf("# %zu series, %zu samples\n", d.ns, d.nsamples);
+	printf("%-9s %5s %8s %10s %8s %8s %9s %9s\n", "encoding", "N",
+	    "chunks", "bytes", "B/sample", "hdr B/s", "enc M/s", "dec M/s");
+
+	maxc = 0;
+	for (i = 0; i < d.ns; i++)
+		maxc += d.s[i].n;	/* an upper bound on chunks */
+	c = xcalloc(maxc, sizeof(*c));
+	for (e = 0; e < nenc; e++) {
+		for (k = 0; k < nsizes; k++) {
+			nc = encode_all(&d, sizes[k], encs[e], c);
+			if (verify_all(&d, sizes[k], c) != 0)
+				return 1;
+			bytes = hbytes = 0;
+			for (i = 0; i < nc; i++) {
+				bytes += c[i].len;
+				hbytes += hdr_len(c[i].p);
+			}
+			tenc = tdec = 1e30;
+			for (r = 0; r < reps; r++) {
+				t0 = now();
+				encode_all(&d, sizes[k], encs[e], NULL);
+				if (now() - t0 < tenc)
+					tenc = now() - t0;
+				t0 = now();
+				sink = decode_all(c, nc);
+				if (now() - t0 < tdec)
+					tdec = now() - t0;
+			}
+			(void)sink;
+			printf("%-9s %5zu %8zu %10zu %8.3f %8.3f %9.1f %9.1f\n",
+			    enc_name(encs[e]), sizes[k], nc, bytes,
+			    (double)bytes / (double)d.nsamples,
+			    (double)hbytes / (double)d.nsamples,
+			    (double)d.nsamples / tenc / 1e6,
+			    (double)d.nsamples / tdec / 1e6);
+			fflush(stdout);
+		}
+	}
+	for (i = 0; i < maxc; i++)
+		free(c[i].p);
+	free(c);
+	return 0;
+}
