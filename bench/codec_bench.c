@@ -299,6 +299,8 @@ enc_name(int enc)
 		return "auto";
 	case CHUNK_ENC_GORILLA:
 		return "gorilla";
+	case CHUNK_ENC_PACKED:
+		return "packed";
 	default:
 		return "?";
 	}
@@ -311,13 +313,82 @@ enc_parse(const char *s)
 		return 0;
 	if (strcmp(s, "gorilla") == 0)
 		return CHUNK_ENC_GORILLA;
+	if (strcmp(s, "packed") == 0)
+		return CHUNK_ENC_PACKED;
 	return -1;
+}
+
+static void
+ds_free(struct dataset *d)
+{
+	size_t	i;
+
+	for (i = 0; i < d->ns; i++) {
+		free(d->s[i].key);
+		free(d->s[i].t);
+		free(d->s[i].v);
+	}
+	free(d->s);
+	free(d->tab);
+}
+
+static void
+bench_file(const struct dataset *d, const char *path, const size_t *sizes,
+    size_t nsizes, const int *encs, int nenc, int reps)
+{
+	struct chunkref		*c;
+	size_t			 i, k, nc, bytes, hbytes, maxc;
+	int			 r, e;
+	double			 t0, tenc, tdec;
+	volatile uint64_t	 sink;
+
+	printf("# %s: %zu series, %zu samples\n", path, d->ns, d->nsamples);
+	printf("%-9s %5s %8s %10s %8s %8s %9s %9s\n", "encoding", "N",
+	    "chunks", "bytes", "B/sample", "hdr B/s", "enc M/s", "dec M/s");
+	maxc = 0;
+	for (i = 0; i < d->ns; i++)
+		maxc += d->s[i].n;	/* an upper bound on chunks */
+	c = xcalloc(maxc, sizeof(*c));
+	for (e = 0; e < nenc; e++) {
+		for (k = 0; k < nsizes; k++) {
+			nc = encode_all(d, sizes[k], encs[e], c);
+			if (verify_all(d, sizes[k], c) != 0)
+				exit(1);
+			bytes = hbytes = 0;
+			for (i = 0; i < nc; i++) {
+				bytes += c[i].len;
+				hbytes += hdr_len(c[i].p);
+			}
+			tenc = tdec = 1e30;
+			for (r = 0; r < reps; r++) {
+				t0 = now();
+				encode_all(d, sizes[k], encs[e], NULL);
+				if (now() - t0 < tenc)
+					tenc = now() - t0;
+				t0 = now();
+				sink = decode_all(c, nc);
+				if (now() - t0 < tdec)
+					tdec = now() - t0;
+			}
+			(void)sink;
+			printf("%-9s %5zu %8zu %10zu %8.3f %8.3f %9.1f %9.1f\n",
+			    enc_name(encs[e]), sizes[k], nc, bytes,
+			    (double)bytes / (double)d->nsamples,
+			    (double)hbytes / (double)d->nsamples,
+			    (double)d->nsamples / tenc / 1e6,
+			    (double)d->nsamples / tdec / 1e6);
+			fflush(stdout);
+		}
+	}
+	for (i = 0; i < maxc; i++)
+		free(c[i].p);
+	free(c);
 }
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: codec_bench [-e auto|gorilla] "
+	fprintf(stderr, "usage: codec_bench [-e auto|gorilla|packed] "
 	    "[-n 120,240,...] [-r reps] FILE...\n");
 	exit(2);
 }
@@ -326,12 +397,9 @@ int
 main(int argc, char **argv)
 {
 	struct dataset		 d;
-	struct chunkref		*c;
-	size_t			 sizes[16], nsizes = 0, i, k, nc, bytes, hbytes, maxc;
-	int			 ch, reps = 3, r, encs[8], nenc = 0, e;
+	size_t			 sizes[16], nsizes = 0;
+	int			 ch, reps = 3, encs[8], nenc = 0, f;
 	char			*list = NULL, *tok, *save;
-	double			 t0, tenc, tdec;
-	volatile uint64_t	 sink;
 
 	while ((ch = getopt(argc, argv, "e:n:r:")) != -1) {
 		switch (ch) {
@@ -366,53 +434,13 @@ main(int argc, char **argv)
 		sizes[nsizes++] = (size_t)n;
 	}
 
-	memset(&d, 0, sizeof(d));
-	for (i = 0; i < (size_t)argc; i++) {
-		if (ds_load(&d, argv[i]) == -1)
+	for (f = 0; f < argc; f++) {
+		memset(&d, 0, sizeof(d));
+		if (ds_load(&d, argv[f]) == -1)
 			return 1;
+		ds_clean(&d);
+		bench_file(&d, argv[f], sizes, nsizes, encs, nenc, reps);
+		ds_free(&d);
 	}
-	ds_clean(&d);
-	printf("# %zu series, %zu samples\n", d.ns, d.nsamples);
-	printf("%-9s %5s %8s %10s %8s %8s %9s %9s\n", "encoding", "N",
-	    "chunks", "bytes", "B/sample", "hdr B/s", "enc M/s", "dec M/s");
-
-	maxc = 0;
-	for (i = 0; i < d.ns; i++)
-		maxc += d.s[i].n;	/* an upper bound on chunks */
-	c = xcalloc(maxc, sizeof(*c));
-	for (e = 0; e < nenc; e++) {
-		for (k = 0; k < nsizes; k++) {
-			nc = encode_all(&d, sizes[k], encs[e], c);
-			if (verify_all(&d, sizes[k], c) != 0)
-				return 1;
-			bytes = hbytes = 0;
-			for (i = 0; i < nc; i++) {
-				bytes += c[i].len;
-				hbytes += hdr_len(c[i].p);
-			}
-			tenc = tdec = 1e30;
-			for (r = 0; r < reps; r++) {
-				t0 = now();
-				encode_all(&d, sizes[k], encs[e], NULL);
-				if (now() - t0 < tenc)
-					tenc = now() - t0;
-				t0 = now();
-				sink = decode_all(c, nc);
-				if (now() - t0 < tdec)
-					tdec = now() - t0;
-			}
-			(void)sink;
-			printf("%-9s %5zu %8zu %10zu %8.3f %8.3f %9.1f %9.1f\n",
-			    enc_name(encs[e]), sizes[k], nc, bytes,
-			    (double)bytes / (double)d.nsamples,
-			    (double)hbytes / (double)d.nsamples,
-			    (double)d.nsamples / tenc / 1e6,
-			    (double)d.nsamples / tdec / 1e6);
-			fflush(stdout);
-		}
-	}
-	for (i = 0; i < maxc; i++)
-		free(c[i].p);
-	free(c);
 	return 0;
 }

@@ -27,6 +27,7 @@
 #include "xmalloc.h"
 #include "storage/bitstream.h"
 #include "storage/chunk.h"
+#include "storage/chunk_int.h"
 
 #define CHUNK_MAGIC0		0x4d	/* 'M' */
 #define CHUNK_MAGIC1		0x43	/* 'C' */
@@ -34,18 +35,27 @@
 #define CHUNK_FIXED_HDR		8	/* magic, version, encoding, CRC */
 #define CHUNK_MAX_HDR		(CHUNK_FIXED_HDR + 3 + 10 + 10 + 10)
 
+/*
+ * The appender keeps the Gorilla stream (compact while the chunk is open);
+ * bytes_out decodes it again to plan the packed encoding and keeps the
+ * smaller.
+ */
 struct chunk_app {
 	struct bitw	 bw;
 	uint32_t	 n;
 	int64_t		 first, last;
 	uint64_t	 delta;
-	uint64_t	 vbits;
-	uint8_t		 leading, trailing;
+	struct chunk_xor vx;
 	int		 force;		/* encoding forced, or 0 */
 
 	uint8_t		*out;		/* sealed bytes, see bytes_out */
 	size_t		 outlen, outcap;
 	int		 outok;
+	struct packed_plan *plan;
+	struct bitw	 pw;		/* packed payload */
+	int64_t		*st;		/* decoded samples, for planning */
+	double		*sv;
+	size_t		 scap;
 };
 
 struct chunk_hdr {
@@ -181,6 +191,8 @@ get_uvarint(const uint8_t *p, size_t len, size_t *off, uint64_t *out)
 	return 0;
 }
 
+static int	iter_init(struct chunk_iter *, const uint8_t *, size_t, int);
+
 static uint64_t
 zigzag(int64_t v)
 {
@@ -214,7 +226,7 @@ bitsd(uint64_t b)
 static int
 enc_known(unsigned enc)
 {
-	return enc == CHUNK_ENC_GORILLA;
+	return enc == CHUNK_ENC_GORILLA || enc == CHUNK_ENC_PACKED;
 }
 
 static int
@@ -308,6 +320,7 @@ chunk_app_new(void)
 	struct chunk_app	*a = xcalloc(1, sizeof(*a));
 
 	bitw_init(&a->bw);
+	bitw_init(&a->pw);
 	return a;
 }
 
@@ -317,6 +330,10 @@ chunk_app_free(struct chunk_app *a)
 	if (a == NULL)
 		return;
 	bitw_free(&a->bw);
+	bitw_free(&a->pw);
+	packed_plan_free(a->plan);
+	free(a->st);
+	free(a->sv);
 	free(a->out);
 	free(a);
 }
@@ -345,31 +362,92 @@ put_dod(struct bitw *w, int64_t dod)
 	}
 }
 
-static void
-put_xor(struct chunk_app *a, uint64_t x)
+void
+xor_init(struct chunk_xor *x, uint64_t first)
 {
+	x->prev = first;
+	x->leading = 0xff;
+	x->trailing = 0;
+}
+
+unsigned
+xor_cost(struct chunk_xor *st, uint64_t bits)
+{
+	uint64_t	x = bits ^ st->prev;
+	unsigned	lead, trail;
+
+	st->prev = bits;
+	if (x == 0)
+		return 1;
+	lead = (unsigned)__builtin_clzll(x);
+	trail = (unsigned)__builtin_ctzll(x);
+	if (lead > 31)
+		lead = 31;
+	if (st->leading != 0xff && lead >= st->leading &&
+	    trail >= st->trailing)
+		return 2 + 64 - st->leading - st->trailing;
+	st->leading = (uint8_t)lead;
+	st->trailing = (uint8_t)trail;
+	return 13 + 64 - lead - trail;
+}
+
+void
+xor_put(struct bitw *w, struct chunk_xor *st, uint64_t bits)
+{
+	uint64_t	x = bits ^ st->prev;
 	unsigned	lead, trail, sig;
 
+	st->prev = bits;
 	if (x == 0) {
-		bitw_write(&a->bw, 0, 1);
+		bitw_write(w, 0, 1);
 		return;
 	}
 	lead = (unsigned)__builtin_clzll(x);
 	trail = (unsigned)__builtin_ctzll(x);
 	if (lead > 31)
 		lead = 31;
-	if (a->leading != 0xff && lead >= a->leading &&
-	    trail >= a->trailing) {
-		sig = 64 - a->leading - a->trailing;
-		bitw_write(&a->bw, 2, 2);
-		bitw_write(&a->bw, x >> a->trailing, sig);
+	if (st->leading != 0xff && lead >= st->leading &&
+	    trail >= st->trailing) {
+		sig = 64 - st->leading - st->trailing;
+		bitw_write(w, 2, 2);
+		bitw_write(w, x >> st->trailing, sig);
 		return;
 	}
-	a->leading = (uint8_t)lead;
-	a->trailing = (uint8_t)trail;
+	st->leading = (uint8_t)lead;
+	st->trailing = (uint8_t)trail;
 	sig = 64 - lead - trail;
-	bitw_write(&a->bw, (UINT64_C(3) << 11) | (lead << 6) | (sig & 0x3f), 13);
-	bitw_write(&a->bw, x >> trail, sig);
+	bitw_write(w, (UINT64_C(3) << 11) | (lead << 6) | (sig & 0x3f), 13);
+	bitw_write(w, x >> trail, sig);
+}
+
+int
+xor_get(struct bitr *br, struct chunk_xor *st)
+{
+	uint64_t	b, x;
+	unsigned	lead, sig;
+
+	b = bitr_peek(br, 2);
+	if (b < 2) {
+		bitr_skip(br, 1);
+		return 0;
+	}
+	bitr_skip(br, 2);
+	if (b == 3) {
+		x = bitr_read(br, 11);
+		lead = (unsigned)(x >> 6);
+		sig = (unsigned)(x & 0x3f);
+		if (sig == 0)
+			sig = 64;
+		if (lead + sig > 64)
+			return br->err ? 0 : -1;
+		st->leading = (uint8_t)lead;
+		st->trailing = (uint8_t)(64 - lead - sig);
+	} else if (st->leading == 0xff)
+		return -1;
+	sig = 64u - st->leading - st->trailing;
+	x = bitr_readn(br, sig);
+	st->prev ^= x << st->trailing;
+	return 0;
 }
 
 int
@@ -383,8 +461,7 @@ chunk_app_add(struct chunk_app *a, int64_t t, double v)
 	if (a->n == 0) {
 		a->first = a->last = t;
 		a->delta = 0;
-		a->leading = 0xff;
-		a->trailing = 0;
+		xor_init(&a->vx, vb);
 		bitw_reset(&a->bw);
 		bitw_write(&a->bw, vb, 64);
 	} else {
@@ -392,9 +469,8 @@ chunk_app_add(struct chunk_app *a, int64_t t, double v)
 		put_dod(&a->bw, (int64_t)(delta - a->delta));
 		a->delta = delta;
 		a->last = t;
-		put_xor(a, vb ^ a->vbits);
+		xor_put(&a->bw, &a->vx, vb);
 	}
-	a->vbits = vb;
 	a->n++;
 	return 0;
 }
@@ -440,25 +516,62 @@ chunk_app_bytes(const struct chunk_app *a)
 	return CHUNK_FIXED_HDR + 12 + bitw_nbytes(&a->bw);
 }
 
+static void
+app_emit(struct chunk_app *a, unsigned enc, const struct bitw *w)
+{
+	size_t	plen = bitw_nbytes(w), need = CHUNK_MAX_HDR + plen, off;
+
+	if (a->outcap < need) {
+		a->out = xreallocarray(a->out, need, 1);
+		a->outcap = need;
+	}
+	off = hdr_write(a->out, enc, a->n, a->first, a->last, plen);
+	bitw_copy(w, a->out + off);
+	a->outlen = off + plen;
+	hdr_seal(a->out, a->outlen);
+}
+
+/* Decode the appender's own Gorilla chunk into st/sv. */
+static void
+app_samples(struct chunk_app *a)
+{
+	struct chunk_iter	it;
+	size_t			i = 0;
+
+	if (a->scap < a->n) {
+		a->scap = a->n;
+		a->st = xreallocarray(a->st, a->scap, sizeof(*a->st));
+		a->sv = xreallocarray(a->sv, a->scap, sizeof(*a->sv));
+	}
+	if (iter_init(&it, a->out, a->outlen, 0) != 0)
+		abort();
+	while (chunk_iter_next(&it, &a->st[i], &a->sv[i]) == 1)
+		i++;
+	if (i != a->n)
+		abort();
+}
+
 int
 chunk_app_bytes_out(struct chunk_app *a, const uint8_t **data, size_t *len)
 {
-	size_t	plen, need, off;
+	uint64_t	pbits;
 
 	if (a->n == 0)
 		return -1;
 	if (!a->outok) {
-		plen = bitw_nbytes(&a->bw);
-		need = CHUNK_MAX_HDR + plen;
-		if (a->outcap < need) {
-			a->out = xreallocarray(a->out, need, 1);
-			a->outcap = need;
+		app_emit(a, CHUNK_ENC_GORILLA, &a->bw);
+		if (a->force != CHUNK_ENC_GORILLA) {
+			app_samples(a);
+			if (a->plan == NULL)
+				a->plan = packed_plan_new();
+			pbits = packed_plan(a->plan, a->st, a->sv, a->n);
+			if (a->force == CHUNK_ENC_PACKED ||
+			    (pbits + 7) / 8 < bitw_nbytes(&a->bw)) {
+				bitw_reset(&a->pw);
+				packed_write(a->plan, &a->pw);
+				app_emit(a, CHUNK_ENC_PACKED, &a->pw);
+			}
 		}
-		off = hdr_write(a->out, CHUNK_ENC_GORILLA, a->n, a->first,
-		    a->last, plen);
-		bitw_copy(&a->bw, a->out + off);
-		a->outlen = off + plen;
-		hdr_seal(a->out, a->outlen);
 		a->outok = 1;
 	}
 	*data = a->out;
@@ -466,8 +579,8 @@ chunk_app_bytes_out(struct chunk_app *a, const uint8_t **data, size_t *len)
 	return 0;
 }
 
-static int
-iter_fail(struct chunk_iter *it, const char *fmt, ...)
+int
+chunk_iter_fail(struct chunk_iter *it, const char *fmt, ...)
 {
 	va_list	ap;
 
@@ -489,13 +602,14 @@ iter_init(struct chunk_iter *it, const uint8_t *p, size_t len, int check)
 		return -1;
 	}
 	if (check && chunk_sum(p, len) != h.crc)
-		return iter_fail(it, "chunk checksum mismatch");
+		return chunk_iter_fail(it, "chunk checksum mismatch");
 	bitr_init(&it->br, p + h.hlen, h.plen);
 	it->enc = (int)h.enc;
 	it->n = h.count;
-	it->t = h.first;
+	it->t = it->first = h.first;
 	it->last = h.last;
-	it->leading = 0xff;
+	if (it->enc == CHUNK_ENC_PACKED)
+		return packed_iter_init(it);
 	return 0;
 }
 
@@ -518,12 +632,12 @@ iter_end(struct chunk_iter *it)
 	size_t	left;
 
 	if (it->t != it->last)
-		return iter_fail(it, "chunk last timestamp mismatch");
+		return chunk_iter_fail(it, "chunk last timestamp mismatch");
 	left = bitr_left(&it->br);
 	if (left >= 8)
-		return iter_fail(it, "chunk has trailing data");
+		return chunk_iter_fail(it, "chunk has trailing data");
 	if (left > 0 && bitr_read(&it->br, (unsigned)left) != 0)
-		return iter_fail(it, "chunk has nonzero padding");
+		return chunk_iter_fail(it, "chunk has nonzero padding");
 	return 0;
 }
 
@@ -558,46 +672,24 @@ static int
 gorilla_next(struct chunk_iter *it, int64_t *t, double *v)
 {
 	struct bitr	*br = &it->br;
-	uint64_t	 b, x;
-	unsigned	 lead, sig;
 	int64_t		 nt;
 
 	if (it->i == 0) {
-		it->vbits = bitr_readn(br, 64);
+		xor_init(&it->vx, bitr_readn(br, 64));
 	} else {
 		it->delta += (uint64_t)get_dod(br);
 		nt = (int64_t)((uint64_t)it->t + it->delta);
 		if (nt <= it->t && !br->err)
-			return iter_fail(it, "chunk timestamps not increasing");
+			return chunk_iter_fail(it, "chunk timestamps not "
+			    "increasing");
 		it->t = nt;
-		b = bitr_peek(br, 2);
-		if (b < 2)
-			bitr_skip(br, 1);
-		else {
-			bitr_skip(br, 2);
-			if (b == 3) {
-				x = bitr_read(br, 11);
-				lead = (unsigned)(x >> 6);
-				sig = (unsigned)(x & 0x3f);
-				if (sig == 0)
-					sig = 64;
-				if (lead + sig > 64 && !br->err)
-					return iter_fail(it, "corrupt chunk "
-					    "value window");
-				it->leading = (uint8_t)lead;
-				it->trailing = (uint8_t)(64 - lead - sig);
-			} else if (it->leading == 0xff)
-				return iter_fail(it, "corrupt chunk value "
-				    "window");
-			sig = 64u - it->leading - it->trailing;
-			x = bitr_readn(br, sig);
-			it->vbits ^= x << it->trailing;
-		}
+		if (xor_get(br, &it->vx) == -1)
+			return chunk_iter_fail(it, "corrupt chunk value window");
 	}
 	if (br->err)
-		return iter_fail(it, "chunk data truncated");
+		return chunk_iter_fail(it, "chunk data truncated");
 	*t = it->t;
-	*v = bitsd(it->vbits);
+	*v = bitsd(it->vx.prev);
 	return 1;
 }
 
@@ -610,7 +702,8 @@ chunk_iter_next(struct chunk_iter *it, int64_t *t, double *v)
 		return -1;
 	if (it->i >= it->n)
 		return 0;
-	r = gorilla_next(it, t, v);
+	r = it->enc == CHUNK_ENC_PACKED ? packed_next(it, t, v) :
+	    gorilla_next(it, t, v);
 	if (r != 1)
 		return r;
 	if (++it->i == it->n && iter_end(it) == -1)

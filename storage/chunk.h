@@ -17,13 +17,15 @@
 #include <stdint.h>
 
 #include "storage/bitstream.h"
+#include "storage/intcode.h"
 
 #define CHUNK_MAX_SAMPLES	4096
 
 enum chunk_encoding {
 	CHUNK_ENC_GORILLA = 1,	/* delta-of-delta times, XOR float values */
-	/* further encodings (decimal/integer values, zstd) are added here and
-	   picked per chunk when they measure better */
+	CHUNK_ENC_PACKED = 2,	/* planned per chunk: grid or delta times,
+				   decimal integers or XOR values, each in a
+				   bucket prefix code (storage/FORMAT.md) */
 };
 
 struct chunk_app;
@@ -52,16 +54,28 @@ size_t		 chunk_app_bytes(const struct chunk_app *);
 int		 chunk_app_bytes_out(struct chunk_app *, const uint8_t **data,
 		    size_t *len);
 
+/* XOR coder state (private to the codec). */
+struct chunk_xor {
+	uint64_t	 prev;
+	uint8_t		 leading, trailing;
+};
+
 struct chunk_iter {
-	/* private to chunk.c; on the stack, no allocation */
+	/* private to the codec; on the stack, no allocation */
 	struct bitr	 br;
 	uint32_t	 n, i;
 	int		 enc;
 	int		 err;
-	int64_t		 t, last;
-	uint64_t	 delta;
-	uint64_t	 vbits;
-	uint8_t		 leading, trailing;
+	int64_t		 t, first, last;
+	uint64_t	 delta;		/* Gorilla: previous delta */
+	struct chunk_xor vx;		/* values (XOR) */
+	/* CHUNK_ENC_PACKED */
+	uint8_t		 tmode, vmode, vxf, vexp;
+	uint64_t	 tstep, tbase;
+	uint64_t	 vbase, vgcd, m, d;
+	double		 vscale;
+	struct chunk_xor ex;		/* exceptions (XOR) */
+	struct icode_dec tdec, vdec;
 	char		 errmsg[96];
 };
 

@@ -71,21 +71,27 @@ series_free(struct series *s)
 	free(s->v);
 }
 
-/* Encode s, returning a malloc'd copy of the chunk's bytes. */
+/*
+ * Encode s with an encoding forced (or 0: the smallest), returning a
+ * malloc'd copy of the chunk's bytes.
+ */
 static uint8_t *
-encode(const struct series *s, size_t *len)
+encode(const struct series *s, int enc, size_t *len)
 {
 	struct chunk_app	*a = chunk_app_new();
 	const uint8_t		*p;
 	uint8_t			*copy;
 	size_t			 i;
 
+	chunk_app_set_encoding(a, enc);
 	for (i = 0; i < s->n; i++)
 		ck_assert_int_eq(chunk_app_add(a, s->t[i], s->v[i]), 0);
 	ck_assert_uint_eq(chunk_app_count(a), s->n);
 	ck_assert_int_eq(chunk_app_first(a), s->t[0]);
 	ck_assert_int_eq(chunk_app_last(a), s->t[s->n - 1]);
 	ck_assert_int_eq(chunk_app_bytes_out(a, &p, len), 0);
+	if (enc != 0)
+		ck_assert_uint_eq(p[3], enc);
 	copy = malloc(*len);
 	ck_assert_ptr_nonnull(copy);
 	memcpy(copy, p, *len);
@@ -123,15 +129,30 @@ check_decode(const uint8_t *p, size_t len, const struct series *s)
 	ck_assert_int_eq(chunk_iter_next(&it, &t, &v), 0);
 }
 
+static const int encodings[] = { CHUNK_ENC_GORILLA, CHUNK_ENC_PACKED };
+#define NENC	(sizeof(encodings) / sizeof(encodings[0]))
+
+/*
+ * Every encoding must round-trip s; the default picks the smallest.
+ * Returns the default's size.
+ */
 static size_t
 roundtrip(const struct series *s)
 {
 	uint8_t	*p;
-	size_t	 len;
+	size_t	 len, e, best = SIZE_MAX;
 
-	p = encode(s, &len);
+	for (e = 0; e < NENC; e++) {
+		p = encode(s, encodings[e], &len);
+		check_decode(p, len, s);
+		free(p);
+		if (len < best)
+			best = len;
+	}
+	p = encode(s, 0, &len);
 	check_decode(p, len, s);
 	free(p);
+	ck_assert_uint_eq(len, best);
 	return len;
 }
 
@@ -318,14 +339,12 @@ START_TEST(test_bucket_edges)
 		s.t[1] = s.t[0] + D;
 		s.t[2] = s.t[1] + D + dods[i];
 		s.v[0] = s.v[1] = s.v[2] = 1;
-		p = encode(&s, &len);
-		check_decode(p, len, &s);
-		if (p[3] == CHUNK_ENC_GORILLA) {
-			/* value, first delta, xor 0, dod, xor 0 */
-			bits = 64 + dod_bits(D) + 1 + dod_bits(dods[i]) + 1;
-			ck_assert_msg(payload_len(p, len) == (bits + 7) / 8,
-			    "dod %lld", (long long)dods[i]);
-		}
+		roundtrip(&s);
+		p = encode(&s, CHUNK_ENC_GORILLA, &len);
+		/* value, first delta, xor 0, dod, xor 0 */
+		bits = 64 + dod_bits(D) + 1 + dod_bits(dods[i]) + 1;
+		ck_assert_msg(payload_len(p, len) == (bits + 7) / 8,
+		    "dod %lld", (long long)dods[i]);
 		free(p);
 	}
 	series_free(&s);
@@ -506,19 +525,20 @@ tohex(const uint8_t *p, size_t len, char *out)
 START_TEST(test_golden)
 {
 	static const struct {
+		int		 enc;
 		const char	*hex;
 		size_t		 n;
 		int64_t		 t[4];
 		uint64_t	 v[4];
 	} cases[] = {
 		/* one sample: 1000 ms, 1.0 */
-		{ "4d430101a5b3e7a801d00f00083ff0000000000000", 1,
+		{ CHUNK_ENC_GORILLA, "4d430101a5b3e7a801d00f00083ff0000000000000", 1,
 		  { 1000 }, { UINT64_C(0x3ff0000000000000) } },
 		/* 15 s apart, constant 0 */
-		{ "4d43010182d67c0204d00fc8df020c0000000000000000c3a98000", 4,
+		{ CHUNK_ENC_GORILLA, "4d43010182d67c0204d00fc8df020c0000000000000000c3a98000", 4,
 		  { 1000, 16000, 31000, 46000 }, { 0, 0, 0, 0 } },
 		/* jittered, 1, 2, stale, -0.0 */
-		{ "4d430101ad6a170304d00fc8df02253ff0000000000000c3a99c25fffbffdc5effe0000000000006000f07fffe00000000000040", 4,
+		{ CHUNK_ENC_GORILLA, "4d430101ad6a170304d00fc8df02253ff0000000000000c3a99c25fffbffdc5effe0000000000006000f07fffe00000000000040", 4,
 		  { 1000, 16001, 30999, 46000 },
 		  { UINT64_C(0x3ff0000000000000), UINT64_C(0x4000000000000000),
 		    STALE_NAN, UINT64_C(0x8000000000000000) } },
@@ -536,7 +556,7 @@ START_TEST(test_golden)
 			s.t[j] = cases[i].t[j];
 			s.v[j] = bitsd(cases[i].v[j]);
 		}
-		p = encode(&s, &len);
+		p = encode(&s, cases[i].enc, &len);
 		tohex(p, len, hex);
 		ck_assert_str_eq(hex, cases[i].hex);
 		free(p);
@@ -549,7 +569,7 @@ END_TEST
 
 /* A small chunk with a bit of everything, for the corruption tests. */
 static uint8_t *
-small_chunk(size_t *len, struct series *s)
+small_chunk(int enc, size_t *len, struct series *s)
 {
 	static const double vals[] = { 1, 2, 2, 2.5, -0.0, 1e300, 3, 3 };
 	size_t	i;
@@ -561,7 +581,7 @@ small_chunk(size_t *len, struct series *s)
 		s->v[i] = vals[i];
 	}
 	s->v[6] = bitsd(STALE_NAN);
-	return encode(s, len);
+	return encode(s, enc, len);
 }
 
 /* Decode all of p; -1 on error.  Must never crash nor loop. */
@@ -593,21 +613,24 @@ START_TEST(test_bit_flips)
 {
 	struct series	 s;
 	uint8_t		*p;
-	size_t		 len, bit, n;
+	size_t		 len, bit, n, e;
 
-	p = small_chunk(&len, &s);
-	ck_assert_int_eq(decode_all(p, len, 1, &n), 0);
-	ck_assert_uint_eq(n, 8);
-	for (bit = 0; bit < len * 8; bit++) {
-		p[bit / 8] ^= (uint8_t)(1 << (bit % 8));
-		/* the CRC (or the header check before it) catches every flip */
-		ck_assert_msg(decode_all(p, len, 1, &n) == -1, "bit %zu", bit);
-		/* and the decoder without the CRC survives it */
-		(void)decode_all(p, len, 0, &n);
-		p[bit / 8] ^= (uint8_t)(1 << (bit % 8));
+	for (e = 0; e < NENC; e++) {
+		p = small_chunk(encodings[e], &len, &s);
+		ck_assert_int_eq(decode_all(p, len, 1, &n), 0);
+		ck_assert_uint_eq(n, 8);
+		for (bit = 0; bit < len * 8; bit++) {
+			p[bit / 8] ^= (uint8_t)(1 << (bit % 8));
+			/* the CRC (or the header check) catches every flip */
+			ck_assert_msg(decode_all(p, len, 1, &n) == -1,
+			    "enc %d bit %zu", encodings[e], bit);
+			/* and the decoder without the CRC survives it */
+			(void)decode_all(p, len, 0, &n);
+			p[bit / 8] ^= (uint8_t)(1 << (bit % 8));
+		}
+		free(p);
+		series_free(&s);
 	}
-	free(p);
-	series_free(&s);
 }
 END_TEST
 
@@ -616,14 +639,16 @@ START_TEST(test_crc_error)
 	struct chunk_iter	 it;
 	struct series		 s;
 	uint8_t			*p;
-	size_t			 len;
+	size_t			 len, e;
 
-	p = small_chunk(&len, &s);
-	p[len - 1] ^= 0x10;
-	ck_assert_int_eq(chunk_iter_init(&it, p, len), -1);
-	ck_assert_str_eq(it.errmsg, "chunk checksum mismatch");
-	free(p);
-	series_free(&s);
+	for (e = 0; e < NENC; e++) {
+		p = small_chunk(encodings[e], &len, &s);
+		p[len - 1] ^= 0x10;
+		ck_assert_int_eq(chunk_iter_init(&it, p, len), -1);
+		ck_assert_str_eq(it.errmsg, "chunk checksum mismatch");
+		free(p);
+		series_free(&s);
+	}
 	ck_assert_uint_eq(chunk_crc32c(0, "123456789", 9), 0xe3069283);
 }
 END_TEST
@@ -632,50 +657,59 @@ START_TEST(test_truncations)
 {
 	struct series	 s;
 	uint8_t		*p, *q;
-	size_t		 len, cut, n;
+	size_t		 len, cut, n, e;
 
-	p = small_chunk(&len, &s);
-	for (cut = 0; cut < len; cut++) {
-		/* a private copy so that ASan sees any read past the cut */
-		q = malloc(cut == 0 ? 1 : cut);
-		ck_assert_ptr_nonnull(q);
-		memcpy(q, p, cut);
-		ck_assert_msg(decode_all(q, cut, 1, &n) == -1, "cut %zu", cut);
-		ck_assert_int_eq(decode_all(q, cut, 0, &n), -1);
-		free(q);
+	for (e = 0; e < NENC; e++) {
+		p = small_chunk(encodings[e], &len, &s);
+		for (cut = 0; cut < len; cut++) {
+			/* a private copy: ASan sees any read past the cut */
+			q = malloc(cut == 0 ? 1 : cut);
+			ck_assert_ptr_nonnull(q);
+			memcpy(q, p, cut);
+			ck_assert_msg(decode_all(q, cut, 1, &n) == -1,
+			    "cut %zu", cut);
+			ck_assert_int_eq(decode_all(q, cut, 0, &n), -1);
+			free(q);
+		}
+		free(p);
+		series_free(&s);
 	}
-	free(p);
-	series_free(&s);
 }
 END_TEST
 
-/* Payloads cut short or padded, with the length field fixed to match. */
+/* Payloads cut short, with the length field fixed to match. */
 START_TEST(test_payload_truncated)
 {
 	struct chunk_iter	 it;
 	struct series		 s;
 	uint8_t			*p;
-	size_t			 len, hlen, n;
+	size_t			 len, hlen, n, e;
 	int64_t			 t;
 	double			 v;
 
-	p = small_chunk(&len, &s);
-	/* header: 8 fixed bytes, count, first (6 bytes), span, plen */
-	hlen = 8 + 1 + 6 + 3 + 1;
-	ck_assert_uint_eq(p[hlen - 1], len - hlen);
-	while (p[hlen - 1] > 0) {
-		p[hlen - 1]--;
-		len--;
-		ck_assert_int_eq(decode_all(p, len, 0, &n), -1);
-		ck_assert_uint_lt(n, 8);
+	for (e = 0; e < NENC; e++) {
+		p = small_chunk(encodings[e], &len, &s);
+		hlen = len - payload_len(p, len);
+		ck_assert_uint_lt(p[hlen - 1], 128);	/* a 1-byte varint */
+		while (p[hlen - 1] > 0) {
+			p[hlen - 1]--;
+			len--;
+			ck_assert_int_eq(decode_all(p, len, 0, &n), -1);
+			ck_assert_uint_lt(n, 8);
+		}
+		if (encodings[e] == CHUNK_ENC_GORILLA) {
+			ck_assert_int_eq(chunk_iter_init_unchecked(&it, p, len),
+			    0);
+			ck_assert_int_eq(chunk_iter_next(&it, &t, &v), -1);
+			/* once failed, the iterator stays failed */
+			ck_assert_int_eq(chunk_iter_next(&it, &t, &v), -1);
+		} else
+			ck_assert_int_eq(chunk_iter_init_unchecked(&it, p, len),
+			    -1);
+		ck_assert_str_eq(it.errmsg, "chunk data truncated");
+		free(p);
+		series_free(&s);
 	}
-	ck_assert_int_eq(chunk_iter_init_unchecked(&it, p, len), 0);
-	ck_assert_int_eq(chunk_iter_next(&it, &t, &v), -1);
-	ck_assert_str_eq(it.errmsg, "chunk data truncated");
-	/* once failed, the iterator stays failed */
-	ck_assert_int_eq(chunk_iter_next(&it, &t, &v), -1);
-	free(p);
-	series_free(&s);
 }
 END_TEST
 

@@ -1,0 +1,679 @@
+/*
+ * chunk_packed: the packed encoding (CHUNK_ENC_PACKED), planned for each
+ * chunk from its samples.
+ *
+ * Timestamps: monitoring samples arrive on a schedule, so each timestamp
+ * is predicted, either from the previous one plus a typical delta or from
+ * a grid (first + i * step), and only the residuals are coded; the plan
+ * keeps whichever is smaller.  The first and last timestamps are in the
+ * header and cost nothing here.
+ *
+ * Values: most monitoring values are integers or short decimals.  When a
+ * chunk's values are k / 10^e for one e, they become integers, coded raw,
+ * as deltas or as deltas of deltas (divided by their common divisor:
+ * byte counts move in pages), again the smallest of the three; values
+ * that are not such decimals (NaN, -0.0, long fractions) are exceptions,
+ * XOR-coded among themselves behind an escape code.  When that does not
+ * pay, values are XOR-coded as Gorilla does.  Decoding a decimal is the
+ * IEEE division m / 10^e, correctly rounded, which is what strtod makes
+ * of the decimal text, so the bits come back exact; the planner checks
+ * every value with that very division.
+ *
+ * Residual streams use the bucket prefix code of intcode.h; timestamp and
+ * value codes of a sample are interleaved so that one bit reader walks
+ * the chunk.  storage/FORMAT.md draws the layout.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xmalloc.h"
+#include "storage/bitstream.h"
+#include "storage/intcode.h"
+#include "storage/chunk.h"
+#include "storage/chunk_int.h"
+
+#define TMODE_DELTA	0
+#define TMODE_GRID	1
+#define VMODE_XOR	0
+#define VMODE_DEC	1
+#define VXF_RAW		0
+#define VXF_DELTA	1
+#define VXF_DOD		2
+#define DEC_EMAX	18
+#define DEC_LIMIT	9007199254740992.0	/* 2^53 */
+
+static const double p10[DEC_EMAX + 1] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
+	1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+};
+
+struct tplan {
+	int		 mode;
+	uint64_t	 step, base;
+	struct icode	 ic;
+	uint64_t	 bits;
+};
+
+struct vplan {
+	int		 mode;
+	unsigned	 e;
+	int		 xf;
+	uint64_t	 g;
+	int64_t		 base, minit, dinit;
+	struct icode	 ic;
+	uint64_t	 bits;
+};
+
+struct packed_plan {
+	const int64_t	*t;
+	const double	*v;
+	size_t		 n, cap;
+
+	struct tplan	 tp;
+	struct vplan	 vp;
+	uint64_t	*tz, *tzc;	/* timestamp codes: best, candidate */
+	uint64_t	*vz, *vzc;	/* value codes of non-exceptions */
+	uint8_t		*vesc, *vescc;	/* exception flags */
+	int8_t		*ve;		/* smallest exponent of each value */
+	int64_t		*vm;		/* integers at the exponent tried */
+	int64_t		*sx;		/* scratch: residuals */
+	int64_t		*sq;		/* scratch: median */
+};
+
+static uint64_t
+zz(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static int64_t
+unzz(uint64_t v)
+{
+	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+static unsigned
+bitlen(uint64_t v)
+{
+	return v == 0 ? 0 : 64 - (unsigned)__builtin_clzll(v);
+}
+
+/* A length-prefixed integer: 7 bits of length, then the bits. */
+static unsigned
+bl_bits(uint64_t v)
+{
+	return 7 + bitlen(v);
+}
+
+static void
+bl_put(struct bitw *w, uint64_t v)
+{
+	bitw_write(w, bitlen(v), 7);
+	bitw_write(w, v, bitlen(v));
+}
+
+static uint64_t
+bl_get(struct bitr *r, int *bad)
+{
+	unsigned	n = (unsigned)bitr_read(r, 7);
+
+	if (n > 64) {
+		*bad = 1;
+		return 0;
+	}
+	return bitr_readn(r, n);
+}
+
+static uint64_t
+dbits(double v)
+{
+	uint64_t	b;
+
+	memcpy(&b, &v, sizeof(b));
+	return b;
+}
+
+static double
+bitsd(uint64_t b)
+{
+	double	v;
+
+	memcpy(&v, &b, sizeof(v));
+	return v;
+}
+
+/* Quickselect: the median of a[0..n-1], which it reorders; n >= 1. */
+static int64_t
+median(int64_t *a, size_t n)
+{
+	size_t	lo = 0, hi = n - 1, k = n / 2, i, j;
+	int64_t	pivot, tmp;
+
+	while (lo < hi) {
+		pivot = a[lo + (hi - lo) / 2];
+		i = lo;
+		j = hi;
+		while (i <= j) {
+			while (a[i] < pivot)
+				i++;
+			while (a[j] > pivot)
+				j--;
+			if (i <= j) {
+				tmp = a[i];
+				a[i] = a[j];
+				a[j] = tmp;
+				i++;
+				if (j == 0)
+					break;
+				j--;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			break;
+	}
+	return a[k];
+}
+
+static uint64_t
+gcd64(uint64_t a, uint64_t b)
+{
+	unsigned	shift;
+
+	if (a == 0)
+		return b;
+	if (b == 0)
+		return a;
+	shift = (unsigned)__builtin_ctzll(a | b);
+	a >>= __builtin_ctzll(a);
+	do {
+		b >>= __builtin_ctzll(b);
+		if (a > b) {
+			uint64_t t = a;
+
+			a = b;
+			b = t;
+		}
+		b -= a;
+	} while (b != 0);
+	return a << shift;
+}
+
+static uint64_t
+mag(int64_t x)
+{
+	return x < 0 ? -(uint64_t)x : (uint64_t)x;
+}
+
+/*
+ * The smallest e for which v is exactly m / 10^e with |m| < 2^53, with m;
+ * -1 when there is none (NaN, infinities, -0.0, long fractions).
+ */
+static int
+dec_exp(double v, int64_t *m)
+{
+	double		x;
+	int64_t		k;
+	unsigned	e;
+
+	if (v == 0) {
+		*m = 0;
+		return signbit(v) ? -1 : 0;
+	}
+	if (!isfinite(v))
+		return -1;
+	for (e = 0; e <= DEC_EMAX; e++) {
+		x = v * p10[e];
+		if (!(fabs(x) < DEC_LIMIT))
+			return -1;
+		k = (int64_t)nearbyint(x);
+		if ((double)k / p10[e] == v) {
+			*m = k;
+			return (int)e;
+		}
+	}
+	return -1;
+}
+
+/* v as m / 10^e exactly, at a given e. */
+static int
+dec_at(double v, unsigned e, int64_t *m)
+{
+	double	x;
+	int64_t	k;
+
+	if (v == 0) {
+		*m = 0;
+		return signbit(v) ? -1 : 0;
+	}
+	x = v * p10[e];
+	if (!(fabs(x) < DEC_LIMIT))
+		return -1;
+	k = (int64_t)nearbyint(x);
+	if ((double)k / p10[e] != v)
+		return -1;
+	*m = k;
+	return 0;
+}
+
+struct packed_plan *
+packed_plan_new(void)
+{
+	return xcalloc(1, sizeof(struct packed_plan));
+}
+
+void
+packed_plan_free(struct packed_plan *p)
+{
+	if (p == NULL)
+		return;
+	free(p->tz);
+	free(p->tzc);
+	free(p->vz);
+	free(p->vzc);
+	free(p->vesc);
+	free(p->vescc);
+	free(p->ve);
+	free(p->vm);
+	free(p->sx);
+	free(p->sq);
+	free(p);
+}
+
+static void
+plan_grow(struct packed_plan *p, size_t n)
+{
+	if (p->cap >= n)
+		return;
+	p->cap = n;
+	p->tz = xreallocarray(p->tz, n, sizeof(*p->tz));
+	p->tzc = xreallocarray(p->tzc, n, sizeof(*p->tzc));
+	p->vz = xreallocarray(p->vz, n, sizeof(*p->vz));
+	p->vzc = xreallocarray(p->vzc, n, sizeof(*p->vzc));
+	p->vesc = xreallocarray(p->vesc, n, 1);
+	p->vescc = xreallocarray(p->vescc, n, 1);
+	p->ve = xreallocarray(p->ve, n, 1);
+	p->vm = xreallocarray(p->vm, n, sizeof(*p->vm));
+	p->sx = xreallocarray(p->sx, n, sizeof(*p->sx));
+	p->sq = xreallocarray(p->sq, n, sizeof(*p->sq));
+}
+
+static void
+swap_u64(uint64_t **a, uint64_t **b)
+{
+	uint64_t	*t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+/*
+ * Timestamps 1 .. n-2 as residuals x[] against a prediction; base is
+ * their median and the codes zigzag(x - base).  Keeps the candidate when
+ * it beats p->tp.
+ */
+static void
+plan_times_try(struct packed_plan *p, int mode, uint64_t step)
+{
+	size_t		i, m = p->n - 2;
+	struct tplan	c;
+	int64_t		base;
+	uint64_t	first = (uint64_t)p->t[0];
+
+	for (i = 1; i <= m; i++) {
+		if (mode == TMODE_DELTA)
+			p->sx[i - 1] = (int64_t)((uint64_t)p->t[i] -
+			    (uint64_t)p->t[i - 1]);
+		else
+			p->sx[i - 1] = (int64_t)((uint64_t)p->t[i] - first -
+			    (uint64_t)i * step);
+	}
+	memcpy(p->sq, p->sx, m * sizeof(*p->sq));
+	base = median(p->sq, m);
+	for (i = 0; i < m; i++)
+		p->tzc[i] = zz((int64_t)((uint64_t)p->sx[i] - (uint64_t)base));
+	c.mode = mode;
+	c.step = step;
+	c.base = (uint64_t)base;
+	c.bits = icode_plan(&c.ic, p->tzc, m, 0);
+	c.bits += 1 + icode_param_bits(&c.ic) + bl_bits(zz(base));
+	if (mode == TMODE_GRID)
+		c.bits += bl_bits(step);
+	if (p->tp.bits == 0 || c.bits < p->tp.bits) {
+		p->tp = c;
+		swap_u64(&p->tz, &p->tzc);
+	}
+}
+
+static void
+plan_times(struct packed_plan *p)
+{
+	size_t		n = p->n, m, i;
+	uint64_t	span, step;
+
+	p->tp.bits = 0;
+	if (n < 3)
+		return;
+	/* the median delta (over 1..n-1) is the natural grid step */
+	for (i = 1; i < n; i++)
+		p->sq[i - 1] = (int64_t)((uint64_t)p->t[i] -
+		    (uint64_t)p->t[i - 1]);
+	step = (uint64_t)median(p->sq, n - 1);
+	plan_times_try(p, TMODE_DELTA, 0);
+	plan_times_try(p, TMODE_GRID, step);
+	/* and the slope from first to last, for clocks that drift */
+	span = (uint64_t)p->t[n - 1] - (uint64_t)p->t[0];
+	m = n - 1;
+	span = span / m + ((span % m) * 2 >= m);
+	if (span != step)
+		plan_times_try(p, TMODE_GRID, span);
+}
+
+/* Bits of the XOR coding of every value, from 0. */
+static uint64_t
+xor_bits(const double *v, size_t n)
+{
+	struct chunk_xor	st;
+	uint64_t		bits = 0;
+	size_t			i;
+
+	xor_init(&st, 0);
+	for (i = 0; i < n; i++)
+		bits += xor_cost(&st, dbits(v[i]));
+	return bits;
+}
+
+/*
+ * With the integers of the non-exceptions in vm[0..nn-1] (exception
+ * flags in vescc, escbits the cost of their XOR chain), try one
+ * transform and keep it when it beats p->vp.
+ */
+static void
+plan_values_xf(struct packed_plan *p, unsigned e, int xf, size_t nn,
+    size_t nesc, uint64_t escbits)
+{
+	struct vplan	c;
+	size_t		j, k0 = xf == VXF_RAW ? 0 : (xf == VXF_DELTA ? 1 : 2);
+	uint64_t	g = 0;
+	int64_t		base = 0, d0, d1;
+	const int64_t	*m = p->vm;
+
+	if (nn < k0 + 1 && xf != VXF_RAW)
+		return;
+	for (j = k0; j < nn; j++) {
+		switch (xf) {
+		case VXF_RAW:
+			p->sx[j] = m[j];
+			break;
+		case VXF_DELTA:
+			p->sx[j] = m[j] - m[j - 1];
+			break;
+		default:
+			p->sx[j] = (m[j] - m[j - 1]) - (m[j - 1] - m[j - 2]);
+			break;
+		}
+		g = gcd64(g, mag(p->sx[j]));
+	}
+	if (g == 0)
+		g = 1;
+	if (nn > k0) {
+		for (j = k0; j < nn; j++)
+			p->sq[j - k0] = p->sx[j] / (int64_t)g;
+		base = median(p->sq, nn - k0);
+	}
+	for (j = 0; j < k0 && j < nn; j++)
+		p->vzc[j] = 0;
+	for (j = k0; j < nn; j++)
+		p->vzc[j] = zz(p->sx[j] / (int64_t)g - base);
+	c.mode = VMODE_DEC;
+	c.e = e;
+	c.xf = xf;
+	c.g = g;
+	c.base = base;
+	c.minit = c.dinit = 0;
+	if (xf == VXF_DELTA && nn > 0)
+		c.minit = m[0] - base * (int64_t)g;
+	if (xf == VXF_DOD && nn > 1) {
+		d1 = m[1] - m[0];
+		d0 = d1 - base * (int64_t)g;
+		c.dinit = d0 - base * (int64_t)g;
+		c.minit = m[0] - d0;
+	}
+	c.bits = icode_plan(&c.ic, p->vzc, nn, nesc);
+	c.bits += 1 + 5 + 2 + bl_bits(g) + bl_bits(zz(base)) +
+	    icode_param_bits(&c.ic) + escbits;
+	if (xf >= VXF_DELTA)
+		c.bits += bl_bits(zz(c.minit));
+	if (xf == VXF_DOD)
+		c.bits += bl_bits(zz(c.dinit));
+	if (c.bits < p->vp.bits) {
+		uint8_t *t = p->vesc;
+
+		p->vp = c;
+		swap_u64(&p->vz, &p->vzc);
+		p->vesc = p->vescc;
+		p->vescc = t;
+		/* the other transforms of this e need the same flags */
+		memcpy(p->vescc, p->vesc, p->n);
+	}
+}
+
+static void
+plan_values_e(struct packed_plan *p, unsigned e)
+{
+	struct chunk_xor	st;
+	size_t			i, nn = 0, nesc = 0;
+	uint64_t		escbits = 0;
+	int64_t			m;
+
+	xor_init(&st, 0);
+	for (i = 0; i < p->n; i++) {
+		if (p->ve[i] >= 0 && (unsigned)p->ve[i] <= e &&
+		    dec_at(p->v[i], e, &m) == 0) {
+			p->vescc[i] = 0;
+			p->vm[nn++] = m;
+		} else {
+			p->vescc[i] = 1;
+			nesc++;
+			escbits += xor_cost(&st, dbits(p->v[i]));
+		}
+	}
+	plan_values_xf(p, e, VXF_RAW, nn, nesc, escbits);
+	plan_values_xf(p, e, VXF_DELTA, nn, nesc, escbits);
+	plan_values_xf(p, e, VXF_DOD, nn, nesc, escbits);
+}
+
+static void
+plan_values(struct packed_plan *p)
+{
+	size_t		i, ndec = 0, hist[DEC_EMAX + 1], cum;
+	unsigned	emax = 0, e90 = 0, e;
+	int64_t		m;
+
+	p->vp.mode = VMODE_XOR;
+	p->vp.bits = 1 + xor_bits(p->v, p->n);
+	memset(hist, 0, sizeof(hist));
+	for (i = 0; i < p->n; i++) {
+		p->ve[i] = (int8_t)dec_exp(p->v[i], &m);
+		if (p->ve[i] >= 0) {
+			hist[p->ve[i]]++;
+			ndec++;
+			if ((unsigned)p->ve[i] > emax)
+				emax = (unsigned)p->ve[i];
+		} else if (i == 15 && ndec == 0) {
+			/* not decimals: spare the search on the rest */
+			return;
+		}
+	}
+	if (ndec == 0)
+		return;
+	for (e = 0, cum = 0; e <= DEC_EMAX; e++) {
+		cum += hist[e];
+		if (cum * 10 >= ndec * 9) {
+			e90 = e;
+			break;
+		}
+	}
+	plan_values_e(p, emax);
+	if (e90 != emax)
+		plan_values_e(p, e90);
+}
+
+uint64_t
+packed_plan(struct packed_plan *p, const int64_t *t, const double *v,
+    size_t n)
+{
+	plan_grow(p, n);
+	p->t = t;
+	p->v = v;
+	p->n = n;
+	plan_times(p);
+	plan_values(p);
+	return p->tp.bits + p->vp.bits;
+}
+
+void
+packed_write(struct packed_plan *p, struct bitw *w)
+{
+	struct chunk_xor	 vx, ex;
+	const struct vplan	*vp = &p->vp;
+	size_t			 i, j = 0;
+
+	if (p->n >= 3) {
+		bitw_write(w, (uint64_t)p->tp.mode, 1);
+		if (p->tp.mode == TMODE_GRID)
+			bl_put(w, p->tp.step);
+		bl_put(w, zz((int64_t)p->tp.base));
+		icode_put_params(w, &p->tp.ic);
+	}
+	bitw_write(w, (uint64_t)vp->mode, 1);
+	if (vp->mode == VMODE_DEC) {
+		bitw_write(w, vp->e, 5);
+		bitw_write(w, (uint64_t)vp->xf, 2);
+		bl_put(w, vp->g);
+		bl_put(w, zz(vp->base));
+		if (vp->xf >= VXF_DELTA)
+			bl_put(w, zz(vp->minit));
+		if (vp->xf == VXF_DOD)
+			bl_put(w, zz(vp->dinit));
+		icode_put_params(w, &vp->ic);
+	}
+	xor_init(&vx, 0);
+	xor_init(&ex, 0);
+	for (i = 0; i < p->n; i++) {
+		if (i >= 1 && i + 1 < p->n)
+			icode_put(w, &p->tp.ic, p->tz[i - 1]);
+		if (vp->mode == VMODE_XOR)
+			xor_put(w, &vx, dbits(p->v[i]));
+		else if (p->vesc[i]) {
+			icode_put_esc(w, &vp->ic);
+			xor_put(w, &ex, dbits(p->v[i]));
+		} else
+			icode_put(w, &vp->ic, p->vz[j++]);
+	}
+}
+
+int
+packed_iter_init(struct chunk_iter *it)
+{
+	struct bitr	*br = &it->br;
+	int		 bad = 0;
+	unsigned	 k;
+
+	if (it->n >= 3) {
+		it->tmode = (uint8_t)bitr_read(br, 1);
+		if (it->tmode == TMODE_GRID)
+			it->tstep = bl_get(br, &bad);
+		it->tbase = (uint64_t)unzz(bl_get(br, &bad));
+		if (bad || icode_get_params(br, &it->tdec) == -1)
+			goto corrupt;
+		for (k = 0; k < 8; k++) {
+			if (it->tdec.width[k] == ICODE_ESC)
+				goto corrupt;
+		}
+	}
+	it->vmode = (uint8_t)bitr_read(br, 1);
+	xor_init(&it->vx, 0);
+	xor_init(&it->ex, 0);
+	if (it->vmode == VMODE_DEC) {
+		it->vexp = (uint8_t)bitr_read(br, 5);
+		it->vxf = (uint8_t)bitr_read(br, 2);
+		it->vgcd = bl_get(br, &bad);
+		it->vbase = (uint64_t)unzz(bl_get(br, &bad));
+		it->m = it->d = 0;
+		if (it->vxf >= VXF_DELTA)
+			it->m = (uint64_t)unzz(bl_get(br, &bad));
+		if (it->vxf == VXF_DOD)
+			it->d = (uint64_t)unzz(bl_get(br, &bad));
+		if (bad || it->vexp > DEC_EMAX || it->vxf > VXF_DOD ||
+		    it->vgcd == 0 || icode_get_params(br, &it->vdec) == -1)
+			goto corrupt;
+		it->vscale = p10[it->vexp];
+	}
+	if (br->err)
+		return chunk_iter_fail(it, "chunk data truncated");
+	return 0;
+corrupt:
+	if (br->err)
+		return chunk_iter_fail(it, "chunk data truncated");
+	return chunk_iter_fail(it, "corrupt chunk parameters");
+}
+
+int
+packed_next(struct chunk_iter *it, int64_t *t, double *v)
+{
+	struct bitr	*br = &it->br;
+	uint64_t	 z, x;
+	int64_t		 nt;
+
+	if (it->i == 0)
+		nt = it->first;
+	else if (it->i + 1 == it->n)
+		nt = it->last;
+	else {
+		icode_get(br, &it->tdec, &z);
+		x = (uint64_t)unzz(z) + it->tbase;
+		if (it->tmode == TMODE_GRID)
+			nt = (int64_t)((uint64_t)it->first +
+			    (uint64_t)it->i * it->tstep + x);
+		else
+			nt = (int64_t)((uint64_t)it->t + x);
+	}
+	if (it->i > 0 && nt <= it->t && !br->err)
+		return chunk_iter_fail(it, "chunk timestamps not increasing");
+	it->t = nt;
+	if (it->vmode == VMODE_XOR) {
+		if (xor_get(br, &it->vx) == -1)
+			return chunk_iter_fail(it, "corrupt chunk value window");
+		*v = bitsd(it->vx.prev);
+	} else if (icode_get(br, &it->vdec, &z) == 1) {
+		if (xor_get(br, &it->ex) == -1)
+			return chunk_iter_fail(it, "corrupt chunk value window");
+		*v = bitsd(it->ex.prev);
+	} else {
+		x = ((uint64_t)unzz(z) + it->vbase) * it->vgcd;
+		switch (it->vxf) {
+		case VXF_RAW:
+			it->m = x;
+			break;
+		case VXF_DELTA:
+			it->m += x;
+			break;
+		default:
+			it->d += x;
+			it->m += it->d;
+			break;
+		}
+		*v = (double)(int64_t)it->m / it->vscale;
+	}
+	if (br->err)
+		return chunk_iter_fail(it, "chunk data truncated");
+	*t = nt;
+	return 1;
+}
