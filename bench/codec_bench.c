@@ -180,7 +180,7 @@ now(void)
 {
 	struct timespec	ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -291,6 +291,31 @@ hdr_len(const uint8_t *p)
 	return off;
 }
 
+static uint64_t
+decode_batch(const struct chunkref *c, size_t nc)
+{
+	struct chunk_iter	it;
+	int64_t			t[CHUNK_MAX_SAMPLES];
+	double			v[CHUNK_MAX_SAMPLES];
+	uint64_t		sum = 0, vb;
+	size_t			i;
+	int			k, j;
+
+	for (i = 0; i < nc; i++) {
+		if (chunk_iter_init(&it, c[i].p, c[i].len) != 0)
+			abort();
+		while ((k = chunk_iter_batch(&it, t, v, CHUNK_MAX_SAMPLES)) > 0) {
+			for (j = 0; j < k; j++) {
+				memcpy(&vb, &v[j], 8);
+				sum += (uint64_t)t[j] ^ vb;
+			}
+		}
+		if (k < 0)
+			abort();
+	}
+	return sum;
+}
+
 static const char *
 enc_name(int enc)
 {
@@ -339,12 +364,13 @@ bench_file(const struct dataset *d, const char *path, const size_t *sizes,
 	struct chunkref		*c;
 	size_t			 i, k, nc, bytes, hbytes, maxc;
 	int			 r, e;
-	double			 t0, tenc, tdec;
+	double			 t0, tenc, tdec, tbat;
 	volatile uint64_t	 sink;
 
 	printf("# %s: %zu series, %zu samples\n", path, d->ns, d->nsamples);
-	printf("%-9s %5s %8s %10s %8s %8s %9s %9s\n", "encoding", "N",
-	    "chunks", "bytes", "B/sample", "hdr B/s", "enc M/s", "dec M/s");
+	printf("%-9s %5s %8s %10s %8s %8s %9s %9s %9s\n", "encoding", "N",
+	    "chunks", "bytes", "B/sample", "hdr B/s", "enc M/s", "next M/s",
+	    "batch M/s");
 	maxc = 0;
 	for (i = 0; i < d->ns; i++)
 		maxc += d->s[i].n;	/* an upper bound on chunks */
@@ -359,7 +385,7 @@ bench_file(const struct dataset *d, const char *path, const size_t *sizes,
 				bytes += c[i].len;
 				hbytes += hdr_len(c[i].p);
 			}
-			tenc = tdec = 1e30;
+			tenc = tdec = tbat = 1e30;
 			for (r = 0; r < reps; r++) {
 				t0 = now();
 				encode_all(d, sizes[k], encs[e], NULL);
@@ -369,14 +395,21 @@ bench_file(const struct dataset *d, const char *path, const size_t *sizes,
 				sink = decode_all(c, nc);
 				if (now() - t0 < tdec)
 					tdec = now() - t0;
+				t0 = now();
+				if (decode_batch(c, nc) != sink)
+					abort();
+				if (now() - t0 < tbat)
+					tbat = now() - t0;
 			}
 			(void)sink;
-			printf("%-9s %5zu %8zu %10zu %8.3f %8.3f %9.1f %9.1f\n",
+			printf("%-9s %5zu %8zu %10zu %8.3f %8.3f %9.1f %9.1f "
+			    "%9.1f\n",
 			    enc_name(encs[e]), sizes[k], nc, bytes,
 			    (double)bytes / (double)d->nsamples,
 			    (double)hbytes / (double)d->nsamples,
 			    (double)d->nsamples / tenc / 1e6,
-			    (double)d->nsamples / tdec / 1e6);
+			    (double)d->nsamples / tdec / 1e6,
+			    (double)d->nsamples / tbat / 1e6);
 			fflush(stdout);
 		}
 	}

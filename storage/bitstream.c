@@ -73,6 +73,21 @@ bitw_grow(struct bitw *w, size_t more)
 }
 
 void
+bitw_append(struct bitw *w, const uint8_t *p, size_t n)
+{
+	bitw_grow(w, n + 8);
+	while (w->nacc > 0) {
+		w->buf[w->len++] = (uint8_t)(w->acc >> 56);
+		w->acc <<= 8;
+		w->nacc = w->nacc >= 8 ? w->nacc - 8 : 0;
+	}
+	w->acc = 0;
+	if (n > 0)
+		memcpy(w->buf + w->len, p, n);
+	w->len += n;
+}
+
+void
 bitr_init(struct bitr *r, const uint8_t *p, size_t len)
 {
 	r->p = p;

@@ -40,6 +40,8 @@ size_t	bitw_nbytes(const struct bitw *);
 /* Copy the stream's bitw_nbytes() bytes to dst. */
 void	bitw_copy(const struct bitw *, uint8_t *dst);
 void	bitw_grow(struct bitw *, size_t);
+/* Pad with zero bits to a byte boundary, then append n bytes. */
+void	bitw_append(struct bitw *, const uint8_t *, size_t);
 
 /* Append the low n bits of v, 0 <= n <= 64. */
 static inline void

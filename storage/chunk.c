@@ -134,15 +134,44 @@ static const uint32_t crc32c_table[256] = {
 	0xbe2da0a5, 0x4c4623a6, 0x5f16d052, 0xad7d5351,
 };
 
+static uint32_t
+crc32c_sw(uint32_t crc, const uint8_t *p, size_t len)
+{
+	while (len-- > 0)
+		crc = crc32c_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return crc;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/*
+ * SSE4.2 has a CRC32C instruction: eight bytes in about a cycle instead
+ * of one in a handful, which matters when every chunk read is checked.
+ */
+__attribute__((target("sse4.2"))) static uint32_t
+crc32c_hw(uint32_t crc, const uint8_t *p, size_t len)
+{
+	uint64_t	c = crc, w;
+
+	for (; len >= 8; p += 8, len -= 8) {
+		memcpy(&w, p, 8);
+		c = __builtin_ia32_crc32di(c, w);
+	}
+	crc = (uint32_t)c;
+	for (; len > 0; p++, len--)
+		crc = __builtin_ia32_crc32qi(crc, *p);
+	return crc;
+}
+#endif
+
 uint32_t
 chunk_crc32c(uint32_t crc, const void *data, size_t len)
 {
-	const uint8_t	*p = data;
-
 	crc = ~crc;
-	while (len-- > 0)
-		crc = crc32c_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
-	return ~crc;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+	if (__builtin_cpu_supports("sse4.2"))
+		return ~crc32c_hw(crc, data, len);
+#endif
+	return ~crc32c_sw(crc, data, len);
 }
 
 /* The CRC covers every byte of the chunk but its own four. */
@@ -638,6 +667,8 @@ iter_end(struct chunk_iter *it)
 		return chunk_iter_fail(it, "chunk has trailing data");
 	if (left > 0 && bitr_read(&it->br, (unsigned)left) != 0)
 		return chunk_iter_fail(it, "chunk has nonzero padding");
+	if (it->enc == CHUNK_ENC_PACKED)
+		return packed_end(it);
 	return 0;
 }
 
@@ -709,6 +740,23 @@ chunk_iter_next(struct chunk_iter *it, int64_t *t, double *v)
 	if (++it->i == it->n && iter_end(it) == -1)
 		return -1;
 	return 1;
+}
+
+int
+chunk_iter_batch(struct chunk_iter *it, int64_t *t, double *v, size_t max)
+{
+	size_t	k = 0;
+	int	r;
+
+	if (it->err)
+		return -1;
+	if (max > CHUNK_MAX_SAMPLES)
+		max = CHUNK_MAX_SAMPLES;
+	if (it->enc == CHUNK_ENC_PACKED)
+		return packed_batch(it, t, v, max);
+	while (k < max && (r = chunk_iter_next(it, t + k, v + k)) == 1)
+		k++;
+	return it->err ? -1 : (int)k;
 }
 
 int

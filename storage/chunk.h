@@ -62,7 +62,8 @@ struct chunk_xor {
 
 struct chunk_iter {
 	/* private to the codec; on the stack, no allocation */
-	struct bitr	 br;
+	struct bitr	 br;		/* the payload; packed: values */
+	struct bitr	 tbr;		/* packed: timestamps */
 	uint32_t	 n, i;
 	int		 enc;
 	int		 err;
@@ -86,6 +87,13 @@ struct chunk_iter {
 int		 chunk_iter_init(struct chunk_iter *, const uint8_t *, size_t);
 /* 1 with the next sample, 0 at the end, -1 on corrupt data (errmsg). */
 int		 chunk_iter_next(struct chunk_iter *, int64_t *t, double *v);
+/*
+ * Up to max samples at once into t[] and v[], the fast path for scans:
+ * how many were stored, 0 at the end, -1 on corrupt data (errmsg).
+ * May be mixed with chunk_iter_next.
+ */
+int		 chunk_iter_batch(struct chunk_iter *, int64_t *t, double *v,
+		    size_t max);
 /* Header fields without decoding: 0, or -1 when the header is bad. */
 int		 chunk_peek(const uint8_t *, size_t, uint32_t *count,
 		    int64_t *first, int64_t *last);

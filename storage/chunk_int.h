@@ -41,6 +41,10 @@ void		packed_write(struct packed_plan *, struct bitw *);
 int		packed_iter_init(struct chunk_iter *);
 /* As chunk_iter_next, for one sample. */
 int		packed_next(struct chunk_iter *, int64_t *, double *);
+/* The end-of-chunk checks of the packed encoding. */
+int		packed_end(struct chunk_iter *);
+/* As chunk_iter_batch. */
+int		packed_batch(struct chunk_iter *, int64_t *, double *, size_t);
 
 int		chunk_iter_fail(struct chunk_iter *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));

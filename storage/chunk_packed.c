@@ -342,7 +342,7 @@ plan_times_try(struct packed_plan *p, int mode, uint64_t step)
 	c.step = step;
 	c.base = (uint64_t)base;
 	c.bits = icode_plan(&c.ic, p->tzc, m, 0);
-	c.bits += 1 + icode_param_bits(&c.ic) + bl_bits(zz(base));
+	c.bits += 2 + icode_param_bits(&c.ic) + bl_bits(zz(base));
 	if (mode == TMODE_GRID)
 		c.bits += bl_bits(step);
 	if (p->tp.bits == 0 || c.bits < p->tp.bits) {
@@ -446,7 +446,7 @@ plan_values_xf(struct packed_plan *p, unsigned e, int xf, size_t nn,
 		c.minit = m[0] - d0;
 	}
 	c.bits = icode_plan(&c.ic, p->vzc, nn, nesc);
-	c.bits += 1 + 5 + 2 + bl_bits(g) + bl_bits(zz(base)) +
+	c.bits += 2 + 5 + 2 + bl_bits(g) + bl_bits(zz(base)) +
 	    icode_param_bits(&c.ic) + escbits;
 	if (xf >= VXF_DELTA)
 		c.bits += bl_bits(zz(c.minit));
@@ -497,7 +497,7 @@ plan_values(struct packed_plan *p)
 	int64_t		m;
 
 	p->vp.mode = VMODE_XOR;
-	p->vp.bits = 1 + xor_bits(p->v, p->n);
+	p->vp.bits = 2 + xor_bits(p->v, p->n);
 	memset(hist, 0, sizeof(hist));
 	for (i = 0; i < p->n; i++) {
 		p->ve[i] = (int8_t)dec_exp(p->v[i], &m);
@@ -525,6 +525,19 @@ plan_values(struct packed_plan *p)
 		plan_values_e(p, e90);
 }
 
+/* The timestamp section: its byte length, then its bytes. */
+static uint64_t
+tsec_bits(const struct packed_plan *p)
+{
+	uint64_t	bytes = (p->tp.bits + 7) / 8, lenbytes = 1;
+
+	if (p->n < 3)
+		return 0;
+	while (bytes >> (7 * lenbytes) != 0)
+		lenbytes++;
+	return 8 * (lenbytes + bytes);
+}
+
 uint64_t
 packed_plan(struct packed_plan *p, const int64_t *t, const double *v,
     size_t n)
@@ -535,7 +548,21 @@ packed_plan(struct packed_plan *p, const int64_t *t, const double *v,
 	p->n = n;
 	plan_times(p);
 	plan_values(p);
-	return p->tp.bits + p->vp.bits;
+	return tsec_bits(p) + p->vp.bits;
+}
+
+static void
+write_times(const struct packed_plan *p, struct bitw *w)
+{
+	size_t	i;
+
+	bitw_write(w, (uint64_t)p->tp.mode, 2);
+	if (p->tp.mode == TMODE_GRID)
+		bl_put(w, p->tp.step);
+	bl_put(w, zz((int64_t)p->tp.base));
+	icode_put_params(w, &p->tp.ic);
+	for (i = 0; i + 2 < p->n; i++)
+		icode_put(w, &p->tp.ic, p->tz[i]);
 }
 
 void
@@ -543,16 +570,26 @@ packed_write(struct packed_plan *p, struct bitw *w)
 {
 	struct chunk_xor	 vx, ex;
 	const struct vplan	*vp = &p->vp;
-	size_t			 i, j = 0;
+	struct bitw		 tw;
+	uint8_t			*tb;
+	size_t			 i, j = 0, tlen;
 
 	if (p->n >= 3) {
-		bitw_write(w, (uint64_t)p->tp.mode, 1);
-		if (p->tp.mode == TMODE_GRID)
-			bl_put(w, p->tp.step);
-		bl_put(w, zz((int64_t)p->tp.base));
-		icode_put_params(w, &p->tp.ic);
+		bitw_init(&tw);
+		write_times(p, &tw);
+		tlen = bitw_nbytes(&tw);
+		while (tlen >= 0x80) {
+			bitw_write(w, (tlen & 0x7f) | 0x80, 8);
+			tlen >>= 7;
+		}
+		bitw_write(w, tlen, 8);
+		tb = xmalloc(bitw_nbytes(&tw) + 1);
+		bitw_copy(&tw, tb);
+		bitw_append(w, tb, bitw_nbytes(&tw));
+		free(tb);
+		bitw_free(&tw);
 	}
-	bitw_write(w, (uint64_t)vp->mode, 1);
+	bitw_write(w, (uint64_t)vp->mode, 2);
 	if (vp->mode == VMODE_DEC) {
 		bitw_write(w, vp->e, 5);
 		bitw_write(w, (uint64_t)vp->xf, 2);
@@ -567,8 +604,6 @@ packed_write(struct packed_plan *p, struct bitw *w)
 	xor_init(&vx, 0);
 	xor_init(&ex, 0);
 	for (i = 0; i < p->n; i++) {
-		if (i >= 1 && i + 1 < p->n)
-			icode_put(w, &p->tp.ic, p->tz[i - 1]);
 		if (vp->mode == VMODE_XOR)
 			xor_put(w, &vx, dbits(p->v[i]));
 		else if (p->vesc[i]) {
@@ -582,23 +617,38 @@ packed_write(struct packed_plan *p, struct bitw *w)
 int
 packed_iter_init(struct chunk_iter *it)
 {
-	struct bitr	*br = &it->br;
+	struct bitr	*br = &it->br, *tr = &it->tbr;
 	int		 bad = 0;
-	unsigned	 k;
+	unsigned	 k, shift = 0;
+	uint64_t	 tlen = 0, b;
 
 	if (it->n >= 3) {
-		it->tmode = (uint8_t)bitr_read(br, 1);
+		/* the timestamp section's length, a varint at the start */
+		do {
+			b = bitr_read(br, 8);
+			if (shift > 14)
+				goto corrupt;
+			tlen |= (b & 0x7f) << shift;
+			shift += 7;
+		} while ((b & 0x80) && !br->err);
+		if (br->err || tlen > bitr_left(br) / 8)
+			goto corrupt;
+		/* the value section follows: split the byte range */
+		bitr_init(tr, br->end - bitr_left(br) / 8, (size_t)tlen);
+		bitr_init(br, tr->end, (size_t)(br->end - tr->end));
+		it->tmode = (uint8_t)bitr_read(tr, 2);
 		if (it->tmode == TMODE_GRID)
-			it->tstep = bl_get(br, &bad);
-		it->tbase = (uint64_t)unzz(bl_get(br, &bad));
-		if (bad || icode_get_params(br, &it->tdec) == -1)
+			it->tstep = bl_get(tr, &bad);
+		it->tbase = (uint64_t)unzz(bl_get(tr, &bad));
+		if (bad || it->tmode > TMODE_GRID ||
+		    icode_get_params(tr, &it->tdec) == -1)
 			goto corrupt;
 		for (k = 0; k < 8; k++) {
 			if (it->tdec.width[k] == ICODE_ESC)
 				goto corrupt;
 		}
 	}
-	it->vmode = (uint8_t)bitr_read(br, 1);
+	it->vmode = (uint8_t)bitr_read(br, 2);
 	xor_init(&it->vx, 0);
 	xor_init(&it->ex, 0);
 	if (it->vmode == VMODE_DEC) {
@@ -615,14 +665,31 @@ packed_iter_init(struct chunk_iter *it)
 		    it->vgcd == 0 || icode_get_params(br, &it->vdec) == -1)
 			goto corrupt;
 		it->vscale = p10[it->vexp];
-	}
-	if (br->err)
+	} else if (it->vmode != VMODE_XOR)
+		goto corrupt;
+	if (br->err || tr->err)
 		return chunk_iter_fail(it, "chunk data truncated");
 	return 0;
 corrupt:
-	if (br->err)
+	if (br->err || tr->err)
 		return chunk_iter_fail(it, "chunk data truncated");
 	return chunk_iter_fail(it, "corrupt chunk parameters");
+}
+
+/* After the last sample: the timestamp section is used up too. */
+int
+packed_end(struct chunk_iter *it)
+{
+	size_t	left;
+
+	if (it->n < 3)
+		return 0;
+	left = bitr_left(&it->tbr);
+	if (left >= 8)
+		return chunk_iter_fail(it, "chunk has trailing data");
+	if (left > 0 && bitr_read(&it->tbr, (unsigned)left) != 0)
+		return chunk_iter_fail(it, "chunk has nonzero padding");
+	return 0;
 }
 
 int
@@ -637,7 +704,9 @@ packed_next(struct chunk_iter *it, int64_t *t, double *v)
 	else if (it->i + 1 == it->n)
 		nt = it->last;
 	else {
-		icode_get(br, &it->tdec, &z);
+		icode_get(&it->tbr, &it->tdec, &z);
+		if (it->tbr.err)
+			return chunk_iter_fail(it, "chunk data truncated");
 		x = (uint64_t)unzz(z) + it->tbase;
 		if (it->tmode == TMODE_GRID)
 			nt = (int64_t)((uint64_t)it->first +
@@ -676,4 +745,134 @@ packed_next(struct chunk_iter *it, int64_t *t, double *v)
 		return chunk_iter_fail(it, "chunk data truncated");
 	*t = nt;
 	return 1;
+}
+
+/*
+ * The scan loop: samples strictly between the first and the last, for
+ * decimal values whose codes fit one refill of each reader.  Each
+ * iteration makes sure both readers hold a sample's worth of bits and
+ * then reads them unchecked, with the readers' state in locals (in
+ * registers, not in the iterator); anything else (exceptions, wide codes,
+ * the chunk's ends) is left to packed_next.  It is instantiated for each
+ * timestamp mode and value transform so that the compiler drops the
+ * untaken branches.  Returns how many samples it stored.
+ */
+static inline __attribute__((always_inline)) size_t
+fast_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
+    const int grid, const int xf, const int scaled)
+{
+	struct bitr	 tr = it->tbr, vr = it->br;
+	const struct icode_dec *td = &it->tdec, *vd = &it->vdec;
+	unsigned	 tneed = td->maxtot, vneed = vd->maxtot;
+	unsigned	 tpeek = td->peek, vpeek = vd->peek, ti, vi, tot;
+	uint64_t	 x, z, m = it->m, d = it->d, g = it->vgcd;
+	uint64_t	 tb = it->tbase, vb = it->vbase, i = it->i;
+	uint64_t	 first = (uint64_t)it->first, step = it->tstep;
+	uint64_t	 end = it->n - 1;
+	int64_t		 nt, pt = it->t;
+	double		 scale = it->vscale;
+	size_t		 k = 0;
+	int		 bad = 0;
+
+	while (k < max && i < end) {
+		if (tr.n < tneed) {
+			bitr_refill(&tr);
+			if (tr.n < tneed)
+				break;
+		}
+		if (vr.n < vneed) {
+			bitr_refill(&vr);
+			if (vr.n < vneed)
+				break;
+		}
+		vi = (unsigned)((vr.acc >> 1) >> (63 - vpeek));
+		if (vd->width[vi] == ICODE_ESC)
+			break;
+		ti = (unsigned)((tr.acc >> 1) >> (63 - tpeek));
+		tot = td->tot[ti];
+		z = ((tr.acc >> 1) >> (63 - tot)) & td->mask[ti];
+		tr.acc <<= tot;
+		tr.n -= tot;
+		x = (uint64_t)unzz(z) + tb;
+		nt = (int64_t)(grid ? first + i * step + x : (uint64_t)pt + x);
+		bad |= nt <= pt;
+		tot = vd->tot[vi];
+		z = ((vr.acc >> 1) >> (63 - tot)) & vd->mask[vi];
+		vr.acc <<= tot;
+		vr.n -= tot;
+		x = ((uint64_t)unzz(z) + vb) * g;
+		if (xf == VXF_RAW)
+			m = x;
+		else if (xf == VXF_DELTA)
+			m += x;
+		else {
+			d += x;
+			m += d;
+		}
+		v[k] = scaled ? (double)(int64_t)m / scale : (double)(int64_t)m;
+		t[k++] = nt;
+		pt = nt;
+		i++;
+	}
+	it->tbr = tr;
+	it->br = vr;
+	it->m = m;
+	it->d = d;
+	it->t = pt;
+	it->i = (uint32_t)i;
+	if (bad)
+		chunk_iter_fail(it, "chunk timestamps not increasing");
+	return k;
+}
+
+static size_t
+packed_fast(struct chunk_iter *it, int64_t *t, double *v, size_t max)
+{
+	int	grid = it->tmode == TMODE_GRID, scaled = it->vexp != 0;
+
+	if (it->vmode != VMODE_DEC || it->tdec.maxtot > 56 ||
+	    it->vdec.maxtot > 56)
+		return 0;
+#define FAST(g, x, s) \
+	if (grid == (g) && it->vxf == (x) && scaled == (s)) \
+		return fast_loop(it, t, v, max, g, x, s)
+	FAST(0, VXF_RAW, 0);
+	FAST(0, VXF_DELTA, 0);
+	FAST(0, VXF_DOD, 0);
+	FAST(1, VXF_RAW, 0);
+	FAST(1, VXF_DELTA, 0);
+	FAST(1, VXF_DOD, 0);
+	FAST(0, VXF_RAW, 1);
+	FAST(0, VXF_DELTA, 1);
+	FAST(0, VXF_DOD, 1);
+	FAST(1, VXF_RAW, 1);
+	FAST(1, VXF_DELTA, 1);
+	FAST(1, VXF_DOD, 1);
+#undef FAST
+	return 0;
+}
+
+int
+packed_batch(struct chunk_iter *it, int64_t *t, double *v, size_t max)
+{
+	size_t	k = 0, got;
+	int	r;
+
+	while (k < max) {
+		if (it->i > 0 && it->i + 1 < it->n) {
+			got = packed_fast(it, t + k, v + k, max - k);
+			if (it->err)
+				return -1;
+			k += got;
+			if (got > 0)
+				continue;
+		}
+		r = chunk_iter_next(it, t + k, v + k);
+		if (r == -1)
+			return -1;
+		if (r == 0)
+			break;
+		k++;
+	}
+	return (int)k;
 }

@@ -235,6 +235,23 @@ icode_put_esc(struct bitw *w, const struct icode *c)
 	bitw_write(w, c->code[c->nsym - 1], c->len[c->nsym - 1]);
 }
 
+/* The per-entry totals and masks of the fast read. */
+static void
+dec_finish(struct icode_dec *d)
+{
+	unsigned	i, w;
+
+	d->maxtot = 0;
+	for (i = 0; i < (1u << d->peek); i++) {
+		w = d->width[i] == ICODE_ESC ? 0 : d->width[i];
+		d->tot[i] = (uint8_t)(d->len[i] + w);
+		d->mask[i] = w == 64 ? ~(uint64_t)0 :
+		    (((uint64_t)1 << w) - 1);
+		if (d->tot[i] > d->maxtot)
+			d->maxtot = d->tot[i];
+	}
+}
+
 int
 icode_get_params(struct bitr *r, struct icode_dec *d)
 {
@@ -263,6 +280,7 @@ icode_get_params(struct bitr *r, struct icode_dec *d)
 		d->peek = 0;
 		d->len[0] = 0;
 		d->width[0] = width[0];
+		dec_finish(d);
 		return 0;
 	}
 	d->peek = 0;
@@ -294,5 +312,6 @@ icode_get_params(struct bitr *r, struct icode_dec *d)
 			code++;
 		}
 	}
+	dec_finish(d);
 	return 0;
 }

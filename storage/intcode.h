@@ -41,8 +41,11 @@ struct icode {
 /* Decoding table, indexed by the next `peek' bits. */
 struct icode_dec {
 	uint8_t		peek;			/* 0..3 */
+	uint8_t		maxtot;			/* longest prefix + width */
 	uint8_t		len[8];			/* prefix bits */
 	uint8_t		width[8];		/* 0..64, 255 = escape */
+	uint8_t		tot[8];			/* len + width (escape: len) */
+	uint64_t	mask[8];		/* of width bits */
 };
 
 #define ICODE_ESC	255
@@ -61,6 +64,23 @@ void		icode_put(struct bitw *, const struct icode *, uint64_t);
 void		icode_put_esc(struct bitw *, const struct icode *);
 /* 0, or -1 on impossible parameters (or r->err). */
 int		icode_get_params(struct bitr *, struct icode_dec *);
+
+/*
+ * Read one code with no bounds check: the caller has made sure that
+ * r->n >= d->maxtot and d->maxtot <= 56.  *esc is set for an escape.
+ */
+static inline uint64_t
+icode_take(struct bitr *r, const struct icode_dec *d, int *esc)
+{
+	unsigned	i = (unsigned)((r->acc >> 1) >> (63 - d->peek));
+	unsigned	tot = d->tot[i];
+	uint64_t	x = (r->acc >> 1) >> (63 - tot);
+
+	r->acc <<= tot;
+	r->n -= tot;
+	*esc = d->width[i] == ICODE_ESC;
+	return x & d->mask[i];
+}
 
 /* Read one code: 0 with *z, 1 for an escape; errors show in r->err. */
 static inline int
