@@ -9,7 +9,12 @@
  * encodes and decodes.  Every chunk is decoded and compared bit for bit
  * before anything is timed.
  *
- *	codec_bench [-e auto|gorilla|packed] [-n 120,240,...] [-r reps] FILE...
+ * With -e shared, chunks keep their timestamps in columns (see
+ * chunk_app_bytes_out_shared) and each distinct column counts once, as a
+ * store that keeps a target's columns once would.
+ *
+ *	codec_bench [-e auto|gorilla|packed|shared] [-n 120,...] [-r reps]
+ *	    FILE...
  */
 #include "config.h"
 
@@ -43,7 +48,69 @@ struct dataset {
 struct chunkref {
 	uint8_t		*p;
 	size_t		 len;
+	uint8_t		*tp;		/* shared: the timestamp column */
+	size_t		 tlen;
+	int		 tfirst;	/* shared: first chunk to use it */
 };
+
+/* "-e shared": values chunks and timestamp columns kept once. */
+#define ENC_SHARED	(-1)
+
+struct colkey {
+	uint32_t	 crc;
+	uint32_t	 count;
+	int64_t		 first;
+};
+
+/* A set of timestamp columns seen, to count each one once. */
+struct colset {
+	struct colkey	*k;
+	size_t		 n, cap;
+};
+
+static uint64_t
+colkey_hash(const struct colkey *k)
+{
+	return ((uint64_t)k->crc * 0x9e3779b97f4a7c15ULL) ^
+	    ((uint64_t)k->first * 0xbf58476d1ce4e5b9ULL) ^ k->count;
+}
+
+/* 1 when the column is new. */
+static int
+colset_add(struct colset *s, const uint8_t *col, size_t len)
+{
+	struct colkey	 k, *old;
+	size_t		 i, j, cap;
+	int64_t		 last;
+
+	if (chunk_peek(col, len, &k.count, &k.first, &last) != 0)
+		abort();
+	memcpy(&k.crc, col + 4, 4);
+	if (s->n * 2 >= s->cap) {
+		old = s->k;
+		cap = s->cap == 0 ? 1024 : s->cap * 2;
+		s->k = xcalloc(cap, sizeof(*s->k));
+		for (i = 0; i < s->cap; i++) {
+			if (old[i].count == 0)
+				continue;
+			j = colkey_hash(&old[i]) & (cap - 1);
+			while (s->k[j].count != 0)
+				j = (j + 1) & (cap - 1);
+			s->k[j] = old[i];
+		}
+		free(old);
+		s->cap = cap;
+	}
+	j = colkey_hash(&k) & (s->cap - 1);
+	while (s->k[j].count != 0) {
+		if (memcmp(&s->k[j], &k, sizeof(k)) == 0)
+			return 0;
+		j = (j + 1) & (s->cap - 1);
+	}
+	s->k[j] = k;
+	s->n++;
+	return 1;
+}
 
 static uint64_t
 hash_str(const char *s, size_t len)
@@ -189,9 +256,11 @@ encode_all(const struct dataset *d, size_t maxn, int enc,
     struct chunkref *out)
 {
 	struct chunk_app	*a;
-	const uint8_t		*p;
-	size_t			 i, j, nc = 0, len;
+	const uint8_t		*p, *tp;
+	size_t			 i, j, nc = 0, len, tlen;
+	struct colset		 cols;
 
+	memset(&cols, 0, sizeof(cols));
 	a = chunk_app_new();
 	for (i = 0; i < d->ns; i++) {
 		const struct bseries *s = &d->s[i];
@@ -200,14 +269,33 @@ encode_all(const struct dataset *d, size_t maxn, int enc,
 			size_t k, m = s->n - j < maxn ? s->n - j : maxn;
 
 			chunk_app_reset(a);
-			chunk_app_set_encoding(a, enc);
+			chunk_app_set_encoding(a, enc < 0 ? 0 : enc);
 			for (k = 0; k < m; k++) {
 				if (chunk_app_add(a, s->t[j + k],
 				    s->v[j + k]) != 0)
 					abort();
 			}
-			if (chunk_app_bytes_out(a, &p, &len) != 0)
-				abort();
+			if (enc == ENC_SHARED) {
+				if (chunk_app_bytes_out_shared(a, &p, &len, &tp,
+				    &tlen) != 0)
+					abort();
+				if (out != NULL) {
+					out[nc].tp = xreallocarray(out[nc].tp,
+					    tlen, 1);
+					memcpy(out[nc].tp, tp, tlen);
+					out[nc].tlen = tlen;
+					out[nc].tfirst = colset_add(&cols, tp,
+					    tlen);
+				}
+			} else {
+				if (chunk_app_bytes_out(a, &p, &len) != 0)
+					abort();
+				if (out != NULL) {
+					free(out[nc].tp);
+					out[nc].tp = NULL;
+					out[nc].tfirst = 0;
+				}
+			}
 			if (out != NULL) {
 				if (out[nc].p == NULL || out[nc].len < len)
 					out[nc].p = xreallocarray(out[nc].p,
@@ -219,7 +307,16 @@ encode_all(const struct dataset *d, size_t maxn, int enc,
 		}
 	}
 	chunk_app_free(a);
+	free(cols.k);
 	return nc;
+}
+
+static int
+iter_init(struct chunk_iter *it, const struct chunkref *c)
+{
+	if (c->tp != NULL)
+		return chunk_iter_init_shared(it, c->p, c->len, c->tp, c->tlen);
+	return chunk_iter_init(it, c->p, c->len);
 }
 
 static int
@@ -236,7 +333,7 @@ verify_all(const struct dataset *d, size_t maxn, const struct chunkref *c)
 		for (j = 0; j < s->n; j += maxn, nc++) {
 			size_t m = s->n - j < maxn ? s->n - j : maxn;
 
-			if (chunk_iter_init(&it, c[nc].p, c[nc].len) != 0) {
+			if (iter_init(&it, &c[nc]) != 0) {
 				fprintf(stderr, "%s: %s\n", s->key, it.errmsg);
 				return -1;
 			}
@@ -268,7 +365,7 @@ decode_all(const struct chunkref *c, size_t nc)
 	size_t			i;
 
 	for (i = 0; i < nc; i++) {
-		if (chunk_iter_init(&it, c[i].p, c[i].len) != 0)
+		if (iter_init(&it, &c[i]) != 0)
 			abort();
 		while (chunk_iter_next(&it, &t, &v) == 1) {
 			memcpy(&vb, &v, 8);
@@ -302,7 +399,7 @@ decode_batch(const struct chunkref *c, size_t nc)
 	int			k, j;
 
 	for (i = 0; i < nc; i++) {
-		if (chunk_iter_init(&it, c[i].p, c[i].len) != 0)
+		if (iter_init(&it, &c[i]) != 0)
 			abort();
 		while ((k = chunk_iter_batch(&it, t, v, CHUNK_MAX_SAMPLES)) > 0) {
 			for (j = 0; j < k; j++) {
@@ -322,6 +419,8 @@ enc_name(int enc)
 	switch (enc) {
 	case 0:
 		return "auto";
+	case ENC_SHARED:
+		return "shared";
 	case CHUNK_ENC_GORILLA:
 		return "gorilla";
 	case CHUNK_ENC_PACKED:
@@ -340,7 +439,9 @@ enc_parse(const char *s)
 		return CHUNK_ENC_GORILLA;
 	if (strcmp(s, "packed") == 0)
 		return CHUNK_ENC_PACKED;
-	return -1;
+	if (strcmp(s, "shared") == 0)
+		return ENC_SHARED;
+	return -2;
 }
 
 static void
@@ -384,6 +485,10 @@ bench_file(const struct dataset *d, const char *path, const size_t *sizes,
 			for (i = 0; i < nc; i++) {
 				bytes += c[i].len;
 				hbytes += hdr_len(c[i].p);
+				if (encs[e] == ENC_SHARED && c[i].tfirst) {
+					bytes += c[i].tlen;
+					hbytes += hdr_len(c[i].tp);
+				}
 			}
 			tenc = tdec = tbat = 1e30;
 			for (r = 0; r < reps; r++) {
@@ -413,15 +518,17 @@ bench_file(const struct dataset *d, const char *path, const size_t *sizes,
 			fflush(stdout);
 		}
 	}
-	for (i = 0; i < maxc; i++)
+	for (i = 0; i < maxc; i++) {
 		free(c[i].p);
+		free(c[i].tp);
+	}
 	free(c);
 }
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: codec_bench [-e auto|gorilla|packed] "
+	fprintf(stderr, "usage: codec_bench [-e auto|gorilla|packed|shared] "
 	    "[-n 120,240,...] [-r reps] FILE...\n");
 	exit(2);
 }
@@ -437,7 +544,8 @@ main(int argc, char **argv)
 	while ((ch = getopt(argc, argv, "e:n:r:")) != -1) {
 		switch (ch) {
 		case 'e':
-			if (nenc == 8 || (encs[nenc++] = enc_parse(optarg)) < 0)
+			if (nenc == 8 || (encs[nenc++] = enc_parse(optarg)) ==
+			    -2)
 				usage();
 			break;
 		case 'n':

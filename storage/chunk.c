@@ -50,7 +50,9 @@ struct chunk_app {
 
 	uint8_t		*out;		/* sealed bytes, see bytes_out */
 	size_t		 outlen, outcap;
-	int		 outok;
+	int		 outok;		/* 1: out is bytes_out's; 2: shared */
+	uint8_t		*tout;		/* the timestamp column (shared) */
+	size_t		 toutlen, toutcap;
 	struct packed_plan *plan;
 	struct bitw	 pw;		/* packed payload */
 	int64_t		*st;		/* decoded samples, for planning */
@@ -220,7 +222,8 @@ get_uvarint(const uint8_t *p, size_t len, size_t *off, uint64_t *out)
 	return 0;
 }
 
-static int	iter_init(struct chunk_iter *, const uint8_t *, size_t, int);
+static int	iter_init(struct chunk_iter *, const uint8_t *, size_t,
+		    const uint8_t *, size_t, int);
 
 static uint64_t
 zigzag(int64_t v)
@@ -255,7 +258,7 @@ bitsd(uint64_t b)
 static int
 enc_known(unsigned enc)
 {
-	return enc == CHUNK_ENC_GORILLA || enc == CHUNK_ENC_PACKED;
+	return enc >= CHUNK_ENC_GORILLA && enc <= CHUNK_ENC_TIMES;
 }
 
 static int
@@ -364,6 +367,7 @@ chunk_app_free(struct chunk_app *a)
 	free(a->st);
 	free(a->sv);
 	free(a->out);
+	free(a->tout);
 	free(a);
 }
 
@@ -545,19 +549,31 @@ chunk_app_bytes(const struct chunk_app *a)
 	return CHUNK_FIXED_HDR + 12 + bitw_nbytes(&a->bw);
 }
 
+/* A chunk with a header, an optional prefix and the bits of w. */
+static void
+emit(uint8_t **buf, size_t *cap, size_t *len, unsigned enc,
+    const struct chunk_app *a, const uint8_t *pre, size_t prelen,
+    const struct bitw *w)
+{
+	size_t	plen = prelen + bitw_nbytes(w), need = CHUNK_MAX_HDR + plen;
+	size_t	off;
+
+	if (*cap < need) {
+		*buf = xreallocarray(*buf, need, 1);
+		*cap = need;
+	}
+	off = hdr_write(*buf, enc, a->n, a->first, a->last, plen);
+	if (prelen > 0)
+		memcpy(*buf + off, pre, prelen);
+	bitw_copy(w, *buf + off + prelen);
+	*len = off + plen;
+	hdr_seal(*buf, *len);
+}
+
 static void
 app_emit(struct chunk_app *a, unsigned enc, const struct bitw *w)
 {
-	size_t	plen = bitw_nbytes(w), need = CHUNK_MAX_HDR + plen, off;
-
-	if (a->outcap < need) {
-		a->out = xreallocarray(a->out, need, 1);
-		a->outcap = need;
-	}
-	off = hdr_write(a->out, enc, a->n, a->first, a->last, plen);
-	bitw_copy(w, a->out + off);
-	a->outlen = off + plen;
-	hdr_seal(a->out, a->outlen);
+	emit(&a->out, &a->outcap, &a->outlen, enc, a, NULL, 0, w);
 }
 
 /* Decode the appender's own Gorilla chunk into st/sv. */
@@ -572,7 +588,8 @@ app_samples(struct chunk_app *a)
 		a->st = xreallocarray(a->st, a->scap, sizeof(*a->st));
 		a->sv = xreallocarray(a->sv, a->scap, sizeof(*a->sv));
 	}
-	if (iter_init(&it, a->out, a->outlen, 0) != 0)
+	app_emit(a, CHUNK_ENC_GORILLA, &a->bw);
+	if (iter_init(&it, a->out, a->outlen, NULL, 0, 0) != 0)
 		abort();
 	while (chunk_iter_next(&it, &a->st[i], &a->sv[i]) == 1)
 		i++;
@@ -587,9 +604,10 @@ chunk_app_bytes_out(struct chunk_app *a, const uint8_t **data, size_t *len)
 
 	if (a->n == 0)
 		return -1;
-	if (!a->outok) {
-		app_emit(a, CHUNK_ENC_GORILLA, &a->bw);
-		if (a->force != CHUNK_ENC_GORILLA) {
+	if (a->outok != 1) {
+		if (a->force == CHUNK_ENC_GORILLA)
+			app_emit(a, CHUNK_ENC_GORILLA, &a->bw);
+		else {
 			app_samples(a);
 			if (a->plan == NULL)
 				a->plan = packed_plan_new();
@@ -597,7 +615,7 @@ chunk_app_bytes_out(struct chunk_app *a, const uint8_t **data, size_t *len)
 			if (a->force == CHUNK_ENC_PACKED ||
 			    (pbits + 7) / 8 < bitw_nbytes(&a->bw)) {
 				bitw_reset(&a->pw);
-				packed_write(a->plan, &a->pw);
+				packed_write(a->plan, &a->pw, PACKED_FULL);
 				app_emit(a, CHUNK_ENC_PACKED, &a->pw);
 			}
 		}
@@ -605,6 +623,38 @@ chunk_app_bytes_out(struct chunk_app *a, const uint8_t **data, size_t *len)
 	}
 	*data = a->out;
 	*len = a->outlen;
+	return 0;
+}
+
+int
+chunk_app_bytes_out_shared(struct chunk_app *a, const uint8_t **data,
+    size_t *len, const uint8_t **times, size_t *tlen)
+{
+	uint8_t	ref[4];
+
+	if (a->n == 0)
+		return -1;
+	if (a->outok != 2) {
+		app_samples(a);
+		if (a->plan == NULL)
+			a->plan = packed_plan_new();
+		packed_plan(a->plan, a->st, a->sv, a->n);
+		bitw_reset(&a->pw);
+		packed_write(a->plan, &a->pw, PACKED_TIMES);
+		emit(&a->tout, &a->toutcap, &a->toutlen, CHUNK_ENC_TIMES, a,
+		    NULL, 0, &a->pw);
+		/* the reference is the column's own CRC, little-endian */
+		memcpy(ref, a->tout + 4, 4);
+		bitw_reset(&a->pw);
+		packed_write(a->plan, &a->pw, PACKED_VALUES);
+		emit(&a->out, &a->outcap, &a->outlen, CHUNK_ENC_SHARED, a,
+		    ref, 4, &a->pw);
+		a->outok = 2;
+	}
+	*data = a->out;
+	*len = a->outlen;
+	*times = a->tout;
+	*tlen = a->toutlen;
 	return 0;
 }
 
@@ -621,9 +671,12 @@ chunk_iter_fail(struct chunk_iter *it, const char *fmt, ...)
 }
 
 static int
-iter_init(struct chunk_iter *it, const uint8_t *p, size_t len, int check)
+iter_init(struct chunk_iter *it, const uint8_t *p, size_t len,
+    const uint8_t *times, size_t tlen, int check)
 {
-	struct chunk_hdr	h;
+	struct chunk_hdr	h, th;
+	uint32_t		ref;
+	char			terr[96];
 
 	memset(it, 0, sizeof(*it));
 	if (hdr_parse(p, len, &h, it->errmsg, sizeof(it->errmsg)) == -1) {
@@ -637,21 +690,75 @@ iter_init(struct chunk_iter *it, const uint8_t *p, size_t len, int check)
 	it->n = h.count;
 	it->t = it->first = h.first;
 	it->last = h.last;
-	if (it->enc == CHUNK_ENC_PACKED)
-		return packed_iter_init(it);
-	return 0;
+	switch (it->enc) {
+	case CHUNK_ENC_GORILLA:
+		return 0;
+	case CHUNK_ENC_PACKED:
+		return packed_iter_init(it, NULL, 0);
+	case CHUNK_ENC_TIMES:
+		return chunk_iter_fail(it, "a timestamp column is not a chunk"
+		    " of samples");
+	}
+	if (times == NULL)
+		return chunk_iter_fail(it, "chunk needs its timestamp column");
+	if (h.plen < 4)
+		return chunk_iter_fail(it, "chunk data truncated");
+	if (hdr_parse(times, tlen, &th, terr, sizeof(terr)) == -1)
+		return chunk_iter_fail(it, "timestamp column: %s", terr);
+	ref = (uint32_t)p[h.hlen] | (uint32_t)p[h.hlen + 1] << 8 |
+	    (uint32_t)p[h.hlen + 2] << 16 | (uint32_t)p[h.hlen + 3] << 24;
+	if (th.enc != CHUNK_ENC_TIMES || th.crc != ref ||
+	    th.count != h.count || th.first != h.first || th.last != h.last)
+		return chunk_iter_fail(it, "timestamp column does not match "
+		    "the chunk");
+	if (check && chunk_sum(times, tlen) != th.crc)
+		return chunk_iter_fail(it, "timestamp column checksum "
+		    "mismatch");
+	bitr_init(&it->br, p + h.hlen + 4, h.plen - 4);
+	return packed_iter_init(it, times + th.hlen, th.plen);
 }
 
 int
 chunk_iter_init(struct chunk_iter *it, const uint8_t *p, size_t len)
 {
-	return iter_init(it, p, len, 1);
+	return iter_init(it, p, len, NULL, 0, 1);
 }
 
 int
 chunk_iter_init_unchecked(struct chunk_iter *it, const uint8_t *p, size_t len)
 {
-	return iter_init(it, p, len, 0);
+	return iter_init(it, p, len, NULL, 0, 0);
+}
+
+int
+chunk_iter_init_shared(struct chunk_iter *it, const uint8_t *p, size_t len,
+    const uint8_t *times, size_t tlen)
+{
+	return iter_init(it, p, len, times, tlen, 1);
+}
+
+int
+chunk_iter_init_shared_unchecked(struct chunk_iter *it, const uint8_t *p,
+    size_t len, const uint8_t *times, size_t tlen)
+{
+	return iter_init(it, p, len, times, tlen, 0);
+}
+
+int
+chunk_times_ref(const uint8_t *p, size_t len, uint32_t *ref)
+{
+	struct chunk_hdr	h;
+	char			err[96];
+
+	if (hdr_parse(p, len, &h, err, sizeof(err)) == -1)
+		return -1;
+	if (h.enc != CHUNK_ENC_SHARED)
+		return 0;
+	if (h.plen < 4)
+		return -1;
+	*ref = (uint32_t)p[h.hlen] | (uint32_t)p[h.hlen + 1] << 8 |
+	    (uint32_t)p[h.hlen + 2] << 16 | (uint32_t)p[h.hlen + 3] << 24;
+	return 1;
 }
 
 /* After the last sample: nothing but zero padding may remain. */
@@ -667,7 +774,7 @@ iter_end(struct chunk_iter *it)
 		return chunk_iter_fail(it, "chunk has trailing data");
 	if (left > 0 && bitr_read(&it->br, (unsigned)left) != 0)
 		return chunk_iter_fail(it, "chunk has nonzero padding");
-	if (it->enc == CHUNK_ENC_PACKED)
+	if (it->enc != CHUNK_ENC_GORILLA)
 		return packed_end(it);
 	return 0;
 }
@@ -733,7 +840,7 @@ chunk_iter_next(struct chunk_iter *it, int64_t *t, double *v)
 		return -1;
 	if (it->i >= it->n)
 		return 0;
-	r = it->enc == CHUNK_ENC_PACKED ? packed_next(it, t, v) :
+	r = it->enc != CHUNK_ENC_GORILLA ? packed_next(it, t, v) :
 	    gorilla_next(it, t, v);
 	if (r != 1)
 		return r;
@@ -752,7 +859,7 @@ chunk_iter_batch(struct chunk_iter *it, int64_t *t, double *v, size_t max)
 		return -1;
 	if (max > CHUNK_MAX_SAMPLES)
 		max = CHUNK_MAX_SAMPLES;
-	if (it->enc == CHUNK_ENC_PACKED)
+	if (it->enc != CHUNK_ENC_GORILLA)
 		return packed_batch(it, t, v, max);
 	while (k < max && (r = chunk_iter_next(it, t + k, v + k)) == 1)
 		k++;

@@ -26,6 +26,9 @@ enum chunk_encoding {
 	CHUNK_ENC_PACKED = 2,	/* planned per chunk: grid or delta times,
 				   decimal integers or XOR values, each in a
 				   bucket prefix code (storage/FORMAT.md) */
+	CHUNK_ENC_SHARED = 3,	/* packed values; the timestamps are in a
+				   CHUNK_ENC_TIMES column kept apart */
+	CHUNK_ENC_TIMES = 4,	/* a timestamp column, no values */
 };
 
 struct chunk_app;
@@ -94,6 +97,26 @@ int		 chunk_iter_next(struct chunk_iter *, int64_t *t, double *v);
  */
 int		 chunk_iter_batch(struct chunk_iter *, int64_t *t, double *v,
 		    size_t max);
+/*
+ * Timestamp sharing.  The series of one target are scraped together and
+ * have the same timestamps: a store may keep them once.
+ * chunk_app_bytes_out_shared gives a values chunk (CHUNK_ENC_SHARED) that
+ * names its timestamp column by the column's CRC32C, and the column
+ * (CHUNK_ENC_TIMES: a chunk header with count, first and last, then the
+ * timestamps) which is the same byte for byte for every series appended
+ * the same timestamps.  Both stay valid until the next add, bytes_out or
+ * free.  chunk_times_ref tells whether a chunk needs a column (1 and its
+ * CRC, 0 when it is self-contained, -1 on a bad header) and
+ * chunk_iter_init_shared reads such a chunk with its column (which it
+ * checks: CRC, count, first and last must match).
+ */
+int		 chunk_app_bytes_out_shared(struct chunk_app *,
+		    const uint8_t **data, size_t *len, const uint8_t **times,
+		    size_t *tlen);
+int		 chunk_times_ref(const uint8_t *, size_t, uint32_t *ref);
+int		 chunk_iter_init_shared(struct chunk_iter *, const uint8_t *,
+		    size_t, const uint8_t *times, size_t tlen);
+
 /* Header fields without decoding: 0, or -1 when the header is bad. */
 int		 chunk_peek(const uint8_t *, size_t, uint32_t *count,
 		    int64_t *first, int64_t *last);
@@ -106,5 +129,7 @@ uint32_t	 chunk_crc32c(uint32_t crc, const void *, size_t);
  */
 int		 chunk_iter_init_unchecked(struct chunk_iter *, const uint8_t *,
 		    size_t);
+int		 chunk_iter_init_shared_unchecked(struct chunk_iter *,
+		    const uint8_t *, size_t, const uint8_t *, size_t);
 
 #endif

@@ -35,10 +35,18 @@ struct packed_plan *packed_plan_new(void);
 void		packed_plan_free(struct packed_plan *);
 uint64_t	packed_plan(struct packed_plan *, const int64_t *t,
 		    const double *v, size_t n);
-void		packed_write(struct packed_plan *, struct bitw *);
+/* What packed_write writes: a whole payload, or one of its sections. */
+#define PACKED_FULL	0	/* CHUNK_ENC_PACKED */
+#define PACKED_VALUES	1	/* CHUNK_ENC_SHARED, after the reference */
+#define PACKED_TIMES	2	/* CHUNK_ENC_TIMES */
+void		packed_write(struct packed_plan *, struct bitw *, int);
 
-/* Iterator side: 0, or -1 with it->errmsg set. */
-int		packed_iter_init(struct chunk_iter *);
+/*
+ * Iterator side: 0, or -1 with it->errmsg set.  For CHUNK_ENC_SHARED,
+ * it->br holds the value section and times/tlen the column's payload.
+ */
+int		packed_iter_init(struct chunk_iter *, const uint8_t *times,
+		    size_t tlen);
 /* As chunk_iter_next, for one sample. */
 int		packed_next(struct chunk_iter *, int64_t *, double *);
 /* The end-of-chunk checks of the packed encoding. */

@@ -418,19 +418,24 @@ plan_values_xf(struct packed_plan *p, unsigned e, int xf, size_t nn,
 			p->sx[j] = (m[j] - m[j - 1]) - (m[j - 1] - m[j - 2]);
 			break;
 		}
-		g = gcd64(g, mag(p->sx[j]));
+		/* cheap cases first: runs of equal or zero residuals */
+		if (g != 1 && p->sx[j] != 0 && mag(p->sx[j]) != g)
+			g = gcd64(g, mag(p->sx[j]));
 	}
 	if (g == 0)
 		g = 1;
-	if (nn > k0) {
+	if (g > 1) {
 		for (j = k0; j < nn; j++)
-			p->sq[j - k0] = p->sx[j] / (int64_t)g;
+			p->sx[j] /= (int64_t)g;
+	}
+	if (nn > k0) {
+		memcpy(p->sq, p->sx + k0, (nn - k0) * sizeof(*p->sq));
 		base = median(p->sq, nn - k0);
 	}
 	for (j = 0; j < k0 && j < nn; j++)
 		p->vzc[j] = 0;
 	for (j = k0; j < nn; j++)
-		p->vzc[j] = zz(p->sx[j] / (int64_t)g - base);
+		p->vzc[j] = zz(p->sx[j] - base);
 	c.mode = VMODE_DEC;
 	c.e = e;
 	c.xf = xf;
@@ -566,7 +571,7 @@ write_times(const struct packed_plan *p, struct bitw *w)
 }
 
 void
-packed_write(struct packed_plan *p, struct bitw *w)
+packed_write(struct packed_plan *p, struct bitw *w, int part)
 {
 	struct chunk_xor	 vx, ex;
 	const struct vplan	*vp = &p->vp;
@@ -574,7 +579,12 @@ packed_write(struct packed_plan *p, struct bitw *w)
 	uint8_t			*tb;
 	size_t			 i, j = 0, tlen;
 
-	if (p->n >= 3) {
+	if (part == PACKED_TIMES) {
+		if (p->n >= 3)
+			write_times(p, w);
+		return;
+	}
+	if (part == PACKED_FULL && p->n >= 3) {
 		bitw_init(&tw);
 		write_times(p, &tw);
 		tlen = bitw_nbytes(&tw);
@@ -615,14 +625,16 @@ packed_write(struct packed_plan *p, struct bitw *w)
 }
 
 int
-packed_iter_init(struct chunk_iter *it)
+packed_iter_init(struct chunk_iter *it, const uint8_t *times, size_t tbytes)
 {
 	struct bitr	*br = &it->br, *tr = &it->tbr;
 	int		 bad = 0;
 	unsigned	 k, shift = 0;
 	uint64_t	 tlen = 0, b;
 
-	if (it->n >= 3) {
+	if (it->enc == CHUNK_ENC_SHARED)
+		bitr_init(tr, times, tbytes);
+	if (it->n >= 3 && it->enc == CHUNK_ENC_PACKED) {
 		/* the timestamp section's length, a varint at the start */
 		do {
 			b = bitr_read(br, 8);
@@ -636,6 +648,8 @@ packed_iter_init(struct chunk_iter *it)
 		/* the value section follows: split the byte range */
 		bitr_init(tr, br->end - bitr_left(br) / 8, (size_t)tlen);
 		bitr_init(br, tr->end, (size_t)(br->end - tr->end));
+	}
+	if (it->n >= 3) {
 		it->tmode = (uint8_t)bitr_read(tr, 2);
 		if (it->tmode == TMODE_GRID)
 			it->tstep = bl_get(tr, &bad);
