@@ -342,7 +342,7 @@ plan_times_try(struct packed_plan *p, int mode, uint64_t step)
 	c.step = step;
 	c.base = (uint64_t)base;
 	c.bits = icode_plan(&c.ic, p->tzc, m, 0);
-	c.bits += 2 + icode_param_bits(&c.ic) + bl_bits(zz(base));
+	c.bits += 2 + bl_bits(zz(base));
 	if (mode == TMODE_GRID)
 		c.bits += bl_bits(step);
 	if (p->tp.bits == 0 || c.bits < p->tp.bits) {
@@ -451,8 +451,7 @@ plan_values_xf(struct packed_plan *p, unsigned e, int xf, size_t nn,
 		c.minit = m[0] - d0;
 	}
 	c.bits = icode_plan(&c.ic, p->vzc, nn, nesc);
-	c.bits += 2 + 5 + 2 + bl_bits(g) + bl_bits(zz(base)) +
-	    icode_param_bits(&c.ic) + escbits;
+	c.bits += 2 + 5 + 2 + bl_bits(g) + bl_bits(zz(base)) + escbits;
 	if (xf >= VXF_DELTA)
 		c.bits += bl_bits(zz(c.minit));
 	if (xf == VXF_DOD)
@@ -530,6 +529,29 @@ plan_values(struct packed_plan *p)
 		plan_values_e(p, e90);
 }
 
+/* Search the codes of the streams chosen harder. */
+static void
+refine(struct packed_plan *p)
+{
+	uint64_t	before, after;
+	size_t		i, nn = 0, nesc = 0;
+
+	if (p->n >= 3) {
+		after = icode_refine(&p->tp.ic, p->tz, p->n - 2, 0, &before);
+		p->tp.bits -= before - after;
+	}
+	if (p->vp.mode == VMODE_DEC) {
+		for (i = 0; i < p->n; i++) {
+			if (p->vesc[i])
+				nesc++;
+			else
+				nn++;
+		}
+		after = icode_refine(&p->vp.ic, p->vz, nn, nesc, &before);
+		p->vp.bits -= before - after;
+	}
+}
+
 /* The timestamp section: its byte length, then its bytes. */
 static uint64_t
 tsec_bits(const struct packed_plan *p)
@@ -553,6 +575,7 @@ packed_plan(struct packed_plan *p, const int64_t *t, const double *v,
 	p->n = n;
 	plan_times(p);
 	plan_values(p);
+	refine(p);
 	return tsec_bits(p) + p->vp.bits;
 }
 
@@ -803,15 +826,17 @@ fast_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
 		if (vd->width[vi] == ICODE_ESC)
 			break;
 		ti = (unsigned)((tr.acc >> 1) >> (63 - tpeek));
+		z = (((tr.acc << td->len[ti]) >> 1) >> (63 - td->width[ti])) +
+		    td->lo[ti];
 		tot = td->tot[ti];
-		z = ((tr.acc >> 1) >> (63 - tot)) & td->mask[ti];
 		tr.acc <<= tot;
 		tr.n -= tot;
 		x = (uint64_t)unzz(z) + tb;
 		nt = (int64_t)(grid ? first + i * step + x : (uint64_t)pt + x);
 		bad |= nt <= pt;
+		z = (((vr.acc << vd->len[vi]) >> 1) >> (63 - vd->width[vi])) +
+		    vd->lo[vi];
 		tot = vd->tot[vi];
-		z = ((vr.acc >> 1) >> (63 - tot)) & vd->mask[vi];
 		vr.acc <<= tot;
 		vr.n -= tot;
 		x = ((uint64_t)unzz(z) + vb) * g;
