@@ -39,6 +39,7 @@
 #define TMODE_GRID	1
 #define VMODE_XOR	0
 #define VMODE_DEC	1
+#define VMODE_BITS	2
 #define VXF_RAW		0
 #define VXF_DELTA	1
 #define VXF_DOD		2
@@ -395,27 +396,32 @@ xor_bits(const double *v, size_t n)
  * transform and keep it when it beats p->vp.
  */
 static void
-plan_values_xf(struct packed_plan *p, unsigned e, int xf, size_t nn,
-    size_t nesc, uint64_t escbits)
+plan_values_xf(struct packed_plan *p, int mode, unsigned e, int xf,
+    size_t nn, size_t nesc, uint64_t escbits)
 {
 	struct vplan	c;
 	size_t		j, k0 = xf == VXF_RAW ? 0 : (xf == VXF_DELTA ? 1 : 2);
-	uint64_t	g = 0;
-	int64_t		base = 0, d0, d1;
-	const int64_t	*m = p->vm;
+	uint64_t	g = 0, bg, d0, d1;
+	int64_t		base = 0;
+	const uint64_t	*m = (const uint64_t *)p->vm;
 
+	/*
+	 * Arithmetic modulo 2^64 throughout, as the decoder's: raw bit
+	 * patterns (VMODE_BITS) overflow int64 differences.
+	 */
 	if (nn < k0 + 1 && xf != VXF_RAW)
 		return;
 	for (j = k0; j < nn; j++) {
 		switch (xf) {
 		case VXF_RAW:
-			p->sx[j] = m[j];
+			p->sx[j] = (int64_t)m[j];
 			break;
 		case VXF_DELTA:
-			p->sx[j] = m[j] - m[j - 1];
+			p->sx[j] = (int64_t)(m[j] - m[j - 1]);
 			break;
 		default:
-			p->sx[j] = (m[j] - m[j - 1]) - (m[j - 1] - m[j - 2]);
+			p->sx[j] = (int64_t)((m[j] - m[j - 1]) -
+			    (m[j - 1] - m[j - 2]));
 			break;
 		}
 		/* cheap cases first: runs of equal or zero residuals */
@@ -425,8 +431,13 @@ plan_values_xf(struct packed_plan *p, unsigned e, int xf, size_t nn,
 	if (g == 0)
 		g = 1;
 	if (g > 1) {
-		for (j = k0; j < nn; j++)
-			p->sx[j] /= (int64_t)g;
+		/* exact: g divides every residual (2^63 only INT64_MIN) */
+		for (j = k0; j < nn; j++) {
+			if (g == (uint64_t)1 << 63)
+				p->sx[j] = p->sx[j] != 0;
+			else
+				p->sx[j] /= (int64_t)g;
+		}
 	}
 	if (nn > k0) {
 		memcpy(p->sq, p->sx + k0, (nn - k0) * sizeof(*p->sq));
@@ -435,23 +446,26 @@ plan_values_xf(struct packed_plan *p, unsigned e, int xf, size_t nn,
 	for (j = 0; j < k0 && j < nn; j++)
 		p->vzc[j] = 0;
 	for (j = k0; j < nn; j++)
-		p->vzc[j] = zz(p->sx[j] - base);
-	c.mode = VMODE_DEC;
+		p->vzc[j] = zz((int64_t)((uint64_t)p->sx[j] - (uint64_t)base));
+	c.mode = mode;
 	c.e = e;
 	c.xf = xf;
 	c.g = g;
 	c.base = base;
 	c.minit = c.dinit = 0;
+	bg = (uint64_t)base * g;
 	if (xf == VXF_DELTA && nn > 0)
-		c.minit = m[0] - base * (int64_t)g;
+		c.minit = (int64_t)(m[0] - bg);
 	if (xf == VXF_DOD && nn > 1) {
 		d1 = m[1] - m[0];
-		d0 = d1 - base * (int64_t)g;
-		c.dinit = d0 - base * (int64_t)g;
-		c.minit = m[0] - d0;
+		d0 = d1 - bg;
+		c.dinit = (int64_t)(d0 - bg);
+		c.minit = (int64_t)(m[0] - d0);
 	}
 	c.bits = icode_plan(&c.ic, p->vzc, nn, nesc);
-	c.bits += 2 + 5 + 2 + bl_bits(g) + bl_bits(zz(base)) + escbits;
+	c.bits += 2 + 2 + bl_bits(g) + bl_bits(zz(base)) + escbits;
+	if (mode == VMODE_DEC)
+		c.bits += 5;
 	if (xf >= VXF_DELTA)
 		c.bits += bl_bits(zz(c.minit));
 	if (xf == VXF_DOD)
@@ -488,20 +502,50 @@ plan_values_e(struct packed_plan *p, unsigned e)
 			escbits += xor_cost(&st, dbits(p->v[i]));
 		}
 	}
-	plan_values_xf(p, e, VXF_RAW, nn, nesc, escbits);
-	plan_values_xf(p, e, VXF_DELTA, nn, nesc, escbits);
-	plan_values_xf(p, e, VXF_DOD, nn, nesc, escbits);
+	plan_values_xf(p, VMODE_DEC, e, VXF_RAW, nn, nesc, escbits);
+	plan_values_xf(p, VMODE_DEC, e, VXF_DELTA, nn, nesc, escbits);
+	plan_values_xf(p, VMODE_DEC, e, VXF_DOD, nn, nesc, escbits);
 }
+
+/*
+ * Values that are not decimals (sums of durations, ratios): their bit
+ * patterns as integers.  Close doubles of one sign have close patterns,
+ * so a slowly moving series has small deltas where XOR would spend the
+ * changing low bits of the mantissa.
+ */
+static void
+plan_values_bits(struct packed_plan *p)
+{
+	size_t	i;
+
+	for (i = 0; i < p->n; i++) {
+		p->vm[i] = (int64_t)dbits(p->v[i]);
+		p->vescc[i] = 0;
+	}
+	plan_values_xf(p, VMODE_BITS, 0, VXF_DELTA, p->n, 0, 0);
+	plan_values_xf(p, VMODE_BITS, 0, VXF_DOD, p->n, 0, 0);
+}
+
+static void	plan_values_dec(struct packed_plan *);
 
 static void
 plan_values(struct packed_plan *p)
+{
+	p->vp.mode = VMODE_XOR;
+	p->vp.bits = 2 + xor_bits(p->v, p->n);
+	plan_values_dec(p);
+	/* when some values are not decimals, try their bit patterns */
+	if (p->vp.mode == VMODE_XOR || p->vp.ic.esc)
+		plan_values_bits(p);
+}
+
+static void
+plan_values_dec(struct packed_plan *p)
 {
 	size_t		i, ndec = 0, hist[DEC_EMAX + 1], cum;
 	unsigned	emax = 0, e90 = 0, e;
 	int64_t		m;
 
-	p->vp.mode = VMODE_XOR;
-	p->vp.bits = 2 + xor_bits(p->v, p->n);
 	memset(hist, 0, sizeof(hist));
 	for (i = 0; i < p->n; i++) {
 		p->ve[i] = (int8_t)dec_exp(p->v[i], &m);
@@ -540,7 +584,7 @@ refine(struct packed_plan *p)
 		after = icode_refine(&p->tp.ic, p->tz, p->n - 2, 0, &before);
 		p->tp.bits -= before - after;
 	}
-	if (p->vp.mode == VMODE_DEC) {
+	if (p->vp.mode != VMODE_XOR) {
 		for (i = 0; i < p->n; i++) {
 			if (p->vesc[i])
 				nesc++;
@@ -623,8 +667,9 @@ packed_write(struct packed_plan *p, struct bitw *w, int part)
 		bitw_free(&tw);
 	}
 	bitw_write(w, (uint64_t)vp->mode, 2);
-	if (vp->mode == VMODE_DEC) {
-		bitw_write(w, vp->e, 5);
+	if (vp->mode != VMODE_XOR) {
+		if (vp->mode == VMODE_DEC)
+			bitw_write(w, vp->e, 5);
 		bitw_write(w, (uint64_t)vp->xf, 2);
 		bl_put(w, vp->g);
 		bl_put(w, zz(vp->base));
@@ -688,8 +733,10 @@ packed_iter_init(struct chunk_iter *it, const uint8_t *times, size_t tbytes)
 	it->vmode = (uint8_t)bitr_read(br, 2);
 	xor_init(&it->vx, 0);
 	xor_init(&it->ex, 0);
-	if (it->vmode == VMODE_DEC) {
-		it->vexp = (uint8_t)bitr_read(br, 5);
+	if (it->vmode == VMODE_DEC || it->vmode == VMODE_BITS) {
+		it->vexp = 0;
+		if (it->vmode == VMODE_DEC)
+			it->vexp = (uint8_t)bitr_read(br, 5);
 		it->vxf = (uint8_t)bitr_read(br, 2);
 		it->vgcd = bl_get(br, &bad);
 		it->vbase = (uint64_t)unzz(bl_get(br, &bad));
@@ -776,7 +823,10 @@ packed_next(struct chunk_iter *it, int64_t *t, double *v)
 			it->m += it->d;
 			break;
 		}
-		*v = (double)(int64_t)it->m / it->vscale;
+		if (it->vmode == VMODE_BITS)
+			*v = bitsd(it->m);
+		else
+			*v = (double)(int64_t)it->m / it->vscale;
 	}
 	if (br->err)
 		return chunk_iter_fail(it, "chunk data truncated");
@@ -848,7 +898,12 @@ fast_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
 			d += x;
 			m += d;
 		}
-		v[k] = scaled ? (double)(int64_t)m / scale : (double)(int64_t)m;
+		if (scaled == 2)
+			v[k] = bitsd(m);
+		else if (scaled)
+			v[k] = (double)(int64_t)m / scale;
+		else
+			v[k] = (double)(int64_t)m;
 		t[k++] = nt;
 		pt = nt;
 		i++;
@@ -869,7 +924,9 @@ packed_fast(struct chunk_iter *it, int64_t *t, double *v, size_t max)
 {
 	int	grid = it->tmode == TMODE_GRID, scaled = it->vexp != 0;
 
-	if (it->vmode != VMODE_DEC || it->tdec.maxtot > 56 ||
+	if (it->vmode == VMODE_BITS)
+		scaled = 2;
+	if (it->vmode == VMODE_XOR || it->tdec.maxtot > 56 ||
 	    it->vdec.maxtot > 56)
 		return 0;
 #define FAST(g, x, s) \
@@ -887,6 +944,10 @@ packed_fast(struct chunk_iter *it, int64_t *t, double *v, size_t max)
 	FAST(1, VXF_RAW, 1);
 	FAST(1, VXF_DELTA, 1);
 	FAST(1, VXF_DOD, 1);
+	FAST(0, VXF_DELTA, 2);
+	FAST(0, VXF_DOD, 2);
+	FAST(1, VXF_DELTA, 2);
+	FAST(1, VXF_DOD, 2);
 #undef FAST
 	return 0;
 }
