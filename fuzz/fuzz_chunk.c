@@ -1,10 +1,13 @@
 /*
  * Fuzz target of the chunk decoder.  The first input byte picks the mode:
- * even, the full checked path (header, CRC, decode); odd, the decoder with
- * the CRC check bypassed, so that mutated payloads reach it.  Whatever the
- * bytes, decoding must end with 0 or -1 (and a message), never crash, read
- * out of bounds or return more samples than the header announces.  Every
- * chunk that decodes is then re-encoded and must decode to the same samples.
+ * bit 0 clear, the full checked path (header, CRC, decode); set, the
+ * decoder with the CRC checks bypassed, so that mutated payloads reach it.
+ * Bit 1 set: the input is a timestamp column of (second byte) bytes and
+ * a values chunk that needs it (CHUNK_ENC_SHARED).  Bit 2 picks batch
+ * decoding.  Whatever the bytes, decoding must end with 0 or -1 (and a
+ * message), never crash, read out of bounds or return more samples than
+ * the header announces.  Every chunk that decodes is then re-encoded and
+ * must decode to the same samples.
  */
 #include "config.h"
 
@@ -16,42 +19,80 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
+static int
+init(struct chunk_iter *it, const uint8_t *p, size_t len, const uint8_t *tp,
+    size_t tlen, int checked)
+{
+	if (tp != NULL)
+		return checked ? chunk_iter_init_shared(it, p, len, tp, tlen) :
+		    chunk_iter_init_shared_unchecked(it, p, len, tp, tlen);
+	return checked ? chunk_iter_init(it, p, len) :
+	    chunk_iter_init_unchecked(it, p, len);
+}
+
+/* One sample, by the single or the batch path. */
+static int
+next(struct chunk_iter *it, int64_t *t, double *v, int batch)
+{
+	if (batch)
+		return chunk_iter_batch(it, t, v, 1);
+	return chunk_iter_next(it, t, v);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct chunk_iter	 it, it2;
 	struct chunk_app	*a;
 	const uint8_t		*out;
-	uint8_t			*copy;
-	size_t			 n = 0, olen;
+	uint8_t			*copy, *tcopy = NULL;
+	size_t			 n = 0, olen, tlen = 0;
 	int64_t			 t, t2;
 	double			 v, v2;
-	uint32_t		 count;
+	uint32_t		 count = 0;
 	int64_t			 first, last;
-	int			 r, checked;
+	int			 r, checked, shared, batch;
 
 	if (size == 0)
 		return 0;
 	checked = (data[0] & 1) == 0;
+	shared = (data[0] & 2) != 0;
+	batch = (data[0] & 4) != 0;
 	data++;
 	size--;
-	/* an exact-size copy, so that any over-read trips ASan */
+	if (shared) {
+		if (size == 0)
+			return 0;
+		tlen = data[0];
+		data++;
+		size--;
+		if (tlen > size)
+			tlen = size;
+		/* exact-size copies, so that any over-read trips ASan */
+		tcopy = malloc(tlen == 0 ? 1 : tlen);
+		if (tcopy == NULL)
+			abort();
+		memcpy(tcopy, data, tlen);
+		data += tlen;
+		size -= tlen;
+	}
 	copy = malloc(size == 0 ? 1 : size);
 	if (copy == NULL)
 		abort();
 	memcpy(copy, data, size);
 
-	(void)chunk_peek(copy, size, &count, &first, &last);
-	r = checked ? chunk_iter_init(&it, copy, size) :
-	    chunk_iter_init_unchecked(&it, copy, size);
+	if (chunk_peek(copy, size, &count, &first, &last) == -1)
+		count = 0;
+	r = init(&it, copy, size, tcopy, tlen, checked);
 	if (r == -1) {
 		if (it.errmsg[0] == '\0')
 			abort();
 		free(copy);
+		free(tcopy);
 		return 0;
 	}
 	a = chunk_app_new();
-	while ((r = chunk_iter_next(&it, &t, &v)) == 1) {
+	while ((r = next(&it, &t, &v, batch)) == 1) {
 		if (++n > count || chunk_app_add(a, t, v) != 0)
 			abort();
 	}
@@ -61,9 +102,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (n != count || chunk_app_bytes_out(a, &out, &olen) != 0 ||
 		    chunk_iter_init(&it2, out, olen) != 0)
 			abort();
-		chunk_iter_init(&it, copy, size);
-		if (!checked)
-			chunk_iter_init_unchecked(&it, copy, size);
+		if (init(&it, copy, size, tcopy, tlen, checked) != 0)
+			abort();
 		while (chunk_iter_next(&it, &t, &v) == 1) {
 			if (chunk_iter_next(&it2, &t2, &v2) != 1 || t != t2 ||
 			    memcmp(&v, &v2, sizeof(v)) != 0)
@@ -72,6 +112,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (chunk_iter_next(&it2, &t2, &v2) != 0)
 			abort();
 	}
+	free(tcopy);
 	chunk_app_free(a);
 	free(copy);
 	return 0;

@@ -15,6 +15,7 @@
 #include "tcheck.h"
 #include "storage/bitstream.h"
 #include "storage/chunk.h"
+#include "storage/intcode.h"
 
 #define STALE_NAN	UINT64_C(0x7ff0000000000002)
 
@@ -99,34 +100,122 @@ encode(const struct series *s, int enc, size_t *len)
 	return copy;
 }
 
-/* Decode and compare bit for bit. */
-static void
-check_decode(const uint8_t *p, size_t len, const struct series *s)
+static int
+init_any(struct chunk_iter *it, const uint8_t *p, size_t len,
+    const uint8_t *tp, size_t tlen)
 {
-	struct chunk_iter	it;
-	int64_t			t, first, last;
-	uint32_t		count;
-	double			v;
-	size_t			i;
+	if (tp != NULL)
+		return chunk_iter_init_shared(it, p, len, tp, tlen);
+	return chunk_iter_init(it, p, len);
+}
+
+static void
+same_sample(const struct series *s, size_t i, int64_t t, double v)
+{
+	ck_assert_int_eq(t, s->t[i]);
+	ck_assert_msg(dbits(v) == dbits(s->v[i]),
+	    "sample %zu: %016llx != %016llx", i, (unsigned long long)dbits(v),
+	    (unsigned long long)dbits(s->v[i]));
+}
+
+/*
+ * Decode (with its timestamp column, if any) and compare bit for bit,
+ * sample by sample, then in batches of several sizes mixed with single
+ * samples.
+ */
+static void
+check_decode2(const uint8_t *p, size_t len, const uint8_t *tp, size_t tlen,
+    const struct series *s)
+{
+	static const size_t	 maxes[] = { 1, 2, 5, 64, CHUNK_MAX_SAMPLES };
+	struct chunk_iter	 it;
+	int64_t			 t, first, last, *bt;
+	uint32_t		 count;
+	double			 v, *bv;
+	size_t			 i, m, k;
+	int			 r;
 
 	ck_assert_int_eq(chunk_peek(p, len, &count, &first, &last), 0);
 	ck_assert_uint_eq(count, s->n);
 	ck_assert_int_eq(first, s->t[0]);
 	ck_assert_int_eq(last, s->t[s->n - 1]);
-	ck_assert_msg(chunk_iter_init(&it, p, len) == 0, "init: %s",
+	ck_assert_msg(init_any(&it, p, len, tp, tlen) == 0, "init: %s",
 	    it.errmsg);
 	for (i = 0; i < s->n; i++) {
-		int r = chunk_iter_next(&it, &t, &v);
-
+		r = chunk_iter_next(&it, &t, &v);
 		ck_assert_msg(r == 1, "sample %zu: r=%d %s", i, r, it.errmsg);
-		ck_assert_int_eq(t, s->t[i]);
-		ck_assert_msg(dbits(v) == dbits(s->v[i]),
-		    "sample %zu: %016llx != %016llx", i,
-		    (unsigned long long)dbits(v),
-		    (unsigned long long)dbits(s->v[i]));
+		same_sample(s, i, t, v);
 	}
 	ck_assert_int_eq(chunk_iter_next(&it, &t, &v), 0);
 	ck_assert_int_eq(chunk_iter_next(&it, &t, &v), 0);
+
+	bt = calloc(CHUNK_MAX_SAMPLES, sizeof(*bt));
+	bv = calloc(CHUNK_MAX_SAMPLES, sizeof(*bv));
+	ck_assert_ptr_nonnull(bt);
+	ck_assert_ptr_nonnull(bv);
+	for (m = 0; m < sizeof(maxes) / sizeof(maxes[0]); m++) {
+		ck_assert_int_eq(init_any(&it, p, len, tp, tlen), 0);
+		i = 0;
+		for (;;) {
+			r = chunk_iter_batch(&it, bt, bv, maxes[m]);
+			ck_assert_msg(r >= 0, "batch: %s", it.errmsg);
+			ck_assert_uint_le((size_t)r, maxes[m]);
+			if (r == 0)
+				break;
+			for (k = 0; k < (size_t)r; k++)
+				same_sample(s, i + k, bt[k], bv[k]);
+			i += (size_t)r;
+			/* a single sample between batches */
+			r = chunk_iter_next(&it, &t, &v);
+			ck_assert_int_ge(r, 0);
+			if (r == 0)
+				break;
+			same_sample(s, i++, t, v);
+		}
+		ck_assert_uint_eq(i, s->n);
+		ck_assert_int_eq(chunk_iter_batch(&it, bt, bv, maxes[m]), 0);
+	}
+	free(bt);
+	free(bv);
+}
+
+static void
+check_decode(const uint8_t *p, size_t len, const struct series *s)
+{
+	uint32_t	ref;
+
+	ck_assert_int_eq(chunk_times_ref(p, len, &ref), 0);
+	check_decode2(p, len, NULL, 0, s);
+}
+
+/* The shared form: a values chunk and its timestamp column. */
+static void
+check_shared(const struct series *s)
+{
+	struct chunk_app	*a = chunk_app_new();
+	struct chunk_iter	 it;
+	const uint8_t		*p, *tp;
+	size_t			 i, len, tlen;
+	uint32_t		 ref, crc;
+
+	for (i = 0; i < s->n; i++)
+		ck_assert_int_eq(chunk_app_add(a, s->t[i], s->v[i]), 0);
+	ck_assert_int_eq(chunk_app_bytes_out_shared(a, &p, &len, &tp, &tlen),
+	    0);
+	ck_assert_uint_eq(p[3], CHUNK_ENC_SHARED);
+	ck_assert_uint_eq(tp[3], CHUNK_ENC_TIMES);
+	ck_assert_int_eq(chunk_times_ref(p, len, &ref), 1);
+	memcpy(&crc, tp + 4, 4);
+	ck_assert_uint_eq(ref, crc);
+	ck_assert_int_eq(chunk_times_ref(tp, tlen, &ref), 0);
+	check_decode2(p, len, tp, tlen, s);
+	/* on its own the chunk cannot be read, nor the column as samples */
+	ck_assert_int_eq(chunk_iter_init(&it, p, len), -1);
+	ck_assert_str_eq(it.errmsg, "chunk needs its timestamp column");
+	ck_assert_int_eq(chunk_iter_init(&it, tp, tlen), -1);
+	ck_assert_str_eq(it.errmsg, "a timestamp column is not a chunk of "
+	    "samples");
+	chunk_app_free(a);
 }
 
 static const int encodings[] = { CHUNK_ENC_GORILLA, CHUNK_ENC_PACKED };
@@ -153,6 +242,7 @@ roundtrip(const struct series *s)
 	check_decode(p, len, s);
 	free(p);
 	ck_assert_uint_eq(len, best);
+	check_shared(s);
 	return len;
 }
 
@@ -509,6 +599,22 @@ unhex(const char *hex, uint8_t *out, size_t *len)
 	*len = n;
 }
 
+/* Hex digits to bytes, an odd last digit padded with zero bits. */
+static void
+unhex_bits(const char *hex, uint8_t *out, size_t *len)
+{
+	size_t	i, n = strlen(hex);
+
+	memset(out, 0, (n + 1) / 2);
+	for (i = 0; i < n; i++) {
+		unsigned d = (unsigned)(hex[i] <= '9' ? hex[i] - '0' :
+		    hex[i] - 'a' + 10);
+
+		out[i / 2] |= (uint8_t)(i % 2 == 0 ? d << 4 : d);
+	}
+	*len = (n + 1) / 2;
+}
+
 static void
 tohex(const uint8_t *p, size_t len, char *out)
 {
@@ -528,8 +634,8 @@ START_TEST(test_golden)
 		int		 enc;
 		const char	*hex;
 		size_t		 n;
-		int64_t		 t[4];
-		uint64_t	 v[4];
+		int64_t		 t[5];
+		uint64_t	 v[5];
 	} cases[] = {
 		/* one sample: 1000 ms, 1.0 */
 		{ CHUNK_ENC_GORILLA, "4d430101a5b3e7a801d00f00083ff0000000000000", 1,
@@ -542,6 +648,13 @@ START_TEST(test_golden)
 		  { 1000, 16001, 30999, 46000 },
 		  { UINT64_C(0x3ff0000000000000), UINT64_C(0x4000000000000000),
 		    STALE_NAN, UINT64_C(0x8000000000000000) } },
+		/* packed: delta times, decimals (e 2, raw, gcd 25), stale */
+		{ CHUNK_ENC_PACKED, "4d430102015965c705d00fe2d4031a0607f532006280"
+		  "4405c85c1842565e1fbff80000000000010080", 5,
+		  { 1000, 16001, 30999, 46000, 61002 },
+		  { UINT64_C(0x3ff8000000000000), UINT64_C(0x4002000000000000),
+		    STALE_NAN, UINT64_C(0x4008000000000000),
+		    UINT64_C(0x400a000000000000) } },
 	};
 	uint8_t		buf[256];
 	char		hex[600];
@@ -562,6 +675,24 @@ START_TEST(test_golden)
 		free(p);
 		unhex(cases[i].hex, buf, &len);
 		check_decode(buf, len, &s);
+		if (cases[i].enc == CHUNK_ENC_PACKED) {
+			struct chunk_app	*a = chunk_app_new();
+			const uint8_t		*q, *tq;
+			size_t			 qlen, tqlen;
+
+			/* the shared form: values chunk, then its column */
+			for (j = 0; j < s.n; j++)
+				chunk_app_add(a, s.t[j], s.v[j]);
+			ck_assert_int_eq(chunk_app_bytes_out_shared(a, &q,
+			    &qlen, &tq, &tqlen), 0);
+			tohex(q, qlen, hex);
+			ck_assert_str_eq(hex, "4d430103e766e61905d00fe2d40317"
+			    "69d691424405c85c1842565e1fbff80000000000010080");
+			tohex(tq, tqlen, hex);
+			ck_assert_str_eq(hex, "4d43010469d6914205d00fe2d40306"
+			    "07f532006280");
+			chunk_app_free(a);
+		}
 		series_free(&s);
 	}
 }
@@ -806,6 +937,313 @@ START_TEST(test_bitstream)
 }
 END_TEST
 
+
+/* Two series scraped together share a column, byte for byte. */
+START_TEST(test_shared_columns)
+{
+	struct chunk_app	*a = chunk_app_new(), *b = chunk_app_new();
+	struct chunk_app	*c = chunk_app_new();
+	struct chunk_iter	 it;
+	const uint8_t		*pa, *ta, *pb, *tb, *pc, *tc;
+	uint8_t			*col;
+	size_t			 i, la, lta, lb, ltb, lc, ltc, bit, n;
+	struct series		 s;
+	int64_t			 t;
+	double			 v;
+
+	series_init(&s, 200);
+	for (i = 0; i < s.n; i++) {
+		s.t[i] = 1795615778000LL + (int64_t)i * 15000 +
+		    (int64_t)(i * 7 % 5) - 2;
+		s.v[i] = (double)i * 0.5;
+		ck_assert_int_eq(chunk_app_add(a, s.t[i], s.v[i]), 0);
+		ck_assert_int_eq(chunk_app_add(b, s.t[i], 1e6 - (double)i), 0);
+		ck_assert_int_eq(chunk_app_add(c, s.t[i] + (i == 100), 1), 0);
+	}
+	ck_assert_int_eq(chunk_app_bytes_out_shared(a, &pa, &la, &ta, &lta),
+	    0);
+	ck_assert_int_eq(chunk_app_bytes_out_shared(b, &pb, &lb, &tb, &ltb),
+	    0);
+	ck_assert_int_eq(chunk_app_bytes_out_shared(c, &pc, &lc, &tc, &ltc),
+	    0);
+	ck_assert_uint_eq(lta, ltb);
+	ck_assert_int_eq(memcmp(ta, tb, lta), 0);
+	/* a's values with b's column: the same timestamps */
+	check_decode2(pa, la, tb, ltb, &s);
+	/* c's timestamps differ in one sample: its column is another */
+	ck_assert_int_eq(chunk_iter_init_shared(&it, pa, la, tc, ltc), -1);
+	ck_assert_str_eq(it.errmsg, "timestamp column does not match the "
+	    "chunk");
+	ck_assert_int_eq(chunk_iter_init_shared(&it, pa, la, pb, lb), -1);
+	ck_assert_str_eq(it.errmsg, "timestamp column does not match the "
+	    "chunk");
+	ck_assert_int_eq(chunk_iter_init_shared(&it, pa, la, ta, 5), -1);
+	ck_assert_str_eq(it.errmsg, "timestamp column: chunk too short "
+	    "(5 bytes)");
+	/* every flip of the column is caught; unchecked, none crashes */
+	col = malloc(lta);
+	ck_assert_ptr_nonnull(col);
+	memcpy(col, ta, lta);
+	for (bit = 0; bit < lta * 8; bit++) {
+		col[bit / 8] ^= (uint8_t)(1 << (bit % 8));
+		ck_assert_int_eq(chunk_iter_init_shared(&it, pa, la, col, lta),
+		    -1);
+		if (chunk_iter_init_shared_unchecked(&it, pa, la, col,
+		    lta) == 0) {
+			n = 0;
+			while (chunk_iter_next(&it, &t, &v) == 1)
+				ck_assert_uint_le(++n, s.n);
+		}
+		col[bit / 8] ^= (uint8_t)(1 << (bit % 8));
+	}
+	/* and every flip or cut of the values chunk */
+	col = malloc(la);
+	ck_assert_ptr_nonnull(col);
+	memcpy(col, pa, la);
+	for (bit = 0; bit < la * 8; bit++) {
+		col[bit / 8] ^= (uint8_t)(1 << (bit % 8));
+		ck_assert_int_eq(chunk_iter_init_shared(&it, col, la, ta, lta),
+		    -1);
+		if (chunk_iter_init_shared_unchecked(&it, col, la, ta,
+		    lta) == 0) {
+			n = 0;
+			while (chunk_iter_next(&it, &t, &v) == 1)
+				ck_assert_uint_le(++n, s.n);
+		}
+		col[bit / 8] ^= (uint8_t)(1 << (bit % 8));
+	}
+	for (i = 0; i < la; i++) {
+		ck_assert_int_eq(chunk_iter_init_shared(&it, col, i, ta, lta),
+		    -1);
+		ck_assert_int_eq(chunk_iter_init_shared_unchecked(&it, col, i,
+		    ta, lta), -1);
+	}
+	free(col);
+	chunk_app_free(a);
+	chunk_app_free(b);
+	chunk_app_free(c);
+	series_free(&s);
+}
+END_TEST
+
+/* The parameters a packed chunk starts with (storage/FORMAT.md). */
+struct modes {
+	int	tmode, vmode, e, xf;
+};
+
+static unsigned
+bits_at(const uint8_t *p, size_t *bitpos, unsigned n)
+{
+	unsigned	v = 0;
+
+	while (n-- > 0) {
+		v = v << 1 | ((p[*bitpos / 8] >> (7 - *bitpos % 8)) & 1);
+		(*bitpos)++;
+	}
+	return v;
+}
+
+static void
+packed_modes(const uint8_t *p, size_t len, struct modes *m)
+{
+	size_t		off = len - payload_len(p, len), tlen = 0, pos;
+	unsigned	shift = 0;
+	uint32_t	count;
+	int64_t		first, last;
+
+	ck_assert_uint_eq(p[3], CHUNK_ENC_PACKED);
+	ck_assert_int_eq(chunk_peek(p, len, &count, &first, &last), 0);
+	m->tmode = -1;
+	if (count >= 3) {
+		do {
+			tlen |= (size_t)(p[off] & 0x7f) << shift;
+			shift += 7;
+		} while (p[off++] & 0x80);
+		pos = off * 8;
+		m->tmode = (int)bits_at(p, &pos, 2);
+		off += tlen;
+	}
+	pos = off * 8;
+	m->vmode = (int)bits_at(p, &pos, 2);
+	m->e = m->xf = -1;
+	if (m->vmode == 1)
+		m->e = (int)bits_at(p, &pos, 5);
+	if (m->vmode != 0)
+		m->xf = (int)bits_at(p, &pos, 2);
+}
+
+/*
+ * The planner picks what suits the data: grid or delta timestamps,
+ * decimals at the smallest exponent, raw, delta or delta-of-delta
+ * integers, bit patterns for non-decimals, XOR for noise.
+ */
+START_TEST(test_planner)
+{
+	static const struct {
+		const char	*what;
+		int		 tmode, vmode, e, xf;
+		size_t		 maxlen;
+	} want[] = {
+		{ "constant", 0, 1, 1, 0, 32 },
+		{ "counter", 1, 1, 0, 1, 190 },
+		{ "gauge 2 decimals", 1, 1, 2, 1, 205 },
+		{ "accelerating float counter", 1, 1, 2, 2, 84 },
+		{ "irregular times, page multiples", 0, 1, 0, 1, 340 },
+		{ "sevenths", 1, 2, -1, 1, 115 },
+		{ "noise with stale markers", 1, 2, -1, 1, 1050 },
+	};
+	struct series	 s;
+	struct modes	 m;
+	uint64_t	 seed = 5;
+	uint8_t		*p;
+	size_t		 i, k, len;
+	double		 g = 50;
+
+	series_init(&s, 120);
+	for (k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
+		for (i = 0; i < s.n; i++) {
+			uint64_t r = rng_next(&seed);
+
+			/* 15 s with +-3 ms jitter, or irregular */
+			s.t[i] = 1795615778000LL + (int64_t)i * 15000 +
+			    (int64_t)(r % 7) - 3;
+			switch (k) {
+			case 0:
+				s.t[i] = 1795615778000LL + (int64_t)i * 15000;
+				s.v[i] = 42.5;
+				break;
+			case 1:
+				s.v[i] = (double)(1000000 + i * 1200 +
+				    (r >> 8) % 60);
+				break;
+			case 2:
+				g += (double)((int64_t)((r >> 8) % 201) - 100) /
+				    100;
+				s.v[i] = round(g * 100) / 100;
+				break;
+			case 3:
+				s.v[i] = (double)(123456 + (int64_t)(i * i) *
+				    3) / 100;
+				break;
+			case 4:
+				s.t[i] = (i == 0 ? 1795615778000LL :
+				    s.t[i - 1]) + 1000 + (int64_t)((r >> 4) %
+				    50000);
+				s.v[i] = 4096.0 * (double)(250000 + i * 3 +
+				    (r >> 20) % 5);
+				break;
+			case 5:
+				s.v[i] = (double)(1000000 + i * 100) / 7;
+				break;
+			default:
+				s.v[i] = i % 10 == 0 ? bitsd(STALE_NAN) :
+				    bitsd(r >> 2);
+				break;
+			}
+		}
+		p = encode(&s, CHUNK_ENC_PACKED, &len);
+		check_decode(p, len, &s);
+		packed_modes(p, len, &m);
+		ck_assert_msg(m.tmode == want[k].tmode &&
+		    m.vmode == want[k].vmode && m.e == want[k].e &&
+		    m.xf == want[k].xf, "%s: tmode %d vmode %d e %d xf %d",
+		    want[k].what, m.tmode, m.vmode, m.e, m.xf);
+		ck_assert_msg(len <= want[k].maxlen, "%s: %zu bytes",
+		    want[k].what, len);
+		free(p);
+	}
+	/* one sample that is not a decimal: XOR from zero */
+	s.n = 1;
+	s.v[0] = 1.0 / 3;
+	p = encode(&s, CHUNK_ENC_PACKED, &len);
+	check_decode(p, len, &s);
+	packed_modes(p, len, &m);
+	ck_assert_int_eq(m.vmode, 0);
+	free(p);
+	s.n = 120;
+	series_free(&s);
+}
+END_TEST
+
+/*
+ * The bucket code: what the planner counts is what is written, every
+ * value comes back, and impossible parameters are refused.
+ */
+START_TEST(test_icode)
+{
+	static const char *bad[] = {
+		"20",		/* nsym 2: ub 0, ub 0 (not ascending) */
+		"3f8",		/* nsym 2: ub 127 */
+		"2000",		/* lengths 0 */
+		"20020c0",	/* nsym 2, ub 0, 1; lengths 1, 2: incomplete */
+	};
+	struct icode	 c;
+	struct icode_dec d;
+	struct bitw	 w;
+	struct bitr	 r;
+	uint64_t	 z[500], seed = 11, bits, before, x;
+	uint8_t		*buf, raw[8];
+	size_t		 i, k, nesc, n = 500, rawlen;
+	int		 esc;
+
+	for (k = 0; k < 8; k++) {
+		for (i = 0; i < n; i++) {
+			uint64_t rr = rng_next(&seed);
+
+			switch (k) {
+			case 0: z[i] = 0; break;
+			case 1: z[i] = rr % 8; break;
+			case 2: z[i] = i % 10 == 0 ? rr % 1000 : 0; break;
+			case 3: z[i] = rr >> (rr % 64); break;
+			case 4: z[i] = rr; break;
+			case 5: z[i] = ~(uint64_t)0 - rr % 3; break;
+			case 6: z[i] = (uint64_t)1 << (rr % 64); break;
+			default: z[i] = rr % 5 == 0 ? rr : rr % 40; break;
+			}
+		}
+		nesc = k % 3 == 2 ? (n + 70) / 71 : 0;
+		bits = icode_plan(&c, z, n, nesc);
+		if (k % 2 == 1) {
+			bits = icode_refine(&c, z, n, nesc, &before);
+			ck_assert_uint_le(bits, before);
+		}
+		bitw_init(&w);
+		icode_put_params(&w, &c);
+		for (i = 0; i < n; i++) {
+			icode_put(&w, &c, z[i]);
+			if (nesc > 0 && i % 71 == 0)
+				icode_put_esc(&w, &c);
+		}
+		ck_assert_uint_eq(bitw_nbits(&w), bits);
+		buf = malloc(bitw_nbytes(&w) + 1);
+		ck_assert_ptr_nonnull(buf);
+		bitw_copy(&w, buf);
+		bitr_init(&r, buf, bitw_nbytes(&w));
+		ck_assert_int_eq(icode_get_params(&r, &d), 0);
+		for (i = 0; i < n; i++) {
+			ck_assert_int_eq(icode_get(&r, &d, &x), 0);
+			ck_assert_uint_eq(x, z[i]);
+			if (nesc > 0 && i % 71 == 0)
+				ck_assert_int_eq(icode_get(&r, &d, &x), 1);
+		}
+		ck_assert_int_eq(r.err, 0);
+		ck_assert_uint_lt(bitr_left(&r), 8);
+		/* past the end: an error, not a read */
+		(void)icode_get(&r, &d, &x);
+		if (bitr_left(&r) == 0 && d.maxtot > 0)
+			ck_assert_int_eq(r.err, 1);
+		free(buf);
+		bitw_free(&w);
+		(void)esc;
+	}
+	for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		unhex_bits(bad[k], raw, &rawlen);
+		bitr_init(&r, raw, rawlen);
+		ck_assert_msg(icode_get_params(&r, &d) == -1, "%s", bad[k]);
+	}
+}
+END_TEST
+
 static Suite *
 chunk_suite(void)
 {
@@ -830,6 +1268,9 @@ chunk_suite(void)
 	tcase_add_test(tc, test_truncations);
 	tcase_add_test(tc, test_payload_truncated);
 	tcase_add_test(tc, test_header_errors);
+	tcase_add_test(tc, test_shared_columns);
+	tcase_add_test(tc, test_planner);
+	tcase_add_test(tc, test_icode);
 	suite_add_tcase(s, tc);
 	return s;
 }
