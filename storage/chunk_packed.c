@@ -835,18 +835,18 @@ packed_next(struct chunk_iter *it, int64_t *t, double *v)
 }
 
 /*
- * The scan loop: samples strictly between the first and the last, for
- * decimal values whose codes fit one refill of each reader.  Each
+ * The scan loop: samples strictly between the first and the last.  Each
  * iteration makes sure both readers hold a sample's worth of bits and
- * then reads them unchecked, with the readers' state in locals (in
- * registers, not in the iterator); anything else (exceptions, wide codes,
- * the chunk's ends) is left to packed_next.  It is instantiated for each
- * timestamp mode and value transform so that the compiler drops the
- * untaken branches.  Returns how many samples it stored.
+ * then reads codes unchecked, with the readers' state in locals (in
+ * registers, not in the iterator).  Values whose codes may be wider than
+ * one refill, exceptions and XOR values take the checked reads.  It is
+ * instantiated for each timestamp mode, value mode and transform so that
+ * the compiler drops the untaken branches.  Returns how many samples it
+ * stored; the chunk's ends are left to packed_next.
  */
 static inline __attribute__((always_inline)) size_t
 fast_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
-    const int grid, const int xf, const int scaled)
+    const int grid, const int vm, const int xf)
 {
 	struct bitr	 tr = it->tbr, vr = it->br;
 	const struct icode_dec *td = &it->tdec, *vd = &it->vdec;
@@ -859,7 +859,8 @@ fast_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
 	int64_t		 nt, pt = it->t;
 	double		 scale = it->vscale;
 	size_t		 k = 0;
-	int		 bad = 0;
+	int		 bad = 0, badv = 0, esc;
+	const int	 scaled = it->vexp != 0, wide = vneed > 56;
 
 	while (k < max && i < end) {
 		if (tr.n < tneed) {
@@ -867,14 +868,11 @@ fast_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
 			if (tr.n < tneed)
 				break;
 		}
-		if (vr.n < vneed) {
+		if (vm != VMODE_XOR && !wide && vr.n < vneed) {
 			bitr_refill(&vr);
 			if (vr.n < vneed)
 				break;
 		}
-		vi = (unsigned)((vr.acc >> 1) >> (63 - vpeek));
-		if (vd->width[vi] == ICODE_ESC)
-			break;
 		ti = (unsigned)((tr.acc >> 1) >> (63 - tpeek));
 		z = (((tr.acc << td->len[ti]) >> 1) >> (63 - td->width[ti])) +
 		    td->lo[ti];
@@ -884,11 +882,27 @@ fast_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
 		x = (uint64_t)unzz(z) + tb;
 		nt = (int64_t)(grid ? first + i * step + x : (uint64_t)pt + x);
 		bad |= nt <= pt;
-		z = (((vr.acc << vd->len[vi]) >> 1) >> (63 - vd->width[vi])) +
-		    vd->lo[vi];
-		tot = vd->tot[vi];
-		vr.acc <<= tot;
-		vr.n -= tot;
+		if (vm == VMODE_XOR) {
+			badv |= xor_get(&vr, &it->vx);
+			v[k] = bitsd(it->vx.prev);
+			goto store;
+		}
+		if (wide)
+			esc = icode_get(&vr, vd, &z);
+		else {
+			vi = (unsigned)((vr.acc >> 1) >> (63 - vpeek));
+			esc = vd->width[vi] == ICODE_ESC;
+			z = (((vr.acc << vd->len[vi]) >> 1) >>
+			    (63 - (esc ? 0 : vd->width[vi]))) + vd->lo[vi];
+			tot = vd->tot[vi];
+			vr.acc <<= tot;
+			vr.n -= tot;
+		}
+		if (esc) {
+			badv |= xor_get(&vr, &it->ex);
+			v[k] = bitsd(it->ex.prev);
+			goto store;
+		}
 		x = ((uint64_t)unzz(z) + vb) * g;
 		if (xf == VXF_RAW)
 			m = x;
@@ -898,12 +912,13 @@ fast_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
 			d += x;
 			m += d;
 		}
-		if (scaled == 2)
+		if (vm == VMODE_BITS)
 			v[k] = bitsd(m);
 		else if (scaled)
 			v[k] = (double)(int64_t)m / scale;
 		else
 			v[k] = (double)(int64_t)m;
+store:
 		t[k++] = nt;
 		pt = nt;
 		i++;
@@ -916,38 +931,37 @@ fast_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
 	it->i = (uint32_t)i;
 	if (bad)
 		chunk_iter_fail(it, "chunk timestamps not increasing");
+	else if (badv || vr.err)
+		chunk_iter_fail(it, vr.err ? "chunk data truncated" :
+		    "corrupt chunk value window");
 	return k;
 }
 
 static size_t
 packed_fast(struct chunk_iter *it, int64_t *t, double *v, size_t max)
 {
-	int	grid = it->tmode == TMODE_GRID, scaled = it->vexp != 0;
+	int	grid = it->tmode == TMODE_GRID;
 
-	if (it->vmode == VMODE_BITS)
-		scaled = 2;
-	if (it->vmode == VMODE_XOR || it->tdec.maxtot > 56 ||
-	    it->vdec.maxtot > 56)
+	if (it->tdec.maxtot > 56)
 		return 0;
-#define FAST(g, x, s) \
-	if (grid == (g) && it->vxf == (x) && scaled == (s)) \
-		return fast_loop(it, t, v, max, g, x, s)
-	FAST(0, VXF_RAW, 0);
-	FAST(0, VXF_DELTA, 0);
-	FAST(0, VXF_DOD, 0);
-	FAST(1, VXF_RAW, 0);
-	FAST(1, VXF_DELTA, 0);
-	FAST(1, VXF_DOD, 0);
-	FAST(0, VXF_RAW, 1);
-	FAST(0, VXF_DELTA, 1);
-	FAST(0, VXF_DOD, 1);
-	FAST(1, VXF_RAW, 1);
-	FAST(1, VXF_DELTA, 1);
-	FAST(1, VXF_DOD, 1);
-	FAST(0, VXF_DELTA, 2);
-	FAST(0, VXF_DOD, 2);
-	FAST(1, VXF_DELTA, 2);
-	FAST(1, VXF_DOD, 2);
+#define FAST(g, m, x) \
+	if (grid == (g) && it->vmode == (m) && it->vxf == (x)) \
+		return fast_loop(it, t, v, max, g, m, x)
+	if (it->vmode == VMODE_XOR)
+		return grid ? fast_loop(it, t, v, max, 1, VMODE_XOR, 0) :
+		    fast_loop(it, t, v, max, 0, VMODE_XOR, 0);
+	FAST(0, VMODE_DEC, VXF_RAW);
+	FAST(0, VMODE_DEC, VXF_DELTA);
+	FAST(0, VMODE_DEC, VXF_DOD);
+	FAST(1, VMODE_DEC, VXF_RAW);
+	FAST(1, VMODE_DEC, VXF_DELTA);
+	FAST(1, VMODE_DEC, VXF_DOD);
+	FAST(0, VMODE_BITS, VXF_RAW);
+	FAST(0, VMODE_BITS, VXF_DELTA);
+	FAST(0, VMODE_BITS, VXF_DOD);
+	FAST(1, VMODE_BITS, VXF_RAW);
+	FAST(1, VMODE_BITS, VXF_DELTA);
+	FAST(1, VMODE_BITS, VXF_DOD);
 #undef FAST
 	return 0;
 }
