@@ -996,6 +996,7 @@ START_TEST(test_shared_columns)
 		}
 		col[bit / 8] ^= (uint8_t)(1 << (bit % 8));
 	}
+	free(col);
 	/* and every flip or cut of the values chunk */
 	col = malloc(la);
 	ck_assert_ptr_nonnull(col);
