@@ -597,6 +597,23 @@ app_samples(struct chunk_app *a)
 		abort();
 }
 
+/*
+ * The planning scratch is an order of magnitude bigger than an open
+ * chunk: give it back, so that thousands of open appenders stay small.
+ */
+static void
+app_release(struct chunk_app *a)
+{
+	packed_plan_free(a->plan);
+	a->plan = NULL;
+	free(a->st);
+	free(a->sv);
+	a->st = NULL;
+	a->sv = NULL;
+	a->scap = 0;
+	bitw_free(&a->pw);
+}
+
 int
 chunk_app_bytes_out(struct chunk_app *a, const uint8_t **data, size_t *len)
 {
@@ -618,6 +635,7 @@ chunk_app_bytes_out(struct chunk_app *a, const uint8_t **data, size_t *len)
 				packed_write(a->plan, &a->pw, PACKED_FULL);
 				app_emit(a, CHUNK_ENC_PACKED, &a->pw);
 			}
+			app_release(a);
 		}
 		a->outok = 1;
 	}
@@ -649,6 +667,7 @@ chunk_app_bytes_out_shared(struct chunk_app *a, const uint8_t **data,
 		packed_write(a->plan, &a->pw, PACKED_VALUES);
 		emit(&a->out, &a->outcap, &a->outlen, CHUNK_ENC_SHARED, a,
 		    ref, 4, &a->pw);
+		app_release(a);
 		a->outok = 2;
 	}
 	*data = a->out;

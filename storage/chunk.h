@@ -7,8 +7,17 @@
  * storage/FORMAT.md) are what the store writes to LMDB, and an iterator
  * reads them back.  The bit stream (bitstream.h) is apart from the codec.
  *
+ * The appender keeps the chunk Gorilla-encoded while it is open (a byte
+ * or two a sample); chunk_app_bytes_out plans the packed encoding from
+ * the samples and keeps whichever is smaller.  Planning needs scratch
+ * memory (about 100 bytes a sample) only for the duration of the call.
+ *
  * Decoding never trusts its input: a truncated or corrupt chunk yields an
- * error, never an over-read, a loop or a huge allocation.
+ * error, never an over-read, a loop or a huge allocation.  Errors are
+ * returned as -1 with a message in the iterator's errmsg; nothing logs.
+ *
+ * Threads: an appender or an iterator belongs to one thread at a time;
+ * distinct ones are independent (there is no global mutable state).
  */
 #ifndef MONITORD_CHUNK_H
 #define MONITORD_CHUNK_H
@@ -48,11 +57,15 @@ void		 chunk_app_set_encoding(struct chunk_app *, int);
 size_t		 chunk_app_count(const struct chunk_app *);
 int64_t		 chunk_app_first(const struct chunk_app *);
 int64_t		 chunk_app_last(const struct chunk_app *);
-/* Approximate encoded size so far, to decide when to seal. */
+/*
+ * Encoded size so far, to decide when to seal: the Gorilla size, an upper
+ * bound; sealed chunks are usually two to four times smaller.
+ */
 size_t		 chunk_app_bytes(const struct chunk_app *);
 /*
- * The chunk's bytes as they go to disk; valid until the next add or free.
- * The appender stays usable (checkpoints of open head chunks use this too).
+ * The chunk's bytes as they go to disk: 0, or -1 when it is empty.  They
+ * stay valid until the next add, reset, bytes_out, bytes_out_shared or
+ * free.  The appender stays usable (checkpoints of open head chunks).
  */
 int		 chunk_app_bytes_out(struct chunk_app *, const uint8_t **data,
 		    size_t *len);
@@ -104,8 +117,7 @@ int		 chunk_iter_batch(struct chunk_iter *, int64_t *t, double *v,
  * names its timestamp column by the column's CRC32C, and the column
  * (CHUNK_ENC_TIMES: a chunk header with count, first and last, then the
  * timestamps) which is the same byte for byte for every series appended
- * the same timestamps.  Both stay valid until the next add, bytes_out or
- * free.  chunk_times_ref tells whether a chunk needs a column (1 and its
+ * the same timestamps.  Both stay valid as bytes_out's do.  chunk_times_ref tells whether a chunk needs a column (1 and its
  * CRC, 0 when it is self-contained, -1 on a bad header) and
  * chunk_iter_init_shared reads such a chunk with its column (which it
  * checks: CRC, count, first and last must match).
