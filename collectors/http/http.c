@@ -532,11 +532,13 @@ http_instance_cb(void *priv)
 static int64_t
 http_call_timeout(int64_t remaining)
 {
-	int64_t margin = remaining / 10;
+	int64_t t, margin;
 
-	if (margin > 500)
-		margin = 500;
-	return remaining - margin > 1 ? remaining - margin : 1;
+	/* The few milliseconds since the run began do not change the
+	   figure (it is sent to the target, see scrape.c). */
+	t = (remaining + 9) / 10 * 10;
+	margin = t / 10 > 500 ? 500 : t / 10;
+	return t - margin > 1 ? t - margin : 1;
 }
 
 static void

@@ -8,7 +8,7 @@ test sets, over HTTP or HTTPS, on 127.0.0.1 and a free port.
     app.stop()
 
 The same settings can be posted as JSON to /control (GET /control shows
-the state and the last request seen on each path), and the module runs on
+the state and the last request seen on each path, query included), and the module runs on
 its own (`python3 testapp.py [--port N] [--cert F --key F]`) for manual
 tests and benchmarks.
 
@@ -99,11 +99,11 @@ class Handler(BaseHTTPRequestHandler):
     def _record(self):
         app = self.server.app
         with app.lock:
-            app.last[self.path.split("?")[0]] = {
+            app.last[self.path] = {
                 "method": self.command,
                 "headers": {k: v for k, v in self.headers.items()},
             }
-            app.hits[self.path.split("?")[0]] = app.hits.get(self.path.split("?")[0], 0) + 1
+            app.hits[self.path] = app.hits.get(self.path, 0) + 1
 
     def _send(self, status, body, ctype="text/plain; charset=utf-8", allow_gzip=False):
         if isinstance(body, str):
