@@ -405,6 +405,7 @@ START_TEST(test_scrape_errors)
 	    RUN_ERROR);
 	ck_assert_str_eq(err, "timeout waiting for the response");
 	ck_assert_uint_eq(batch_len(b), 0);
+	buf_free(&r.body);
 	batch_free(b);
 	http_target_free(t);
 }
