@@ -664,7 +664,8 @@ START_TEST(test_man_conf)
 
 		buf_reset(&line);
 		buf_printf(&line, "\n.It Cm %s Ar %s", k->name,
-		    k->type == CONF_ENUM ? k->choices : conf_type_name(k->type));
+		    k->type == CONF_ENUM ? k->choices :
+		    conf_type_name(k->type));
 		if (k->flags & CONF_MULTI)
 			buf_adds(&line, " Pq repeatable");
 		if (k->def != NULL)

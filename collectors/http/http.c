@@ -333,8 +333,8 @@ http_check(const struct conf_section *s, struct conf_errors *errs)
 	for (i = 0; i < n; i++) {
 		if (http_header_check(conf_multi_at(s, "header", i), msg,
 		    sizeof(msg)) == -1)
-			conf_error_line(errs, s, conf_multi_line(s, "header", i),
-			    "%s", msg);
+			conf_error_line(errs, s,
+			    conf_multi_line(s, "header", i), "%s", msg);
 	}
 }
 
@@ -545,8 +545,9 @@ static void
 http_run(void *priv, struct run *r)
 {
 	struct http_target	*t = priv;
-	int64_t			 timeout = http_call_timeout(run_remaining_ms(r));
+	int64_t			 timeout;
 
+	timeout = http_call_timeout(run_remaining_ms(r));
 	t->run = r;
 	t->pending = 0;
 	t->probe_st = t->scrape_st = RUN_OK;
