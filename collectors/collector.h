@@ -89,6 +89,10 @@ struct batch		*run_batch(struct run *);
 int64_t			 run_time(const struct run *);
 /* Milliseconds left before the deadline (never negative). */
 int64_t			 run_remaining_ms(const struct run *);
+/* Keep the job and instance labels the collector's samples carry instead
+ * of moving them to exported_job and exported_instance (Prometheus's
+ * honor_labels); for this run only, call it before run_done(). */
+void			 run_honor_labels(struct run *);
 /* Finish the run: RUN_OK, or RUN_ERROR with a one-line reason (no secrets:
  * it is shown on /api/targets and logged). */
 void			 run_done(struct run *, enum run_status, const char *fmt,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "collector.h"
+#include "http/http.h"
 #include "postgres/postgres.h"
 #include "proc/proc.h"
 
@@ -36,6 +37,7 @@ const struct metric_def collector_core_metrics[] = {
 const struct collector_kind *const collector_kinds[] = {
 	&proc_collector,
 	&postgres_collector,
+	&http_collector,
 	NULL,
 };
 

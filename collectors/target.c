@@ -30,6 +30,7 @@ struct run {
 	int64_t		 start_mono;	/* monotonic ms */
 	int64_t		 deadline_mono;
 	int		 active;
+	int		 honor_labels;	/* run_honor_labels() */
 };
 
 struct target {
@@ -191,8 +192,8 @@ target_finish(struct target *t, enum run_status st)
 	batch_addl(b, "scrape_duration_seconds", r->stamp, dur, NULL);
 	batch_addl(b, "scrape_samples_scraped", r->stamp, (double)nsamples, NULL);
 	batch_default_time(b, r->stamp);
-	batch_set_label(b, "instance", t->instance, 0);
-	batch_set_label(b, "job", t->job, 0);
+	batch_set_label(b, "instance", t->instance, r->honor_labels);
+	batch_set_label(b, "job", t->job, r->honor_labels);
 	for (i = 0; i < t->nextra; i++)
 		batch_set_label(b, t->extra[i].name, t->extra[i].value, 1);
 
@@ -234,6 +235,7 @@ target_tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	r->active = 1;
+	r->honor_labels = 0;
 	r->tick = t->next_tick;
 	r->stamp = sched_stamp(t->next_tick, now, t->set->opts.tolerance_ms);
 	r->start_mono = now_mono_ms();
@@ -284,6 +286,12 @@ run_remaining_ms(const struct run *r)
 	int64_t left = r->deadline_mono - now_mono_ms();
 
 	return left > 0 ? left : 0;
+}
+
+void
+run_honor_labels(struct run *r)
+{
+	r->honor_labels = 1;
 }
 
 void

@@ -636,12 +636,29 @@ hc_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
-		unsigned long	sslerr = 0, e;
+		unsigned long	sslerr = 0, first = 0, e;
 		int		err = EVUTIL_SOCKET_ERROR();
+		SSL		*ssl = bufferevent_openssl_get_ssl(bev);
+		long		 vr = X509_V_OK;
 
-		while ((e = bufferevent_get_openssl_error(bev)) != 0)
-			sslerr = e;
-		if (sslerr != 0) {
+		/* libevent pops its queue last in first out, and queues
+		   SSL_get_error()'s code (library 0) before OpenSSL's own
+		   errors: keep the earliest real OpenSSL error. */
+		while ((e = bufferevent_get_openssl_error(bev)) != 0) {
+			if (first == 0)
+				first = e;
+			if (ERR_GET_LIB(e) != 0)
+				sslerr = e;
+		}
+		if (sslerr == 0)
+			sslerr = first;
+		if (c->state == HC_TLS && ssl != NULL)
+			vr = SSL_get_verify_result(ssl);
+		if (vr != X509_V_OK)
+			hc_end(c, 0, "TLS handshake with %s failed: certificate "
+			    "verify failed: %s", c->resp.addr,
+			    X509_verify_cert_error_string(vr));
+		else if (sslerr != 0) {
 			char msg[200];
 
 			ERR_error_string_n(sslerr, msg, sizeof(msg));
