@@ -194,8 +194,11 @@ target_finish(struct target *t, enum run_status st)
 	batch_default_time(b, r->stamp);
 	batch_set_label(b, "instance", t->instance, r->honor_labels);
 	batch_set_label(b, "job", t->job, r->honor_labels);
+	/* The section's labels are target labels, as in Prometheus: they
+	   win over a page's unless the collector honors the page's. */
 	for (i = 0; i < t->nextra; i++)
-		batch_set_label(b, t->extra[i].name, t->extra[i].value, 1);
+		batch_set_label(b, t->extra[i].name, t->extra[i].value,
+		    r->honor_labels);
 
 	t->runs++;
 	t->last_duration = dur;
