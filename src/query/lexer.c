@@ -82,7 +82,6 @@ static void
 lex_backup(struct q_lexer *l)
 {
 	l->pos -= l->width;
-	l->width = 0;
 }
 
 static int32_t

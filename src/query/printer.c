@@ -71,16 +71,20 @@ format_selector(struct buf *b, const struct q_vector_selector *vs)
 	const struct q_matcher	*m;
 	struct buf		 one = BUF_INIT;
 	char			**strs;
+	const char		*name = vs->name != NULL ? vs->name : "";
 	size_t			 i, n = 0;
 
 	strs = xreallocarray(NULL, vs->nmatchers + 1, sizeof(*strs));
 	for (i = 0; i < vs->nmatchers; i++) {
 		m = &vs->matchers[i];
-		/* The metric name prints outside the braces. */
-		if (vs->name != NULL && m->type == Q_MATCH_EQUAL &&
+		/*
+		 * The metric name prints outside the braces; like Prometheus,
+		 * this also drops __name__="" from a selector without a name.
+		 */
+		if (m->type == Q_MATCH_EQUAL &&
 		    strcmp(m->name, "__name__") == 0 &&
-		    m->value_len == strlen(vs->name) &&
-		    memcmp(m->value, vs->name, m->value_len) == 0)
+		    m->value_len == strlen(name) &&
+		    memcmp(m->value, name, m->value_len) == 0)
 			continue;
 		buf_adds(&one, m->name);
 		buf_adds(&one, q_match_name(m->type));
