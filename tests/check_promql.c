@@ -846,6 +846,37 @@ START_TEST(test_bad)
 }
 END_TEST
 
+/*
+ * Two ways Prometheus's printing does not read back as the same tree, kept
+ * because monitord prints what Prometheus prints: +Inf before ^ and U+FFFD
+ * in a string (printed raw, then refused as "invalid UTF-8 rune").
+ */
+START_TEST(test_print_quirks)
+{
+	struct q_error	 err;
+	struct q_expr	*e = parse_ok("inf ^ 2"), *again;
+	char		*s, *s2;
+
+	s = format(e);
+	ck_assert_str_eq(s, "+Inf ^ 2");
+	again = parse_ok(s);
+	s2 = format(again);
+	ck_assert_str_eq(s2, "++Inf ^ 2");
+	free(s);
+	free(s2);
+	q_expr_free(e);
+	q_expr_free(again);
+
+	e = parse_ok("\"\\ufffd\"");
+	s = format(e);
+	ck_assert_str_eq(s, "\"\357\277\275\"");
+	ck_assert_ptr_null(q_parse(s, &err));
+	ck_assert_str_eq(err.msg, "invalid UTF-8 rune");
+	free(s);
+	q_expr_free(e);
+}
+END_TEST
+
 START_TEST(test_nul_bytes)
 {
 	static const struct {
@@ -1294,6 +1325,7 @@ promql_suite(void)
 
 	tcase_add_loop_test(tc, test_good, 0, (int)NELEM(good_cases));
 	tcase_add_loop_test(tc, test_bad, 0, (int)NELEM(bad_cases));
+	tcase_add_test(tc, test_print_quirks);
 	tcase_add_test(tc, test_nul_bytes);
 	tcase_add_test(tc, test_tree_selector);
 	tcase_add_test(tc, test_tree_ranges);

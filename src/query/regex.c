@@ -1,5 +1,10 @@
 /*
- * regex: compile a matcher's pattern once at parse time (see regex.h).
+ * regex: compile a matcher's pattern at parse time (see regex.h).
+ *
+ * Prometheus compiles "^(?:" re ")$" and then parses re on its own too, so a
+ * pattern is refused when either fails: "a)(b" compiles once wrapped but not
+ * alone.  The same two steps run here.  Where Go's error text names a
+ * fragment of the pattern, PCRE2's error offset is used to find it.
  */
 #include "config.h"
 
@@ -11,75 +16,87 @@
 #include "buf.h"
 #include "query/regex.h"
 
-/* The wrapped pattern is "^(?:" RE ")$"; RE starts at this offset. */
-#define PREFIX_LEN	4
-
 /*
- * Name the failing part the way Go's regexp/syntax does, from PCRE2's error
- * code and offset into the wrapped pattern W.
+ * Describe PCRE2's error CODE at offset OFF of pattern P (LEN bytes) the way
+ * Go's regexp/syntax words it.  PRE and POST are the lengths of the "^(?:"
+ * and ")$" around the user's pattern (0 when it was compiled alone).
  */
 static void
-describe(struct buf *msg, int code, const char *w, size_t wlen, size_t off)
+describe(struct buf *msg, int code, const char *p, size_t len, size_t off,
+    size_t pre, size_t post)
 {
-	size_t	i, j;
+	PCRE2_UCHAR	text[256];
+	size_t		i, j;
 
+	if (off > len)
+		off = len;
 	buf_adds(msg, "error parsing regexp: ");
 	switch (code) {
 	case PCRE2_ERROR_MISSING_CLOSING_PARENTHESIS:
 		buf_adds(msg, "missing closing ): `");
-		buf_add(msg, w, wlen);
+		buf_add(msg, p, len);
 		break;
 	case PCRE2_ERROR_UNMATCHED_CLOSING_PARENTHESIS:
 		buf_adds(msg, "unexpected ): `");
-		buf_add(msg, w, wlen);
+		buf_add(msg, p, len);
 		break;
 	case PCRE2_ERROR_MISSING_SQUARE_BRACKET:
-		/* From the last [ that opens a class to the end. */
-		for (i = off < wlen ? off : wlen; i > PREFIX_LEN; i--) {
-			if (w[i - 1] == '[')
-				break;
-		}
+		/* From the [ that opens the class to the end. */
+		for (i = off; i > pre && p[i - 1] != '['; i--)
+			;
+		i = i > 0 ? i - 1 : 0;
 		buf_adds(msg, "missing closing ]: `");
-		buf_add(msg, w + i - 1, wlen - i + 1);
+		buf_add(msg, p + i, len - i);
 		break;
 	case PCRE2_ERROR_CLASS_RANGE_ORDER:
 		/* PCRE2 points at the last character of the range "x-y". */
-		j = off < wlen ? off + 1 : wlen;
+		j = off < len ? off + 1 : len;
 		i = j >= 3 ? j - 3 : 0;
 		buf_adds(msg, "invalid character class range: `");
-		buf_add(msg, w + i, j - i);
+		buf_add(msg, p + i, j - i);
 		break;
 	case PCRE2_ERROR_QUANTIFIER_OUT_OF_ORDER:
-		j = off < wlen ? off : wlen;
-		for (i = j; i > 0 && w[i - 1] != '{'; i--)
+		for (i = off; i > 0 && p[i - 1] != '{'; i--)
 			;
-		while (j < wlen && w[j - 1] != '}')
-			j++;
+		for (j = off; j < len && p[j] != '}'; j++)
+			;
 		buf_adds(msg, "invalid repeat count: `");
-		if (i > 0)
-			buf_add(msg, w + i - 1, j - i + 1);
+		if (i > 0 && j < len)
+			buf_add(msg, p + i - 1, j - i + 2);
 		break;
 	case PCRE2_ERROR_QUANTIFIER_INVALID:
 		buf_adds(msg, "missing argument to repetition operator: `");
-		if (off < wlen)
-			buf_add(msg, w + off, 1);
+		if (off < len)
+			buf_add(msg, p + off, 1);
 		break;
 	case PCRE2_ERROR_UNKNOWN_ESCAPE:
-		buf_adds(msg, "invalid escape sequence: `");
 		/* PCRE2 points at the character after the backslash. */
-		if (off >= 1 && off < wlen)
-			buf_add(msg, w + off - 1, 2);
+		buf_adds(msg, "invalid escape sequence: `");
+		if (off >= 1 && off < len)
+			buf_add(msg, p + off - 1, 2);
 		break;
-	default: {
-		PCRE2_UCHAR	text[256];
-
+	case PCRE2_ERROR_UNSUPPORTED_ESCAPE_SEQUENCE:
+		/* Here PCRE2 points past the escape. */
+		buf_adds(msg, "invalid escape sequence: `");
+		if (off >= 2)
+			buf_add(msg, p + off - 2, 2);
+		break;
+	case PCRE2_ERROR_INVALID_AFTER_PARENS_QUERY:
+		/* "(?o": from the group's "(?" to the offending character. */
+		for (i = off; i > 1 && !(p[i - 2] == '(' && p[i - 1] == '?');
+		    i--)
+			;
+		buf_adds(msg, "invalid or unsupported Perl syntax: `");
+		if (i > 1 && off < len)
+			buf_add(msg, p + i - 2, off - i + 3);
+		break;
+	default:
 		if (pcre2_get_error_message(code, text, sizeof(text)) < 0)
 			snprintf((char *)text, sizeof(text), "error %d", code);
 		buf_adds(msg, (const char *)text);
 		buf_adds(msg, ": `");
-		buf_add(msg, w + PREFIX_LEN, wlen - PREFIX_LEN - 2);
+		buf_add(msg, p + pre, len - pre - post);
 		break;
-	}
 	}
 	buf_addc(msg, '`');
 }
@@ -129,9 +146,32 @@ repeat_too_big(const char *s, size_t n)
 }
 
 /*
+ * Whether the escape at RE[I] is one Go refuses: a backreference, or a letter
+ * it gives no meaning ("\\E", "\\h"; and "\\b" or "\\z" inside a class).
+ */
+static int
+bad_escape(const char *re, size_t i, size_t n, int in_class, struct buf *msg)
+{
+	char	c;
+
+	if (i + 1 >= n)
+		return 0;
+	c = re[i + 1];
+	if (!(c >= '1' && c <= '9') && !(((c | 0x20) >= 'a' &&
+	    (c | 0x20) <= 'z') && strchr(in_class ? "afnrtvxdDsSwWpP" :
+	    "afnrtvxdDsSwWpPAbBz", c) == NULL))
+		return 0;
+	buf_adds(msg, "error parsing regexp: invalid escape sequence: `");
+	buf_add(msg, re + i, 2);
+	buf_addc(msg, '`');
+	return 1;
+}
+
+/*
  * Syntax PCRE2 accepts but Go's RE2 (and so Prometheus) refuses: lookaround
- * and atomic groups, (?<name>...), backreferences, possessive and other
- * nested repetitions.  -1 with Go's message in MSG when found.
+ * and atomic groups, (?<name>...), comments, backreferences, possessive and
+ * other nested repetitions, counts above 1000.  -1 with Go's message in MSG
+ * when found.
  */
 static int
 re2_only(const char *re, size_t n, struct buf *msg)
@@ -139,14 +179,19 @@ re2_only(const char *re, size_t n, struct buf *msg)
 	size_t	i = 0, j, q, q2;
 
 	while (i < n) {
-		if (re[i] == '\\') {
-			if (i + 1 < n && re[i + 1] >= '1' && re[i + 1] <= '9') {
-				buf_adds(msg, "error parsing regexp: invalid "
-				    "escape sequence: `");
-				buf_add(msg, re + i, 2);
-				buf_addc(msg, '`');
-				return -1;
+		if (re[i] == '\\' && i + 1 < n && re[i + 1] == 'Q') {
+			/* \Q...\E is literal text. */
+			for (i += 2; i < n; i++) {
+				if (re[i] == '\\' && i + 1 < n && re[i + 1] == 'E') {
+					i += 2;
+					break;
+				}
 			}
+			continue;
+		}
+		if (re[i] == '\\') {
+			if (bad_escape(re, i, n, 0, msg))
+				return -1;
 			i += 2;
 			continue;
 		}
@@ -157,8 +202,14 @@ re2_only(const char *re, size_t n, struct buf *msg)
 				i++;
 			if (i < n && re[i] == ']')
 				i++;
-			while (i < n && re[i] != ']')
-				i += re[i] == '\\' ? 2 : 1;
+			while (i < n && re[i] != ']') {
+				if (re[i] == '\\') {
+					if (bad_escape(re, i, n, 1, msg))
+						return -1;
+					i++;
+				}
+				i++;
+			}
 			i++;
 			continue;
 		}
@@ -197,33 +248,47 @@ re2_only(const char *re, size_t n, struct buf *msg)
 	return 0;
 }
 
+static pcre2_code *
+compile(const char *p, size_t len, size_t pre, size_t post, struct buf *err)
+{
+	pcre2_code	*code;
+	int		 ecode;
+	PCRE2_SIZE	 eoff;
+
+	code = pcre2_compile((PCRE2_SPTR)p, len,
+	    PCRE2_UTF | PCRE2_DOLLAR_ENDONLY, &ecode, &eoff, NULL);
+	if (code == NULL)
+		describe(err, ecode, p, len, eoff, pre, post);
+	return code;
+}
+
 int
 q_regex_check(const char *re, size_t len, int *matches_empty,
     struct buf *err)
 {
 	struct buf		 w = BUF_INIT;
-	pcre2_code		*code;
+	pcre2_code		*code, *alone;
 	pcre2_match_data	*md;
-	int			 ecode, rc;
-	PCRE2_SIZE		 eoff;
+	int			 rc;
 
 	if (re2_only(re, len, err) == -1)
 		return -1;
 	buf_adds(&w, "^(?:");
 	buf_add(&w, re, len);
 	buf_adds(&w, ")$");
-	code = pcre2_compile((PCRE2_SPTR)w.data, w.len,
-	    PCRE2_UTF | PCRE2_DOLLAR_ENDONLY, &ecode, &eoff, NULL);
-	if (code == NULL) {
-		describe(err, ecode, w.data, w.len, eoff);
-		buf_free(&w);
+	code = compile(w.data, w.len, 4, 2, err);
+	buf_free(&w);
+	if (code == NULL)
+		return -1;
+	if ((alone = compile(re, len, 0, 0, err)) == NULL) {
+		pcre2_code_free(code);
 		return -1;
 	}
+	pcre2_code_free(alone);
 	md = pcre2_match_data_create_from_pattern(code, NULL);
 	rc = pcre2_match(code, (PCRE2_SPTR)"", 0, 0, 0, md, NULL);
 	*matches_empty = rc >= 0;
 	pcre2_match_data_free(md);
 	pcre2_code_free(code);
-	buf_free(&w);
 	return 0;
 }
