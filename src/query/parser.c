@@ -18,20 +18,19 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/types.h>
 
 #include "buf.h"
 #include "xmalloc.h"
 #include "query/check.h"
 #include "query/lexer.h"
+#include "query/literal.h"
 #include "query/parser.h"
 #include "query/quote.h"
 #include "query/regex.h"
@@ -427,207 +426,29 @@ parse_grouping(struct parser *p, struct q_labels *out, size_t *end)
 	}
 }
 
-/* Go's strconv.ParseInt(s, 0, 64) for the digit strings the lexer makes. */
+/* Number and duration tokens: convert, or fail with the converter's text. */
 static int
-parse_int(const char *s, size_t n, int64_t *out)
+parse_number(struct parser *p, const struct q_token *t, double *v)
 {
-	uint64_t	v = 0, base = 10, d;
-	size_t		i = 0;
+	struct buf	err = BUF_INIT;
 
-	if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		i = 2;
-	} else if (n >= 2 && s[0] == '0')
-		base = 8;
-	if (i == n)
-		return -1;
-	for (; i < n; i++) {
-		if (s[i] >= '0' && s[i] <= '9')
-			d = (uint64_t)(s[i] - '0');
-		else if (s[i] >= 'a' && s[i] <= 'f')
-			d = (uint64_t)(s[i] - 'a' + 10);
-		else if (s[i] >= 'A' && s[i] <= 'F')
-			d = (uint64_t)(s[i] - 'A' + 10);
-		else
-			return -1;
-		if (d >= base)
-			return -1;
-		if (v > (INT64_MAX - d) / base)
-			return -1;
-		v = v * base + d;
-	}
-	*out = (int64_t)v;
-	return 0;
-}
-
-/* A NUMBER token's value as Prometheus computes it (int first, then float). */
-static int
-parse_number(struct parser *p, const struct q_token *t, double *out)
-{
-	char		*s, *end;
-	int64_t		 iv;
-	struct buf	 b = BUF_INIT;
-	const char	*why = "invalid syntax";
-
-	if (t->len == 3 && strncasecmp(t->text, "inf", 3) == 0) {
-		*out = INFINITY;
+	if (q_literal_number(t->text, t->len, v, &err) == 0)
 		return 0;
-	}
-	if (t->len == 3 && strncasecmp(t->text, "nan", 3) == 0) {
-		*out = NAN;
-		return 0;
-	}
-	if (parse_int(t->text, t->len, &iv) == 0) {
-		*out = (double)iv;
-		return 0;
-	}
-	/* Go's ParseFloat wants a p exponent after hex digits: never here. */
-	if (!(t->len >= 2 && t->text[0] == '0' &&
-	    (t->text[1] == 'x' || t->text[1] == 'X'))) {
-		s = xstrndup(t->text, t->len);
-		errno = 0;
-		*out = strtod(s, &end);
-		if (end == s + t->len && *s != '\0') {
-			/* Go reports overflow, not underflow to zero. */
-			if (!isinf(*out)) {
-				free(s);
-				return 0;
-			}
-			why = "value out of range";
-		}
-		free(s);
-	}
-	buf_adds(&b, "error parsing number: strconv.ParseFloat: parsing ");
-	q_quote(&b, t->text, t->len);
-	buf_adds(&b, ": ");
-	buf_adds(&b, why);
-	fail_buf(p, t->pos, &b);
-	buf_free(&b);
+	fail_buf(p, t->pos, &err);
+	buf_free(&err);
 	return -1;
 }
 
-/*
- * A DURATION token as Prometheus's model.ParseDuration reads it: units
- * y w d h m s ms, each at most once, largest first; the total (held in
- * nanoseconds there) must fit in an int64 and be positive.
- */
 static int
-parse_duration(struct parser *p, const struct q_token *t, int64_t *out)
+parse_duration(struct parser *p, const struct q_token *t, int64_t *ms)
 {
-	static const int64_t	 unit_ms[] = {
-		365LL * 86400000, 7LL * 86400000, 86400000, 3600000, 60000,
-		1000, 1
-	};
-	static const char	 units[] = "ywdhms";
-	const char		*s = t->text;
-	size_t			 i = 0, n = t->len;
-	int			 last = -1, u, range = 0;
-	int64_t			 total = 0, term;
-	uint64_t		 v;
-	struct buf		 b = BUF_INIT;
+	struct buf	err = BUF_INIT;
 
-	while (i < n) {
-		if (!(s[i] >= '0' && s[i] <= '9'))
-			goto invalid;
-		for (v = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
-			if (v <= (UINT64_MAX - 9) / 10)
-				v = v * 10 + (uint64_t)(s[i] - '0');
-			else
-				v = UINT64_MAX;
-		}
-		if (i + 1 < n && s[i] == 'm' && s[i + 1] == 's') {
-			u = 6;
-			i += 2;
-		} else if (i < n && strchr(units, s[i]) != NULL && s[i] != '\0') {
-			u = (int)(strchr(units, s[i]) - units);
-			i++;
-		} else
-			goto invalid;
-		if (u <= last)
-			goto invalid;
-		last = u;
-		if (v > (uint64_t)(INT64_MAX / unit_ms[u] / 1000000) ||
-		    __builtin_mul_overflow((int64_t)v, unit_ms[u] * 1000000,
-		    &term) || __builtin_add_overflow(total, term, &total))
-			range = 1;
-	}
-	if (last < 0)
-		goto invalid;
-	if (range) {
-		fail(p, t->pos, "duration out of range");
-		return -1;
-	}
-	if (total == 0) {
-		fail(p, t->pos, "duration must be greater than 0");
-		return -1;
-	}
-	*out = total / 1000000;
-	return 0;
-
-invalid:
-	buf_adds(&b, "not a valid duration string: ");
-	q_quote(&b, t->text, t->len);
-	fail_buf(p, t->pos, &b);
-	buf_free(&b);
+	if (q_literal_duration(t->text, t->len, ms, &err) == 0)
+		return 0;
+	fail_buf(p, t->pos, &err);
+	buf_free(&err);
 	return -1;
-}
-
-/* The value of a STRING token the lexer has validated (Go's Unquote). */
-static void
-unquote(const struct q_token *t, struct q_string *out)
-{
-	struct buf	 b = BUF_INIT;
-	const char	*s = t->text + 1;
-	size_t		 n = t->len - 2, i = 0, k;
-	uint32_t	 x;
-	int		 digits, base;
-
-	if (t->text[0] == '`') {
-		buf_add(&b, s, n);
-		goto done;
-	}
-	while (i < n) {
-		if (s[i] != '\\') {
-			buf_addc(&b, s[i++]);
-			continue;
-		}
-		i++;
-		switch (s[i]) {
-		case 'a': buf_addc(&b, '\a'); i++; continue;
-		case 'b': buf_addc(&b, '\b'); i++; continue;
-		case 'f': buf_addc(&b, '\f'); i++; continue;
-		case 'n': buf_addc(&b, '\n'); i++; continue;
-		case 'r': buf_addc(&b, '\r'); i++; continue;
-		case 't': buf_addc(&b, '\t'); i++; continue;
-		case 'v': buf_addc(&b, '\v'); i++; continue;
-		case 'x': digits = 2; base = 16; i++; break;
-		case 'u': digits = 4; base = 16; i++; break;
-		case 'U': digits = 8; base = 16; i++; break;
-		case '0': case '1': case '2': case '3':
-		case '4': case '5': case '6': case '7':
-			digits = 3;
-			base = 8;
-			break;
-		default:
-			/* \\, \" or \' */
-			buf_addc(&b, s[i++]);
-			continue;
-		}
-		for (x = 0, k = 0; k < (size_t)digits && i < n; k++, i++) {
-			char c = s[i];
-
-			x = x * (uint32_t)base + (uint32_t)(c <= '9' ? c - '0' :
-			    (c | 0x20) - 'a' + 10);
-		}
-		/* \x and octal escapes are bytes; \u and \U are runes. */
-		if (digits == 2 || base == 8)
-			buf_addc(&b, (char)x);
-		else
-			q_utf8_append(&b, (int32_t)x);
-	}
-done:
-	out->len = b.len;
-	out->s = b.data != NULL ? buf_detach(&b) : xstrdup("");
 }
 
 static int
@@ -946,7 +767,7 @@ parse_matchers(struct parser *p, struct q_expr *vs)
 			unexpected(p, t, "label matching", "string");
 			return -1;
 		}
-		unquote(t, &val);
+		q_literal_string(t->text, t->len, &val);
 		m->type = type;
 		m->value = val.s;
 		m->value_len = val.len;
@@ -1233,7 +1054,7 @@ parse_primary(struct parser *p)
 		return e;
 	case Q_T_STRING:
 		e = node_new(Q_STRING, t->pos, t->pos + t->len);
-		unquote(t, &e->string);
+		q_literal_string(t->text, t->len, &e->string);
 		consume(p);
 		return e;
 	case Q_T_LEFT_PAREN:
