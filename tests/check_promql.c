@@ -18,6 +18,7 @@
 #include "query/functions.h"
 #include "query/parser.h"
 #include "query/quote.h"
+#include "query/regex.h"
 
 /*
  * Queries and the canonical text Prometheus 2.42 prints for them (its
@@ -423,6 +424,23 @@ static const struct good_case {
 	    "sum by (service) (rate(http_requests_total[5m]))" },
 	{ "sum(rate(node_network_receive_bytes_total[1m]))",
 	    "sum(rate(node_network_receive_bytes_total[1m]))" },
+	/* Patterns RE2 accepts and PCRE2 needs translated or allows too. */
+	{ "foo{a=~\"$\?\"}",
+	    "foo{a=~\"$\?\"}" },
+	{ "foo{a=~\"a\\\\b+\"}",
+	    "foo{a=~\"a\\\\b+\"}" },
+	{ "foo{a=~\"(\?i)x\"}",
+	    "foo{a=~\"(\?i)x\"}" },
+	{ "foo{a=~\"(\?P<n>x)\"}",
+	    "foo{a=~\"(\?P<n>x)\"}" },
+	{ "foo{a=~\"\\\\Qa.b\\\\E\"}",
+	    "foo{a=~\"\\\\Qa.b\\\\E\"}" },
+	{ "foo{a=~\"[[:alpha:]]+\"}",
+	    "foo{a=~\"[[:alpha:]]+\"}" },
+	{ "foo{a=~\"\\\\x41\\\\x{263a}\"}",
+	    "foo{a=~\"\\\\x41\\\\x{263a}\"}" },
+	{ "foo{a=~\"x{1000}\"}",
+	    "foo{a=~\"x{1000}\"}" },
 };
 
 /*
@@ -780,6 +798,37 @@ static const struct bad_case {
 	    "1:1: parse error: unexpected character: '\\u00a0'" },
 	{ "1\n+\n+", 5,
 	    "3:2: parse error: unexpected end of input" },
+	/* Patterns RE2 refuses (PCRE2 alone would accept some). */
+	{ "foo{a=~\"(\?x)\"}", 4,
+	    "1:5: parse error: error parsing regexp: invalid or unsupported Perl syntax: `(\?x`" },
+	{ "foo{a=~\"(\?i-)\"}", 4,
+	    "1:5: parse error: error parsing regexp: invalid or unsupported Perl syntax: `(\?i-)`" },
+	{ "foo{a=~\"(\?P<n\"}", 4,
+	    "1:5: parse error: error parsing regexp: invalid named capture: `(\?P<n)$`" },
+	{ "foo{a=~\"(\?P=n)\"}", 4,
+	    "1:5: parse error: error parsing regexp: invalid or unsupported Perl syntax: `(\?P`" },
+	{ "foo{a=~\"\\\\pX\"}", 4,
+	    "1:5: parse error: error parsing regexp: invalid character class range: `\\pX`" },
+	{ "foo{a=~\"\\\\p{Foo}\"}", 4,
+	    "1:5: parse error: error parsing regexp: invalid character class range: `\\p{Foo}`" },
+	{ "foo{a=~\"[[:foo:]]\"}", 4,
+	    "1:5: parse error: error parsing regexp: invalid character class range: `[:foo:]`" },
+	{ "foo{a=~\"\\\\xZ\"}", 4,
+	    "1:5: parse error: error parsing regexp: invalid escape sequence: `\\xZ)`" },
+	{ "foo{a=~\"\\\\x{110000}\"}", 4,
+	    "1:5: parse error: error parsing regexp: invalid escape sequence: `\\x{110000`" },
+	{ "foo{a=~\"\\\\8\"}", 4,
+	    "1:5: parse error: error parsing regexp: invalid escape sequence: `\\8`" },
+	{ "foo{a=~\"a)(b\"}", 4,
+	    "1:5: parse error: error parsing regexp: unexpected ): `a)(b`" },
+	{ "foo{a=~\"(\?=x)\"}", 4,
+	    "1:5: parse error: error parsing regexp: invalid or unsupported Perl syntax: `(\?=`" },
+	{ "foo{a=~\"\\\\E\"}", 4,
+	    "1:5: parse error: error parsing regexp: invalid escape sequence: `\\E`" },
+	{ "foo{a=~\"x{1001}\"}", 4,
+	    "1:5: parse error: error parsing regexp: invalid repeat count: `{1001}`" },
+	{ "foo{a=~\"a*\?+\"}", 4,
+	    "1:5: parse error: error parsing regexp: invalid nested repetition operator: `*\?+`" },
 	/* Bytes that are not UTF-8 (sent to Prometheus URL-encoded). */
 	{ "\"\377\"", 0, "1:1: parse error: invalid UTF-8 rune" },
 	{ "`\377`", 0, "1:1: parse error: invalid UTF-8 rune" },
@@ -1211,6 +1260,36 @@ START_TEST(test_error_format)
 }
 END_TEST
 
+START_TEST(test_regex)
+{
+	struct buf	 err = BUF_INIT;
+	struct q_regex	*rx;
+
+	rx = q_regex_new("a|b.", 4, &err);
+	ck_assert_ptr_nonnull(rx);
+	ck_assert_int_eq(q_regex_match(rx, "a", 1), 1);
+	ck_assert_int_eq(q_regex_match(rx, "bz", 2), 1);
+	/* Anchored at both ends; $ is the very end, not before a newline. */
+	ck_assert_int_eq(q_regex_match(rx, "ab", 2), 0);
+	ck_assert_int_eq(q_regex_match(rx, "a\n", 2), 0);
+	ck_assert_int_eq(q_regex_match(rx, "b\n", 2), 0);
+	ck_assert_int_eq(q_regex_match(rx, "", 0), 0);
+	q_regex_free(rx);
+
+	/* A repeated empty-width assertion works as in RE2. */
+	rx = q_regex_new("x$?", 3, &err);
+	ck_assert_ptr_nonnull(rx);
+	ck_assert_int_eq(q_regex_match(rx, "x", 1), 1);
+	q_regex_free(rx);
+
+	ck_assert_ptr_null(q_regex_new("(", 1, &err));
+	ck_assert_str_eq(err.data,
+	    "error parsing regexp: missing closing ): `^(?:()$`");
+	buf_free(&err);
+	q_regex_free(NULL);
+}
+END_TEST
+
 START_TEST(test_format_float)
 {
 	static const struct {
@@ -1334,6 +1413,7 @@ promql_suite(void)
 	tcase_add_test(tc, test_tree_aggregate);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_error_format);
+	tcase_add_test(tc, test_regex);
 	tcase_add_test(tc, test_format_float);
 	tcase_add_test(tc, test_format_duration);
 	tcase_add_test(tc, test_quote);

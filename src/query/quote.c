@@ -95,55 +95,6 @@ q_utf8_append(struct buf *b, int32_t r)
 	buf_add(b, tmp, n);
 }
 
-int
-q_rune_printable(int32_t r)
-{
-	static const struct {
-		int32_t	lo, hi;
-	} notprint[] = {
-		{ 0x0080, 0x00A0 },	/* C1 controls, no-break space */
-		{ 0x00AD, 0x00AD },	/* soft hyphen */
-		{ 0x0600, 0x0605 },
-		{ 0x061C, 0x061C },
-		{ 0x06DD, 0x06DD },
-		{ 0x070F, 0x070F },
-		{ 0x1680, 0x1680 },
-		{ 0x180E, 0x180E },
-		{ 0x2000, 0x200F },	/* spaces, zero-width and direction marks */
-		{ 0x2028, 0x202F },
-		{ 0x205F, 0x2064 },
-		{ 0x2066, 0x206F },
-		{ 0x3000, 0x3000 },
-		{ 0xD800, 0xF8FF },	/* surrogates, private use */
-		{ 0xFDD0, 0xFDEF },	/* noncharacters */
-		{ 0xFEFF, 0xFEFF },
-		{ 0xFFF9, 0xFFFB },
-		{ 0xFFFE, 0xFFFF },
-		{ 0x110BD, 0x110BD },
-		{ 0x110CD, 0x110CD },
-		{ 0x1BCA0, 0x1BCA3 },
-		{ 0x1D173, 0x1D17A },
-		{ 0xE0000, 0xE0FFF },	/* tags, variation selectors supplement */
-		{ 0xF0000, 0x10FFFF },	/* private use planes */
-	};
-	size_t	i;
-
-	if (r < 0x80)
-		return r >= 0x20 && r < 0x7F;
-	if (r > 0x10FFFF)
-		return 0;
-	/* The last two code points of every plane are noncharacters. */
-	if ((r & 0xFFFE) == 0xFFFE)
-		return 0;
-	if (r >= 0xE0100 && r <= 0xE01EF)
-		return 1;	/* variation selectors are marks: printable */
-	for (i = 0; i < sizeof(notprint) / sizeof(notprint[0]); i++) {
-		if (r >= notprint[i].lo && r <= notprint[i].hi)
-			return 0;
-	}
-	return 1;
-}
-
 static void
 escape_rune(struct buf *b, int32_t r, char quote)
 {

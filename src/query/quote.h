@@ -8,10 +8,9 @@
  * reimplements those few verbs.  Everything appends to a struct buf and
  * never fails.
  *
- * One approximation: Go decides which non-ASCII characters %q may print
- * as-is from the full Unicode tables.  q_rune_printable() knows the ranges
- * that matter in practice (controls, format characters, separators, private
- * use, noncharacters) but treats unassigned code points as printable.
+ * Which characters %q prints as-is depends on Unicode tables: runetable.c
+ * holds Go 1.19's view (Unicode 13.0), the one Prometheus 2.42 was built
+ * with.
  */
 #ifndef MONITORD_QUERY_QUOTE_H
 #define MONITORD_QUERY_QUOTE_H
@@ -32,7 +31,7 @@
 size_t	q_utf8_decode(const char *s, size_t len, int32_t *r);
 /* Append the UTF-8 encoding of a valid code point. */
 void	q_utf8_append(struct buf *, int32_t r);
-/* Go's strconv.IsPrint, approximately (see above). */
+/* Go's strconv.IsPrint (runetable.c). */
 int	q_rune_printable(int32_t r);
 
 /* Go's %q of a string: "..." with Go escapes; invalid bytes as \xHH. */

@@ -1,104 +1,158 @@
 /*
- * regex: compile a matcher's pattern at parse time (see regex.h).
+ * regex: RE2-syntax matcher patterns on PCRE2 (see regex.h).
  *
- * Prometheus compiles "^(?:" re ")$" and then parses re on its own too, so a
- * pattern is refused when either fails: "a)(b" compiles once wrapped but not
- * alone.  The same two steps run here.  Where Go's error text names a
- * fragment of the pattern, PCRE2's error offset is used to find it.
+ * Three steps, each mirroring what Prometheus (Go's regexp) does:
+ *   1. go_check() walks "^(?:re)$" the way Go's parser does and refuses what
+ *      RE2 refuses but PCRE2 would accept, with Go's message and fragment;
+ *   2. translate() rewrites the few RE2 constructs PCRE2 spells differently;
+ *   3. PCRE2 compiles the result, and compiles re alone as well, because
+ *      Prometheus parses the bare pattern too ("a)(b" compiles once
+ *      wrapped, not alone).  PCRE2's errors are reworded as Go's where the
+ *      mistake is a common one.
  */
 #include "config.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
+#include "xmalloc.h"
+#include "query/quote.h"
 #include "query/regex.h"
 
-/*
- * Describe PCRE2's error CODE at offset OFF of pattern P (LEN bytes) the way
- * Go's regexp/syntax words it.  PRE and POST are the lengths of the "^(?:"
- * and ")$" around the user's pattern (0 when it was compiled alone).
- */
-static void
-describe(struct buf *msg, int code, const char *p, size_t len, size_t off,
-    size_t pre, size_t post)
-{
-	PCRE2_UCHAR	text[256];
-	size_t		i, j;
+struct q_regex {
+	pcre2_code	*code;
+};
 
-	if (off > len)
-		off = len;
+static int
+go_error(struct buf *msg, const char *what, const char *frag, size_t n)
+{
 	buf_adds(msg, "error parsing regexp: ");
-	switch (code) {
-	case PCRE2_ERROR_MISSING_CLOSING_PARENTHESIS:
-		buf_adds(msg, "missing closing ): `");
-		buf_add(msg, p, len);
-		break;
-	case PCRE2_ERROR_UNMATCHED_CLOSING_PARENTHESIS:
-		buf_adds(msg, "unexpected ): `");
-		buf_add(msg, p, len);
-		break;
-	case PCRE2_ERROR_MISSING_SQUARE_BRACKET:
-		/* From the [ that opens the class to the end. */
-		for (i = off; i > pre && p[i - 1] != '['; i--)
+	buf_adds(msg, what);
+	buf_adds(msg, ": `");
+	buf_add(msg, frag, n);
+	buf_addc(msg, '`');
+	return -1;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * The escape at P[I] (a backslash): its length, or -1 with Go's message when
+ * Go refuses it.  Go knows a few letters (fewer inside a class), octal
+ * with at least two digits, \x with two hex digits or {hex}, and any ASCII
+ * punctuation; "\1" alone would be a backreference.
+ */
+static int
+go_escape(const char *p, size_t i, size_t n, int in_class, struct buf *msg)
+{
+	const char	*letters = in_class ? "afnrtvdDsSwWpP" :
+	    "afnrtvdDsSwWpPAbBz";
+	size_t		 j;
+	unsigned long	 v = 0;
+	int32_t		 r;
+	char		 c;
+
+	if (i + 1 >= n)
+		return 1;
+	c = p[i + 1];
+	if (c == 'x') {
+		if (i + 2 < n && p[i + 2] == '{') {
+			for (j = i + 3; j < n && p[j] != '}'; j++) {
+				if (hexval(p[j]) < 0 ||
+				    (v = v * 16 + (unsigned long)hexval(p[j])) >
+				    0x10FFFF)
+					return go_error(msg, "invalid escape "
+					    "sequence", p + i, j - i + 1);
+			}
+			if (j >= n || j == i + 3)
+				return go_error(msg, "invalid escape sequence",
+				    p + i, (j < n ? j + 1 : n) - i);
+			return (int)(j - i + 1);
+		}
+		if (i + 3 < n && hexval(p[i + 2]) >= 0 &&
+		    hexval(p[i + 3]) >= 0)
+			return 4;
+		return go_error(msg, "invalid escape sequence", p + i,
+		    (i + 4 <= n ? i + 4 : n) - i);
+	}
+	if ((c == 'p' || c == 'P') && i + 2 < n && p[i + 2] == '{') {
+		for (j = i + 3; j < n && p[j] != '}'; j++)
 			;
-		i = i > 0 ? i - 1 : 0;
-		buf_adds(msg, "missing closing ]: `");
-		buf_add(msg, p + i, len - i);
-		break;
-	case PCRE2_ERROR_CLASS_RANGE_ORDER:
-		/* PCRE2 points at the last character of the range "x-y". */
-		j = off < len ? off + 1 : len;
-		i = j >= 3 ? j - 3 : 0;
-		buf_adds(msg, "invalid character class range: `");
-		buf_add(msg, p + i, j - i);
-		break;
-	case PCRE2_ERROR_QUANTIFIER_OUT_OF_ORDER:
-		for (i = off; i > 0 && p[i - 1] != '{'; i--)
-			;
-		for (j = off; j < len && p[j] != '}'; j++)
-			;
-		buf_adds(msg, "invalid repeat count: `");
-		if (i > 0 && j < len)
-			buf_add(msg, p + i - 1, j - i + 2);
-		break;
-	case PCRE2_ERROR_QUANTIFIER_INVALID:
-		buf_adds(msg, "missing argument to repetition operator: `");
-		if (off < len)
-			buf_add(msg, p + off, 1);
-		break;
-	case PCRE2_ERROR_UNKNOWN_ESCAPE:
-		/* PCRE2 points at the character after the backslash. */
-		buf_adds(msg, "invalid escape sequence: `");
-		if (off >= 1 && off < len)
-			buf_add(msg, p + off - 1, 2);
-		break;
-	case PCRE2_ERROR_UNSUPPORTED_ESCAPE_SEQUENCE:
-		/* Here PCRE2 points past the escape. */
-		buf_adds(msg, "invalid escape sequence: `");
-		if (off >= 2)
-			buf_add(msg, p + off - 2, 2);
-		break;
-	case PCRE2_ERROR_INVALID_AFTER_PARENS_QUERY:
-		/* "(?o": from the group's "(?" to the offending character. */
-		for (i = off; i > 1 && !(p[i - 2] == '(' && p[i - 1] == '?');
-		    i--)
-			;
-		buf_adds(msg, "invalid or unsupported Perl syntax: `");
-		if (i > 1 && off < len)
-			buf_add(msg, p + i - 2, off - i + 3);
-		break;
-	default:
-		if (pcre2_get_error_message(code, text, sizeof(text)) < 0)
-			snprintf((char *)text, sizeof(text), "error %d", code);
-		buf_adds(msg, (const char *)text);
-		buf_adds(msg, ": `");
-		buf_add(msg, p + pre, len - pre - post);
+		return (int)((j < n ? j + 1 : n) - i);
+	}
+	if (c >= '1' && c <= '7') {
+		if (i + 2 < n && p[i + 2] >= '0' && p[i + 2] <= '7')
+			return 2;
+		return go_error(msg, "invalid escape sequence", p + i, 2);
+	}
+	if (c == '8' || c == '9')
+		return go_error(msg, "invalid escape sequence", p + i, 2);
+	if (((c | 0x20) >= 'a' && (c | 0x20) <= 'z') &&
+	    strchr(letters, c) == NULL)
+		return go_error(msg, "invalid escape sequence", p + i, 2);
+	if ((unsigned char)c >= 0x80) {
+		j = q_utf8_decode(p + i + 1, n - i - 1, &r);
+		return go_error(msg, "invalid escape sequence", p + i, j + 1);
+	}
+	return 2;
+}
+
+/*
+ * "(?" at P[I]: a named capture "(?P<name>" or flags "(?i-s:" / "(?i)",
+ * as Go's parsePerlFlags accepts them.  0, or -1 with Go's message.
+ */
+static int
+go_group(const char *p, size_t i, size_t n, struct buf *msg)
+{
+	const char	*t = p + i, *end;
+	size_t		 tn = n - i, j, k;
+	int		 neg = 0, saw = 0;
+	char		 c;
+
+	if (tn > 4 && t[2] == 'P' && t[3] == '<') {
+		if ((end = memchr(t, '>', tn)) == NULL)
+			return go_error(msg, "invalid named capture", t, tn);
+		j = (size_t)(end - t);
+		for (k = 4; k < j; k++) {
+			c = t[k];
+			if (!(c == '_' || (c >= '0' && c <= '9') ||
+			    ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')))
+				break;
+		}
+		if (j == 4 || k < j)
+			return go_error(msg, "invalid named capture", t, j + 1);
+		return 0;
+	}
+	for (j = 2; j < tn;) {
+		c = t[j++];
+		if (c == 'i' || c == 'm' || c == 's' || c == 'U') {
+			saw = 1;
+			continue;
+		}
+		if (c == '-' && !neg) {
+			neg = 1;
+			saw = 0;
+			continue;
+		}
+		if ((c == ':' || c == ')') && !(neg && !saw))
+			return 0;
 		break;
 	}
-	buf_addc(msg, '`');
+	return go_error(msg, "invalid or unsupported Perl syntax", t, j);
 }
 
 /* Length of a repetition operator at S ("*", "+", "?", "{2}", "{2,5}"), or 0. */
@@ -136,8 +190,7 @@ repeat_too_big(const char *s, size_t n)
 
 	for (i = 1; i < n; i++) {
 		if (s[i] >= '0' && s[i] <= '9') {
-			v = v * 10 + (unsigned long)(s[i] - '0');
-			if (v > 1000)
+			if ((v = v * 10 + (unsigned long)(s[i] - '0')) > 1000)
 				return 1;
 		} else
 			v = 0;
@@ -145,101 +198,79 @@ repeat_too_big(const char *s, size_t n)
 	return 0;
 }
 
-/*
- * Whether the escape at RE[I] is one Go refuses: a backreference, or a letter
- * it gives no meaning ("\\E", "\\h"; and "\\b" or "\\z" inside a class).
- */
-static int
-bad_escape(const char *re, size_t i, size_t n, int in_class, struct buf *msg)
+/* Skip a \Q...\E literal starting at P[I]; returns the index after it. */
+static size_t
+skip_quoted(const char *p, size_t i, size_t n)
 {
-	char	c;
-
-	if (i + 1 >= n)
-		return 0;
-	c = re[i + 1];
-	if (!(c >= '1' && c <= '9') && !(((c | 0x20) >= 'a' &&
-	    (c | 0x20) <= 'z') && strchr(in_class ? "afnrtvxdDsSwWpP" :
-	    "afnrtvxdDsSwWpPAbBz", c) == NULL))
-		return 0;
-	buf_adds(msg, "error parsing regexp: invalid escape sequence: `");
-	buf_add(msg, re + i, 2);
-	buf_addc(msg, '`');
-	return 1;
+	for (i += 2; i + 1 < n; i++) {
+		if (p[i] == '\\' && p[i + 1] == 'E')
+			return i + 2;
+	}
+	return n;
 }
 
-/*
- * Syntax PCRE2 accepts but Go's RE2 (and so Prometheus) refuses: lookaround
- * and atomic groups, (?<name>...), comments, backreferences, possessive and
- * other nested repetitions, counts above 1000.  -1 with Go's message in MSG
- * when found.
- */
+/* Step 1: what RE2 refuses and PCRE2 would accept (see the top). */
 static int
-re2_only(const char *re, size_t n, struct buf *msg)
+go_check(const char *p, size_t n, struct buf *msg)
 {
 	size_t	i = 0, j, q, q2;
+	int	k;
 
 	while (i < n) {
-		if (re[i] == '\\' && i + 1 < n && re[i + 1] == 'Q') {
-			/* \Q...\E is literal text. */
-			for (i += 2; i < n; i++) {
-				if (re[i] == '\\' && i + 1 < n && re[i + 1] == 'E') {
-					i += 2;
-					break;
-				}
-			}
+		if (p[i] == '\\' && i + 1 < n && p[i + 1] == 'Q') {
+			i = skip_quoted(p, i, n);
 			continue;
 		}
-		if (re[i] == '\\') {
-			if (bad_escape(re, i, n, 0, msg))
+		if (p[i] == '\\') {
+			if ((k = go_escape(p, i, n, 0, msg)) < 0)
+				return -1;
+			i += (size_t)k;
+			continue;
+		}
+		if (p[i] == '[') {
+			/* A class; "]" first in it is a literal. */
+			i++;
+			if (i < n && p[i] == '^')
+				i++;
+			if (i < n && p[i] == ']')
+				i++;
+			while (i < n && p[i] != ']') {
+				if (p[i] == '[' && i + 1 < n && p[i + 1] == ':' &&
+				    (j = i + 2) < n) {
+					while (j + 1 < n &&
+					    !(p[j] == ':' && p[j + 1] == ']'))
+						j++;
+					i = j + 2;
+					continue;
+				}
+				if (p[i] == '\\') {
+					if ((k = go_escape(p, i, n, 1, msg)) < 0)
+						return -1;
+					i += (size_t)k;
+					continue;
+				}
+				i++;
+			}
+			i++;
+			continue;
+		}
+		if (p[i] == '(' && i + 1 < n && p[i + 1] == '?') {
+			if (go_group(p, i, n, msg) == -1)
 				return -1;
 			i += 2;
 			continue;
 		}
-		if (re[i] == '[') {
-			/* Skip the class; "]" first in it is a literal. */
-			i++;
-			if (i < n && re[i] == '^')
-				i++;
-			if (i < n && re[i] == ']')
-				i++;
-			while (i < n && re[i] != ']') {
-				if (re[i] == '\\') {
-					if (bad_escape(re, i, n, 1, msg))
-						return -1;
-					i++;
-				}
-				i++;
-			}
-			i++;
-			continue;
-		}
-		if (re[i] == '(' && i + 2 < n && re[i + 1] == '?' &&
-		    strchr("=!<>#", re[i + 2]) != NULL) {
-			buf_adds(msg, "error parsing regexp: invalid or "
-			    "unsupported Perl syntax: `");
-			buf_add(msg, re + i, 3);
-			buf_addc(msg, '`');
-			return -1;
-		}
-		if ((q = repeat_len(re + i, n - i)) > 0 && i > 0) {
-			if (re[i] == '{' && repeat_too_big(re + i, q)) {
-				buf_adds(msg, "error parsing regexp: invalid "
-				    "repeat count: `");
-				buf_add(msg, re + i, q);
-				buf_addc(msg, '`');
-				return -1;
-			}
+		if ((q = repeat_len(p + i, n - i)) > 0) {
+			if (p[i] == '{' && repeat_too_big(p + i, q))
+				return go_error(msg, "invalid repeat count",
+				    p + i, q);
 			/* One "?" after a repetition makes it lazy. */
 			j = i + q;
-			if (j < n && re[j] == '?')
+			if (j < n && p[j] == '?')
 				j++;
-			if ((q2 = repeat_len(re + j, n - j)) > 0) {
-				buf_adds(msg, "error parsing regexp: invalid "
-				    "nested repetition operator: `");
-				buf_add(msg, re + i, j + q2 - i);
-				buf_addc(msg, '`');
-				return -1;
-			}
+			if ((q2 = repeat_len(p + j, n - j)) > 0)
+				return go_error(msg, "invalid nested "
+				    "repetition operator", p + i, j + q2 - i);
 			i = j;
 			continue;
 		}
@@ -248,47 +279,248 @@ re2_only(const char *re, size_t n, struct buf *msg)
 	return 0;
 }
 
+/*
+ * Step 2: PCRE2 will not repeat an empty-width assertion ("$?", "^*",
+ * "\b+"); RE2 does.  Put such an assertion in a group, which PCRE2 repeats.
+ */
+static void
+translate(const char *p, size_t n, struct buf *out)
+{
+	size_t	i = 0, j, a;
+
+	while (i < n) {
+		if (p[i] == '\\' && i + 1 < n && p[i + 1] == 'Q') {
+			j = skip_quoted(p, i, n);
+			buf_add(out, p + i, j - i);
+			i = j;
+			continue;
+		}
+		a = 0;
+		if (p[i] == '^' || p[i] == '$')
+			a = 1;
+		else if (p[i] == '\\' && i + 1 < n &&
+		    strchr("bBAz", p[i + 1]) != NULL)
+			a = 2;
+		if (a > 0 && repeat_len(p + i + a, n - i - a) > 0) {
+			buf_adds(out, "(?:");
+			buf_add(out, p + i, a);
+			buf_addc(out, ')');
+			i += a;
+			continue;
+		}
+		if (p[i] == '\\') {
+			buf_add(out, p + i, i + 1 < n ? 2 : 1);
+			i += 2;
+			continue;
+		}
+		if (p[i] == '[') {
+			/* Copy a class as is. */
+			j = i + 1;
+			if (j < n && p[j] == '^')
+				j++;
+			if (j < n && p[j] == ']')
+				j++;
+			while (j < n && p[j] != ']')
+				j += p[j] == '\\' ? 2 : 1;
+			j = j < n ? j + 1 : n;
+			buf_add(out, p + i, j - i);
+			i = j;
+			continue;
+		}
+		buf_addc(out, p[i++]);
+	}
+}
+
+/* The start of the \p escape, POSIX class or range before OFF in P. */
+static size_t
+back_to(const char *p, size_t off, const char *what)
+{
+	size_t	i;
+
+	for (i = off + 1; i > 0; i--) {
+		if (strncmp(p + i - 1, what, strlen(what)) == 0)
+			return i - 1;
+	}
+	return 0;
+}
+
+/*
+ * Step 3's errors: PCRE2's error CODE at offset OFF of pattern P (LEN
+ * bytes), worded as Go words it.  PRE and POST are the lengths of "^(?:"
+ * and ")$" around the user's pattern (0 when it was compiled alone).
+ */
+static void
+describe(struct buf *msg, int code, const char *p, size_t len, size_t off,
+    size_t pre, size_t post)
+{
+	PCRE2_UCHAR	text[256];
+	size_t		i, j;
+
+	if (off > len)
+		off = len;
+	switch (code) {
+	case PCRE2_ERROR_MISSING_CLOSING_PARENTHESIS:
+		go_error(msg, "missing closing )", p, len);
+		return;
+	case PCRE2_ERROR_UNMATCHED_CLOSING_PARENTHESIS:
+		go_error(msg, "unexpected )", p, len);
+		return;
+	case PCRE2_ERROR_MISSING_SQUARE_BRACKET:
+		for (i = off; i > pre && p[i - 1] != '['; i--)
+			;
+		i = i > 0 ? i - 1 : 0;
+		go_error(msg, "missing closing ]", p + i, len - i);
+		return;
+	case PCRE2_ERROR_CLASS_RANGE_ORDER:
+		/* PCRE2 points at the last character of the range "x-y". */
+		j = off < len ? off + 1 : len;
+		i = j >= 3 ? j - 3 : 0;
+		go_error(msg, "invalid character class range", p + i, j - i);
+		return;
+	case PCRE2_ERROR_UNKNOWN_POSIX_CLASS:
+		i = back_to(p, off, "[:");
+		for (j = i + 2; j + 1 < len && !(p[j] == ':' && p[j + 1] == ']');
+		    j++)
+			;
+		go_error(msg, "invalid character class range", p + i,
+		    (j + 2 <= len ? j + 2 : len) - i);
+		return;
+	case PCRE2_ERROR_MALFORMED_UNICODE_PROPERTY:
+	case PCRE2_ERROR_UNKNOWN_UNICODE_PROPERTY:
+		/* Go names "\pX" or "\p{Name}" as a bad class. */
+		i = back_to(p, off, "\\p");
+		j = back_to(p, off, "\\P");
+		i = i > j ? i : j;
+		if (i + 2 < len && p[i + 2] == '{') {
+			for (j = i + 3; j < len && p[j] != '}'; j++)
+				;
+			j = j < len ? j + 1 : len;
+		} else
+			j = i + 3 <= len ? i + 3 : len;
+		go_error(msg, "invalid character class range", p + i, j - i);
+		return;
+	case PCRE2_ERROR_QUANTIFIER_OUT_OF_ORDER:
+		for (i = off; i > 0 && p[i - 1] != '{'; i--)
+			;
+		for (j = off; j < len && p[j] != '}'; j++)
+			;
+		if (i > 0 && j < len)
+			go_error(msg, "invalid repeat count", p + i - 1,
+			    j - i + 2);
+		else
+			go_error(msg, "invalid repeat count", "", 0);
+		return;
+	case PCRE2_ERROR_QUANTIFIER_INVALID:
+		go_error(msg, "missing argument to repetition operator",
+		    p + off, off < len ? 1 : 0);
+		return;
+	case PCRE2_ERROR_UNKNOWN_ESCAPE:
+		/* PCRE2 points at the character after the backslash. */
+		if (off >= 1 && off < len)
+			go_error(msg, "invalid escape sequence", p + off - 1, 2);
+		else
+			go_error(msg, "invalid escape sequence", "", 0);
+		return;
+	case PCRE2_ERROR_UNSUPPORTED_ESCAPE_SEQUENCE:
+		/* Here PCRE2 points past the escape. */
+		if (off >= 2)
+			go_error(msg, "invalid escape sequence", p + off - 2, 2);
+		else
+			go_error(msg, "invalid escape sequence", "", 0);
+		return;
+	default:
+		if (code < 0) {
+			/* PCRE2's UTF-8 errors: Go says "invalid UTF-8". */
+			go_error(msg, "invalid UTF-8", p + off, len - off);
+			return;
+		}
+		if (pcre2_get_error_message(code, text, sizeof(text)) < 0)
+			snprintf((char *)text, sizeof(text), "error %d", code);
+		go_error(msg, (const char *)text, p + pre, len - pre - post);
+		return;
+	}
+}
+
 static pcre2_code *
 compile(const char *p, size_t len, size_t pre, size_t post, struct buf *err)
 {
+	struct buf	 t = BUF_INIT;
 	pcre2_code	*code;
 	int		 ecode;
 	PCRE2_SIZE	 eoff;
 
-	code = pcre2_compile((PCRE2_SPTR)p, len,
+	translate(p, len, &t);
+	code = pcre2_compile((PCRE2_SPTR)(t.data != NULL ? t.data : ""), t.len,
 	    PCRE2_UTF | PCRE2_DOLLAR_ENDONLY, &ecode, &eoff, NULL);
-	if (code == NULL)
-		describe(err, ecode, p, len, eoff, pre, post);
+	if (code == NULL) {
+		/* Offsets name the translated text, so describe that. */
+		describe(err, ecode, t.data != NULL ? t.data : "", t.len, eoff,
+		    pre, post);
+	}
+	buf_free(&t);
 	return code;
+}
+
+struct q_regex *
+q_regex_new(const char *re, size_t len, struct buf *err)
+{
+	struct buf	 w = BUF_INIT;
+	struct q_regex	*rx;
+	pcre2_code	*code, *alone;
+
+	buf_adds(&w, "^(?:");
+	buf_add(&w, re, len);
+	buf_adds(&w, ")$");
+	if (go_check(w.data, w.len, err) == -1) {
+		buf_free(&w);
+		return NULL;
+	}
+	code = compile(w.data, w.len, 4, 2, err);
+	buf_free(&w);
+	if (code == NULL)
+		return NULL;
+	if ((alone = compile(re, len, 0, 0, err)) == NULL) {
+		pcre2_code_free(code);
+		return NULL;
+	}
+	pcre2_code_free(alone);
+	rx = xcalloc(1, sizeof(*rx));
+	rx->code = code;
+	return rx;
+}
+
+int
+q_regex_match(const struct q_regex *rx, const char *s, size_t len)
+{
+	pcre2_match_data	*md;
+	int			 rc;
+
+	md = pcre2_match_data_create_from_pattern(rx->code, NULL);
+	/* An invalid UTF-8 subject is a PCRE2 error: no match. */
+	rc = pcre2_match(rx->code, (PCRE2_SPTR)(len > 0 ? s : ""), len, 0, 0,
+	    md, NULL);
+	pcre2_match_data_free(md);
+	return rc >= 0;
+}
+
+void
+q_regex_free(struct q_regex *rx)
+{
+	if (rx == NULL)
+		return;
+	pcre2_code_free(rx->code);
+	free(rx);
 }
 
 int
 q_regex_check(const char *re, size_t len, int *matches_empty,
     struct buf *err)
 {
-	struct buf		 w = BUF_INIT;
-	pcre2_code		*code, *alone;
-	pcre2_match_data	*md;
-	int			 rc;
+	struct q_regex	*rx;
 
-	if (re2_only(re, len, err) == -1)
+	if ((rx = q_regex_new(re, len, err)) == NULL)
 		return -1;
-	buf_adds(&w, "^(?:");
-	buf_add(&w, re, len);
-	buf_adds(&w, ")$");
-	code = compile(w.data, w.len, 4, 2, err);
-	buf_free(&w);
-	if (code == NULL)
-		return -1;
-	if ((alone = compile(re, len, 0, 0, err)) == NULL) {
-		pcre2_code_free(code);
-		return -1;
-	}
-	pcre2_code_free(alone);
-	md = pcre2_match_data_create_from_pattern(code, NULL);
-	rc = pcre2_match(code, (PCRE2_SPTR)"", 0, 0, 0, md, NULL);
-	*matches_empty = rc >= 0;
-	pcre2_match_data_free(md);
-	pcre2_code_free(code);
+	*matches_empty = q_regex_match(rx, "", 0);
+	q_regex_free(rx);
 	return 0;
 }
