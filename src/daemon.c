@@ -17,10 +17,12 @@
 #include <event2/event.h>
 
 #include "api.h"
+#include "buf.h"
 #include "collectors/collector.h"
 #include "daemon.h"
 #include "http/server.h"
 #include "log.h"
+#include "query/parser.h"
 #include "schema.h"
 #include "collectors/target.h"
 #include "xmalloc.h"
@@ -50,6 +52,24 @@ struct monitord {
 	int				 stopping;
 };
 
+/* CONF_EXPR values are PromQL: refuse what Prometheus would refuse. */
+static int
+monitord_check_expr(const char *text, char *err, size_t errlen)
+{
+	struct q_error	 qe;
+	struct q_expr	*e;
+	struct buf	 b = BUF_INIT;
+
+	if ((e = q_parse(text, &qe)) != NULL) {
+		q_expr_free(e);
+		return 0;
+	}
+	q_error_format(&qe, text, strlen(text), &b);
+	snprintf(err, errlen, "%s", b.data != NULL ? b.data : qe.msg);
+	buf_free(&b);
+	return -1;
+}
+
 struct conf *
 monitord_load_config(const struct monitord_opts *opts,
     const struct conf_kind *const **kindsp, struct conf_errors *errs)
@@ -66,9 +86,9 @@ monitord_load_config(const struct monitord_opts *opts,
 	   other errors, so one -t run shows everything. */
 	if (!opts->config_given && stat(path, &st) == -1 && errno == ENOENT)
 		conf = schema_load("(built-in)", monitord_default_config, kinds,
-		    NULL, errs);
+		    monitord_check_expr, errs);
 	else
-		conf = schema_load(path, NULL, kinds, NULL, errs);
+		conf = schema_load(path, NULL, kinds, monitord_check_expr, errs);
 	if (conf == NULL) {
 		schema_kinds_free(kinds);
 		kinds = NULL;

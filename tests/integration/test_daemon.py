@@ -72,6 +72,17 @@ class CommandLine(unittest.TestCase):
         self.assertEqual(lines[3], "configuration has 3 errors")
 
 
+    def test_check_bad_promql(self):
+        import tempfile
+        path = os.path.join(tempfile.mkdtemp(), "alert.conf")
+        with open(path, "w") as f:
+            f.write('[alert "x"]\nexpr = sum(rate(x[5m]) > \n')
+        rc, out, err = run(["-t", "-c", path])
+        self.assertEqual(rc, 1)
+        self.assertEqual(err, f"{path}:2: invalid expression: 1:18: parse error: "
+                              "unclosed left parenthesis\nconfiguration has 1 error\n")
+
+
 class Endpoints(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
