@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""make bench: monitord's storage figures beside Prometheus's and
+VictoriaMetrics's, measured on the same data in the same run.
+
+For each dataset (node_real from ../shared/bench, and the synthetic "busy
+service" set generated with its gen_dataset.py) it
+  - imports the file into a fresh monitord over HTTP (/api/v1/import/prometheus)
+    and times it end to end (samples/s),
+  - reads the RSS after the import and divides the growth by the series,
+  - stops monitord cleanly and measures its data directory (bytes/sample),
+  - runs bench/store_bench (storage-only append) and bench/codec_bench
+    (decode samples/s per core),
+then runs ../shared/bench/peers.sh on the same files and prints one table
+with the ratios monitord/peer.  Timings vary up to 2x on a shared machine;
+disk sizes are stable.
+
+Environment: SHARED (default ../shared or $MONITORD_SRCDIR/../shared),
+SYNTH_DURATION (default 2h; 24h is the issue's figure), SKIP_PEERS=1,
+PEER_RUNS (default 1)."""
+import argparse
+import gzip
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def du(path):
+    total = 0
+    for root, _, files in os.walk(path):
+        for n in files:
+            total += os.stat(os.path.join(root, n)).st_blocks * 512
+    return total
+
+
+def count(path):
+    samples, series = 0, set()
+    op = gzip.open if path.endswith(".gz") else open
+    with op(path, "rt") as f:
+        for line in f:
+            if not line.strip() or line.startswith("#"):
+                continue
+            samples += 1
+            series.add(line.rsplit(" ", 2)[0])
+    return samples, len(series)
+
+
+def import_monitord(binary, path, samples, series):
+    tmp = tempfile.mkdtemp(prefix="monitord-bench-")
+    port = free_port()
+    conf = os.path.join(tmp, "monitord.conf")
+    with open(conf, "w") as f:
+        f.write(f"[server]\nlisten = 127.0.0.1:{port}\nmax_request_size = 1GB\n"
+                f"retention = 100y\n[storage]\nflush_interval = 5s\n")
+    log = open(os.path.join(tmp, "log"), "w")
+    p = subprocess.Popen([binary, "-f", "-c", conf, "-d", os.path.join(tmp, "data")],
+                         stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(url + "/healthz", timeout=1).read()
+            break
+        except OSError:
+            time.sleep(0.05)
+    base_rss = rss_kb(p.pid)
+    op = gzip.open if path.endswith(".gz") else open
+    with op(path, "rb") as f:
+        body = f.read()
+    t0 = time.monotonic()
+    req = urllib.request.Request(url + "/api/v1/import/prometheus", data=body, method="POST")
+    with urllib.request.urlopen(req, timeout=600) as r:
+        stored = int(r.headers.get("X-Samples-Stored", "0"))
+    secs = time.monotonic() - t0
+    rss = rss_kb(p.pid)
+    p.send_signal(signal.SIGTERM)
+    p.wait(60)
+    log.close()
+    disk = du(os.path.join(tmp, "data"))
+    shutil.rmtree(tmp)
+    return {"samples": samples, "series": series, "stored": stored, "import_s": secs,
+            "samples_per_s": samples / secs, "disk": disk, "b_per_sample": disk / samples,
+            "rss_mb": rss / 1024, "rss_per_series_b": (rss - base_rss) * 1024 / series}
+
+
+def tool(build, name, args):
+    exe = os.path.join(build, "bench", name)
+    out = subprocess.run([exe, *args], capture_output=True, text=True, timeout=1800)
+    return out.stdout + out.stderr
+
+
+def peers(shared, files, runs):
+    out = tempfile.mkdtemp(prefix="monitord-peers-")
+    env = dict(os.environ, OUT=out, RUNS=str(runs), SKIP_REF="1")
+    r = subprocess.run([os.path.join(shared, "bench", "peers.sh"), *files], env=env,
+                       capture_output=True, text=True, timeout=3600)
+    rows = {}
+    tsv = os.path.join(out, "results.tsv")
+    if os.path.exists(tsv):
+        with open(tsv) as f:
+            head = f.readline().rstrip("\n").split("\t")
+            for line in f:
+                row = dict(zip(head, line.rstrip("\n").split("\t")))
+                rows[(row["system"], row["dataset"])] = row
+    if r.returncode != 0:
+        print(r.stdout[-2000:], r.stderr[-2000:], file=sys.stderr)
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--src", required=True)
+    a = ap.parse_args()
+    shared = os.environ.get("SHARED") or os.path.join(a.src, "..", "shared")
+    if not os.path.isdir(os.path.join(shared, "bench")):
+        print(f"bench: no {shared}/bench; set SHARED", file=sys.stderr)
+        return 1
+    work = tempfile.mkdtemp(prefix="monitord-bench-data-")
+    node = os.path.join(work, "node_real.prom")
+    with gzip.open(os.path.join(shared, "bench", "data", "node_real.prom.gz"), "rb") as fi, \
+            open(node, "wb") as fo:
+        shutil.copyfileobj(fi, fo)
+    dur = os.environ.get("SYNTH_DURATION", "2h")
+    synth = os.path.join(work, f"synth_1000x{dur}.prom")
+    end = open(os.path.join(shared, "bench", "data", "END")).read().strip()
+    subprocess.run([sys.executable, os.path.join(shared, "bench", "gen_dataset.py"),
+                    "--series", "1000", "--duration", dur, "--end", end, "--out", synth],
+                   check=True, capture_output=True)
+    results = {}
+    for path in (node, synth):
+        name = os.path.basename(path)[:-5]
+        samples, series = count(path)
+        m = import_monitord(a.bin, path, samples, series)
+        m["store_bench"] = tool(a.build, "store_bench", [path]).strip()
+        m["codec_bench"] = tool(a.build, "codec_bench", ["-n", "480", path]).strip()
+        results[name] = m
+        print(f"== {name}: {samples} samples, {series} series")
+        print(f"monitord import: {m['import_s']:.2f} s, {m['samples_per_s']/1e3:.0f} k samples/s, "
+              f"{m['b_per_sample']:.3f} B/sample on disk, RSS {m['rss_mb']:.1f} MB, "
+              f"{m['rss_per_series_b']:.0f} B RSS per series")
+        print(m["store_bench"])
+        print(m["codec_bench"])
+        sys.stdout.flush()
+    if os.environ.get("SKIP_PEERS"):
+        return 0
+    rows = peers(shared, [node, synth], int(os.environ.get("PEER_RUNS", "1")))
+    print("\n| dataset | system | samples/s in | B/sample | ratio monitord/peer (B/sample) | ratio (samples/s) |")
+    print("|---|---|---|---|---|---|")
+    for name, m in results.items():
+        print(f"| {name} | monitord | {m['samples_per_s']/1e3:.0f} k | {m['b_per_sample']:.3f} | | |")
+        for sysname in ("prometheus(promtool)", "victoria-metrics"):
+            row = rows.get((sysname, name))
+            if not row:
+                print(f"| {name} | {sysname} | (not measured) | | | |")
+                continue
+            sps, bps = float(row["samples/s"]), float(row["B/sample"])
+            print(f"| {name} | {sysname} | {sps/1e3:.0f} k | {bps:.3f} | "
+                  f"{m['b_per_sample']/bps:.2f} | {m['samples_per_s']/sps:.2f} |")
+    shutil.rmtree(work)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
