@@ -10,6 +10,7 @@
 #include "http/http.h"
 #include "postgres/postgres.h"
 #include "proc/proc.h"
+#include "rabbitmq/rabbitmq.h"
 
 const struct conf_key collector_common_keys[] = {
 	{ "interval", CONF_DURATION, 0, "15s", NULL, 100, 24LL * 3600 * 1000,
@@ -38,6 +39,7 @@ const struct collector_kind *const collector_kinds[] = {
 	&proc_collector,
 	&postgres_collector,
 	&http_collector,
+	&rabbitmq_collector,
 	NULL,
 };
 

@@ -1,0 +1,556 @@
+/*
+ * canary: an AMQP round trip, the way a client sees the broker (see
+ * rabbitmq_impl.h).
+ *
+ * librabbitmq's calls block, so they run on a worker thread per target and
+ * never on the event loop.  The worker waits on a condition variable for a
+ * request, connects if it has no connection (declaring an exclusive,
+ * auto-delete, non-durable queue and consuming from it without acks),
+ * publishes one message through the default exchange, waits for that very
+ * message to come back, and hands the result to the loop thread by writing
+ * a byte into a pipe the loop watches.  Every blocking step has a timeout
+ * taken from the request's deadline: the TCP connect
+ * (amqp_socket_open_noblock), the handshake and the RPCs (handshake and
+ * RPC timeouts), the wait for the message (amqp_consume_message).  So an
+ * abandoned request ends by itself, and canary_free() waits at most that.
+ *
+ * The connection stays open between runs (one connect per target, not per
+ * run); any error closes it and the next request reconnects.  An error on
+ * a connection kept from before (the broker restarted meanwhile) is
+ * retried once on a new connection within the same deadline, so a restart
+ * costs no false alarm.  The queue is exclusive, so two monitords that
+ * share a broker and a canary_queue name do not steal each other's
+ * messages: the second is refused with RESOURCE_LOCKED and says so.
+ *
+ * Threading: the struct's fields are grouped below by the thread that owns
+ * them; the mutex guards the request/result hand-over only.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <amqp.h>
+#include <amqp_tcp_socket.h>
+#include <event2/event.h>
+
+#include "rabbitmq_impl.h"
+#include "xmalloc.h"
+
+#define CANARY_CHANNEL	1
+#define CANARY_FRAME_MAX 131072
+
+struct canary {
+	/* Set at canary_new, read-only after. */
+	char			*host;
+	int			 port;
+	char			*vhost;
+	char			*user;
+	char			*pass;
+	char			*queue;
+	int			 rfd;
+	int			 wfd;
+	pthread_t		 thread;
+
+	/* Guarded by mu. */
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	uint64_t		 requested;
+	uint64_t		 finished;
+	int64_t			 timeout_ms;
+	int			 stop;
+	struct canary_result	 result;	/* of request `finished` */
+
+	/* Loop thread only. */
+	struct event		*ev;
+	canary_cb		 cb;
+	void			*cb_arg;
+	uint64_t		 wanted;	/* request cb waits for; 0 none */
+
+	/* Worker thread only. */
+	amqp_connection_state_t	 conn;
+	uint64_t		 seq;
+};
+
+static int64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Time left before DEADLINE (monotonic us) as a timeval; 0 when none. */
+static int
+time_left(int64_t deadline, struct timeval *tv)
+{
+	int64_t left = deadline - mono_us();
+
+	if (left <= 0)
+		return 0;
+	tv->tv_sec = (time_t)(left / 1000000);
+	tv->tv_usec = (suseconds_t)(left % 1000000);
+	return 1;
+}
+
+/* Server text is the broker's: keep it one printable line. */
+static void
+copy_text(char *out, size_t outlen, const void *p, size_t len)
+{
+	size_t i;
+
+	if (len >= outlen)
+		len = outlen - 1;
+	for (i = 0; i < len; i++) {
+		unsigned char c = ((const unsigned char *)p)[i];
+
+		out[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+	}
+	out[len] = '\0';
+}
+
+static void
+reply_error(amqp_rpc_reply_t r, const char *what, char *err, size_t errlen)
+{
+	char text[160];
+
+	switch (r.reply_type) {
+	case AMQP_RESPONSE_NORMAL:
+		snprintf(err, errlen, "AMQP %s: unexpected success", what);
+		break;
+	case AMQP_RESPONSE_NONE:
+		snprintf(err, errlen, "AMQP %s: no reply", what);
+		break;
+	case AMQP_RESPONSE_LIBRARY_EXCEPTION:
+		snprintf(err, errlen, "AMQP %s: %s", what,
+		    amqp_error_string2(r.library_error));
+		break;
+	case AMQP_RESPONSE_SERVER_EXCEPTION:
+		if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+			amqp_connection_close_t *m = r.reply.decoded;
+
+			copy_text(text, sizeof(text), m->reply_text.bytes,
+			    m->reply_text.len);
+			snprintf(err, errlen, "AMQP %s: connection closed by "
+			    "the broker: %u %s", what, m->reply_code, text);
+		} else if (r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+			amqp_channel_close_t *m = r.reply.decoded;
+
+			copy_text(text, sizeof(text), m->reply_text.bytes,
+			    m->reply_text.len);
+			snprintf(err, errlen, "AMQP %s: channel closed by the "
+			    "broker: %u %s", what, m->reply_code, text);
+		} else
+			snprintf(err, errlen, "AMQP %s: unexpected method "
+			    "0x%08x", what, (unsigned)r.reply.id);
+		break;
+	}
+}
+
+static void
+conn_close(struct canary *c)
+{
+	if (c->conn == NULL)
+		return;
+	amqp_destroy_connection(c->conn);
+	c->conn = NULL;
+}
+
+/* A polite close when stopping: the broker then logs no abrupt close. */
+static void
+conn_close_gracefully(struct canary *c)
+{
+	struct timeval tv = { 1, 0 };
+
+	if (c->conn == NULL)
+		return;
+	amqp_set_rpc_timeout(c->conn, &tv);
+	amqp_channel_close(c->conn, CANARY_CHANNEL, AMQP_REPLY_SUCCESS);
+	amqp_connection_close(c->conn, AMQP_REPLY_SUCCESS);
+	conn_close(c);
+}
+
+static int
+conn_open(struct canary *c, int64_t deadline, char *err, size_t errlen)
+{
+	amqp_socket_t		*sock;
+	amqp_rpc_reply_t	 r;
+	struct timeval		 tv;
+	int			 st;
+
+	c->conn = amqp_new_connection();
+	if ((sock = amqp_tcp_socket_new(c->conn)) == NULL) {
+		snprintf(err, errlen, "AMQP: cannot create a socket");
+		goto fail;
+	}
+	if (!time_left(deadline, &tv))
+		goto timeout;
+	st = amqp_socket_open_noblock(sock, c->host, c->port, &tv);
+	if (st != AMQP_STATUS_OK) {
+		snprintf(err, errlen, "AMQP connect to %s:%d: %s", c->host,
+		    c->port, amqp_error_string2(st));
+		goto fail;
+	}
+	if (!time_left(deadline, &tv))
+		goto timeout;
+	amqp_set_handshake_timeout(c->conn, &tv);
+	amqp_set_rpc_timeout(c->conn, &tv);
+	r = amqp_login(c->conn, c->vhost, 0, CANARY_FRAME_MAX, 0,
+	    AMQP_SASL_METHOD_PLAIN, c->user, c->pass);
+	if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+		reply_error(r, "login", err, errlen);
+		goto fail;
+	}
+	if (!time_left(deadline, &tv))
+		goto timeout;
+	amqp_set_rpc_timeout(c->conn, &tv);
+	amqp_channel_open(c->conn, CANARY_CHANNEL);
+	if ((r = amqp_get_rpc_reply(c->conn)).reply_type !=
+	    AMQP_RESPONSE_NORMAL) {
+		reply_error(r, "channel.open", err, errlen);
+		goto fail;
+	}
+	if (!time_left(deadline, &tv))
+		goto timeout;
+	amqp_set_rpc_timeout(c->conn, &tv);
+	amqp_queue_declare(c->conn, CANARY_CHANNEL, amqp_cstring_bytes(c->queue),
+	    0, 0, 1, 1, amqp_empty_table);
+	if ((r = amqp_get_rpc_reply(c->conn)).reply_type !=
+	    AMQP_RESPONSE_NORMAL) {
+		reply_error(r, "queue.declare", err, errlen);
+		goto fail;
+	}
+	if (!time_left(deadline, &tv))
+		goto timeout;
+	amqp_set_rpc_timeout(c->conn, &tv);
+	amqp_basic_consume(c->conn, CANARY_CHANNEL, amqp_cstring_bytes(c->queue),
+	    amqp_empty_bytes, 0, 1, 1, amqp_empty_table);
+	if ((r = amqp_get_rpc_reply(c->conn)).reply_type !=
+	    AMQP_RESPONSE_NORMAL) {
+		reply_error(r, "basic.consume", err, errlen);
+		goto fail;
+	}
+	return 0;
+timeout:
+	snprintf(err, errlen, "AMQP: timeout while connecting");
+fail:
+	conn_close(c);
+	return -1;
+}
+
+/*
+ * A frame other than a delivery arrived while waiting for one: a close
+ * from the broker is an error (with its reason); anything else is skipped.
+ */
+static int
+other_frame(struct canary *c, int64_t deadline, char *err, size_t errlen)
+{
+	amqp_frame_t	 f;
+	struct timeval	 tv;
+	int		 st;
+	char		 text[160];
+
+	if (!time_left(deadline, &tv))
+		return 0;
+	st = amqp_simple_wait_frame_noblock(c->conn, &f, &tv);
+	if (st == AMQP_STATUS_TIMEOUT)
+		return 0;
+	if (st != AMQP_STATUS_OK) {
+		snprintf(err, errlen, "AMQP: %s", amqp_error_string2(st));
+		return -1;
+	}
+	if (f.frame_type != AMQP_FRAME_METHOD)
+		return 0;
+	if (f.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD) {
+		amqp_connection_close_t *m = f.payload.method.decoded;
+
+		copy_text(text, sizeof(text), m->reply_text.bytes,
+		    m->reply_text.len);
+		snprintf(err, errlen, "AMQP: connection closed by the broker: "
+		    "%u %s", m->reply_code, text);
+		return -1;
+	}
+	if (f.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD) {
+		amqp_channel_close_t *m = f.payload.method.decoded;
+
+		copy_text(text, sizeof(text), m->reply_text.bytes,
+		    m->reply_text.len);
+		snprintf(err, errlen, "AMQP: channel closed by the broker: "
+		    "%u %s", m->reply_code, text);
+		return -1;
+	}
+	return 0;
+}
+
+/* Publish one message and wait for it.  Returns 0 and the round trip in
+ * seconds; -1 with a message, and *conn_lost when the connection itself
+ * failed (not a timeout). */
+static int
+round_trip(struct canary *c, int64_t deadline, int64_t timeout_ms,
+    double *rtt, int *conn_lost, char *err, size_t errlen)
+{
+	amqp_basic_properties_t	 props;
+	amqp_envelope_t		 env;
+	amqp_rpc_reply_t	 r;
+	struct timeval		 tv;
+	struct timespec		 now;
+	char			 body[96];
+	int64_t			 t0;
+	size_t			 blen;
+	int			 st, mine;
+
+	*conn_lost = 0;
+	clock_gettime(CLOCK_REALTIME, &now);
+	c->seq++;
+	t0 = mono_us();
+	blen = (size_t)snprintf(body, sizeof(body),
+	    "monitord canary %p %" PRIu64 " %" PRId64, (void *)c, c->seq, t0);
+	memset(&props, 0, sizeof(props));
+	props._flags = AMQP_BASIC_TIMESTAMP_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG;
+	props.timestamp = (uint64_t)now.tv_sec;
+	props.delivery_mode = 1;	/* transient */
+	st = amqp_basic_publish(c->conn, CANARY_CHANNEL, amqp_empty_bytes,
+	    amqp_cstring_bytes(c->queue), 0, 0, &props,
+	    (amqp_bytes_t){ blen, body });
+	if (st != AMQP_STATUS_OK) {
+		snprintf(err, errlen, "AMQP publish: %s",
+		    amqp_error_string2(st));
+		*conn_lost = 1;
+		return -1;
+	}
+	for (;;) {
+		amqp_maybe_release_buffers(c->conn);
+		if (!time_left(deadline, &tv)) {
+			snprintf(err, errlen, "AMQP: the canary message did not "
+			    "come back within %.3gs", (double)timeout_ms / 1000);
+			return -1;
+		}
+		r = amqp_consume_message(c->conn, &env, &tv, 0);
+		if (r.reply_type == AMQP_RESPONSE_NORMAL) {
+			/* An earlier, abandoned message is skipped. */
+			mine = env.message.body.len == blen &&
+			    memcmp(env.message.body.bytes, body, blen) == 0;
+			amqp_destroy_envelope(&env);
+			if (mine) {
+				*rtt = (double)(mono_us() - t0) / 1e6;
+				return 0;
+			}
+			continue;
+		}
+		if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+		    r.library_error == AMQP_STATUS_TIMEOUT)
+			continue;	/* the deadline check says it */
+		if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+		    r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
+			if (other_frame(c, deadline, err, errlen) == -1) {
+				*conn_lost = 1;
+				return -1;
+			}
+			continue;
+		}
+		reply_error(r, "consume", err, errlen);
+		*conn_lost = 1;
+		return -1;
+	}
+}
+
+static void
+canary_once(struct canary *c, int64_t timeout_ms, struct canary_result *res)
+{
+	int64_t	deadline = mono_us() + timeout_ms * 1000;
+	int	reused, lost;
+
+	memset(res, 0, sizeof(*res));
+	reused = c->conn != NULL;
+	if (!reused && conn_open(c, deadline, res->err, sizeof(res->err)) == -1)
+		return;
+	if (round_trip(c, deadline, timeout_ms, &res->rtt, &lost, res->err,
+	    sizeof(res->err)) == 0) {
+		res->ok = 1;
+		return;
+	}
+	conn_close(c);
+	if (!reused || !lost)
+		return;
+	if (conn_open(c, deadline, res->err, sizeof(res->err)) == -1)
+		return;
+	if (round_trip(c, deadline, timeout_ms, &res->rtt, &lost, res->err,
+	    sizeof(res->err)) == 0)
+		res->ok = 1;
+	else
+		conn_close(c);
+}
+
+static void *
+canary_main(void *arg)
+{
+	struct canary		*c = arg;
+	struct canary_result	 res;
+	sigset_t		 all;
+	uint64_t		 n;
+	int64_t			 timeout;
+	ssize_t			 w;
+
+	/* Signals are the loop thread's business. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		while (!c->stop && c->requested == c->finished)
+			pthread_cond_wait(&c->cv, &c->mu);
+		if (c->stop)
+			break;
+		n = c->requested;
+		timeout = c->timeout_ms;
+		pthread_mutex_unlock(&c->mu);
+
+		canary_once(c, timeout, &res);
+
+		pthread_mutex_lock(&c->mu);
+		c->result = res;
+		c->finished = n;
+		pthread_mutex_unlock(&c->mu);
+		do
+			w = write(c->wfd, "", 1);
+		while (w == -1 && errno == EINTR);
+		/* EAGAIN: the pipe is full of wake-ups already; one is
+		 * enough. */
+		pthread_mutex_lock(&c->mu);
+	}
+	pthread_mutex_unlock(&c->mu);
+	conn_close_gracefully(c);
+	return NULL;
+}
+
+/* Loop thread: a result is ready. */
+static void
+canary_wake(evutil_socket_t fd, short what, void *arg)
+{
+	struct canary		*c = arg;
+	struct canary_result	 res;
+	char			 drain[64];
+	uint64_t		 fin;
+	canary_cb		 cb;
+
+	while (read(fd, drain, sizeof(drain)) > 0)
+		;
+	pthread_mutex_lock(&c->mu);
+	fin = c->finished;
+	res = c->result;
+	pthread_mutex_unlock(&c->mu);
+	if (c->wanted == 0 || fin != c->wanted)
+		return;
+	cb = c->cb;
+	c->wanted = 0;
+	c->cb = NULL;
+	cb(&res, c->cb_arg);
+}
+
+struct canary *
+canary_new(struct event_base *base, const struct canary_opts *o, char *err,
+    size_t errlen)
+{
+	struct canary	*c = xcalloc(1, sizeof(*c));
+	int		 fds[2], e;
+
+	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) == -1) {
+		snprintf(err, errlen, "canary: pipe: %s", strerror(errno));
+		free(c);
+		return NULL;
+	}
+	c->rfd = fds[0];
+	c->wfd = fds[1];
+	c->host = xstrdup(o->host);
+	c->port = o->port;
+	c->vhost = xstrdup(o->vhost);
+	c->user = xstrdup(o->user);
+	c->pass = xstrdup(o->pass);
+	c->queue = xstrdup(o->queue);
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	c->ev = event_new(base, c->rfd, EV_READ | EV_PERSIST, canary_wake, c);
+	event_add(c->ev, NULL);
+	if ((e = pthread_create(&c->thread, NULL, canary_main, c)) != 0) {
+		snprintf(err, errlen, "canary: cannot start a thread: %s",
+		    strerror(e));
+		event_free(c->ev);
+		close(c->rfd);
+		close(c->wfd);
+		pthread_mutex_destroy(&c->mu);
+		pthread_cond_destroy(&c->cv);
+		explicit_bzero(c->pass, strlen(c->pass));
+		free(c->host);
+		free(c->vhost);
+		free(c->user);
+		free(c->pass);
+		free(c->queue);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+int
+canary_busy(const struct canary *c)
+{
+	int busy;
+
+	pthread_mutex_lock((pthread_mutex_t *)(uintptr_t)&c->mu);
+	busy = c->requested != c->finished;
+	pthread_mutex_unlock((pthread_mutex_t *)(uintptr_t)&c->mu);
+	return busy;
+}
+
+void
+canary_start(struct canary *c, int64_t timeout_ms, canary_cb cb, void *arg)
+{
+	pthread_mutex_lock(&c->mu);
+	c->requested++;
+	c->timeout_ms = timeout_ms > 0 ? timeout_ms : 1;
+	c->wanted = c->requested;
+	c->cb = cb;
+	c->cb_arg = arg;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+}
+
+void
+canary_abandon(struct canary *c)
+{
+	c->wanted = 0;
+	c->cb = NULL;
+	c->cb_arg = NULL;
+}
+
+void
+canary_free(struct canary *c)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->stop = 1;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(c->thread, NULL);
+	event_free(c->ev);
+	close(c->rfd);
+	close(c->wfd);
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cv);
+	explicit_bzero(c->pass, strlen(c->pass));
+	free(c->host);
+	free(c->vhost);
+	free(c->user);
+	free(c->pass);
+	free(c->queue);
+	free(c);
+}
