@@ -4,8 +4,8 @@
  *
  * A run does, at once: the management API calls, the Prometheus plugin's
  * page (when prometheus_url is set) and the AMQP canary (when on).  The
- * management calls go in order: /api/policies and the pages of
- * /api/queues, one page after the other; then for every dead-letter
+ * management calls go in order: /api/policies, then the pages of
+ * /api/queues one after the other, then for every dead-letter
  * exchange met, its type and its bindings, a few exchanges at a time.  The
  * queues are listed with their statistics (which carry the consumers and
  * the policy applied); if some queue has no counts yet (its statistics are
@@ -664,6 +664,9 @@ call_done(const struct hclient_resp *resp, void *arg)
 			goto out;
 		}
 		run->policies_done = 1;
+		/* One after the other, so that a broker refusing both
+		 * always gives the same error. */
+		queues_request(run);
 		break;
 	case CALL_QUEUES:
 		queues_page(run, resp, path, 0);
@@ -986,8 +989,6 @@ rabbitmq_run(void *priv, struct run *r)
 	buf_adds(&path, "/api/policies");
 	mgmt_get(run, CALL_POLICIES, &path, NULL, -1, NULL);
 	buf_free(&path);
-	if (!run->mgmt_failed)
-		queues_request(run);
 	maybe_finish(run);
 }
 
