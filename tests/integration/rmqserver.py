@@ -10,6 +10,7 @@ epmd it spawned, which daemonizes.  Starting takes about 8 s.
     node.api("PUT", "/api/queues/%2F/work", {"durable": False})
     node.stop()
 """
+import atexit
 import base64
 import glob
 import json
@@ -115,6 +116,7 @@ class RabbitMQ:
         self.proc = subprocess.Popen([script], env=self._env(), cwd=self.dir,
                                      stdout=self.log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
+        atexit.register(self.stop)      # a test that dies leaves no broker
         deadline = time.time() + timeout
         while time.time() < deadline:
             self._find_epmd()
