@@ -12,7 +12,9 @@
  * taken from the request's deadline: the TCP connect
  * (amqp_socket_open_noblock), the handshake and the RPCs (handshake and
  * RPC timeouts), the wait for the message (amqp_consume_message).  So an
- * abandoned request ends by itself, and canary_free() waits at most that.
+ * abandoned request ends by itself.  canary_free() joins an idle worker;
+ * a busy one it detaches, and the worker frees the struct when its
+ * request ends, so a reload never holds the event loop for a timeout.
  *
  * The connection stays open between runs (one connect per target, not per
  * run); any error closes it and the next request reconnects.  An error on
@@ -67,6 +69,7 @@ struct canary {
 	uint64_t		 finished;
 	int64_t			 timeout_ms;
 	int			 stop;
+	int			 detached;	/* the worker frees it all */
 	struct canary_result	 result;	/* of request `finished` */
 
 	/* Loop thread only. */
@@ -390,6 +393,17 @@ canary_once(struct canary *c, int64_t timeout_ms, struct canary_result *res)
 		conn_close(c);
 }
 
+static void
+canary_strings_free(struct canary *c)
+{
+	explicit_bzero(c->pass, strlen(c->pass));
+	free(c->host);
+	free(c->vhost);
+	free(c->user);
+	free(c->pass);
+	free(c->queue);
+}
+
 static void *
 canary_main(void *arg)
 {
@@ -399,6 +413,7 @@ canary_main(void *arg)
 	uint64_t		 n;
 	int64_t			 timeout;
 	ssize_t			 w;
+	int			 stop;
 
 	/* Signals are the loop thread's business. */
 	sigfillset(&all);
@@ -418,16 +433,29 @@ canary_main(void *arg)
 		pthread_mutex_lock(&c->mu);
 		c->result = res;
 		c->finished = n;
+		stop = c->stop;
 		pthread_mutex_unlock(&c->mu);
-		do
-			w = write(c->wfd, "", 1);
-		while (w == -1 && errno == EINTR);
-		/* EAGAIN: the pipe is full of wake-ups already; one is
-		 * enough. */
+		/* Once stopped nobody reads the pipe (and a detached worker's
+		 * reader is closed). */
+		if (!stop) {
+			do
+				w = write(c->wfd, "", 1);
+			while (w == -1 && errno == EINTR);
+			/* EAGAIN: the pipe is full of wake-ups; one is
+			 * enough. */
+		}
 		pthread_mutex_lock(&c->mu);
 	}
 	pthread_mutex_unlock(&c->mu);
 	conn_close_gracefully(c);
+	if (c->detached) {
+		/* Set before stop by canary_free, which is gone. */
+		close(c->wfd);
+		pthread_mutex_destroy(&c->mu);
+		pthread_cond_destroy(&c->cv);
+		canary_strings_free(c);
+		free(c);
+	}
 	return NULL;
 }
 
@@ -487,12 +515,7 @@ canary_new(struct event_base *base, const struct canary_opts *o, char *err,
 		close(c->wfd);
 		pthread_mutex_destroy(&c->mu);
 		pthread_cond_destroy(&c->cv);
-		explicit_bzero(c->pass, strlen(c->pass));
-		free(c->host);
-		free(c->vhost);
-		free(c->user);
-		free(c->pass);
-		free(c->queue);
+		canary_strings_free(c);
 		free(c);
 		return NULL;
 	}
@@ -534,23 +557,34 @@ canary_abandon(struct canary *c)
 void
 canary_free(struct canary *c)
 {
+	pthread_t	thread;
+	int		busy, rfd;
+
 	if (c == NULL)
 		return;
+	event_free(c->ev);
+	/* A busy worker may free c as soon as the mutex is released. */
+	rfd = c->rfd;
+	thread = c->thread;
 	pthread_mutex_lock(&c->mu);
+	busy = c->requested != c->finished;
+	c->detached = busy;
 	c->stop = 1;
 	pthread_cond_signal(&c->cv);
 	pthread_mutex_unlock(&c->mu);
+	if (busy) {
+		/* Within its own timeout the worker ends and frees c; having
+		 * seen stop, it writes nothing to the pipe. */
+		close(rfd);
+		pthread_detach(thread);
+		return;
+	}
+	/* Idle, or about to see stop: it ends now. */
 	pthread_join(c->thread, NULL);
-	event_free(c->ev);
 	close(c->rfd);
 	close(c->wfd);
 	pthread_mutex_destroy(&c->mu);
 	pthread_cond_destroy(&c->cv);
-	explicit_bzero(c->pass, strlen(c->pass));
-	free(c->host);
-	free(c->vhost);
-	free(c->user);
-	free(c->pass);
-	free(c->queue);
+	canary_strings_free(c);
 	free(c);
 }

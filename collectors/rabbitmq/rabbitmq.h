@@ -14,8 +14,8 @@
  * client on the event loop.  The canary's AMQP library blocks, so each
  * target runs it on a worker thread of its own, started at the first run,
  * which keeps its AMQP connection between runs and posts results back to
- * the loop through a pipe; free() joins it, waiting at most the canary's
- * own timeout.  The instance label is the management URL's host:port.
+ * the loop through a pipe; free() stops it without waiting on the
+ * network.  The instance label is the management URL's host:port.
  */
 #ifndef MONITORD_RABBITMQ_H
 #define MONITORD_RABBITMQ_H

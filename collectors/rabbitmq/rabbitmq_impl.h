@@ -208,8 +208,10 @@ void		 canary_start(struct canary *, int64_t timeout_ms, canary_cb,
 		    void *arg);
 /* Drop the result of the request in progress: CB will not run. */
 void		 canary_abandon(struct canary *);
-/* Stop the worker: waits for its request to end (bounded by its timeout),
- * closes the connection.  NULL: no-op. */
+/* Stop the worker and close the connection.  An idle worker is joined; a
+ * busy one is left to end its request (within its timeout) and free
+ * everything itself, so this never waits on the network.  CB will not run.
+ * NULL: no-op. */
 void		 canary_free(struct canary *);
 
 #endif
