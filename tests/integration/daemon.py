@@ -4,7 +4,9 @@ The binary comes from $MONITORD_BIN (set by `make check`), the source tree
 from $MONITORD_SRCDIR.  Every daemon listens on 127.0.0.1 on a free port,
 keeps its data in a temporary directory, and is stopped by its own PID."""
 import gzip
+import atexit
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -41,6 +43,7 @@ class Daemon:
 
     def __init__(self, config_text, extra_args=(), wait=True):
         self.dir = tempfile.mkdtemp(prefix="monitord-test-")
+        atexit.register(shutil.rmtree, self.dir, True)
         self.port = free_port()
         self.conf = os.path.join(self.dir, "monitord.conf")
         self.write_config(config_text)
