@@ -1,0 +1,445 @@
+/*
+ * head: the open chunk of every series, its sealing, and its durability.
+ *
+ * Each series appends to one chunk_app in memory.  At chunk_max_samples,
+ * chunk_max_span_ms, or when the codec says the chunk is full, the chunk
+ * is sealed: its bytes move to the series' pending list until a flush
+ * writes them to CHUNKS.  A flush also writes a checkpoint of each changed
+ * open chunk to HEAD (or deletes the checkpoint when the chunk was just
+ * sealed), all of one series always in the same transaction, so on disk a
+ * series is at one flush or the next, never between.  At open the
+ * checkpoints are decoded into fresh appenders.
+ *
+ * Every change to a series' head fields happens under its stripe lock,
+ * which readers take to copy the head out.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chunk.h"
+#include "keys.h"
+#include "kv.h"
+#include "store_int.h"
+#include "xmalloc.h"
+
+/* Bound the bytes of one flush transaction (LMDB keeps its dirty pages in
+ * memory until commit); series beyond go into the next transaction. */
+#define FLUSH_TXN_BYTES		(64u << 20)
+
+void
+head_free(struct series *s)
+{
+	struct sealed *p, *next;
+
+	chunk_app_free(s->head);
+	s->head = NULL;
+	for (p = s->pending; p != NULL; p = next) {
+		next = p->next;
+		free(p);
+	}
+	s->pending = NULL;
+	s->npending = 0;
+}
+
+/* Move the open chunk to the pending list.  Stripe lock held. */
+static int
+seal_locked(struct series *s)
+{
+	const uint8_t	*data;
+	size_t		 len;
+	struct sealed	*p, **pp;
+
+	if (s->head == NULL)
+		return 0;
+	if (chunk_app_count(s->head) == 0) {
+		chunk_app_free(s->head);
+		s->head = NULL;
+		return 0;
+	}
+	if (chunk_app_bytes_out(s->head, &data, &len) != 0)
+		return -1;
+	p = xmalloc(sizeof(*p) + len);
+	p->next = NULL;
+	p->first = chunk_app_first(s->head);
+	p->last = chunk_app_last(s->head);
+	p->len = len;
+	memcpy(p->data, data, len);
+	for (pp = &s->pending; *pp != NULL; pp = &(*pp)->next)
+		;
+	*pp = p;
+	s->npending++;
+	chunk_app_free(s->head);
+	s->head = NULL;
+	return 0;
+}
+
+int
+head_seal(struct store *st, struct series *s)
+{
+	pthread_mutex_t	*lk = store_stripe(st, s->id);
+	int		 rc;
+
+	pthread_mutex_lock(lk);
+	rc = seal_locked(s);
+	pthread_mutex_unlock(lk);
+	if (rc == 0)
+		store_dirty(st, s);
+	return rc;
+}
+
+int
+head_append(struct store *st, struct series *s, int64_t t, double v,
+    struct store_append_stats *a)
+{
+	pthread_mutex_t	*lk = store_stripe(st, s->id);
+	uint64_t	 bits;
+	int		 rc = 0;
+
+	memcpy(&bits, &v, sizeof(bits));
+	pthread_mutex_lock(lk);
+	if (s->last_t != INT64_MIN && t <= s->last_t) {
+		if (t < s->last_t)
+			a->out_of_order++;
+		else if (bits != s->last_vbits)
+			a->duplicate++;
+		goto out;
+	}
+	if (s->head != NULL &&
+	    (chunk_app_count(s->head) >= st->opts.chunk_max_samples ||
+	    (uint64_t)t - (uint64_t)chunk_app_first(s->head) >=
+	    (uint64_t)st->opts.chunk_max_span_ms)) {
+		if (s->npending >= STORE_MAX_PENDING) {
+			a->write_error++;
+			rc = -1;
+			goto out;
+		}
+		if (seal_locked(s) != 0)
+			goto fail;
+	}
+	if (s->head == NULL)
+		s->head = chunk_app_new();
+	if (chunk_app_add(s->head, t, v) != 0) {
+		/* The codec's own limit: seal and start afresh. */
+		if (s->npending >= STORE_MAX_PENDING || seal_locked(s) != 0)
+			goto fail;
+		s->head = chunk_app_new();
+		if (chunk_app_add(s->head, t, v) != 0)
+			goto fail;
+	}
+	s->last_t = t;
+	s->last_vbits = bits;
+	if (s->mint == INT64_MAX)
+		s->mint = t;
+	a->appended++;
+	pthread_mutex_unlock(lk);
+	store_dirty(st, s);
+	return 0;
+fail:
+	a->write_error++;
+	rc = -1;
+out:
+	pthread_mutex_unlock(lk);
+	return rc;
+}
+
+struct flush_ctx {
+	struct store	 *st;
+	struct series	**v;
+	size_t		  n;
+	uint64_t	  chunks;
+};
+
+static int
+flush_txn(struct kv_txn *txn, void *arg)
+{
+	struct flush_ctx	*fc = arg;
+	struct series		*s;
+	struct sealed		*p;
+	pthread_mutex_t		*lk;
+	const uint8_t		*data;
+	uint8_t			 k[KEY_CHUNK_LEN];
+	size_t			 i, len;
+	int			 rc = 0;
+
+	fc->chunks = 0;
+	for (i = 0; i < fc->n && rc == 0; i++) {
+		s = fc->v[i];
+		lk = store_stripe(fc->st, s->id);
+		pthread_mutex_lock(lk);
+		for (p = s->pending; p != NULL && rc == 0; p = p->next) {
+			key_chunk(k, s->id, p->first);
+			rc = kv_put(txn, KV_DB_CHUNKS, k, sizeof(k), p->data,
+			    p->len);
+			fc->chunks++;
+		}
+		key_put64(k, s->id);
+		if (rc < 0)
+			;
+		else if (s->head != NULL) {
+			if (chunk_app_bytes_out(s->head, &data, &len) != 0)
+				rc = KV_EFAIL;
+			else
+				rc = kv_put(txn, KV_DB_HEAD, k, 8, data, len);
+		} else if (s->has_ckpt) {
+			rc = kv_del(txn, KV_DB_HEAD, k, 8, NULL, 0);
+			if (rc == KV_NOTFOUND)
+				rc = 0;
+		}
+		pthread_mutex_unlock(lk);
+	}
+	return rc;
+}
+
+/* The writes are on disk: forget the pending chunks. */
+static void
+flush_done(struct store *st, struct series **v, size_t n)
+{
+	struct sealed	*p, *next;
+	pthread_mutex_t	*lk;
+	size_t		 i;
+
+	for (i = 0; i < n; i++) {
+		lk = store_stripe(st, v[i]->id);
+		pthread_mutex_lock(lk);
+		for (p = v[i]->pending; p != NULL; p = next) {
+			next = p->next;
+			free(p);
+		}
+		v[i]->pending = NULL;
+		v[i]->npending = 0;
+		v[i]->has_ckpt = v[i]->head != NULL;
+		v[i]->dirty = 0;
+		pthread_mutex_unlock(lk);
+	}
+}
+
+static size_t
+flush_bytes(struct series *s)
+{
+	struct sealed	*p;
+	size_t		 n = 64;
+
+	for (p = s->pending; p != NULL; p = p->next)
+		n += p->len + 32;
+	if (s->head != NULL)
+		n += chunk_app_bytes(s->head) + 32;
+	return n;
+}
+
+/*
+ * Write every dirty series.  Writer lock held.  On failure the series not
+ * yet written stay dirty (and their data in memory) for the next attempt.
+ */
+int
+head_flush(struct store *st, char *err, size_t errlen)
+{
+	struct flush_ctx	 fc;
+	size_t			 start = 0, end, bytes, left;
+	int			 rc = 0;
+
+	while (start < st->ndirty) {
+		for (end = start, bytes = 0; end < st->ndirty &&
+		    (end == start || bytes < FLUSH_TXN_BYTES); end++)
+			bytes += flush_bytes(st->dirty[end]);
+		fc.st = st;
+		fc.v = st->dirty + start;
+		fc.n = end - start;
+		rc = kv_write(st->kv, flush_txn, &fc, err, errlen);
+		if (rc < 0)
+			break;
+		flush_done(st, fc.v, fc.n);
+		pthread_mutex_lock(&st->statlock);
+		st->st.chunks_written += fc.chunks;
+		pthread_mutex_unlock(&st->statlock);
+		start = end;
+	}
+	left = st->ndirty - start;
+	memmove(st->dirty, st->dirty + start, left * sizeof(*st->dirty));
+	st->ndirty = left;
+	return rc < 0 ? -1 : 0;
+}
+
+/* Oldest time and newest sample of the series' sealed chunks on disk. */
+static int
+restore_bounds(struct kv_txn *txn, struct kv_cursor *cur, struct series *s)
+{
+	struct kv_val		k, v;
+	struct chunk_iter	it;
+	uint8_t			key[KEY_CHUNK_LEN];
+	uint32_t		count;
+	int64_t			first, last, t;
+	double			val;
+	int			rc;
+
+	key_chunk(key, s->id, INT64_MIN);
+	k.data = key;
+	k.len = sizeof(key);
+	rc = kv_cursor_get(cur, KV_SET_RANGE, &k, &v);
+	if (rc == KV_NOTFOUND || (rc == 0 && (k.len != KEY_CHUNK_LEN ||
+	    key_get64(k.data) != s->id)))
+		return 0;
+	if (rc < 0)
+		return rc;
+	s->mint = key_get_time((const uint8_t *)k.data + 8);
+	/* The last chunk: the one before the next series' first. */
+	key_chunk(key, s->id + 1, INT64_MIN);
+	k.data = key;
+	k.len = sizeof(key);
+	rc = kv_cursor_get(cur, KV_SET_RANGE, &k, &v);
+	if (rc == KV_NOTFOUND)
+		rc = kv_cursor_get(cur, KV_LAST, &k, &v);
+	else if (rc == 0)
+		rc = kv_cursor_get(cur, KV_PREV, &k, &v);
+	if (rc < 0)
+		return rc;
+	if (rc != 0 || key_get64(k.data) != s->id)
+		return 0;
+	if (chunk_peek(v.data, v.len, &count, &first, &last) != 0 ||
+	    chunk_iter_init(&it, v.data, v.len) != 0)
+		return 0;	/* the reader reports damaged chunks */
+	while (chunk_iter_next(&it, &t, &val) == 1) {
+		s->last_t = t;
+		memcpy(&s->last_vbits, &val, sizeof(val));
+	}
+	(void)txn;
+	return 0;
+}
+
+/* Rebuild an appender from checkpoint bytes, keeping samples after the
+ * sealed chunks.  -1 when the bytes do not decode. */
+static int
+restore_head(struct series *s, const void *data, size_t len)
+{
+	struct chunk_iter	 it;
+	struct chunk_app	*app;
+	int64_t			 t;
+	double			 v;
+	int			 rc;
+
+	if (chunk_iter_init(&it, data, len) != 0)
+		return -1;
+	app = chunk_app_new();
+	while ((rc = chunk_iter_next(&it, &t, &v)) == 1) {
+		if (s->last_t != INT64_MIN && t <= s->last_t)
+			continue;
+		if (chunk_app_add(app, t, v) != 0)
+			break;
+		s->last_t = t;
+		memcpy(&s->last_vbits, &v, sizeof(v));
+		if (s->mint == INT64_MAX || t < s->mint)
+			s->mint = t;
+	}
+	if (rc < 0) {
+		chunk_app_free(app);
+		return -1;
+	}
+	if (chunk_app_count(app) == 0)
+		chunk_app_free(app);
+	else
+		s->head = app;
+	s->has_ckpt = 1;
+	return 0;
+}
+
+/*
+ * At open: the time bounds of every series from its chunks, then the
+ * checkpoints.  A checkpoint that does not decode is dropped (and
+ * reported); one of a series that no longer exists is ignored.
+ */
+int
+head_restore(struct store *st, char *err, size_t errlen)
+{
+	struct kv_txn		*txn;
+	struct kv_cursor	*cur = NULL;
+	struct kv_val		 k, v;
+	struct series		*s;
+	size_t			 i, bad = 0;
+	int			 rc;
+
+	if (kv_read_begin(st->kv, &txn, err, errlen) < 0)
+		return -1;
+	if ((rc = kv_cursor_open(txn, KV_DB_CHUNKS, &cur)) < 0)
+		goto out;
+	for (i = 0; i < st->idx.nbuckets && rc >= 0; i++)
+		for (s = st->idx.byid[i]; s != NULL && rc >= 0; s = s->inext)
+			rc = restore_bounds(txn, cur, s);
+	kv_cursor_close(cur);
+	cur = NULL;
+	if (rc < 0 || (rc = kv_cursor_open(txn, KV_DB_HEAD, &cur)) < 0)
+		goto out;
+	for (rc = kv_cursor_get(cur, KV_FIRST, &k, &v); rc == 0;
+	    rc = kv_cursor_get(cur, KV_NEXT, &k, &v)) {
+		if (k.len != 8 || (s = series_find_id(&st->idx,
+		    key_get64(k.data))) == NULL)
+			continue;
+		if (restore_head(s, v.data, v.len) != 0) {
+			bad++;
+			s->has_ckpt = 1;
+			store_dirty(st, s);
+		}
+	}
+	if (rc == KV_NOTFOUND)
+		rc = 0;
+out:
+	if (rc < 0)
+		snprintf(err, errlen, "restoring head chunks: %s",
+		    kv_txn_error(txn));
+	kv_cursor_close(cur);
+	kv_read_end(txn);
+	if (rc == 0 && bad > 0) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "%zu damaged head checkpoints "
+		    "dropped at open", bad);
+		store_set_error(st, 0, msg);
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+/*
+ * Retention of the head: drop the open chunk and the pending chunks whose
+ * samples are all before CUT, and seal an open chunk whose newest sample
+ * is before IDLE so that a series that went quiet ages out like the rest.
+ * Writer lock held.
+ */
+void
+head_trim(struct store *st, struct series *s, int64_t cut, int64_t idle)
+{
+	pthread_mutex_t	*lk = store_stripe(st, s->id);
+	struct sealed	*p;
+	int		 changed = 0;
+
+	pthread_mutex_lock(lk);
+	while ((p = s->pending) != NULL && p->last < cut) {
+		s->pending = p->next;
+		s->npending--;
+		free(p);
+		changed = 1;
+	}
+	if (s->head != NULL && chunk_app_count(s->head) > 0 &&
+	    chunk_app_last(s->head) < cut) {
+		chunk_app_free(s->head);
+		s->head = NULL;
+		changed = 1;
+	} else if (s->head != NULL && s->last_t < idle) {
+		(void)seal_locked(s);
+		changed = 1;
+	}
+	pthread_mutex_unlock(lk);
+	if (changed)
+		store_dirty(st, s);
+}
+
+/* Oldest sample in memory, or INT64_MAX.  Stripe lock held. */
+int64_t
+head_mint_locked(const struct series *s)
+{
+	if (s->pending != NULL)
+		return s->pending->first;
+	if (s->head != NULL && chunk_app_count(s->head) > 0)
+		return chunk_app_first(s->head);
+	return INT64_MAX;
+}

@@ -1,0 +1,346 @@
+/*
+ * iter: one series' points in a time range, raw or from a rollup tier.
+ *
+ * At creation the iterator copies the compressed chunks it needs: first
+ * the head (open chunk and sealed chunks not yet flushed) under the
+ * series' stripe lock, then the sealed chunks from a short LMDB read
+ * transaction.  In that order nothing can be missed: a chunk a concurrent
+ * flush moves from memory to disk is in the copy of memory or, when the
+ * flush committed first, in the later snapshot of the disk.  It may be in
+ * both, so chunks with the same start are kept once and decoding skips
+ * any time not after the last one returned.  Decoding is lazy, a chunk or
+ * rollup block at a time.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chunk.h"
+#include "keys.h"
+#include "kv.h"
+#include "store_int.h"
+#include "xmalloc.h"
+
+struct ichunk {
+	int64_t		 first;
+	size_t		 len;
+	uint8_t		*data;
+};
+
+struct store_iter {
+	uint64_t		 id;
+	int			 tier;
+	int64_t			 t0, t1;
+	struct ichunk		*c;
+	size_t			 n, cap, i;
+	int			 active, done, started;
+	int64_t			 last;
+	struct chunk_iter	 ci;
+	struct rollup_point	*pts;
+	size_t			 npts, pi;
+	char			 err[192];
+};
+
+static void
+iter_add(struct store_iter *it, int64_t first, const void *data, size_t len)
+{
+	struct ichunk *c;
+
+	if (it->n == it->cap) {
+		it->cap = it->cap ? it->cap * 2 : 8;
+		it->c = xreallocarray(it->c, it->cap, sizeof(*it->c));
+	}
+	c = &it->c[it->n++];
+	c->first = first;
+	c->len = len;
+	c->data = xmalloc(len ? len : 1);
+	memcpy(c->data, data, len);
+}
+
+static void
+copy_head(struct store *st, struct store_iter *it)
+{
+	struct series	*s;
+	struct sealed	*p;
+	const uint8_t	*data;
+	size_t		 len;
+
+	pthread_rwlock_rdlock(&st->ilock);
+	if ((s = series_find_id(&st->idx, it->id)) != NULL) {
+		pthread_mutex_lock(store_stripe(st, it->id));
+		for (p = s->pending; p != NULL; p = p->next)
+			if (p->last >= it->t0 && p->first <= it->t1)
+				iter_add(it, p->first, p->data, p->len);
+		if (s->head != NULL && chunk_app_count(s->head) > 0 &&
+		    chunk_app_last(s->head) >= it->t0 &&
+		    chunk_app_first(s->head) <= it->t1 &&
+		    chunk_app_bytes_out(s->head, &data, &len) == 0)
+			iter_add(it, chunk_app_first(s->head), data, len);
+		pthread_mutex_unlock(store_stripe(st, it->id));
+	}
+	pthread_rwlock_unlock(&st->ilock);
+}
+
+static int
+chunk_is(const struct kv_val *k, uint64_t id)
+{
+	return k->len == KEY_CHUNK_LEN && key_get64(k->data) == id;
+}
+
+static int
+copy_disk(struct kv_txn *txn, struct store_iter *it)
+{
+	struct kv_cursor	*cur;
+	struct kv_val		 k, v;
+	uint8_t			 key[KEY_CHUNK_LEN];
+	uint32_t		 count;
+	int64_t			 first, last;
+	int			 rc;
+
+	if ((rc = kv_cursor_open(txn, KV_DB_CHUNKS, &cur)) < 0)
+		return rc;
+	/* The chunk starting before t0 may reach into the range. */
+	key_chunk(key, it->id, it->t0);
+	k.data = key;
+	k.len = sizeof(key);
+	rc = kv_cursor_get(cur, KV_SET_RANGE, &k, &v);
+	if (rc == KV_NOTFOUND)
+		rc = kv_cursor_get(cur, KV_LAST, &k, &v);
+	else if (rc == 0)
+		rc = kv_cursor_get(cur, KV_PREV, &k, &v);
+	if (rc == 0 && chunk_is(&k, it->id) && (chunk_peek(v.data, v.len,
+	    &count, &first, &last) != 0 || last >= it->t0))
+		iter_add(it, key_get_time((const uint8_t *)k.data + 8),
+		    v.data, v.len);
+	if (rc < 0 && rc != KV_NOTFOUND)
+		goto out;
+	k.data = key;
+	k.len = sizeof(key);
+	for (rc = kv_cursor_get(cur, KV_SET_RANGE, &k, &v); rc == 0;
+	    rc = kv_cursor_get(cur, KV_NEXT, &k, &v)) {
+		if (!chunk_is(&k, it->id))
+			break;
+		first = key_get_time((const uint8_t *)k.data + 8);
+		if (first > it->t1)
+			break;
+		iter_add(it, first, v.data, v.len);
+	}
+out:
+	kv_cursor_close(cur);
+	return rc == KV_NOTFOUND ? 0 : rc;
+}
+
+static int
+ichunk_cmp(const void *a, const void *b)
+{
+	const struct ichunk *x = a, *y = b;
+
+	return x->first < y->first ? -1 : x->first > y->first;
+}
+
+static void
+sort_unique(struct store_iter *it)
+{
+	size_t i, j;
+
+	qsort(it->c, it->n, sizeof(*it->c), ichunk_cmp);
+	for (i = j = 0; i < it->n; i++) {
+		if (j > 0 && it->c[j - 1].first == it->c[i].first)
+			free(it->c[i].data);
+		else
+			it->c[j++] = it->c[i];
+	}
+	it->n = j;
+}
+
+static int
+copy_rollup(struct kv_txn *txn, struct store_iter *it)
+{
+	struct kv_cursor	*cur;
+	struct kv_val		 k, v;
+	uint8_t			 key[KEY_ROLLUP_LEN];
+	int64_t			 start;
+	int			 rc;
+
+	if ((rc = kv_cursor_open(txn, KV_DB_ROLLUP, &cur)) < 0)
+		return rc;
+	key_rollup(key, it->tier, it->id, rollup_align(it->t0,
+	    rollup_span(it->tier)));
+	k.data = key;
+	k.len = sizeof(key);
+	for (rc = kv_cursor_get(cur, KV_SET_RANGE, &k, &v); rc == 0;
+	    rc = kv_cursor_get(cur, KV_NEXT, &k, &v)) {
+		if (k.len != KEY_ROLLUP_LEN || memcmp(k.data, key, 9) != 0)
+			break;
+		start = key_get_time((const uint8_t *)k.data + 9);
+		if (start > it->t1)
+			break;
+		iter_add(it, start, v.data, v.len);
+	}
+	kv_cursor_close(cur);
+	return rc == KV_NOTFOUND ? 0 : rc;
+}
+
+struct store_iter *
+store_iter_new(struct store *st, uint64_t id, int64_t t0, int64_t t1,
+    enum store_tier tier)
+{
+	struct store_iter	*it = xcalloc(1, sizeof(*it));
+	struct kv_txn		*txn;
+	int			 rc;
+
+	it->id = id;
+	it->tier = tier;
+	it->t0 = t0;
+	it->t1 = t1;
+	if (tier < STORE_TIER_RAW || tier >= STORE_TIER_COUNT) {
+		snprintf(it->err, sizeof(it->err), "unknown tier %d",
+		    (int)tier);
+		return it;
+	}
+	if (t0 > t1) {
+		it->done = 1;
+		return it;
+	}
+	if (tier == STORE_TIER_RAW)
+		copy_head(st, it);
+	if (kv_read_begin(st->kv, &txn, it->err, sizeof(it->err)) < 0)
+		return it;
+	rc = tier == STORE_TIER_RAW ? copy_disk(txn, it) : copy_rollup(txn, it);
+	if (rc < 0)
+		snprintf(it->err, sizeof(it->err), "series %llu: %s",
+		    (unsigned long long)id, kv_txn_error(txn));
+	kv_read_end(txn);
+	sort_unique(it);
+	return it;
+}
+
+static int
+iter_fail(struct store_iter *it, const char *msg)
+{
+	snprintf(it->err, sizeof(it->err), "series %llu, chunk at %lld: %s",
+	    (unsigned long long)it->id, (long long)it->c[it->i].first, msg);
+	return -1;
+}
+
+/* Keep a point when it is in range and after the last one returned. */
+static int
+iter_take(struct store_iter *it, int64_t t)
+{
+	if (t < it->t0 || (it->started && t <= it->last))
+		return 0;
+	if (t > it->t1) {
+		it->done = 1;
+		return 0;
+	}
+	it->started = 1;
+	it->last = t;
+	return 1;
+}
+
+static int
+next_raw(struct store_iter *it, int64_t *t, struct store_agg *a)
+{
+	double	v;
+	int	rc;
+
+	while (!it->done && it->i < it->n) {
+		if (!it->active) {
+			if (chunk_iter_init(&it->ci, it->c[it->i].data,
+			    it->c[it->i].len) != 0)
+				return iter_fail(it, it->ci.errmsg);
+			it->active = 1;
+		}
+		rc = chunk_iter_next(&it->ci, t, &v);
+		if (rc < 0)
+			return iter_fail(it, it->ci.errmsg);
+		if (rc == 0) {
+			it->active = 0;
+			it->i++;
+			continue;
+		}
+		if (iter_take(it, *t)) {
+			a->min = a->max = a->sum = a->last = v;
+			a->count = 1;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int
+next_rollup(struct store_iter *it, int64_t *t, struct store_agg *a)
+{
+	char msg[128];
+
+	while (!it->done) {
+		if (it->pi < it->npts) {
+			struct rollup_point *p = &it->pts[it->pi++];
+
+			if (iter_take(it, p->t)) {
+				*t = p->t;
+				*a = p->a;
+				return 1;
+			}
+			continue;
+		}
+		if (it->active) {
+			it->active = 0;
+			it->i++;
+		}
+		if (it->i >= it->n)
+			break;
+		free(it->pts);
+		it->pts = NULL;
+		it->npts = it->pi = 0;
+		if (rollup_decode(it->c[it->i].data, it->c[it->i].len,
+		    &it->pts, &it->npts, msg, sizeof(msg)) != 0)
+			return iter_fail(it, msg);
+		it->active = 1;
+	}
+	return 0;
+}
+
+int
+store_iter_next_agg(struct store_iter *it, int64_t *t, struct store_agg *a)
+{
+	if (it->err[0] != '\0')
+		return -1;
+	if (it->tier == STORE_TIER_RAW)
+		return next_raw(it, t, a);
+	return next_rollup(it, t, a);
+}
+
+int
+store_iter_next(struct store_iter *it, int64_t *t, double *v)
+{
+	struct store_agg	a;
+	int			rc;
+
+	if ((rc = store_iter_next_agg(it, t, &a)) == 1)
+		*v = a.last;
+	return rc;
+}
+
+const char *
+store_iter_error(const struct store_iter *it)
+{
+	return it->err;
+}
+
+void
+store_iter_free(struct store_iter *it)
+{
+	size_t i;
+
+	if (it == NULL)
+		return;
+	for (i = 0; i < it->n; i++)
+		free(it->c[i].data);
+	free(it->c);
+	free(it->pts);
+	free(it);
+}

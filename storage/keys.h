@@ -1,0 +1,67 @@
+/*
+ * keys: the byte layout of the store's LMDB keys (storage/LAYOUT.md).
+ *
+ * Numbers are big-endian so that memcmp order is numeric order; times are
+ * signed, so their sign bit is flipped first (before 1970 sorts before
+ * after).  Everything here is pure and inline.
+ */
+#ifndef MONITORD_KEYS_H
+#define MONITORD_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KEY_ID_LEN	8
+#define KEY_CHUNK_LEN	16	/* series id, first time */
+#define KEY_ROLLUP_LEN	17	/* tier, series id, block start */
+
+static inline void
+key_put64(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static inline uint64_t
+key_get64(const uint8_t *p)
+{
+	uint64_t	v = 0;
+	int		i;
+
+	for (i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static inline void
+key_put_time(uint8_t *p, int64_t t)
+{
+	key_put64(p, (uint64_t)t ^ (1ULL << 63));
+}
+
+static inline int64_t
+key_get_time(const uint8_t *p)
+{
+	return (int64_t)(key_get64(p) ^ (1ULL << 63));
+}
+
+static inline void
+key_chunk(uint8_t *k, uint64_t id, int64_t t)
+{
+	key_put64(k, id);
+	key_put_time(k + 8, t);
+}
+
+static inline void
+key_rollup(uint8_t *k, int tier, uint64_t id, int64_t t)
+{
+	k[0] = (uint8_t)tier;
+	key_put64(k + 1, id);
+	key_put_time(k + 9, t);
+}
+
+#endif

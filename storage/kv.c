@@ -1,0 +1,543 @@
+/*
+ * kv: LMDB behind a small interface (see kv.h for the contract).
+ *
+ * The environment is opened with MDB_NOTLS so that a read transaction is not
+ * bound to its thread's slot; every commit is synchronous (no MDB_NOSYNC, no
+ * MDB_NOMETASYNC): the store batches writes into few transactions instead,
+ * so durability costs two fsyncs per flush, not per sample.
+ *
+ * A second process (or a second open in this one) on the same directory
+ * would run its own head chunks against the same file, so the directory is
+ * locked with flock() on a file of its own for as long as the store is open.
+ */
+#include "config.h"
+
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kv.h"
+#include "xmalloc.h"
+
+#define KV_DEFAULT_INITIAL	(64ULL << 20)
+#define KV_MAX_READERS		510
+
+struct kv {
+	MDB_env			*env;
+	MDB_dbi			 dbi[KV_DB_COUNT];
+	char			*dir;
+	int			 lockfd;
+	uint64_t		 map_size;
+	uint64_t		 map_max;
+	uint64_t		 grows;
+	/* Shared by read transactions, exclusive while the map grows. */
+	pthread_rwlock_t	 maplock;
+};
+
+struct kv_txn {
+	struct kv	*kv;
+	MDB_txn		*t;
+	int		 rdonly;
+	char		 err[192];
+};
+
+struct kv_cursor {
+	struct kv_txn	*txn;
+	MDB_cursor	*c;
+	enum kv_db	 db;
+};
+
+static const struct {
+	const char	*name;
+	unsigned	 flags;
+} kv_dbs[KV_DB_COUNT] = {
+	[KV_DB_META] =		{ "meta", 0 },
+	[KV_DB_SERIES] =	{ "series", 0 },
+	[KV_DB_SERIES_HASH] =	{ "series_hash", MDB_DUPSORT | MDB_DUPFIXED },
+	[KV_DB_POSTINGS] =	{ "postings", MDB_DUPSORT | MDB_DUPFIXED },
+	[KV_DB_CHUNKS] =	{ "chunks", 0 },
+	[KV_DB_HEAD] =		{ "head", 0 },
+	[KV_DB_ROLLUP] =	{ "rollup", 0 },
+};
+
+static int
+kv_code(int rc)
+{
+	switch (rc) {
+	case 0:
+		return 0;
+	case MDB_NOTFOUND:
+		return KV_NOTFOUND;
+	case MDB_MAP_FULL:
+		return KV_EFULL;
+	case ENOSPC:
+	case EDQUOT:
+		return KV_ENOSPC;
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+	case MDB_INVALID:
+	case MDB_VERSION_MISMATCH:
+		return KV_ECORRUPT;
+	default:
+		return KV_EFAIL;
+	}
+}
+
+static int
+kv_fail(struct kv_txn *txn, const char *what, enum kv_db db, int rc)
+{
+	int code = kv_code(rc);
+
+	if (code < 0)
+		snprintf(txn->err, sizeof(txn->err), "%s %s: %s", what,
+		    kv_dbs[db].name, mdb_strerror(rc));
+	return code;
+}
+
+static void
+kv_unlock_dir(struct kv *kv)
+{
+	if (kv->lockfd != -1)
+		close(kv->lockfd);
+	kv->lockfd = -1;
+}
+
+static int
+kv_lock_dir(struct kv *kv, char *err, size_t errlen)
+{
+	char	*path;
+
+	xasprintf(&path, "%s/monitord.lock", kv->dir);
+	kv->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (kv->lockfd == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	if (flock(kv->lockfd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK)
+			snprintf(err, errlen, "data directory %s is in use "
+			    "by another monitord", kv->dir);
+		else
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		free(path);
+		kv_unlock_dir(kv);
+		return -1;
+	}
+	free(path);
+	return 0;
+}
+
+static uint64_t
+kv_round_mb(uint64_t n)
+{
+	return (n + (1ULL << 20) - 1) & ~((1ULL << 20) - 1);
+}
+
+static int
+kv_open_dbis(struct kv *kv, char *err, size_t errlen)
+{
+	MDB_txn	*t;
+	int	 i, rc;
+
+	if ((rc = mdb_txn_begin(kv->env, NULL, 0, &t)) != 0) {
+		snprintf(err, errlen, "%s: %s", kv->dir, mdb_strerror(rc));
+		return -1;
+	}
+	for (i = 0; i < KV_DB_COUNT; i++) {
+		rc = mdb_dbi_open(t, kv_dbs[i].name, kv_dbs[i].flags |
+		    MDB_CREATE, &kv->dbi[i]);
+		if (rc != 0) {
+			snprintf(err, errlen, "%s: database %s: %s", kv->dir,
+			    kv_dbs[i].name, rc == MDB_INCOMPATIBLE ?
+			    "not a monitord store (incompatible layout)" :
+			    mdb_strerror(rc));
+			mdb_txn_abort(t);
+			return -1;
+		}
+	}
+	if ((rc = mdb_txn_commit(t)) != 0) {
+		snprintf(err, errlen, "%s: %s", kv->dir, mdb_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+struct kv *
+kv_open(const struct kv_opts *o, char *err, size_t errlen)
+{
+	struct kv		*kv;
+	pthread_rwlockattr_t	 attr;
+	MDB_envinfo		 info;
+	uint64_t		 want;
+	int			 rc;
+
+	if (o->map_max < (1ULL << 20)) {
+		snprintf(err, errlen, "map size limit must be at least 1MB");
+		return NULL;
+	}
+	kv = xcalloc(1, sizeof(*kv));
+	kv->dir = xstrdup(o->dir);
+	kv->lockfd = -1;
+	kv->map_max = kv_round_mb(o->map_max);
+	pthread_rwlockattr_init(&attr);
+	/* A waiting grower must not starve behind a stream of readers. */
+	pthread_rwlockattr_setkind_np(&attr,
+	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&kv->maplock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+
+	if (kv_lock_dir(kv, err, errlen) == -1)
+		goto fail;
+	if ((rc = mdb_env_create(&kv->env)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(kv->env, KV_DB_COUNT)) != 0 ||
+	    (rc = mdb_env_set_maxreaders(kv->env, KV_MAX_READERS)) != 0) {
+		snprintf(err, errlen, "%s: %s", kv->dir, mdb_strerror(rc));
+		goto fail;
+	}
+	rc = mdb_env_open(kv->env, kv->dir, MDB_NOTLS, 0640);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s: %s", kv->dir, rc == MDB_INVALID ?
+		    "not an LMDB database (data.mdb is damaged or foreign)" :
+		    mdb_strerror(rc));
+		goto fail;
+	}
+	/* The file remembers its map size; grow to the wanted start only. */
+	mdb_env_info(kv->env, &info);
+	want = o->map_initial != 0 ? kv_round_mb(o->map_initial) :
+	    KV_DEFAULT_INITIAL;
+	if (want > kv->map_max)
+		want = kv->map_max;
+	if (info.me_mapsize < want) {
+		if ((rc = mdb_env_set_mapsize(kv->env, want)) != 0) {
+			snprintf(err, errlen, "%s: map size: %s", kv->dir,
+			    mdb_strerror(rc));
+			goto fail;
+		}
+		mdb_env_info(kv->env, &info);
+	}
+	kv->map_size = info.me_mapsize;
+	if (kv_open_dbis(kv, err, errlen) == -1)
+		goto fail;
+	return kv;
+
+fail:
+	kv_close(kv);
+	return NULL;
+}
+
+void
+kv_close(struct kv *kv)
+{
+	if (kv == NULL)
+		return;
+	if (kv->env != NULL)
+		mdb_env_close(kv->env);
+	kv_unlock_dir(kv);
+	pthread_rwlock_destroy(&kv->maplock);
+	free(kv->dir);
+	free(kv);
+}
+
+size_t
+kv_max_key(struct kv *kv)
+{
+	return (size_t)mdb_env_get_maxkeysize(kv->env);
+}
+
+void
+kv_info(struct kv *kv, struct kv_info *out)
+{
+	MDB_envinfo	 info;
+	MDB_stat	 st;
+	struct stat	 sb;
+	char		*path;
+
+	memset(out, 0, sizeof(*out));
+	pthread_rwlock_rdlock(&kv->maplock);
+	mdb_env_info(kv->env, &info);
+	mdb_env_stat(kv->env, &st);
+	out->map_size = info.me_mapsize;
+	out->page_size = st.ms_psize;
+	out->used_bytes = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
+	out->map_grows = kv->grows;
+	pthread_rwlock_unlock(&kv->maplock);
+	xasprintf(&path, "%s/data.mdb", kv->dir);
+	if (stat(path, &sb) == 0)
+		out->file_bytes = (uint64_t)sb.st_blocks * 512;
+	free(path);
+}
+
+int
+kv_copy_compact(struct kv *kv, const char *path, char *err, size_t errlen)
+{
+	int rc;
+
+	pthread_rwlock_rdlock(&kv->maplock);
+	rc = mdb_env_copy2(kv->env, path, MDB_CP_COMPACT);
+	pthread_rwlock_unlock(&kv->maplock);
+	if (rc != 0) {
+		snprintf(err, errlen, "copy to %s: %s", path, mdb_strerror(rc));
+		return kv_code(rc);
+	}
+	return 0;
+}
+
+/*
+ * Double the map (no transaction of ours is open: the writer aborted its
+ * own and readers are held off by the lock).  -1 at the limit.
+ */
+static int
+kv_grow(struct kv *kv, char *err, size_t errlen)
+{
+	uint64_t	next;
+	int		rc;
+
+	if (kv->map_size >= kv->map_max)
+		return -1;
+	next = kv->map_size * 2;
+	if (next > kv->map_max)
+		next = kv->map_max;
+	pthread_rwlock_wrlock(&kv->maplock);
+	rc = mdb_env_set_mapsize(kv->env, next);
+	if (rc == 0) {
+		kv->map_size = next;
+		kv->grows++;
+	}
+	pthread_rwlock_unlock(&kv->maplock);
+	if (rc != 0) {
+		snprintf(err, errlen, "growing the map to %llu bytes: %s",
+		    (unsigned long long)next, mdb_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* Another process grew the file: adopt its size. */
+static void
+kv_adopt_size(struct kv *kv)
+{
+	MDB_envinfo info;
+
+	pthread_rwlock_wrlock(&kv->maplock);
+	mdb_env_set_mapsize(kv->env, 0);
+	mdb_env_info(kv->env, &info);
+	kv->map_size = info.me_mapsize;
+	pthread_rwlock_unlock(&kv->maplock);
+}
+
+int
+kv_write(struct kv *kv, int (*fn)(struct kv_txn *, void *), void *arg,
+    char *err, size_t errlen)
+{
+	struct kv_txn	txn;
+	int		rc, code;
+
+	for (;;) {
+		memset(&txn, 0, sizeof(txn));
+		txn.kv = kv;
+		rc = mdb_txn_begin(kv->env, NULL, 0, &txn.t);
+		if (rc == MDB_MAP_RESIZED) {
+			kv_adopt_size(kv);
+			continue;
+		}
+		if (rc != 0) {
+			snprintf(err, errlen, "write transaction: %s",
+			    mdb_strerror(rc));
+			return kv_code(rc);
+		}
+		code = fn(&txn, arg);
+		if (code == 0) {
+			rc = mdb_txn_commit(txn.t);
+			if (rc == 0)
+				return 0;
+			code = kv_code(rc);
+			snprintf(txn.err, sizeof(txn.err), "commit: %s",
+			    mdb_strerror(rc));
+		} else
+			mdb_txn_abort(txn.t);
+		if (code == KV_EFULL) {
+			if (kv_grow(kv, err, errlen) == 0)
+				continue;
+			if (kv->map_size >= kv->map_max)
+				snprintf(err, errlen, "database full: it "
+				    "reached its size limit of %llu MB",
+				    (unsigned long long)(kv->map_max >> 20));
+			return KV_EFULL;
+		}
+		if (code == KV_ENOSPC)
+			snprintf(err, errlen, "disk full: %s", txn.err);
+		else if (txn.err[0] != '\0')
+			snprintf(err, errlen, "%s", txn.err);
+		else
+			snprintf(err, errlen, "write failed (code %d)", code);
+		return code < 0 ? code : KV_EFAIL;
+	}
+}
+
+int
+kv_read_begin(struct kv *kv, struct kv_txn **out, char *err, size_t errlen)
+{
+	struct kv_txn	*txn;
+	int		 rc;
+
+	txn = xcalloc(1, sizeof(*txn));
+	txn->kv = kv;
+	txn->rdonly = 1;
+	for (;;) {
+		pthread_rwlock_rdlock(&kv->maplock);
+		rc = mdb_txn_begin(kv->env, NULL, MDB_RDONLY, &txn->t);
+		if (rc == 0)
+			break;
+		pthread_rwlock_unlock(&kv->maplock);
+		if (rc == MDB_MAP_RESIZED) {
+			kv_adopt_size(kv);
+			continue;
+		}
+		snprintf(err, errlen, "read transaction: %s", mdb_strerror(rc));
+		free(txn);
+		*out = NULL;
+		return kv_code(rc);
+	}
+	*out = txn;
+	return 0;
+}
+
+void
+kv_read_end(struct kv_txn *txn)
+{
+	if (txn == NULL)
+		return;
+	mdb_txn_abort(txn->t);
+	pthread_rwlock_unlock(&txn->kv->maplock);
+	free(txn);
+}
+
+const char *
+kv_txn_error(const struct kv_txn *txn)
+{
+	return txn->err;
+}
+
+int
+kv_get(struct kv_txn *txn, enum kv_db db, const void *key, size_t klen,
+    struct kv_val *out)
+{
+	MDB_val	k = { klen, (void *)key }, v;
+	int	rc;
+
+	rc = mdb_get(txn->t, txn->kv->dbi[db], &k, &v);
+	if (rc != 0)
+		return kv_fail(txn, "get", db, rc);
+	out->data = v.mv_data;
+	out->len = v.mv_size;
+	return 0;
+}
+
+int
+kv_put(struct kv_txn *txn, enum kv_db db, const void *key, size_t klen,
+    const void *val, size_t vlen)
+{
+	MDB_val	k = { klen, (void *)key }, v = { vlen, (void *)val };
+	int	rc;
+
+	rc = mdb_put(txn->t, txn->kv->dbi[db], &k, &v, 0);
+	return rc == 0 ? 0 : kv_fail(txn, "put", db, rc);
+}
+
+int
+kv_del(struct kv_txn *txn, enum kv_db db, const void *key, size_t klen,
+    const void *val, size_t vlen)
+{
+	MDB_val	k = { klen, (void *)key }, v = { vlen, (void *)val };
+	int	rc;
+
+	rc = mdb_del(txn->t, txn->kv->dbi[db], &k, val != NULL ? &v : NULL);
+	return rc == 0 ? 0 : kv_fail(txn, "delete", db, rc);
+}
+
+int
+kv_cursor_open(struct kv_txn *txn, enum kv_db db, struct kv_cursor **out)
+{
+	MDB_cursor	*c;
+	int		 rc;
+
+	*out = NULL;
+	if ((rc = mdb_cursor_open(txn->t, txn->kv->dbi[db], &c)) != 0)
+		return kv_fail(txn, "cursor", db, rc);
+	*out = xmalloc(sizeof(**out));
+	(*out)->txn = txn;
+	(*out)->c = c;
+	(*out)->db = db;
+	return 0;
+}
+
+void
+kv_cursor_close(struct kv_cursor *cur)
+{
+	if (cur == NULL)
+		return;
+	mdb_cursor_close(cur->c);
+	free(cur);
+}
+
+int
+kv_cursor_get(struct kv_cursor *cur, enum kv_op op, struct kv_val *key,
+    struct kv_val *val)
+{
+	static const MDB_cursor_op ops[] = {
+		[KV_FIRST] = MDB_FIRST,
+		[KV_LAST] = MDB_LAST,
+		[KV_NEXT] = MDB_NEXT,
+		[KV_PREV] = MDB_PREV,
+		[KV_NEXT_NODUP] = MDB_NEXT_NODUP,
+		[KV_SET_RANGE] = MDB_SET_RANGE,
+		[KV_SET_KEY] = MDB_SET_KEY,
+		[KV_GET_MULTIPLE] = MDB_GET_MULTIPLE,
+		[KV_NEXT_MULTIPLE] = MDB_NEXT_MULTIPLE,
+	};
+	MDB_val	k = { 0, NULL }, v = { 0, NULL };
+	int	rc;
+
+	if (op == KV_SET_RANGE || op == KV_SET_KEY) {
+		k.mv_size = key->len;
+		k.mv_data = (void *)key->data;
+	}
+	rc = mdb_cursor_get(cur->c, &k, &v, ops[op]);
+	if (rc != 0)
+		return kv_fail(cur->txn, "cursor get", cur->db, rc);
+	if (op == KV_GET_MULTIPLE || op == KV_NEXT_MULTIPLE) {
+		/* These leave the key out; fetch it for the caller. */
+		MDB_val k2, v2;
+
+		if (mdb_cursor_get(cur->c, &k2, &v2, MDB_GET_CURRENT) == 0)
+			k = k2;
+	}
+	if (key != NULL) {
+		key->data = k.mv_data;
+		key->len = k.mv_size;
+	}
+	if (val != NULL) {
+		val->data = v.mv_data;
+		val->len = v.mv_size;
+	}
+	return 0;
+}
+
+int
+kv_cursor_del(struct kv_cursor *cur)
+{
+	int rc;
+
+	if ((rc = mdb_cursor_del(cur->c, 0)) != 0)
+		return kv_fail(cur->txn, "cursor delete", cur->db, rc);
+	return 0;
+}

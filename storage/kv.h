@@ -1,0 +1,124 @@
+/*
+ * kv: the store's LMDB environment, and the only code that sees <lmdb.h>.
+ *
+ * One environment per data directory, with a fixed set of named databases
+ * (enum kv_db).  Keys are byte strings compared with memcmp, so the store
+ * writes numbers big-endian (keys.h) and range scans follow numeric order.
+ * POSTINGS and SERIES_HASH are sorted-duplicate databases whose values are
+ * fixed 8-byte big-endian series ids.
+ *
+ * Writes go through kv_write(), which runs a callback inside one write
+ * transaction and commits it.  When the memory map is full the transaction
+ * is aborted, the map grown (doubled, up to map_max) and the callback run
+ * again from the start; a callback must therefore only read the caller's
+ * state and write to the transaction, and apply in-memory effects after
+ * kv_write() returned 0.  At map_max the result is KV_EFULL.
+ *
+ * Reads use short read transactions (kv_read_begin/kv_read_end) on any
+ * thread (MDB_NOTLS).  Growing the map needs every transaction of the
+ * process closed, so read transactions hold a shared lock that the grower
+ * takes exclusively: a reader must end its transaction promptly and never
+ * hold two at once on one thread.  Write transactions are serialized by the
+ * caller (one writer thread at a time); kv_write() is not reentrant.
+ *
+ * Pointers returned in a struct kv_val point into the map and are valid
+ * until the transaction ends or, in a write transaction, the next write.
+ *
+ * Return codes: 0, KV_NOTFOUND (a normal outcome, not an error), or a
+ * negative KV_E* code; the transaction then holds a message
+ * (kv_txn_error()).  Functions taking err/errlen fill them on failure.
+ */
+#ifndef MONITORD_KV_H
+#define MONITORD_KV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum kv_db {
+	KV_DB_META,		/* format record, counters, rollup progress */
+	KV_DB_SERIES,		/* series id -> canonical label string */
+	KV_DB_SERIES_HASH,	/* label-string hash -> series ids (dup) */
+	KV_DB_POSTINGS,		/* "name\0value" -> series ids (dup) */
+	KV_DB_CHUNKS,		/* (series id, first time) -> sealed chunk */
+	KV_DB_HEAD,		/* series id -> checkpoint of the open chunk */
+	KV_DB_ROLLUP,		/* (tier, series id, block start) -> block */
+	KV_DB_COUNT
+};
+
+#define KV_NOTFOUND	1
+#define KV_EFULL	(-1)	/* the map reached map_max */
+#define KV_ENOSPC	(-2)	/* the file system is full */
+#define KV_ECORRUPT	(-3)	/* LMDB found damaged pages */
+#define KV_EFAIL	(-4)	/* any other failure (I/O, resources) */
+
+enum kv_op {
+	KV_FIRST,
+	KV_LAST,
+	KV_NEXT,
+	KV_PREV,
+	KV_NEXT_NODUP,		/* first value of the next key */
+	KV_SET_RANGE,		/* first key >= the given key */
+	KV_SET_KEY,		/* exactly the given key */
+	KV_GET_MULTIPLE,	/* dup databases: a run of values at the cursor */
+	KV_NEXT_MULTIPLE,	/* the next run of values of the same key */
+};
+
+struct kv_val {
+	const void	*data;
+	size_t		 len;
+};
+
+struct kv_opts {
+	const char	*dir;		/* must exist */
+	uint64_t	 map_initial;	/* bytes; 0: min(64 MB, map_max) */
+	uint64_t	 map_max;	/* bytes; upper bound of the file */
+};
+
+struct kv_info {
+	uint64_t	 map_size;	/* current map size */
+	uint64_t	 used_bytes;	/* pages in use times page size */
+	uint64_t	 file_bytes;	/* data file size (what du counts) */
+	uint64_t	 map_grows;	/* times the map was grown */
+	unsigned	 page_size;
+};
+
+struct kv;
+struct kv_txn;
+struct kv_cursor;
+
+struct kv	*kv_open(const struct kv_opts *, char *err, size_t errlen);
+void		 kv_close(struct kv *);
+void		 kv_info(struct kv *, struct kv_info *);
+/* A compacted copy of the database (no free pages) into a new file. */
+int		 kv_copy_compact(struct kv *, const char *path, char *err,
+		    size_t errlen);
+
+int		 kv_write(struct kv *, int (*)(struct kv_txn *, void *),
+		    void *arg, char *err, size_t errlen);
+int		 kv_read_begin(struct kv *, struct kv_txn **, char *err,
+		    size_t errlen);
+void		 kv_read_end(struct kv_txn *);
+const char	*kv_txn_error(const struct kv_txn *);
+
+int		 kv_get(struct kv_txn *, enum kv_db, const void *key,
+		    size_t klen, struct kv_val *out);
+/* Overwrites in plain databases, adds a value in dup databases. */
+int		 kv_put(struct kv_txn *, enum kv_db, const void *key,
+		    size_t klen, const void *val, size_t vlen);
+/* VAL NULL: the key with all its values; else that one value. */
+int		 kv_del(struct kv_txn *, enum kv_db, const void *key,
+		    size_t klen, const void *val, size_t vlen);
+
+int		 kv_cursor_open(struct kv_txn *, enum kv_db,
+		    struct kv_cursor **);
+void		 kv_cursor_close(struct kv_cursor *);
+/* KEY is input for SET_RANGE/SET_KEY and output always. */
+int		 kv_cursor_get(struct kv_cursor *, enum kv_op,
+		    struct kv_val *key, struct kv_val *val);
+/* Delete the record at the cursor (write transactions). */
+int		 kv_cursor_del(struct kv_cursor *);
+
+/* Largest key a database accepts (also the largest dup value). */
+size_t		 kv_max_key(struct kv *);
+
+#endif

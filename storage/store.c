@@ -1,0 +1,556 @@
+/*
+ * store: open and close, the append path, flushes, counters, and the
+ * store's own maintenance thread (see store.h for the contract).
+ *
+ * Appending resolves each sample's series through the in-memory index.
+ * New series of a batch are first written to the index on disk in one
+ * transaction and only then made visible in memory, so a reader never
+ * meets an id the disk does not know, and a failed write leaves nothing
+ * half-created.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "chunk.h"
+#include "keys.h"
+#include "kv.h"
+#include "log.h"
+#include "meta.h"
+#include "sample.h"
+#include "store_int.h"
+#include "xmalloc.h"
+
+void
+store_opts_default(struct store_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->flush_interval_ms = 10 * 1000;
+	o->retention_ms = 15LL * 86400 * 1000;
+	o->retention_5m_ms = 90LL * 86400 * 1000;
+	o->retention_1h_ms = 2 * 365LL * 86400 * 1000;
+	o->map_size_max = 64ULL << 30;
+	o->chunk_max_samples = 240;
+	o->chunk_max_span_ms = 2 * 3600 * 1000;
+}
+
+int64_t
+store_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double
+mono_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void
+store_set_error(struct store *st, int disk_full, const char *msg)
+{
+	pthread_mutex_lock(&st->statlock);
+	snprintf(st->st.last_error, sizeof(st->st.last_error), "%s", msg);
+	st->st.errors++;
+	st->st.disk_full = disk_full;
+	pthread_mutex_unlock(&st->statlock);
+}
+
+static int
+is_disk_full(const char *err)
+{
+	return strncmp(err, "database full", 13) == 0 ||
+	    strncmp(err, "disk full", 9) == 0;
+}
+
+void
+store_dirty(struct store *st, struct series *s)
+{
+	if (s->dirty)
+		return;
+	if (st->ndirty == st->dirtycap) {
+		st->dirtycap = st->dirtycap ? st->dirtycap * 2 : 1024;
+		st->dirty = xreallocarray(st->dirty, st->dirtycap,
+		    sizeof(*st->dirty));
+	}
+	st->dirty[st->ndirty++] = s;
+	s->dirty = 1;
+}
+
+static int
+check_opts(const struct store_opts *o, char *err, size_t errlen)
+{
+	if (o->dir == NULL || o->dir[0] == '\0') {
+		snprintf(err, errlen, "no data directory");
+		return -1;
+	}
+	if (o->retention_1h_ms > 0 && o->retention_5m_ms <= 0) {
+		snprintf(err, errlen, "the 1h rollup tier needs the 5m tier");
+		return -1;
+	}
+	if (o->chunk_max_samples < 2 || o->chunk_max_samples >
+	    CHUNK_MAX_SAMPLES) {
+		snprintf(err, errlen, "chunk size must be 2 to %d samples",
+		    CHUNK_MAX_SAMPLES);
+		return -1;
+	}
+	if (o->chunk_max_span_ms <= 0 || o->retention_ms < 0 ||
+	    o->retention_5m_ms < 0 || o->retention_1h_ms < 0 ||
+	    o->flush_interval_ms < 0 || o->maint_interval_ms < 0) {
+		snprintf(err, errlen, "negative or zero duration in store "
+		    "options");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+load_meta(struct store *st, char *err, size_t errlen)
+{
+	struct kv_txn	*txn;
+	int64_t		 v;
+
+	if (kv_read_begin(st->kv, &txn, err, errlen) < 0)
+		return -1;
+	if (meta_get_i64(txn, "next_id", &v) == 0 && (uint64_t)v > st->next_id)
+		st->next_id = (uint64_t)v;
+	st->min_valid_t = INT64_MIN;
+	if (meta_get_i64(txn, "cutoff", &v) == 0)
+		st->min_valid_t = v;
+	kv_read_end(txn);
+	return 0;
+}
+
+static void *store_thread(void *);
+
+struct store *
+store_open(const struct store_opts *o, char *err, size_t errlen)
+{
+	struct store	*st;
+	struct kv_opts	 ko;
+	int		 i;
+
+	if (check_opts(o, err, errlen) == -1)
+		return NULL;
+	if (mkdir(o->dir, 0750) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", o->dir, strerror(errno));
+		return NULL;
+	}
+	st = xcalloc(1, sizeof(*st));
+	st->opts = *o;
+	st->dir = xstrdup(o->dir);
+	st->opts.dir = st->dir;
+	st->next_id = 1;
+	pthread_mutex_init(&st->mlock, NULL);
+	pthread_mutex_init(&st->wlock, NULL);
+	pthread_rwlock_init(&st->ilock, NULL);
+	for (i = 0; i < STORE_STRIPES; i++)
+		pthread_mutex_init(&st->stripe[i], NULL);
+	pthread_mutex_init(&st->statlock, NULL);
+	pthread_mutex_init(&st->tlock, NULL);
+	pthread_cond_init(&st->tcond, NULL);
+	series_index_init(&st->idx);
+
+	memset(&ko, 0, sizeof(ko));
+	ko.dir = st->dir;
+	ko.map_initial = o->map_size_initial;
+	ko.map_max = o->map_size_max;
+	if ((st->kv = kv_open(&ko, err, errlen)) == NULL)
+		goto fail;
+	if (meta_check(st->kv, st->dir, err, errlen) == -1 ||
+	    series_load(st, err, errlen) == -1 ||
+	    load_meta(st, err, errlen) == -1 ||
+	    head_restore(st, err, errlen) == -1 ||
+	    rollup_load(st, err, errlen) == -1)
+		goto fail;
+	if (o->flush_interval_ms > 0 || o->maint_interval_ms > 0) {
+		if (pthread_create(&st->thread, NULL, store_thread, st) != 0) {
+			snprintf(err, errlen, "cannot start the store thread");
+			goto fail;
+		}
+		st->thread_on = 1;
+	}
+	return st;
+fail:
+	store_close(st, NULL, 0);
+	return NULL;
+}
+
+static void
+store_free(struct store *st)
+{
+	struct series	*s, *next;
+	size_t		 i;
+	int		 j;
+
+	for (i = 0; i < st->idx.nbuckets; i++)
+		for (s = st->idx.byid[i]; s != NULL; s = next) {
+			next = s->inext;
+			series_free(s);
+		}
+	series_index_free(&st->idx);
+	kv_close(st->kv);
+	free(st->dirty);
+	pthread_mutex_destroy(&st->mlock);
+	pthread_mutex_destroy(&st->wlock);
+	pthread_rwlock_destroy(&st->ilock);
+	for (j = 0; j < STORE_STRIPES; j++)
+		pthread_mutex_destroy(&st->stripe[j]);
+	pthread_mutex_destroy(&st->statlock);
+	pthread_mutex_destroy(&st->tlock);
+	pthread_cond_destroy(&st->tcond);
+	free(st->dir);
+	free(st);
+}
+
+int
+store_close(struct store *st, char *err, size_t errlen)
+{
+	char	ebuf[256];
+	int	rc = 0;
+
+	if (st == NULL)
+		return 0;
+	if (st->thread_on) {
+		pthread_mutex_lock(&st->tlock);
+		st->stopping = 1;
+		pthread_cond_signal(&st->tcond);
+		pthread_mutex_unlock(&st->tlock);
+		pthread_join(st->thread, NULL);
+	}
+	if (st->kv != NULL && st->ndirty > 0 &&
+	    store_flush(st, ebuf, sizeof(ebuf)) == -1) {
+		if (err != NULL)
+			snprintf(err, errlen, "%s", ebuf);
+		rc = -1;
+	}
+	store_free(st);
+	return rc;
+}
+
+struct new_series {
+	struct store	 *st;
+	struct series	**v;
+	size_t		  n;
+};
+
+static int
+write_new_series(struct kv_txn *txn, void *arg)
+{
+	struct new_series	*ns = arg;
+	size_t			 i;
+	int			 rc;
+
+	for (i = 0; i < ns->n; i++)
+		if ((rc = series_write(txn, ns->v[i])) < 0)
+			return rc;
+	return meta_put_i64(txn, "next_id",
+	    (int64_t)(ns->st->next_id + ns->n));
+}
+
+static int
+labels_ok(const struct sample *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nlabels; i++)
+		if (strlen(s->labels[i].name) > STORE_LABEL_NAME_MAX)
+			return 0;
+	return s->nlabels > 0;
+}
+
+/* Series of a new key, or NULL (and the reason counted) when refused. */
+static struct series *
+create_series(struct store *st, struct series_index *nidx,
+    const char *key, size_t len, uint64_t h, struct store_append_stats *a)
+{
+	struct series *s;
+
+	if (st->opts.max_series > 0 &&
+	    st->idx.count + nidx->count >= st->opts.max_series) {
+		a->series_limit++;
+		return NULL;
+	}
+	if (st->opts.max_series_per_job > 0 &&
+	    series_job_count(&st->idx, key, len) +
+	    series_job_count(nidx, key, len) >= st->opts.max_series_per_job) {
+		a->series_limit++;
+		return NULL;
+	}
+	s = series_new(st->next_id + nidx->count, key, len, h);
+	series_insert(nidx, s);
+	return s;
+}
+
+static void
+count_append(struct store *st, const struct store_append_stats *a)
+{
+	struct store_append_stats *d = &st->st.dropped;
+
+	pthread_mutex_lock(&st->statlock);
+	st->st.samples_appended += a->appended;
+	st->st.series_created += a->series_created;
+	d->out_of_order += a->out_of_order;
+	d->duplicate += a->duplicate;
+	d->too_old += a->too_old;
+	d->series_limit += a->series_limit;
+	d->invalid += a->invalid;
+	d->write_error += a->write_error;
+	pthread_mutex_unlock(&st->statlock);
+}
+
+/* Writer lock held. */
+static int
+append_locked(struct store *st, const struct batch *b,
+    struct store_append_stats *a)
+{
+	const struct sample	 *smp;
+	struct series		**ref, *s;
+	struct series_index	  nidx;
+	struct new_series	  ns = { st, NULL, 0 };
+	char			 *key = NULL, ebuf[256];
+	size_t			  n = batch_len(b), i, cap = 0, len;
+	uint64_t		  h;
+	int			  rc = 0, held_up = 0;
+
+	ref = xcalloc(n ? n : 1, sizeof(*ref));
+	series_index_init(&nidx);
+	for (i = 0; i < n; i++) {
+		smp = batch_at(b, i);
+		if (smp->t < st->min_valid_t) {
+			a->too_old++;
+			continue;
+		}
+		if (!labels_ok(smp)) {
+			a->invalid++;
+			continue;
+		}
+		len = series_key(smp->labels, smp->nlabels, &key, &cap);
+		h = series_hash(key, len);
+		if ((s = series_find_key(&st->idx, key, len, h)) == NULL &&
+		    (s = series_find_key(&nidx, key, len, h)) == NULL) {
+			s = create_series(st, &nidx, key, len, h, a);
+			if (s != NULL) {
+				ns.v = xreallocarray(ns.v, ns.n + 1,
+				    sizeof(*ns.v));
+				ns.v[ns.n++] = s;
+			}
+		}
+		ref[i] = s;
+	}
+	if (ns.n > 0) {
+		if (kv_write(st->kv, write_new_series, &ns, ebuf,
+		    sizeof(ebuf)) < 0) {
+			store_set_error(st, is_disk_full(ebuf), ebuf);
+			for (i = 0; i < n; i++)
+				if (ref[i] != NULL && series_find_id(&nidx,
+				    ref[i]->id) == ref[i]) {
+					ref[i] = NULL;
+					a->write_error++;
+				}
+			for (i = 0; i < ns.n; i++)
+				series_free(ns.v[i]);
+			rc = -1;
+		} else {
+			pthread_rwlock_wrlock(&st->ilock);
+			for (i = 0; i < ns.n; i++) {
+				series_remove(&nidx, ns.v[i]);
+				series_insert(&st->idx, ns.v[i]);
+			}
+			pthread_rwlock_unlock(&st->ilock);
+			st->next_id += ns.n;
+			a->series_created += ns.n;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (ref[i] == NULL)
+			continue;
+		smp = batch_at(b, i);
+		if (head_append(st, ref[i], smp->t, smp->v, a) != 0)
+			held_up = 1;
+	}
+	if (held_up) {
+		store_set_error(st, 1, "samples dropped: sealed chunks are "
+		    "waiting for a flush that keeps failing");
+		rc = -1;
+	}
+	series_index_free(&nidx);
+	free(ns.v);
+	free(ref);
+	free(key);
+	count_append(st, a);
+	return rc;
+}
+
+int
+store_append_batch(struct store *st, const struct batch *b,
+    struct store_append_stats *out)
+{
+	struct store_append_stats	a;
+	int				rc;
+
+	memset(&a, 0, sizeof(a));
+	pthread_mutex_lock(&st->wlock);
+	rc = append_locked(st, b, &a);
+	pthread_mutex_unlock(&st->wlock);
+	if (out != NULL)
+		*out = a;
+	return rc;
+}
+
+int
+store_flush_locked(struct store *st, char *err, size_t errlen)
+{
+	double	t0 = mono_seconds();
+	char	ebuf[256];
+	int	rc;
+
+	rc = head_flush(st, ebuf, sizeof(ebuf));
+	pthread_mutex_lock(&st->statlock);
+	st->st.flushes++;
+	st->st.last_flush_seconds = mono_seconds() - t0;
+	if (rc == 0) {
+		st->st.last_flush_time = store_now_ms();
+		st->st.disk_full = 0;
+	}
+	pthread_mutex_unlock(&st->statlock);
+	if (rc != 0) {
+		store_set_error(st, is_disk_full(ebuf), ebuf);
+		if (err != NULL)
+			snprintf(err, errlen, "%s", ebuf);
+	}
+	return rc;
+}
+
+int
+store_flush(struct store *st, char *err, size_t errlen)
+{
+	int rc;
+
+	pthread_mutex_lock(&st->wlock);
+	rc = store_flush_locked(st, err, errlen);
+	pthread_mutex_unlock(&st->wlock);
+	return rc;
+}
+
+int
+store_append_batch_sync(struct store *st, const struct batch *b,
+    struct store_append_stats *out, char *err, size_t errlen)
+{
+	struct store_append_stats	a;
+	int				rc;
+
+	memset(&a, 0, sizeof(a));
+	pthread_mutex_lock(&st->wlock);
+	rc = append_locked(st, b, &a);
+	if (rc == -1) {
+		pthread_mutex_lock(&st->statlock);
+		snprintf(err, errlen, "%s", st->st.last_error);
+		pthread_mutex_unlock(&st->statlock);
+	}
+	if (store_flush_locked(st, rc == -1 ? NULL : err, rc == -1 ? 0 : errlen)
+	    != 0)
+		rc = -1;
+	pthread_mutex_unlock(&st->wlock);
+	if (out != NULL)
+		*out = a;
+	return rc;
+}
+
+void
+store_stats(struct store *st, struct store_stats *out)
+{
+	struct kv_info	 ki;
+	struct series	*s;
+	pthread_mutex_t	*lk;
+	size_t		 i;
+
+	pthread_mutex_lock(&st->statlock);
+	*out = st->st;
+	pthread_mutex_unlock(&st->statlock);
+	out->head_chunks = out->head_samples = out->pending_chunks = 0;
+	pthread_rwlock_rdlock(&st->ilock);
+	out->series = st->idx.count;
+	for (i = 0; i < st->idx.nbuckets; i++)
+		for (s = st->idx.byid[i]; s != NULL; s = s->inext) {
+			lk = store_stripe(st, s->id);
+			pthread_mutex_lock(lk);
+			if (s->head != NULL) {
+				out->head_chunks++;
+				out->head_samples += chunk_app_count(s->head);
+			}
+			out->pending_chunks += s->npending;
+			pthread_mutex_unlock(lk);
+		}
+	pthread_rwlock_unlock(&st->ilock);
+	for (i = 0; i < STORE_TIER_COUNT; i++)
+		out->rollup_done[i] = st->rollup[i].done;
+	kv_info(st->kv, &ki);
+	out->bytes_on_disk = ki.file_bytes;
+	out->bytes_used = ki.used_bytes;
+	out->map_size = ki.map_size;
+}
+
+/*
+ * The maintenance thread: flush every flush_interval_ms, rollups and
+ * retention every maint_interval_ms.  Failures are logged when they start
+ * and when they stop, not on every attempt.
+ */
+static void *
+store_thread(void *arg)
+{
+	struct store	*st = arg;
+	struct timespec	 ts;
+	int64_t		 now, next_flush, next_maint, next;
+	char		 err[256];
+	int		 failing = 0, rc;
+
+	now = store_now_ms();
+	next_flush = st->opts.flush_interval_ms > 0 ?
+	    now + st->opts.flush_interval_ms : INT64_MAX;
+	next_maint = st->opts.maint_interval_ms > 0 ?
+	    now + st->opts.maint_interval_ms : INT64_MAX;
+	pthread_mutex_lock(&st->tlock);
+	while (!st->stopping) {
+		next = next_flush < next_maint ? next_flush : next_maint;
+		ts.tv_sec = next / 1000;
+		ts.tv_nsec = (next % 1000) * 1000000;
+		pthread_cond_timedwait(&st->tcond, &st->tlock, &ts);
+		if (st->stopping)
+			break;
+		pthread_mutex_unlock(&st->tlock);
+		now = store_now_ms();
+		rc = 0;
+		if (now >= next_flush) {
+			rc = store_flush(st, err, sizeof(err));
+			next_flush = now + st->opts.flush_interval_ms;
+		}
+		if (rc == 0 && now >= next_maint) {
+			rc = store_rollup_run(st, now, err, sizeof(err));
+			if (rc == 0)
+				rc = store_retention_run(st, now, err,
+				    sizeof(err));
+			next_maint = now + st->opts.maint_interval_ms;
+		}
+		if (rc != 0 && !failing)
+			log_warnx("store %s: %s", st->dir, err);
+		else if (rc == 0 && failing)
+			log_info("store %s: writing again", st->dir);
+		failing = rc != 0;
+		pthread_mutex_lock(&st->tlock);
+	}
+	pthread_mutex_unlock(&st->tlock);
+	return NULL;
+}

@@ -1,0 +1,234 @@
+/*
+ * store: monitord's time-series database.
+ *
+ * A series is a metric name plus sorted labels (src/sample.h) and gets a
+ * 64-bit id the first time a sample of it arrives.  The label index
+ * (postings), sealed chunks, checkpoints of open chunks and rollup tiers
+ * live in one LMDB environment in opts.dir (layout: storage/LAYOUT.md);
+ * open ("head") chunks live in memory.
+ *
+ * Writing.  store_append_batch() puts samples into head chunks in memory;
+ * only the creation of a new series touches the disk (so that readers see
+ * it at once).  store_flush() writes, in one transaction, the chunks sealed
+ * since the last flush and a checkpoint of every head chunk that changed:
+ * a kill -9 loses at most what was appended since the last completed
+ * flush.  store_append_batch_sync() appends and flushes before returning:
+ * when it returns 0, every sample it accepted is on disk.  With
+ * flush_interval_ms > 0 a thread of the store flushes on that period, and
+ * with maint_interval_ms > 0 it also runs rollups and retention.
+ *
+ * Samples are accepted in strictly increasing time per series.  An older
+ * timestamp is dropped as out_of_order, the same timestamp with another
+ * value as duplicate (the same value is silently accepted as already
+ * stored), one older than the retention cutoff of the last retention run
+ * as too_old, and a new series beyond max_series or max_series_per_job (by
+ * its "job" label) as series_limit.  Staleness markers (STALE_NAN_BITS) are
+ * stored bit for bit.
+ *
+ * Reading.  store_select() evaluates matchers against the index and
+ * returns the matching series (ids and labels, sorted by labels) that have
+ * data in [t0, t1]; store_iter_new() then reads one series' samples in
+ * [t0, t1] from sealed chunks and the head.  Regex matchers are PCRE2,
+ * anchored at both ends like Prometheus's.  Tiers STORE_TIER_5M and
+ * STORE_TIER_1H read the rollups (one point per bucket, timestamped at the
+ * bucket start, with min, max, sum, count and last of the raw samples in
+ * it, staleness markers excluded).
+ *
+ * Threads.  Writers (append, flush, rollup, retention, close) are
+ * serialized by the store: they may be called from any thread but run one
+ * at a time.  Readers (select, iterators, label names/values, stats) may
+ * run on any number of threads concurrently with the writer; they hold
+ * LMDB read transactions and the head locks only briefly and copy what
+ * they need, so a reader never holds up the writer for long and an
+ * iterator may live as long as its caller likes.  store_close() must not
+ * race with any other call.
+ *
+ * Ownership.  Sets, iterators and string lists belong to the caller and
+ * are freed with their _free function (NULL is a no-op); they stay valid
+ * after the store changes, but not after store_close().  Labels returned
+ * by a set live as long as the set.
+ *
+ * Errors.  Functions returning int give 0 on success and -1 with a message
+ * in err.  A full disk (the map limit map_size_max, or ENOSPC) makes
+ * flushes fail with "database full..." or "disk full..."; the data stays in
+ * memory and is retried at the next flush, reads keep working, and
+ * store_stats() reports it.
+ */
+#ifndef MONITORD_STORE_H
+#define MONITORD_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct batch;
+struct label;
+
+enum store_tier {
+	STORE_TIER_RAW = 0,
+	STORE_TIER_5M,		/* 5 minute buckets */
+	STORE_TIER_1H,		/* 1 hour buckets, built from the 5m tier */
+	STORE_TIER_COUNT
+};
+
+struct store_opts {
+	const char	*dir;			/* created if missing */
+	int64_t		 flush_interval_ms;	/* 0: the caller flushes */
+	int64_t		 maint_interval_ms;	/* 0: the caller runs
+						   rollups and retention */
+	uint64_t	 max_series;		/* 0: no limit */
+	uint64_t	 max_series_per_job;	/* 0: no limit */
+	int64_t		 retention_ms;		/* raw samples; 0: forever */
+	/* Rollup tiers: 0 disables a tier; the 1h tier needs the 5m one. */
+	int64_t		 retention_5m_ms;
+	int64_t		 retention_1h_ms;
+	uint64_t	 map_size_max;		/* bytes the file may reach */
+	uint64_t	 map_size_initial;	/* 0: min(64 MB, max) */
+	/* A head chunk is sealed at this many samples or this time span. */
+	unsigned	 chunk_max_samples;
+	int64_t		 chunk_max_span_ms;
+};
+
+/* Defaults: flush 10s, maintenance 0, no limits, retention 15d, 5m tier
+ * 90d, 1h tier 2y, map up to 64 GB, chunks of 240 samples or 2h. */
+void		 store_opts_default(struct store_opts *);
+
+struct store	*store_open(const struct store_opts *, char *err,
+		    size_t errlen);
+/* Flush and free; -1 (and the store still freed) when the flush failed. */
+int		 store_close(struct store *, char *err, size_t errlen);
+
+struct store_append_stats {
+	uint64_t	appended;
+	uint64_t	out_of_order;
+	uint64_t	duplicate;
+	uint64_t	too_old;
+	uint64_t	series_limit;
+	uint64_t	invalid;	/* a label name over 128 bytes */
+	uint64_t	write_error;	/* new series that could not be
+					   written, full pending queue */
+	uint64_t	series_created;
+};
+
+/*
+ * Append every sample of the batch; OUT (may be NULL) receives the counts
+ * of this call.  0, or -1 when samples were lost to a store failure (the
+ * message is in store_stats().last_error); drops by the rules above are
+ * not failures.
+ */
+int		 store_append_batch(struct store *, const struct batch *,
+		    struct store_append_stats *out);
+/* Append, then flush: 0 means every accepted sample is on disk. */
+int		 store_append_batch_sync(struct store *, const struct batch *,
+		    struct store_append_stats *out, char *err, size_t errlen);
+int		 store_flush(struct store *, char *err, size_t errlen);
+
+/*
+ * Rollups: fill the tiers up to what is complete at NOW (ms).  Resumable:
+ * progress is committed as it goes, so a crash repeats little work.
+ */
+int		 store_rollup_run(struct store *, int64_t now, char *err,
+		    size_t errlen);
+/*
+ * Retention at NOW: delete raw chunks whose samples are all older than
+ * now - retention_ms (and, when the 5m tier is on, already rolled up),
+ * rollup blocks older than their tier's retention, head chunks that went
+ * quiet, and series left with no data at all.
+ */
+int		 store_retention_run(struct store *, int64_t now, char *err,
+		    size_t errlen);
+
+enum store_match_op {
+	STORE_MATCH_EQ,		/* =  */
+	STORE_MATCH_NE,		/* != */
+	STORE_MATCH_RE,		/* =~ */
+	STORE_MATCH_NRE,	/* !~ */
+};
+
+struct store_matcher {
+	const char	*name;
+	const char	*value;
+	int		 op;		/* enum store_match_op */
+};
+
+struct store_set;
+
+/*
+ * Series matching every matcher (an absent label has the value "") with
+ * data in [t0, t1] in the given tier (INT64_MIN, INT64_MAX: any time).
+ * -1 on a bad regex ("invalid regex \"(\": missing closing parenthesis")
+ * or a read failure.
+ */
+int		 store_select(struct store *, const struct store_matcher *,
+		    size_t n, int64_t t0, int64_t t1, enum store_tier,
+		    struct store_set **out, char *err, size_t errlen);
+size_t		 store_set_len(const struct store_set *);
+uint64_t	 store_set_id(const struct store_set *, size_t);
+const struct label *store_set_labels(const struct store_set *, size_t,
+		    size_t *nlabels);
+void		 store_set_free(struct store_set *);
+
+struct store_agg {
+	double	min, max, sum, count, last;
+};
+
+struct store_iter;
+
+/* Never NULL; errors surface from the next call. */
+struct store_iter *store_iter_new(struct store *, uint64_t id, int64_t t0,
+		    int64_t t1, enum store_tier);
+/*
+ * 1 with the next point, 0 at the end, -1 on an error (store_iter_error).
+ * For a rollup tier, store_iter_next gives the bucket's last value and
+ * store_iter_next_agg all of them; on raw data the aggregate of one sample
+ * is itself with count 1.
+ */
+int		 store_iter_next(struct store_iter *, int64_t *t, double *v);
+int		 store_iter_next_agg(struct store_iter *, int64_t *t,
+		    struct store_agg *);
+const char	*store_iter_error(const struct store_iter *);
+void		 store_iter_free(struct store_iter *);
+
+struct store_strings {
+	char	**v;		/* sorted, unique */
+	size_t	  n;
+};
+
+/* With no matchers and an unbounded range, straight from the index. */
+int		 store_label_names(struct store *, const struct store_matcher *,
+		    size_t n, int64_t t0, int64_t t1, struct store_strings *,
+		    char *err, size_t errlen);
+int		 store_label_values(struct store *, const char *name,
+		    const struct store_matcher *, size_t n, int64_t t0,
+		    int64_t t1, struct store_strings *, char *err,
+		    size_t errlen);
+void		 store_strings_free(struct store_strings *);
+
+struct store_stats {
+	uint64_t	series;
+	uint64_t	head_chunks;		/* open chunks in memory */
+	uint64_t	head_samples;
+	uint64_t	pending_chunks;		/* sealed, not yet flushed */
+	uint64_t	samples_appended;
+	struct store_append_stats dropped;	/* cumulative; appended and
+						   series_created unused */
+	uint64_t	series_created;
+	uint64_t	series_removed;
+	uint64_t	chunks_written;
+	uint64_t	chunks_deleted;
+	uint64_t	rollup_blocks_written;
+	uint64_t	rollup_blocks_deleted;
+	uint64_t	flushes;
+	uint64_t	errors;			/* failed writes of any kind */
+	int		disk_full;		/* the last write hit it */
+	double		last_flush_seconds;
+	int64_t		last_flush_time;	/* ms since the epoch */
+	int64_t		rollup_done[STORE_TIER_COUNT];	/* watermarks */
+	uint64_t	bytes_on_disk;		/* allocated file blocks */
+	uint64_t	bytes_used;		/* pages in use */
+	uint64_t	map_size;
+	char		last_error[256];	/* "" when none yet */
+};
+
+void		 store_stats(struct store *, struct store_stats *);
+
+#endif

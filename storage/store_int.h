@@ -1,0 +1,201 @@
+/*
+ * store_int: what the store's own files share; nothing outside storage/
+ * includes this.
+ *
+ * Locks, in the order they may nest:
+ *	mlock		one rollup or retention run at a time (they take
+ *			wlock batch by batch, letting appends in between).
+ *	wlock		the writer: append, flush, rollup, retention.
+ *	ilock		rwlock over the index structure (hash tables, job
+ *			counts): readers take it shared to find a series by
+ *			id; the writer takes it exclusive to add or remove a
+ *			series (the writer reads without it: it is the only
+ *			one that changes the structure).
+ *	stripe[i]	mutex over the head fields of the series whose id
+ *			falls in stripe i (head, pending, mint, last_t,
+ *			last_vbits).  Held for a few microseconds.
+ *	statlock	the counters.
+ * LMDB's own locking (kv.h) sits below all of these.
+ */
+#ifndef MONITORD_STORE_INT_H
+#define MONITORD_STORE_INT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "store.h"
+
+#define STORE_FORMAT_MAGIC	"monitord tsdb"
+#define STORE_FORMAT_VERSION	1
+#define STORE_STRIPES		64
+#define STORE_LABEL_NAME_MAX	128
+/* Sealed chunks a series may hold in memory while flushes fail. */
+#define STORE_MAX_PENDING	32
+
+struct kv;
+struct kv_txn;
+struct chunk_app;
+struct label;
+
+/* A sealed chunk not yet written. */
+struct sealed {
+	struct sealed	*next;
+	int64_t		 first, last;
+	size_t		 len;
+	uint8_t		 data[];
+};
+
+struct job;
+
+struct series {
+	uint64_t	 id;
+	uint64_t	 hash;		/* of key */
+	struct series	*hnext;		/* same key-hash bucket */
+	struct series	*inext;		/* same id bucket */
+	char		*key;		/* canonical labels, series.c */
+	uint32_t	 keylen;
+	struct job	*job;		/* NULL without a job label */
+
+	/* Under the series' stripe lock. */
+	struct chunk_app *head;		/* NULL when empty */
+	struct sealed	*pending;	/* oldest first */
+	uint32_t	 npending;
+	int64_t		 mint;		/* oldest raw sample, INT64_MAX none */
+	int64_t		 last_t;	/* newest, INT64_MIN none */
+	uint64_t	 last_vbits;
+
+	/* Writer only. */
+	uint8_t		 dirty;		/* in store->dirty */
+	uint8_t		 has_ckpt;	/* a checkpoint is on disk */
+};
+
+struct series_index {
+	struct series	**byhash;
+	struct series	**byid;
+	size_t		  nbuckets;	/* power of two, both tables */
+	size_t		  count;
+	struct job	**jobs;
+	size_t		  njobbuckets;
+};
+
+/* Rollup progress of a tier, mirrored in meta. */
+struct rollup_state {
+	int64_t		 start;		/* first block ever, or INT64_MIN */
+	int64_t		 done;		/* blocks before this are complete */
+	int64_t		 target;	/* the run in progress goes here */
+	uint64_t	 cursor;	/* series ids <= this are done */
+};
+
+struct store {
+	struct store_opts	 opts;
+	char			*dir;
+	struct kv		*kv;
+
+	pthread_mutex_t		 mlock;		/* one maintenance run */
+	pthread_mutex_t		 wlock;
+	pthread_rwlock_t	 ilock;
+	pthread_mutex_t		 stripe[STORE_STRIPES];
+	pthread_mutex_t		 statlock;
+
+	struct series_index	 idx;
+	uint64_t		 next_id;
+	int64_t			 min_valid_t;	/* too_old below this */
+	struct series		**dirty;
+	size_t			 ndirty, dirtycap;
+	struct rollup_state	 rollup[STORE_TIER_COUNT];
+
+	struct store_stats	 st;		/* under statlock */
+
+	pthread_t		 thread;
+	int			 thread_on;
+	int			 stopping;
+	pthread_mutex_t		 tlock;
+	pthread_cond_t		 tcond;
+};
+
+static inline pthread_mutex_t *
+store_stripe(struct store *s, uint64_t id)
+{
+	return &s->stripe[id % STORE_STRIPES];
+}
+
+/* store.c */
+void		 store_set_error(struct store *, int disk_full, const char *);
+void		 store_dirty(struct store *, struct series *);
+int		 store_flush_locked(struct store *, char *err, size_t errlen);
+int64_t		 store_now_ms(void);
+
+/* series.c: the index in memory and on disk. */
+void		 series_index_init(struct series_index *);
+void		 series_index_free(struct series_index *);
+size_t		 series_key(const struct label *, size_t, char **buf,
+		    size_t *cap);
+uint64_t	 series_hash(const void *, size_t);
+struct series	*series_find_key(struct series_index *, const char *key,
+		    size_t len, uint64_t hash);
+struct series	*series_find_id(struct series_index *, uint64_t);
+struct series	*series_new(uint64_t id, const char *key, size_t len,
+		    uint64_t hash);
+void		 series_free(struct series *);
+void		 series_insert(struct series_index *, struct series *);
+void		 series_remove(struct series_index *, struct series *);
+/* Job of a series (its "job" label) and the count per job. */
+uint64_t	 series_job_count(struct series_index *, const char *key,
+		    size_t len);
+int		 series_write(struct kv_txn *, const struct series *);
+int		 series_delete(struct kv_txn *, const struct series *);
+int		 series_load(struct store *, char *err, size_t errlen);
+/* Labels of a canonical key: N pairs pointing into KEY. */
+size_t		 series_labels(const char *key, size_t len, struct label *,
+		    size_t max);
+size_t		 series_nlabels(const char *key, size_t len);
+
+/* postings.c */
+size_t		 postings_key(uint8_t *out, const char *name,
+		    const char *value);
+#define POSTINGS_KEY_MAX	420
+#define POSTINGS_ALL_KEY	"\0"
+
+struct store_ids {
+	uint64_t	*v;
+	size_t		 n, cap;
+};
+void		 ids_free(struct store_ids *);
+struct matcher;
+int		 postings_select(struct kv_txn *, struct matcher **, size_t n,
+		    struct store_ids *out);
+int		 postings_label_names(struct kv_txn *, struct store_strings *);
+int		 postings_label_values(struct kv_txn *, const char *name,
+		    struct store_strings *);
+void		 strings_sort_unique(struct store_strings *);
+
+/* head.c */
+int		 head_append(struct store *, struct series *, int64_t t,
+		    double v, struct store_append_stats *);
+int		 head_seal(struct store *, struct series *);
+int		 head_flush(struct store *, char *err, size_t errlen);
+int		 head_restore(struct store *, char *err, size_t errlen);
+void		 head_free(struct series *);
+void		 head_trim(struct store *, struct series *, int64_t cut,
+		    int64_t idle);
+int64_t		 head_mint_locked(const struct series *);
+
+/* rollup.c */
+struct rollup_point {
+	int64_t			t;
+	struct store_agg	a;
+};
+int64_t		 rollup_bucket(int tier);
+int64_t		 rollup_span(int tier);
+/* T rounded down to a multiple of SPAN (INT64_MIN near the bottom). */
+int64_t		 rollup_align(int64_t t, int64_t span);
+int		 rollup_load(struct store *, char *err, size_t errlen);
+/* 1 when the series has a block of TIER overlapping [t0, t1], 0 if not. */
+int		 rollup_has_data(struct kv_txn *, int tier, uint64_t id,
+		    int64_t t0, int64_t t1);
+/* Decode a block into an array of points (freed by the caller). */
+int		 rollup_decode(const void *, size_t, struct rollup_point **,
+		    size_t *, char *err, size_t errlen);
+int		 rollup_tier_on(const struct store *, int tier);
+
+#endif
