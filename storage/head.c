@@ -112,8 +112,7 @@ head_append(struct store *st, struct series *s, int64_t t, double v,
 	    (uint64_t)t - (uint64_t)chunk_app_first(s->head) >=
 	    (uint64_t)st->opts.chunk_max_span_ms)) {
 		if (s->npending >= STORE_MAX_PENDING) {
-			a->write_error++;
-			rc = -1;
+			rc = HEAD_BACKLOG;
 			goto out;
 		}
 		if (seal_locked(s) != 0)
@@ -123,7 +122,11 @@ head_append(struct store *st, struct series *s, int64_t t, double v,
 		s->head = chunk_app_new();
 	if (chunk_app_add(s->head, t, v) != 0) {
 		/* The codec's own limit: seal and start afresh. */
-		if (s->npending >= STORE_MAX_PENDING || seal_locked(s) != 0)
+		if (s->npending >= STORE_MAX_PENDING) {
+			rc = HEAD_BACKLOG;
+			goto out;
+		}
+		if (seal_locked(s) != 0)
 			goto fail;
 		s->head = chunk_app_new();
 		if (chunk_app_add(s->head, t, v) != 0)

@@ -26,6 +26,7 @@
 
 struct ichunk {
 	int64_t		 first;
+	uint32_t	 count;		/* 0 when the header does not read */
 	size_t		 len;
 	uint8_t		*data;
 };
@@ -47,7 +48,8 @@ struct store_iter {
 static void
 iter_add(struct store_iter *it, int64_t first, const void *data, size_t len)
 {
-	struct ichunk *c;
+	struct ichunk	*c;
+	int64_t		 f, l;
 
 	if (it->n == it->cap) {
 		it->cap = it->cap ? it->cap * 2 : 8;
@@ -55,6 +57,8 @@ iter_add(struct store_iter *it, int64_t first, const void *data, size_t len)
 	}
 	c = &it->c[it->n++];
 	c->first = first;
+	if (chunk_peek(data, len, &c->count, &f, &l) != 0)
+		c->count = 0;
 	c->len = len;
 	c->data = xmalloc(len ? len : 1);
 	memcpy(c->data, data, len);
@@ -133,14 +137,23 @@ out:
 	return rc == KV_NOTFOUND ? 0 : rc;
 }
 
+/* By start, and of two with the same start the fuller first. */
 static int
 ichunk_cmp(const void *a, const void *b)
 {
 	const struct ichunk *x = a, *y = b;
 
-	return x->first < y->first ? -1 : x->first > y->first;
+	if (x->first != y->first)
+		return x->first < y->first ? -1 : 1;
+	return x->count > y->count ? -1 : x->count < y->count;
 }
 
+/*
+ * The same chunk may come from memory and from disk, and the copy of an
+ * open chunk taken before a concurrent seal and flush has fewer samples
+ * than the sealed one read after: keep the fullest of those that start
+ * together, or samples between them would be lost.
+ */
 static void
 sort_unique(struct store_iter *it)
 {

@@ -511,16 +511,27 @@ kv_cursor_get(struct kv_cursor *cur, enum kv_op op, struct kv_val *key,
 		k.mv_size = key->len;
 		k.mv_data = (void *)key->data;
 	}
-	rc = mdb_cursor_get(cur->c, &k, &v, ops[op]);
+	if (op == KV_GET_MULTIPLE || op == KV_NEXT_MULTIPLE) {
+		/*
+		 * A key with a single value has no duplicate page, and
+		 * LMDB 0.9.24 may then answer GET_MULTIPLE with a stale
+		 * page of the previous key: take the value itself.
+		 */
+		size_t count;
+
+		if ((rc = mdb_cursor_count(cur->c, &count)) != 0)
+			return kv_fail(cur->txn, "cursor count", cur->db, rc);
+		if (count == 1)
+			rc = op == KV_GET_MULTIPLE ? mdb_cursor_get(cur->c, &k,
+			    &v, MDB_GET_CURRENT) : MDB_NOTFOUND;
+		else if ((rc = mdb_cursor_get(cur->c, &k, &v, ops[op])) == 0)
+			/* These leave the key out. */
+			rc = mdb_cursor_get(cur->c, &k, &(MDB_val){ 0, NULL },
+			    MDB_GET_CURRENT);
+	} else
+		rc = mdb_cursor_get(cur->c, &k, &v, ops[op]);
 	if (rc != 0)
 		return kv_fail(cur->txn, "cursor get", cur->db, rc);
-	if (op == KV_GET_MULTIPLE || op == KV_NEXT_MULTIPLE) {
-		/* These leave the key out; fetch it for the caller. */
-		MDB_val k2, v2;
-
-		if (mdb_cursor_get(cur->c, &k2, &v2, MDB_GET_CURRENT) == 0)
-			k = k2;
-	}
 	if (key != NULL) {
 		key->data = k.mv_data;
 		key->len = k.mv_size;

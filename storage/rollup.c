@@ -117,7 +117,7 @@ rollup_has_data(struct kv_txn *txn, int tier, uint64_t id, int64_t t0,
 	struct kv_cursor	*cur;
 	struct kv_val		 k, v;
 	uint8_t			 key[KEY_ROLLUP_LEN];
-	int			 rc;
+	int			 rc, found = 0;
 
 	if ((rc = kv_cursor_open(txn, KV_DB_ROLLUP, &cur)) < 0)
 		return rc;
@@ -126,10 +126,10 @@ rollup_has_data(struct kv_txn *txn, int tier, uint64_t id, int64_t t0,
 	k.len = sizeof(key);
 	rc = kv_cursor_get(cur, KV_SET_RANGE, &k, &v);
 	if (rc == 0)
-		rc = k.len == KEY_ROLLUP_LEN && memcmp(k.data, key, 9) == 0 &&
+		found = k.len == KEY_ROLLUP_LEN && memcmp(k.data, key, 9) == 0 &&
 		    key_get_time((const uint8_t *)k.data + 9) <= t1;
 	kv_cursor_close(cur);
-	return rc == KV_NOTFOUND ? 0 : rc;
+	return rc < 0 ? rc : found;
 }
 
 int

@@ -323,7 +323,7 @@ append_locked(struct store *st, const struct batch *b,
 	char			 *key = NULL, ebuf[256];
 	size_t			  n = batch_len(b), i, cap = 0, len;
 	uint64_t		  h;
-	int			  rc = 0, held_up = 0;
+	int			  rc = 0, hrc, flush_failed = 0;
 
 	ref = xcalloc(n ? n : 1, sizeof(*ref));
 	series_index_init(&nidx);
@@ -378,13 +378,21 @@ append_locked(struct store *st, const struct batch *b,
 		if (ref[i] == NULL)
 			continue;
 		smp = batch_at(b, i);
-		if (head_append(st, ref[i], smp->t, smp->v, a) != 0)
-			held_up = 1;
-	}
-	if (held_up) {
-		store_set_error(st, 1, "samples dropped: sealed chunks are "
-		    "waiting for a flush that keeps failing");
-		rc = -1;
+		hrc = head_append(st, ref[i], smp->t, smp->v, a);
+		/* Sealed chunks pile up: write them now (unless writing
+		 * already failed in this batch). */
+		if (hrc == HEAD_BACKLOG && !flush_failed) {
+			if (store_flush_locked(st, NULL, 0) == 0)
+				hrc = head_append(st, ref[i], smp->t, smp->v,
+				    a);
+			else
+				flush_failed = 1;
+		}
+		if (hrc == HEAD_BACKLOG) {
+			a->write_error++;
+			rc = -1;
+		} else if (hrc != 0)
+			rc = -1;
 	}
 	series_index_free(&nidx);
 	free(ns.v);

@@ -170,6 +170,13 @@ int		 postings_label_values(struct kv_txn *, const char *name,
 void		 strings_sort_unique(struct store_strings *);
 
 /* head.c */
+/*
+ * 0 when appended or dropped by a rule (counted in the stats), -1 on a
+ * codec failure (counted as write_error), HEAD_BACKLOG when the series
+ * already holds STORE_MAX_PENDING unflushed chunks: nothing was done,
+ * flush and try again.
+ */
+#define HEAD_BACKLOG	1
 int		 head_append(struct store *, struct series *, int64_t t,
 		    double v, struct store_append_stats *);
 int		 head_seal(struct store *, struct series *);

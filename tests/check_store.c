@@ -1,9 +1,1296 @@
+/*
+ * Unit tests of the store: matchers and series sets, reads across the
+ * head, sealed chunks and a reopen, the drop rules, limits, retention,
+ * rollups, checkpoints, the format record, a full disk, and readers
+ * running beside the writer.  Every store lives in a fresh temp dir.
+ */
 #include "config.h"
+
+#include <sys/stat.h>
+
+#include <ftw.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "tcheck.h"
+#include "buf.h"
+#include "sample.h"
+#include "xmalloc.h"
+#include "storage/kv.h"
+#include "storage/meta.h"
+#include "storage/store.h"
+
+static int
+rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *f)
+{
+	(void)sb;
+	(void)flag;
+	(void)f;
+	return remove(p);
+}
+
+static char *
+tmpdir_new(void)
+{
+	char *d = xstrdup("/tmp/check_store.XXXXXX");
+
+	ck_assert_ptr_nonnull(mkdtemp(d));
+	return d;
+}
+
+static void
+tmpdir_free(char *d)
+{
+	nftw(d, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(d);
+}
+
+/* Test options: nothing in the background, nothing expires. */
+static void
+test_opts(struct store_opts *o, const char *dir)
+{
+	store_opts_default(o);
+	o->dir = dir;
+	o->flush_interval_ms = 0;
+	o->maint_interval_ms = 0;
+	o->retention_ms = 0;
+	o->retention_5m_ms = 0;
+	o->retention_1h_ms = 0;
+	o->map_size_max = 256ULL << 20;
+}
+
+static struct store *
+open_ok(const struct store_opts *o)
+{
+	char		 err[256] = "";
+	struct store	*st = store_open(o, err, sizeof(err));
+
+	ck_assert_msg(st != NULL, "store_open: %s", err);
+	return st;
+}
+
+static void
+close_ok(struct store *st)
+{
+	char err[256] = "";
+
+	ck_assert_msg(store_close(st, err, sizeof(err)) == 0, "close: %s",
+	    err);
+}
+
+static void
+flush_ok(struct store *st)
+{
+	char err[256] = "";
+
+	ck_assert_msg(store_flush(st, err, sizeof(err)) == 0, "flush: %s",
+	    err);
+}
+
+static void
+append_ok(struct store *st, struct batch *b, struct store_append_stats *a)
+{
+	ck_assert_int_eq(store_append_batch(st, b, a), 0);
+	batch_reset(b);
+}
+
+/* The selected series as `name{a="1",b="2"}` separated by spaces. */
+static char *
+select_str(struct store *st, const struct store_matcher *m, size_t n,
+    int64_t t0, int64_t t1, enum store_tier tier)
+{
+	struct store_set	*set;
+	const struct label	*l;
+	struct buf		 b = BUF_INIT;
+	char			 err[256] = "";
+	size_t			 i, j, nl;
+
+	ck_assert_msg(store_select(st, m, n, t0, t1, tier, &set, err,
+	    sizeof(err)) == 0, "select: %s", err);
+	buf_adds(&b, "");
+	for (i = 0; i < store_set_len(set); i++) {
+		l = store_set_labels(set, i, &nl);
+		if (i > 0)
+			buf_addc(&b, ' ');
+		buf_adds(&b, l[0].value);
+		buf_addc(&b, '{');
+		for (j = 1; j < nl; j++)
+			buf_printf(&b, "%s%s=\"%s\"", j > 1 ? "," : "",
+			    l[j].name, l[j].value);
+		buf_addc(&b, '}');
+	}
+	store_set_free(set);
+	return buf_detach(&b);
+}
+
+#define SEL(st, ...) select_all(st, (const struct store_matcher[]){ \
+	__VA_ARGS__ }, sizeof((const struct store_matcher[]){ __VA_ARGS__ }) / \
+	sizeof(struct store_matcher))
+
+static char *
+select_all(struct store *st, const struct store_matcher *m, size_t n)
+{
+	return select_str(st, m, n, INT64_MIN, INT64_MAX, STORE_TIER_RAW);
+}
+
+static void
+check_sel(char *got, const char *want)
+{
+	ck_assert_str_eq(got, want);
+	free(got);
+}
+
+/* Id of the one series matching __name__=NAME. */
+static uint64_t
+series_id(struct store *st, const char *name)
+{
+	struct store_matcher	 m = { "__name__", name, STORE_MATCH_EQ };
+	struct store_set	*set;
+	char			 err[256];
+	uint64_t		 id;
+
+	ck_assert_int_eq(store_select(st, &m, 1, INT64_MIN, INT64_MAX,
+	    STORE_TIER_RAW, &set, err, sizeof(err)), 0);
+	ck_assert_uint_eq(store_set_len(set), 1);
+	id = store_set_id(set, 0);
+	store_set_free(set);
+	return id;
+}
+
+/* Points of a series in [t0, t1]; returns the count. */
+static size_t
+collect(struct store *st, uint64_t id, int64_t t0, int64_t t1,
+    enum store_tier tier, int64_t *ts, struct store_agg *as, size_t max)
+{
+	struct store_iter	*it = store_iter_new(st, id, t0, t1, tier);
+	struct store_agg	 a;
+	int64_t			 t;
+	size_t			 n = 0;
+	int			 rc;
+
+	while ((rc = store_iter_next_agg(it, &t, &a)) == 1) {
+		ck_assert_uint_lt(n, max);
+		ts[n] = t;
+		as[n] = a;
+		n++;
+	}
+	ck_assert_msg(rc == 0, "iter: %s", store_iter_error(it));
+	store_iter_free(it);
+	return n;
+}
+
+static void
+strings_check(struct store_strings *s, const char *want)
+{
+	struct buf	b = BUF_INIT;
+	size_t		i;
+
+	buf_adds(&b, "");
+	for (i = 0; i < s->n; i++) {
+		if (i > 0)
+			buf_addc(&b, ',');
+		buf_adds(&b, s->v[i]);
+	}
+	ck_assert_str_eq(b.data, want);
+	buf_free(&b);
+	store_strings_free(s);
+}
+
+static void
+add_matcher_fixture(struct store *st)
+{
+	struct batch *b = batch_new();
+
+	batch_addl(b, "up", 1000, 1, "job", "a", "instance", "1", NULL);
+	batch_addl(b, "up", 1000, 1, "job", "a", "instance", "2", NULL);
+	batch_addl(b, "up", 1000, 0, "job", "b", "instance", "1", NULL);
+	batch_addl(b, "http_requests_total", 1000, 5, "job", "a", "code",
+	    "200", NULL);
+	batch_addl(b, "http_requests_total", 1000, 1, "job", "a", "code",
+	    "500", NULL);
+	batch_addl(b, "http_requests_total", 1000, 2, "job", "b", NULL);
+	batch_addl(b, "node_load1", 1000, 0.5, NULL);
+	append_ok(st, b, NULL);
+	batch_free(b);
+}
+
+#define EQ	STORE_MATCH_EQ
+#define NE	STORE_MATCH_NE
+#define RE	STORE_MATCH_RE
+#define NRE	STORE_MATCH_NRE
+
+START_TEST(test_matchers)
+{
+	struct store_opts	 o;
+	struct store		*st;
+	char			*dir = tmpdir_new();
+
+	test_opts(&o, dir);
+	st = open_ok(&o);
+	add_matcher_fixture(st);
+
+	check_sel(SEL(st, { "__name__", "up", EQ }),
+	    "up{instance=\"1\",job=\"a\"} up{instance=\"1\",job=\"b\"} "
+	    "up{instance=\"2\",job=\"a\"}");
+	check_sel(SEL(st, { "__name__", "up", EQ }, { "job", "a", EQ }),
+	    "up{instance=\"1\",job=\"a\"} up{instance=\"2\",job=\"a\"}");
+	check_sel(SEL(st, { "__name__", "up", EQ }, { "job", "a", NE }),
+	    "up{instance=\"1\",job=\"b\"}");
+	check_sel(SEL(st, { "__name__", "up|node_load1", RE },
+	    { "instance", "2", NE }),
+	    "node_load1{} up{instance=\"1\",job=\"a\"} "
+	    "up{instance=\"1\",job=\"b\"}");
+	check_sel(SEL(st, { "__name__", "http.*", RE }, { "code", "5..", RE }),
+	    "http_requests_total{code=\"500\",job=\"a\"}");
+	check_sel(SEL(st, { "__name__", "http.*", RE },
+	    { "code", "5..", NRE }),
+	    "http_requests_total{code=\"200\",job=\"a\"} "
+	    "http_requests_total{job=\"b\"}");
+	check_sel(SEL(st, { "__name__", "http_requests_total", EQ },
+	    { "code", "", EQ }), "http_requests_total{job=\"b\"}");
+	check_sel(SEL(st, { "__name__", "http_requests_total", EQ },
+	    { "code", "", NE }),
+	    "http_requests_total{code=\"200\",job=\"a\"} "
+	    "http_requests_total{code=\"500\",job=\"a\"}");
+	check_sel(SEL(st, { "job", "a|b", RE }, { "__name__", "up", NE },
+	    { "code", "200", NE }),
+	    "http_requests_total{code=\"500\",job=\"a\"} "
+	    "http_requests_total{job=\"b\"}");
+	/* An absent label is "", which .* matches and .+ does not. */
+	check_sel(SEL(st, { "job", ".*", RE }, { "__name__", "node_load1",
+	    EQ }), "node_load1{}");
+	check_sel(SEL(st, { "job", ".+", NRE }), "node_load1{}");
+	check_sel(SEL(st, { "job", "c", EQ }), "");
+	check_sel(SEL(st, { "nosuchlabel", "x", EQ }), "");
+	/* Anchored at both ends, case-sensitive unless asked. */
+	check_sel(SEL(st, { "__name__", "u", RE }), "");
+	check_sel(SEL(st, { "__name__", "p", RE }), "");
+	check_sel(SEL(st, { "__name__", "UP", RE }), "");
+	check_sel(SEL(st, { "__name__", "(?i)UP", RE }, { "job", "b", EQ }),
+	    "up{instance=\"1\",job=\"b\"}");
+	check_sel(SEL(st, { "__name__", "up|node_load1|http_requests_total",
+	    NRE }), "");
+	close_ok(st);
+	tmpdir_free(dir);
+}
+END_TEST
+
+START_TEST(test_matcher_errors_and_labels)
+{
+	static const struct { const char *re, *msg; } bad[] = {
+		{ "(", "invalid regex \"(\": missing closing parenthesis" },
+		{ "[a-", "invalid regex \"[a-\": missing terminating ] for "
+		    "character class" },
+		{ "*x", "invalid regex \"*x\": quantifier does not follow a "
+		    "repeatable item" },
+	};
+	struct store_opts	 o;
+	struct store		*st;
+	struct store_set	*set = NULL;
+	struct store_strings	 s;
+	struct store_matcher	 m;
+	char			*dir = tmpdir_new(), err[256];
+	size_t			 i;
+
+	test_opts(&o, dir);
+	st = open_ok(&o);
+	add_matcher_fixture(st);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		m.name = "job";
+		m.value = bad[i].re;
+		m.op = i % 2 ? NRE : RE;
+		ck_assert_int_eq(store_select(st, &m, 1, INT64_MIN, INT64_MAX,
+		    STORE_TIER_RAW, &set, err, sizeof(err)), -1);
+		ck_assert_ptr_null(set);
+		ck_assert_str_eq(err, bad[i].msg);
+	}
+	ck_assert_int_eq(store_label_names(st, NULL, 0, INT64_MIN, INT64_MAX,
+	    &s, err, sizeof(err)), 0);
+	strings_check(&s, "__name__,code,instance,job");
+	ck_assert_int_eq(store_label_values(st, "job", NULL, 0, INT64_MIN,
+	    INT64_MAX, &s, err, sizeof(err)), 0);
+	strings_check(&s, "a,b");
+	ck_assert_int_eq(store_label_values(st, "__name__", NULL, 0,
+	    INT64_MIN, INT64_MAX, &s, err, sizeof(err)), 0);
+	strings_check(&s, "http_requests_total,node_load1,up");
+	m.name = "__name__";
+	m.value = "http_requests_total";
+	m.op = EQ;
+	ck_assert_int_eq(store_label_values(st, "code", &m, 1, INT64_MIN,
+	    INT64_MAX, &s, err, sizeof(err)), 0);
+	strings_check(&s, "200,500");
+	ck_assert_int_eq(store_label_names(st, &m, 1, INT64_MIN, INT64_MAX,
+	    &s, err, sizeof(err)), 0);
+	strings_check(&s, "__name__,code,job");
+	/* A time range outside every sample selects nothing. */
+	ck_assert_int_eq(store_label_names(st, NULL, 0, 2000, 3000, &s, err,
+	    sizeof(err)), 0);
+	strings_check(&s, "");
+	ck_assert_int_eq(store_label_values(st, "nosuch", NULL, 0, INT64_MIN,
+	    INT64_MAX, &s, err, sizeof(err)), 0);
+	strings_check(&s, "");
+	close_ok(st);
+	tmpdir_free(dir);
+}
+END_TEST
+
+START_TEST(test_long_label_values)
+{
+	struct store_opts	 o;
+	struct store		*st;
+	struct batch		*b = batch_new();
+	struct store_strings	 s;
+	char			*dir = tmpdir_new(), err[256], *got;
+	char			 v1[1001], v2[1001], want[2200];
+
+	/* Same first 500 bytes: only the hashed tail tells them apart. */
+	memset(v1, 'x', 1000);
+	v1[1000] = '\0';
+	memcpy(v2, v1, sizeof(v1));
+	v2[999] = 'y';
+	test_opts(&o, dir);
+	st = open_ok(&o);
+	batch_addl(b, "m", 1000, 1, "url", v1, NULL);
+	batch_addl(b, "m", 1000, 2, "url", v2, NULL);
+	batch_addl(b, "m", 1000, 3, "url", "short", NULL);
+	append_ok(st, b, NULL);
+	snprintf(want, sizeof(want), "m{url=\"%s\"}", v2);
+	check_sel(SEL(st, { "url", v2, EQ }), want);
+	check_sel(SEL(st, { "url", "x*y", RE }), want);
+	got = SEL(st, { "url", "x+", RE });
+	ck_assert_uint_eq(strlen(got), 1000 + 9);
+	free(got);
+	check_sel(SEL(st, { "url", "x.*", NRE }), "m{url=\"short\"}");
+	ck_assert_int_eq(store_label_values(st, "url", NULL, 0, INT64_MIN,
+	    INT64_MAX, &s, err, sizeof(err)), 0);
+	ck_assert_uint_eq(s.n, 3);
+	ck_assert_str_eq(s.v[0], "short");
+	ck_assert_str_eq(s.v[1], v1);
+	ck_assert_str_eq(s.v[2], v2);
+	store_strings_free(&s);
+	close_ok(st);
+	batch_free(b);
+	tmpdir_free(dir);
+}
+END_TEST
+
+static double
+val_of(int64_t i)
+{
+	return (double)(i % 7) + (double)(i % 3) * 0.5 + (double)(i / 1000);
+}
+
+static void
+check_range(struct store *st, uint64_t id, int64_t t0, int64_t t1,
+    int64_t first, int64_t last)
+{
+	static int64_t		ts[20000];
+	static struct store_agg	as[20000];
+	size_t			n, i;
+
+	n = collect(st, id, t0, t1, STORE_TIER_RAW, ts, as, 20000);
+	ck_assert_int_eq((int64_t)n, last >= first ? last - first + 1 : 0);
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(ts[i], (first + (int64_t)i) * 1000);
+		ck_assert(as[i].last == val_of(first + (int64_t)i));
+		ck_assert(as[i].count == 1);
+	}
+}
+
+START_TEST(test_ranges_head_sealed_reopen)
+{
+	struct store_opts	 o;
+	struct store		*st;
+	struct batch		*b = batch_new();
+	struct store_stats	 ss;
+	char			*dir = tmpdir_new();
+	uint64_t		 id;
+	int64_t			 i;
+
+	test_opts(&o, dir);
+	o.chunk_max_samples = 10;
+	st = open_ok(&o);
+	for (i = 0; i < 95; i++)
+		batch_addl(b, "m", i * 1000, val_of(i), "job", "x", NULL);
+	append_ok(st, b, NULL);
+	id = series_id(st, "m");
+	/* Nine sealed chunks wait in memory, five samples are open. */
+	store_stats(st, &ss);
+	ck_assert_uint_eq(ss.pending_chunks, 9);
+	ck_assert_uint_eq(ss.head_chunks, 1);
+	ck_assert_uint_eq(ss.head_samples, 5);
+	check_range(st, id, 5500, 42000, 6, 42);
+	check_range(st, id, 85000, 1000000, 85, 94);
+	flush_ok(st);
+	store_stats(st, &ss);
+	ck_assert_uint_eq(ss.pending_chunks, 0);
+	ck_assert_uint_eq(ss.chunks_written, 9);
+	check_range(st, id, INT64_MIN, INT64_MAX, 0, 94);
+	check_range(st, id, 5500, 42000, 6, 42);
+	check_range(st, id, 9000, 10000, 9, 10);
+	check_range(st, id, 9001, 9999, 0, -1);
+	check_range(st, id, 87000, 92000, 87, 92);
+	check_range(st, id, 94000, 94000, 94, 94);
+	check_range(st, id, -5000, -1, 0, -1);
+	check_range(st, id, 50000, 40000, 0, -1);
+	close_ok(st);
+
+	st = open_ok(&o);
+	ck_assert_uint_eq(series_id(st, "m"), id);
+	check_range(st, id, INT64_MIN, INT64_MAX, 0, 94);
+	check_range(st, id, 33000, 91500, 33, 91);
+	/* Appending goes on after the restored head. */
+	for (i = 95; i < 130; i++)
+		batch_addl(b, "m", i * 1000, val_of(i), "job", "x", NULL);
+	append_ok(st, b, NULL);
+	check_range(st, id, 80000, INT64_MAX, 80, 129);
+	close_ok(st);
+	st = open_ok(&o);
+	check_range(st, id, INT64_MIN, INT64_MAX, 0, 129);
+	close_ok(st);
+	batch_free(b);
+	tmpdir_free(dir);
+}
+END_TEST
+
+START_TEST(test_drop_rules)
+{
+	struct store_opts		 o;
+	struct store			*st;
+	struct batch			*b = batch_new();
+	struct store_append_stats	 a;
+	struct store_stats		 ss;
+	int64_t				 ts[16];
+	struct store_agg		 as[16];
+	char				*dir = tmpdir_new();
+	uint64_t			 bits = STALE_NAN_BITS, got;
+	double				 stale;
+	size_t				 n;
+
+	memcpy(&stale, &bits, sizeof(stale));
+	test_opts(&o, dir);
+	st = open_ok(&o);
+	batch_addl(b, "m", 1000, 1, NULL);
+	batch_addl(b, "m", 2000, 2, NULL);
+	batch_addl(b, "m", 1500, 9, NULL);	/* out of order */
+	batch_addl(b, "m", 2000, 2, NULL);	/* same value: accepted */
+	batch_addl(b, "m", 2000, 3, NULL);	/* duplicate */
+	batch_addl(b, "m", 3000, stale, NULL);
+	batch_addl(b, "m", 3000, stale, NULL);	/* same bits */
+	batch_addl(b, "m", 3000, NAN, NULL);	/* another NaN: duplicate */
+	batch_addl(b, "m", 4000, 4, NULL);
+	append_ok(st, b, &a);
+	ck_assert_uint_eq(a.appended, 4);
+	ck_assert_uint_eq(a.out_of_order, 1);
+	ck_assert_uint_eq(a.duplicate, 2);
+	ck_assert_uint_eq(a.too_old, 0);
+	ck_assert_uint_eq(a.series_created, 1);
+	close_ok(st);
+
+	st = open_ok(&o);
+	batch_addl(b, "m", 4000, 4, NULL);
+	batch_addl(b, "m", 4000, 5, NULL);
+	batch_addl(b, "m", 3999, 5, NULL);
+	append_ok(st, b, &a);
+	ck_assert_uint_eq(a.appended, 0);
+	ck_assert_uint_eq(a.duplicate, 1);
+	ck_assert_uint_eq(a.out_of_order, 1);
+	store_stats(st, &ss);
+	ck_assert_uint_eq(ss.samples_appended, 0);
+	ck_assert_uint_eq(ss.dropped.duplicate, 1);
+	ck_assert_uint_eq(ss.dropped.out_of_order, 1);
+	n = collect(st, series_id(st, "m"), INT64_MIN, INT64_MAX,
+	    STORE_TIER_RAW, ts, as, 16);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_int_eq(ts[0], 1000);
+	ck_assert(as[0].last == 1);
+	ck_assert_int_eq(ts[1], 2000);
+	ck_assert(as[1].last == 2);
+	ck_assert_int_eq(ts[2], 3000);
+	memcpy(&got, &as[2].last, sizeof(got));
+	ck_assert_uint_eq(got, STALE_NAN_BITS);
+	ck_assert_int_eq(ts[3], 4000);
+	ck_assert(as[3].last == 4);
+	close_ok(st);
+	batch_free(b);
+	tmpdir_free(dir);
+}
+END_TEST
+
+START_TEST(test_series_limits)
+{
+	struct store_opts		 o;
+	struct store			*st;
+	struct batch			*b = batch_new();
+	struct store_append_stats	 a;
+	struct store_stats		 ss;
+	char				*dir = tmpdir_new();
+
+	test_opts(&o, dir);
+	o.max_series = 4;
+	o.max_series_per_job = 2;
+	st = open_ok(&o);
+	batch_addl(b, "m1", 1000, 1, "job", "a", NULL);
+	batch_addl(b, "m2", 1000, 1, "job", "a", NULL);
+	batch_addl(b, "m3", 1000, 1, "job", "a", NULL);	/* job a full */
+	batch_addl(b, "m3", 2000, 1, "job", "a", NULL);	/* still */
+	batch_addl(b, "m1", 2000, 1, "job", "a", NULL);	/* existing: fine */
+	batch_addl(b, "m1", 1000, 1, "job", "b", NULL);
+	batch_addl(b, "nojob", 1000, 1, NULL);
+	batch_addl(b, "m9", 1000, 1, "job", "c", NULL);	/* total full */
+	append_ok(st, b, &a);
+	ck_assert_uint_eq(a.series_created, 4);
+	ck_assert_uint_eq(a.series_limit, 3);
+	ck_assert_uint_eq(a.appended, 5);
+	close_ok(st);
+
+	/* The counts come back with the index. */
+	o.max_series = 5;
+	st = open_ok(&o);
+	batch_addl(b, "m4", 1000, 1, "job", "a", NULL);
+	batch_addl(b, "m4", 1000, 1, "job", "b", NULL);
+	batch_addl(b, "m5", 1000, 1, "job", "b", NULL);
+	append_ok(st, b, &a);
+	ck_assert_uint_eq(a.series_created, 1);
+	ck_assert_uint_eq(a.series_limit, 2);
+	store_stats(st, &ss);
+	ck_assert_uint_eq(ss.series, 5);
+	ck_assert_uint_eq(ss.dropped.series_limit, 2);
+	check_sel(SEL(st, { "job", "b", EQ }), "m1{job=\"b\"} m4{job=\"b\"}");
+	close_ok(st);
+	batch_free(b);
+	tmpdir_free(dir);
+}
+END_TEST
+
+START_TEST(test_retention)
+{
+	struct store_opts		 o;
+	struct store			*st;
+	struct batch			*b = batch_new();
+	struct store_append_stats	 a;
+	struct store_stats		 ss;
+	struct store_strings		 s;
+	char				*dir = tmpdir_new(), err[256];
+	uint64_t			 id;
+	int64_t				 i;
+
+	test_opts(&o, dir);
+	o.chunk_max_samples = 10;
+	o.chunk_max_span_ms = 3600 * 1000;
+	o.retention_ms = 100 * 1000;
+	st = open_ok(&o);
+	for (i = 0; i < 50; i++)
+		batch_addl(b, "m", i * 1000, val_of(i), "job", "x", NULL);
+	/* A series that stopped early: only an open chunk, all old. */
+	for (i = 0; i < 5; i++)
+		batch_addl(b, "gone", i * 1000, 1, "job", "y", NULL);
+	append_ok(st, b, NULL);
+	flush_ok(st);
+	id = series_id(st, "m");
+
+	/* Cutoff 35s: chunks ending at 9s, 19s and 29s go, 30-39s stays. */
+	ck_assert_int_eq(store_retention_run(st, 135000, err, sizeof(err)), 0);
+	store_stats(st, &ss);
+	ck_assert_uint_eq(ss.chunks_deleted, 3);
+	ck_assert_uint_eq(ss.series_removed, 1);
+	ck_assert_uint_eq(ss.series, 1);
+	check_range(st, id, INT64_MIN, INT64_MAX, 30, 49);
+	check_sel(SEL(st, { "__name__", "gone", EQ }), "");
+	check_sel(SEL(st, { "job", "y", EQ }), "");
+	ck_assert_int_eq(store_label_values(st, "job", NULL, 0, INT64_MIN,
+	    INT64_MAX, &s, err, sizeof(err)), 0);
+	strings_check(&s, "x");
+
+	/* Older than the cutoff is too old now, even for a new series. */
+	batch_addl(b, "m", 34999, 1, "job", "x", NULL);
+	batch_addl(b, "new", 34999, 1, "job", "x", NULL);
+	batch_addl(b, "new", 35000, 1, "job", "x", NULL);
+	append_ok(st, b, &a);
+	ck_assert_uint_eq(a.too_old, 2);
+	ck_assert_uint_eq(a.out_of_order, 0);
+	ck_assert_uint_eq(a.appended, 1);
+	close_ok(st);
+
+	/* The cutoff survives a reopen; nothing more is old yet. */
+	st = open_ok(&o);
+	batch_addl(b, "new2", 34999, 1, NULL);
+	append_ok(st, b, &a);
+	ck_assert_uint_eq(a.too_old, 1);
+	ck_assert_int_eq(store_retention_run(st, 135000, err, sizeof(err)), 0);
+	store_stats(st, &ss);
+	ck_assert_uint_eq(ss.chunks_deleted, 0);
+	check_range(st, id, INT64_MIN, INT64_MAX, 30, 49);
+	close_ok(st);
+
+	/* With a longer retention, an open chunk quiet for a chunk span
+	 * (1h) is sealed, then ages out like any chunk. */
+	o.retention_ms = 2 * 3600 * 1000;
+	st = open_ok(&o);
+	batch_addl(b, "new", 3000000, 1, "job", "x", NULL);
+	append_ok(st, b, NULL);
+	ck_assert_int_eq(store_retention_run(st, 49000 + 3600 * 1000 + 1, err,
+	    sizeof(err)), 0);
+	store_stats(st, &ss);
+	ck_assert_uint_eq(ss.chunks_deleted, 0);
+	ck_assert_uint_eq(ss.chunks_written, 1);
+	ck_assert_uint_eq(ss.head_chunks, 1);	/* "new", not quiet */
+	check_range(st, id, INT64_MIN, INT64_MAX, 30, 49);
+	ck_assert_int_eq(store_retention_run(st, 49000 + 2 * 3600 * 1000 + 1,
+	    err, sizeof(err)), 0);
+	store_stats(st, &ss);
+	ck_assert_uint_eq(ss.chunks_deleted, 2);
+	ck_assert_uint_eq(ss.series, 1);	/* "new" at 35s */
+	check_sel(SEL(st, { "job", ".+", RE }), "new{job=\"x\"}");
+	close_ok(st);
+	batch_free(b);
+	tmpdir_free(dir);
+}
+END_TEST
+
+#define ROLL_STEP	60000		/* one raw sample a minute */
+#define ROLL_DAYS	9
+#define DAY		86400000LL
+
+static double
+roll_val(int64_t i)
+{
+	/* Halves and small integers: every sum is exact in a double. */
+	return (double)(i % 7) + (double)(i % 3) * 0.5 - (double)(i % 11);
+}
+
+static int
+roll_stale(int64_t i)
+{
+	return i % 97 == 13;
+}
+
+/* The aggregate of raw samples in [b, b + size), computed directly. */
+static int
+expect_bucket(int64_t b, int64_t size, struct store_agg *e)
+{
+	int64_t	i;
+	int	have = 0;
+	double	v;
+
+	for (i = b / ROLL_STEP; i * ROLL_STEP < b + size; i++) {
+		if (i >= ROLL_DAYS * DAY / ROLL_STEP || roll_stale(i))
+			continue;
+		v = roll_val(i);
+		if (!have) {
+			e->min = e->max = e->sum = e->last = v;
+			e->count = 1;
+			have = 1;
+			continue;
+		}
+		e->min = v < e->min ? v : e->min;
+		e->max = v > e->max ? v : e->max;
+		e->sum += v;
+		e->count++;
+		e->last = v;
+	}
+	return have;
+}
+
+static void
+check_tier(struct store *st, uint64_t id, enum store_tier tier,
+    int64_t bsize, int64_t t0, int64_t t1, size_t want)
+{
+	static int64_t		ts[4096];
+	static struct store_agg	as[4096];
+	struct store_agg	e = { 0, 0, 0, 0, 0 };
+	size_t			n, i;
+
+	n = collect(st, id, t0, t1, tier, ts, as, 4096);
+	ck_assert_uint_eq(n, want);
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(ts[i], t0 + (int64_t)i * bsize);
+		ck_assert(expect_bucket(ts[i], bsize, &e));
+		ck_assert_msg(as[i].min == e.min && as[i].max == e.max &&
+		    as[i].sum == e.sum && as[i].count == e.count &&
+		    as[i].last == e.last, "bucket %lld: got %g %g %g %g %g, "
+		    "want %g %g %g %g %g", (long long)ts[i], as[i].min,
+		    as[i].max, as[i].sum, as[i].count, as[i].last, e.min,
+		    e.max, e.sum, e.count, e.last);
+	}
+}
+
+static void
+fill_rollup_data(struct store *st, const char *name)
+{
+	struct batch	*b = batch_new();
+	uint64_t	 bits = STALE_NAN_BITS;
+	double		 stale;
+	int64_t		 i;
+
+	memcpy(&stale, &bits, sizeof(stale));
+	for (i = 0; i < ROLL_DAYS * DAY / ROLL_STEP; i++) {
+		batch_addl(b, name, i * ROLL_STEP, roll_stale(i) ? stale :
+		    roll_val(i), "job", "r", NULL);
+		if (batch_len(b) == 4096)
+			append_ok(st, b, NULL);
+	}
+	append_ok(st, b, NULL);
+	batch_free(b);
+}
+
+START_TEST(test_rollups)
+{
+	struct store_opts	 o;
+	struct store		*st;
+	struct store_stats	 ss;
+	char			*dir = tmpdir_new(), err[256];
+	uint64_t		 id;
+	int64_t			 now = ROLL_DAYS * DAY + 600000;
+
+	test_opts(&o, dir);
+	o.retention_ms = DAY;
+	o.retention_5m_ms = 30 * DAY;
+	o.retention_1h_ms = 365 * DAY;
+	st = open_ok(&o);
+	fill_rollup_data(st, "r");
+	flush_ok(st);
+	id = series_id(st, "r");
+	check_sel(select_str(st, NULL, 0, INT64_MIN, INT64_MAX,
+	    STORE_TIER_5M), "");
+	ck_assert_int_eq(store_rollup_run(st, now, err, sizeof(err)), 0);
+	store_stats(st, &ss);
+	/* 5m: the nine whole days; 1h: the first whole week. */
+	ck_assert_int_eq(ss.rollup_done[STORE_TIER_5M], ROLL_DAYS * DAY);
+	ck_assert_int_eq(ss.rollup_done[STORE_TIER_1H], 7 * DAY);
+	ck_assert_uint_eq(ss.rollup_blocks_written, ROLL_DAYS + 1);
+	check_tier(st, id, STORE_TIER_5M, 300000, 0, ROLL_DAYS * DAY,
+	    ROLL_DAYS * 288);
+	check_tier(st, id, STORE_TIER_5M, 300000, 3 * DAY + 300000,
+	    3 * DAY + 3600000, 12);
+	check_tier(st, id, STORE_TIER_1H, 3600000, 0, 10 * DAY, 7 * 24);
+	check_tier(st, id, STORE_TIER_1H, 3600000, DAY, DAY + 7200000, 3);
+	check_sel(select_str(st, NULL, 0, 8 * DAY, 9 * DAY, STORE_TIER_5M),
+	    "r{job=\"r\"}");
+	check_sel(select_str(st, NULL, 0, 8 * DAY, 9 * DAY, STORE_TIER_1H),
+	    "");
+
+	/* Raw data older than a day goes, the tiers keep it. */
+	ck_assert_int_eq(store_retention_run(st, now, err, sizeof(err)), 0);
+	{
+		/* Chunks are 2h (120 samples); the one holding the cutoff
+		 * (8d 10m) starts at 8d and stays whole. */
+		int64_t			ts[2];
+		struct store_agg	as[2];
+
+		ck_assert_uint_eq(collect(st, id, 0, 8 * DAY - 1,
+		    STORE_TIER_RAW, ts, as, 2), 0);
+		ck_assert_uint_eq(collect(st, id, 0, 8 * DAY, STORE_TIER_RAW,
+		    ts, as, 2), 1);
+		ck_assert_int_eq(ts[0], 8 * DAY);
+	}
+	check_tier(st, id, STORE_TIER_5M, 300000, 0, DAY, 289);
+	close_ok(st);
+
+	/* A second run has nothing to do, also after a reopen. */
+	st = open_ok(&o);
+	ck_assert_int_eq(store_rollup_run(st, now, err, sizeof(err)), 0);
+	store_stats(st, &ss);
+	ck_assert_uint_eq(ss.rollup_blocks_written, 0);
+	ck_assert_int_eq(ss.rollup_done[STORE_TIER_5M], ROLL_DAYS * DAY);
+	check_tier(st, id, STORE_TIER_1H, 3600000, 0, 10 * DAY, 7 * 24);
+	close_ok(st);
+	tmpdir_free(dir);
+}
+END_TEST
+
+struct rollup_resume {
+	uint8_t		state[32];
+	uint64_t	id;
+};
+
+static int
+put_state(struct kv_txn *txn, void *arg)
+{
+	struct rollup_resume	*r = arg;
+	uint8_t			 k[17];
+	int			 i;
+
+	/* Forget the second series' 5m blocks, as if the run had crashed
+	 * after the first batch. */
+	for (i = 0; i < ROLL_DAYS; i++) {
+		int64_t t = (int64_t)i * DAY;
+
+		k[0] = STORE_TIER_5M;
+		for (int j = 0; j < 8; j++)
+			k[1 + j] = (uint8_t)(r->id >> (56 - 8 * j));
+		for (int j = 0; j < 8; j++)
+			k[9 + j] = (uint8_t)(((uint64_t)t ^ (1ULL << 63)) >>
+			    (56 - 8 * j));
+		if (kv_del(txn, KV_DB_ROLLUP, k, sizeof(k), NULL, 0) < 0)
+			return -1;
+	}
+	return meta_put_raw(txn, "rollup.5m", r->state, sizeof(r->state));
+}
+
+static void
+be64(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+START_TEST(test_rollup_resume)
+{
+	struct store_opts	 o;
+	struct store		*st;
+	struct store_stats	 ss;
+	struct kv_opts		 ko;
+	struct kv		*kv;
+	struct rollup_resume	 r;
+	char			*dir = tmpdir_new(), err[256];
+	uint64_t		 id1, id2;
+	int64_t			 now = ROLL_DAYS * DAY + 600000;
+
+	test_opts(&o, dir);
+	o.retention_5m_ms = 30 * DAY;
+	st = open_ok(&o);
+	fill_rollup_data(st, "a");
+	fill_rollup_data(st, "b");
+	id1 = series_id(st, "a");
+	id2 = series_id(st, "b");
+	ck_assert_uint_lt(id1, id2);
+	ck_assert_int_eq(store_rollup_run(st, now, err, sizeof(err)), 0);
+	close_ok(st);
+
+	memset(&ko, 0, sizeof(ko));
+	ko.dir = dir;
+	ko.map_max = o.map_size_max;
+	ck_assert_ptr_nonnull(kv = kv_open(&ko, err, sizeof(err)));
+	be64(r.state, 0);			/* start */
+	be64(r.state + 8, 0);			/* done */
+	be64(r.state + 16, ROLL_DAYS * DAY);	/* target */
+	be64(r.state + 24, id1);		/* cursor */
+	r.id = id2;
+	ck_assert_int_eq(kv_write(kv, put_state, &r, err, sizeof(err)), 0);
+	kv_close(kv);
+
+	st = open_ok(&o);
+	check_tier(st, id2, STORE_TIER_5M, 300000, 0, ROLL_DAYS * DAY, 0);
+	ck_assert_int_eq(store_rollup_run(st, now, err, sizeof(err)), 0);
+	store_stats(st, &ss);
+	ck_assert_uint_eq(ss.rollup_blocks_written, ROLL_DAYS);
+	ck_assert_int_eq(ss.rollup_done[STORE_TIER_5M], ROLL_DAYS * DAY);
+	check_tier(st, id1, STORE_TIER_5M, 300000, 0, ROLL_DAYS * DAY,
+	    ROLL_DAYS * 288);
+	check_tier(st, id2, STORE_TIER_5M, 300000, 0, ROLL_DAYS * DAY,
+	    ROLL_DAYS * 288);
+	close_ok(st);
+	tmpdir_free(dir);
+}
+END_TEST
+
+static void
+copy_file(const char *from, const char *to)
+{
+	FILE	*in = fopen(from, "rb"), *out = fopen(to, "wb");
+	char	 buf[65536];
+	size_t	 n;
+
+	ck_assert_ptr_nonnull(in);
+	ck_assert_ptr_nonnull(out);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		ck_assert_uint_eq(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	ck_assert_int_eq(fclose(out), 0);
+}
+
+/* What a kill -9 would leave: the data file as it is on disk now. */
+static char *
+snapshot(const char *dir)
+{
+	char	*copy = tmpdir_new(), from[512], to[512];
+
+	snprintf(from, sizeof(from), "%s/data.mdb", dir);
+	snprintf(to, sizeof(to), "%s/data.mdb", copy);
+	copy_file(from, to);
+	return copy;
+}
+
+START_TEST(test_flush_checkpoints)
+{
+	struct store_opts	 o, oc;
+	struct store		*st, *sc;
+	struct batch		*b = batch_new();
+	char			*dir = tmpdir_new(), *copy;
+	uint64_t		 id;
+	int64_t			 i;
+
+	test_opts(&o, dir);
+	o.chunk_max_samples = 100;
+	st = open_ok(&o);
+	for (i = 0; i < 5; i++)
+		batch_addl(b, "m", i * 1000, val_of(i), NULL);
+	append_ok(st, b, NULL);
+	flush_ok(st);
+	for (i = 5; i < 8; i++)
+		batch_addl(b, "m", i * 1000, val_of(i), NULL);
+	append_ok(st, b, NULL);
+
+	copy = snapshot(dir);
+	test_opts(&oc, copy);
+	sc = open_ok(&oc);
+	id = series_id(sc, "m");
+	check_range(sc, id, INT64_MIN, INT64_MAX, 0, 4);
+	close_ok(sc);
+	tmpdir_free(copy);
+
+	flush_ok(st);
+	copy = snapshot(dir);
+	oc.dir = copy;
+	sc = open_ok(&oc);
+	check_range(sc, id, INT64_MIN, INT64_MAX, 0, 7);
+	close_ok(sc);
+	tmpdir_free(copy);
+
+	/* A sync append is on disk when it returns. */
+	for (i = 8; i < 300; i++)
+		batch_addl(b, "m", i * 1000, val_of(i), NULL);
+	{
+		char err[256];
+
+		ck_assert_int_eq(store_append_batch_sync(st, b, NULL, err,
+		    sizeof(err)), 0);
+		batch_reset(b);
+	}
+	copy = snapshot(dir);
+	oc.dir = copy;
+	sc = open_ok(&oc);
+	check_range(sc, id, INT64_MIN, INT64_MAX, 0, 299);
+	close_ok(sc);
+	tmpdir_free(copy);
+	close_ok(st);
+	batch_free(b);
+	tmpdir_free(dir);
+}
+END_TEST
+
+static int
+put_meta(struct kv_txn *txn, void *arg)
+{
+	const uint8_t *rec = arg;
+
+	if (rec == NULL)
+		return kv_del(txn, KV_DB_META, META_FORMAT_KEY,
+		    strlen(META_FORMAT_KEY), NULL, 0);
+	return meta_put_raw(txn, META_FORMAT_KEY, rec, META_FORMAT_LEN);
+}
+
+static void
+rewrite_format(const char *dir, const uint8_t *rec)
+{
+	struct kv_opts	 ko;
+	struct kv	*kv;
+	char		 err[256];
+
+	memset(&ko, 0, sizeof(ko));
+	ko.dir = dir;
+	ko.map_max = 64ULL << 20;
+	kv = kv_open(&ko, err, sizeof(err));
+	ck_assert_msg(kv != NULL, "kv_open: %s", err);
+	ck_assert_int_eq(kv_write(kv, put_meta, (void *)rec, err,
+	    sizeof(err)), 0);
+	kv_close(kv);
+}
+
+START_TEST(test_format_record)
+{
+	struct store_opts	 o;
+	struct store		*st;
+	struct batch		*b = batch_new();
+	char			*dir = tmpdir_new(), err[512], want[512];
+	uint8_t			 rec[META_FORMAT_LEN];
+
+	test_opts(&o, dir);
+	st = open_ok(&o);
+	batch_addl(b, "m", 1000, 1, NULL);
+	append_ok(st, b, NULL);
+	/* One process, one store per directory. */
+	ck_assert_ptr_null(store_open(&o, err, sizeof(err)));
+	snprintf(want, sizeof(want), "data directory %s is in use by "
+	    "another monitord", dir);
+	ck_assert_str_eq(err, want);
+	close_ok(st);
+
+	meta_format_record(rec, 2);
+	rewrite_format(dir, rec);
+	ck_assert_ptr_null(store_open(&o, err, sizeof(err)));
+	snprintf(want, sizeof(want), "%s: storage format version 2 is not "
+	    "supported (this monitord reads version 1)", dir);
+	ck_assert_str_eq(err, want);
+
+	meta_format_record(rec, 1);
+	rec[0] = 'M';
+	rewrite_format(dir, rec);
+	ck_assert_ptr_null(store_open(&o, err, sizeof(err)));
+	snprintf(want, sizeof(want), "%s: not a monitord store (bad format "
+	    "record)", dir);
+	ck_assert_str_eq(err, want);
+
+	rewrite_format(dir, NULL);
+	ck_assert_ptr_null(store_open(&o, err, sizeof(err)));
+	snprintf(want, sizeof(want), "%s: not a monitord store (no format "
+	    "record)", dir);
+	ck_assert_str_eq(err, want);
+
+	meta_format_record(rec, 1);
+	rewrite_format(dir, rec);
+	st = open_ok(&o);
+	check_sel(SEL(st, { "__name__", "m", EQ }), "m{}");
+	close_ok(st);
+	batch_free(b);
+	tmpdir_free(dir);
+}
+END_TEST
+
+/* Values with no pattern, so chunks do not compress. */
+static double
+noise(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return (double)(*x >> 11) / 9007199254740992.0;
+}
+
+START_TEST(test_disk_full)
+{
+	struct store_opts	 o;
+	struct store		*st;
+	struct batch		*b = batch_new();
+	struct store_stats	 ss;
+	char			*dir = tmpdir_new(), err[256];
+	uint64_t		 x = 88172645463325252ULL, id;
+	int64_t			 i, acked = -1;
+	int			 k, rc = 0;
+
+	test_opts(&o, dir);
+	o.map_size_initial = 1 << 20;
+	o.map_size_max = 2 << 20;
+	o.chunk_max_samples = 120;
+	st = open_ok(&o);
+	for (i = 0; rc == 0 && i < 100000; i += 100) {
+		for (k = 0; k < 100; k++)
+			batch_addl(b, "m", (i + k) * 1000, noise(&x), NULL);
+		rc = store_append_batch_sync(st, b, NULL, err, sizeof(err));
+		batch_reset(b);
+		if (rc == 0)
+			acked = i + 99;
+	}
+	ck_assert_int_eq(rc, -1);
+	ck_assert_str_eq(err, "database full: it reached its size limit "
+	    "of 2 MB");
+	ck_assert_int_gt(acked, 1000);
+	store_stats(st, &ss);
+	ck_assert_int_eq(ss.disk_full, 1);
+	ck_assert_str_eq(ss.last_error, err);
+	ck_assert_uint_eq(ss.map_size, 2 << 20);
+	/* Reads go on, and see even what could not be written. */
+	id = series_id(st, "m");
+	{
+		static int64_t		ts[100000];
+		static struct store_agg	as[100000];
+
+		ck_assert_int_eq((int64_t)collect(st, id, INT64_MIN, INT64_MAX,
+		    STORE_TIER_RAW, ts, as, 100000), i);
+	}
+	ck_assert_int_eq(store_close(st, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "database full: it reached its size limit "
+	    "of 2 MB");
+
+	/* With room again, every acknowledged sample is there. */
+	o.map_size_max = 64 << 20;
+	st = open_ok(&o);
+	{
+		struct store_iter	*it = store_iter_new(st, id, INT64_MIN,
+		    INT64_MAX, STORE_TIER_RAW);
+		int64_t			 t, n = 0;
+		double			 v;
+
+		while (store_iter_next(it, &t, &v) == 1) {
+			ck_assert_int_eq(t, n * 1000);
+			n++;
+		}
+		ck_assert_str_eq(store_iter_error(it), "");
+		ck_assert_int_ge(n, acked + 1);
+		store_iter_free(it);
+	}
+	close_ok(st);
+	batch_free(b);
+	tmpdir_free(dir);
+}
+END_TEST
+
+START_TEST(test_map_grows)
+{
+	struct store_opts	 o;
+	struct store		*st;
+	struct batch		*b = batch_new();
+	struct store_stats	 ss;
+	char			*dir = tmpdir_new();
+	uint64_t		 x = 1;
+	int64_t			 i;
+
+	test_opts(&o, dir);
+	o.map_size_initial = 1 << 20;
+	o.map_size_max = 64 << 20;
+	st = open_ok(&o);
+	for (i = 0; i < 400000; i++) {
+		batch_addl(b, "m", i * 1000, noise(&x), "job", i % 2 ? "a" :
+		    "b", NULL);
+		if (batch_len(b) == 10000) {
+			append_ok(st, b, NULL);
+			flush_ok(st);
+		}
+	}
+	store_stats(st, &ss);
+	ck_assert_uint_gt(ss.map_size, 2 << 20);
+	ck_assert_uint_gt(ss.bytes_used, 1 << 20);
+	ck_assert_int_eq(ss.disk_full, 0);
+	ck_assert_uint_eq(ss.errors, 0);
+	close_ok(st);
+	st = open_ok(&o);
+	check_sel(SEL(st, { "job", "a", EQ }), "m{job=\"a\"}");
+	close_ok(st);
+	batch_free(b);
+	tmpdir_free(dir);
+}
+END_TEST
+
+struct reader {
+	struct store	*st;
+	volatile int	*stop;
+	int		 rounds;
+	char		 fail[256];
+};
+
+/*
+ * Read every series over and over while the writer appends: each must
+ * show t = 0, 1000, ... with no gap and no repeat, whatever the moment.
+ */
+static void *
+reader_main(void *arg)
+{
+	struct reader		*r = arg;
+	struct store_matcher	 m = { "job", "w", STORE_MATCH_EQ };
+	struct store_set	*set;
+	struct store_iter	*it;
+	char			 err[200];
+	int64_t			 t, want;
+	double			 v;
+	size_t			 i;
+	int			 rc;
+
+	while (!*r->stop && r->fail[0] == '\0') {
+		if (store_select(r->st, &m, 1, INT64_MIN, INT64_MAX,
+		    STORE_TIER_RAW, &set, err, sizeof(err)) != 0) {
+			snprintf(r->fail, sizeof(r->fail), "select: %s", err);
+			break;
+		}
+		for (i = 0; i < store_set_len(set); i++) {
+			it = store_iter_new(r->st, store_set_id(set, i),
+			    INT64_MIN, INT64_MAX, STORE_TIER_RAW);
+			want = 0;
+			while ((rc = store_iter_next(it, &t, &v)) == 1) {
+				if (t != want || v != (double)(t / 1000)) {
+					snprintf(r->fail, sizeof(r->fail),
+					    "got t=%lld v=%g, want t=%lld",
+					    (long long)t, v, (long long)want);
+					break;
+				}
+				want += 1000;
+			}
+			if (rc < 0)
+				snprintf(r->fail, sizeof(r->fail), "iter: %s",
+				    store_iter_error(it));
+			store_iter_free(it);
+		}
+		store_set_free(set);
+		r->rounds++;
+	}
+	return NULL;
+}
+
+START_TEST(test_readers_beside_writer)
+{
+	struct store_opts	 o;
+	struct store		*st;
+	struct batch		*b = batch_new();
+	struct reader		 r[2];
+	pthread_t		 th[2];
+	volatile int		 stop = 0;
+	char			*dir = tmpdir_new(), name[32];
+	int64_t			 i;
+	int			 k;
+
+	test_opts(&o, dir);
+	o.chunk_max_samples = 16;
+	o.map_size_initial = 1 << 20;
+	st = open_ok(&o);
+	for (k = 0; k < 2; k++) {
+		memset(&r[k], 0, sizeof(r[k]));
+		r[k].st = st;
+		r[k].stop = &stop;
+		ck_assert_int_eq(pthread_create(&th[k], NULL, reader_main,
+		    &r[k]), 0);
+	}
+	for (i = 0; i < 4000; i++) {
+		for (k = 0; k < 50; k++) {
+			snprintf(name, sizeof(name), "s%d", k);
+			batch_addl(b, name, i * 1000, (double)i, "job", "w",
+			    NULL);
+		}
+		append_ok(st, b, NULL);
+		if (i % 50 == 49)
+			flush_ok(st);
+	}
+	stop = 1;
+	for (k = 0; k < 2; k++) {
+		pthread_join(th[k], NULL);
+		ck_assert_msg(r[k].fail[0] == '\0', "reader %d: %s", k,
+		    r[k].fail);
+		ck_assert_int_gt(r[k].rounds, 0);
+	}
+	close_ok(st);
+	batch_free(b);
+	tmpdir_free(dir);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
 	Suite	*s = suite_create("store");
+	TCase	*tc = tcase_create("store");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_matchers);
+	tcase_add_test(tc, test_matcher_errors_and_labels);
+	tcase_add_test(tc, test_long_label_values);
+	tcase_add_test(tc, test_ranges_head_sealed_reopen);
+	tcase_add_test(tc, test_drop_rules);
+	tcase_add_test(tc, test_series_limits);
+	tcase_add_test(tc, test_retention);
+	tcase_add_test(tc, test_rollups);
+	tcase_add_test(tc, test_rollup_resume);
+	tcase_add_test(tc, test_flush_checkpoints);
+	tcase_add_test(tc, test_format_record);
+	tcase_add_test(tc, test_disk_full);
+	tcase_add_test(tc, test_map_grows);
+	tcase_add_test(tc, test_readers_beside_writer);
+	suite_add_tcase(s, tc);
 	return s;
 }
+
 TCHECK_MAIN(store_suite)
