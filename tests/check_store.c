@@ -1077,7 +1077,7 @@ START_TEST(test_disk_full)
 
 	test_opts(&o, dir);
 	o.map_size_initial = 1 << 20;
-	o.map_size_max = 2 << 20;
+	o.map_size_max = 1 << 20;
 	o.chunk_max_samples = 120;
 	st = open_ok(&o);
 	for (i = 0; rc == 0 && i < 100000; i += 100) {
@@ -1090,12 +1090,12 @@ START_TEST(test_disk_full)
 	}
 	ck_assert_int_eq(rc, -1);
 	ck_assert_str_eq(err, "database full: it reached its size limit "
-	    "of 2 MB");
+	    "of 1 MB");
 	ck_assert_int_gt(acked, 1000);
 	store_stats(st, &ss);
 	ck_assert_int_eq(ss.disk_full, 1);
 	ck_assert_str_eq(ss.last_error, err);
-	ck_assert_uint_eq(ss.map_size, 2 << 20);
+	ck_assert_uint_eq(ss.map_size, 1 << 20);
 	/* Reads go on, and see even what could not be written. */
 	id = series_id(st, "m");
 	{
@@ -1107,7 +1107,7 @@ START_TEST(test_disk_full)
 	}
 	ck_assert_int_eq(store_close(st, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "database full: it reached its size limit "
-	    "of 2 MB");
+	    "of 1 MB");
 
 	/* With room again, every acknowledged sample is there. */
 	o.map_size_max = 64 << 20;
