@@ -22,12 +22,16 @@
 #include "chunk.h"
 #include "keys.h"
 #include "kv.h"
+#include "meta.h"
 #include "store_int.h"
 #include "xmalloc.h"
 
 /* Bound the bytes of one flush transaction (LMDB keeps its dirty pages in
  * memory until commit); series beyond go into the next transaction. */
 #define FLUSH_TXN_BYTES		(64u << 20)
+/* Most bytes one more sample may add to a chunk (a Gorilla sample with
+ * both fields in full takes 4 + 64 + 13 + 64 bits). */
+#define HEAD_SAMPLE_MAX		20
 
 void
 head_free(struct series *s)
@@ -110,7 +114,9 @@ head_append(struct store *st, struct series *s, int64_t t, double v,
 	if (s->head != NULL &&
 	    (chunk_app_count(s->head) >= st->opts.chunk_max_samples ||
 	    (uint64_t)t - (uint64_t)chunk_app_first(s->head) >=
-	    (uint64_t)st->opts.chunk_max_span_ms)) {
+	    (uint64_t)st->opts.chunk_max_span_ms ||
+	    (st->opts.chunk_max_bytes > 0 && chunk_app_bytes(s->head) +
+	    HEAD_SAMPLE_MAX > st->opts.chunk_max_bytes))) {
 		if (s->npending >= STORE_MAX_PENDING) {
 			rc = HEAD_BACKLOG;
 			goto out;
@@ -163,7 +169,7 @@ flush_txn(struct kv_txn *txn, void *arg)
 	struct sealed		*p;
 	pthread_mutex_t		*lk;
 	const uint8_t		*data;
-	uint8_t			 k[KEY_CHUNK_LEN];
+	uint8_t			 k[8];
 	size_t			 i, len;
 	int			 rc = 0;
 
@@ -173,9 +179,8 @@ flush_txn(struct kv_txn *txn, void *arg)
 		lk = store_stripe(fc->st, s->id);
 		pthread_mutex_lock(lk);
 		for (p = s->pending; p != NULL && rc == 0; p = p->next) {
-			key_chunk(k, s->id, p->first);
-			rc = kv_put(txn, KV_DB_CHUNKS, k, sizeof(k), p->data,
-			    p->len);
+			rc = chunkdb_put(txn, fc->st->next_seq + fc->chunks,
+			    s->id, p->first, p->data, p->len);
 			fc->chunks++;
 		}
 		key_put64(k, s->id);
@@ -193,6 +198,9 @@ flush_txn(struct kv_txn *txn, void *arg)
 		}
 		pthread_mutex_unlock(lk);
 	}
+	if (rc == 0 && fc->chunks > 0)
+		rc = meta_put_i64(txn, "next_seq",
+		    (int64_t)(fc->st->next_seq + fc->chunks));
 	return rc;
 }
 
@@ -254,6 +262,7 @@ head_flush(struct store *st, char *err, size_t errlen)
 		if (rc < 0)
 			break;
 		flush_done(st, fc.v, fc.n);
+		st->next_seq += fc.chunks;
 		pthread_mutex_lock(&st->statlock);
 		st->st.chunks_written += fc.chunks;
 		pthread_mutex_unlock(&st->statlock);
@@ -267,47 +276,24 @@ head_flush(struct store *st, char *err, size_t errlen)
 
 /* Oldest time and newest sample of the series' sealed chunks on disk. */
 static int
-restore_bounds(struct kv_txn *txn, struct kv_cursor *cur, struct series *s)
+restore_bounds(struct kv_txn *txn, struct series *s)
 {
-	struct kv_val		k, v;
-	struct chunk_iter	it;
-	uint8_t			key[KEY_CHUNK_LEN];
-	uint32_t		count;
-	int64_t			first, last, t;
-	double			val;
-	int			rc;
+	struct chunk_iter	 it;
+	const uint8_t		*last;
+	size_t			 len;
+	int64_t			 t;
+	double			 val;
+	int			 rc;
 
-	key_chunk(key, s->id, INT64_MIN);
-	k.data = key;
-	k.len = sizeof(key);
-	rc = kv_cursor_get(cur, KV_SET_RANGE, &k, &v);
-	if (rc == KV_NOTFOUND || (rc == 0 && (k.len != KEY_CHUNK_LEN ||
-	    key_get64(k.data) != s->id)))
-		return 0;
-	if (rc < 0)
+	if ((rc = chunkdb_bounds(txn, s->id, &s->mint, &last, &len)) < 0)
 		return rc;
-	s->mint = key_get_time((const uint8_t *)k.data + 8);
-	/* The last chunk: the one before the next series' first. */
-	key_chunk(key, s->id + 1, INT64_MIN);
-	k.data = key;
-	k.len = sizeof(key);
-	rc = kv_cursor_get(cur, KV_SET_RANGE, &k, &v);
-	if (rc == KV_NOTFOUND)
-		rc = kv_cursor_get(cur, KV_LAST, &k, &v);
-	else if (rc == 0)
-		rc = kv_cursor_get(cur, KV_PREV, &k, &v);
-	if (rc < 0)
-		return rc;
-	if (rc != 0 || key_get64(k.data) != s->id)
+	/* A damaged chunk is the reader's to report. */
+	if (last == NULL || chunk_iter_init(&it, last, len) != 0)
 		return 0;
-	if (chunk_peek(v.data, v.len, &count, &first, &last) != 0 ||
-	    chunk_iter_init(&it, v.data, v.len) != 0)
-		return 0;	/* the reader reports damaged chunks */
 	while (chunk_iter_next(&it, &t, &val) == 1) {
 		s->last_t = t;
 		memcpy(&s->last_vbits, &val, sizeof(val));
 	}
-	(void)txn;
 	return 0;
 }
 
@@ -364,13 +350,10 @@ head_restore(struct store *st, char *err, size_t errlen)
 
 	if (kv_read_begin(st->kv, &txn, err, errlen) < 0)
 		return -1;
-	if ((rc = kv_cursor_open(txn, KV_DB_CHUNKS, &cur)) < 0)
-		goto out;
+	rc = 0;
 	for (i = 0; i < st->idx.nbuckets && rc >= 0; i++)
 		for (s = st->idx.byid[i]; s != NULL && rc >= 0; s = s->inext)
-			rc = restore_bounds(txn, cur, s);
-	kv_cursor_close(cur);
-	cur = NULL;
+			rc = restore_bounds(txn, s);
 	if (rc < 0 || (rc = kv_cursor_open(txn, KV_DB_HEAD, &cur)) < 0)
 		goto out;
 	for (rc = kv_cursor_get(cur, KV_FIRST, &k, &v); rc == 0;

@@ -89,52 +89,10 @@ copy_head(struct store *st, struct store_iter *it)
 }
 
 static int
-chunk_is(const struct kv_val *k, uint64_t id)
+disk_chunk(void *arg, int64_t first, const uint8_t *data, size_t len)
 {
-	return k->len == KEY_CHUNK_LEN && key_get64(k->data) == id;
-}
-
-static int
-copy_disk(struct kv_txn *txn, struct store_iter *it)
-{
-	struct kv_cursor	*cur;
-	struct kv_val		 k, v;
-	uint8_t			 key[KEY_CHUNK_LEN];
-	uint32_t		 count;
-	int64_t			 first, last;
-	int			 rc;
-
-	if ((rc = kv_cursor_open(txn, KV_DB_CHUNKS, &cur)) < 0)
-		return rc;
-	/* The chunk starting before t0 may reach into the range. */
-	key_chunk(key, it->id, it->t0);
-	k.data = key;
-	k.len = sizeof(key);
-	rc = kv_cursor_get(cur, KV_SET_RANGE, &k, &v);
-	if (rc == KV_NOTFOUND)
-		rc = kv_cursor_get(cur, KV_LAST, &k, &v);
-	else if (rc == 0)
-		rc = kv_cursor_get(cur, KV_PREV, &k, &v);
-	if (rc == 0 && chunk_is(&k, it->id) && (chunk_peek(v.data, v.len,
-	    &count, &first, &last) != 0 || last >= it->t0))
-		iter_add(it, key_get_time((const uint8_t *)k.data + 8),
-		    v.data, v.len);
-	if (rc < 0 && rc != KV_NOTFOUND)
-		goto out;
-	k.data = key;
-	k.len = sizeof(key);
-	for (rc = kv_cursor_get(cur, KV_SET_RANGE, &k, &v); rc == 0;
-	    rc = kv_cursor_get(cur, KV_NEXT, &k, &v)) {
-		if (!chunk_is(&k, it->id))
-			break;
-		first = key_get_time((const uint8_t *)k.data + 8);
-		if (first > it->t1)
-			break;
-		iter_add(it, first, v.data, v.len);
-	}
-out:
-	kv_cursor_close(cur);
-	return rc == KV_NOTFOUND ? 0 : rc;
+	iter_add(arg, first, data, len);
+	return 0;
 }
 
 /* By start, and of two with the same start the fuller first. */
@@ -222,7 +180,8 @@ store_iter_new(struct store *st, uint64_t id, int64_t t0, int64_t t1,
 		copy_head(st, it);
 	if (kv_read_begin(st->kv, &txn, it->err, sizeof(it->err)) < 0)
 		return it;
-	rc = tier == STORE_TIER_RAW ? copy_disk(txn, it) : copy_rollup(txn, it);
+	rc = tier == STORE_TIER_RAW ? chunkdb_scan(txn, id, t0, t1,
+	    disk_chunk, it) : copy_rollup(txn, it);
 	if (rc < 0)
 		snprintf(it->err, sizeof(it->err), "series %llu: %s",
 		    (unsigned long long)id, kv_txn_error(txn));

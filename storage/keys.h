@@ -11,8 +11,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KEY_ID_LEN	8
-#define KEY_CHUNK_LEN	16	/* series id, first time */
 #define KEY_ROLLUP_LEN	17	/* tier, series id, block start */
 
 static inline void
@@ -47,13 +45,6 @@ static inline int64_t
 key_get_time(const uint8_t *p)
 {
 	return (int64_t)(key_get64(p) ^ (1ULL << 63));
-}
-
-static inline void
-key_chunk(uint8_t *k, uint64_t id, int64_t t)
-{
-	key_put64(k, id);
-	key_put_time(k + 8, t);
 }
 
 static inline void

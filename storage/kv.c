@@ -64,6 +64,7 @@ static const struct {
 	[KV_DB_SERIES_HASH] =	{ "series_hash", MDB_DUPSORT | MDB_DUPFIXED },
 	[KV_DB_POSTINGS] =	{ "postings", MDB_DUPSORT | MDB_DUPFIXED },
 	[KV_DB_CHUNKS] =	{ "chunks", 0 },
+	[KV_DB_CINDEX] =	{ "chunk_index", MDB_DUPSORT | MDB_DUPFIXED },
 	[KV_DB_HEAD] =		{ "head", 0 },
 	[KV_DB_ROLLUP] =	{ "rollup", 0 },
 };
@@ -454,6 +455,21 @@ kv_put(struct kv_txn *txn, enum kv_db db, const void *key, size_t klen,
 }
 
 int
+kv_append(struct kv_txn *txn, enum kv_db db, const void *key, size_t klen,
+    const void *val, size_t vlen)
+{
+	MDB_val		k = { klen, (void *)key }, v = { vlen, (void *)val };
+	unsigned	flags;
+	int		rc;
+
+	flags = kv_dbs[db].flags & MDB_DUPSORT ? MDB_APPENDDUP : MDB_APPEND;
+	rc = mdb_put(txn->t, txn->kv->dbi[db], &k, &v, flags);
+	if (rc == MDB_KEYEXIST)
+		rc = mdb_put(txn->t, txn->kv->dbi[db], &k, &v, 0);
+	return rc == 0 ? 0 : kv_fail(txn, "put", db, rc);
+}
+
+int
 kv_del(struct kv_txn *txn, enum kv_db db, const void *key, size_t klen,
     const void *val, size_t vlen)
 {
@@ -503,13 +519,22 @@ kv_cursor_get(struct kv_cursor *cur, enum kv_op op, struct kv_val *key,
 		[KV_SET_KEY] = MDB_SET_KEY,
 		[KV_GET_MULTIPLE] = MDB_GET_MULTIPLE,
 		[KV_NEXT_MULTIPLE] = MDB_NEXT_MULTIPLE,
+		[KV_GET_BOTH_RANGE] = MDB_GET_BOTH_RANGE,
+		[KV_FIRST_DUP] = MDB_FIRST_DUP,
+		[KV_LAST_DUP] = MDB_LAST_DUP,
+		[KV_NEXT_DUP] = MDB_NEXT_DUP,
+		[KV_PREV_DUP] = MDB_PREV_DUP,
 	};
 	MDB_val	k = { 0, NULL }, v = { 0, NULL };
 	int	rc;
 
-	if (op == KV_SET_RANGE || op == KV_SET_KEY) {
+	if (op == KV_SET_RANGE || op == KV_SET_KEY || op == KV_GET_BOTH_RANGE) {
 		k.mv_size = key->len;
 		k.mv_data = (void *)key->data;
+	}
+	if (op == KV_GET_BOTH_RANGE) {
+		v.mv_size = val->len;
+		v.mv_data = (void *)val->data;
 	}
 	if (op == KV_GET_MULTIPLE || op == KV_NEXT_MULTIPLE) {
 		/*

@@ -4,8 +4,8 @@
  * One environment per data directory, with a fixed set of named databases
  * (enum kv_db).  Keys are byte strings compared with memcmp, so the store
  * writes numbers big-endian (keys.h) and range scans follow numeric order.
- * POSTINGS and SERIES_HASH are sorted-duplicate databases whose values are
- * fixed 8-byte big-endian series ids.
+ * POSTINGS, SERIES_HASH and CINDEX are sorted-duplicate databases of
+ * fixed-size values (8-byte series ids; 16-byte chunk references).
  *
  * Writes go through kv_write(), which runs a callback inside one write
  * transaction and commits it.  When the memory map is full the transaction
@@ -39,7 +39,8 @@ enum kv_db {
 	KV_DB_SERIES,		/* series id -> canonical label string */
 	KV_DB_SERIES_HASH,	/* label-string hash -> series ids (dup) */
 	KV_DB_POSTINGS,		/* "name\0value" -> series ids (dup) */
-	KV_DB_CHUNKS,		/* (series id, first time) -> sealed chunk */
+	KV_DB_CHUNKS,		/* sequence -> series id, sealed chunk */
+	KV_DB_CINDEX,		/* series id -> (first time, sequence) (dup) */
 	KV_DB_HEAD,		/* series id -> checkpoint of the open chunk */
 	KV_DB_ROLLUP,		/* (tier, series id, block start) -> block */
 	KV_DB_COUNT
@@ -61,6 +62,11 @@ enum kv_op {
 	KV_SET_KEY,		/* exactly the given key */
 	KV_GET_MULTIPLE,	/* dup databases: a run of values at the cursor */
 	KV_NEXT_MULTIPLE,	/* the next run of values of the same key */
+	KV_GET_BOTH_RANGE,	/* the key, and its first value >= the given */
+	KV_FIRST_DUP,		/* first value of the current key */
+	KV_LAST_DUP,		/* last value of the current key */
+	KV_NEXT_DUP,		/* next value of the current key */
+	KV_PREV_DUP,		/* previous value of the current key */
 };
 
 struct kv_val {
@@ -105,6 +111,13 @@ int		 kv_get(struct kv_txn *, enum kv_db, const void *key,
 /* Overwrites in plain databases, adds a value in dup databases. */
 int		 kv_put(struct kv_txn *, enum kv_db, const void *key,
 		    size_t klen, const void *val, size_t vlen);
+/*
+ * kv_put for a key (or dup value) above every one there, which LMDB then
+ * stores in full pages instead of splitting them in half.  Falls back to
+ * kv_put when it is not.
+ */
+int		 kv_append(struct kv_txn *, enum kv_db, const void *key,
+		    size_t klen, const void *val, size_t vlen);
 /* VAL NULL: the key with all its values; else that one value. */
 int		 kv_del(struct kv_txn *, enum kv_db, const void *key,
 		    size_t klen, const void *val, size_t vlen);
@@ -112,7 +125,8 @@ int		 kv_del(struct kv_txn *, enum kv_db, const void *key,
 int		 kv_cursor_open(struct kv_txn *, enum kv_db,
 		    struct kv_cursor **);
 void		 kv_cursor_close(struct kv_cursor *);
-/* KEY is input for SET_RANGE/SET_KEY and output always. */
+/* KEY is input for SET_RANGE, SET_KEY and GET_BOTH_RANGE, VAL for the
+ * latter; both are output always. */
 int		 kv_cursor_get(struct kv_cursor *, enum kv_op,
 		    struct kv_val *key, struct kv_val *val);
 /* Delete the record at the cursor (write transactions). */

@@ -44,64 +44,6 @@ struct ret_ctx {
 	uint64_t		 chunks, blocks, removed;
 };
 
-/*
- * Delete the chunks of series ID whose newest sample is before CUT; set
- * *first to the start of the oldest chunk left (INT64_MAX: none).
- */
-static int
-trim_raw(struct kv_txn *txn, struct ret_ctx *c, uint64_t id, int64_t cut,
-    int64_t *first)
-{
-	struct kv_cursor	*cur;
-	struct kv_val		 k, v;
-	uint8_t			 key[KEY_CHUNK_LEN];
-	int64_t			 del[RETENTION_KEYS], f, l;
-	uint32_t		 count;
-	size_t			 nd, i;
-	int			 rc, more;
-
-	do {
-		if ((rc = kv_cursor_open(txn, KV_DB_CHUNKS, &cur)) < 0)
-			return rc;
-		key_chunk(key, id, INT64_MIN);
-		k.data = key;
-		k.len = sizeof(key);
-		*first = INT64_MAX;
-		nd = 0;
-		more = 0;
-		for (rc = kv_cursor_get(cur, KV_SET_RANGE, &k, &v); rc == 0;
-		    rc = kv_cursor_get(cur, KV_NEXT, &k, &v)) {
-			if (k.len != KEY_CHUNK_LEN || key_get64(k.data) != id)
-				break;
-			f = key_get_time((const uint8_t *)k.data + 8);
-			/* A chunk whose header does not read is kept: the
-			 * reader reports it, retention must not guess. */
-			if (cut == INT64_MIN || chunk_peek(v.data, v.len,
-			    &count, &f, &l) != 0 || l >= cut) {
-				*first = key_get_time((const uint8_t *)k.data
-				    + 8);
-				break;
-			}
-			if (nd == RETENTION_KEYS) {
-				more = 1;
-				break;
-			}
-			del[nd++] = key_get_time((const uint8_t *)k.data + 8);
-		}
-		kv_cursor_close(cur);
-		if (rc < 0 && rc != KV_NOTFOUND)
-			return rc;
-		for (i = 0; i < nd; i++) {
-			key_chunk(key, id, del[i]);
-			if ((rc = kv_del(txn, KV_DB_CHUNKS, key, sizeof(key),
-			    NULL, 0)) < 0)
-				return rc;
-		}
-		c->chunks += nd;
-	} while (more);
-	return 0;
-}
-
 /* Delete TIER's blocks of ID that ended before CUT; 1 if any is left. */
 static int
 trim_tier(struct kv_txn *txn, struct ret_ctx *c, int tier, uint64_t id,
@@ -174,8 +116,8 @@ retention_txn(struct kv_txn *txn, void *arg)
 		r = &c->r[i];
 		s = r->s;
 		r->gc = 0;
-		if ((rc = trim_raw(txn, c, s->id, c->cut[STORE_TIER_RAW],
-		    &r->first_disk)) < 0)
+		if ((rc = chunkdb_trim(txn, s->id, c->cut[STORE_TIER_RAW],
+		    &r->first_disk, &c->chunks)) < 0)
 			return rc;
 		left = 0;
 		for (tier = STORE_TIER_5M; tier < STORE_TIER_COUNT; tier++) {

@@ -83,13 +83,18 @@ struct store_opts {
 	int64_t		 retention_1h_ms;
 	uint64_t	 map_size_max;		/* bytes the file may reach */
 	uint64_t	 map_size_initial;	/* 0: min(64 MB, max) */
-	/* A head chunk is sealed at this many samples or this time span. */
+	/*
+	 * A head chunk is sealed at this many samples, this time span, or
+	 * when its encoding nears this many bytes (0: no byte limit).
+	 */
 	unsigned	 chunk_max_samples;
 	int64_t		 chunk_max_span_ms;
+	size_t		 chunk_max_bytes;
 };
 
 /* Defaults: flush 10s, maintenance 0, no limits, retention 15d, 5m tier
- * 90d, 1h tier 2y, map up to 64 GB, chunks of 240 samples or 2h. */
+ * 90d, 1h tier 2y, map up to 64 GB, chunks of 1024 samples, 1000 bytes
+ * or 2h, whichever comes first. */
 void		 store_opts_default(struct store_opts *);
 
 struct store	*store_open(const struct store_opts *, char *err,

@@ -99,6 +99,7 @@ struct store {
 
 	struct series_index	 idx;
 	uint64_t		 next_id;
+	uint64_t		 next_seq;	/* of sealed chunks on disk */
 	int64_t			 min_valid_t;	/* too_old below this */
 	struct series		**dirty;
 	size_t			 ndirty, dirtycap;
@@ -168,6 +169,23 @@ int		 postings_label_names(struct kv_txn *, struct store_strings *);
 int		 postings_label_values(struct kv_txn *, const char *name,
 		    struct store_strings *);
 void		 strings_sort_unique(struct store_strings *);
+
+/* chunkdb.c: sealed chunks on disk. */
+typedef int	(*chunkdb_fn)(void *, int64_t first, const uint8_t *, size_t);
+int		 chunkdb_put(struct kv_txn *, uint64_t seq, uint64_t id,
+		    int64_t first, const void *, size_t);
+/* FN for every chunk of ID that may hold samples in [t0, t1], oldest
+ * first; the bytes are valid during the call only. */
+int		 chunkdb_scan(struct kv_txn *, uint64_t id, int64_t t0,
+		    int64_t t1, chunkdb_fn, void *);
+/* Start of the oldest chunk (INT64_MAX: none) and the newest chunk. */
+int		 chunkdb_bounds(struct kv_txn *, uint64_t id, int64_t *oldest,
+		    const uint8_t **last, size_t *lastlen);
+/* Delete the chunks whose samples all predate CUT; *left is the start of
+ * the oldest chunk kept (INT64_MAX: none). */
+int		 chunkdb_trim(struct kv_txn *, uint64_t id, int64_t cut,
+		    int64_t *left, uint64_t *ndeleted);
+int		 chunkdb_drop(struct kv_txn *, uint64_t id);
 
 /* head.c */
 /*

@@ -1080,7 +1080,7 @@ START_TEST(test_disk_full)
 	o.map_size_max = 1 << 20;
 	o.chunk_max_samples = 120;
 	st = open_ok(&o);
-	for (i = 0; rc == 0 && i < 100000; i += 100) {
+	for (i = 0; rc == 0 && i < 400000; i += 100) {
 		for (k = 0; k < 100; k++)
 			batch_addl(b, "m", (i + k) * 1000, noise(&x), NULL);
 		rc = store_append_batch_sync(st, b, NULL, err, sizeof(err));
@@ -1099,11 +1099,11 @@ START_TEST(test_disk_full)
 	/* Reads go on, and see even what could not be written. */
 	id = series_id(st, "m");
 	{
-		static int64_t		ts[100000];
-		static struct store_agg	as[100000];
+		static int64_t		ts[400000];
+		static struct store_agg	as[400000];
 
 		ck_assert_int_eq((int64_t)collect(st, id, INT64_MIN, INT64_MAX,
-		    STORE_TIER_RAW, ts, as, 100000), i);
+		    STORE_TIER_RAW, ts, as, 400000), i);
 	}
 	ck_assert_int_eq(store_close(st, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "database full: it reached its size limit "
