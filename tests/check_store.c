@@ -61,6 +61,7 @@ test_opts(struct store_opts *o, const char *dir)
 	o->retention_5m_ms = 0;
 	o->retention_1h_ms = 0;
 	o->map_size_max = 256ULL << 20;
+	o->chunk_max_bytes = 0;		/* tests seal by count and span */
 }
 
 static struct store *
