@@ -269,7 +269,9 @@ head_flush(struct store *st, char *err, size_t errlen)
 		start = end;
 	}
 	left = st->ndirty - start;
-	memmove(st->dirty, st->dirty + start, left * sizeof(*st->dirty));
+	if (left > 0 && start > 0)
+		memmove(st->dirty, st->dirty + start, left *
+		    sizeof(*st->dirty));
 	st->ndirty = left;
 	return rc < 0 ? -1 : 0;
 }

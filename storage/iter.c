@@ -117,6 +117,8 @@ sort_unique(struct store_iter *it)
 {
 	size_t i, j;
 
+	if (it->n == 0)
+		return;
 	qsort(it->c, it->n, sizeof(*it->c), ichunk_cmp);
 	for (i = j = 0; i < it->n; i++) {
 		if (j > 0 && it->c[j - 1].first == it->c[i].first)

@@ -80,6 +80,8 @@ ids_sort_unique(struct store_ids *ids)
 {
 	size_t i, j;
 
+	if (ids->n == 0)
+		return;
 	qsort(ids->v, ids->n, sizeof(*ids->v), id_cmp);
 	for (i = j = 0; i < ids->n; i++)
 		if (j == 0 || ids->v[j - 1] != ids->v[i])

@@ -11,9 +11,11 @@
 #include <ftw.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tcheck.h"
@@ -1133,6 +1135,90 @@ START_TEST(test_disk_full)
 }
 END_TEST
 
+START_TEST(test_chunk_limits)
+{
+	struct store_opts		 o;
+	struct store			*st;
+	struct batch			*b = batch_new();
+	struct store_stats		 ss;
+	struct store_append_stats	 a;
+	char				*dir = tmpdir_new(), name[300];
+	uint64_t			 x = 7;
+	int64_t				 i;
+
+	test_opts(&o, dir);
+	o.chunk_max_bytes = 200;
+	o.chunk_max_span_ms = 50 * 1000;
+	st = open_ok(&o);
+	/* Noise takes some 9 bytes a sample: the byte limit seals. */
+	for (i = 0; i < 100; i++)
+		batch_addl(b, "noise", i, noise(&x), NULL);
+	/* A constant costs bits: the span limit seals, every 50 s. */
+	for (i = 0; i < 100; i++)
+		batch_addl(b, "flat", i * 1000, 1, NULL);
+	/* A label name over 128 bytes is refused. */
+	memset(name, 'l', 129);
+	name[129] = '\0';
+	batch_addl(b, "long", 0, 1, name, "v", NULL);
+	append_ok(st, b, &a);
+	ck_assert_uint_eq(a.appended, 200);
+	ck_assert_uint_eq(a.invalid, 1);
+	ck_assert_uint_eq(a.series_created, 2);
+	store_stats(st, &ss);
+	ck_assert_uint_ge(ss.pending_chunks, 4 + 1);
+	ck_assert_uint_le(ss.pending_chunks, 8 + 1);
+	flush_ok(st);
+	{
+		int64_t			ts[128];
+		struct store_agg	as[128];
+
+		ck_assert_uint_eq(collect(st, series_id(st, "flat"), INT64_MIN,
+		    INT64_MAX, STORE_TIER_RAW, ts, as, 128), 100);
+		ck_assert_uint_eq(collect(st, series_id(st, "noise"),
+		    INT64_MIN, INT64_MAX, STORE_TIER_RAW, ts, as, 128), 100);
+	}
+	close_ok(st);
+	batch_free(b);
+	tmpdir_free(dir);
+}
+END_TEST
+
+START_TEST(test_background_flush)
+{
+	struct store_opts	 o, oc;
+	struct store		*st, *sc;
+	struct batch		*b = batch_new();
+	struct store_stats	 ss;
+	struct timespec		 ts = { 0, 10 * 1000 * 1000 };
+	char			*dir = tmpdir_new(), *copy;
+	int			 i;
+
+	test_opts(&o, dir);
+	o.flush_interval_ms = 20;
+	st = open_ok(&o);
+	for (i = 0; i < 5; i++)
+		batch_addl(b, "m", i * 1000, val_of(i), NULL);
+	append_ok(st, b, NULL);
+	/* Wait for the store's thread (bounded: 30 s). */
+	for (i = 0; i < 3000; i++) {
+		store_stats(st, &ss);
+		if (ss.flushes > 0 && ss.last_flush_time > 0)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	ck_assert_uint_gt(ss.flushes, 0);
+	copy = snapshot(dir);
+	test_opts(&oc, copy);
+	sc = open_ok(&oc);
+	check_range(sc, series_id(sc, "m"), INT64_MIN, INT64_MAX, 0, 4);
+	close_ok(sc);
+	tmpdir_free(copy);
+	close_ok(st);
+	batch_free(b);
+	tmpdir_free(dir);
+}
+END_TEST
+
 START_TEST(test_map_grows)
 {
 	struct store_opts	 o;
@@ -1171,7 +1257,7 @@ END_TEST
 
 struct reader {
 	struct store	*st;
-	volatile int	*stop;
+	atomic_int	*stop;
 	int		 rounds;
 	char		 fail[256];
 };
@@ -1230,7 +1316,7 @@ START_TEST(test_readers_beside_writer)
 	struct batch		*b = batch_new();
 	struct reader		 r[2];
 	pthread_t		 th[2];
-	volatile int		 stop = 0;
+	atomic_int		 stop = 0;
 	char			*dir = tmpdir_new(), name[32];
 	int64_t			 i;
 	int			 k;
@@ -1288,6 +1374,8 @@ store_suite(void)
 	tcase_add_test(tc, test_flush_checkpoints);
 	tcase_add_test(tc, test_format_record);
 	tcase_add_test(tc, test_disk_full);
+	tcase_add_test(tc, test_chunk_limits);
+	tcase_add_test(tc, test_background_flush);
 	tcase_add_test(tc, test_map_grows);
 	tcase_add_test(tc, test_readers_beside_writer);
 	suite_add_tcase(s, tc);
