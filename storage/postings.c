@@ -170,7 +170,7 @@ long_value(struct kv_txn *txn, const char *name, const void *firstid,
 
 	if ((rc = kv_get(txn, KV_DB_SERIES, firstid, 8, &v)) < 0)
 		return rc;
-	if (rc == KV_NOTFOUND)
+	if (rc == KV_NOTFOUND || !series_key_valid(v.data, v.len))
 		return KV_NOTFOUND;
 	n = series_nlabels(v.data, v.len);
 	l = xcalloc(n + 1, sizeof(*l));

@@ -150,6 +150,12 @@ store_select(struct store *st, const struct store_matcher *sm, size_t n,
 		}
 		if (rc < 0)
 			break;
+		if (!series_key_valid(v.data, v.len)) {
+			snprintf(err, errlen, "select: series %llu: a damaged "
+			    "record", (unsigned long long)ids.v[i]);
+			rc = KV_ECORRUPT;
+			break;
+		}
 		e = &set->v[set->n++];
 		e->id = ids.v[i];
 		e->key = xmalloc(v.len);
@@ -159,7 +165,7 @@ store_select(struct store *st, const struct store_matcher *sm, size_t n,
 		e->nlabels = series_labels(e->key, v.len, e->labels,
 		    e->nlabels);
 	}
-	if (rc < 0)
+	if (rc < 0 && rc != KV_ECORRUPT)
 		snprintf(err, errlen, "select: %s", kv_txn_error(txn));
 	kv_read_end(txn);
 	matchers_free(ms, n);

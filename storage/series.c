@@ -118,6 +118,20 @@ series_key(const struct label *l, size_t n, char **buf, size_t *cap)
 	return len;
 }
 
+int
+series_key_valid(const void *key, size_t len)
+{
+	const char	*k = key;
+	size_t		 i, nul = 0;
+
+	if (len < 2 || k[len - 1] != '\0')
+		return 0;
+	for (i = 0; i < len; i++)
+		if (k[i] == '\0')
+			nul++;
+	return nul % 2 == 0;
+}
+
 size_t
 series_nlabels(const char *key, size_t len)
 {
@@ -417,8 +431,8 @@ series_load(struct store *st, char *err, size_t errlen)
 		goto fail;
 	for (rc = kv_cursor_get(cur, KV_FIRST, &k, &v); rc == 0;
 	    rc = kv_cursor_get(cur, KV_NEXT, &k, &v)) {
-		if (k.len != 8 || v.len == 0 || v.len > UINT32_MAX ||
-		    ((const char *)v.data)[v.len - 1] != '\0') {
+		if (k.len != 8 || v.len > UINT32_MAX ||
+		    !series_key_valid(v.data, v.len)) {
 			rc = KV_ECORRUPT;
 			snprintf(err, errlen, "series index: a damaged record");
 			goto out;

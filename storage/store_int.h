@@ -146,7 +146,9 @@ uint64_t	 series_job_count(struct series_index *, const char *key,
 int		 series_write(struct kv_txn *, const struct series *);
 int		 series_delete(struct kv_txn *, const struct series *);
 int		 series_load(struct store *, char *err, size_t errlen);
-/* Labels of a canonical key: N pairs pointing into KEY. */
+/* A canonical key from disk ends with a NUL after an even count of them. */
+int		 series_key_valid(const void *, size_t);
+/* Labels of a (valid) canonical key: N pairs pointing into KEY. */
 size_t		 series_labels(const char *key, size_t len, struct label *,
 		    size_t max);
 size_t		 series_nlabels(const char *key, size_t len);
