@@ -520,6 +520,7 @@ store_stats(struct store *st, struct store_stats *out)
 	out->bytes_on_disk = ki.file_bytes;
 	out->bytes_used = ki.used_bytes;
 	out->map_size = ki.map_size;
+	out->map_size_max = st->opts.map_size_max;
 }
 
 /*

@@ -60,6 +60,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "metric.h"
+
 struct batch;
 struct label;
 
@@ -230,10 +232,19 @@ struct store_stats {
 	int64_t		rollup_done[STORE_TIER_COUNT];	/* watermarks */
 	uint64_t	bytes_on_disk;		/* allocated file blocks */
 	uint64_t	bytes_used;		/* pages in use */
-	uint64_t	map_size;
+	uint64_t	map_size;		/* current memory map */
+	uint64_t	map_size_max;		/* the limit (opts) */
 	char		last_error[256];	/* "" when none yet */
 };
 
 void		 store_stats(struct store *, struct store_stats *);
+
+/*
+ * The stats as exposition text (monitord_store_*), and their catalogue
+ * for monitord-metrics(7).  Any thread.
+ */
+struct buf;
+extern const struct metric_def store_metrics[];
+void		 store_metrics_write(struct store *, struct buf *);
 
 #endif

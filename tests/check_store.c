@@ -506,6 +506,31 @@ START_TEST(test_drop_rules)
 	ck_assert_uint_eq(ss.samples_appended, 0);
 	ck_assert_uint_eq(ss.dropped.duplicate, 1);
 	ck_assert_uint_eq(ss.dropped.out_of_order, 1);
+	{
+		struct buf	 mb = BUF_INIT;
+		static const char *const want[] = {
+			"\nmonitord_store_series 1\n",
+			"\nmonitord_store_samples_appended_total 0\n",
+			"\n# TYPE monitord_store_samples_dropped_total counter\n"
+			"monitord_store_samples_dropped_total{reason="
+			"\"out_of_order\"} 1\n"
+			"monitord_store_samples_dropped_total{reason="
+			"\"duplicate\"} 1\n"
+			"monitord_store_samples_dropped_total{reason="
+			"\"too_old\"} 0\n",
+			"\nmonitord_store_head_samples 4\n",
+			"\nmonitord_store_disk_full 0\n",
+			"\nmonitord_store_size_limit_bytes 2.68435456e+08\n",
+		};
+		size_t		 k;
+
+		store_metrics_write(st, &mb);
+		for (k = 0; k < sizeof(want) / sizeof(want[0]); k++)
+			ck_assert_msg(strstr(mb.data, want[k]) != NULL,
+			    "no %s in the metrics", want[k]);
+		ck_assert_ptr_null(strstr(mb.data, "rollup_watermark_seconds{"));
+		buf_free(&mb);
+	}
 	n = collect(st, series_id(st, "m"), INT64_MIN, INT64_MAX,
 	    STORE_TIER_RAW, ts, as, 16);
 	ck_assert_uint_eq(n, 4);
