@@ -333,6 +333,7 @@ append_locked(struct store *st, const struct batch *b,
 	struct new_series	  ns = { st, NULL, 0 };
 	char			 *key = NULL, ebuf[256];
 	size_t			  n = batch_len(b), i, cap = 0, len;
+	size_t			  nscap = 0;
 	uint64_t		  h;
 	int			  rc = 0, hrc, flush_failed = 0;
 
@@ -354,8 +355,11 @@ append_locked(struct store *st, const struct batch *b,
 		    (s = series_find_key(&nidx, key, len, h)) == NULL) {
 			s = create_series(st, &nidx, key, len, h, a);
 			if (s != NULL) {
-				ns.v = xreallocarray(ns.v, ns.n + 1,
-				    sizeof(*ns.v));
+				if (ns.n == nscap) {
+					nscap = nscap ? nscap * 2 : 64;
+					ns.v = xreallocarray(ns.v, nscap,
+					    sizeof(*ns.v));
+				}
 				ns.v[ns.n++] = s;
 			}
 		}
