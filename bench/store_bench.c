@@ -1,8 +1,8 @@
 /*
  * store_bench: load samples into a store in a temp dir and measure it.
  *
- *   store_bench [-c SAMPLES] [-B BYTES] [-S SECONDS] [-b BATCH] [-f N] [-k]
- *       FILE.prom[.gz] ...
+ *   store_bench [-t SAMPLES] [-c SAMPLES] [-B BYTES] [-S SECONDS]
+ *       [-b BATCH] [-f N] [-r N] [-k] FILE.prom[.gz] ...
  *
  * FILE has one sample a line, `name{labels} value timestamp_ms` (plain or
  * gzip).  The lines are parsed first (not timed) into batches of BATCH
@@ -16,8 +16,10 @@
  *   - memory per active series: heap bytes in use (mallinfo2) and
  *     anonymous resident memory (RssAnon, so not the file mapping) grown
  *     by the appends and flushes, over the series count.
- * -c, -B and -S set the chunk limits (samples, bytes, span); -k keeps the
- * store directory.
+ * -t, -c, -B and -S set the chunk sizes (target and most samples, bytes,
+ * span); -r N loads the file N times, each copy after the previous one in
+ * time, for a steady state from a short recording; -k keeps the store
+ * directory.
  */
 #include "config.h"
 
@@ -41,11 +43,13 @@
 #define MAX_LABELS	64
 
 struct cfg {
+	unsigned	 target;
 	unsigned	 chunk;
 	size_t		 max_bytes;
 	int64_t		 span_ms;
 	size_t		 per_batch;
 	size_t		 flush_every;	/* batches */
+	int		 repeat;
 	int		 keep;
 };
 
@@ -100,9 +104,10 @@ parse_quoted(char **pp)
 	}
 }
 
-/* One line into B; -1 when it does not parse (counted, skipped). */
+/* One line into B, its time moved by SHIFT; -1 when it does not parse
+ * (counted, skipped).  *T gets the line's own time. */
 static int
-parse_line(char *line, struct batch *b)
+parse_line(char *line, struct batch *b, int64_t shift, int64_t *tp)
 {
 	struct label	 l[MAX_LABELS];
 	char		*p = line, *name, *end;
@@ -143,7 +148,8 @@ parse_line(char *line, struct batch *b)
 	t = strtoll(end, &p, 10);
 	if (p == end)
 		return -1;
-	return batch_add(b, name, l, n, t, v) == 0 ? 1 : -1;
+	*tp = t;
+	return batch_add(b, name, l, n, t + shift, v) == 0 ? 1 : -1;
 }
 
 struct input {
@@ -152,12 +158,17 @@ struct input {
 	size_t		  samples, bad;
 };
 
+/*
+ * The file, REPEAT times, each copy moved past the previous one (so that
+ * a short recording gives a store in its steady state).
+ */
 static int
-load(const char *path, size_t per_batch, struct input *in)
+load(const char *path, size_t per_batch, int repeat, struct input *in)
 {
 	gzFile	 f = gzopen(path, "rb");
 	char	 line[65536];
-	int	 rc;
+	int64_t	 t, tmin = INT64_MAX, tmax = INT64_MIN, shift = 0;
+	int	 rc, r;
 
 	memset(in, 0, sizeof(*in));
 	if (f == NULL) {
@@ -165,17 +176,28 @@ load(const char *path, size_t per_batch, struct input *in)
 		return -1;
 	}
 	gzbuffer(f, 1 << 20);
-	while (gzgets(f, line, sizeof(line)) != NULL) {
-		if (in->nb == 0 || batch_len(in->b[in->nb - 1]) >= per_batch) {
-			in->b = xreallocarray(in->b, in->nb + 1,
-			    sizeof(*in->b));
-			in->b[in->nb++] = batch_new();
+	for (r = 0; r < repeat; r++) {
+		if (r > 0) {
+			gzrewind(f);
+			shift += tmax - tmin + 1000;
 		}
-		rc = parse_line(line, in->b[in->nb - 1]);
-		if (rc == 1)
-			in->samples++;
-		else if (rc < 0)
-			in->bad++;
+		while (gzgets(f, line, sizeof(line)) != NULL) {
+			if (in->nb == 0 ||
+			    batch_len(in->b[in->nb - 1]) >= per_batch) {
+				in->b = xreallocarray(in->b, in->nb + 1,
+				    sizeof(*in->b));
+				in->b[in->nb++] = batch_new();
+			}
+			rc = parse_line(line, in->b[in->nb - 1], shift, &t);
+			if (rc == 1) {
+				in->samples++;
+				if (t < tmin)
+					tmin = t;
+				if (t > tmax)
+					tmax = t;
+			} else if (rc < 0)
+				in->bad++;
+		}
 	}
 	gzclose(f);
 	return 0;
@@ -210,31 +232,46 @@ rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *f)
 	return remove(p);
 }
 
-static uint64_t
-compact_size(const char *dir)
+/* Sizes of the parts of the store, in bytes of LMDB pages. */
+struct parts {
+	uint64_t	compact;	/* whole file, compacted */
+	uint64_t	samples;	/* chunks, their index, time columns */
+	uint64_t	head;		/* checkpoints of open chunks */
+	uint64_t	index;		/* series, postings */
+	uint64_t	chunks, columns;	/* records */
+};
+
+static void
+measure_parts(const char *dir, struct parts *pt)
 {
 	struct kv_opts	 ko;
 	struct kv	*kv;
 	char		 copy[] = "/tmp/store_bench_copy.XXXXXX", path[512];
 	char		 err[256];
 	struct stat	 sb;
-	uint64_t	 size = 0;
 
+	memset(pt, 0, sizeof(*pt));
 	memset(&ko, 0, sizeof(ko));
 	ko.dir = dir;
 	ko.map_max = 64ULL << 30;
 	if (mkdtemp(copy) == NULL || (kv = kv_open(&ko, err,
 	    sizeof(err))) == NULL)
-		return 0;
+		return;
 	if (kv_copy_compact(kv, copy, err, sizeof(err)) == 0) {
 		snprintf(path, sizeof(path), "%s/data.mdb", copy);
 		if (stat(path, &sb) == 0)
-			size = (uint64_t)sb.st_blocks * 512;
+			pt->compact = (uint64_t)sb.st_blocks * 512;
 	} else
 		fprintf(stderr, "compact copy: %s\n", err);
+	pt->samples = kv_db_bytes(kv, KV_DB_CHUNKS, &pt->chunks) +
+	    kv_db_bytes(kv, KV_DB_CINDEX, NULL) +
+	    kv_db_bytes(kv, KV_DB_TIMES, &pt->columns);
+	pt->head = kv_db_bytes(kv, KV_DB_HEAD, NULL);
+	pt->index = kv_db_bytes(kv, KV_DB_SERIES, NULL) +
+	    kv_db_bytes(kv, KV_DB_SERIES_HASH, NULL) +
+	    kv_db_bytes(kv, KV_DB_POSTINGS, NULL);
 	kv_close(kv);
 	nftw(copy, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	return size;
 }
 
 static size_t
@@ -276,8 +313,9 @@ read_all(struct store *st, size_t *nseries, double *checksum)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: store_bench [-c samples] [-B bytes] "
-	    "[-S seconds] [-b batch] [-f flush_every] [-k] file ...\n");
+	fprintf(stderr, "usage: store_bench [-t samples] [-c samples] "
+	    "[-B bytes] [-S seconds] [-b batch] [-f flush_every] [-r repeat] "
+	    "[-k] file ...\n");
 	exit(2);
 }
 
@@ -294,10 +332,11 @@ bench_file(const char *path, const struct cfg *cfg)
 	double				 t0, t_append, t_flush, t_read, cks;
 	long				 rss0, rss1;
 	size_t				 heap0, heap1;
-	uint64_t			 disk, compact;
+	uint64_t			 disk;
+	struct parts			 pt;
 	size_t				 i, nread, nseries, nflush = 0;
 
-	if (load(path, cfg->per_batch, &in) == -1)
+	if (load(path, cfg->per_batch, cfg->repeat, &in) == -1)
 		exit(1);
 	if (mkdtemp(dir) == NULL) {
 		perror("mkdtemp");
@@ -307,6 +346,8 @@ bench_file(const char *path, const struct cfg *cfg)
 	o.dir = dir;
 	o.flush_interval_ms = 0;
 	o.retention_ms = o.retention_5m_ms = o.retention_1h_ms = 0;
+	if (cfg->target != 0)
+		o.chunk_target_samples = cfg->target;
 	if (cfg->chunk != 0)
 		o.chunk_max_samples = cfg->chunk;
 	if (cfg->max_bytes != 0)
@@ -350,7 +391,7 @@ bench_file(const char *path, const struct cfg *cfg)
 		exit(1);
 	}
 	disk = du(dir);
-	compact = compact_size(dir);
+	measure_parts(dir, &pt);
 
 	if ((st = store_open(&o, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "reopen: %s\n", err);
@@ -361,10 +402,11 @@ bench_file(const char *path, const struct cfg *cfg)
 	t_read = now() - t0;
 	store_close(st, NULL, 0);
 
-	printf("%s: %zu samples (%zu lines skipped), %zu series, chunks of "
-	    "at most %u samples, %zu bytes, %llds\n", path, in.samples,
-	    in.bad, nseries, o.chunk_max_samples, o.chunk_max_bytes,
-	    (long long)(o.chunk_max_span_ms / 1000));
+	printf("%s%s: %zu samples (%zu lines skipped), %zu series; chunks "
+	    "of %u samples or more, at most %u samples, %zu bytes, %llds\n",
+	    path, cfg->repeat > 1 ? " (repeated)" : "", in.samples, in.bad,
+	    nseries, o.chunk_target_samples, o.chunk_max_samples,
+	    o.chunk_max_bytes, (long long)(o.chunk_max_span_ms / 1000));
 	printf("  append      %10.0f samples/s in memory (%.3f s); with "
 	    "%zu flushes %.0f samples/s (flushes %.3f s)\n",
 	    (double)sum.appended / t_append, t_append, nflush,
@@ -375,8 +417,15 @@ bench_file(const char *path, const struct cfg *cfg)
 	printf("  disk        %.3f B/sample after close (%llu bytes); "
 	    "%.3f B/sample compacted (%llu bytes)\n",
 	    (double)disk / (double)sum.appended, (unsigned long long)disk,
-	    (double)compact / (double)sum.appended,
-	    (unsigned long long)compact);
+	    (double)pt.compact / (double)sum.appended,
+	    (unsigned long long)pt.compact);
+	printf("  parts       chunks, their index and time columns %.3f "
+	    "B/sample (%llu bytes: %llu chunks, %llu columns); label index "
+	    "%llu bytes; head checkpoints %llu bytes\n",
+	    (double)pt.samples / (double)sum.appended,
+	    (unsigned long long)pt.samples, (unsigned long long)pt.chunks,
+	    (unsigned long long)pt.columns, (unsigned long long)pt.index,
+	    (unsigned long long)pt.head);
 	printf("  decode      %10.0f samples/s (%zu read back in %.3f s)%s\n",
 	    (double)nread / t_read, nread, t_read, nread == sum.appended ?
 	    "" : "  MISMATCH");
@@ -400,10 +449,10 @@ bench_file(const char *path, const struct cfg *cfg)
 int
 main(int argc, char **argv)
 {
-	struct cfg	cfg = { 0, 0, 0, 10000, 1, 0 };
+	struct cfg	cfg = { 0, 0, 0, 0, 10000, 1, 1, 0 };
 	int		c;
 
-	while ((c = getopt(argc, argv, "B:b:c:f:kS:")) != -1) {
+	while ((c = getopt(argc, argv, "B:b:c:f:kr:S:t:")) != -1) {
 		switch (c) {
 		case 'B':
 			cfg.max_bytes = (size_t)strtoul(optarg, NULL, 10);
@@ -420,14 +469,21 @@ main(int argc, char **argv)
 		case 'k':
 			cfg.keep = 1;
 			break;
+		case 'r':
+			cfg.repeat = atoi(optarg);
+			break;
 		case 'S':
 			cfg.span_ms = strtoll(optarg, NULL, 10) * 1000;
+			break;
+		case 't':
+			cfg.target = (unsigned)strtoul(optarg, NULL, 10);
 			break;
 		default:
 			usage();
 		}
 	}
-	if (optind == argc || cfg.per_batch == 0 || cfg.flush_every == 0)
+	if (optind == argc || cfg.per_batch == 0 || cfg.flush_every == 0 ||
+	    cfg.repeat < 1)
 		usage();
 	for (; optind < argc; optind++)
 		bench_file(argv[optind], &cfg);

@@ -1,14 +1,22 @@
 /*
  * head: the open chunk of every series, its sealing, and its durability.
  *
- * Each series appends to one chunk_app in memory.  At chunk_max_samples,
- * chunk_max_span_ms, or when the codec says the chunk is full, the chunk
- * is sealed: its bytes move to the series' pending list until a flush
- * writes them to CHUNKS.  A flush also writes a checkpoint of each changed
- * open chunk to HEAD (or deletes the checkpoint when the chunk was just
- * sealed), all of one series always in the same transaction, so on disk a
- * series is at one flush or the next, never between.  At open the
- * checkpoints are decoded into fresh appenders.
+ * Each series appends to one chunk_app in memory, kept Gorilla-encoded:
+ * that form costs nothing to copy out, so checkpoints and readers use it.
+ * A chunk is sealed when its next sample crosses a time boundary, at
+ * chunk_max_samples, or when its Gorilla size nears chunk_max_bytes.  The
+ * boundaries are multiples (from the epoch) of a span picked from a fixed
+ * ladder so that a chunk holds at least chunk_target_samples at the
+ * series' own rate (at most chunk_max_span_ms): series scraped together
+ * have the same timestamps, hence the same spans and boundaries, and seal
+ * together, which lets them share one timestamp column on disk.  Sealing
+ * encodes the chunk for good (packed values, shared timestamps; see
+ * storage/FORMAT.md) into the series' pending list, which the next flush
+ * writes.  A flush also writes a checkpoint of each changed open chunk to
+ * HEAD (or deletes it when the chunk was just sealed), all of one series
+ * in the same transaction, so on disk a series is at one flush or the
+ * next, never between.  At open the checkpoints are decoded into fresh
+ * appenders.
  *
  * Every change to a series' head fields happens under its stripe lock,
  * which readers take to copy the head out.
@@ -33,6 +41,60 @@
  * both fields in full takes 4 + 64 + 13 + 64 bits). */
 #define HEAD_SAMPLE_MAX		20
 
+/* Chunk spans; each divides a day, so boundaries fall on the same
+ * instants whatever the span. */
+static const int64_t span_ladder[] = {
+	60000, 120000, 300000, 600000, 900000, 1800000, 3600000, 7200000,
+	10800000, 14400000, 21600000, 28800000, 43200000, 86400000,
+};
+
+static struct chunk_app *
+head_new(void)
+{
+	struct chunk_app *app = chunk_app_new();
+
+	chunk_app_set_encoding(app, CHUNK_ENC_GORILLA);
+	return app;
+}
+
+/* The span of the series' chunks: at least the target count of samples
+ * at the rate seen so far. */
+static int64_t
+head_span(const struct store *st, const struct chunk_app *app)
+{
+	size_t	n = chunk_app_count(app), i;
+	int64_t	step, want, max = st->opts.chunk_max_span_ms, target;
+
+	target = st->opts.chunk_target_samples < st->opts.chunk_max_samples ?
+	    st->opts.chunk_target_samples : st->opts.chunk_max_samples;
+	if (n < 2)
+		return max;
+	step = (chunk_app_last(app) - chunk_app_first(app)) / (int64_t)(n - 1);
+	if (step <= 0 || step > max / target)
+		return max;
+	want = step * target;
+	for (i = 0; i < sizeof(span_ladder) / sizeof(span_ladder[0]); i++)
+		if (span_ladder[i] >= want)
+			return span_ladder[i] < max ? span_ladder[i] : max;
+	return max;
+}
+
+/* Whether the open chunk must be sealed before T goes in. */
+static int
+head_full(const struct store *st, const struct chunk_app *app, int64_t t)
+{
+	int64_t span;
+
+	if (chunk_app_count(app) >= st->opts.chunk_max_samples)
+		return 1;
+	if (st->opts.chunk_max_bytes > 0 && chunk_app_bytes(app) +
+	    HEAD_SAMPLE_MAX > st->opts.chunk_max_bytes)
+		return 1;
+	span = head_span(st, app);
+	return rollup_align(t, span) != rollup_align(chunk_app_first(app),
+	    span);
+}
+
 void
 head_free(struct series *s)
 {
@@ -48,12 +110,15 @@ head_free(struct series *s)
 	s->npending = 0;
 }
 
-/* Move the open chunk to the pending list.  Stripe lock held. */
+/*
+ * Move the open chunk to the pending list, encoded for good: packed values
+ * with their timestamp column apart.  Stripe lock held.
+ */
 static int
 seal_locked(struct series *s)
 {
-	const uint8_t	*data;
-	size_t		 len;
+	const uint8_t	*data, *times;
+	size_t		 len, tlen;
 	struct sealed	*p, **pp;
 
 	if (s->head == NULL)
@@ -63,14 +128,20 @@ seal_locked(struct series *s)
 		s->head = NULL;
 		return 0;
 	}
-	if (chunk_app_bytes_out(s->head, &data, &len) != 0)
+	chunk_app_set_encoding(s->head, 0);
+	if (chunk_app_bytes_out_shared(s->head, &data, &len, &times,
+	    &tlen) != 0) {
+		chunk_app_set_encoding(s->head, CHUNK_ENC_GORILLA);
 		return -1;
-	p = xmalloc(sizeof(*p) + len);
+	}
+	p = xmalloc(sizeof(*p) + len + tlen);
 	p->next = NULL;
 	p->first = chunk_app_first(s->head);
 	p->last = chunk_app_last(s->head);
 	p->len = len;
+	p->tlen = tlen;
 	memcpy(p->data, data, len);
+	memcpy(p->data + len, times, tlen);
 	for (pp = &s->pending; *pp != NULL; pp = &(*pp)->next)
 		;
 	*pp = p;
@@ -111,12 +182,7 @@ head_append(struct store *st, struct series *s, int64_t t, double v,
 			a->duplicate++;
 		goto out;
 	}
-	if (s->head != NULL &&
-	    (chunk_app_count(s->head) >= st->opts.chunk_max_samples ||
-	    (uint64_t)t - (uint64_t)chunk_app_first(s->head) >=
-	    (uint64_t)st->opts.chunk_max_span_ms ||
-	    (st->opts.chunk_max_bytes > 0 && chunk_app_bytes(s->head) +
-	    HEAD_SAMPLE_MAX > st->opts.chunk_max_bytes))) {
+	if (s->head != NULL && head_full(st, s->head, t)) {
 		if (s->npending >= STORE_MAX_PENDING) {
 			rc = HEAD_BACKLOG;
 			goto out;
@@ -125,7 +191,7 @@ head_append(struct store *st, struct series *s, int64_t t, double v,
 			goto fail;
 	}
 	if (s->head == NULL)
-		s->head = chunk_app_new();
+		s->head = head_new();
 	if (chunk_app_add(s->head, t, v) != 0) {
 		/* The codec's own limit: seal and start afresh. */
 		if (s->npending >= STORE_MAX_PENDING) {
@@ -134,7 +200,7 @@ head_append(struct store *st, struct series *s, int64_t t, double v,
 		}
 		if (seal_locked(s) != 0)
 			goto fail;
-		s->head = chunk_app_new();
+		s->head = head_new();
 		if (chunk_app_add(s->head, t, v) != 0)
 			goto fail;
 	}
@@ -158,7 +224,7 @@ struct flush_ctx {
 	struct store	 *st;
 	struct series	**v;
 	size_t		  n;
-	uint64_t	  chunks;
+	uint64_t	  chunks, columns;
 };
 
 static int
@@ -173,14 +239,14 @@ flush_txn(struct kv_txn *txn, void *arg)
 	size_t			 i, len;
 	int			 rc = 0;
 
-	fc->chunks = 0;
+	fc->chunks = fc->columns = 0;
 	for (i = 0; i < fc->n && rc == 0; i++) {
 		s = fc->v[i];
 		lk = store_stripe(fc->st, s->id);
 		pthread_mutex_lock(lk);
 		for (p = s->pending; p != NULL && rc == 0; p = p->next) {
 			rc = chunkdb_put(txn, fc->st->next_seq + fc->chunks,
-			    s->id, p->first, p->data, p->len);
+			    s->id, p->first, p, &fc->columns);
 			fc->chunks++;
 		}
 		key_put64(k, s->id);
@@ -234,7 +300,7 @@ flush_bytes(struct series *s)
 	size_t		 n = 64;
 
 	for (p = s->pending; p != NULL; p = p->next)
-		n += p->len + 32;
+		n += p->len + p->tlen + 48;
 	if (s->head != NULL)
 		n += chunk_app_bytes(s->head) + 32;
 	return n;
@@ -265,6 +331,7 @@ head_flush(struct store *st, char *err, size_t errlen)
 		st->next_seq += fc.chunks;
 		pthread_mutex_lock(&st->statlock);
 		st->st.chunks_written += fc.chunks;
+		st->st.columns_written += fc.columns;
 		pthread_mutex_unlock(&st->statlock);
 		start = end;
 	}
@@ -276,25 +343,24 @@ head_flush(struct store *st, char *err, size_t errlen)
 	return rc < 0 ? -1 : 0;
 }
 
-/* Oldest time and newest sample of the series' sealed chunks on disk. */
+/* The newest sample of a chunk: the series' last time and value. */
 static int
-restore_bounds(struct kv_txn *txn, struct series *s)
+restore_last(void *arg, int64_t first, const uint8_t *data, size_t len,
+    const uint8_t *times, size_t tlen)
 {
+	struct series		*s = arg;
 	struct chunk_iter	 it;
-	const uint8_t		*last;
-	size_t			 len;
 	int64_t			 t;
-	double			 val;
-	int			 rc;
+	double			 v;
 
-	if ((rc = chunkdb_bounds(txn, s->id, &s->mint, &last, &len)) < 0)
-		return rc;
+	(void)first;
 	/* A damaged chunk is the reader's to report. */
-	if (last == NULL || chunk_iter_init(&it, last, len) != 0)
+	if ((times != NULL ? chunk_iter_init_shared(&it, data, len, times,
+	    tlen) : chunk_iter_init(&it, data, len)) != 0)
 		return 0;
-	while (chunk_iter_next(&it, &t, &val) == 1) {
+	while (chunk_iter_next(&it, &t, &v) == 1) {
 		s->last_t = t;
-		memcpy(&s->last_vbits, &val, sizeof(val));
+		memcpy(&s->last_vbits, &v, sizeof(v));
 	}
 	return 0;
 }
@@ -312,7 +378,7 @@ restore_head(struct series *s, const void *data, size_t len)
 
 	if (chunk_iter_init(&it, data, len) != 0)
 		return -1;
-	app = chunk_app_new();
+	app = head_new();
 	while ((rc = chunk_iter_next(&it, &t, &v)) == 1) {
 		if (s->last_t != INT64_MIN && t <= s->last_t)
 			continue;
@@ -355,7 +421,8 @@ head_restore(struct store *st, char *err, size_t errlen)
 	rc = 0;
 	for (i = 0; i < st->idx.nbuckets && rc >= 0; i++)
 		for (s = st->idx.byid[i]; s != NULL && rc >= 0; s = s->inext)
-			rc = restore_bounds(txn, s);
+			rc = chunkdb_bounds(txn, s->id, &s->mint,
+			    restore_last, s);
 	if (rc < 0 || (rc = kv_cursor_open(txn, KV_DB_HEAD, &cur)) < 0)
 		goto out;
 	for (rc = kv_cursor_get(cur, KV_FIRST, &k, &v); rc == 0;

@@ -27,8 +27,8 @@
 struct ichunk {
 	int64_t		 first;
 	uint32_t	 count;		/* 0 when the header does not read */
-	size_t		 len;
-	uint8_t		*data;
+	size_t		 len, tlen;
+	uint8_t		*data;		/* chunk, then its timestamp column */
 };
 
 struct store_iter {
@@ -46,7 +46,8 @@ struct store_iter {
 };
 
 static void
-iter_add(struct store_iter *it, int64_t first, const void *data, size_t len)
+iter_add(struct store_iter *it, int64_t first, const void *data, size_t len,
+    const void *times, size_t tlen)
 {
 	struct ichunk	*c;
 	int64_t		 f, l;
@@ -60,8 +61,11 @@ iter_add(struct store_iter *it, int64_t first, const void *data, size_t len)
 	if (chunk_peek(data, len, &c->count, &f, &l) != 0)
 		c->count = 0;
 	c->len = len;
-	c->data = xmalloc(len ? len : 1);
+	c->tlen = times != NULL ? tlen : 0;
+	c->data = xmalloc(len + c->tlen + 1);
 	memcpy(c->data, data, len);
+	if (c->tlen > 0)
+		memcpy(c->data + len, times, c->tlen);
 }
 
 static void
@@ -77,21 +81,25 @@ copy_head(struct store *st, struct store_iter *it)
 		pthread_mutex_lock(store_stripe(st, it->id));
 		for (p = s->pending; p != NULL; p = p->next)
 			if (p->last >= it->t0 && p->first <= it->t1)
-				iter_add(it, p->first, p->data, p->len);
+				iter_add(it, p->first, p->data, p->len,
+				    p->tlen > 0 ? p->data + p->len : NULL,
+				    p->tlen);
 		if (s->head != NULL && chunk_app_count(s->head) > 0 &&
 		    chunk_app_last(s->head) >= it->t0 &&
 		    chunk_app_first(s->head) <= it->t1 &&
 		    chunk_app_bytes_out(s->head, &data, &len) == 0)
-			iter_add(it, chunk_app_first(s->head), data, len);
+			iter_add(it, chunk_app_first(s->head), data, len,
+			    NULL, 0);
 		pthread_mutex_unlock(store_stripe(st, it->id));
 	}
 	pthread_rwlock_unlock(&st->ilock);
 }
 
 static int
-disk_chunk(void *arg, int64_t first, const uint8_t *data, size_t len)
+disk_chunk(void *arg, int64_t first, const uint8_t *data, size_t len,
+    const uint8_t *times, size_t tlen)
 {
-	iter_add(arg, first, data, len);
+	iter_add(arg, first, data, len, times, tlen);
 	return 0;
 }
 
@@ -151,7 +159,7 @@ copy_rollup(struct kv_txn *txn, struct store_iter *it)
 		start = key_get_time((const uint8_t *)k.data + 9);
 		if (start > it->t1)
 			break;
-		iter_add(it, start, v.data, v.len);
+		iter_add(it, start, v.data, v.len, NULL, 0);
 	}
 	kv_cursor_close(cur);
 	return rc == KV_NOTFOUND ? 0 : rc;
@@ -223,8 +231,11 @@ next_raw(struct store_iter *it, int64_t *t, struct store_agg *a)
 
 	while (!it->done && it->i < it->n) {
 		if (!it->active) {
-			if (chunk_iter_init(&it->ci, it->c[it->i].data,
-			    it->c[it->i].len) != 0)
+			struct ichunk *c = &it->c[it->i];
+
+			if ((c->tlen > 0 ? chunk_iter_init_shared(&it->ci,
+			    c->data, c->len, c->data + c->len, c->tlen) :
+			    chunk_iter_init(&it->ci, c->data, c->len)) != 0)
 				return iter_fail(it, it->ci.errmsg);
 			it->active = 1;
 		}

@@ -65,6 +65,7 @@ static const struct {
 	[KV_DB_POSTINGS] =	{ "postings", MDB_DUPSORT | MDB_DUPFIXED },
 	[KV_DB_CHUNKS] =	{ "chunks", 0 },
 	[KV_DB_CINDEX] =	{ "chunk_index", MDB_DUPSORT | MDB_DUPFIXED },
+	[KV_DB_TIMES] =		{ "time_columns", 0 },
 	[KV_DB_HEAD] =		{ "head", 0 },
 	[KV_DB_ROLLUP] =	{ "rollup", 0 },
 };
@@ -275,6 +276,27 @@ kv_info(struct kv *kv, struct kv_info *out)
 	if (stat(path, &sb) == 0)
 		out->file_bytes = (uint64_t)sb.st_blocks * 512;
 	free(path);
+}
+
+uint64_t
+kv_db_bytes(struct kv *kv, enum kv_db db, uint64_t *entries)
+{
+	MDB_txn		*t;
+	MDB_stat	 st;
+	uint64_t	 n = 0;
+
+	pthread_rwlock_rdlock(&kv->maplock);
+	if (mdb_txn_begin(kv->env, NULL, MDB_RDONLY, &t) == 0) {
+		if (mdb_stat(t, kv->dbi[db], &st) == 0) {
+			n = (uint64_t)(st.ms_branch_pages + st.ms_leaf_pages +
+			    st.ms_overflow_pages) * st.ms_psize;
+			if (entries != NULL)
+				*entries = st.ms_entries;
+		}
+		mdb_txn_abort(t);
+	}
+	pthread_rwlock_unlock(&kv->maplock);
+	return n;
 }
 
 int

@@ -41,6 +41,7 @@ enum kv_db {
 	KV_DB_POSTINGS,		/* "name\0value" -> series ids (dup) */
 	KV_DB_CHUNKS,		/* sequence -> series id, sealed chunk */
 	KV_DB_CINDEX,		/* series id -> (first time, sequence) (dup) */
+	KV_DB_TIMES,		/* (first, last, count, CRC) -> timestamps */
 	KV_DB_HEAD,		/* series id -> checkpoint of the open chunk */
 	KV_DB_ROLLUP,		/* (tier, series id, block start) -> block */
 	KV_DB_COUNT
@@ -95,6 +96,9 @@ struct kv_cursor;
 struct kv	*kv_open(const struct kv_opts *, char *err, size_t errlen);
 void		 kv_close(struct kv *);
 void		 kv_info(struct kv *, struct kv_info *);
+/* Bytes of the pages database DB uses (branch, leaf and overflow), and
+ * its number of records (ENTRIES may be NULL). */
+uint64_t	 kv_db_bytes(struct kv *, enum kv_db, uint64_t *entries);
 /* A compacted copy of the database (no free pages) into a new file. */
 int		 kv_copy_compact(struct kv *, const char *path, char *err,
 		    size_t errlen);

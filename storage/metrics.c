@@ -15,7 +15,8 @@
 enum {
 	SM_SERIES, SM_HEAD_CHUNKS, SM_HEAD_SAMPLES, SM_PENDING, SM_APPENDED,
 	SM_DROPPED, SM_CREATED, SM_REMOVED, SM_CHUNKS_WRITTEN,
-	SM_CHUNKS_DELETED, SM_BLOCKS_WRITTEN, SM_BLOCKS_DELETED, SM_FLUSHES,
+	SM_CHUNKS_DELETED, SM_COLUMNS_WRITTEN, SM_COLUMNS_DELETED,
+	SM_BLOCKS_WRITTEN, SM_BLOCKS_DELETED, SM_FLUSHES,
 	SM_ERRORS, SM_DISK_FULL, SM_FLUSH_SECONDS, SM_FLUSH_TIME,
 	SM_ROLLUP_DONE, SM_DISK_BYTES, SM_USED_BYTES, SM_LIMIT_BYTES,
 };
@@ -47,6 +48,12 @@ const struct metric_def store_metrics[] = {
 	  METRIC_COUNTER, "", "Sealed chunks written to disk." },
 	[SM_CHUNKS_DELETED] = { "monitord_store_chunks_deleted_total",
 	  METRIC_COUNTER, "", "Sealed chunks deleted by retention." },
+	[SM_COLUMNS_WRITTEN] = { "monitord_store_time_columns_written_total",
+	  METRIC_COUNTER, "",
+	  "Timestamp columns written; series scraped together share one, so "
+	  "this grows with targets, not series." },
+	[SM_COLUMNS_DELETED] = { "monitord_store_time_columns_deleted_total",
+	  METRIC_COUNTER, "", "Timestamp columns deleted by retention." },
 	[SM_BLOCKS_WRITTEN] = { "monitord_store_rollup_blocks_written_total",
 	  METRIC_COUNTER, "", "Rollup blocks (5m and 1h tiers) written." },
 	[SM_BLOCKS_DELETED] = { "monitord_store_rollup_blocks_deleted_total",
@@ -131,6 +138,8 @@ store_metrics_write(struct store *st, struct buf *b)
 	one(b, SM_REMOVED, (double)ss.series_removed);
 	one(b, SM_CHUNKS_WRITTEN, (double)ss.chunks_written);
 	one(b, SM_CHUNKS_DELETED, (double)ss.chunks_deleted);
+	one(b, SM_COLUMNS_WRITTEN, (double)ss.columns_written);
+	one(b, SM_COLUMNS_DELETED, (double)ss.columns_deleted);
 	one(b, SM_BLOCKS_WRITTEN, (double)ss.rollup_blocks_written);
 	one(b, SM_BLOCKS_DELETED, (double)ss.rollup_blocks_deleted);
 	one(b, SM_FLUSHES, (double)ss.flushes);

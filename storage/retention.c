@@ -208,6 +208,41 @@ retention_heads(struct store *st, int64_t now, int64_t cut, char *err,
 	return 0;
 }
 
+struct col_ctx {
+	int64_t		cut;
+	uint64_t	deleted;
+};
+
+static int
+columns_txn(struct kv_txn *txn, void *arg)
+{
+	struct col_ctx *cc = arg;
+
+	cc->deleted = 0;
+	return chunkdb_trim_columns(txn, cc->cut, &cc->deleted);
+}
+
+/* Timestamp columns go with the last chunks using them, which every
+ * batch above has deleted by now. */
+static int
+trim_columns(struct store *st, int64_t cut, char *err, size_t errlen)
+{
+	struct col_ctx	cc = { cut, 0 };
+	int		rc;
+
+	pthread_mutex_lock(&st->wlock);
+	rc = kv_write(st->kv, columns_txn, &cc, err, errlen);
+	pthread_mutex_unlock(&st->wlock);
+	if (rc < 0) {
+		store_set_error(st, 0, err);
+		return -1;
+	}
+	pthread_mutex_lock(&st->statlock);
+	st->st.columns_deleted += cc.deleted;
+	pthread_mutex_unlock(&st->statlock);
+	return 0;
+}
+
 static int
 u64_cmp(const void *a, const void *b)
 {
@@ -262,6 +297,8 @@ store_retention_run(struct store *st, int64_t now, char *err, size_t errlen)
 	}
 	free(c.r);
 	free(ids);
+	if (rc == 0)
+		rc = trim_columns(st, c.cut[STORE_TIER_RAW], err, errlen);
 	pthread_mutex_unlock(&st->mlock);
 	return rc;
 }

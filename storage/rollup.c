@@ -5,10 +5,12 @@
  * A tier is made of blocks aligned to its span (5m: one day, 288 buckets;
  * 1h: a week, 168 buckets), one LMDB record per (tier, series, block):
  *
- *	'R' 1 5  then five times: length (u32 BE), chunk
+ *	'R' 1 5, length (u32 BE), timestamp column,
+ *	then five times: length (u32 BE), values chunk
  *
  * where the five chunks are the min, max, sum, count and last columns,
- * each a codec chunk of (bucket start, value).  Blocks are written once,
+ * each a codec chunk of (bucket start, value) in the shared encoding,
+ * reading the bucket starts from the one column.  Blocks are written once,
  * whole: a run covers [done, target) where target is the end of the last
  * block complete at `now` (raw data is taken as complete one bucket after
  * its end; the 1h tier follows the 5m tier's watermark).  Progress -- the
@@ -132,14 +134,25 @@ rollup_has_data(struct kv_txn *txn, int tier, uint64_t id, int64_t t0,
 	return rc < 0 ? rc : found;
 }
 
+static int
+get_len(const uint8_t *p, size_t len, size_t *off, size_t *out)
+{
+	if (len - *off < 4)
+		return -1;
+	*out = (size_t)p[*off] << 24 | (size_t)p[*off + 1] << 16 |
+	    (size_t)p[*off + 2] << 8 | p[*off + 3];
+	*off += 4;
+	return len - *off < *out ? -1 : 0;
+}
+
 int
 rollup_decode(const void *data, size_t len, struct rollup_point **out,
     size_t *n, char *err, size_t errlen)
 {
-	const uint8_t		*p = data;
+	const uint8_t		*p = data, *times;
 	struct chunk_iter	 it[ROLLUP_COLS];
 	struct rollup_point	*pts = NULL;
-	size_t			 off = 3, np = 0, cap = 0, clen;
+	size_t			 off = 3, np = 0, cap = 0, clen, tlen;
 	int64_t			 t[ROLLUP_COLS];
 	double			 v[ROLLUP_COLS];
 	int			 c, rc[ROLLUP_COLS];
@@ -150,20 +163,24 @@ rollup_decode(const void *data, size_t len, struct rollup_point **out,
 		snprintf(err, errlen, "bad rollup block header");
 		return -1;
 	}
+	if (get_len(p, len, &off, &tlen) != 0)
+		goto trunc;
+	times = p + off;
+	off += tlen;
 	for (c = 0; c < ROLLUP_COLS; c++) {
-		if (len - off < 4)
+		if (get_len(p, len, &off, &clen) != 0)
 			goto trunc;
-		clen = (size_t)key_get64((const uint8_t[8]){ 0, 0, 0, 0,
-		    p[off], p[off + 1], p[off + 2], p[off + 3] });
-		off += 4;
-		if (len - off < clen)
-			goto trunc;
-		if (chunk_iter_init(&it[c], p + off, clen) != 0) {
+		if (chunk_iter_init_shared(&it[c], p + off, clen, times,
+		    tlen) != 0) {
 			snprintf(err, errlen, "rollup column %d: %s", c,
 			    it[c].errmsg);
 			return -1;
 		}
 		off += clen;
+	}
+	if (off != len) {
+		snprintf(err, errlen, "rollup block has trailing data");
+		return -1;
 	}
 	for (;;) {
 		for (c = 0; c < ROLLUP_COLS; c++)
@@ -222,21 +239,34 @@ struct builder {
 };
 
 static void
+put_len(uint8_t *p, size_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* The five columns share their timestamps: the block keeps them once. */
+static void
 builder_finish(struct builder *b)
 {
-	const uint8_t	*data[ROLLUP_COLS];
-	size_t		 len[ROLLUP_COLS], total = 3, off;
+	const uint8_t	*data[ROLLUP_COLS], *times[ROLLUP_COLS];
+	size_t		 len[ROLLUP_COLS], tlen[ROLLUP_COLS], total, off;
 	struct record	*r;
 	int		 c;
 
 	if (b->block == INT64_MIN)
 		return;
-	for (c = 0; c < ROLLUP_COLS; c++) {
-		if (chunk_app_bytes_out(b->col[c], &data[c], &len[c]) != 0)
+	for (c = 0; c < ROLLUP_COLS; c++)
+		if (chunk_app_bytes_out_shared(b->col[c], &data[c], &len[c],
+		    &times[c], &tlen[c]) != 0 || tlen[c] != tlen[0] ||
+		    memcmp(times[c], times[0], tlen[0]) != 0)
 			b->failed = 1;
-		total += 4 + len[c];
-	}
 	if (!b->failed) {
+		total = 3 + 4 + tlen[0];
+		for (c = 0; c < ROLLUP_COLS; c++)
+			total += 4 + len[c];
 		if (b->nrec == b->caprec) {
 			b->caprec = b->caprec ? b->caprec * 2 : 64;
 			b->rec = xreallocarray(b->rec, b->caprec,
@@ -249,11 +279,11 @@ builder_finish(struct builder *b)
 		r->data[0] = 'R';
 		r->data[1] = 1;
 		r->data[2] = ROLLUP_COLS;
-		for (c = 0, off = 3; c < ROLLUP_COLS; c++) {
-			r->data[off] = (uint8_t)(len[c] >> 24);
-			r->data[off + 1] = (uint8_t)(len[c] >> 16);
-			r->data[off + 2] = (uint8_t)(len[c] >> 8);
-			r->data[off + 3] = (uint8_t)len[c];
+		put_len(r->data + 3, tlen[0]);
+		memcpy(r->data + 7, times[0], tlen[0]);
+		off = 7 + tlen[0];
+		for (c = 0; c < ROLLUP_COLS; c++) {
+			put_len(r->data + off, len[c]);
 			memcpy(r->data + off + 4, data[c], len[c]);
 			off += 4 + len[c];
 		}

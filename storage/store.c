@@ -36,12 +36,11 @@ store_opts_default(struct store_opts *o)
 	o->retention_5m_ms = 90LL * 86400 * 1000;
 	o->retention_1h_ms = 2 * 365LL * 86400 * 1000;
 	o->map_size_max = 64ULL << 30;
-	/* Measured with bench/store_bench: chunks of about 1 kB pack four
-	 * to an LMDB page, keep checkpoints and heads small, and store as
-	 * densely as bigger ones (storage/LAYOUT.md). */
-	o->chunk_max_samples = 1024;
-	o->chunk_max_bytes = 1000;
-	o->chunk_max_span_ms = 2 * 3600 * 1000;
+	/* Measured with bench/store_bench (storage/LAYOUT.md). */
+	o->chunk_target_samples = 480;
+	o->chunk_max_samples = CHUNK_MAX_SAMPLES;
+	o->chunk_max_bytes = 16384;
+	o->chunk_max_span_ms = 86400 * 1000;
 }
 
 int64_t
@@ -108,6 +107,11 @@ check_opts(const struct store_opts *o, char *err, size_t errlen)
 	    CHUNK_MAX_SAMPLES) {
 		snprintf(err, errlen, "chunk size must be 2 to %d samples",
 		    CHUNK_MAX_SAMPLES);
+		return -1;
+	}
+	if (o->chunk_target_samples < 1) {
+		snprintf(err, errlen, "chunk target must be at least 1 "
+		    "sample");
 		return -1;
 	}
 	if (o->chunk_max_bytes > 0 && o->chunk_max_bytes < 64) {
@@ -226,6 +230,26 @@ store_free(struct store *st)
 	free(st);
 }
 
+/*
+ * At a clean close every open chunk is sealed: the file keeps compact
+ * chunks instead of checkpoints, and the next start decodes nothing.
+ * Whether there is anything to write.
+ */
+static int
+seal_all(struct store *st)
+{
+	struct series	*s;
+	size_t		 i;
+
+	pthread_mutex_lock(&st->wlock);
+	for (i = 0; i < st->idx.nbuckets; i++)
+		for (s = st->idx.byid[i]; s != NULL; s = s->inext)
+			if (s->head != NULL)
+				(void)head_seal(st, s);
+	pthread_mutex_unlock(&st->wlock);
+	return st->ndirty > 0;
+}
+
 int
 store_close(struct store *st, char *err, size_t errlen)
 {
@@ -241,7 +265,7 @@ store_close(struct store *st, char *err, size_t errlen)
 		pthread_mutex_unlock(&st->tlock);
 		pthread_join(st->thread, NULL);
 	}
-	if (st->kv != NULL && st->ndirty > 0 &&
+	if (st->kv != NULL && seal_all(st) &&
 	    store_flush(st, ebuf, sizeof(ebuf)) == -1) {
 		if (err != NULL)
 			snprintf(err, errlen, "%s", ebuf);

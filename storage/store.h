@@ -86,22 +86,29 @@ struct store_opts {
 	uint64_t	 map_size_max;		/* bytes the file may reach */
 	uint64_t	 map_size_initial;	/* 0: min(64 MB, max) */
 	/*
-	 * A head chunk is sealed at this many samples, this time span, or
-	 * when its encoding nears this many bytes (0: no byte limit).
+	 * A head chunk is sealed when it crosses a time boundary: multiples
+	 * of a span picked per series to hold at least chunk_target_samples
+	 * at its rate, at most chunk_max_span_ms (also the quiet time after
+	 * which retention seals it); or at chunk_max_samples; or when its
+	 * open (Gorilla) encoding nears chunk_max_bytes (0: no limit).
 	 */
+	unsigned	 chunk_target_samples;
 	unsigned	 chunk_max_samples;
 	int64_t		 chunk_max_span_ms;
 	size_t		 chunk_max_bytes;
 };
 
 /* Defaults: flush 10s, maintenance 0, no limits, retention 15d, 5m tier
- * 90d, 1h tier 2y, map up to 64 GB, chunks of 1024 samples, 1000 bytes
- * or 2h, whichever comes first. */
+ * 90d, 1h tier 2y, map up to 64 GB; chunks spanning at least 480 samples,
+ * at most 24h, 4096 samples or 16 kB open. */
 void		 store_opts_default(struct store_opts *);
 
 struct store	*store_open(const struct store_opts *, char *err,
 		    size_t errlen);
-/* Flush and free; -1 (and the store still freed) when the flush failed. */
+/*
+ * Seal every open chunk, flush and free; -1 (and the store still freed)
+ * when the flush failed, which leaves the disk as the last flush did.
+ */
 int		 store_close(struct store *, char *err, size_t errlen);
 
 struct store_append_stats {
@@ -222,6 +229,8 @@ struct store_stats {
 	uint64_t	series_removed;
 	uint64_t	chunks_written;
 	uint64_t	chunks_deleted;
+	uint64_t	columns_written;	/* timestamp columns */
+	uint64_t	columns_deleted;
 	uint64_t	rollup_blocks_written;
 	uint64_t	rollup_blocks_deleted;
 	uint64_t	flushes;

@@ -37,11 +37,14 @@ struct kv_txn;
 struct chunk_app;
 struct label;
 
-/* A sealed chunk not yet written. */
+/*
+ * A sealed chunk not yet written: LEN bytes of chunk, then TLEN bytes of
+ * the timestamp column it refers to (0 when it is self-contained).
+ */
 struct sealed {
 	struct sealed	*next;
 	int64_t		 first, last;
-	size_t		 len;
+	size_t		 len, tlen;
 	uint8_t		 data[];
 };
 
@@ -173,20 +176,26 @@ int		 postings_label_values(struct kv_txn *, const char *name,
 void		 strings_sort_unique(struct store_strings *);
 
 /* chunkdb.c: sealed chunks on disk. */
-typedef int	(*chunkdb_fn)(void *, int64_t first, const uint8_t *, size_t);
+/* A chunk, with its timestamp column (NULL: self-contained). */
+typedef int	(*chunkdb_fn)(void *, int64_t first, const uint8_t *, size_t,
+		    const uint8_t *times, size_t tlen);
+/* Write sealed chunk P of series ID under sequence SEQ; *columns counts
+ * the new timestamp columns written. */
 int		 chunkdb_put(struct kv_txn *, uint64_t seq, uint64_t id,
-		    int64_t first, const void *, size_t);
+		    int64_t first, const struct sealed *, uint64_t *columns);
 /* FN for every chunk of ID that may hold samples in [t0, t1], oldest
  * first; the bytes are valid during the call only. */
 int		 chunkdb_scan(struct kv_txn *, uint64_t id, int64_t t0,
 		    int64_t t1, chunkdb_fn, void *);
-/* Start of the oldest chunk (INT64_MAX: none) and the newest chunk. */
+/* Start of the oldest chunk (INT64_MAX: none), and FN with the newest. */
 int		 chunkdb_bounds(struct kv_txn *, uint64_t id, int64_t *oldest,
-		    const uint8_t **last, size_t *lastlen);
+		    chunkdb_fn, void *);
 /* Delete the chunks whose samples all predate CUT; *left is the start of
  * the oldest chunk kept (INT64_MAX: none). */
 int		 chunkdb_trim(struct kv_txn *, uint64_t id, int64_t cut,
 		    int64_t *left, uint64_t *ndeleted);
+int		 chunkdb_trim_columns(struct kv_txn *, int64_t cut,
+		    uint64_t *ndeleted);
 int		 chunkdb_drop(struct kv_txn *, uint64_t id);
 
 /* head.c */

@@ -518,7 +518,7 @@ START_TEST(test_drop_rules)
 			"\"duplicate\"} 1\n"
 			"monitord_store_samples_dropped_total{reason="
 			"\"too_old\"} 0\n",
-			"\nmonitord_store_head_samples 4\n",
+			"\nmonitord_store_head_samples 0\n",
 			"\nmonitord_store_disk_full 0\n",
 			"\nmonitord_store_size_limit_bytes 2.68435456e+08\n",
 		};
@@ -656,22 +656,26 @@ START_TEST(test_retention)
 	close_ok(st);
 
 	/* With a longer retention, an open chunk quiet for a chunk span
-	 * (1h) is sealed, then ages out like any chunk. */
+	 * (1h) is sealed, then ages out like any chunk.  (Closing sealed
+	 * m's open chunk already.) */
 	o.retention_ms = 2 * 3600 * 1000;
 	st = open_ok(&o);
 	batch_addl(b, "new", 3000000, 1, "job", "x", NULL);
+	for (i = 40; i < 50; i++)
+		batch_addl(b, "quiet", i * 1000, 1, "job", "x", NULL);
 	append_ok(st, b, NULL);
 	ck_assert_int_eq(store_retention_run(st, 49000 + 3600 * 1000 + 1, err,
 	    sizeof(err)), 0);
 	store_stats(st, &ss);
 	ck_assert_uint_eq(ss.chunks_deleted, 0);
 	ck_assert_uint_eq(ss.chunks_written, 1);
-	ck_assert_uint_eq(ss.head_chunks, 1);	/* "new", not quiet */
+	ck_assert_uint_eq(ss.head_chunks, 1);	/* "new" */
 	check_range(st, id, INT64_MIN, INT64_MAX, 30, 49);
 	ck_assert_int_eq(store_retention_run(st, 49000 + 2 * 3600 * 1000 + 1,
 	    err, sizeof(err)), 0);
 	store_stats(st, &ss);
-	ck_assert_uint_eq(ss.chunks_deleted, 2);
+	/* m: 30-39 and 40-49 s; quiet; new: 35 s (sealed at close) */
+	ck_assert_uint_eq(ss.chunks_deleted, 4);
 	ck_assert_uint_eq(ss.series, 1);	/* "new" at 35s */
 	check_sel(SEL(st, { "job", ".+", RE }), "new{job=\"x\"}");
 	close_ok(st);
@@ -1208,6 +1212,62 @@ START_TEST(test_chunk_limits)
 }
 END_TEST
 
+START_TEST(test_shared_columns)
+{
+	struct store_opts	 o;
+	struct store		*st;
+	struct batch		*b = batch_new();
+	struct store_stats	 ss;
+	static const char	*names[] = { "a", "b", "c" };
+	char			*dir = tmpdir_new(), err[256];
+	int64_t			 i, ts[256];
+	struct store_agg	 as[256];
+	size_t			 k, n;
+	int			 round;
+
+	test_opts(&o, dir);
+	o.chunk_target_samples = 10;	/* 1 s apart: chunks of a minute */
+	o.retention_ms = 100 * 1000;
+	st = open_ok(&o);
+	/* a and b are scraped together; c half a second later. */
+	for (i = 0; i < 200; i++) {
+		batch_addl(b, "a", i * 1000, (double)i, NULL);
+		batch_addl(b, "b", i * 1000, (double)(i * 2), NULL);
+		batch_addl(b, "c", i * 1000 + 500, (double)(i * 3), NULL);
+	}
+	append_ok(st, b, NULL);
+	flush_ok(st);
+	store_stats(st, &ss);
+	ck_assert_uint_eq(ss.chunks_written, 9);
+	ck_assert_uint_eq(ss.columns_written, 6);
+	for (round = 0; round < 2; round++) {
+		for (k = 0; k < 3; k++) {
+			n = collect(st, series_id(st, names[k]), INT64_MIN,
+			    INT64_MAX, STORE_TIER_RAW, ts, as, 256);
+			ck_assert_uint_eq(n, 200);
+			for (i = 0; i < 200; i++) {
+				ck_assert_int_eq(ts[i], i * 1000 +
+				    (k == 2 ? 500 : 0));
+				ck_assert(as[i].last == (double)(i *
+				    (int64_t)(k + 1)));
+			}
+		}
+		close_ok(st);
+		st = open_ok(&o);
+	}
+	/* Everything is older than 200 s: chunks (the open ones were sealed
+	 * at close), columns, series. */
+	ck_assert_int_eq(store_retention_run(st, 300000, err, sizeof(err)), 0);
+	store_stats(st, &ss);
+	ck_assert_uint_eq(ss.chunks_deleted, 12);
+	ck_assert_uint_eq(ss.columns_deleted, 8);
+	ck_assert_uint_eq(ss.series, 0);
+	close_ok(st);
+	batch_free(b);
+	tmpdir_free(dir);
+}
+END_TEST
+
 START_TEST(test_background_flush)
 {
 	struct store_opts	 o, oc;
@@ -1400,6 +1460,7 @@ store_suite(void)
 	tcase_add_test(tc, test_format_record);
 	tcase_add_test(tc, test_disk_full);
 	tcase_add_test(tc, test_chunk_limits);
+	tcase_add_test(tc, test_shared_columns);
 	tcase_add_test(tc, test_background_flush);
 	tcase_add_test(tc, test_map_grows);
 	tcase_add_test(tc, test_readers_beside_writer);
