@@ -1,35 +1,32 @@
 /*
  * matcher: label matchers compiled once per select (see matcher.h).
  *
- * Most regex matchers in dashboards are literals or alternations of them
- * (job=~"shop-api"); a literal pattern is turned into a string comparison
- * so the index can look it up directly instead of scanning every value.
+ * Regexes go through the query module's q_regex, which gives a pattern
+ * Prometheus's meaning (RE2 syntax, anchored at both ends): the parser
+ * checks patterns with the same code, so what it accepts the index matches
+ * the same way.  Most regex matchers in dashboards are literals
+ * (job=~"shop-api"); a literal pattern is compared as a string so the
+ * index can look it up directly instead of scanning every value.
  */
 #include "config.h"
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-
-#include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "matcher.h"
+#include "query/regex.h"
 #include "store.h"
 #include "xmalloc.h"
 
-/* Bounds the work of a pathological pattern on one value. */
-#define MATCHER_MATCH_LIMIT	1000000
-
 struct matcher {
-	char			*name;
-	char			*value;
-	int			 op;
-	int			 negate;
-	int			 literal;	/* compare value as a string */
-	pcre2_code		*re;
-	pcre2_match_data	*md;
-	pcre2_match_context	*mctx;
+	char		*name;
+	char		*value;
+	int		 op;
+	int		 negate;
+	int		 literal;	/* compare value as a string */
+	struct q_regex	*re;
 };
 
 static int
@@ -42,9 +39,7 @@ struct matcher *
 matcher_new(const struct store_matcher *sm, char *err, size_t errlen)
 {
 	struct matcher	*m;
-	PCRE2_SIZE	 off;
-	PCRE2_UCHAR	 msg[160];
-	int		 ecode;
+	struct buf	 eb = BUF_INIT;
 
 	if (sm->name == NULL || sm->name[0] == '\0') {
 		snprintf(err, errlen, "matcher without a label name");
@@ -64,27 +59,14 @@ matcher_new(const struct store_matcher *sm, char *err, size_t errlen)
 	    matcher_is_literal(m->value);
 	if (m->literal)
 		return m;
-
-	m->re = pcre2_compile((PCRE2_SPTR)m->value, PCRE2_ZERO_TERMINATED,
-	    PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_DOTALL | PCRE2_UTF |
-	    PCRE2_MATCH_INVALID_UTF, &ecode, &off, NULL);
-	if (m->re == NULL) {
-		pcre2_get_error_message(ecode, msg, sizeof(msg));
-		snprintf(err, errlen, "invalid regex \"%s\": %s", m->value,
-		    (const char *)msg);
+	buf_adds(&eb, "");
+	if ((m->re = q_regex_new(m->value, strlen(m->value), &eb)) == NULL) {
+		snprintf(err, errlen, "%s", eb.data);
+		buf_free(&eb);
 		matcher_free(m);
 		return NULL;
 	}
-	/* Without JIT support the interpreter does the same job. */
-	(void)pcre2_jit_compile(m->re, PCRE2_JIT_COMPLETE);
-	m->md = pcre2_match_data_create_from_pattern(m->re, NULL);
-	m->mctx = pcre2_match_context_create(NULL);
-	if (m->md == NULL || m->mctx == NULL) {
-		snprintf(err, errlen, "out of memory compiling regex");
-		matcher_free(m);
-		return NULL;
-	}
-	pcre2_set_match_limit(m->mctx, MATCHER_MATCH_LIMIT);
+	buf_free(&eb);
 	return m;
 }
 
@@ -93,9 +75,7 @@ matcher_free(struct matcher *m)
 {
 	if (m == NULL)
 		return;
-	pcre2_match_data_free(m->md);
-	pcre2_match_context_free(m->mctx);
-	pcre2_code_free(m->re);
+	q_regex_free(m->re);
 	free(m->name);
 	free(m->value);
 	free(m);
@@ -122,8 +102,6 @@ matcher_matches(struct matcher *m, const char *value, size_t len)
 		hit = strlen(m->value) == len &&
 		    memcmp(m->value, value, len) == 0;
 	else
-		/* Errors (match limit) count as no match, as a safe answer. */
-		hit = pcre2_match(m->re, (PCRE2_SPTR)value, len, 0, 0, m->md,
-		    m->mctx) >= 0;
+		hit = q_regex_match(m->re, value, len);
 	return m->negate ? !hit : hit;
 }

@@ -1,10 +1,9 @@
 /*
  * matcher: one label matcher of a selector (=, !=, =~, !~), compiled.
  *
- * Regexes are PCRE2 anchored at both ends, as Prometheus anchors its RE2
- * ones, with "." matching newlines too (Prometheus's DotNL); a pattern that
- * contains no metacharacter is compared as a plain string.  A matcher is
- * used by one thread at a time (it owns its PCRE2 match data).
+ * Regexes have Prometheus's meaning (src/query/regex.h: RE2 syntax,
+ * anchored at both ends); a pattern without a metacharacter is compared as
+ * a plain string.  A matcher is used by one thread at a time.
  */
 #ifndef MONITORD_MATCHER_H
 #define MONITORD_MATCHER_H
@@ -14,7 +13,8 @@
 struct store_matcher;
 struct matcher;
 
-/* NULL with "invalid regex \"...\": <reason>" or a bad-name message. */
+/* NULL with the regex's error ("error parsing regexp: ...") or a
+ * bad-name message. */
 struct matcher	*matcher_new(const struct store_matcher *, char *err,
 		    size_t errlen);
 void		 matcher_free(struct matcher *);

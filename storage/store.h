@@ -28,8 +28,9 @@
  * Reading.  store_select() evaluates matchers against the index and
  * returns the matching series (ids and labels, sorted by labels) that have
  * data in [t0, t1]; store_iter_new() then reads one series' samples in
- * [t0, t1] from sealed chunks and the head.  Regex matchers are PCRE2,
- * anchored at both ends like Prometheus's.  Tiers STORE_TIER_5M and
+ * [t0, t1] from sealed chunks and the head.  Regex matchers mean what
+ * Prometheus means (RE2 syntax, anchored at both ends), through the same
+ * code as the PromQL parser (src/query/regex.h).  Tiers STORE_TIER_5M and
  * STORE_TIER_1H read the rollups (one point per bucket, timestamped at the
  * bucket start, with min, max, sum, count and last of the raw samples in
  * it, staleness markers excluded).
@@ -169,8 +170,8 @@ struct store_set;
 /*
  * Series matching every matcher (an absent label has the value "") with
  * data in [t0, t1] in the given tier (INT64_MIN, INT64_MAX: any time).
- * -1 on a bad regex ("invalid regex \"(\": missing closing parenthesis")
- * or a read failure.
+ * -1 on a bad regex ("error parsing regexp: missing closing ): ...") or a
+ * read failure.  Matcher values are C strings.
  */
 int		 store_select(struct store *, const struct store_matcher *,
 		    size_t n, int64_t t0, int64_t t1, enum store_tier,

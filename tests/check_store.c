@@ -285,11 +285,13 @@ END_TEST
 START_TEST(test_matcher_errors_and_labels)
 {
 	static const struct { const char *re, *msg; } bad[] = {
-		{ "(", "invalid regex \"(\": missing closing parenthesis" },
-		{ "[a-", "invalid regex \"[a-\": missing terminating ] for "
-		    "character class" },
-		{ "*x", "invalid regex \"*x\": quantifier does not follow a "
-		    "repeatable item" },
+		{ "(", "error parsing regexp: missing closing ): `^(?:()$`" },
+		{ "[a-", "error parsing regexp: invalid character class "
+		    "range: `a-)`" },
+		{ "*x", "error parsing regexp: missing argument to repetition "
+		    "operator: `*`" },
+		{ "a{2,1}", "error parsing regexp: invalid repeat count: "
+		    "`{2,1}`" },
 	};
 	struct store_opts	 o;
 	struct store		*st;
