@@ -29,6 +29,8 @@
 
 #define KV_DEFAULT_INITIAL	(64ULL << 20)
 #define KV_MAX_READERS		510
+/* Below this much free space a file is not worth rewriting at close. */
+#define KV_COMPACT_MIN		(1ULL << 20)
 
 struct kv {
 	MDB_env			*env;
@@ -138,6 +140,17 @@ kv_lock_dir(struct kv *kv, char *err, size_t errlen)
 	return 0;
 }
 
+/* A compacted copy left by a crash in the middle of kv_compact(). */
+static void
+kv_remove_stale(struct kv *kv)
+{
+	char *tmp;
+
+	xasprintf(&tmp, "%s/data.mdb.compact", kv->dir);
+	(void)unlink(tmp);
+	free(tmp);
+}
+
 static uint64_t
 kv_round_mb(uint64_t n)
 {
@@ -199,6 +212,7 @@ kv_open(const struct kv_opts *o, char *err, size_t errlen)
 
 	if (kv_lock_dir(kv, err, errlen) == -1)
 		goto fail;
+	kv_remove_stale(kv);
 	if ((rc = mdb_env_create(&kv->env)) != 0 ||
 	    (rc = mdb_env_set_maxdbs(kv->env, KV_DB_COUNT)) != 0 ||
 	    (rc = mdb_env_set_maxreaders(kv->env, KV_MAX_READERS)) != 0) {
@@ -236,6 +250,68 @@ fail:
 	return NULL;
 }
 
+/*
+ * Rewrite the file without its free pages: a compacted copy next to it,
+ * synced, then renamed over it once the environment is closed.  A crash
+ * leaves either file whole; a stale copy is removed at the next open.
+ */
+static int
+kv_compact(struct kv *kv, char *err, size_t errlen)
+{
+	char	*tmp, *path;
+	int	 fd, rc = -1;
+
+	xasprintf(&tmp, "%s/data.mdb.compact", kv->dir);
+	xasprintf(&path, "%s/data.mdb", kv->dir);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd == -1) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if ((rc = mdb_env_copyfd2(kv->env, fd, MDB_CP_COMPACT)) != 0 ||
+	    fsync(fd) == -1) {
+		snprintf(err, errlen, "compacting %s: %s", path, rc != 0 ?
+		    mdb_strerror(rc) : strerror(errno));
+		close(fd);
+		unlink(tmp);
+		rc = -1;
+		goto out;
+	}
+	close(fd);
+	mdb_env_close(kv->env);
+	kv->env = NULL;
+	if (rename(tmp, path) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	if ((fd = open(kv->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	rc = 0;
+out:
+	free(tmp);
+	free(path);
+	return rc;
+}
+
+int
+kv_close_compact(struct kv *kv, char *err, size_t errlen)
+{
+	struct kv_info	info;
+	int		rc = 0;
+
+	if (kv == NULL)
+		return 0;
+	kv_info(kv, &info);
+	if (info.free_bytes > info.used_bytes &&
+	    info.free_bytes > KV_COMPACT_MIN)
+		rc = kv_compact(kv, err, errlen);
+	kv_close(kv);
+	return rc;
+}
+
 void
 kv_close(struct kv *kv)
 {
@@ -255,21 +331,51 @@ kv_max_key(struct kv *kv)
 	return (size_t)mdb_env_get_maxkeysize(kv->env);
 }
 
+/* Pages on LMDB's free list (reusable space inside the file), counted as
+ * mdb_stat -f does: each record of the free database is a page list
+ * whose first word is its length. */
+static uint64_t
+kv_free_pages(struct kv *kv)
+{
+	MDB_txn		*t;
+	MDB_cursor	*c;
+	MDB_val		 k, v;
+	uint64_t	 n = 0;
+	size_t		 len;
+
+	if (mdb_txn_begin(kv->env, NULL, MDB_RDONLY, &t) != 0)
+		return 0;
+	if (mdb_cursor_open(t, 0, &c) == 0) {
+		while (mdb_cursor_get(c, &k, &v, MDB_NEXT) == 0)
+			if (v.mv_size >= sizeof(size_t)) {
+				memcpy(&len, v.mv_data, sizeof(len));
+				n += len;
+			}
+		mdb_cursor_close(c);
+	}
+	mdb_txn_abort(t);
+	return n;
+}
+
 void
 kv_info(struct kv *kv, struct kv_info *out)
 {
 	MDB_envinfo	 info;
 	MDB_stat	 st;
 	struct stat	 sb;
+	uint64_t	 pages, nfree;
 	char		*path;
 
 	memset(out, 0, sizeof(*out));
 	pthread_rwlock_rdlock(&kv->maplock);
 	mdb_env_info(kv->env, &info);
 	mdb_env_stat(kv->env, &st);
+	nfree = kv_free_pages(kv);
+	pages = (uint64_t)info.me_last_pgno + 1;
 	out->map_size = info.me_mapsize;
 	out->page_size = st.ms_psize;
-	out->used_bytes = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
+	out->used_bytes = (pages - (nfree < pages ? nfree : 0)) * st.ms_psize;
+	out->free_bytes = nfree * st.ms_psize;
 	out->map_grows = kv->grows;
 	pthread_rwlock_unlock(&kv->maplock);
 	xasprintf(&path, "%s/data.mdb", kv->dir);

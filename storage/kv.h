@@ -83,7 +83,8 @@ struct kv_opts {
 
 struct kv_info {
 	uint64_t	 map_size;	/* current map size */
-	uint64_t	 used_bytes;	/* pages in use times page size */
+	uint64_t	 used_bytes;	/* pages holding data */
+	uint64_t	 free_bytes;	/* free pages inside the file */
 	uint64_t	 file_bytes;	/* data file size (what du counts) */
 	uint64_t	 map_grows;	/* times the map was grown */
 	unsigned	 page_size;
@@ -95,6 +96,12 @@ struct kv_cursor;
 
 struct kv	*kv_open(const struct kv_opts *, char *err, size_t errlen);
 void		 kv_close(struct kv *);
+/*
+ * Close; first, when more than half of the file is free pages (LMDB never
+ * shrinks it), rewrite it compacted.  Only with no transaction open.  -1
+ * when the rewrite failed (the file is then as it was); always closes.
+ */
+int		 kv_close_compact(struct kv *, char *err, size_t errlen);
 void		 kv_info(struct kv *, struct kv_info *);
 /* Bytes of the pages database DB uses (branch, leaf and overflow), and
  * its number of records (ENTRIES may be NULL). */

@@ -271,6 +271,13 @@ store_close(struct store *st, char *err, size_t errlen)
 			snprintf(err, errlen, "%s", ebuf);
 		rc = -1;
 	}
+	/* Checkpoints rewritten at every flush leave free pages behind;
+	 * a failed rewrite only leaves the file as big as it was. */
+	if (st->kv != NULL && rc == 0)
+		(void)kv_close_compact(st->kv, ebuf, sizeof(ebuf));
+	else
+		kv_close(st->kv);
+	st->kv = NULL;
 	store_free(st);
 	return rc;
 }

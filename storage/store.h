@@ -109,6 +109,8 @@ struct store	*store_open(const struct store_opts *, char *err,
 /*
  * Seal every open chunk, flush and free; -1 (and the store still freed)
  * when the flush failed, which leaves the disk as the last flush did.
+ * When more than half of the file is free space it is rewritten
+ * compacted first (a copy and a rename; it takes as long as the copy).
  */
 int		 store_close(struct store *, char *err, size_t errlen);
 
@@ -241,7 +243,7 @@ struct store_stats {
 	int64_t		last_flush_time;	/* ms since the epoch */
 	int64_t		rollup_done[STORE_TIER_COUNT];	/* watermarks */
 	uint64_t	bytes_on_disk;		/* allocated file blocks */
-	uint64_t	bytes_used;		/* pages in use */
+	uint64_t	bytes_used;		/* pages holding data */
 	uint64_t	map_size;		/* current memory map */
 	uint64_t	map_size_max;		/* the limit (opts) */
 	char		last_error[256];	/* "" when none yet */

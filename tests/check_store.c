@@ -1306,6 +1306,54 @@ START_TEST(test_background_flush)
 }
 END_TEST
 
+START_TEST(test_close_compacts)
+{
+	struct store_opts	 o;
+	struct store		*st;
+	struct batch		*b = batch_new();
+	struct store_stats	 ss;
+	struct stat		 sb;
+	char			*dir = tmpdir_new(), name[32], path[512];
+	uint64_t		 x = 3;
+	int64_t			 i;
+	int			 k;
+
+	test_opts(&o, dir);
+	st = open_ok(&o);
+	/* Every flush rewrites 300 checkpoints: the file fills with free
+	 * pages. */
+	for (i = 0; i < 300; i++) {
+		for (k = 0; k < 300; k++) {
+			snprintf(name, sizeof(name), "s%d", k);
+			batch_addl(b, name, i * 1000, k == 7 ? (double)i :
+			    noise(&x), NULL);
+		}
+		append_ok(st, b, NULL);
+		flush_ok(st);
+	}
+	store_stats(st, &ss);
+	ck_assert_uint_gt(ss.bytes_on_disk, 2 * ss.bytes_used);
+	close_ok(st);
+	snprintf(path, sizeof(path), "%s/data.mdb.compact", dir);
+	ck_assert_int_eq(stat(path, &sb), -1);
+	st = open_ok(&o);
+	store_stats(st, &ss);
+	ck_assert_uint_le(ss.bytes_on_disk, ss.bytes_used + (64 << 10));
+	check_sel(SEL(st, { "__name__", "s299", EQ }), "s299{}");
+	{
+		int64_t			ts[300];
+		struct store_agg	as[300];
+
+		ck_assert_uint_eq(collect(st, series_id(st, "s7"), INT64_MIN,
+		    INT64_MAX, STORE_TIER_RAW, ts, as, 300), 300);
+		ck_assert(as[299].last == 299.0);
+	}
+	close_ok(st);
+	batch_free(b);
+	tmpdir_free(dir);
+}
+END_TEST
+
 START_TEST(test_map_grows)
 {
 	struct store_opts	 o;
@@ -1464,6 +1512,7 @@ store_suite(void)
 	tcase_add_test(tc, test_chunk_limits);
 	tcase_add_test(tc, test_shared_columns);
 	tcase_add_test(tc, test_background_flush);
+	tcase_add_test(tc, test_close_compacts);
 	tcase_add_test(tc, test_map_grows);
 	tcase_add_test(tc, test_readers_beside_writer);
 	suite_add_tcase(s, tc);
