@@ -1336,7 +1336,16 @@ START_TEST(test_close_compacts)
 	close_ok(st);
 	snprintf(path, sizeof(path), "%s/data.mdb.compact", dir);
 	ck_assert_int_eq(stat(path, &sb), -1);
+	/* What a crash in the middle of the rewrite would leave. */
+	{
+		FILE *f = fopen(path, "w");
+
+		ck_assert_ptr_nonnull(f);
+		fputs("half a copy", f);
+		fclose(f);
+	}
 	st = open_ok(&o);
+	ck_assert_int_eq(stat(path, &sb), -1);
 	store_stats(st, &ss);
 	ck_assert_uint_le(ss.bytes_on_disk, ss.bytes_used + (64 << 10));
 	check_sel(SEL(st, { "__name__", "s299", EQ }), "s299{}");
