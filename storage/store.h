@@ -9,13 +9,15 @@
  *
  * Writing.  store_append_batch() puts samples into head chunks in memory;
  * only the creation of a new series touches the disk (so that readers see
- * it at once).  store_flush() writes, in one transaction, the chunks sealed
- * since the last flush and a checkpoint of every head chunk that changed:
- * a kill -9 loses at most what was appended since the last completed
- * flush.  store_append_batch_sync() appends and flushes before returning:
- * when it returns 0, every sample it accepted is on disk.  With
- * flush_interval_ms > 0 a thread of the store flushes on that period, and
- * with maint_interval_ms > 0 it also runs rollups and retention.
+ * it at once).  store_flush() writes the chunks sealed since the last
+ * flush and a checkpoint of every head chunk that changed, each series'
+ * together in one transaction (one for all unless they pass 64 MB): a
+ * kill -9 loses at most what was appended since the last completed flush.
+ * store_append_batch_sync() appends and flushes before returning: when it
+ * returns 0, every sample it accepted is on disk.  With flush_interval_ms
+ * > 0 a thread of the store flushes on that period, and with
+ * maint_interval_ms > 0 it also runs rollups and retention.  A clean
+ * store_close() seals every head chunk, so nothing is left to restore.
  *
  * Samples are accepted in strictly increasing time per series.  An older
  * timestamp is dropped as out_of_order, the same timestamp with another
