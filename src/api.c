@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "api.h"
+#include "api_store.h"
 #include "buf.h"
 #include "expo.h"
 #include "http/server.h"
@@ -22,6 +23,7 @@
 struct api {
 	struct httpd	*httpd;
 	struct targets	*targets;
+	struct api_store *store;
 	int64_t		 start_ms;
 };
 
@@ -41,6 +43,8 @@ api_metrics(struct httpd_req *req, void *arg)
 	selfmon_write(&b, api->start_ms);
 	httpd_write_metrics(api->httpd, &b);
 	targets_write_metrics(api->targets, &b);
+	if (api->store != NULL)
+		api_store_write_metrics(api->store, &b);
 	/* This host's own series, so a Prometheus can scrape it here. */
 	targets_write_latest(api->targets, "proc", NULL, &b);
 	httpd_reply_buf(req, 200, EXPO_CONTENT_TYPE, &b);
@@ -85,6 +89,12 @@ api_new(struct httpd *httpd, struct targets *targets)
 	httpd_route(httpd, "/api/targets/latest", HTTPD_GET,
 	    api_targets_latest, api);
 	return api;
+}
+
+void
+api_set_store(struct api *api, struct api_store *as)
+{
+	api->store = as;
 }
 
 void

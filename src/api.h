@@ -10,10 +10,13 @@
 #include <stdint.h>
 
 struct api;
+struct api_store;
 struct httpd;
 struct targets;
 
 struct api	*api_new(struct httpd *, struct targets *);
+/* Once the store is open: its metrics join /metrics. */
+void		 api_set_store(struct api *, struct api_store *);
 /* After a reload: the targets to report from now on. */
 void		 api_set_targets(struct api *, struct targets *);
 void		 api_free(struct api *);

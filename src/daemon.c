@@ -17,6 +17,7 @@
 #include <event2/event.h>
 
 #include "api.h"
+#include "api_store.h"
 #include "buf.h"
 #include "collectors/collector.h"
 #include "daemon.h"
@@ -24,6 +25,8 @@
 #include "log.h"
 #include "query/parser.h"
 #include "schema.h"
+#include "storage/store.h"
+#include "worker.h"
 #include "collectors/target.h"
 #include "xmalloc.h"
 
@@ -48,6 +51,9 @@ struct monitord {
 	struct targets			*targets;
 	struct httpd			*httpd;
 	struct api			*api;
+	struct api_store		*api_store;
+	struct store			*store;
+	struct worker			*worker;
 	struct event			*sig_hup, *sig_term, *sig_int;
 	int				 stopping;
 };
@@ -151,6 +157,39 @@ monitord_apply_log_level(struct monitord *md)
 		log_set_level(lvl);
 }
 
+/* Every finished collection goes into the store (memory only: the store's
+   own thread checkpoints it every flush_interval). */
+static void
+monitord_sink(void *arg, const struct batch *b)
+{
+	struct monitord			*md = arg;
+	struct store_append_stats	 st;
+
+	if (store_append_batch(md->store, b, &st) == -1)
+		log_debug("store: samples lost to a store failure");
+}
+
+static struct store *
+monitord_open_store(const char *dir, const struct conf *conf, char *err,
+    size_t errlen)
+{
+	const struct conf_section	*srv = conf_get(conf, "server");
+	const struct conf_section	*sto = conf_get(conf, "storage");
+	struct store_opts		 o;
+
+	store_opts_default(&o);
+	o.dir = dir;
+	o.flush_interval_ms = conf_duration(sto, "flush_interval");
+	o.maint_interval_ms = 60 * 1000;
+	o.max_series = (uint64_t)conf_int(sto, "max_series");
+	o.max_series_per_job = (uint64_t)conf_int(sto, "max_series_per_job");
+	o.retention_ms = conf_duration(srv, "retention");
+	o.retention_5m_ms = conf_duration(sto, "retention_5m");
+	o.retention_1h_ms = conf_duration(sto, "retention_1h");
+	o.map_size_max = conf_size(sto, "map_size");
+	return store_open(&o, err, errlen);
+}
+
 static struct targets *
 monitord_build_targets(struct monitord *md, const struct conf *conf,
     char *err, size_t errlen)
@@ -161,7 +200,7 @@ monitord_build_targets(struct monitord *md, const struct conf *conf,
 	memset(&topts, 0, sizeof(topts));
 	topts.tolerance_ms = conf_duration(srv, "timestamp_tolerance");
 	topts.backoff_cap_ms = 5 * 60 * 1000;
-	topts.sink = NULL;	/* the store will be the sink */
+	topts.sink = monitord_sink;
 	topts.sink_arg = md;
 	return targets_new(md->base, conf, &topts, err, errlen);
 }
@@ -318,6 +357,20 @@ monitord_run(struct monitord *md)
 	const char	*listen = conf_str(conf_get(md->conf, "server"), "listen");
 	char		 addr[300];
 
+	char		 err[512];
+
+	/* Threads start here, after monitord_detach's fork. */
+	if ((md->store = monitord_open_store(md->data_dir, md->conf, err,
+	    sizeof(err))) == NULL) {
+		log_warnx("%s", err);
+		return 1;
+	}
+	if ((md->worker = worker_new(md->base, 16)) == NULL) {
+		log_warnx("cannot start the store's worker thread");
+		return 1;
+	}
+	md->api_store = api_store_new(md->httpd, md->store, md->worker);
+	api_set_store(md->api, md->api_store);
 	targets_start(md->targets);
 	log_info("monitord %s started: %zu targets, data in %s",
 	    PACKAGE_VERSION, targets_count(md->targets), md->data_dir);
@@ -339,9 +392,20 @@ monitord_free(struct monitord *md)
 		event_free(md->sig_term);
 	if (md->sig_int != NULL)
 		event_free(md->sig_int);
+	/* Targets first (no more runs), then the worker (its pending
+	   answers go out), then the HTTP server, then the store (its last
+	   checkpoint). */
 	targets_free(md->targets);
+	worker_free(md->worker);
 	api_free(md->api);
+	api_store_free(md->api_store);
 	httpd_free(md->httpd);
+	if (md->store != NULL) {
+		char err[256];
+
+		if (store_close(md->store, err, sizeof(err)) == -1)
+			log_warnx("store: %s", err);
+	}
 	if (md->base != NULL)
 		event_base_free(md->base);
 	conf_free(md->conf);

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/thread.h>
+
 #include "conf.h"
 #include "daemon.h"
 #include "log.h"
@@ -137,6 +139,8 @@ main(int argc, char *argv[])
 		return check_config(&opts);
 
 	log_init(1, LOG_LVL_INFO);
+	/* The worker thread hands results back through the event loop. */
+	evthread_use_pthreads();
 	if ((md = monitord_new(&opts, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s\nmonitord: not started\n", err);
 		return 1;

@@ -21,6 +21,8 @@
 #include "collectors/target.h"
 #include "http/server.h"
 #include "selfmon.h"
+#include "api_store.h"
+#include "storage/store.h"
 
 static char *
 read_page(const char *name)
@@ -115,6 +117,8 @@ catalogues(const struct metric_def **out, size_t max)
 	out[n++] = targets_metrics;
 	out[n++] = selfmon_metrics;
 	out[n++] = httpd_metrics;
+	out[n++] = store_metrics;
+	out[n++] = api_store_metrics;
 	for (i = 0; collector_kinds[i] != NULL && n < max; i++)
 		if (collector_kinds[i]->metrics != NULL)
 			out[n++] = collector_kinds[i]->metrics;

@@ -1,0 +1,415 @@
+/*
+ * api_store: import and export endpoints, and the store's metrics (see
+ * api_store.h).
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api_store.h"
+#include "buf.h"
+#include "expo.h"
+#include "http/server.h"
+#include "query/parser.h"
+#include "sample.h"
+#include "storage/store.h"
+#include "textparse.h"
+#include "timeparse.h"
+#include "worker.h"
+#include "xmalloc.h"
+
+/* Imports waiting for the disk at once; more answer 503. */
+#define IMPORT_QUEUE	16
+
+enum { M_IMPORT_REQ, M_IMPORT_SAMPLES };
+
+const struct metric_def api_store_metrics[] = {
+	[M_IMPORT_REQ] = { "monitord_import_requests_total", METRIC_COUNTER,
+	  "code",
+	  "Import requests by HTTP status: 400s are bodies with bad lines, "
+	  "503s a full import queue." },
+	[M_IMPORT_SAMPLES] = { "monitord_import_samples_total",
+	  METRIC_COUNTER, "",
+	  "Samples received by the import API, stored or dropped." },
+	{ NULL, 0, NULL, NULL },
+};
+
+struct api_store {
+	struct httpd	*httpd;
+	struct store	*store;
+	struct worker	*worker;
+	uint64_t	 import_codes[6];	/* 204 400 413 500 503 other */
+	uint64_t	 import_samples;
+};
+
+struct import_job {
+	struct api_store		*as;
+	struct httpd_req		*req;
+	struct batch			*batch;
+	int64_t				 now;
+	struct store_append_stats	 stats;
+	int				 rc;
+	char				 err[256];
+};
+
+static void
+count_code(struct api_store *as, int code)
+{
+	int i;
+
+	switch (code) {
+	case 204: i = 0; break;
+	case 400: i = 1; break;
+	case 413: i = 2; break;
+	case 500: i = 3; break;
+	case 503: i = 4; break;
+	default: i = 5; break;
+	}
+	as->import_codes[i]++;
+}
+
+static int
+import_sample(void *arg, const char *name, const struct label *lbls,
+    size_t n, double v, int has_ts, int64_t ts)
+{
+	struct import_job *j = arg;
+
+	if (batch_add(j->batch, name, lbls, n, has_ts ? ts : j->now, v) == -1)
+		return 1;
+	return 0;
+}
+
+static void
+import_run(void *arg)
+{
+	struct import_job *j = arg;
+
+	j->rc = store_append_batch_sync(j->as->store, j->batch, &j->stats,
+	    j->err, sizeof(j->err));
+}
+
+static void
+import_done(void *arg)
+{
+	struct import_job	*j = arg;
+	char			 num[32];
+
+	if (j->rc == -1) {
+		count_code(j->as, 500);
+		httpd_reply_error(j->req, 500, j->err);
+	} else {
+		uint64_t dropped = j->stats.out_of_order + j->stats.duplicate +
+		    j->stats.too_old + j->stats.series_limit + j->stats.invalid +
+		    j->stats.write_error;
+
+		snprintf(num, sizeof(num), "%" PRIu64, j->stats.appended);
+		httpd_add_header(j->req, "X-Samples-Stored", num);
+		snprintf(num, sizeof(num), "%" PRIu64, dropped);
+		httpd_add_header(j->req, "X-Samples-Dropped", num);
+		count_code(j->as, 204);
+		httpd_reply(j->req, 204, NULL, NULL, 0);
+	}
+	batch_free(j->batch);
+	free(j);
+}
+
+/* extra_label=name=value, any number of them. */
+static int
+import_extra_labels(struct httpd_req *req, struct batch *b, char *err,
+    size_t errlen)
+{
+	const char	*v;
+	size_t		 it = 0;
+
+	while ((v = httpd_param_next(req, "extra_label", &it)) != NULL) {
+		const char	*eq = strchr(v, '=');
+		char		*name;
+
+		if (eq == NULL || eq == v) {
+			snprintf(err, errlen, "extra_label \"%s\" is not "
+			    "name=value", v);
+			return -1;
+		}
+		name = xstrndup(v, (size_t)(eq - v));
+		if (!label_name_valid(name) || strcmp(name, "__name__") == 0) {
+			snprintf(err, errlen, "extra_label \"%s\": invalid "
+			    "label name", v);
+			free(name);
+			return -1;
+		}
+		batch_set_label(b, name, eq + 1, 0);
+		free(name);
+	}
+	return 0;
+}
+
+static void
+api_import(struct httpd_req *req, void *arg)
+{
+	struct api_store	*as = arg;
+	struct import_job	*j = xcalloc(1, sizeof(*j));
+	struct textparse_cb	 cb = { import_sample, NULL, NULL, NULL };
+	struct textparse	*tp;
+	struct timespec		 ts;
+	const char		*body;
+	size_t			 len;
+	char			 err[256];
+	int			 rc;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	j->as = as;
+	j->req = req;
+	j->now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	j->batch = batch_new();
+	body = httpd_body(req, &len);
+	tp = textparse_new(NULL, &cb, j);
+	rc = textparse_parse(tp, TEXTPARSE_PROM, body, len, err, sizeof(err));
+	if (rc == TEXTPARSE_EABORT)
+		snprintf(err, sizeof(err), "line %" PRIu64 ": invalid metric "
+		    "or label name", textparse_lineno(tp));
+	as->import_samples += textparse_stats(tp)->samples;
+	textparse_free(tp);
+	if (rc == 0)
+		rc = import_extra_labels(req, j->batch, err, sizeof(err));
+	if (rc != 0) {
+		/* Nothing of a bad body is stored: all or none. */
+		count_code(as, 400);
+		httpd_reply_error(req, 400, err);
+		batch_free(j->batch);
+		free(j);
+		return;
+	}
+	if (worker_submit(as->worker, import_run, import_done, j) == -1) {
+		count_code(as, 503);
+		httpd_reply_error(req, 503, "too many imports in progress; "
+		    "retry later");
+		batch_free(j->batch);
+		free(j);
+	}
+}
+
+/* Parse match[] as a PromQL series selector into store matchers. */
+static int
+selector_matchers(const char *text, struct q_expr **exprp,
+    struct store_matcher **out, size_t *n, char *err, size_t errlen)
+{
+	struct q_error	 qerr;
+	struct q_expr	*e;
+	size_t		 i;
+
+	if ((e = q_parse(text, &qerr)) == NULL) {
+		struct buf b = BUF_INIT;
+
+		q_error_format(&qerr, text, strlen(text), &b);
+		snprintf(err, errlen, "invalid parameter \"match[]\": %s",
+		    b.data != NULL ? b.data : qerr.msg);
+		buf_free(&b);
+		return -1;
+	}
+	if (e->kind != Q_VECTOR_SELECTOR) {
+		snprintf(err, errlen, "match[] \"%s\" is not a series selector",
+		    text);
+		q_expr_free(e);
+		return -1;
+	}
+	*out = xcalloc(e->vs.nmatchers, sizeof(**out));
+	for (i = 0; i < e->vs.nmatchers; i++) {
+		const struct q_matcher *m = &e->vs.matchers[i];
+
+		(*out)[i].name = m->name;
+		(*out)[i].value = m->value;
+		switch (m->type) {
+		case Q_MATCH_EQUAL:	(*out)[i].op = STORE_MATCH_EQ; break;
+		case Q_MATCH_NOT_EQUAL:	(*out)[i].op = STORE_MATCH_NE; break;
+		case Q_MATCH_REGEX:	(*out)[i].op = STORE_MATCH_RE; break;
+		default:		(*out)[i].op = STORE_MATCH_NRE; break;
+		}
+	}
+	*n = e->vs.nmatchers;
+	*exprp = e;
+	return 0;
+}
+
+static void
+json_string_to(struct buf *b, const char *s)
+{
+	const unsigned char *p;
+
+	buf_addc(b, '"');
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\') {
+			buf_addc(b, '\\');
+			buf_addc(b, (char)*p);
+		} else if (*p < 0x20)
+			buf_printf(b, "\\u%04x", *p);
+		else
+			buf_addc(b, (char)*p);
+	}
+	buf_addc(b, '"');
+}
+
+static int
+export_series(struct store *st, const struct store_set *set, size_t i,
+    int64_t t0, int64_t t1, struct buf *out, char *err, size_t errlen)
+{
+	const struct label	*l;
+	struct store_iter	*it;
+	struct buf		 vals = BUF_INIT, times = BUF_INIT;
+	size_t			 nl, k, npoints = 0;
+	int64_t			 t;
+	double			 v;
+	int			 rc;
+
+	it = store_iter_new(st, store_set_id(set, i), t0, t1, STORE_TIER_RAW);
+	while ((rc = store_iter_next(it, &t, &v)) == 1) {
+		if (npoints++ > 0) {
+			buf_addc(&vals, ',');
+			buf_addc(&times, ',');
+		}
+		/* JSON has no NaN or Inf: VictoriaMetrics writes them bare. */
+		buf_add_double_fixed(&vals, v);
+		buf_printf(&times, "%" PRId64, t);
+	}
+	if (rc == -1) {
+		snprintf(err, errlen, "%s", store_iter_error(it));
+		store_iter_free(it);
+		buf_free(&vals);
+		buf_free(&times);
+		return -1;
+	}
+	store_iter_free(it);
+	if (npoints > 0) {
+		l = store_set_labels(set, i, &nl);
+		buf_adds(out, "{\"metric\":{");
+		for (k = 0; k < nl; k++) {
+			if (k > 0)
+				buf_addc(out, ',');
+			json_string_to(out, l[k].name);
+			buf_addc(out, ':');
+			json_string_to(out, l[k].value);
+		}
+		buf_adds(out, "},\"values\":[");
+		buf_add(out, vals.data, vals.len);
+		buf_adds(out, "],\"timestamps\":[");
+		buf_add(out, times.data, times.len);
+		buf_adds(out, "]}\n");
+	}
+	buf_free(&vals);
+	buf_free(&times);
+	return 0;
+}
+
+static void
+api_export(struct httpd_req *req, void *arg)
+{
+	struct api_store	*as = arg;
+	struct buf		 out = BUF_INIT;
+	const char		*m, *s;
+	size_t			 it = 0;
+	int64_t			 t0 = INT64_MIN, t1 = INT64_MAX;
+	char			 err[512];
+
+	if ((s = httpd_param(req, "start")) != NULL &&
+	    timeparse_time(s, &t0, err, sizeof(err)) == -1)
+		goto bad;
+	if ((s = httpd_param(req, "end")) != NULL &&
+	    timeparse_time(s, &t1, err, sizeof(err)) == -1)
+		goto bad;
+	if (httpd_param(req, "match[]") == NULL) {
+		snprintf(err, sizeof(err), "missing match[] parameter");
+		goto bad;
+	}
+	while ((m = httpd_param_next(req, "match[]", &it)) != NULL) {
+		struct store_matcher	*sm;
+		struct store_set	*set;
+		struct q_expr		*e;
+		size_t			 n, i;
+
+		if (selector_matchers(m, &e, &sm, &n, err, sizeof(err)) == -1)
+			goto bad;
+		if (store_select(as->store, sm, n, t0, t1, STORE_TIER_RAW, &set,
+		    err, sizeof(err)) == -1) {
+			free(sm);
+			q_expr_free(e);
+			goto bad;
+		}
+		for (i = 0; i < store_set_len(set); i++) {
+			if (export_series(as->store, set, i, t0, t1, &out, err,
+			    sizeof(err)) == -1) {
+				store_set_free(set);
+				free(sm);
+				q_expr_free(e);
+				buf_free(&out);
+				httpd_reply_error(req, 500, err);
+				return;
+			}
+		}
+		store_set_free(set);
+		free(sm);
+		q_expr_free(e);
+	}
+	httpd_reply_buf(req, 200, "application/stream+json", &out);
+	buf_free(&out);
+	return;
+bad:
+	buf_free(&out);
+	httpd_reply_error(req, 400, err);
+}
+
+struct api_store *
+api_store_new(struct httpd *httpd, struct store *store, struct worker *w)
+{
+	struct api_store *as = xcalloc(1, sizeof(*as));
+
+	as->httpd = httpd;
+	as->store = store;
+	as->worker = w;
+	httpd_route(httpd, "/api/v1/import/prometheus", HTTPD_POST,
+	    api_import, as);
+	httpd_route(httpd, "/api/v1/export", HTTPD_GET | HTTPD_POST,
+	    api_export, as);
+	return as;
+}
+
+void
+api_store_free(struct api_store *as)
+{
+	free(as);
+}
+
+static void
+metric1(struct buf *b, int which, double v)
+{
+	const struct metric_def	*m = &api_store_metrics[which];
+	struct label		 l = { "__name__", m->name };
+
+	expo_help_type(b, m->name, m->type, m->help);
+	expo_sample(b, &l, 1, v, 0);
+}
+
+void
+api_store_write_metrics(struct api_store *as, struct buf *b)
+{
+	static const char *const codes[] = {
+		"204", "400", "413", "500", "503", "other",
+	};
+	const struct metric_def	*m;
+	struct label		 l[2];
+	size_t			 i;
+
+	store_metrics_write(as->store, b);
+	m = &api_store_metrics[M_IMPORT_REQ];
+	expo_help_type(b, m->name, m->type, m->help);
+	for (i = 0; i < 6; i++) {
+		l[0].name = "__name__";
+		l[0].value = m->name;
+		l[1].name = "code";
+		l[1].value = codes[i];
+		expo_sample(b, l, 2, (double)as->import_codes[i], 0);
+	}
+	metric1(b, M_IMPORT_SAMPLES, (double)as->import_samples);
+}

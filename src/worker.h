@@ -1,0 +1,31 @@
+/*
+ * worker: run slow work (store writes that wait for the disk) off the
+ * event loop, and come back to the loop with the result.
+ *
+ * A worker is one thread with a FIFO of jobs.  Each job's `run` runs on the
+ * worker thread; its `done` then runs on the event loop's thread, so a
+ * handler can answer its HTTP request from there.  Jobs run one at a time
+ * in the order they were queued.  The queue is bounded: worker_submit
+ * refuses a job when it is full, and the caller answers 503.
+ *
+ * Requires libevent's pthread support (evthread_use_pthreads) to be on
+ * before the event base was created; main() does that.
+ */
+#ifndef MONITORD_WORKER_H
+#define MONITORD_WORKER_H
+
+#include <stddef.h>
+
+struct event_base;
+struct worker;
+
+struct worker	*worker_new(struct event_base *, size_t max_queued);
+/* Runs RUN(arg) on the worker, then DONE(arg) on the loop.  -1 if the
+ * queue is full (nothing runs then). */
+int		 worker_submit(struct worker *, void (*run)(void *),
+		    void (*done)(void *), void *arg);
+size_t		 worker_queued(struct worker *);
+/* Finish every queued job (their done callbacks run), then stop. */
+void		 worker_free(struct worker *);
+
+#endif
