@@ -1,0 +1,166 @@
+"""The store through the real daemon: import (all or nothing, on disk when
+acknowledged), export, scraped samples stored, kill -9 and restart."""
+import gzip
+import json
+import os
+import signal
+import sys
+import time
+import unittest
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import tap  # noqa: E402
+from daemon import Daemon  # noqa: E402
+
+CONF = """
+[server]
+listen = 127.0.0.1:{port}
+retention = 100y
+
+[storage]
+flush_interval = 1s
+
+[proc "host"]
+interval = 1s
+"""
+
+
+def export(d, match, **kw):
+    q = urllib.parse.urlencode({"match[]": match, **kw})
+    r = d.get("/api/v1/export?" + q)
+    assert r.status == 200, (r.status, r.text)
+    return [json.loads(l) for l in r.text.splitlines() if l]
+
+
+def post(d, body, path="/api/v1/import/prometheus", headers=None):
+    return d.get(path, method="POST", data=body, headers=headers or {})
+
+
+class Import(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.d = Daemon(CONF)
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.d.stop() == 0
+
+    def test_import_then_export_exact(self):
+        body = (b'impx_a{job="j",x="1"} 1.5 1700000000000\n'
+                b'impx_a{job="j",x="1"} 2.5 1700000015000\n'
+                b'impx_a{job="j",x="2"} NaN 1700000000000\n'
+                b'impx_b 1e+21 1700000000000\n')
+        r = post(self.d, body)
+        self.assertEqual(r.status, 204)
+        self.assertEqual((r.headers["X-Samples-Stored"], r.headers["X-Samples-Dropped"]), ("4", "0"))
+        got = export(self.d, 'impx_a{x="1"}')
+        self.assertEqual(got, [{"metric": {"__name__": "impx_a", "job": "j", "x": "1"},
+                                "values": [1.5, 2.5], "timestamps": [1700000000000, 1700000015000]}])
+        got = export(self.d, '{__name__=~"impx_.*",x!="1"}')
+        self.assertEqual([g["metric"] for g in got],
+                         [{"__name__": "impx_a", "job": "j", "x": "2"}, {"__name__": "impx_b"}])
+        self.assertTrue(got[0]["values"][0] != got[0]["values"][0])    # NaN
+        self.assertEqual(got[1]["values"], [1e21])
+
+    def test_bad_line_stores_nothing(self):
+        body = (b'imp_bad{job="k"} 1 1700000000000\n'
+                b'imp_bad{job="k"} 2 1700000015000\n'
+                b'imp_bad{job="k" 3 1700000030000\n')
+        r = post(self.d, body)
+        self.assertEqual(r.status, 400)
+        err = json.loads(r.text)
+        self.assertEqual(err["errorType"], "bad_data")
+        self.assertTrue(err["error"].startswith("line 3: "), err)
+        self.assertEqual(export(self.d, "imp_bad"), [])
+
+    def test_gzip_body_and_extra_label(self):
+        body = gzip.compress(b'imp_gz 7 1700000000000\n')
+        r = post(self.d, body, path="/api/v1/import/prometheus?extra_label=env%3Dtest",
+                 headers={"Content-Encoding": "gzip"})
+        self.assertEqual(r.status, 204)
+        self.assertEqual(export(self.d, "imp_gz"),
+                         [{"metric": {"__name__": "imp_gz", "env": "test"}, "values": [7],
+                           "timestamps": [1700000000000]}])
+
+    def test_out_of_order_and_duplicates_counted(self):
+        self.assertEqual(post(self.d, b'imp_ooo 1 1700000010000\n').status, 204)
+        r = post(self.d, b'imp_ooo 2 1700000000000\nimp_ooo 3 1700000010000\nimp_ooo 1 1700000010000\n')
+        self.assertEqual(r.status, 204)
+        self.assertEqual((r.headers["X-Samples-Stored"], r.headers["X-Samples-Dropped"]), ("0", "2"))
+        st, text = self.d.get_text("/metrics")
+        self.assertIn('monitord_store_samples_dropped_total{reason="out_of_order"} 1', text)
+        self.assertIn('monitord_store_samples_dropped_total{reason="duplicate"} 1', text)
+
+    def test_bad_selector(self):
+        r = self.d.get("/api/v1/export?" + urllib.parse.urlencode({"match[]": "x{"}))
+        self.assertEqual(r.status, 400)
+        self.assertIn('invalid parameter \\"match[]\\"', r.text)
+
+    def test_scraped_samples_are_stored(self):
+        def stored():
+            return export(self.d, 'node_load1{job="host"}')
+        got = self.d.wait_for(lambda: (lambda g: g if g and len(g[0]["values"]) >= 2 else None)(stored()),
+                              what="two scrapes of node_load1 stored")
+        self.assertEqual(len(got), 1)
+        ts = got[0]["timestamps"]
+        self.assertEqual(ts, sorted(ts))
+        up = export(self.d, 'up{job="host"}')
+        self.assertTrue(all(v == 1 for v in up[0]["values"]))
+
+
+class Crash(unittest.TestCase):
+    def test_kill9_keeps_acknowledged_imports(self):
+        d = Daemon(CONF)
+        n = 0
+        for k in range(20):
+            body = "".join(f'crash_x{{i="{i}"}} {k} {1700000000000 + k * 1000}\n' for i in range(50))
+            self.assertEqual(post(d, body.encode()).status, 204)
+            n += 50
+        d.proc.send_signal(signal.SIGKILL)
+        d.proc.wait(10)
+        d.log.close()
+        d2 = Daemon.__new__(Daemon)
+        d2.__dict__.update(d.__dict__)
+        import subprocess
+        d2.log = open(os.path.join(d.dir, "stderr2.log"), "w+b")
+        d2.proc = subprocess.Popen([os.environ.get("MONITORD_BIN", "monitord"), "-f", "-c", d.conf,
+                                    "-d", os.path.join(d.dir, "data")],
+                                   stdout=d2.log, stderr=subprocess.STDOUT)
+        try:
+            d2.wait_healthy()
+            got = export(d2, "crash_x")
+            self.assertEqual(len(got), 50)
+            self.assertEqual(sum(len(g["values"]) for g in got), n)
+            self.assertTrue(all(g["values"] == list(range(20)) for g in got))
+        finally:
+            self.assertEqual(d2.stop(), 0)
+
+    def test_kill9_loses_at_most_flush_interval_of_scrapes(self):
+        d = Daemon(CONF)
+        d.wait_for(lambda: len((export(d, 'up{job="host"}') or [{"values": []}])[0]["values"]) >= 4,
+                   what="4 scrapes")
+        time.sleep(1.5)     # one flush interval after the 4th scrape
+        before = len(export(d, 'up{job="host"}')[0]["values"])
+        d.proc.send_signal(signal.SIGKILL)
+        d.proc.wait(10)
+        d.log.close()
+        import subprocess
+        log = open(os.path.join(d.dir, "stderr2.log"), "w+b")
+        d.log = log
+        d.proc = subprocess.Popen([os.environ.get("MONITORD_BIN", "monitord"), "-f", "-c", d.conf,
+                                   "-d", os.path.join(d.dir, "data")],
+                                  stdout=log, stderr=subprocess.STDOUT)
+        try:
+            d.wait_healthy()
+            after = export(d, 'up{job="host"}', end="%d" % (time.time() - 0.0))
+            kept = len(after[0]["values"])
+            # Scrapes every 1s, flushes every 1s: at most 2 scrapes lost.
+            self.assertGreaterEqual(kept, before - 2)
+        finally:
+            self.assertEqual(d.stop(), 0)
+
+
+if __name__ == "__main__":
+    tap.main()
