@@ -33,6 +33,12 @@ api_healthz(struct httpd_req *req, void *arg)
 	httpd_reply(req, 200, HTTPD_TEXT, "ok\n", 3);
 }
 
+static int
+api_flag(const char *v)
+{
+	return v != NULL && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
+}
+
 static void
 api_metrics(struct httpd_req *req, void *arg)
 {
@@ -45,8 +51,10 @@ api_metrics(struct httpd_req *req, void *arg)
 	targets_write_metrics(api->targets, &b);
 	if (api->store != NULL)
 		api_store_write_metrics(api->store, &b);
-	/* This host's own series, so a Prometheus can scrape it here. */
-	targets_write_latest(api->targets, "proc", NULL, &b);
+	/* This host's own series, so a Prometheus can scrape it here;
+	   ?self=1 leaves them out (monitord's scrape of itself). */
+	if (!api_flag(httpd_param(req, "self")))
+		targets_write_latest(api->targets, "proc", NULL, &b);
 	httpd_reply_buf(req, 200, EXPO_CONTENT_TYPE, &b);
 	buf_free(&b);
 }

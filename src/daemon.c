@@ -39,7 +39,12 @@ const char monitord_default_config[] =
     "listen = 127.0.0.1:9330\n"
     "\n"
     "[proc \"host\"]\n"
-    "interval = 5s\n";
+    "interval = 5s\n"
+    "\n"
+    "# monitord's own metrics, stored like any other target's.\n"
+    "[http \"monitord\"]\n"
+    "scrape = http://127.0.0.1:9330/metrics?self=1\n"
+    "interval = 15s\n";
 
 struct monitord {
 	struct monitord_opts		 opts;
