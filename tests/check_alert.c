@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "tcheck.h"
+#include "alert/dispatch.h"
 #include "alert/labels.h"
 #include "alert/rules.h"
 #include "alert/state.h"
@@ -849,6 +850,205 @@ START_TEST(test_recording_rule)
 }
 END_TEST
 
+/* Grouping with injected time. */
+
+struct dcap {
+	struct buf	 log;
+	int		 fail;
+	const char	*silence;	/* instance value silenced */
+	struct nflog_entry last;
+};
+
+static int
+dcap_notify(void *arg, const struct dgroup_view *v)
+{
+	struct dcap	*c = arg;
+	size_t		 i;
+
+	if (c->fail)
+		return -1;
+	buf_printf(&c->log, "+%llds %s", (long long)((v->now -
+	    1700000000 * S) / S), v->key);
+	for (i = 0; i < v->nalerts; i++)
+		buf_printf(&c->log, " %s=%s",
+		    lset_get(&v->alerts[i]->labels, "instance"),
+		    v->alerts[i]->ends_at != 0 && v->alerts[i]->ends_at <=
+		    v->now ? "resolved" : "firing");
+	buf_addc(&c->log, '\n');
+	nflog_entry_clear(&c->last);
+	c->last.ts = v->entry->ts;
+	c->last.nfiring = v->entry->nfiring;
+	c->last.firing = xcalloc(v->entry->nfiring + 1, 8);
+	memcpy(c->last.firing, v->entry->firing, 8 * v->entry->nfiring);
+	c->last.resolved = xcalloc(1, 8);
+	return 0;
+}
+
+static int
+dcap_silenced(void *arg, const struct lset *l, int64_t now)
+{
+	struct dcap	*c = arg;
+	const char	*v = lset_get(l, "instance");
+
+	return c->silence != NULL && v != NULL && strcmp(v, c->silence) == 0;
+}
+
+static struct dispatch *
+dnew(struct dcap *c, int64_t repeat)
+{
+	static const char *const gb[] = { "alertname", NULL };
+	struct dispatch_opts	 o;
+
+	memset(c, 0, sizeof(*c));
+	memset(&o, 0, sizeof(o));
+	o.receiver = "oncall";
+	o.group_by = gb;
+	o.group_wait_ms = 30 * S;
+	o.group_interval_ms = 5 * M;
+	o.repeat_interval_ms = repeat;
+	o.notify = dcap_notify;
+	o.notify_arg = c;
+	o.silenced = dcap_silenced;
+	o.silenced_arg = c;
+	return dispatch_new(&o);
+}
+
+static void
+dins(struct dispatch *d, const char *name, const char *inst, int64_t start,
+    int64_t end, int64_t now)
+{
+	struct lset	l = LSET_INIT, an = LSET_INIT;
+
+	lset_set(&l, "alertname", name);
+	lset_set(&l, "instance", inst);
+	lset_set(&an, "summary", inst);
+	dispatch_insert(d, &l, &an, start, end, "http://x/graph", now);
+	lset_clear(&l);
+	lset_clear(&an);
+}
+
+#define T0	(1700000000 * S)
+#define K(n)	"{}/{receiver=\"oncall\"}:{alertname=\"" n "\"}"
+
+START_TEST(test_group_wait_interval_resolved)
+{
+	struct dcap	 c;
+	struct dispatch	*d = dnew(&c, 4 * 60 * M);
+	int64_t		 t;
+
+	dins(d, "Down", "a", T0, T0 + 4 * M, T0);
+	ck_assert_int_eq(dispatch_next_due(d), T0 + 30 * S);
+	ck_assert_uint_eq(dispatch_flush(d, T0 + 29 * S), 0);
+	dins(d, "Down", "b", T0 + 10 * S, T0 + 4 * M, T0 + 10 * S);
+	dins(d, "Slow", "a", T0 + 10 * S, T0 + 4 * M, T0 + 10 * S);
+	ck_assert_uint_eq(dispatch_groups(d), 2);
+	ck_assert_uint_eq(dispatch_flush(d, T0 + 30 * S), 1);
+	ck_assert_int_eq(dispatch_next_due(d), T0 + 40 * S);
+	ck_assert_uint_eq(dispatch_flush(d, T0 + 40 * S), 1);
+	/* Every minute the evaluator refreshes what fires; c joins Down at
+	   +1m, b resolves at +6m. */
+	for (t = T0 + M; t <= T0 + 12 * M; t += M) {
+		dins(d, "Down", "a", T0, t + 4 * M, t);
+		if (t < T0 + 6 * M)
+			dins(d, "Down", "b", T0 + 10 * S, t + 4 * M, t);
+		else if (t == T0 + 6 * M)
+			dins(d, "Down", "b", T0 + 10 * S, t, t);
+		dins(d, "Down", "c", T0 + M, t + 4 * M, t);
+		dins(d, "Slow", "a", T0 + 10 * S, t + 4 * M, t);
+		dispatch_flush(d, t);
+		dispatch_flush(d, t + 30 * S);
+		dispatch_flush(d, t + 40 * S);
+	}
+	ck_assert_str_eq(c.log.data,
+	    "+30s " K("Down") " a=firing b=firing\n"
+	    "+40s " K("Slow") " a=firing\n"
+	    "+330s " K("Down") " a=firing b=firing c=firing\n"
+	    "+630s " K("Down") " a=firing b=resolved c=firing\n");
+	/* Then everything resolves: one last notification, and the group
+	   goes; an old alert arriving later opens no new notification. */
+	buf_reset(&c.log);
+	dins(d, "Down", "a", T0, T0 + 13 * M, T0 + 13 * M);
+	dins(d, "Down", "c", T0 + M, T0 + 13 * M, T0 + 13 * M);
+	dispatch_flush(d, T0 + 15 * M + 30 * S);
+	ck_assert_str_eq(c.log.data,
+	    "+930s " K("Down") " a=resolved c=resolved\n");
+	ck_assert_uint_eq(dispatch_groups(d), 1);	/* Slow */
+	nflog_entry_clear(&c.last);
+	buf_free(&c.log);
+	dispatch_free(d);
+}
+END_TEST
+
+START_TEST(test_group_repeat_interval)
+{
+	struct dcap	 c;
+	struct dispatch	*d = dnew(&c, 12 * M);
+	int64_t		 t;
+
+	for (t = T0; t <= T0 + 31 * M; t += M) {
+		dins(d, "Down", "a", T0, t + 4 * M, t);
+		dispatch_flush(d, t);
+		dispatch_flush(d, t + 30 * S);
+	}
+	ck_assert_str_eq(c.log.data,
+	    "+30s " K("Down") " a=firing\n"
+	    "+930s " K("Down") " a=firing\n"
+	    "+1830s " K("Down") " a=firing\n");
+	nflog_entry_clear(&c.last);
+	buf_free(&c.log);
+	dispatch_free(d);
+}
+END_TEST
+
+START_TEST(test_group_restart_silence_failure)
+{
+	struct dcap		 c;
+	struct dispatch		*d = dnew(&c, 4 * 60 * M), *d2;
+	struct nflog_entry	 e, bad;
+	struct buf		 enc = BUF_INIT;
+
+	/* Before the restart: a notified. */
+	dins(d, "Down", "a", T0, T0 + 4 * M, T0);
+	dispatch_flush(d, T0 + 30 * S);
+	nflog_encode(&c.last, &enc);
+	ck_assert_int_eq(nflog_decode(enc.data, enc.len, &e), 0);
+	ck_assert_int_eq(nflog_decode(enc.data, enc.len - 1, &bad), -1);
+	ck_assert_uint_eq(e.nfiring, 1);
+	ck_assert_int_eq(e.ts, T0 + 30 * S);
+	buf_free(&enc);
+	dispatch_free(d);
+	nflog_entry_clear(&c.last);
+	buf_free(&c.log);
+
+	/* After it: the entry restored, a comes back (started long ago: the
+	   group flushes at once) and is not paged again; b is new. */
+	d2 = dnew(&c, 4 * 60 * M);
+	dispatch_nflog_restore(d2, K("Down"), &e);
+	nflog_entry_clear(&e);
+	dins(d2, "Down", "a", T0, T0 + 6 * M, T0 + 2 * M);
+	ck_assert_int_eq(dispatch_next_due(d2), T0 + 2 * M);
+	ck_assert_uint_eq(dispatch_flush(d2, T0 + 2 * M), 0);
+	dins(d2, "Down", "b", T0 + 3 * M, T0 + 7 * M, T0 + 3 * M);
+	dins(d2, "Down", "x", T0 + 3 * M, T0 + 7 * M, T0 + 3 * M);
+	/* x is silenced; the receiver fails once: retried a group interval
+	   later, nothing logged in between. */
+	c.silence = "x";
+	c.fail = 1;
+	ck_assert_uint_eq(dispatch_flush(d2, T0 + 7 * M), 0);
+	c.fail = 0;
+	dins(d2, "Down", "a", T0, T0 + 16 * M, T0 + 12 * M);
+	dins(d2, "Down", "b", T0 + 3 * M, T0 + 16 * M, T0 + 12 * M);
+	dins(d2, "Down", "x", T0 + 3 * M, T0 + 16 * M, T0 + 12 * M);
+	ck_assert_uint_eq(dispatch_flush(d2, T0 + 11 * M), 0);
+	ck_assert_uint_eq(dispatch_flush(d2, T0 + 12 * M), 1);
+	ck_assert_str_eq(c.log.data,
+	    "+720s " K("Down") " a=firing b=firing\n");
+	nflog_entry_clear(&c.last);
+	buf_free(&c.log);
+	dispatch_free(d2);
+}
+END_TEST
+
 static Suite *
 alert_suite(void)
 {
@@ -871,6 +1071,9 @@ alert_suite(void)
 	tcase_add_test(tc, test_errors_and_duplicates);
 	tcase_add_test(tc, test_restore_after_restart);
 	tcase_add_test(tc, test_recording_rule);
+	tcase_add_test(tc, test_group_wait_interval_resolved);
+	tcase_add_test(tc, test_group_repeat_interval);
+	tcase_add_test(tc, test_group_restart_silence_failure);
 	suite_add_tcase(s, tc);
 	return s;
 }
