@@ -27,6 +27,9 @@
 #include "xmalloc.h"
 
 #define RULE_FILE_MAX	(16 * 1024 * 1024)
+/* YAML aliases can repeat a node many times over: bound the walk. */
+#define RULE_FILE_MAX_RULES	10000
+#define RULE_FILE_MAX_GROUPS	1000
 
 void
 rule_errors_add(struct rule_errors *e, const char *file, int line,
@@ -447,6 +450,7 @@ struct yctx {
 	yaml_document_t		*doc;
 	const char		*path;
 	struct rule_errors	*errs;
+	size_t			 nrules;	/* rule nodes walked */
 };
 
 static int
@@ -697,8 +701,15 @@ ygroup(struct yctx *y, struct ruleset *rs, yaml_node_t *m,
 		return;
 	}
 	for (it = rules->data.sequence.items.start;
-	    it < rules->data.sequence.items.top; it++)
+	    it < rules->data.sequence.items.top; it++) {
+		if (++y->nrules > RULE_FILE_MAX_RULES) {
+			rule_errors_add(y->errs, y->path, yline(ynode(y, *it)),
+			    "more than %d rules in one file",
+			    RULE_FILE_MAX_RULES);
+			return;
+		}
 		yrule(y, rs, g, ynode(y, *it), expr);
+	}
 }
 
 int
@@ -711,7 +722,7 @@ ruleset_load_yaml(struct ruleset *rs, const char *path, const char *text,
 	yaml_node_t		*root, *kn, *groups = NULL;
 	yaml_node_pair_t	*p;
 	yaml_node_item_t	*it;
-	struct yctx		 y = { &doc, path, errs };
+	struct yctx		 y = { &doc, path, errs, 0 };
 	const char		**names;
 	size_t			 nnames = 0, before = errs->n;
 	const char		*k;
@@ -753,8 +764,16 @@ ruleset_load_yaml(struct ruleset *rs, const char *path, const char *text,
 		names = xcalloc((size_t)(groups->data.sequence.items.top -
 		    groups->data.sequence.items.start) + 1, sizeof(*names));
 		for (it = groups->data.sequence.items.start;
-		    it < groups->data.sequence.items.top; it++)
+		    it < groups->data.sequence.items.top &&
+		    y.nrules <= RULE_FILE_MAX_RULES; it++) {
+			if (nnames == RULE_FILE_MAX_GROUPS) {
+				rule_errors_add(errs, path, yline(ynode(&y,
+				    *it)), "more than %d groups in one file",
+				    RULE_FILE_MAX_GROUPS);
+				break;
+			}
 			ygroup(&y, rs, ynode(&y, *it), expr, names, &nnames);
+		}
 		free(names);
 	} else if (groups != NULL && !(groups->type == YAML_SCALAR_NODE &&
 	    *yscalar(groups) == '\0'))

@@ -511,8 +511,11 @@ pipeline(struct tctx *c, const char *p, const char *end, struct tval *res)
 			s = lx.p;
 			while (lx.p < lx.end && ident_char(*lx.p))
 				lx.p++;
-			if ((size_t)(lx.p - s) >= sizeof(fn))
+			if ((size_t)(lx.p - s) >= sizeof(fn)) {
+				if (have)
+					tval_free(res);
 				return terr(c, "function name too long");
+			}
 			memcpy(fn, s, (size_t)(lx.p - s));
 			fn[lx.p - s] = '\0';
 			for (i = 0; functions[i] != NULL; i++)
