@@ -183,15 +183,38 @@ persist_cb(void *arg, const char *key, uint64_t fp, json_t *rec)
 	free((char *)p.val);
 }
 
+struct key_list {
+	struct kv_val	*v;		/* owned copies */
+	size_t		 n;
+};
+
+static int
+drop_txn(struct kv_txn *t, void *arg)
+{
+	struct key_list	*l = arg;
+	size_t		 i;
+	int		 rc;
+
+	for (i = 0; i < l->n; i++) {
+		rc = kv_del(t, KV_DB_ALERT_STATE, l->v[i].data, l->v[i].len,
+		    NULL, 0);
+		if (rc != 0 && rc != KV_NOTFOUND)
+			return rc;
+	}
+	return 0;
+}
+
+/* Put back the saved alerts; records of rules gone since are deleted. */
 static void
 restore(struct alerting *a)
 {
 	struct kv_txn		*t;
 	struct kv_cursor	*c;
 	struct kv_val		 k, v;
+	struct key_list		 drop = { NULL, 0 };
 	json_t			*rec;
 	char			 err[256];
-	size_t			 restored = 0, dropped = 0;
+	size_t			 restored = 0, dropped = 0, i;
 	int			 op;
 
 	if (kv_read_begin(a->kv, &t, err, sizeof(err)) != 0) {
@@ -205,16 +228,29 @@ restore(struct alerting *a)
 			if (memchr(k.data, '\0', k.len) != NULL && rec != NULL
 			    && evaluator_restore(a->ev, k.data, rec) == 0)
 				restored++;
-			else
+			else {
+				drop.v = xreallocarray(drop.v, drop.n + 1,
+				    sizeof(*drop.v));
+				drop.v[drop.n].data = xmalloc(k.len);
+				memcpy((void *)drop.v[drop.n].data, k.data,
+				    k.len);
+				drop.v[drop.n++].len = k.len;
 				dropped++;
+			}
 			json_decref(rec);
 		}
 		kv_cursor_close(c);
 	}
 	kv_read_end(t);
+	if (drop.n > 0 && kv_write(a->kv, drop_txn, &drop, err,
+	    sizeof(err)) != 0)
+		log_warnx("stale alert states not removed: %s", err);
+	for (i = 0; i < drop.n; i++)
+		free((void *)drop.v[i].data);
+	free(drop.v);
 	if (restored > 0 || dropped > 0)
 		log_info("alert states restored: %zu (%zu of rules no longer "
-		    "configured left out)", restored, dropped);
+		    "configured removed)", restored, dropped);
 }
 
 /* Group timers: next += interval, so evaluations do not drift. */
