@@ -9,7 +9,8 @@ build_pkgs="build-essential autoconf automake libtool pkg-config
  liblmdb-dev libevent-dev librabbitmq-dev libpq-dev zlib1g-dev check
  libjansson-dev libpcre2-dev libssl-dev libzstd-dev libsnappy-dev
  libprotobuf-c-dev protobuf-c-compiler libyaml-dev"
-test_pkgs="python3 mandoc clang curl lmdb-utils postgresql rabbitmq-server"
+test_pkgs="python3 mandoc clang curl lmdb-utils postgresql rabbitmq-server
+ prometheus-alertmanager"
 
 case "${1:-build}" in
 build)	want="$build_pkgs" ;;

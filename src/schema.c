@@ -38,6 +38,9 @@ static const struct conf_key server_keys[] = {
 	  "how long raw samples are kept" },
 	{ "evaluation_interval", CONF_DURATION, 0, "15s", NULL, SEC, DAY,
 	  "how often alert rules are evaluated" },
+	{ "rule_files", CONF_STRING, CONF_MULTI, NULL, NULL, 0, 0,
+	  "Prometheus rule files to load, glob patterns relative to the "
+	  "config file; repeat for several" },
 	{ "log_level", CONF_ENUM, 0, "info", "error|warn|info|debug", 0, 0,
 	  "least important messages that are logged" },
 	{ "external_url", CONF_URL, 0, NULL, NULL, 0, 0,
@@ -108,7 +111,8 @@ static const struct conf_key alert_keys[] = {
 	{ "keep_firing_for", CONF_DURATION, 0, "0s", NULL, 0, 0,
 	  "how long a fired alert keeps firing after the condition clears" },
 	{ "resolve", CONF_EXPR, 0, NULL, NULL, 0, 0,
-	  "a firing alert resolves only once this returns its series" },
+	  "hysteresis: a firing alert stays firing while this returns its "
+	  "series (or, as a number, until expr's value crosses it)" },
 	{ "severity", CONF_ENUM, 0, "warning", "warning|critical", 0, 0,
 	  "the severity label of the alert" },
 	{ "labels", CONF_LABELS, 0, NULL, NULL, 0, 0,

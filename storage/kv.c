@@ -70,6 +70,10 @@ static const struct {
 	[KV_DB_TIMES] =		{ "time_columns", 0 },
 	[KV_DB_HEAD] =		{ "head", 0 },
 	[KV_DB_ROLLUP] =	{ "rollup", 0 },
+	[KV_DB_ALERT_STATE] =	{ "alert_state", 0 },
+	[KV_DB_ALERT_QUEUE] =	{ "alert_queue", 0 },
+	[KV_DB_ALERT_NFLOG] =	{ "alert_nflog", 0 },
+	[KV_DB_ALERT_SILENCE] =	{ "alert_silence", 0 },
 };
 
 static int

@@ -44,6 +44,11 @@ enum kv_db {
 	KV_DB_TIMES,		/* (first, last, count, CRC) -> timestamps */
 	KV_DB_HEAD,		/* series id -> checkpoint of the open chunk */
 	KV_DB_ROLLUP,		/* (tier, series id, block start) -> block */
+	/* The alerting environment (DATA_DIR/alerts); empty in the store's. */
+	KV_DB_ALERT_STATE,	/* rule key, fingerprint -> alert record */
+	KV_DB_ALERT_QUEUE,	/* sequence -> notification to deliver */
+	KV_DB_ALERT_NFLOG,	/* receiver, group key -> last notification */
+	KV_DB_ALERT_SILENCE,	/* silence id -> silence */
 	KV_DB_COUNT
 };
 

@@ -16,6 +16,8 @@
 #include <string.h>
 
 #include "tcheck.h"
+#include "alert/alerting.h"
+#include "alert/notify.h"
 #include "buf.h"
 #include "collectors/collector.h"
 #include "collectors/target.h"
@@ -119,6 +121,8 @@ catalogues(const struct metric_def **out, size_t max)
 	out[n++] = httpd_metrics;
 	out[n++] = store_metrics;
 	out[n++] = api_store_metrics;
+	out[n++] = alerting_metrics;
+	out[n++] = notify_metrics;
 	for (i = 0; collector_kinds[i] != NULL && n < max; i++)
 		if (collector_kinds[i]->metrics != NULL)
 			out[n++] = collector_kinds[i]->metrics;
