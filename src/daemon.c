@@ -64,7 +64,7 @@ struct monitord {
 };
 
 /* CONF_EXPR values are PromQL: refuse what Prometheus would refuse. */
-static int
+int
 monitord_check_expr(const char *text, char *err, size_t errlen)
 {
 	struct q_error	 qe;

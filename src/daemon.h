@@ -36,6 +36,10 @@ extern const char monitord_default_config[];
 struct conf	*monitord_load_config(const struct monitord_opts *,
 		    const struct conf_kind *const **kinds, struct conf_errors *);
 
+/* A PromQL expression as Prometheus would take it: 0, or -1 with the
+ * parser's message ("1:18: parse error: ..."). */
+int		 monitord_check_expr(const char *, char *err, size_t errlen);
+
 struct monitord	*monitord_new(const struct monitord_opts *, char *err,
 		    size_t errlen);
 /* Go to the background (fork, setsid, standard streams to /dev/null). */

@@ -15,6 +15,7 @@
 
 #include <event2/thread.h>
 
+#include "alert/alerting.h"
 #include "conf.h"
 #include "daemon.h"
 #include "log.h"
@@ -63,14 +64,24 @@ check_config(const struct monitord_opts *opts)
 
 		/* Building targets compiles regexes and reads secret files;
 		   nothing is started. */
+		struct rule_errors	 re = { NULL, 0 };
+		size_t			 i;
+
 		if ((t = targets_new(NULL, conf, &topts, err,
 		    sizeof(err))) == NULL) {
 			fprintf(stderr, "%s\n", err);
 			rc = 1;
-		} else {
-			printf("configuration OK: %s\n", conf_path(conf));
+		} else
 			targets_free(t);
+		/* Rule files named by rule_files, with file:line errors. */
+		if (alerting_check(conf, monitord_check_expr, &re) == -1) {
+			for (i = 0; i < re.n; i++)
+				fprintf(stderr, "%s\n", re.v[i]);
+			rc = 1;
 		}
+		rule_errors_free(&re);
+		if (rc == 0)
+			printf("configuration OK: %s\n", conf_path(conf));
 		conf_free(conf);
 		schema_kinds_free(kinds);
 	}

@@ -83,6 +83,20 @@ class CommandLine(unittest.TestCase):
                               "unclosed left parenthesis\nconfiguration has 1 error\n")
 
 
+    def test_check_rule_files(self):
+        import tempfile
+        tmp = tempfile.mkdtemp()
+        conf = os.path.join(tmp, "m.conf")
+        rules = os.path.join(tmp, "a.yml")
+        with open(conf, "w") as f:
+            f.write(f"[server]\nrule_files = {tmp}/*.yml\n")
+        with open(rules, "w") as f:
+            f.write("groups:\n- name: g\n  rules:\n  - alert: A\n    expr: sum(rate(x[5m]) >\n")
+        rc, out, err = run(["-t", "-c", conf])
+        self.assertEqual((rc, out), (1, ""))
+        self.assertEqual(err, f"{rules}:4: expr: 1:18: parse error: unclosed left parenthesis\n")
+
+
 class Endpoints(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
