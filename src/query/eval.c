@@ -1,0 +1,962 @@
+/*
+ * eval: the core of the PromQL evaluator (engine.h): the dispatch over the
+ * syntax tree, selectors, subqueries, unary minus, the sample budget and
+ * deadline, and the conversion of the top-level value into a result.
+ *
+ * Evaluation is series-major.  A selector reads each matching series once
+ * for the whole query (every step's lookback or window included) into one
+ * array; a vector selector then walks the steps with a cursor that only
+ * moves forward, and a range function slides its window over the array.
+ * The other nodes (functions.c, aggr.c, binop.c) combine whole series.
+ * This gives the same answers as Prometheus's step-by-step evaluation:
+ * where Prometheus checks something per step (duplicate label sets, vector
+ * matching), the check looks at each step's slots.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "query/engine.h"
+#include "query/parser.h"
+#include "query/value.h"
+#include "storage/store.h"
+#include "xmalloc.h"
+
+struct engine {
+	struct store		*st;
+	struct engine_opts	 opts;
+};
+
+static int64_t
+now_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void *
+ev_fail(struct ev *ev, int kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ev->err != ENGINE_OK)
+		return NULL;
+	ev->err = kind;
+	va_start(ap, fmt);
+	vsnprintf(ev->msg, sizeof(ev->msg), fmt, ap);
+	va_end(ap);
+	return NULL;
+}
+
+int
+ev_charge(struct ev *ev, uint64_t n)
+{
+	if (ev->err != ENGINE_OK)
+		return -1;
+	if (n > ev->max_samples || ev->samples > ev->max_samples - n) {
+		ev_fail(ev, ENGINE_EXECUTION, "query processing would load "
+		    "too many samples into memory in query execution");
+		return -1;
+	}
+	ev->samples += n;
+	return 0;
+}
+
+void
+ev_release(struct ev *ev, uint64_t n)
+{
+	ev->samples = n > ev->samples ? 0 : ev->samples - n;
+}
+
+int
+ev_check_time(struct ev *ev)
+{
+	if (ev->err != ENGINE_OK)
+		return -1;
+	if (ev->deadline > 0 && now_mono_ms() > ev->deadline) {
+		ev_fail(ev, ENGINE_TIMEOUT, "query timed out in expression "
+		    "evaluation");
+		return -1;
+	}
+	return 0;
+}
+
+double
+go_max(double a, double b)
+{
+	if (isinf(a) && a > 0)
+		return a;
+	if (isinf(b) && b > 0)
+		return b;
+	if (isnan(a) || isnan(b))
+		return NAN;
+	if (a == 0 && b == 0)
+		return signbit(a) ? b : a;
+	return a > b ? a : b;
+}
+
+double
+go_min(double a, double b)
+{
+	if (isinf(a) && a < 0)
+		return a;
+	if (isinf(b) && b < 0)
+		return b;
+	if (isnan(a) || isnan(b))
+		return NAN;
+	if (a == 0 && b == 0)
+		return signbit(a) ? a : b;
+	return a < b ? a : b;
+}
+
+struct qval *
+qval_new(enum q_type type)
+{
+	struct qval *v = xcalloc(1, sizeof(*v));
+
+	v->type = type;
+	return v;
+}
+
+struct qval *
+qval_scalar(struct ev *ev, const struct qrange *r, double x)
+{
+	struct qval	*v;
+	size_t		 k;
+
+	if (ev_charge(ev, r->n) == -1)
+		return NULL;
+	v = qval_new(Q_TYPE_SCALAR);
+	v->sc = xreallocarray(NULL, r->n ? r->n : 1, sizeof(double));
+	for (k = 0; k < r->n; k++)
+		v->sc[k] = x;
+	v->vec.nsteps = r->n;
+	return v;
+}
+
+struct qseries *
+qvec_add(struct ev *ev, struct qvec *vec, struct lset *ls)
+{
+	struct qseries	*s;
+	double		 a = q_absent_value();
+	size_t		 k;
+
+	if (ev_charge(ev, vec->nsteps) == -1) {
+		lset_unref(ls);
+		return NULL;
+	}
+	if (vec->n == vec->cap) {
+		vec->cap = vec->cap ? vec->cap * 2 : 8;
+		vec->s = xreallocarray(vec->s, vec->cap, sizeof(*vec->s));
+	}
+	s = &vec->s[vec->n++];
+	s->ls = ls;
+	s->v = xreallocarray(NULL, vec->nsteps ? vec->nsteps : 1,
+	    sizeof(double));
+	for (k = 0; k < vec->nsteps; k++)
+		s->v[k] = a;
+	return s;
+}
+
+static int
+series_empty(const struct qseries *s, size_t nsteps)
+{
+	size_t k;
+
+	for (k = 0; k < nsteps; k++)
+		if (!q_absent(s->v[k]))
+			return 0;
+	return 1;
+}
+
+void
+qvec_compact(struct ev *ev, struct qvec *vec)
+{
+	size_t i, j;
+
+	for (i = j = 0; i < vec->n; i++) {
+		if (series_empty(&vec->s[i], vec->nsteps)) {
+			lset_unref(vec->s[i].ls);
+			free(vec->s[i].v);
+			ev_release(ev, vec->nsteps);
+		} else
+			vec->s[j++] = vec->s[i];
+	}
+	vec->n = j;
+}
+
+int
+qvec_merge(struct ev *ev, struct qvec *vec, int per_step, const char *msg)
+{
+	struct hmap	 m = { NULL, 0, 0 };
+	struct buf	 key = BUF_INIT;
+	size_t		 i, j, k, first;
+	int		 dup = 0;
+
+	if (vec->n < 2)
+		return 0;
+	for (i = j = 0; i < vec->n; i++) {
+		buf_reset(&key);
+		lset_key(vec->s[i].ls, &key);
+		first = hmap_put(&m, key.data ? key.data : "", key.len, j);
+		if (first == j) {
+			vec->s[j++] = vec->s[i];
+			continue;
+		}
+		dup = 1;
+		if (!per_step)
+			break;
+		for (k = 0; k < vec->nsteps; k++) {
+			if (q_absent(vec->s[i].v[k]))
+				continue;
+			if (!q_absent(vec->s[first].v[k])) {
+				hmap_free(&m);
+				buf_free(&key);
+				/* Keep the vector consistent for freeing. */
+				for (; i < vec->n; i++)
+					vec->s[j++] = vec->s[i];
+				vec->n = j;
+				ev_fail(ev, ENGINE_EXECUTION, "%s", msg);
+				return -1;
+			}
+			vec->s[first].v[k] = vec->s[i].v[k];
+		}
+		lset_unref(vec->s[i].ls);
+		free(vec->s[i].v);
+		ev_release(ev, vec->nsteps);
+	}
+	hmap_free(&m);
+	buf_free(&key);
+	if (dup && !per_step) {
+		for (; i < vec->n; i++)
+			vec->s[j++] = vec->s[i];
+		vec->n = j;
+		ev_fail(ev, ENGINE_EXECUTION, "%s", msg);
+		return -1;
+	}
+	vec->n = j;
+	return 0;
+}
+
+void
+qvec_clear(struct ev *ev, struct qvec *vec)
+{
+	size_t i;
+
+	for (i = 0; i < vec->n; i++) {
+		lset_unref(vec->s[i].ls);
+		free(vec->s[i].v);
+	}
+	ev_release(ev, (uint64_t)vec->n * vec->nsteps);
+	free(vec->s);
+	vec->s = NULL;
+	vec->n = vec->cap = 0;
+}
+
+void
+qmat_clear(struct ev *ev, struct qmat *mat)
+{
+	size_t i;
+
+	for (i = 0; i < mat->n; i++) {
+		lset_unref(mat->s[i].ls);
+		free(mat->s[i].t);
+		free(mat->s[i].v);
+		ev_release(ev, mat->s[i].n);
+	}
+	free(mat->s);
+	mat->s = NULL;
+	mat->n = mat->cap = 0;
+}
+
+void
+qval_free(struct ev *ev, struct qval *v)
+{
+	if (v == NULL)
+		return;
+	if (v->sc != NULL) {
+		free(v->sc);
+		ev_release(ev, v->vec.nsteps);
+	} else
+		qvec_clear(ev, &v->vec);
+	qmat_clear(ev, &v->mat);
+	free(v->str);
+	free(v);
+}
+
+/* The reference time of a selector with an @ modifier. */
+static int
+at_time(const struct ev *ev, const struct q_at *at, int64_t *t)
+{
+	switch (at->kind) {
+	case Q_AT_TIME:
+		*t = at->ms;
+		return 1;
+	case Q_AT_START:
+		*t = ev->qstart;
+		return 1;
+	case Q_AT_END:
+		*t = ev->qend;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * The series matching VS with samples in [t0, t1], each read whole into
+ * OUT (staleness markers kept only with keep_stale).
+ */
+static int
+load_series(struct ev *ev, const struct q_vector_selector *vs, int64_t t0,
+    int64_t t1, int keep_stale, struct qmat *out)
+{
+	struct store_matcher	*sm;
+	struct store_set	*set;
+	size_t			 i, nm = 0, cap;
+	char			 err[512];
+
+	sm = xcalloc(vs->nmatchers ? vs->nmatchers : 1, sizeof(*sm));
+	for (i = 0; i < vs->nmatchers; i++) {
+		const struct q_matcher *m = &vs->matchers[i];
+
+		/* A value with a NUL byte: no stored label has one. */
+		if (strlen(m->value) != m->value_len) {
+			if (m->type == Q_MATCH_EQUAL) {
+				free(sm);
+				return 0;
+			}
+			if (m->type == Q_MATCH_NOT_EQUAL)
+				continue;
+		}
+		sm[nm].name = m->name;
+		sm[nm].value = m->value;
+		switch (m->type) {
+		case Q_MATCH_EQUAL:
+			sm[nm].op = STORE_MATCH_EQ;
+			break;
+		case Q_MATCH_NOT_EQUAL:
+			sm[nm].op = STORE_MATCH_NE;
+			break;
+		case Q_MATCH_REGEX:
+			sm[nm].op = STORE_MATCH_RE;
+			break;
+		default:
+			sm[nm].op = STORE_MATCH_NRE;
+			break;
+		}
+		nm++;
+	}
+	if (t1 < t0) {
+		free(sm);
+		return 0;
+	}
+	if (store_select(ev->st, sm, nm, t0, t1, STORE_TIER_RAW, &set, err,
+	    sizeof(err)) == -1) {
+		free(sm);
+		ev_fail(ev, ENGINE_EXECUTION, "%s", err);
+		return -1;
+	}
+	free(sm);
+	for (i = 0; i < store_set_len(set); i++) {
+		struct store_iter	*it;
+		struct qmseries		*s;
+		const struct label	*l;
+		size_t			 nl, n = 0;
+		int64_t			 t, *ts = NULL;
+		double			 v, *vs_ = NULL;
+		int			 rc;
+		uint64_t		 bits;
+
+		if (ev_check_time(ev) == -1)
+			break;
+		cap = 0;
+		it = store_iter_new(ev->st, store_set_id(set, i), t0, t1,
+		    STORE_TIER_RAW);
+		while ((rc = store_iter_next(it, &t, &v)) == 1) {
+			if (isnan(v)) {
+				memcpy(&bits, &v, sizeof(bits));
+				if (bits == STALE_NAN_BITS) {
+					if (!keep_stale)
+						continue;
+				} else
+					v = NAN;
+			}
+			if (n == cap) {
+				if (ev_charge(ev, cap ? cap : 64) == -1) {
+					rc = -2;
+					break;
+				}
+				cap = cap ? cap * 2 : 64;
+				ts = xreallocarray(ts, cap, sizeof(*ts));
+				vs_ = xreallocarray(vs_, cap, sizeof(*vs_));
+			}
+			ts[n] = t;
+			vs_[n] = v;
+			n++;
+		}
+		if (rc == -1)
+			ev_fail(ev, ENGINE_EXECUTION, "%s",
+			    store_iter_error(it));
+		store_iter_free(it);
+		/* Only what was kept stays charged. */
+		ev_release(ev, cap - n);
+		if (rc < 0 || n == 0) {
+			free(ts);
+			free(vs_);
+			if (rc < 0)
+				break;
+			continue;
+		}
+		if (out->n == out->cap) {
+			out->cap = out->cap ? out->cap * 2 : 16;
+			out->s = xreallocarray(out->s, out->cap,
+			    sizeof(*out->s));
+		}
+		s = &out->s[out->n++];
+		l = store_set_labels(set, i, &nl);
+		s->ls = lset_new(l, nl);
+		s->t = ts;
+		s->v = vs_;
+		s->n = n;
+	}
+	store_set_free(set);
+	return ev->err != ENGINE_OK ? -1 : 0;
+}
+
+static int
+lset_ptr_cmp(const void *a, const void *b)
+{
+	const struct qmseries *x = a, *y = b;
+
+	return lset_cmp(x->ls, y->ls);
+}
+
+/*
+ * A vector selector over the steps.  With want_ts, each value is the
+ * timestamp of the sample chosen (timestamp(), which with @ ignores the
+ * offset as Prometheus does).
+ */
+static struct qval *
+eval_vector_selector(struct ev *ev, const struct q_vector_selector *vs,
+    const struct qrange *r, int want_ts)
+{
+	struct qmat	 mat;
+	struct qval	*out;
+	int64_t		 at = 0, lo, hi, off = vs->offset;
+	int		 has_at = at_time(ev, &vs->at, &at);
+	size_t		 i, j, k;
+
+	memset(&mat, 0, sizeof(mat));
+	if (has_at && want_ts)
+		off = 0;
+	lo = (has_at ? at : r->start) - off;
+	hi = (has_at ? at : r->end) - off;
+	if (load_series(ev, vs, lo - ev->lookback, hi, 1, &mat) == -1) {
+		qmat_clear(ev, &mat);
+		return NULL;
+	}
+	/* Labels in a series' label order, as the index gives them; our
+	   order puts upper-case names after __name__ unlike Prometheus's. */
+	qsort(mat.s, mat.n, sizeof(*mat.s), lset_ptr_cmp);
+	out = qval_new(Q_TYPE_VECTOR);
+	out->vec.nsteps = r->n;
+	for (i = 0; i < mat.n; i++) {
+		const struct qmseries	*ms = &mat.s[i];
+		struct qseries		*s;
+		int			 any = 0;
+
+		if ((s = qvec_add(ev, &out->vec, lset_ref(ms->ls))) == NULL)
+			break;
+		for (j = 0, k = 0; k < r->n; k++) {
+			int64_t		ref = (has_at ? at : qr_ts(r, k)) - off;
+			uint64_t	bits;
+			double		v;
+
+			while (j < ms->n && ms->t[j] <= ref)
+				j++;
+			if (j == 0 || ms->t[j - 1] < ref - ev->lookback)
+				continue;
+			v = ms->v[j - 1];
+			memcpy(&bits, &v, sizeof(bits));
+			if (bits == STALE_NAN_BITS)
+				continue;
+			s->v[k] = want_ts ? (double)ms->t[j - 1] / 1000.0 : v;
+			any = 1;
+		}
+		if (!any) {
+			lset_unref(s->ls);
+			free(s->v);
+			out->vec.n--;
+			ev_release(ev, r->n);
+		}
+	}
+	qmat_clear(ev, &mat);
+	if (ev->err != ENGINE_OK) {
+		qval_free(ev, out);
+		return NULL;
+	}
+	return out;
+}
+
+static struct qval *
+eval_matrix_selector(struct ev *ev, const struct q_matrix_selector *ms,
+    const struct qrange *r)
+{
+	const struct q_vector_selector	*vs = &ms->vs->vs;
+	struct qval			*out = qval_new(Q_TYPE_MATRIX);
+	int64_t				 at = 0, lo, hi;
+	int				 has_at = at_time(ev, &vs->at, &at);
+
+	lo = (has_at ? at : r->start) - vs->offset - ms->range;
+	hi = (has_at ? at : r->end) - vs->offset;
+	out->mat.range = ms->range;
+	out->mat.offset = vs->offset;
+	out->mat.has_at = has_at;
+	out->mat.at = at;
+	if (load_series(ev, vs, lo, hi, 0, &out->mat) == -1) {
+		qval_free(ev, out);
+		return NULL;
+	}
+	qsort(out->mat.s, out->mat.n, sizeof(*out->mat.s), lset_ptr_cmp);
+	return out;
+}
+
+static struct qval *
+eval_subquery(struct ev *ev, const struct q_subquery *sq,
+    const struct qrange *r)
+{
+	struct qrange	 in;
+	struct qval	*iv, *out;
+	int64_t		 at = 0, lo, hi, step;
+	int		 has_at = at_time(ev, &sq->at, &at);
+	size_t		 i, k;
+
+	step = sq->step ? sq->step : ev->sub_step;
+	lo = (has_at ? at : r->start) - sq->offset - sq->range;
+	hi = (has_at ? at : r->end) - sq->offset;
+	/* The first multiple of the step at or after lo (Go's division
+	   truncates toward zero, as C's does). */
+	in.start = step * (lo / step);
+	if (in.start < lo)
+		in.start += step;
+	in.end = hi;
+	in.step = step;
+	in.n = in.end < in.start ? 0 : (size_t)((in.end - in.start) / step) + 1;
+	if ((iv = ev_eval(ev, sq->expr, &in)) == NULL)
+		return NULL;
+	out = qval_new(Q_TYPE_MATRIX);
+	out->mat.range = sq->range;
+	out->mat.offset = sq->offset;
+	out->mat.has_at = has_at;
+	out->mat.at = at;
+	for (i = 0; i < iv->vec.n; i++) {
+		const struct qseries	*s = &iv->vec.s[i];
+		struct qmseries		*ms;
+		size_t			 n = 0;
+
+		for (k = 0; k < in.n; k++)
+			n += !q_absent(s->v[k]);
+		if (n == 0)
+			continue;
+		if (ev_charge(ev, n) == -1)
+			break;
+		if (out->mat.n == out->mat.cap) {
+			out->mat.cap = out->mat.cap ? out->mat.cap * 2 : 16;
+			out->mat.s = xreallocarray(out->mat.s, out->mat.cap,
+			    sizeof(*out->mat.s));
+		}
+		ms = &out->mat.s[out->mat.n++];
+		ms->ls = lset_ref(s->ls);
+		ms->t = xreallocarray(NULL, n, sizeof(int64_t));
+		ms->v = xreallocarray(NULL, n, sizeof(double));
+		ms->n = 0;
+		for (k = 0; k < in.n; k++) {
+			if (q_absent(s->v[k]))
+				continue;
+			ms->t[ms->n] = qr_ts(&in, k);
+			ms->v[ms->n++] = s->v[k];
+		}
+	}
+	qval_free(ev, iv);
+	if (ev->err != ENGINE_OK) {
+		qval_free(ev, out);
+		return NULL;
+	}
+	return out;
+}
+
+static struct qval *
+eval_unary(struct ev *ev, const struct q_unary *u, const struct qrange *r)
+{
+	struct qval	*v;
+	size_t		 i, k;
+
+	if ((v = ev_eval(ev, u->expr, r)) == NULL || !u->negate)
+		return v;
+	if (v->type == Q_TYPE_SCALAR) {
+		for (k = 0; k < r->n; k++)
+			v->sc[k] = -v->sc[k];
+		return v;
+	}
+	for (i = 0; i < v->vec.n; i++) {
+		struct qseries	*s = &v->vec.s[i];
+		struct lset	*ls = lset_drop_name(s->ls);
+
+		lset_unref(s->ls);
+		s->ls = ls;
+		for (k = 0; k < r->n; k++)
+			if (!q_absent(s->v[k]))
+				s->v[k] = -s->v[k];
+	}
+	if (qvec_merge(ev, &v->vec, 0, "vector cannot contain metrics with "
+	    "the same labelset") == -1) {
+		qval_free(ev, v);
+		return NULL;
+	}
+	return v;
+}
+
+/* timestamp() of a (parenthesized) vector selector reads sample times. */
+static const struct q_expr *
+unparen(const struct q_expr *e)
+{
+	while (e->kind == Q_PAREN)
+		e = e->paren;
+	return e;
+}
+
+struct qval *
+ev_eval(struct ev *ev, const struct q_expr *e, const struct qrange *r)
+{
+	struct qval *v;
+
+	if (ev_check_time(ev) == -1)
+		return NULL;
+	switch (e->kind) {
+	case Q_PAREN:
+		return ev_eval(ev, e->paren, r);
+	case Q_NUMBER:
+		return qval_scalar(ev, r, e->number);
+	case Q_STRING:
+		v = qval_new(Q_TYPE_STRING);
+		v->str = xmalloc(e->string.len + 1);
+		memcpy(v->str, e->string.s, e->string.len + 1);
+		v->strlen = e->string.len;
+		return v;
+	case Q_VECTOR_SELECTOR:
+		return eval_vector_selector(ev, &e->vs, r, 0);
+	case Q_MATRIX_SELECTOR:
+		return eval_matrix_selector(ev, &e->matrix, r);
+	case Q_SUBQUERY:
+		return eval_subquery(ev, &e->subquery, r);
+	case Q_UNARY:
+		return eval_unary(ev, &e->unary, r);
+	case Q_BINARY:
+		return ev_binary(ev, e, r);
+	case Q_AGGREGATE:
+		return ev_aggregate(ev, e, r);
+	case Q_CALL:
+		if (strcmp(e->call.func->name, "timestamp") == 0 &&
+		    unparen(e->call.args[0])->kind == Q_VECTOR_SELECTOR) {
+			struct qval	*tv;
+			size_t		 i;
+
+			tv = eval_vector_selector(ev,
+			    &unparen(e->call.args[0])->vs, r, 1);
+			if (tv == NULL)
+				return NULL;
+			for (i = 0; i < tv->vec.n; i++) {
+				struct lset *ls = lset_drop_name(tv->vec.s[i].ls);
+
+				lset_unref(tv->vec.s[i].ls);
+				tv->vec.s[i].ls = ls;
+			}
+			if (qvec_merge(ev, &tv->vec, 1, "vector cannot contain "
+			    "metrics with the same labelset") == -1) {
+				qval_free(ev, tv);
+				return NULL;
+			}
+			return tv;
+		}
+		return ev_call(ev, e, r);
+	}
+	return ev_fail(ev, ENGINE_INTERNAL, "unhandled expression");
+}
+
+void
+engine_opts_default(struct engine_opts *o)
+{
+	o->lookback_ms = 5 * 60 * 1000;
+	o->subquery_step_ms = 60 * 1000;
+	o->max_samples = 50000000;
+	o->timeout_ms = 2 * 60 * 1000;
+}
+
+struct engine *
+engine_new(struct store *st, const struct engine_opts *o)
+{
+	struct engine *eng = xcalloc(1, sizeof(*eng));
+
+	eng->st = st;
+	if (o != NULL)
+		eng->opts = *o;
+	else
+		engine_opts_default(&eng->opts);
+	return eng;
+}
+
+void
+engine_free(struct engine *eng)
+{
+	free(eng);
+}
+
+const struct engine_opts *
+engine_get_opts(const struct engine *eng)
+{
+	return &eng->opts;
+}
+
+/* What a result holds on to. */
+struct result_priv {
+	struct lset	**ls;
+	size_t		  nls;
+	int64_t		 *t;
+	double		 *v;
+	char		 *str;
+};
+
+static int
+qseries_cmp(const void *a, const void *b)
+{
+	const struct qseries *x = a, *y = b;
+
+	return lset_cmp(x->ls, y->ls);
+}
+
+/* Fill RES from the top-level value V of an evaluation over R. */
+static void
+build_result(struct ev *ev, struct qval *v, const struct qrange *r,
+    int instant, struct engine_result *res)
+{
+	struct result_priv	*p = xcalloc(1, sizeof(*p));
+	size_t			 i, k, npts = 0, ns = 0, at;
+
+	res->priv = p;
+	res->type = v->type;
+	res->t = r->start;
+	if (v->type == Q_TYPE_STRING) {
+		p->str = v->str;
+		v->str = NULL;
+		res->string = p->str;
+		return;
+	}
+	if (v->type == Q_TYPE_SCALAR && instant) {
+		res->scalar = v->sc[0];
+		return;
+	}
+	if (v->type == Q_TYPE_SCALAR) {
+		/* A range query of a scalar: one series without labels. */
+		res->type = Q_TYPE_MATRIX;
+		p->ls = xcalloc(1, sizeof(*p->ls));
+		p->ls[0] = lset_empty();
+		p->nls = 1;
+		p->t = xreallocarray(NULL, r->n ? r->n : 1, sizeof(int64_t));
+		p->v = xreallocarray(NULL, r->n ? r->n : 1, sizeof(double));
+		for (k = 0; k < r->n; k++) {
+			p->t[k] = qr_ts(r, k);
+			p->v[k] = v->sc[k];
+		}
+		res->series = xcalloc(1, sizeof(*res->series));
+		res->nseries = 1;
+		res->series[0].labels = p->ls[0]->l;
+		res->series[0].nlabels = 0;
+		res->series[0].t = p->t;
+		res->series[0].v = p->v;
+		res->series[0].n = r->n;
+		return;
+	}
+	if (v->type == Q_TYPE_MATRIX) {
+		/* An instant query of a range vector: each window. */
+		const struct qmat	*m = &v->mat;
+		int64_t			 ref = (m->has_at ? m->at : r->start) -
+					    m->offset;
+
+		p->ls = xcalloc(m->n ? m->n : 1, sizeof(*p->ls));
+		res->series = xcalloc(m->n ? m->n : 1, sizeof(*res->series));
+		for (i = 0; i < m->n; i++)
+			npts += m->s[i].n;
+		p->t = xreallocarray(NULL, npts ? npts : 1, sizeof(int64_t));
+		p->v = xreallocarray(NULL, npts ? npts : 1, sizeof(double));
+		at = 0;
+		for (i = 0; i < m->n; i++) {
+			const struct qmseries	*s = &m->s[i];
+			struct engine_series	*es = &res->series[ns];
+			size_t			 first = at;
+
+			for (k = 0; k < s->n; k++) {
+				if (s->t[k] < ref - m->range || s->t[k] > ref)
+					continue;
+				p->t[at] = s->t[k];
+				p->v[at++] = s->v[k];
+			}
+			if (at == first)
+				continue;
+			p->ls[p->nls++] = lset_ref(s->ls);
+			es->labels = s->ls->l;
+			es->nlabels = s->ls->n;
+			es->t = p->t + first;
+			es->v = p->v + first;
+			es->n = at - first;
+			ns++;
+		}
+		res->nseries = ns;
+		return;
+	}
+	/* An instant vector. */
+	if (!instant)
+		qsort(v->vec.s, v->vec.n, sizeof(*v->vec.s), qseries_cmp);
+	p->ls = xcalloc(v->vec.n ? v->vec.n : 1, sizeof(*p->ls));
+	res->series = xcalloc(v->vec.n ? v->vec.n : 1, sizeof(*res->series));
+	for (i = 0; i < v->vec.n; i++)
+		for (k = 0; k < r->n; k++)
+			npts += !q_absent(v->vec.s[i].v[k]);
+	p->t = xreallocarray(NULL, npts ? npts : 1, sizeof(int64_t));
+	p->v = xreallocarray(NULL, npts ? npts : 1, sizeof(double));
+	at = 0;
+	for (i = 0; i < v->vec.n; i++) {
+		const struct qseries	*s = &v->vec.s[i];
+		struct engine_series	*es = &res->series[ns];
+		size_t			 first = at;
+
+		for (k = 0; k < r->n; k++) {
+			if (q_absent(s->v[k]))
+				continue;
+			p->t[at] = qr_ts(r, k);
+			p->v[at++] = s->v[k];
+		}
+		if (at == first)
+			continue;
+		p->ls[p->nls++] = lset_ref(s->ls);
+		es->labels = s->ls->l;
+		es->nlabels = s->ls->n;
+		es->t = p->t + first;
+		es->v = p->v + first;
+		es->n = at - first;
+		ns++;
+	}
+	res->nseries = ns;
+	(void)ev;
+}
+
+void
+engine_result_free(struct engine_result *res)
+{
+	struct result_priv	*p;
+	size_t			 i;
+
+	if (res == NULL)
+		return;
+	if ((p = res->priv) != NULL) {
+		for (i = 0; i < p->nls; i++)
+			lset_unref(p->ls[i]);
+		free(p->ls);
+		free(p->t);
+		free(p->v);
+		free(p->str);
+		free(p);
+	}
+	free(res->series);
+	free(res);
+}
+
+int
+engine_eval(struct engine *eng, const struct q_expr *e, int64_t start,
+    int64_t end, int64_t step, int64_t timeout_ms,
+    struct engine_result **out, struct engine_error *err)
+{
+	struct ev		 ev;
+	struct qrange		 r;
+	struct qval		*v;
+	struct engine_result	*res;
+	enum q_type		 type = q_expr_type(e);
+	int			 instant = step == 0;
+
+	*out = NULL;
+	err->kind = ENGINE_OK;
+	err->msg[0] = '\0';
+	if (!instant && type != Q_TYPE_VECTOR && type != Q_TYPE_SCALAR) {
+		err->kind = ENGINE_BAD_DATA;
+		snprintf(err->msg, sizeof(err->msg), "invalid expression type "
+		    "\"%s\" for range query, must be Scalar or instant Vector",
+		    q_type_documented(type));
+		return -1;
+	}
+	if (end < start || (!instant && step < 0)) {
+		err->kind = ENGINE_BAD_DATA;
+		snprintf(err->msg, sizeof(err->msg), "end timestamp must not "
+		    "be before start time");
+		return -1;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.eng = eng;
+	ev.st = eng->st;
+	ev.qstart = start;
+	ev.qend = instant ? start : end;
+	ev.lookback = eng->opts.lookback_ms;
+	ev.sub_step = eng->opts.subquery_step_ms > 0 ?
+	    eng->opts.subquery_step_ms : 60000;
+	ev.max_samples = eng->opts.max_samples ? eng->opts.max_samples :
+	    UINT64_MAX;
+	if (timeout_ms <= 0)
+		timeout_ms = eng->opts.timeout_ms;
+	ev.deadline = timeout_ms > 0 ? now_mono_ms() + timeout_ms : 0;
+	r.start = start;
+	r.end = instant ? start : end;
+	r.step = instant ? 1 : step;
+	r.n = instant ? 1 : (size_t)((end - start) / step) + 1;
+	v = ev_eval(&ev, e, &r);
+	if (v == NULL) {
+		err->kind = ev.err != ENGINE_OK ? ev.err : ENGINE_INTERNAL;
+		snprintf(err->msg, sizeof(err->msg), "%s", ev.msg);
+		return -1;
+	}
+	res = xcalloc(1, sizeof(*res));
+	build_result(&ev, v, &r, instant, res);
+	qval_free(&ev, v);
+	*out = res;
+	return 0;
+}
+
+int
+engine_query(struct engine *eng, const char *query, size_t len,
+    int64_t start, int64_t end, int64_t step, int64_t timeout_ms,
+    struct engine_result **out, struct engine_error *err)
+{
+	struct q_error	 qerr;
+	struct q_expr	*e;
+	struct buf	 b = BUF_INIT;
+	int		 rc;
+
+	*out = NULL;
+	if ((e = q_parse_n(query, len, &qerr)) == NULL) {
+		q_error_format(&qerr, query, len, &b);
+		err->kind = ENGINE_BAD_DATA;
+		snprintf(err->msg, sizeof(err->msg), "%s", b.data ? b.data :
+		    "parse error");
+		buf_free(&b);
+		return -1;
+	}
+	rc = engine_eval(eng, e, start, end, step, timeout_ms, out, err);
+	q_expr_free(e);
+	return rc;
+}

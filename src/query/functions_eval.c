@@ -1,0 +1,1098 @@
+/*
+ * functions_eval: PromQL function calls, as Prometheus 2.42 computes them.
+ *
+ * Range-vector functions (rate, *_over_time, deriv, ...) slide a window
+ * over each series' sample array: the window of step k is
+ * [ref - range, ref] with ref = (the @ time or the step's time) - offset,
+ * both ends included as in Prometheus 2.x.  Both ends only move forward,
+ * so a step costs the samples entering and leaving, plus the function's
+ * own pass over the window.  Instant-vector functions map each series'
+ * slots; where the result drops the metric name, series that end up with
+ * the same labels are merged and a clash at one step is Prometheus's
+ * "vector cannot contain metrics with the same labelset".
+ */
+#include "config.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+
+#include <math.h>
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query/engine.h"
+#include "query/value.h"
+#include "xmalloc.h"
+
+#define DUP_MSG "vector cannot contain metrics with the same labelset"
+
+enum mfn {
+	MF_RATE, MF_INCREASE, MF_DELTA, MF_IRATE, MF_IDELTA, MF_DERIV,
+	MF_PREDICT, MF_RESETS, MF_CHANGES, MF_AVG, MF_MIN, MF_MAX, MF_SUM,
+	MF_COUNT, MF_LAST, MF_QUANTILE, MF_STDDEV, MF_STDVAR, MF_PRESENT,
+	MF_ABSENT, MF_HOLT,
+};
+
+static const struct {
+	const char	*name;
+	enum mfn	 fn;
+} mfns[] = {
+	{ "rate", MF_RATE }, { "increase", MF_INCREASE },
+	{ "delta", MF_DELTA }, { "irate", MF_IRATE },
+	{ "idelta", MF_IDELTA }, { "deriv", MF_DERIV },
+	{ "predict_linear", MF_PREDICT }, { "resets", MF_RESETS },
+	{ "changes", MF_CHANGES }, { "avg_over_time", MF_AVG },
+	{ "min_over_time", MF_MIN }, { "max_over_time", MF_MAX },
+	{ "sum_over_time", MF_SUM }, { "count_over_time", MF_COUNT },
+	{ "last_over_time", MF_LAST },
+	{ "quantile_over_time", MF_QUANTILE },
+	{ "stddev_over_time", MF_STDDEV },
+	{ "stdvar_over_time", MF_STDVAR },
+	{ "present_over_time", MF_PRESENT },
+	{ "absent_over_time", MF_ABSENT }, { "holt_winters", MF_HOLT },
+};
+
+/* Neumaier's variant of Kahan summation, as Prometheus's kahanSumInc. */
+static inline void
+kahan_inc(double inc, double *sum, double *c)
+{
+	double t = *sum + inc;
+
+	if (fabs(*sum) >= fabs(inc))
+		*c += (*sum - t) + inc;
+	else
+		*c += (inc - t) + *sum;
+	*sum = t;
+}
+
+/* Prometheus's extrapolatedRate. */
+static int
+extrapolated_rate(const int64_t *t, const double *v, size_t n,
+    int64_t range_start, int64_t range_end, int64_t range, int is_counter,
+    int is_rate, double *out)
+{
+	double	result, prev, dstart, dend, sampled, avg, thresh, interval;
+	double	factor;
+	size_t	i;
+
+	if (n < 2)
+		return 0;
+	result = v[n - 1] - v[0];
+	if (is_counter) {
+		prev = v[0];
+		for (i = 1; i < n; i++) {
+			if (v[i] < prev)
+				result += prev;
+			prev = v[i];
+		}
+	}
+	dstart = (double)(t[0] - range_start) / 1000;
+	dend = (double)(range_end - t[n - 1]) / 1000;
+	sampled = (double)(t[n - 1] - t[0]) / 1000;
+	avg = sampled / (double)(n - 1);
+	if (is_counter && result > 0 && v[0] >= 0) {
+		double dzero = sampled * (v[0] / result);
+
+		if (dzero < dstart)
+			dstart = dzero;
+	}
+	thresh = avg * 1.1;
+	interval = sampled;
+	interval += dstart < thresh ? dstart : avg / 2;
+	interval += dend < thresh ? dend : avg / 2;
+	factor = interval / sampled;
+	if (is_rate)
+		factor /= (double)range / 1000;
+	*out = result * factor;
+	return 1;
+}
+
+/* Prometheus's linearRegression, intercept at itime. */
+static void
+linear_regression(const int64_t *t, const double *v, size_t n,
+    int64_t itime, double *slope, double *intercept)
+{
+	double	sx = 0, cx = 0, sy = 0, cy = 0, sxy = 0, cxy = 0;
+	double	sx2 = 0, cx2 = 0, cnt = 0, cov, var;
+	int	consty = 1;
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		double x = (double)(t[i] - itime) / 1e3;
+
+		if (consty && i > 0 && v[i] != v[0])
+			consty = 0;
+		cnt += 1;
+		kahan_inc(x, &sx, &cx);
+		kahan_inc(v[i], &sy, &cy);
+		kahan_inc(x * v[i], &sxy, &cxy);
+		kahan_inc(x * x, &sx2, &cx2);
+	}
+	if (consty) {
+		if (isinf(v[0])) {
+			*slope = *intercept = NAN;
+			return;
+		}
+		*slope = 0;
+		*intercept = v[0];
+		return;
+	}
+	sx += cx;
+	sy += cy;
+	sxy += cxy;
+	sx2 += cx2;
+	cov = sxy - sx * sy / cnt;
+	var = sx2 - sx * sx / cnt;
+	*slope = cov / var;
+	*intercept = sy / cnt - *slope * sx / cnt;
+}
+
+struct mctx {
+	enum mfn	 fn;
+	int64_t		 range;
+	const double	*p1, *p2;	/* scalar arguments per step */
+	double		*scratch;
+	size_t		 scratch_cap;
+	struct ev	*ev;
+};
+
+/* One window; 1 with *out set, 0 for no point. */
+static int
+mfn_apply(struct mctx *c, size_t k, int64_t ts, int64_t ref,
+    const int64_t *t, const double *v, size_t n, double *out)
+{
+	double	a, b, s0, s1, x, y, m, cm, aux, caux, cnt;
+	size_t	i;
+
+	switch (c->fn) {
+	case MF_RATE:
+		return extrapolated_rate(t, v, n, ref - c->range, ref,
+		    c->range, 1, 1, out);
+	case MF_INCREASE:
+		return extrapolated_rate(t, v, n, ref - c->range, ref,
+		    c->range, 1, 0, out);
+	case MF_DELTA:
+		return extrapolated_rate(t, v, n, ref - c->range, ref,
+		    c->range, 0, 0, out);
+	case MF_IRATE:
+	case MF_IDELTA:
+		if (n < 2)
+			return 0;
+		if (c->fn == MF_IRATE && v[n - 1] < v[n - 2])
+			a = v[n - 1];
+		else
+			a = v[n - 1] - v[n - 2];
+		if (t[n - 1] == t[n - 2])
+			return 0;
+		if (c->fn == MF_IRATE)
+			a /= (double)(t[n - 1] - t[n - 2]) / 1000;
+		*out = a;
+		return 1;
+	case MF_DERIV:
+		if (n < 2)
+			return 0;
+		linear_regression(t, v, n, t[0], &a, &b);
+		*out = a;
+		return 1;
+	case MF_PREDICT:
+		if (n < 2)
+			return 0;
+		linear_regression(t, v, n, ts, &a, &b);
+		*out = a * c->p1[k] + b;
+		return 1;
+	case MF_RESETS:
+		for (i = 1, a = 0; i < n; i++)
+			if (v[i] < v[i - 1])
+				a++;
+		*out = a;
+		return 1;
+	case MF_CHANGES:
+		for (i = 1, a = 0; i < n; i++)
+			if (v[i] != v[i - 1] && !(isnan(v[i]) &&
+			    isnan(v[i - 1])))
+				a++;
+		*out = a;
+		return 1;
+	case MF_AVG:
+		m = cm = cnt = 0;
+		for (i = 0; i < n; i++) {
+			cnt++;
+			if (isinf(m)) {
+				if (isinf(v[i]) && (m > 0) == (v[i] > 0))
+					continue;
+				if (!isinf(v[i]) && !isnan(v[i]))
+					continue;
+			}
+			kahan_inc(v[i] / cnt - m / cnt, &m, &cm);
+		}
+		*out = isinf(m) ? m : m + cm;
+		return 1;
+	case MF_MIN:
+		a = v[0];
+		for (i = 0; i < n; i++)
+			if (v[i] < a || isnan(a))
+				a = v[i];
+		*out = a;
+		return 1;
+	case MF_MAX:
+		a = v[0];
+		for (i = 0; i < n; i++)
+			if (v[i] > a || isnan(a))
+				a = v[i];
+		*out = a;
+		return 1;
+	case MF_SUM:
+		a = b = 0;
+		for (i = 0; i < n; i++)
+			kahan_inc(v[i], &a, &b);
+		*out = isinf(a) ? a : a + b;
+		return 1;
+	case MF_COUNT:
+		*out = (double)n;
+		return 1;
+	case MF_LAST:
+		*out = v[n - 1];
+		return 1;
+	case MF_PRESENT:
+	case MF_ABSENT:
+		*out = 1;
+		return 1;
+	case MF_QUANTILE:
+		if (n > c->scratch_cap) {
+			c->scratch_cap = n * 2;
+			c->scratch = xreallocarray(c->scratch, c->scratch_cap,
+			    sizeof(double));
+		}
+		memcpy(c->scratch, v, n * sizeof(double));
+		*out = q_quantile(c->p1[k], c->scratch, n);
+		return 1;
+	case MF_STDDEV:
+	case MF_STDVAR:
+		m = cm = aux = caux = cnt = 0;
+		for (i = 0; i < n; i++) {
+			double delta;
+
+			cnt++;
+			delta = v[i] - (m + cm);
+			kahan_inc(delta / cnt, &m, &cm);
+			kahan_inc(delta * (v[i] - (m + cm)), &aux, &caux);
+		}
+		a = (aux + caux) / cnt;
+		*out = c->fn == MF_STDDEV ? sqrt(a) : a;
+		return 1;
+	case MF_HOLT:
+		a = c->p1[k];	/* smoothing factor */
+		b = c->p2[k];	/* trend factor */
+		if (a <= 0 || a >= 1) {
+			ev_fail(c->ev, ENGINE_EXECUTION, "invalid smoothing "
+			    "factor. Expected: 0 < sf < 1, got: %f", a);
+			return -1;
+		}
+		if (b <= 0 || b >= 1) {
+			ev_fail(c->ev, ENGINE_EXECUTION, "invalid trend factor. "
+			    "Expected: 0 < tf < 1, got: %f", b);
+			return -1;
+		}
+		if (n < 2)
+			return 0;
+		s0 = 0;
+		s1 = v[0];
+		cm = v[1] - v[0];	/* the trend */
+		for (i = 1; i < n; i++) {
+			x = a * v[i];
+			if (i - 1 != 0)
+				cm = b * (s1 - s0) + (1 - b) * cm;
+			y = (1 - a) * (s1 + cm);
+			s0 = s1;
+			s1 = x + y;
+		}
+		*out = s1;
+		return 1;
+	}
+	return 0;
+}
+
+/* The labels absent() and absent_over_time() give. */
+struct lset *
+absent_labels(const struct q_expr *e)
+{
+	const struct q_vector_selector	*vs;
+	struct label			 l[64];
+	struct lset			*ls, *t;
+	size_t				 i, j, n = 0;
+
+	while (e->kind == Q_PAREN)
+		e = e->paren;
+	if (e->kind == Q_MATRIX_SELECTOR)
+		e = e->matrix.vs;
+	if (e->kind != Q_VECTOR_SELECTOR)
+		return lset_empty();
+	vs = &e->vs;
+	for (i = 0; i < vs->nmatchers && n < 64; i++) {
+		const struct q_matcher *m = &vs->matchers[i];
+
+		if (strcmp(m->name, "__name__") == 0 ||
+		    m->type != Q_MATCH_EQUAL)
+			continue;
+		for (j = 0; j < n; j++)
+			if (strcmp(l[j].name, m->name) == 0)
+				break;
+		if (j == n) {
+			l[n].name = m->name;
+			l[n++].value = m->value;
+		}
+	}
+	ls = lset_new(l, n);
+	/* A name matched any other way, or twice, is left out. */
+	for (i = 0; i < vs->nmatchers; i++) {
+		const struct q_matcher	*m = &vs->matchers[i];
+		int			 first_eq = 0;
+
+		if (strcmp(m->name, "__name__") == 0)
+			continue;
+		if (m->type == Q_MATCH_EQUAL) {
+			for (j = 0; j < i; j++)
+				if (strcmp(vs->matchers[j].name, m->name) == 0 &&
+				    vs->matchers[j].type == Q_MATCH_EQUAL)
+					break;
+			first_eq = j == i;
+		}
+		if (first_eq)
+			continue;
+		t = lset_set(ls, m->name, "");
+		lset_unref(ls);
+		ls = t;
+	}
+	return ls;
+}
+
+static struct qval *
+eval_range_fn(struct ev *ev, const struct q_expr *e, enum mfn fn,
+    const struct qrange *r)
+{
+	const struct q_call	*call = &e->call;
+	struct qval		*mv = NULL, *p1 = NULL, *p2 = NULL, *out;
+	struct mctx		 c;
+	size_t			 mi = 0, i, k;
+	double			*absent_seen = NULL;
+
+	if (fn == MF_QUANTILE)
+		mi = 1;
+	memset(&c, 0, sizeof(c));
+	c.fn = fn;
+	c.ev = ev;
+	if (fn == MF_QUANTILE) {
+		if ((p1 = ev_eval(ev, call->args[0], r)) == NULL)
+			return NULL;
+	} else if (fn == MF_PREDICT || fn == MF_HOLT) {
+		if ((p1 = ev_eval(ev, call->args[1], r)) == NULL)
+			return NULL;
+		if (fn == MF_HOLT &&
+		    (p2 = ev_eval(ev, call->args[2], r)) == NULL) {
+			qval_free(ev, p1);
+			return NULL;
+		}
+	}
+	if ((mv = ev_eval(ev, call->args[mi], r)) == NULL) {
+		qval_free(ev, p1);
+		qval_free(ev, p2);
+		return NULL;
+	}
+	c.p1 = p1 != NULL ? p1->sc : NULL;
+	c.p2 = p2 != NULL ? p2->sc : NULL;
+	c.range = mv->mat.range;
+	out = qval_new(Q_TYPE_VECTOR);
+	out->vec.nsteps = r->n;
+	if (fn == MF_ABSENT) {
+		absent_seen = xcalloc(r->n ? r->n : 1, sizeof(double));
+	}
+	for (i = 0; i < mv->mat.n && ev->err == ENGINE_OK; i++) {
+		const struct qmseries	*ms = &mv->mat.s[i];
+		struct qseries		*s;
+		struct lset		*ls;
+		size_t			 lo = 0, hi = 0, any = 0;
+
+		if (ev_check_time(ev) == -1)
+			break;
+		if (fn == MF_ABSENT) {
+			for (k = 0; k < r->n; k++) {
+				int64_t ref = (mv->mat.has_at ? mv->mat.at :
+				    qr_ts(r, k)) - mv->mat.offset;
+
+				while (hi < ms->n && ms->t[hi] <= ref)
+					hi++;
+				while (lo < hi && ms->t[lo] < ref - c.range)
+					lo++;
+				if (hi > lo)
+					absent_seen[k] = 1;
+			}
+			continue;
+		}
+		ls = fn == MF_LAST ? lset_ref(ms->ls) : lset_drop_name(ms->ls);
+		if ((s = qvec_add(ev, &out->vec, ls)) == NULL)
+			break;
+		for (k = 0; k < r->n; k++) {
+			int64_t	ts = qr_ts(r, k);
+			int64_t	ref = (mv->mat.has_at ? mv->mat.at : ts) -
+				    mv->mat.offset;
+			double	x;
+			int	rc;
+
+			while (hi < ms->n && ms->t[hi] <= ref)
+				hi++;
+			while (lo < hi && ms->t[lo] < ref - c.range)
+				lo++;
+			if (hi == lo)
+				continue;
+			rc = mfn_apply(&c, k, ts, ref, ms->t + lo, ms->v + lo,
+			    hi - lo, &x);
+			if (rc < 0)
+				break;
+			if (rc > 0) {
+				s->v[k] = x;
+				any = 1;
+			}
+		}
+		if (!any) {
+			lset_unref(s->ls);
+			free(s->v);
+			out->vec.n--;
+			ev_release(ev, r->n);
+		}
+	}
+	free(c.scratch);
+	if (fn == MF_ABSENT && ev->err == ENGINE_OK) {
+		struct qseries *s;
+
+		if ((s = qvec_add(ev, &out->vec,
+		    absent_labels(call->args[0]))) != NULL) {
+			for (k = 0; k < r->n; k++)
+				if (absent_seen[k] == 0)
+					s->v[k] = 1;
+			qvec_compact(ev, &out->vec);
+		}
+	}
+	free(absent_seen);
+	qval_free(ev, mv);
+	qval_free(ev, p1);
+	qval_free(ev, p2);
+	if (ev->err == ENGINE_OK)
+		qvec_merge(ev, &out->vec, 0, DUP_MSG);
+	if (ev->err != ENGINE_OK) {
+		qval_free(ev, out);
+		return NULL;
+	}
+	return out;
+}
+
+/* Days since 1970-01-01 to civil date (proleptic Gregorian). */
+static void
+civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	int64_t		era, yy;
+	unsigned	doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = (unsigned)(z - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	yy = (int64_t)yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = yy + (*m <= 2);
+}
+
+enum datefn { D_DOM, D_DOW, D_DOY, D_DIM, D_HOUR, D_MINUTE, D_MONTH,
+	D_YEAR };
+
+static int
+is_leap(int64_t y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/* Go's int64(float64) on amd64: out of range and NaN give INT64_MIN. */
+static int64_t
+go_int64(double v)
+{
+	if (isnan(v) || v >= 9223372036854775808.0 ||
+	    v < -9223372036854775808.0)
+		return INT64_MIN;
+	return (int64_t)v;
+}
+
+static double
+date_value(enum datefn f, int64_t secs)
+{
+	static const unsigned cum[] = { 0, 31, 59, 90, 120, 151, 181, 212,
+	    243, 273, 304, 334 };
+	static const unsigned dim[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30,
+	    31, 30, 31 };
+	int64_t		days, rem, y;
+	unsigned	m, d;
+
+	days = secs / 86400;
+	rem = secs % 86400;
+	if (rem < 0) {
+		rem += 86400;
+		days--;
+	}
+	civil_from_days(days, &y, &m, &d);
+	switch (f) {
+	case D_DOM:
+		return d;
+	case D_DOW:
+		return (double)(((days % 7) + 11) % 7);
+	case D_DOY:
+		return cum[m - 1] + d + (m > 2 && is_leap(y));
+	case D_DIM:
+		return dim[m - 1] + (m == 2 && is_leap(y));
+	case D_HOUR:
+		return (double)(rem / 3600);
+	case D_MINUTE:
+		return (double)(rem % 3600 / 60);
+	case D_MONTH:
+		return m;
+	case D_YEAR:
+		return (double)y;
+	}
+	return NAN;
+}
+
+static double
+f_deg(double v)
+{
+	return v * 180 / M_PI;
+}
+
+static double
+f_rad(double v)
+{
+	return v * M_PI / 180;
+}
+
+static double
+f_sgn(double v)
+{
+	return v < 0 ? -1 : v > 0 ? 1 : v;
+}
+
+typedef double (*math_func)(double);
+
+static const struct {
+	const char	*name;
+	math_func	 f;
+} math_fns[] = {
+	{ "abs", fabs }, { "ceil", ceil }, { "floor", floor }, { "exp", exp },
+	{ "sqrt", sqrt }, { "ln", log }, { "log2", log2 }, { "log10", log10 },
+	{ "sin", sin }, { "cos", cos }, { "tan", tan }, { "asin", asin },
+	{ "acos", acos }, { "atan", atan }, { "sinh", sinh }, { "cosh", cosh },
+	{ "tanh", tanh }, { "asinh", asinh }, { "acosh", acosh },
+	{ "atanh", atanh }, { "deg", f_deg }, { "rad", f_rad },
+	{ "sgn", f_sgn },
+};
+
+static math_func
+math_lookup(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(math_fns) / sizeof(math_fns[0]); i++)
+		if (strcmp(math_fns[i].name, name) == 0)
+			return math_fns[i].f;
+	return NULL;
+}
+
+/* Replace every series' labels by F(labels), then merge per step. */
+static int
+relabel_drop_name(struct ev *ev, struct qvec *vec)
+{
+	size_t i;
+
+	for (i = 0; i < vec->n; i++) {
+		struct lset *ls = lset_drop_name(vec->s[i].ls);
+
+		lset_unref(vec->s[i].ls);
+		vec->s[i].ls = ls;
+	}
+	return qvec_merge(ev, vec, 1, DUP_MSG);
+}
+
+/* Go's regexp Expand template: $1 ${1} $name ${name} $$. */
+static void
+expand_template(const char *tmpl, const char *src, const PCRE2_SIZE *ov,
+    int nmatch, const pcre2_code *re, struct buf *out)
+{
+	const char *p = tmpl;
+
+	while (*p != '\0') {
+		const char	*name;
+		size_t		 nlen;
+		char		 nbuf[128];
+		int		 num = -1;
+
+		if (*p != '$') {
+			buf_addc(out, *p++);
+			continue;
+		}
+		p++;
+		if (*p == '$') {
+			buf_addc(out, '$');
+			p++;
+			continue;
+		}
+		if (*p == '{') {
+			const char *q = p + 1;
+
+			name = q;
+			while (*q == '_' || (*q >= 'a' && *q <= 'z') ||
+			    (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9'))
+				q++;
+			if (*q != '}' || q == name) {
+				/* Not a reference: Go keeps "$" literally. */
+				buf_addc(out, '$');
+				continue;
+			}
+			nlen = (size_t)(q - name);
+			p = q + 1;
+		} else {
+			const char *q = p;
+
+			name = q;
+			while (*q == '_' || (*q >= 'a' && *q <= 'z') ||
+			    (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9'))
+				q++;
+			if (q == name) {
+				buf_addc(out, '$');
+				continue;
+			}
+			nlen = (size_t)(q - name);
+			p = q;
+		}
+		if (nlen >= sizeof(nbuf))
+			continue;
+		memcpy(nbuf, name, nlen);
+		nbuf[nlen] = '\0';
+		if (strspn(nbuf, "0123456789") == nlen) {
+			/* Go parses the number; an overflow is no group. */
+			num = nlen > 9 ? -1 : atoi(nbuf);
+		} else
+			num = pcre2_substring_number_from_name(re,
+			    (PCRE2_SPTR)nbuf);
+		if (num >= 0 && num < nmatch && ov[2 * num] != PCRE2_UNSET)
+			buf_add(out, src + ov[2 * num],
+			    ov[2 * num + 1] - ov[2 * num]);
+	}
+}
+
+static struct qval *
+eval_label_replace(struct ev *ev, const struct q_call *call,
+    struct qval *v)
+{
+	const char		*dst = call->args[1]->string.s;
+	const char		*repl = call->args[2]->string.s;
+	const char		*src = call->args[3]->string.s;
+	const struct q_string	*rs = &call->args[4]->string;
+	struct buf		 pat = BUF_INIT, res = BUF_INIT;
+	pcre2_code		*re;
+	pcre2_match_data	*md;
+	int			 ecode;
+	PCRE2_SIZE		 eoff;
+	size_t			 i;
+
+	buf_adds(&pat, "^(?:");
+	buf_add(&pat, rs->s, rs->len);
+	buf_adds(&pat, ")$");
+	re = pcre2_compile((PCRE2_SPTR)pat.data, pat.len, PCRE2_UTF |
+	    PCRE2_DOLLAR_ENDONLY, &ecode, &eoff, NULL);
+	buf_free(&pat);
+	if (re == NULL) {
+		qval_free(ev, v);
+		return ev_fail(ev, ENGINE_EXECUTION, "invalid regular "
+		    "expression in label_replace(): %s", rs->s);
+	}
+	if (!label_name_valid(dst)) {
+		pcre2_code_free(re);
+		qval_free(ev, v);
+		return ev_fail(ev, ENGINE_EXECUTION, "invalid destination "
+		    "label name in label_replace(): %s", dst);
+	}
+	md = pcre2_match_data_create_from_pattern(re, NULL);
+	for (i = 0; i < v->vec.n; i++) {
+		struct qseries	*s = &v->vec.s[i];
+		const char	*sv = lset_get(s->ls, src);
+		struct lset	*ls;
+		int		 rc;
+
+		rc = pcre2_match(re, (PCRE2_SPTR)sv, strlen(sv), 0, 0, md,
+		    NULL);
+		if (rc < 0)
+			continue;
+		buf_reset(&res);
+		expand_template(repl, sv, pcre2_get_ovector_pointer(md),
+		    (int)pcre2_get_ovector_count(md), re, &res);
+		ls = lset_set(s->ls, dst, res.data ? res.data : "");
+		lset_unref(s->ls);
+		s->ls = ls;
+	}
+	buf_free(&res);
+	pcre2_match_data_free(md);
+	pcre2_code_free(re);
+	if (qvec_merge(ev, &v->vec, 1, DUP_MSG) == -1) {
+		qval_free(ev, v);
+		return NULL;
+	}
+	return v;
+}
+
+static struct qval *
+eval_label_join(struct ev *ev, const struct q_call *call, struct qval *v)
+{
+	const char	*dst = call->args[1]->string.s;
+	const char	*sep = call->args[2]->string.s;
+	struct buf	 res = BUF_INIT;
+	size_t		 i, j;
+
+	for (j = 3; j < call->nargs; j++)
+		if (!label_name_valid(call->args[j]->string.s)) {
+			qval_free(ev, v);
+			return ev_fail(ev, ENGINE_EXECUTION, "invalid source "
+			    "label name in label_join(): %s",
+			    call->args[j]->string.s);
+		}
+	if (!label_name_valid(dst)) {
+		qval_free(ev, v);
+		return ev_fail(ev, ENGINE_EXECUTION, "invalid destination "
+		    "label name in label_join(): %s", dst);
+	}
+	for (i = 0; i < v->vec.n; i++) {
+		struct qseries	*s = &v->vec.s[i];
+		struct lset	*ls;
+
+		buf_reset(&res);
+		for (j = 3; j < call->nargs; j++) {
+			if (j > 3)
+				buf_adds(&res, sep);
+			buf_adds(&res, lset_get(s->ls, call->args[j]->string.s));
+		}
+		ls = lset_set(s->ls, dst, res.data ? res.data : "");
+		lset_unref(s->ls);
+		s->ls = ls;
+	}
+	buf_free(&res);
+	if (qvec_merge(ev, &v->vec, 1, DUP_MSG) == -1) {
+		qval_free(ev, v);
+		return NULL;
+	}
+	return v;
+}
+
+struct sort_ent {
+	double	v;
+	size_t	i;
+};
+
+static int
+sort_asc(const void *a, const void *b)
+{
+	const struct sort_ent *x = a, *y = b;
+
+	/* NaN last. */
+	if (isnan(x->v) || isnan(y->v))
+		return isnan(x->v) - isnan(y->v);
+	return x->v < y->v ? -1 : x->v > y->v;
+}
+
+static int
+sort_desc(const void *a, const void *b)
+{
+	const struct sort_ent *x = a, *y = b;
+
+	if (isnan(x->v) || isnan(y->v))
+		return isnan(x->v) - isnan(y->v);
+	return x->v > y->v ? -1 : x->v < y->v;
+}
+
+static void
+sort_instant(struct qvec *vec, int desc)
+{
+	struct sort_ent	*e;
+	struct qseries	*s;
+	size_t		 i;
+
+	if (vec->nsteps != 1 || vec->n < 2)
+		return;
+	e = xreallocarray(NULL, vec->n, sizeof(*e));
+	for (i = 0; i < vec->n; i++) {
+		e[i].v = vec->s[i].v[0];
+		e[i].i = i;
+	}
+	qsort(e, vec->n, sizeof(*e), desc ? sort_desc : sort_asc);
+	s = xreallocarray(NULL, vec->n, sizeof(*s));
+	for (i = 0; i < vec->n; i++)
+		s[i] = vec->s[e[i].i];
+	memcpy(vec->s, s, vec->n * sizeof(*s));
+	free(s);
+	free(e);
+}
+
+enum elem_op {
+	E_NONE, E_MATH, E_ROUND, E_CLAMP, E_CLAMP_MAX, E_CLAMP_MIN,
+	E_TIMESTAMP, E_DATE,
+};
+
+static int
+date_fn(const char *name, enum datefn *f)
+{
+	static const struct {
+		const char	*name;
+		enum datefn	 f;
+	} t[] = {
+		{ "day_of_month", D_DOM }, { "day_of_week", D_DOW },
+		{ "day_of_year", D_DOY }, { "days_in_month", D_DIM },
+		{ "hour", D_HOUR }, { "minute", D_MINUTE },
+		{ "month", D_MONTH }, { "year", D_YEAR },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (strcmp(t[i].name, name) == 0) {
+			*f = t[i].f;
+			return 1;
+		}
+	return 0;
+}
+
+static enum elem_op
+elem_op(const char *name, enum datefn *df)
+{
+	if (math_lookup(name) != NULL)
+		return E_MATH;
+	if (strcmp(name, "round") == 0)
+		return E_ROUND;
+	if (strcmp(name, "clamp") == 0)
+		return E_CLAMP;
+	if (strcmp(name, "clamp_max") == 0)
+		return E_CLAMP_MAX;
+	if (strcmp(name, "clamp_min") == 0)
+		return E_CLAMP_MIN;
+	if (strcmp(name, "timestamp") == 0)
+		return E_TIMESTAMP;
+	if (date_fn(name, df))
+		return E_DATE;
+	return E_NONE;
+}
+
+struct qval *
+ev_call(struct ev *ev, const struct q_expr *e, const struct qrange *r)
+{
+	const struct q_call	*call = &e->call;
+	const char		*name = call->func->name;
+	struct qval		*v, *a1 = NULL, *a2 = NULL;
+	enum elem_op		 op;
+	enum datefn		 df = D_DOM;
+	math_func		 mf = math_lookup(name);
+	size_t			 i, k;
+
+	for (i = 0; i < sizeof(mfns) / sizeof(mfns[0]); i++)
+		if (strcmp(mfns[i].name, name) == 0)
+			return eval_range_fn(ev, e, mfns[i].fn, r);
+	if (strcmp(name, "time") == 0) {
+		if ((v = qval_scalar(ev, r, 0)) != NULL)
+			for (k = 0; k < r->n; k++)
+				v->sc[k] = (double)qr_ts(r, k) / 1000;
+		return v;
+	}
+	if (strcmp(name, "pi") == 0)
+		return qval_scalar(ev, r, M_PI);
+	if (strcmp(name, "vector") == 0) {
+		struct qseries *s;
+
+		if ((a1 = ev_eval(ev, call->args[0], r)) == NULL)
+			return NULL;
+		v = qval_new(Q_TYPE_VECTOR);
+		v->vec.nsteps = r->n;
+		if ((s = qvec_add(ev, &v->vec, lset_empty())) != NULL)
+			memcpy(s->v, a1->sc, r->n * sizeof(double));
+		qval_free(ev, a1);
+		if (ev->err != ENGINE_OK) {
+			qval_free(ev, v);
+			return NULL;
+		}
+		return v;
+	}
+	if (call->nargs == 0) {
+		/* The date functions of the current time. */
+		struct qseries	*s;
+		enum datefn	 f;
+
+		if (!date_fn(name, &f))
+			return ev_fail(ev, ENGINE_INTERNAL, "function %s not "
+			    "implemented", name);
+		v = qval_new(Q_TYPE_VECTOR);
+		v->vec.nsteps = r->n;
+		if ((s = qvec_add(ev, &v->vec, lset_empty())) == NULL) {
+			qval_free(ev, v);
+			return NULL;
+		}
+		for (k = 0; k < r->n; k++)
+			s->v[k] = date_value(f, qr_ts(r, k) / 1000);
+		return v;
+	}
+	/* Scalar arguments first, as Prometheus's rangeEval does. */
+	if (strcmp(name, "histogram_quantile") == 0 ||
+	    strcmp(name, "histogram_fraction") == 0) {
+		if ((a1 = ev_eval(ev, call->args[0], r)) == NULL)
+			return NULL;
+		if (strcmp(name, "histogram_fraction") == 0) {
+			if ((a2 = ev_eval(ev, call->args[1], r)) == NULL) {
+				qval_free(ev, a1);
+				return NULL;
+			}
+		}
+		v = ev_eval(ev, call->args[call->nargs - 1], r);
+		if (v == NULL) {
+			qval_free(ev, a1);
+			qval_free(ev, a2);
+			return NULL;
+		}
+		if (a2 != NULL) {
+			/* Only native histograms have fractions. */
+			qval_free(ev, a1);
+			qval_free(ev, a2);
+			qvec_clear(ev, &v->vec);
+			return v;
+		}
+		v = ev_histogram_quantile(ev, a1->sc, v, r);
+		qval_free(ev, a1);
+		return v;
+	}
+	if ((v = ev_eval(ev, call->args[0], r)) == NULL)
+		return NULL;
+	if (call->nargs > 1 && call->args[1]->kind != Q_STRING &&
+	    (a1 = ev_eval(ev, call->args[1], r)) == NULL) {
+		qval_free(ev, v);
+		return NULL;
+	}
+	if (call->nargs > 2 && call->args[2]->kind != Q_STRING &&
+	    (a2 = ev_eval(ev, call->args[2], r)) == NULL) {
+		qval_free(ev, v);
+		qval_free(ev, a1);
+		return NULL;
+	}
+	if (strcmp(name, "scalar") == 0) {
+		struct qval *sv = qval_scalar(ev, r, NAN);
+
+		if (sv != NULL) {
+			for (k = 0; k < r->n; k++) {
+				size_t cnt = 0;
+				double x = NAN;
+
+				for (i = 0; i < v->vec.n; i++)
+					if (!q_absent(v->vec.s[i].v[k])) {
+						cnt++;
+						x = v->vec.s[i].v[k];
+					}
+				sv->sc[k] = cnt == 1 ? x : NAN;
+			}
+		}
+		qval_free(ev, v);
+		return sv;
+	}
+	if (strcmp(name, "absent") == 0) {
+		struct qval	*out = qval_new(Q_TYPE_VECTOR);
+		struct qseries	*s;
+
+		out->vec.nsteps = r->n;
+		if ((s = qvec_add(ev, &out->vec,
+		    absent_labels(call->args[0]))) != NULL) {
+			for (k = 0; k < r->n; k++) {
+				for (i = 0; i < v->vec.n; i++)
+					if (!q_absent(v->vec.s[i].v[k]))
+						break;
+				if (i == v->vec.n)
+					s->v[k] = 1;
+			}
+			qvec_compact(ev, &out->vec);
+		}
+		qval_free(ev, v);
+		if (ev->err != ENGINE_OK) {
+			qval_free(ev, out);
+			return NULL;
+		}
+		return out;
+	}
+	if (strcmp(name, "sort") == 0 || strcmp(name, "sort_desc") == 0) {
+		sort_instant(&v->vec, strcmp(name, "sort_desc") == 0);
+		return v;
+	}
+	if (strcmp(name, "label_replace") == 0)
+		return eval_label_replace(ev, call, v);
+	if (strcmp(name, "label_join") == 0)
+		return eval_label_join(ev, call, v);
+	if (strcmp(name, "histogram_count") == 0 ||
+	    strcmp(name, "histogram_sum") == 0) {
+		/* Float samples are not native histograms: nothing. */
+		qvec_clear(ev, &v->vec);
+		return v;
+	}
+	if ((op = elem_op(name, &df)) == E_NONE) {
+		qval_free(ev, v);
+		qval_free(ev, a1);
+		qval_free(ev, a2);
+		return ev_fail(ev, ENGINE_INTERNAL, "function %s not "
+		    "implemented", name);
+	}
+	for (i = 0; i < v->vec.n; i++) {
+		double *x = v->vec.s[i].v;
+
+		for (k = 0; k < r->n; k++) {
+			double y;
+
+			if (q_absent(x[k]))
+				continue;
+			switch (op) {
+			case E_MATH:
+				y = mf(x[k]);
+				break;
+			case E_ROUND: {
+				double inv = 1.0 / (a1 != NULL ? a1->sc[k] : 1);
+
+				y = floor(x[k] * inv + 0.5) / inv;
+				break;
+			}
+			case E_CLAMP:
+				if (a2->sc[k] < a1->sc[k]) {
+					x[k] = q_absent_value();
+					continue;
+				}
+				y = go_max(a1->sc[k], go_min(a2->sc[k], x[k]));
+				break;
+			case E_CLAMP_MAX:
+				y = go_min(a1->sc[k], x[k]);
+				break;
+			case E_CLAMP_MIN:
+				y = go_max(a1->sc[k], x[k]);
+				break;
+			case E_TIMESTAMP:
+				y = (double)qr_ts(r, k) / 1000;
+				break;
+			default:
+				y = date_value(df, go_int64(x[k]));
+				break;
+			}
+			x[k] = y;
+		}
+	}
+	qval_free(ev, a1);
+	qval_free(ev, a2);
+	qvec_compact(ev, &v->vec);
+	if (relabel_drop_name(ev, &v->vec) == -1) {
+		qval_free(ev, v);
+		return NULL;
+	}
+	return v;
+}

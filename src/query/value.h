@@ -1,0 +1,220 @@
+/*
+ * value: the evaluator's internal values (private to src/query/).
+ *
+ * The evaluator works series by series, not step by step: an instant
+ * vector evaluated over the steps of a query is a set of series, each with
+ * one slot per step (Q_ABSENT where the series has no point at that step).
+ * A scalar is one value per step.  A range vector keeps the samples of each
+ * series together with the window (range, offset, @) that each step looks
+ * through, so functions slide a window over one compact array.
+ *
+ * Label sets are immutable and reference counted (struct lset); a series
+ * that keeps its labels through an operation shares them.  Everything here
+ * belongs to one evaluation on one thread.
+ */
+#ifndef MONITORD_QUERY_VALUE_H
+#define MONITORD_QUERY_VALUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "buf.h"
+#include "sample.h"
+#include "query/ast.h"
+
+/*
+ * "No point at this step": a signalling NaN with a payload no arithmetic
+ * produces (arithmetic quiets NaNs), so a value that leaked into a
+ * computation comes out as an ordinary NaN, never as a false absence.
+ */
+#define Q_ABSENT_BITS	0x7ff4a5e9c0ffee01ULL
+
+static inline int
+q_absent(double v)
+{
+	uint64_t u;
+
+	memcpy(&u, &v, sizeof(u));
+	return u == Q_ABSENT_BITS;
+}
+
+static inline double
+q_absent_value(void)
+{
+	uint64_t	u = Q_ABSENT_BITS;
+	double		v;
+
+	memcpy(&v, &u, sizeof(v));
+	return v;
+}
+
+/* An immutable label set, sorted by name (byte order, as Prometheus). */
+struct lset {
+	unsigned	 refs;
+	size_t		 n;
+	uint64_t	 hash;
+	struct label	 l[];
+};
+
+/* Copy N labels (any order); empty values are dropped. */
+struct lset	*lset_new(const struct label *, size_t n);
+struct lset	*lset_empty(void);
+struct lset	*lset_ref(struct lset *);
+void		 lset_unref(struct lset *);
+int		 lset_eq(const struct lset *, const struct lset *);
+int		 lset_cmp(const struct lset *, const struct lset *);
+const char	*lset_get(const struct lset *, const char *name);
+/* New references: without __name__, with NAME=VALUE ("" deletes). */
+struct lset	*lset_drop_name(struct lset *);
+struct lset	*lset_set(struct lset *, const char *name, const char *value);
+/* Keep only NAMES / drop NAMES (and __name__ when drop_name). */
+struct lset	*lset_keep(const struct lset *, char *const *names, size_t n);
+struct lset	*lset_without(const struct lset *, char *const *names,
+		    size_t n, int drop_name);
+/* Labels.String(): {a="b", c="d"} with Go's quoting. */
+void		 lset_format(const struct lset *, struct buf *);
+/*
+ * A signature: the bytes of the labels in NAMES (on) or of all but NAMES
+ * and __name__ (!on), appended to OUT.
+ */
+void		 lset_signature(const struct lset *, int on,
+		    char *const *names, size_t n, struct buf *out);
+uint64_t	 q_hash(const void *, size_t);
+
+/* A map from byte strings to indexes, for grouping and matching. */
+struct hmap {
+	struct hslot {
+		uint64_t	 hash;
+		char		*key;
+		size_t		 len;
+		size_t		 val;
+	}		*slots;
+	size_t		 cap, n;
+};
+
+/* The value for KEY, or (size_t)-1. */
+size_t		 hmap_get(const struct hmap *, const void *key, size_t len);
+/* Insert KEY -> VAL unless present; returns the value stored. */
+size_t		 hmap_put(struct hmap *, const void *key, size_t len,
+		    size_t val);
+void		 hmap_free(struct hmap *);
+
+/* Steps of an evaluation: start + k * step, k < n. */
+struct qrange {
+	int64_t	 start, end, step;
+	size_t	 n;
+};
+
+static inline int64_t
+qr_ts(const struct qrange *r, size_t k)
+{
+	return r->start + (int64_t)k * r->step;
+}
+
+struct qseries {
+	struct lset	*ls;
+	double		*v;		/* one per step */
+};
+
+struct qvec {
+	struct qseries	*s;
+	size_t		 n, cap;
+	size_t		 nsteps;	/* slots of each series */
+};
+
+struct qmseries {
+	struct lset	*ls;
+	int64_t		*t;
+	double		*v;		/* no staleness markers */
+	size_t		 n;
+};
+
+/* A range vector: samples, and the window each step sees. */
+struct qmat {
+	struct qmseries	*s;
+	size_t		 n, cap;
+	int64_t		 range;
+	int64_t		 offset;
+	int		 has_at;
+	int64_t		 at;
+};
+
+struct qval {
+	enum q_type	 type;
+	double		*sc;		/* Q_TYPE_SCALAR: one per step */
+	struct qvec	 vec;
+	struct qmat	 mat;
+	char		*str;
+	size_t		 strlen;
+};
+
+struct engine;
+
+/* The state of one query's evaluation. */
+struct ev {
+	struct engine	*eng;
+	struct store	*st;
+	int64_t		 qstart, qend;		/* for @ start() and end() */
+	int64_t		 lookback;
+	int64_t		 sub_step;
+	uint64_t	 samples, max_samples;
+	int64_t		 deadline;		/* CLOCK_MONOTONIC ms */
+	unsigned	 tick;
+	int		 err;			/* enum engine_err */
+	char		 msg[1024];
+};
+
+/* Record the first error; always returns NULL (for "return ev_fail()"). */
+void		*ev_fail(struct ev *, int kind, const char *fmt, ...)
+		    __attribute__((format(printf, 3, 4)));
+/* Charge N points to the sample budget; -1 (and the error set) beyond. */
+int		 ev_charge(struct ev *, uint64_t n);
+void		 ev_release(struct ev *, uint64_t n);
+/* -1 (and the error set) once the deadline has passed. */
+int		 ev_check_time(struct ev *);
+
+struct qval	*ev_eval(struct ev *, const struct q_expr *,
+		    const struct qrange *);
+struct qval	*qval_new(enum q_type);
+void		 qval_free(struct ev *, struct qval *);
+struct qval	*qval_scalar(struct ev *, const struct qrange *, double);
+
+/*
+ * A new series with every step absent, charged to the sample budget; it
+ * takes over the reference LS.  NULL (error set) beyond the budget.
+ */
+struct qseries	*qvec_add(struct ev *, struct qvec *, struct lset *);
+/* Drop series without any point; keeps the order. */
+void		 qvec_compact(struct ev *, struct qvec *);
+/*
+ * Merge series with equal labels, keeping the first one's place.  Two of
+ * them with a point at the same step are an error with MSG (per_step), or
+ * any two at all (!per_step).  -1 on error.
+ */
+int		 qvec_merge(struct ev *, struct qvec *, int per_step,
+		    const char *msg);
+void		 qvec_clear(struct ev *, struct qvec *);
+void		 qmat_clear(struct ev *, struct qmat *);
+/* All labels as bytes, a key for maps. */
+void		 lset_key(const struct lset *, struct buf *);
+
+/* Go's math.Max / math.Min (NaN and signed zero rules). */
+double		 go_max(double, double);
+double		 go_min(double, double);
+
+/* Dispatchers of the other evaluator files. */
+struct qval	*ev_call(struct ev *, const struct q_expr *,
+		    const struct qrange *);
+struct qval	*ev_aggregate(struct ev *, const struct q_expr *,
+		    const struct qrange *);
+struct qval	*ev_binary(struct ev *, const struct q_expr *,
+		    const struct qrange *);
+struct qval	*ev_histogram_quantile(struct ev *, const double *q,
+		    struct qval *, const struct qrange *);
+/* Prometheus's quantile() over N values (sorted in place). */
+double		 q_quantile(double q, double *v, size_t n);
+/* The labels absent() gives for its argument. */
+struct lset	*absent_labels(const struct q_expr *);
+
+#endif
