@@ -17,6 +17,7 @@
 #include <event2/event.h>
 
 #include "api.h"
+#include "api_query.h"
 #include "api_store.h"
 #include "buf.h"
 #include "collectors/collector.h"
@@ -57,6 +58,7 @@ struct monitord {
 	struct httpd			*httpd;
 	struct api			*api;
 	struct api_store		*api_store;
+	struct api_query		*api_query;
 	struct store			*store;
 	struct worker			*worker;
 	struct event			*sig_hup, *sig_term, *sig_int;
@@ -375,6 +377,7 @@ monitord_run(struct monitord *md)
 		return 1;
 	}
 	md->api_store = api_store_new(md->httpd, md->store, md->worker);
+	md->api_query = api_query_new(md->httpd, md->store, md->worker);
 	api_set_store(md->api, md->api_store);
 	targets_start(md->targets);
 	log_info("monitord %s started: %zu targets, data in %s",
@@ -404,6 +407,7 @@ monitord_free(struct monitord *md)
 	worker_free(md->worker);
 	api_free(md->api);
 	api_store_free(md->api_store);
+	api_query_free(md->api_query);
 	httpd_free(md->httpd);
 	if (md->store != NULL) {
 		char err[256];

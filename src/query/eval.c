@@ -822,9 +822,11 @@ build_result(struct ev *ev, struct qval *v, const struct qrange *r,
 		res->nseries = ns;
 		return;
 	}
-	/* An instant vector. */
-	if (!instant)
+	/* An instant vector: a matrix for a range query. */
+	if (!instant) {
+		res->type = Q_TYPE_MATRIX;
 		qsort(v->vec.s, v->vec.n, sizeof(*v->vec.s), qseries_cmp);
+	}
 	p->ls = xcalloc(v->vec.n ? v->vec.n : 1, sizeof(*p->ls));
 	res->series = xcalloc(v->vec.n ? v->vec.n : 1, sizeof(*res->series));
 	for (i = 0; i < v->vec.n; i++)

@@ -1,0 +1,855 @@
+/*
+ * api_query: the Prometheus query API over the PromQL engine (see
+ * api_query.h).
+ *
+ * A handler checks the parameters on the event loop (bad ones are
+ * answered at once, with Prometheus's messages), then hands a job to the
+ * worker thread, which evaluates and writes the whole JSON answer; the
+ * completion on the loop only sends it.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api_query.h"
+#include "buf.h"
+#include "http/server.h"
+#include "query/engine.h"
+#include "query/gofmt.h"
+#include "query/parser.h"
+#include "query/quote.h"
+#include "sample.h"
+#include "storage/store.h"
+#include "timeparse.h"
+#include "worker.h"
+#include "xmalloc.h"
+
+/* For safety, as Prometheus: at most this many points per series. */
+#define MAX_POINTS	11000
+
+/* Prometheus's minTime and maxTime as its API prints them. */
+#define MIN_TIME_TEXT	"-292273086-05-16T16:47:06Z"
+#define MAX_TIME_TEXT	"292277025-08-18T07:12:54.999999999Z"
+
+struct api_query {
+	struct httpd	*httpd;
+	struct store	*store;
+	struct worker	*worker;
+	struct engine	*engine;
+};
+
+enum job_kind {
+	JOB_QUERY,
+	JOB_SERIES,
+	JOB_LABELS,
+	JOB_VALUES,
+};
+
+struct job {
+	struct api_query	*aq;
+	struct httpd_req	*req;
+	enum job_kind		 kind;
+	char			*query;
+	char			*label;
+	char			**match;
+	size_t			 nmatch;
+	int64_t			 start, end, step, timeout;
+	int			 code;
+	struct buf		 body;
+};
+
+void
+api_json_string(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p;
+
+	buf_addc(b, '"');
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		switch (*p) {
+		case '"':
+			buf_adds(b, "\\\"");
+			break;
+		case '\\':
+			buf_adds(b, "\\\\");
+			break;
+		case '\n':
+			buf_adds(b, "\\n");
+			break;
+		case '\r':
+			buf_adds(b, "\\r");
+			break;
+		case '\t':
+			buf_adds(b, "\\t");
+			break;
+		case '<':
+		case '>':
+		case '&':
+			buf_adds(b, "\\u00");
+			buf_addc(b, hex[*p >> 4]);
+			buf_addc(b, hex[*p & 15]);
+			break;
+		default:
+			if (*p < 0x20) {
+				buf_adds(b, "\\u00");
+				buf_addc(b, hex[*p >> 4]);
+				buf_addc(b, hex[*p & 15]);
+			} else if (*p == 0xe2 && p[1] == 0x80 &&
+			    (p[2] == 0xa8 || p[2] == 0xa9)) {
+				/* U+2028 and U+2029, as Go escapes them. */
+				buf_adds(b, p[2] == 0xa8 ? "\\u2028" : "\\u2029");
+				p += 2;
+			} else
+				buf_addc(b, (char)*p);
+		}
+	}
+	buf_addc(b, '"');
+}
+
+/* jsonutil.MarshalTimestamp: seconds, and milliseconds when not zero. */
+static void
+json_time(struct buf *b, int64_t t)
+{
+	int64_t frac;
+
+	if (t < 0) {
+		buf_addc(b, '-');
+		t = -t;
+	}
+	buf_printf(b, "%" PRId64, t / 1000);
+	if ((frac = t % 1000) != 0)
+		buf_printf(b, ".%03" PRId64, frac);
+}
+
+static void
+json_point(struct buf *b, int64_t t, double v)
+{
+	buf_addc(b, '[');
+	json_time(b, t);
+	buf_adds(b, ",\"");
+	gofmt_float(b, v);
+	buf_adds(b, "\"]");
+}
+
+static void
+json_labels(struct buf *b, const struct label *l, size_t n)
+{
+	size_t i;
+
+	buf_addc(b, '{');
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			buf_addc(b, ',');
+		api_json_string(b, l[i].name);
+		buf_addc(b, ':');
+		api_json_string(b, l[i].value);
+	}
+	buf_addc(b, '}');
+}
+
+void
+api_query_write_result(const struct engine_result *res, struct buf *b)
+{
+	size_t i, k;
+
+	switch (res->type) {
+	case Q_TYPE_SCALAR:
+		buf_adds(b, "{\"resultType\":\"scalar\",\"result\":");
+		json_point(b, res->t, res->scalar);
+		buf_addc(b, '}');
+		return;
+	case Q_TYPE_STRING:
+		buf_adds(b, "{\"resultType\":\"string\",\"result\":[");
+		json_time(b, res->t);
+		buf_addc(b, ',');
+		api_json_string(b, res->string);
+		buf_adds(b, "]}");
+		return;
+	case Q_TYPE_VECTOR:
+		buf_adds(b, "{\"resultType\":\"vector\",\"result\":[");
+		for (i = 0; i < res->nseries; i++) {
+			const struct engine_series *s = &res->series[i];
+
+			if (i > 0)
+				buf_addc(b, ',');
+			buf_adds(b, "{\"metric\":");
+			json_labels(b, s->labels, s->nlabels);
+			buf_adds(b, ",\"value\":");
+			json_point(b, s->t[0], s->v[0]);
+			buf_addc(b, '}');
+		}
+		buf_adds(b, "]}");
+		return;
+	default:
+		buf_adds(b, "{\"resultType\":\"matrix\",\"result\":[");
+		for (i = 0; i < res->nseries; i++) {
+			const struct engine_series *s = &res->series[i];
+
+			if (i > 0)
+				buf_addc(b, ',');
+			buf_adds(b, "{\"metric\":");
+			json_labels(b, s->labels, s->nlabels);
+			buf_adds(b, ",\"values\":[");
+			for (k = 0; k < s->n; k++) {
+				if (k > 0)
+					buf_addc(b, ',');
+				json_point(b, s->t[k], s->v[k]);
+			}
+			buf_adds(b, "]}");
+		}
+		buf_adds(b, "]}");
+		return;
+	}
+}
+
+static void
+json_error(struct buf *b, const char *type, const char *msg)
+{
+	buf_reset(b);
+	buf_adds(b, "{\"status\":\"error\",\"errorType\":\"");
+	buf_adds(b, type);
+	buf_adds(b, "\",\"error\":");
+	api_json_string(b, msg);
+	buf_addc(b, '}');
+}
+
+static void
+reply_error(struct httpd_req *req, int code, const char *type,
+    const char *msg)
+{
+	struct buf b = BUF_INIT;
+
+	json_error(&b, type, msg);
+	httpd_reply_buf(req, code, HTTPD_JSON, &b);
+	buf_free(&b);
+}
+
+static void
+job_free(struct job *j)
+{
+	size_t i;
+
+	free(j->query);
+	free(j->label);
+	for (i = 0; i < j->nmatch; i++)
+		free(j->match[i]);
+	free(j->match);
+	buf_free(&j->body);
+	free(j);
+}
+
+static void
+run_query(struct job *j)
+{
+	struct engine_result	*res;
+	struct engine_error	 err;
+
+	if (engine_query(j->aq->engine, j->query, strlen(j->query),
+	    j->start, j->end, j->step, j->timeout, &res, &err) == -1) {
+		switch (err.kind) {
+		case ENGINE_BAD_DATA: {
+			char msg[1100];
+
+			/* What the engine refuses is the query parameter. */
+			snprintf(msg, sizeof(msg), "invalid parameter "
+			    "\"query\": %s", err.msg);
+			j->code = 400;
+			json_error(&j->body, "bad_data", msg);
+			break;
+		}
+		case ENGINE_TIMEOUT:
+			j->code = 503;
+			json_error(&j->body, "timeout", err.msg);
+			break;
+		case ENGINE_EXECUTION:
+			j->code = 422;
+			json_error(&j->body, "execution", err.msg);
+			break;
+		default:
+			j->code = 500;
+			json_error(&j->body, "internal", err.msg);
+			break;
+		}
+		return;
+	}
+	j->code = 200;
+	buf_adds(&j->body, "{\"status\":\"success\",\"data\":");
+	api_query_write_result(res, &j->body);
+	buf_addc(&j->body, '}');
+	engine_result_free(res);
+}
+
+/* The store matchers of a series selector; the tree owns the strings. */
+static int
+selector_parse(const char *text, struct q_expr **ep,
+    struct store_matcher **mp, size_t *np, struct buf *err)
+{
+	struct q_error	 qerr;
+	struct q_expr	*e;
+	size_t		 i;
+
+	if ((e = q_parse(text, &qerr)) == NULL) {
+		q_error_format(&qerr, text, strlen(text), err);
+		return -1;
+	}
+	if (e->kind != Q_VECTOR_SELECTOR || e->vs.offset != 0 ||
+	    e->vs.at.kind != Q_AT_NONE) {
+		buf_printf(err, "1:1: parse error: expected a series selector, "
+		    "got %s", text);
+		q_expr_free(e);
+		return -1;
+	}
+	*mp = xcalloc(e->vs.nmatchers + 1, sizeof(**mp));
+	for (i = 0; i < e->vs.nmatchers; i++) {
+		const struct q_matcher *m = &e->vs.matchers[i];
+
+		(*mp)[i].name = m->name;
+		(*mp)[i].value = m->value;
+		switch (m->type) {
+		case Q_MATCH_EQUAL:
+			(*mp)[i].op = STORE_MATCH_EQ;
+			break;
+		case Q_MATCH_NOT_EQUAL:
+			(*mp)[i].op = STORE_MATCH_NE;
+			break;
+		case Q_MATCH_REGEX:
+			(*mp)[i].op = STORE_MATCH_RE;
+			break;
+		default:
+			(*mp)[i].op = STORE_MATCH_NRE;
+			break;
+		}
+	}
+	*np = e->vs.nmatchers;
+	*ep = e;
+	return 0;
+}
+
+struct lsref {
+	const struct label	*l;
+	size_t			 n;
+	size_t			 set;
+};
+
+static int
+lsref_cmp(const void *a, const void *b)
+{
+	const struct lsref	*x = a, *y = b;
+	size_t			 i;
+	int			 c;
+
+	for (i = 0; i < x->n && i < y->n; i++) {
+		if ((c = strcmp(x->l[i].name, y->l[i].name)) != 0)
+			return c;
+		if ((c = strcmp(x->l[i].value, y->l[i].value)) != 0)
+			return c;
+	}
+	return x->n < y->n ? -1 : x->n > y->n;
+}
+
+static int
+strp_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Store label lists are __name__-first; Prometheus sorts by bytes. */
+static void
+sort_labels(struct label *l, size_t n)
+{
+	size_t i, j;
+
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && strcmp(l[j - 1].name, l[j].name) > 0; j--) {
+			struct label t = l[j];
+
+			l[j] = l[j - 1];
+			l[j - 1] = t;
+		}
+}
+
+static void
+run_series(struct job *j)
+{
+	struct store_set	**sets;
+	struct lsref		*refs = NULL;
+	struct buf		 err = BUF_INIT;
+	size_t			 i, k, nrefs = 0, cap = 0, out = 0;
+	char			 msg[512];
+
+	sets = xcalloc(j->nmatch, sizeof(*sets));
+	for (i = 0; i < j->nmatch; i++) {
+		struct store_matcher	*sm;
+		struct q_expr		*e;
+		size_t			 n;
+
+		if (selector_parse(j->match[i], &e, &sm, &n, &err) == -1) {
+			char m2[600];
+
+			snprintf(m2, sizeof(m2), "invalid parameter "
+			    "\"match[]\": %s", err.data);
+			j->code = 400;
+			json_error(&j->body, "bad_data", m2);
+			goto out;
+		}
+		if (store_select(j->aq->store, sm, n, j->start, j->end,
+		    STORE_TIER_RAW, &sets[i], msg, sizeof(msg)) == -1) {
+			free(sm);
+			q_expr_free(e);
+			j->code = 422;
+			json_error(&j->body, "execution", msg);
+			goto out;
+		}
+		free(sm);
+		q_expr_free(e);
+		for (k = 0; k < store_set_len(sets[i]); k++) {
+			if (nrefs == cap) {
+				cap = cap ? cap * 2 : 64;
+				refs = xreallocarray(refs, cap, sizeof(*refs));
+			}
+			refs[nrefs].l = store_set_labels(sets[i], k,
+			    &refs[nrefs].n);
+			refs[nrefs++].set = i;
+		}
+	}
+	/* Sorted by Prometheus's label order, duplicates once. */
+	for (i = 0; i < nrefs; i++) {
+		struct label *copy = xreallocarray(NULL, refs[i].n + 1,
+		    sizeof(*copy));
+
+		memcpy(copy, refs[i].l, refs[i].n * sizeof(*copy));
+		sort_labels(copy, refs[i].n);
+		refs[i].l = copy;
+	}
+	qsort(refs, nrefs, sizeof(*refs), lsref_cmp);
+	j->code = 200;
+	buf_adds(&j->body, "{\"status\":\"success\",\"data\":[");
+	for (i = 0; i < nrefs; i++) {
+		if (i > 0 && lsref_cmp(&refs[i - 1], &refs[i]) == 0)
+			continue;
+		if (out++ > 0)
+			buf_addc(&j->body, ',');
+		json_labels(&j->body, refs[i].l, refs[i].n);
+	}
+	buf_adds(&j->body, "]}");
+	for (i = 0; i < nrefs; i++)
+		free((void *)refs[i].l);
+out:
+	free(refs);
+	for (i = 0; i < j->nmatch; i++)
+		store_set_free(sets[i]);
+	free(sets);
+	buf_free(&err);
+}
+
+/* Label names (JOB_LABELS) or one label's values (JOB_VALUES). */
+static void
+run_labels(struct job *j)
+{
+	struct store_strings	 all = { NULL, 0 };
+	struct buf		 err = BUF_INIT;
+	char			 msg[512];
+	size_t			 i, k, n = 0;
+	int			 rc;
+
+	if (j->nmatch == 0) {
+		rc = j->kind == JOB_LABELS ?
+		    store_label_names(j->aq->store, NULL, 0, j->start, j->end,
+		    &all, msg, sizeof(msg)) :
+		    store_label_values(j->aq->store, j->label, NULL, 0,
+		    j->start, j->end, &all, msg, sizeof(msg));
+		if (rc == -1) {
+			j->code = 422;
+			json_error(&j->body, "execution", msg);
+			return;
+		}
+	} else {
+		for (i = 0; i < j->nmatch; i++) {
+			struct store_strings	 one;
+			struct store_matcher	*sm;
+			struct q_expr		*e;
+			size_t			 nm;
+
+			if (selector_parse(j->match[i], &e, &sm, &nm,
+			    &err) == -1) {
+				char m2[600];
+
+				snprintf(m2, sizeof(m2), "invalid parameter "
+				    "\"match[]\": %s", err.data);
+				j->code = 400;
+				json_error(&j->body, "bad_data", m2);
+				goto out;
+			}
+			rc = j->kind == JOB_LABELS ?
+			    store_label_names(j->aq->store, sm, nm, j->start,
+			    j->end, &one, msg, sizeof(msg)) :
+			    store_label_values(j->aq->store, j->label, sm, nm,
+			    j->start, j->end, &one, msg, sizeof(msg));
+			free(sm);
+			q_expr_free(e);
+			if (rc == -1) {
+				j->code = 422;
+				json_error(&j->body, "execution", msg);
+				goto out;
+			}
+			all.v = xreallocarray(all.v, all.n + one.n + 1,
+			    sizeof(char *));
+			for (k = 0; k < one.n; k++) {
+				all.v[all.n++] = one.v[k];
+				one.v[k] = NULL;
+			}
+			one.n = 0;
+			store_strings_free(&one);
+		}
+	}
+	if (all.n > 1)
+		qsort(all.v, all.n, sizeof(char *), strp_cmp);
+	j->code = 200;
+	buf_adds(&j->body, "{\"status\":\"success\",\"data\":[");
+	for (i = 0; i < all.n; i++) {
+		if (i > 0 && strcmp(all.v[i - 1], all.v[i]) == 0)
+			continue;
+		if (n++ > 0)
+			buf_addc(&j->body, ',');
+		api_json_string(&j->body, all.v[i]);
+	}
+	buf_adds(&j->body, "]}");
+out:
+	store_strings_free(&all);
+	buf_free(&err);
+}
+
+static void
+job_run(void *arg)
+{
+	struct job *j = arg;
+
+	switch (j->kind) {
+	case JOB_QUERY:
+		run_query(j);
+		break;
+	case JOB_SERIES:
+		run_series(j);
+		break;
+	default:
+		run_labels(j);
+		break;
+	}
+}
+
+static void
+job_done(void *arg)
+{
+	struct job *j = arg;
+
+	httpd_reply_buf(j->req, j->code, HTTPD_JSON, &j->body);
+	job_free(j);
+}
+
+static void
+job_submit(struct job *j)
+{
+	if (worker_submit(j->aq->worker, job_run, job_done, j) == -1) {
+		reply_error(j->req, 503, "unavailable", "too many queries in "
+		    "progress; retry later");
+		job_free(j);
+	}
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A time parameter: DEF when absent, 400 answered on error. */
+static int
+param_time(struct httpd_req *req, const char *name, int64_t def, int must,
+    int64_t *out)
+{
+	const char	*s = httpd_param(req, name);
+	char		 err[256], msg[400];
+
+	if (s == NULL || (*s == '\0' && !must)) {
+		if (!must) {
+			*out = def;
+			return 0;
+		}
+		s = "";
+	}
+	if (strcmp(s, MIN_TIME_TEXT) == 0) {
+		*out = INT64_MIN / 2;
+		return 0;
+	}
+	if (strcmp(s, MAX_TIME_TEXT) == 0) {
+		*out = INT64_MAX / 2;
+		return 0;
+	}
+	if (timeparse_time(s, out, err, sizeof(err)) == -1) {
+		snprintf(msg, sizeof(msg), "invalid parameter \"%s\": cannot "
+		    "parse \"%s\" to a valid timestamp", name, s);
+		reply_error(req, 400, "bad_data", msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* A duration parameter; "step" reports non-positive values apart. */
+static int
+param_duration(struct httpd_req *req, const char *name, int64_t *out)
+{
+	const char	*s = httpd_param(req, name);
+	char		 err[256], msg[400];
+
+	if (s == NULL)
+		s = "";
+	if (timeparse_duration(s, out, err, sizeof(err)) == 0)
+		return 0;
+	if (strncmp(err, "zero or negative", 16) == 0)
+		snprintf(msg, sizeof(msg), "%s", err);
+	else if (strstr(err, "overflows") != NULL)
+		snprintf(msg, sizeof(msg), "invalid parameter \"%s\": %s",
+		    name, err);
+	else
+		snprintf(msg, sizeof(msg), "invalid parameter \"%s\": cannot "
+		    "parse \"%s\" to a valid duration", name, s);
+	reply_error(req, 400, "bad_data", msg);
+	return -1;
+}
+
+static struct job *
+job_new(struct api_query *aq, struct httpd_req *req, enum job_kind kind)
+{
+	struct job *j = xcalloc(1, sizeof(*j));
+
+	j->aq = aq;
+	j->req = req;
+	j->kind = kind;
+	return j;
+}
+
+/* Instant (range == 0), range (1) or either (-1, /api/query). */
+static void
+handle_query(struct httpd_req *req, struct api_query *aq, int range)
+{
+	struct job	*j;
+	const char	*q = httpd_param(req, "query");
+	int64_t		 start, end, step = 0, timeout = 0;
+
+	if (range == -1)
+		range = httpd_param(req, "start") != NULL ||
+		    httpd_param(req, "end") != NULL;
+	if (!range) {
+		if (param_time(req, "time", now_ms(), 0, &start) == -1)
+			return;
+		end = start;
+	} else {
+		if (param_time(req, "start", 0, 1, &start) == -1 ||
+		    param_time(req, "end", 0, 1, &end) == -1)
+			return;
+		if (end < start) {
+			reply_error(req, 400, "bad_data", "end timestamp must "
+			    "not be before start time");
+			return;
+		}
+		if (httpd_param(req, "step") == NULL &&
+		    strcmp(httpd_path(req), "/api/query") == 0) {
+			step = (end - start) / 250;
+			if (step < 1000)
+				step = 1000;
+		} else if (param_duration(req, "step", &step) == -1)
+			return;
+		if ((end - start) / step > MAX_POINTS) {
+			reply_error(req, 400, "bad_data", "exceeded maximum "
+			    "resolution of 11,000 points per timeseries. Try "
+			    "decreasing the query resolution (?step=XX)");
+			return;
+		}
+	}
+	if (httpd_param(req, "timeout") != NULL &&
+	    param_duration(req, "timeout", &timeout) == -1)
+		return;
+	j = job_new(aq, req, JOB_QUERY);
+	j->query = xstrdup(q != NULL ? q : "");
+	j->start = start;
+	j->end = end;
+	j->step = range ? step : 0;
+	j->timeout = timeout;
+	job_submit(j);
+}
+
+static void
+api_v1_query(struct httpd_req *req, void *arg)
+{
+	handle_query(req, arg, 0);
+}
+
+static void
+api_v1_query_range(struct httpd_req *req, void *arg)
+{
+	handle_query(req, arg, 1);
+}
+
+static void
+api_query_any(struct httpd_req *req, void *arg)
+{
+	handle_query(req, arg, -1);
+}
+
+static int
+collect_matches(struct httpd_req *req, struct job *j)
+{
+	const char	*m;
+	size_t		 it = 0;
+
+	while ((m = httpd_param_next(req, "match[]", &it)) != NULL) {
+		j->match = xreallocarray(j->match, j->nmatch + 1,
+		    sizeof(char *));
+		j->match[j->nmatch++] = xstrdup(m);
+	}
+	return (int)j->nmatch;
+}
+
+static struct job *
+index_job(struct httpd_req *req, struct api_query *aq, enum job_kind kind)
+{
+	struct job	*j;
+	int64_t		 start, end;
+
+	if (param_time(req, "start", INT64_MIN / 2, 0, &start) == -1 ||
+	    param_time(req, "end", INT64_MAX / 2, 0, &end) == -1)
+		return NULL;
+	j = job_new(aq, req, kind);
+	j->start = start;
+	j->end = end;
+	collect_matches(req, j);
+	return j;
+}
+
+static void
+api_v1_series(struct httpd_req *req, void *arg)
+{
+	struct job *j;
+
+	if (httpd_param(req, "match[]") == NULL) {
+		reply_error(req, 400, "bad_data", "no match[] parameter "
+		    "provided");
+		return;
+	}
+	if ((j = index_job(req, arg, JOB_SERIES)) != NULL)
+		job_submit(j);
+}
+
+static void
+api_v1_labels(struct httpd_req *req, void *arg)
+{
+	struct job *j;
+
+	if ((j = index_job(req, arg, JOB_LABELS)) != NULL)
+		job_submit(j);
+}
+
+static void
+api_v1_label_values(struct httpd_req *req, void *arg)
+{
+	const char	*rest = httpd_path_rest(req);
+	const char	*slash = strchr(rest, '/');
+	struct job	*j;
+	char		*name;
+
+	if (slash == NULL || strcmp(slash, "/values") != 0) {
+		reply_error(req, 404, "not_found", "not found");
+		return;
+	}
+	name = xstrndup(rest, (size_t)(slash - rest));
+	if (!label_name_valid(name)) {
+		struct buf msg = BUF_INIT;
+
+		buf_adds(&msg, "invalid label name: ");
+		q_quote(&msg, name, strlen(name));
+		reply_error(req, 400, "bad_data", msg.data);
+		buf_free(&msg);
+		free(name);
+		return;
+	}
+	if ((j = index_job(req, arg, JOB_VALUES)) == NULL) {
+		free(name);
+		return;
+	}
+	j->label = name;
+	job_submit(j);
+}
+
+static void
+api_v1_metadata(struct httpd_req *req, void *arg)
+{
+	static const char body[] = "{\"status\":\"success\",\"data\":{}}";
+
+	(void)arg;
+	httpd_reply(req, 200, HTTPD_JSON, body, sizeof(body) - 1);
+}
+
+static void
+api_v1_buildinfo(struct httpd_req *req, void *arg)
+{
+	struct buf b = BUF_INIT;
+
+	(void)arg;
+	/* The Prometheus API level we answer as, so that clients (Grafana)
+	   pick the features they use with Prometheus 2.42. */
+	buf_adds(&b, "{\"status\":\"success\",\"data\":{\"version\":\"2.42.0\","
+	    "\"revision\":\"monitord-" PACKAGE_VERSION "\",\"branch\":\"\","
+	    "\"buildUser\":\"\",\"buildDate\":\"\",\"goVersion\":\"\"}}");
+	httpd_reply_buf(req, 200, HTTPD_JSON, &b);
+	buf_free(&b);
+}
+
+struct api_query *
+api_query_new(struct httpd *httpd, struct store *store, struct worker *w)
+{
+	struct api_query *aq = xcalloc(1, sizeof(*aq));
+
+	aq->httpd = httpd;
+	aq->store = store;
+	aq->worker = w;
+	aq->engine = engine_new(store, NULL);
+	httpd_route(httpd, "/api/v1/query", HTTPD_GET | HTTPD_POST,
+	    api_v1_query, aq);
+	httpd_route(httpd, "/api/v1/query_range", HTTPD_GET | HTTPD_POST,
+	    api_v1_query_range, aq);
+	httpd_route(httpd, "/api/query", HTTPD_GET | HTTPD_POST,
+	    api_query_any, aq);
+	httpd_route(httpd, "/api/v1/series", HTTPD_GET | HTTPD_POST,
+	    api_v1_series, aq);
+	httpd_route(httpd, "/api/v1/labels", HTTPD_GET | HTTPD_POST,
+	    api_v1_labels, aq);
+	httpd_route(httpd, "/api/v1/label/*", HTTPD_GET,
+	    api_v1_label_values, aq);
+	httpd_route(httpd, "/api/v1/metadata", HTTPD_GET,
+	    api_v1_metadata, aq);
+	httpd_route(httpd, "/api/v1/status/buildinfo", HTTPD_GET,
+	    api_v1_buildinfo, aq);
+	return aq;
+}
+
+struct engine *
+api_query_engine(struct api_query *aq)
+{
+	return aq->engine;
+}
+
+void
+api_query_free(struct api_query *aq)
+{
+	if (aq == NULL)
+		return;
+	engine_free(aq->engine);
+	free(aq);
+}
