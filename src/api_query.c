@@ -254,9 +254,13 @@ run_query(struct job *j)
 		case ENGINE_BAD_DATA: {
 			char msg[1100];
 
-			/* What the engine refuses is the query parameter. */
-			snprintf(msg, sizeof(msg), "invalid parameter "
-			    "\"query\": %s", err.msg);
+			/* Prometheus 2.42 names the parameter for instant
+			   queries only. */
+			if (j->step == 0)
+				snprintf(msg, sizeof(msg), "invalid parameter "
+				    "\"query\": %s", err.msg);
+			else
+				snprintf(msg, sizeof(msg), "%s", err.msg);
 			j->code = 400;
 			json_error(&j->body, "bad_data", msg);
 			break;
@@ -593,8 +597,12 @@ param_time(struct httpd_req *req, const char *name, int64_t def, int must,
 		return 0;
 	}
 	if (timeparse_time(s, out, err, sizeof(err)) == -1) {
-		snprintf(msg, sizeof(msg), "invalid parameter \"%s\": cannot "
-		    "parse \"%s\" to a valid timestamp", name, s);
+		/* Optional times go through Prometheus's parseTimeParam,
+		   which says more. */
+		snprintf(msg, sizeof(msg), "invalid parameter \"%s\": %s%s%s"
+		    "cannot parse \"%s\" to a valid timestamp", name,
+		    must ? "" : "Invalid time value for '", must ? "" : name,
+		    must ? "" : "': ", s);
 		reply_error(req, 400, "bad_data", msg);
 		return -1;
 	}
@@ -612,9 +620,8 @@ param_duration(struct httpd_req *req, const char *name, int64_t *out)
 		s = "";
 	if (timeparse_duration(s, out, err, sizeof(err)) == 0)
 		return 0;
-	if (strncmp(err, "zero or negative", 16) == 0)
-		snprintf(msg, sizeof(msg), "%s", err);
-	else if (strstr(err, "overflows") != NULL)
+	if (strncmp(err, "zero or negative", 16) == 0 ||
+	    strstr(err, "overflows") != NULL)
 		snprintf(msg, sizeof(msg), "invalid parameter \"%s\": %s",
 		    name, err);
 	else
@@ -655,8 +662,9 @@ handle_query(struct httpd_req *req, struct api_query *aq, int range)
 		    param_time(req, "end", 0, 1, &end) == -1)
 			return;
 		if (end < start) {
-			reply_error(req, 400, "bad_data", "end timestamp must "
-			    "not be before start time");
+			reply_error(req, 400, "bad_data", "invalid parameter "
+			    "\"end\": end timestamp must not be before start "
+			    "time");
 			return;
 		}
 		if (httpd_param(req, "step") == NULL &&

@@ -517,6 +517,11 @@ eval_matrix_selector(struct ev *ev, const struct q_matrix_selector *ms,
 	int				 has_at = at_time(ev, &vs->at, &at);
 
 	lo = (has_at ? at : r->start) - vs->offset - ms->range;
+	/*
+	 * With @ only samples up to the @ time are read, as Prometheus's
+	 * querier does: predict_linear's moving window (functions_eval.c)
+	 * runs out of them.
+	 */
 	hi = (has_at ? at : r->end) - vs->offset;
 	out->mat.range = ms->range;
 	out->mat.offset = vs->offset;

@@ -436,6 +436,14 @@ eval_range_fn(struct ev *ev, const struct q_expr *e, enum mfn fn,
 			int64_t	ts = qr_ts(r, k);
 			int64_t	ref = (mv->mat.has_at ? mv->mat.at : ts) -
 				    mv->mat.offset;
+
+			/*
+			 * predict_linear() is not step-invariant, so
+			 * Prometheus evaluates its @ window as an offset from
+			 * the first step: the window moves with the steps.
+			 */
+			if (mv->mat.has_at && fn == MF_PREDICT)
+				ref += ts - r->start;
 			double	x;
 			int	rc;
 
@@ -486,25 +494,6 @@ eval_range_fn(struct ev *ev, const struct q_expr *e, enum mfn fn,
 	return out;
 }
 
-/* Days since 1970-01-01 to civil date (proleptic Gregorian). */
-static void
-civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-	int64_t		era, yy;
-	unsigned	doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = (unsigned)(z - era * 146097);
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	yy = (int64_t)yoe + era * 400;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = yy + (*m <= 2);
-}
-
 enum datefn { D_DOM, D_DOW, D_DOY, D_DIM, D_HOUR, D_MINUTE, D_MONTH,
 	D_YEAR };
 
@@ -524,42 +513,81 @@ go_int64(double v)
 	return (int64_t)v;
 }
 
+/*
+ * time.Unix(secs, 0).UTC() and its calendar fields, in Go's own unsigned
+ * arithmetic from its "absolute" epoch, so that even the years of NaN or
+ * overflowing timestamps come out as Prometheus prints them.
+ */
 static double
 date_value(enum datefn f, int64_t secs)
 {
-	static const unsigned cum[] = { 0, 31, 59, 90, 120, 151, 181, 212,
-	    243, 273, 304, 334 };
-	static const unsigned dim[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30,
-	    31, 30, 31 };
-	int64_t		days, rem, y;
-	unsigned	m, d;
+	static const int before[] = { 0, 31, 59, 90, 120, 151, 181, 212, 243,
+	    273, 304, 334, 365 };
+	const uint64_t	per400 = 146097, per100 = 36524, per4 = 1461;
+	uint64_t	abs, d, n, y;
+	int64_t		year;
+	int		yday, day, month, end, begin;
 
-	days = secs / 86400;
-	rem = secs % 86400;
-	if (rem < 0) {
-		rem += 86400;
-		days--;
-	}
-	civil_from_days(days, &y, &m, &d);
+	abs = (uint64_t)secs + 9223372028715321600ULL;
 	switch (f) {
-	case D_DOM:
-		return d;
-	case D_DOW:
-		return (double)(((days % 7) + 11) % 7);
-	case D_DOY:
-		return cum[m - 1] + d + (m > 2 && is_leap(y));
-	case D_DIM:
-		return dim[m - 1] + (m == 2 && is_leap(y));
 	case D_HOUR:
-		return (double)(rem / 3600);
+		return (double)(abs % 86400 / 3600);
 	case D_MINUTE:
-		return (double)(rem % 3600 / 60);
-	case D_MONTH:
-		return m;
-	case D_YEAR:
-		return (double)y;
+		return (double)(abs % 3600 / 60);
+	case D_DOW:
+		return (double)((abs + 86400) % 604800 / 86400);
+	default:
+		break;
 	}
-	return NAN;
+	d = abs / 86400;
+	n = d / per400;
+	y = 400 * n;
+	d -= per400 * n;
+	n = d / per100;
+	n -= n >> 2;
+	y += 100 * n;
+	d -= per100 * n;
+	n = d / per4;
+	y += 4 * n;
+	d -= per4 * n;
+	n = d / 365;
+	n -= n >> 2;
+	y += n;
+	d -= 365 * n;
+	year = (int64_t)y - 292277022399LL;
+	yday = (int)d;
+	if (f == D_YEAR)
+		return (double)year;
+	if (f == D_DOY)
+		return yday + 1;
+	day = yday;
+	if (is_leap(year)) {
+		if (day > 31 + 29 - 1)
+			day--;
+		else if (day == 31 + 29 - 1) {
+			month = 2;
+			day = 29;
+			goto done;
+		}
+	}
+	month = day / 31;
+	end = before[month + 1];
+	if (day >= end) {
+		month++;
+		begin = end;
+	} else
+		begin = before[month];
+	month++;
+	day = day - begin + 1;
+done:
+	if (f == D_DOM)
+		return day;
+	if (f == D_MONTH)
+		return month;
+	/* days_in_month */
+	if (month == 2)
+		return is_leap(year) ? 29 : 28;
+	return month == 4 || month == 6 || month == 9 || month == 11 ? 30 : 31;
 }
 
 static double
