@@ -43,6 +43,9 @@ struct engine_opts {
 						   step: 1 minute */
 	uint64_t	max_samples;		/* 50,000,000 */
 	int64_t		timeout_ms;		/* 2 minutes */
+	unsigned	threads;		/* series read in parallel by
+						   up to this many threads;
+						   0: the CPUs, at most 4 */
 };
 
 void		 engine_opts_default(struct engine_opts *);

@@ -16,11 +16,13 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "query/engine.h"
 #include "query/parser.h"
@@ -73,7 +75,8 @@ ev_charge(struct ev *ev, uint64_t n)
 void
 ev_release(struct ev *ev, uint64_t n)
 {
-	ev->samples = n > ev->samples ? 0 : ev->samples - n;
+	/* Loader threads release concurrently; never below zero. */
+	__atomic_sub_fetch(&ev->samples, n, __ATOMIC_RELAXED);
 }
 
 int
@@ -312,6 +315,111 @@ at_time(const struct ev *ev, const struct q_at *at, int64_t *t)
 }
 
 /*
+ * Reading series: the set is split into contiguous parts, one per thread,
+ * since decoding chunks is most of a query's time and store readers may
+ * run concurrently.  Each part charges the shared budget atomically.
+ */
+struct loader {
+	struct ev		*ev;
+	struct store_set	*set;
+	int64_t			 t0, t1;
+	int			 keep_stale;
+	size_t			 from, to;
+	struct qmseries		*out;		/* one slot per series */
+	int			 failed;	/* 1 budget, 2 time, 3 read */
+	char			 err[256];
+};
+
+static int
+load_charge(struct ev *ev, uint64_t n)
+{
+	uint64_t now = __atomic_add_fetch(&ev->samples, n, __ATOMIC_RELAXED);
+
+	return now > ev->max_samples ? -1 : 0;
+}
+
+static void *
+load_part(void *arg)
+{
+	struct loader	*ld = arg;
+	size_t		 i;
+
+	for (i = ld->from; i < ld->to && !ld->failed; i++) {
+		struct store_iter	*it;
+		struct qmseries		*s = &ld->out[i];
+		size_t			 n = 0, cap = 0;
+		int64_t			 t, *ts = NULL;
+		double			 v, *vs = NULL;
+		uint64_t		 bits;
+		int			 rc;
+
+		if (ld->ev->deadline > 0 && (i & 15) == 0 &&
+		    now_mono_ms() > ld->ev->deadline) {
+			ld->failed = 2;
+			break;
+		}
+		it = store_iter_new(ld->ev->st, store_set_id(ld->set, i), ld->t0,
+		    ld->t1, STORE_TIER_RAW);
+		while ((rc = store_iter_next(it, &t, &v)) == 1) {
+			if (isnan(v)) {
+				memcpy(&bits, &v, sizeof(bits));
+				if (bits == STALE_NAN_BITS) {
+					if (!ld->keep_stale)
+						continue;
+				} else
+					v = NAN;
+			}
+			if (n == cap) {
+				size_t grow = cap ? cap : 256;
+
+				if (load_charge(ld->ev, grow) == -1) {
+					ld->failed = 1;
+					rc = -2;
+					break;
+				}
+				cap += grow;
+				ts = xreallocarray(ts, cap, sizeof(*ts));
+				vs = xreallocarray(vs, cap, sizeof(*vs));
+			}
+			ts[n] = t;
+			vs[n] = v;
+			n++;
+		}
+		if (rc == -1) {
+			snprintf(ld->err, sizeof(ld->err), "%s",
+			    store_iter_error(it));
+			ld->failed = 3;
+		}
+		store_iter_free(it);
+		/* Only what was kept stays charged. */
+		ev_release(ld->ev, cap - n);
+		if (rc < 0 || n == 0) {
+			free(ts);
+			free(vs);
+			continue;
+		}
+		s->t = ts;
+		s->v = vs;
+		s->n = n;
+	}
+	return NULL;
+}
+
+static unsigned
+load_threads(const struct ev *ev, size_t nseries)
+{
+	long ncpu = ev->eng->opts.threads > 0 ? (long)ev->eng->opts.threads :
+	    sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (nseries < 16 || ncpu < 2)
+		return 1;
+	if (ncpu > 4)
+		ncpu = 4;
+	return nseries / 8 < (size_t)ncpu ? (unsigned)(nseries / 8) :
+	    (unsigned)ncpu;
+}
+
+/*
  * The series matching VS with samples in [t0, t1], each read whole into
  * OUT (staleness markers kept only with keep_stale).
  */
@@ -321,7 +429,11 @@ load_series(struct ev *ev, const struct q_vector_selector *vs, int64_t t0,
 {
 	struct store_matcher	*sm;
 	struct store_set	*set;
-	size_t			 i, nm = 0, cap;
+	struct loader		 ld[4];
+	pthread_t		 th[4];
+	struct qmseries		*slots;
+	size_t			 i, nm = 0, n, per;
+	unsigned		 nt, k, started = 0;
 	char			 err[512];
 
 	sm = xcalloc(vs->nmatchers ? vs->nmatchers : 1, sizeof(*sm));
@@ -366,68 +478,61 @@ load_series(struct ev *ev, const struct q_vector_selector *vs, int64_t t0,
 		return -1;
 	}
 	free(sm);
-	for (i = 0; i < store_set_len(set); i++) {
-		struct store_iter	*it;
+	n = store_set_len(set);
+	slots = xcalloc(n ? n : 1, sizeof(*slots));
+	nt = load_threads(ev, n);
+	per = (n + nt - 1) / nt;
+	for (k = 0; k < nt; k++) {
+		memset(&ld[k], 0, sizeof(ld[k]));
+		ld[k].ev = ev;
+		ld[k].set = set;
+		ld[k].t0 = t0;
+		ld[k].t1 = t1;
+		ld[k].keep_stale = keep_stale;
+		ld[k].from = k * per < n ? k * per : n;
+		ld[k].to = (k + 1) * per < n ? (k + 1) * per : n;
+		ld[k].out = slots;
+	}
+	for (k = 1; k < nt; k++) {
+		if (pthread_create(&th[k], NULL, load_part, &ld[k]) != 0)
+			break;
+		started++;
+	}
+	/* This thread reads the first part, and any part not started. */
+	load_part(&ld[0]);
+	for (k = 1 + started; k < nt; k++)
+		load_part(&ld[k]);
+	for (k = 1; k <= started; k++)
+		pthread_join(th[k], NULL);
+	for (k = 0; k < nt; k++) {
+		if (ld[k].failed == 1)
+			ev_fail(ev, ENGINE_EXECUTION, "query processing would "
+			    "load too many samples into memory in query "
+			    "execution");
+		else if (ld[k].failed == 2)
+			ev_fail(ev, ENGINE_TIMEOUT, "query timed out in "
+			    "expression evaluation");
+		else if (ld[k].failed == 3)
+			ev_fail(ev, ENGINE_EXECUTION, "%s", ld[k].err);
+	}
+	for (i = 0; i < n; i++) {
 		struct qmseries		*s;
 		const struct label	*l;
-		size_t			 nl, n = 0;
-		int64_t			 t, *ts = NULL;
-		double			 v, *vs_ = NULL;
-		int			 rc;
-		uint64_t		 bits;
+		size_t			 nl;
 
-		if (ev_check_time(ev) == -1)
-			break;
-		cap = 0;
-		it = store_iter_new(ev->st, store_set_id(set, i), t0, t1,
-		    STORE_TIER_RAW);
-		while ((rc = store_iter_next(it, &t, &v)) == 1) {
-			if (isnan(v)) {
-				memcpy(&bits, &v, sizeof(bits));
-				if (bits == STALE_NAN_BITS) {
-					if (!keep_stale)
-						continue;
-				} else
-					v = NAN;
-			}
-			if (n == cap) {
-				if (ev_charge(ev, cap ? cap : 64) == -1) {
-					rc = -2;
-					break;
-				}
-				cap = cap ? cap * 2 : 64;
-				ts = xreallocarray(ts, cap, sizeof(*ts));
-				vs_ = xreallocarray(vs_, cap, sizeof(*vs_));
-			}
-			ts[n] = t;
-			vs_[n] = v;
-			n++;
-		}
-		if (rc == -1)
-			ev_fail(ev, ENGINE_EXECUTION, "%s",
-			    store_iter_error(it));
-		store_iter_free(it);
-		/* Only what was kept stays charged. */
-		ev_release(ev, cap - n);
-		if (rc < 0 || n == 0) {
-			free(ts);
-			free(vs_);
-			if (rc < 0)
-				break;
+		if (slots[i].n == 0)
 			continue;
-		}
 		if (out->n == out->cap) {
 			out->cap = out->cap ? out->cap * 2 : 16;
 			out->s = xreallocarray(out->s, out->cap,
 			    sizeof(*out->s));
 		}
 		s = &out->s[out->n++];
+		*s = slots[i];
 		l = store_set_labels(set, i, &nl);
 		s->ls = lset_new(l, nl);
-		s->t = ts;
-		s->v = vs_;
-		s->n = n;
 	}
+	free(slots);
 	store_set_free(set);
 	return ev->err != ENGINE_OK ? -1 : 0;
 }
@@ -704,6 +809,7 @@ engine_opts_default(struct engine_opts *o)
 	o->subquery_step_ms = 60 * 1000;
 	o->max_samples = 50000000;
 	o->timeout_ms = 2 * 60 * 1000;
+	o->threads = 0;
 }
 
 struct engine *
