@@ -1,0 +1,572 @@
+/*
+ * Tests of the PromQL evaluator on a store filled in a temporary
+ * directory: lookback and staleness markers, rate/increase/irate and
+ * counter resets, regression, the *_over_time family, aggregations,
+ * vector matching and its errors, histogram_quantile, offset, @,
+ * subqueries, the functions, result order, the limits, and the Go float
+ * formatting of the API.  Expected values are worked out by hand from
+ * Prometheus's definitions (the arithmetic is noted where it is not
+ * obvious); the differential test against a real Prometheus covers the
+ * same ground on more data.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tcheck.h"
+#include "api_query.h"
+#include "buf.h"
+#include "query/engine.h"
+#include "query/gofmt.h"
+#include "sample.h"
+#include "storage/store.h"
+
+/* All sample times are seconds after B. */
+#define B	1000020		/* a multiple of 60 s */
+
+static char		 dir[256];
+static struct store	*st;
+static struct engine	*eng;
+
+static double
+stale(void)
+{
+	uint64_t	u = STALE_NAN_BITS;
+	double		v;
+
+	memcpy(&v, &u, sizeof(v));
+	return v;
+}
+
+/* NAME{LABELS...} = V at B + T seconds; labels as "k", "v", ..., NULL. */
+static void
+add(struct batch *b, const char *name, double t, double v, ...)
+{
+	struct label	 l[8];
+	size_t		 n = 0;
+	va_list		 ap;
+	const char	*k;
+
+	va_start(ap, v);
+	while ((k = va_arg(ap, const char *)) != NULL && n < 8) {
+		l[n].name = k;
+		l[n++].value = va_arg(ap, const char *);
+	}
+	va_end(ap);
+	ck_assert_int_eq(batch_add(b, name, l, n, (int64_t)((B + t) * 1000),
+	    v), 0);
+}
+
+static void
+fill(void)
+{
+	struct batch	*b = batch_new();
+	char		 err[256];
+	int		 i;
+
+	/* g: 1, 2, then a staleness marker; h: one sample. */
+	add(b, "g", 0, 1, NULL);
+	add(b, "g", 60, 2, NULL);
+	add(b, "g", 120, stale(), NULL);
+	add(b, "h", 0, 5, NULL);
+	/* c: a counter every 15 s; c2 resets at 30 s. */
+	for (i = 0; i <= 4; i++)
+		add(b, "c", 15 * i, 10 * i, "job", "a", NULL);
+	add(b, "c2", 0, 10, NULL);
+	add(b, "c2", 15, 20, NULL);
+	add(b, "c2", 30, 5, NULL);
+	add(b, "c2", 45, 15, NULL);
+	/* lin: 2 per second. */
+	for (i = 0; i <= 4; i++)
+		add(b, "lin", 15 * i, 30 * i, NULL);
+	/* m: four series in two groups. */
+	add(b, "m", 0, 1, "a", "1", "b", "x", NULL);
+	add(b, "m", 0, 2, "a", "2", "b", "x", NULL);
+	add(b, "m", 0, 4, "a", "3", "b", "y", NULL);
+	add(b, "m", 0, 8, "a", "4", "b", "y", NULL);
+	/* n: the "one" side of a match on b. */
+	add(b, "n", 0, 10, "b", "x", NULL);
+	add(b, "n", 0, 100, "b", "y", NULL);
+	add(b, "info", 0, 1, "b", "x", "version", "1.0", NULL);
+	/* Two metrics that collide without their names. */
+	add(b, "ca", 0, 1, "x", "1", NULL);
+	add(b, "ca", 15, 2, "x", "1", NULL);
+	add(b, "cb", 0, 1, "x", "1", NULL);
+	add(b, "cb", 15, 3, "x", "1", NULL);
+	/* A classic histogram: 10 below 1, 10 more below 2, none above. */
+	add(b, "hist_bucket", 0, 10, "le", "1", NULL);
+	add(b, "hist_bucket", 0, 20, "le", "2", NULL);
+	add(b, "hist_bucket", 0, 20, "le", "+Inf", NULL);
+	add(b, "noinf_bucket", 0, 10, "le", "1", NULL);
+	/* A gauge with a NaN. */
+	add(b, "w", 0, NAN, "k", "nan", NULL);
+	add(b, "w", 0, -3.5, "k", "neg", NULL);
+	ck_assert_int_eq(store_append_batch_sync(st, b, NULL, err,
+	    sizeof(err)), 0);
+	batch_free(b);
+}
+
+static void
+setup(void)
+{
+	struct store_opts	o;
+	struct engine_opts	eo;
+	char			err[256];
+
+	snprintf(dir, sizeof(dir), "/tmp/check_engine.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	store_opts_default(&o);
+	o.dir = dir;
+	o.flush_interval_ms = 0;
+	o.retention_ms = 0;
+	st = store_open(&o, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	engine_opts_default(&eo);
+	eng = engine_new(st, &eo);
+	fill();
+}
+
+static void
+teardown(void)
+{
+	char	err[256], cmd[300];
+
+	engine_free(eng);
+	store_close(st, err, sizeof(err));
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/*
+ * The result as text: "{labels} v" per series for an instant query,
+ * "{labels} v@t v@t" for a range (t in seconds after B), "error: msg".
+ */
+static char *
+run(const char *q, double start, double end, double step)
+{
+	struct engine_result	*res;
+	struct engine_error	 err;
+	struct buf		 out = BUF_INIT;
+	size_t			 i, k, l;
+
+	if (engine_query(eng, q, strlen(q), (int64_t)((B + start) * 1000),
+	    (int64_t)((B + end) * 1000), (int64_t)(step * 1000), 0, &res,
+	    &err) == -1) {
+		buf_printf(&out, "error: %s", err.msg);
+		return buf_detach(&out);
+	}
+	if (res->type == Q_TYPE_SCALAR) {
+		gofmt_float(&out, res->scalar);
+		engine_result_free(res);
+		return buf_detach(&out);
+	}
+	if (res->type == Q_TYPE_STRING) {
+		buf_adds(&out, res->string);
+		engine_result_free(res);
+		return buf_detach(&out);
+	}
+	for (i = 0; i < res->nseries; i++) {
+		const struct engine_series *s = &res->series[i];
+
+		if (i > 0)
+			buf_adds(&out, "; ");
+		buf_addc(&out, '{');
+		for (l = 0; l < s->nlabels; l++)
+			buf_printf(&out, "%s%s=\"%s\"", l ? ", " : "",
+			    s->labels[l].name, s->labels[l].value);
+		buf_addc(&out, '}');
+		for (k = 0; k < s->n; k++) {
+			buf_addc(&out, ' ');
+			gofmt_float(&out, s->v[k]);
+			if (step > 0 || res->type == Q_TYPE_MATRIX)
+				buf_printf(&out, "@%g",
+				    (double)s->t[k] / 1000 - B);
+		}
+	}
+	engine_result_free(res);
+	return buf_detach(&out);
+}
+
+#define EXPECT_AT(q, t, want) do {					\
+	char *got_ = run((q), (t), (t), 0);				\
+	ck_assert_msg(strcmp(got_, (want)) == 0,			\
+	    "%s at %g: got [%s], want [%s]", (q), (double)(t), got_,	\
+	    (want));							\
+	free(got_);							\
+} while (0)
+
+#define EXPECT_RANGE(q, s, e, st_, want) do {				\
+	char *got_ = run((q), (s), (e), (st_));				\
+	ck_assert_msg(strcmp(got_, (want)) == 0,			\
+	    "%s over %g..%g: got [%s], want [%s]", (q), (double)(s),	\
+	    (double)(e), got_, (want));					\
+	free(got_);							\
+} while (0)
+
+START_TEST(test_lookback_and_staleness)
+{
+	EXPECT_AT("g", 30, "{__name__=\"g\"} 1");
+	EXPECT_AT("g", 60, "{__name__=\"g\"} 2");
+	EXPECT_AT("g", 119.999, "{__name__=\"g\"} 2");
+	/* The staleness marker ends the series at once. */
+	EXPECT_AT("g", 120, "");
+	EXPECT_AT("g", 200, "");
+	/* The 5 minute lookback includes its lower end. */
+	EXPECT_AT("h", 300, "{__name__=\"h\"} 5");
+	EXPECT_AT("h", 300.001, "");
+	EXPECT_AT("h", -0.001, "");
+	EXPECT_RANGE("g", 0, 180, 60, "{__name__=\"g\"} 1@0 2@60");
+	/* Windows leave markers out. */
+	EXPECT_AT("count_over_time(g[5m])", 180, "{} 2");
+	EXPECT_AT("last_over_time(g[5m])", 180, "{__name__=\"g\"} 2");
+}
+END_TEST
+
+START_TEST(test_rate_and_resets)
+{
+	/* Window [10, 70] holds 15..60: 30 over 45 s, extrapolated by 5 s
+	   at the start and 10 s at the end (both within 1.1 x 15 s). */
+	EXPECT_AT("rate(c[1m])", 70, "{job=\"a\"} 0.6666666666666666");
+	EXPECT_AT("increase(c[1m])", 70, "{job=\"a\"} 40");
+	EXPECT_AT("delta(c[1m])", 70, "{job=\"a\"} 40");
+	/* Fewer than two samples: nothing. */
+	EXPECT_AT("rate(c[1m])", 150, "");
+	/* c2 at 45: 15 - 10 + 20 (the reset) = 25 over [-15, 45]; the zero
+	   point is 18 s before the first sample, further than the window
+	   start (15 s), so 25 * 60 / 45. */
+	EXPECT_AT("increase(c2[1m])", 45, "{} 33.33333333333333");
+	EXPECT_AT("irate(c2[1m])", 45, "{} 0.6666666666666666");
+	EXPECT_AT("irate(c2[1m])", 30, "{} 0.3333333333333333");
+	EXPECT_AT("idelta(c2[1m])", 30, "{} -15");
+	EXPECT_AT("resets(c2[1m])", 45, "{} 1");
+	EXPECT_AT("changes(c2[1m])", 45, "{} 3");
+	/* A rate over a subquery of the counter itself gives the same. */
+	EXPECT_AT("rate(c[1m:15s])", 60, "{job=\"a\"} 0.6666666666666666");
+	EXPECT_RANGE("increase(c[30s])", 30, 60, 15,
+	    "{job=\"a\"} 20@30 20@45 20@60");
+}
+END_TEST
+
+START_TEST(test_regression)
+{
+	EXPECT_AT("deriv(lin[1m])", 60, "{} 2");
+	/* Intercept at the evaluation time: 120 + 2 * 10. */
+	EXPECT_AT("predict_linear(lin[1m], 10)", 60, "{} 140");
+	EXPECT_AT("predict_linear(lin[1m], 10)", 70, "{} 160");
+	EXPECT_AT("deriv(h[1m])", 10, "");
+}
+END_TEST
+
+START_TEST(test_over_time)
+{
+	EXPECT_AT("avg_over_time(c[1m])", 60, "{job=\"a\"} 20");
+	EXPECT_AT("sum_over_time(c[1m])", 60, "{job=\"a\"} 100");
+	EXPECT_AT("min_over_time(c[1m])", 60, "{job=\"a\"} 0");
+	EXPECT_AT("max_over_time(c[1m])", 60, "{job=\"a\"} 40");
+	EXPECT_AT("count_over_time(c[1m])", 60, "{job=\"a\"} 5");
+	/* 0 10 20 30 40: rank 0.9 * 4 = 3.6, 30 * 0.4 + 40 * 0.6. */
+	EXPECT_AT("quantile_over_time(0.9, c[1m])", 60, "{job=\"a\"} 36");
+	EXPECT_AT("stdvar_over_time(c[1m])", 60, "{job=\"a\"} 200");
+	EXPECT_AT("present_over_time(c[1m])", 60, "{job=\"a\"} 1");
+	EXPECT_AT("absent_over_time(c[1m])", 60, "");
+	EXPECT_AT("absent_over_time(nope{a=\"b\"}[1m])", 60, "{a=\"b\"} 1");
+	/* Both ends of a window are included. */
+	EXPECT_AT("count_over_time(c[15s])", 30, "{job=\"a\"} 2");
+}
+END_TEST
+
+START_TEST(test_aggregations)
+{
+	EXPECT_AT("sum by (b) (m)", 0, "{b=\"x\"} 3; {b=\"y\"} 12");
+	EXPECT_AT("sum without (a) (m)", 0, "{b=\"x\"} 3; {b=\"y\"} 12");
+	EXPECT_AT("avg by (b) (m)", 0, "{b=\"x\"} 1.5; {b=\"y\"} 6");
+	EXPECT_AT("count(m)", 0, "{} 4");
+	EXPECT_AT("min by (b) (m)", 0, "{b=\"x\"} 1; {b=\"y\"} 4");
+	EXPECT_AT("max(m)", 0, "{} 8");
+	EXPECT_AT("group by (b) (m)", 0, "{b=\"x\"} 1; {b=\"y\"} 1");
+	EXPECT_AT("stddev by (b) (m)", 0, "{b=\"x\"} 0.5; {b=\"y\"} 2");
+	EXPECT_AT("stdvar by (b) (m)", 0, "{b=\"x\"} 0.25; {b=\"y\"} 4");
+	EXPECT_AT("topk(2, m)", 0, "{__name__=\"m\", a=\"4\", b=\"y\"} 8; "
+	    "{__name__=\"m\", a=\"3\", b=\"y\"} 4");
+	EXPECT_AT("bottomk by (b) (1, m)", 0, "{__name__=\"m\", a=\"1\", "
+	    "b=\"x\"} 1; {__name__=\"m\", a=\"3\", b=\"y\"} 4");
+	EXPECT_AT("topk(0, m)", 0, "");
+	/* 1 2 4 8: rank 1.5, 2 * 0.5 + 4 * 0.5. */
+	EXPECT_AT("quantile(0.5, m)", 0, "{} 3");
+	EXPECT_AT("quantile(2, m)", 0, "{} +Inf");
+	EXPECT_AT("count_values(\"v\", n)", 0, "{v=\"10\"} 1; {v=\"100\"} 1");
+	EXPECT_AT("count_values(\"a-b\", n)", 0,
+	    "error: invalid label name \"a-b\"");
+	EXPECT_AT("max(w)", 0, "{} -3.5");
+	EXPECT_AT("sum(w)", 0, "{} NaN");
+	EXPECT_AT("topk(1e100, m)", 0,
+	    "error: Scalar value 1e+100 overflows int64");
+}
+END_TEST
+
+START_TEST(test_binops)
+{
+	EXPECT_AT("1 + 2 * 3", 0, "7");
+	EXPECT_AT("2 ^ 3 ^ 2", 0, "512");
+	EXPECT_AT("-7 % 3", 0, "-1");
+	EXPECT_AT("1 < bool 2", 0, "1");
+	EXPECT_AT("n * 2", 0, "{b=\"x\"} 20; {b=\"y\"} 200");
+	EXPECT_AT("n > 50", 0, "{__name__=\"n\", b=\"y\"} 100");
+	EXPECT_AT("50 < n", 0, "{__name__=\"n\", b=\"y\"} 100");
+	EXPECT_AT("n > bool 50", 0, "{b=\"x\"} 0; {b=\"y\"} 1");
+	EXPECT_AT("m / on (b) group_left n", 0,
+	    "{a=\"1\", b=\"x\"} 0.1; {a=\"2\", b=\"x\"} 0.2; "
+	    "{a=\"3\", b=\"y\"} 0.04; {a=\"4\", b=\"y\"} 0.08");
+	EXPECT_AT("n + on (b) group_right m", 0,
+	    "{a=\"1\", b=\"x\"} 11; {a=\"2\", b=\"x\"} 12; "
+	    "{a=\"3\", b=\"y\"} 104; {a=\"4\", b=\"y\"} 108");
+	EXPECT_AT("n * on (b) group_left (version) info", 0,
+	    "{b=\"x\", version=\"1.0\"} 10");
+	EXPECT_AT("m / on (b) n", 0, "error: multiple matches for labels: "
+	    "many-to-one matching must be explicit (group_left/group_right)");
+	EXPECT_AT("n / on (b) group_right m", 0,
+	    "{a=\"1\", b=\"x\"} 10; {a=\"2\", b=\"x\"} 5; "
+	    "{a=\"3\", b=\"y\"} 25; {a=\"4\", b=\"y\"} 12.5");
+	EXPECT_AT("n / on (b) m", 0, "error: found duplicate series for the "
+	    "match group {b=\"x\"} on the right hand-side of the operation: "
+	    "[{__name__=\"m\", a=\"2\", b=\"x\"}, {__name__=\"m\", a=\"1\", "
+	    "b=\"x\"}];many-to-many matching not allowed: matching labels "
+	    "must be unique on one side");
+	EXPECT_AT("m and on (b) n{b=\"x\"}", 0,
+	    "{__name__=\"m\", a=\"1\", b=\"x\"} 1; "
+	    "{__name__=\"m\", a=\"2\", b=\"x\"} 2");
+	EXPECT_AT("n or m{a=\"1\"}", 0, "{__name__=\"n\", b=\"x\"} 10; "
+	    "{__name__=\"n\", b=\"y\"} 100; {__name__=\"m\", a=\"1\", "
+	    "b=\"x\"} 1");
+	EXPECT_AT("n or on (b) m", 0, "{__name__=\"n\", b=\"x\"} 10; "
+	    "{__name__=\"n\", b=\"y\"} 100");
+	EXPECT_AT("m unless on (b) n{b=\"y\"}", 0,
+	    "{__name__=\"m\", a=\"1\", b=\"x\"} 1; "
+	    "{__name__=\"m\", a=\"2\", b=\"x\"} 2");
+	EXPECT_AT("-n", 0, "{b=\"x\"} -10; {b=\"y\"} -100");
+	/* Matching ignores the names. */
+	EXPECT_AT("ca + cb", 15, "{x=\"1\"} 5");
+	EXPECT_AT("ca + ignoring (x) cb", 15, "{} 5");
+	EXPECT_AT("{__name__=~\"c[ab]\"} + on () n{b=\"x\"}", 15,
+	    "error: multiple matches for labels: many-to-one matching must be "
+	    "explicit (group_left/group_right)");
+}
+END_TEST
+
+START_TEST(test_name_collisions)
+{
+	EXPECT_AT("rate({__name__=~\"c[ab]\"}[1m])", 15,
+	    "error: vector cannot contain metrics with the same labelset");
+	EXPECT_AT("-{__name__=~\"c[ab]\"}", 15,
+	    "error: vector cannot contain metrics with the same labelset");
+	EXPECT_AT("abs({__name__=~\"c[ab]\"})", 15,
+	    "error: vector cannot contain metrics with the same labelset");
+	EXPECT_AT("last_over_time({__name__=~\"c[ab]\"}[1m])", 15,
+	    "{__name__=\"ca\", x=\"1\"} 2; {__name__=\"cb\", x=\"1\"} 3");
+}
+END_TEST
+
+START_TEST(test_histogram_quantile)
+{
+	/* Buckets 1: 10, 2: 20, +Inf: 20. */
+	EXPECT_AT("histogram_quantile(0.5, hist_bucket)", 0, "{} 1");
+	EXPECT_AT("histogram_quantile(0.75, hist_bucket)", 0, "{} 1.5");
+	EXPECT_AT("histogram_quantile(0.99, hist_bucket)", 0, "{} 1.98");
+	EXPECT_AT("histogram_quantile(1, hist_bucket)", 0, "{} 2");
+	EXPECT_AT("histogram_quantile(0, hist_bucket)", 0, "{} 0");
+	EXPECT_AT("histogram_quantile(-1, hist_bucket)", 0, "{} -Inf");
+	EXPECT_AT("histogram_quantile(0.5, noinf_bucket)", 0, "{} NaN");
+	EXPECT_AT("histogram_quantile(0.5, m)", 0, "");
+}
+END_TEST
+
+START_TEST(test_offset_at_subquery)
+{
+	EXPECT_AT("g offset 1m", 90, "{__name__=\"g\"} 1");
+	EXPECT_AT("g @ 1000080", 500, "{__name__=\"g\"} 2");
+	EXPECT_RANGE("g @ start()", 60, 100, 20,
+	    "{__name__=\"g\"} 2@60 2@80 2@100");
+	EXPECT_RANGE("g @ end()", 30, 90, 30,
+	    "{__name__=\"g\"} 2@30 2@60 2@90");
+	EXPECT_AT("timestamp(g)", 90, "{} 1000080");
+	EXPECT_AT("timestamp(g @ 1000050)", 90, "{} 1000020");
+	/* Subquery steps are multiples of the step: 0 15 30 45 60, both
+	   ends of the window included. */
+	EXPECT_AT("count_over_time(c[1m:15s])", 60, "{job=\"a\"} 5");
+	EXPECT_AT("max_over_time(c[1m:15s] offset 15s)", 60, "{job=\"a\"} 30");
+	EXPECT_AT("c[30s]", 60, "{__name__=\"c\", job=\"a\"} 20@30 30@45 40@60");
+}
+END_TEST
+
+START_TEST(test_functions)
+{
+	EXPECT_AT("abs(w{k=\"neg\"})", 0, "{k=\"neg\"} 3.5");
+	EXPECT_AT("clamp(m, 2, 4)", 0, "{a=\"1\", b=\"x\"} 2; {a=\"2\", "
+	    "b=\"x\"} 2; {a=\"3\", b=\"y\"} 4; {a=\"4\", b=\"y\"} 4");
+	EXPECT_AT("clamp(n, 5, 1)", 0, "");
+	EXPECT_AT("clamp_min(w, 0)", 0, "{k=\"nan\"} NaN; {k=\"neg\"} 0");
+	EXPECT_AT("round(w{k=\"neg\"})", 0, "{k=\"neg\"} -3");
+	EXPECT_AT("round(n, 30)", 0, "{b=\"x\"} 0; {b=\"y\"} 90");
+	EXPECT_AT("sort_desc(m)", 0, "{__name__=\"m\", a=\"4\", b=\"y\"} 8; "
+	    "{__name__=\"m\", a=\"3\", b=\"y\"} 4; {__name__=\"m\", a=\"2\", "
+	    "b=\"x\"} 2; {__name__=\"m\", a=\"1\", b=\"x\"} 1");
+	EXPECT_AT("sort(w)", 0, "{__name__=\"w\", k=\"neg\"} -3.5; "
+	    "{__name__=\"w\", k=\"nan\"} NaN");
+	EXPECT_AT("label_replace(n, \"c\", \"<$1>\", \"b\", \"(.)\")", 0,
+	    "{__name__=\"n\", b=\"x\", c=\"<x>\"} 10; "
+	    "{__name__=\"n\", b=\"y\", c=\"<y>\"} 100");
+	EXPECT_AT("label_replace(n, \"b\", \"z\", \"b\", \".*\")", 0,
+	    "error: vector cannot contain metrics with the same labelset");
+	EXPECT_AT("label_replace(n, \"1x\", \"z\", \"b\", \".*\")", 0,
+	    "error: invalid destination label name in label_replace(): 1x");
+	EXPECT_AT("label_join(info, \"j\", \"/\", \"b\", \"version\")", 0,
+	    "{__name__=\"info\", b=\"x\", j=\"x/1.0\", version=\"1.0\"} 1");
+	EXPECT_AT("absent(nope{a=\"b\", c=~\"d\"})", 0, "{a=\"b\"} 1");
+	EXPECT_AT("absent(n)", 0, "");
+	EXPECT_AT("vector(3)", 0, "{} 3");
+	EXPECT_AT("scalar(n)", 0, "NaN");
+	EXPECT_AT("scalar(n{b=\"x\"})", 0, "10");
+	EXPECT_AT("time()", 12.5, "1000032.5");
+	/* Unix 0 was a Thursday; 2024-03-01 is day 61 of a leap year. */
+	EXPECT_AT("day_of_week(vector(0))", 0, "{} 4");
+	EXPECT_AT("day_of_year(vector(1709251200))", 0, "{} 61");
+	EXPECT_AT("days_in_month(vector(1706745600))", 0, "{} 29");
+	EXPECT_AT("hour(vector(1709251200 + 3 * 3600 + 59))", 0, "{} 3");
+	EXPECT_AT("year()", 0, "{} 1970");
+	EXPECT_AT("histogram_count(n)", 0, "");
+}
+END_TEST
+
+START_TEST(test_errors_and_types)
+{
+	EXPECT_AT("sum(", 0, "error: 1:5: parse error: unclosed left "
+	    "parenthesis");
+	EXPECT_RANGE("c[1m]", 0, 60, 15, "error: invalid expression type "
+	    "\"range vector\" for range query, must be Scalar or instant "
+	    "Vector");
+	EXPECT_RANGE("1 + 1", 0, 30, 15, "{} 2@0 2@15 2@30");
+	EXPECT_AT("\"text\"", 0, "text");
+	EXPECT_AT("holt_winters(c[1m], 2, 0.5)", 60, "error: invalid "
+	    "smoothing factor. Expected: 0 < sf < 1, got: 2.000000");
+}
+END_TEST
+
+START_TEST(test_sample_limit)
+{
+	struct engine_opts	 o;
+	struct engine		*small;
+	struct engine_result	*res;
+	struct engine_error	 err;
+	const char		*q = "count_over_time(c[1m:1ms])";
+
+	engine_opts_default(&o);
+	o.max_samples = 1000;
+	small = engine_new(st, &o);
+	ck_assert_int_eq(engine_query(small, q, strlen(q), (int64_t)B * 1000 +
+	    60000, (int64_t)B * 1000 + 60000, 0, 0, &res, &err), -1);
+	ck_assert_int_eq(err.kind, ENGINE_EXECUTION);
+	ck_assert_str_eq(err.msg, "query processing would load too many "
+	    "samples into memory in query execution");
+	/* Within the limit the same engine answers. */
+	ck_assert_int_eq(engine_query(small, "c", 1, (int64_t)B * 1000,
+	    (int64_t)B * 1000, 0, 0, &res, &err), 0);
+	ck_assert_uint_eq(res->nseries, 1);
+	engine_result_free(res);
+	engine_free(small);
+}
+END_TEST
+
+START_TEST(test_json)
+{
+	struct engine_result	*res;
+	struct engine_error	 err;
+	struct buf		 b = BUF_INIT;
+
+	ck_assert_int_eq(engine_query(eng, "n{b=\"x\"} / 3", 12,
+	    (int64_t)B * 1000 + 123, (int64_t)B * 1000 + 123, 0, 0, &res,
+	    &err), 0);
+	api_query_write_result(res, &b);
+	ck_assert_str_eq(b.data, "{\"resultType\":\"vector\",\"result\":[{"
+	    "\"metric\":{\"b\":\"x\"},\"value\":[1000020.123,"
+	    "\"3.3333333333333335\"]}]}");
+	engine_result_free(res);
+	buf_reset(&b);
+	api_json_string(&b, "a<b>&\"\\\n\x01");
+	ck_assert_str_eq(b.data,
+	    "\"a\\u003cb\\u003e\\u0026\\\"\\\\\\n\\u0001\"");
+	buf_free(&b);
+}
+END_TEST
+
+/* gofmt agrees with the trial-and-error formatter of buf.h. */
+START_TEST(test_gofmt)
+{
+	struct buf	a = BUF_INIT, b = BUF_INIT;
+	uint64_t	x = 88172645463325252ULL;
+	int		i;
+	static const double fixed[] = { 0, -0.0, 1, 0.1, 1e-5, 1.5e15,
+	    123456789012345678.0, 5e-324, 0.1 + 0.2, 1.0 / 3, 2.0 / 3,
+	    9007199254740993.0, 1e21, 1e-15, 99.99, 0.000123 };
+
+	for (i = 0; i < (int)(sizeof(fixed) / sizeof(fixed[0])) + 20000;
+	    i++) {
+		double v;
+
+		if (i < (int)(sizeof(fixed) / sizeof(fixed[0])))
+			v = fixed[i];
+		else {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			if (i % 2)
+				v = (double)(x % 1000000) / (double)(x % 997 + 1);
+			else
+				memcpy(&v, &x, sizeof(v));
+		}
+		buf_reset(&a);
+		buf_reset(&b);
+		gofmt_float(&a, v);
+		buf_add_double_fixed(&b, v);
+		ck_assert_msg(strcmp(a.data, b.data) == 0, "%.17g: %s != %s",
+		    v, a.data, b.data);
+	}
+	buf_free(&a);
+	buf_free(&b);
+}
+END_TEST
+
+static Suite *
+engine_suite(void)
+{
+	Suite	*s = suite_create("engine");
+	TCase	*tc = tcase_create("eval");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_lookback_and_staleness);
+	tcase_add_test(tc, test_rate_and_resets);
+	tcase_add_test(tc, test_regression);
+	tcase_add_test(tc, test_over_time);
+	tcase_add_test(tc, test_aggregations);
+	tcase_add_test(tc, test_binops);
+	tcase_add_test(tc, test_name_collisions);
+	tcase_add_test(tc, test_histogram_quantile);
+	tcase_add_test(tc, test_offset_at_subquery);
+	tcase_add_test(tc, test_functions);
+	tcase_add_test(tc, test_errors_and_types);
+	tcase_add_test(tc, test_sample_limit);
+	tcase_add_test(tc, test_json);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("format");
+	tcase_add_test(tc, test_gofmt);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+TCHECK_MAIN(engine_suite)
