@@ -16,6 +16,7 @@
 #include <event2/thread.h>
 
 #include "alert/alerting.h"
+#include "cli_query.h"
 #include "conf.h"
 #include "daemon.h"
 #include "log.h"
@@ -28,6 +29,7 @@ usage(FILE *out)
 	fprintf(out,
 	    "usage: monitord [-f] [-c file] [-d datadir] [-l level]\n"
 	    "       monitord -t [-c file]\n"
+	    "       monitord query [--server URL] [--start T --end T] EXPR\n"
 	    "       monitord --version | --help\n"
 	    "\n"
 	    "  -c file     configuration file (default %s/monitord.conf;\n"
@@ -103,6 +105,8 @@ main(int argc, char *argv[])
 	char			 err[8192];
 	int			 ch, test = 0, rc;
 
+	if (argc > 1 && strcmp(argv[1], "query") == 0)
+		return cli_query_main(argc - 1, argv + 1);
 	memset(&opts, 0, sizeof(opts));
 	opts.log_level = -1;
 	while ((ch = getopt_long(argc, argv, "c:d:fl:th", longopts,

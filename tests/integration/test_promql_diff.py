@@ -354,6 +354,51 @@ class Promtool(unittest.TestCase):
         self.assertEqual(b.split(), ["i1", "i2", "i3"])
 
 
+class Cli(unittest.TestCase):
+    """monitord query, the terminal client."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not HAVE_PROM:
+            if os.environ.get("CI"):
+                raise AssertionError("prometheus and promtool are required in CI")
+            raise unittest.SkipTest("prometheus/promtool not installed")
+        Servers.start()
+
+    def cli(self, *args):
+        from daemon import run
+        return run(["query", "--server", Servers.md.url, *args])
+
+    def test_instant_table(self):
+        rc, out, err = self.cli("--time", str(T0 + 3600), "node_info")
+        self.assertEqual((rc, err), (0, ""))
+        self.assertEqual(out, "SERIES                                   VALUE\n"
+                              'node_info{instance="i1", version="1.0"}  1\n'
+                              'node_info{instance="i2", version="1.1"}  1\n'
+                              'node_info{instance="i3", version="1.2"}  1\n')
+
+    def test_range_table(self):
+        rc, out, err = self.cli("--start", str(T0 + 60), "--end", str(T0 + 120), "--step", "1m",
+                                'sum(up)')
+        self.assertEqual((rc, err), (0, ""))
+        self.assertEqual(out, "SERIES  TIME                      VALUE\n"
+                              "{}      2023-11-14T22:14:20Z      3\n"
+                              "        2023-11-14T22:15:20Z      3\n")
+
+    def test_scalar_and_error(self):
+        self.assertEqual(self.cli("--time", str(T0), "1 + 1")[:2], (0, "2\n"))
+        rc, out, err = self.cli("sum(")
+        self.assertEqual((rc, out), (1, ""))
+        self.assertEqual(err, 'monitord query: bad_data: invalid parameter "query": '
+                              "1:5: parse error: unclosed left parenthesis\n")
+
+    def test_usage(self):
+        from daemon import run
+        rc, _, err = run(["query"])
+        self.assertEqual(rc, 2)
+        self.assertIn("usage: monitord query", err)
+
+
 class Stop(unittest.TestCase):
     def test_stop(self):
         Servers.stop()
