@@ -342,7 +342,7 @@ static void *
 load_part(void *arg)
 {
 	struct loader	*ld = arg;
-	size_t		 i;
+	size_t		 i, guess = 256;
 
 	for (i = ld->from; i < ld->to && !ld->failed; i++) {
 		struct store_iter	*it;
@@ -370,7 +370,9 @@ load_part(void *arg)
 					v = NAN;
 			}
 			if (n == cap) {
-				size_t grow = cap ? cap : 256;
+				/* Series of one selector tend to be alike:
+				   start at the size of the last one. */
+				size_t grow = cap ? cap : guess;
 
 				if (load_charge(ld->ev, grow) == -1) {
 					ld->failed = 1;
@@ -401,6 +403,7 @@ load_part(void *arg)
 		s->t = ts;
 		s->v = vs;
 		s->n = n;
+		guess = n + n / 16 + 16;
 	}
 	return NULL;
 }

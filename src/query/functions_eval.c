@@ -313,6 +313,56 @@ mfn_apply(struct mctx *c, size_t k, int64_t ts, int64_t ref,
 	return 0;
 }
 
+/*
+ * max_over_time and min_over_time in one pass: a deque of the window's
+ * candidates, each better than every later one, so the front is the
+ * answer.  Like Prometheus's loop it skips NaN unless the window holds
+ * nothing else, and of equal values keeps the first.  Returns whether
+ * any step got a value.
+ */
+static int
+slide_extreme(struct ev *ev, const struct qmseries *ms,
+    const struct qmat *mat, const struct qrange *r, int max, double *out)
+{
+	size_t	*dq, head = 0, tail = 0, lo = 0, hi = 0, k, nans = 0;
+	int	 any = 0;
+
+	dq = xreallocarray(NULL, ms->n + 1, sizeof(size_t));
+	for (k = 0; k < r->n; k++) {
+		int64_t ref = qr_ts(r, k) - mat->offset;
+
+		while (hi < ms->n && ms->t[hi] <= ref) {
+			double v = ms->v[hi];
+
+			if (isnan(v))
+				nans++;
+			else {
+				while (tail > head && (max ?
+				    ms->v[dq[tail - 1]] < v :
+				    ms->v[dq[tail - 1]] > v))
+					tail--;
+				dq[tail++] = hi;
+			}
+			hi++;
+		}
+		while (lo < hi && ms->t[lo] < ref - mat->range) {
+			if (isnan(ms->v[lo]))
+				nans--;
+			else if (head < tail && dq[head] == lo)
+				head++;
+			lo++;
+		}
+		if (hi == lo)
+			continue;
+		out[k] = head < tail ? ms->v[dq[head]] : NAN;
+		any = 1;
+	}
+	free(dq);
+	(void)ev;
+	(void)nans;
+	return any;
+}
+
 /* The labels absent() and absent_over_time() give. */
 struct lset *
 absent_labels(const struct q_expr *e)
@@ -432,6 +482,13 @@ eval_range_fn(struct ev *ev, const struct q_expr *e, enum mfn fn,
 		ls = fn == MF_LAST ? lset_ref(ms->ls) : lset_drop_name(ms->ls);
 		if ((s = qvec_add(ev, &out->vec, ls)) == NULL)
 			break;
+		if ((fn == MF_MAX || fn == MF_MIN) && !mv->mat.has_at) {
+			if (slide_extreme(ev, ms, &mv->mat, r, fn == MF_MAX,
+			    s->v) > 0)
+				continue;
+			any = 0;
+			goto empty;
+		}
 		for (k = 0; k < r->n; k++) {
 			int64_t	ts = qr_ts(r, k);
 			int64_t	ref = (mv->mat.has_at ? mv->mat.at : ts) -
@@ -462,6 +519,7 @@ eval_range_fn(struct ev *ev, const struct q_expr *e, enum mfn fn,
 				any = 1;
 			}
 		}
+empty:
 		if (!any) {
 			lset_unref(s->ls);
 			free(s->v);
