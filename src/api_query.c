@@ -429,7 +429,8 @@ run_series(struct job *j)
 		sort_labels(copy, refs[i].n);
 		refs[i].l = copy;
 	}
-	qsort(refs, nrefs, sizeof(*refs), lsref_cmp);
+	if (nrefs > 1)
+		qsort(refs, nrefs, sizeof(*refs), lsref_cmp);
 	j->code = 200;
 	buf_adds(&j->body, "{\"status\":\"success\",\"data\":[");
 	for (i = 0; i < nrefs; i++) {

@@ -439,7 +439,8 @@ aggr_count_values(struct ev *ev, const struct q_aggregate *a,
 	}
 	n = a->grouping.n;
 	names = xreallocarray(NULL, n + 1, sizeof(char *));
-	memcpy(names, a->grouping.names, n * sizeof(char *));
+	if (n > 0)
+		memcpy(names, a->grouping.names, n * sizeof(char *));
 	if (!a->without)
 		names[n++] = (char *)label;
 	out = qval_new(Q_TYPE_VECTOR);

@@ -301,7 +301,7 @@ at_time(const struct ev *ev, const struct q_at *at, int64_t *t)
 {
 	switch (at->kind) {
 	case Q_AT_TIME:
-		*t = at->ms;
+		*t = q_tclamp(at->ms);
 		return 1;
 	case Q_AT_START:
 		*t = ev->qstart;
@@ -559,7 +559,7 @@ eval_vector_selector(struct ev *ev, const struct q_vector_selector *vs,
 {
 	struct qmat	 mat;
 	struct qval	*out;
-	int64_t		 at = 0, lo, hi, off = vs->offset;
+	int64_t		 at = 0, lo, hi, off = q_tclamp(vs->offset);
 	int		 has_at = at_time(ev, &vs->at, &at);
 	size_t		 i, j, k;
 
@@ -574,7 +574,8 @@ eval_vector_selector(struct ev *ev, const struct q_vector_selector *vs,
 	}
 	/* Labels in a series' label order, as the index gives them; our
 	   order puts upper-case names after __name__ unlike Prometheus's. */
-	qsort(mat.s, mat.n, sizeof(*mat.s), lset_ptr_cmp);
+	if (mat.n > 1)
+		qsort(mat.s, mat.n, sizeof(*mat.s), lset_ptr_cmp);
 	out = qval_new(Q_TYPE_VECTOR);
 	out->vec.nsteps = r->n;
 	for (i = 0; i < mat.n; i++) {
@@ -624,22 +625,24 @@ eval_matrix_selector(struct ev *ev, const struct q_matrix_selector *ms,
 	int64_t				 at = 0, lo, hi;
 	int				 has_at = at_time(ev, &vs->at, &at);
 
-	lo = (has_at ? at : r->start) - vs->offset - ms->range;
+	lo = (has_at ? at : r->start) - q_tclamp(vs->offset) -
+	    q_tclamp(ms->range);
 	/*
 	 * With @ only samples up to the @ time are read, as Prometheus's
 	 * querier does: predict_linear's moving window (functions_eval.c)
 	 * runs out of them.
 	 */
-	hi = (has_at ? at : r->end) - vs->offset;
-	out->mat.range = ms->range;
-	out->mat.offset = vs->offset;
+	hi = (has_at ? at : r->end) - q_tclamp(vs->offset);
+	out->mat.range = q_tclamp(ms->range);
+	out->mat.offset = q_tclamp(vs->offset);
 	out->mat.has_at = has_at;
 	out->mat.at = at;
 	if (load_series(ev, vs, lo, hi, 0, &out->mat) == -1) {
 		qval_free(ev, out);
 		return NULL;
 	}
-	qsort(out->mat.s, out->mat.n, sizeof(*out->mat.s), lset_ptr_cmp);
+	if (out->mat.n > 1)
+		qsort(out->mat.s, out->mat.n, sizeof(*out->mat.s), lset_ptr_cmp);
 	return out;
 }
 
@@ -653,9 +656,10 @@ eval_subquery(struct ev *ev, const struct q_subquery *sq,
 	int		 has_at = at_time(ev, &sq->at, &at);
 	size_t		 i, k;
 
-	step = sq->step ? sq->step : ev->sub_step;
-	lo = (has_at ? at : r->start) - sq->offset - sq->range;
-	hi = (has_at ? at : r->end) - sq->offset;
+	step = sq->step ? q_tclamp(sq->step) : ev->sub_step;
+	lo = (has_at ? at : r->start) - q_tclamp(sq->offset) -
+	    q_tclamp(sq->range);
+	hi = (has_at ? at : r->end) - q_tclamp(sq->offset);
 	/* The first multiple of the step at or after lo (Go's division
 	   truncates toward zero, as C's does). */
 	in.start = step * (lo / step);
@@ -667,8 +671,8 @@ eval_subquery(struct ev *ev, const struct q_subquery *sq,
 	if ((iv = ev_eval(ev, sq->expr, &in)) == NULL)
 		return NULL;
 	out = qval_new(Q_TYPE_MATRIX);
-	out->mat.range = sq->range;
-	out->mat.offset = sq->offset;
+	out->mat.range = q_tclamp(sq->range);
+	out->mat.offset = q_tclamp(sq->offset);
 	out->mat.has_at = has_at;
 	out->mat.at = at;
 	for (i = 0; i < iv->vec.n; i++) {
@@ -939,7 +943,9 @@ build_result(struct ev *ev, struct qval *v, const struct qrange *r,
 	/* An instant vector: a matrix for a range query. */
 	if (!instant) {
 		res->type = Q_TYPE_MATRIX;
-		qsort(v->vec.s, v->vec.n, sizeof(*v->vec.s), qseries_cmp);
+		if (v->vec.n > 1)
+			qsort(v->vec.s, v->vec.n, sizeof(*v->vec.s),
+			    qseries_cmp);
 	}
 	p->ls = xcalloc(v->vec.n ? v->vec.n : 1, sizeof(*p->ls));
 	res->series = xcalloc(v->vec.n ? v->vec.n : 1, sizeof(*res->series));
@@ -1023,6 +1029,8 @@ engine_eval(struct engine *eng, const struct q_expr *e, int64_t start,
 		    "be before start time");
 		return -1;
 	}
+	start = q_tclamp(start);
+	end = q_tclamp(end);
 	memset(&ev, 0, sizeof(ev));
 	ev.eng = eng;
 	ev.st = eng->st;

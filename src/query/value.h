@@ -49,6 +49,19 @@ q_absent_value(void)
 	return v;
 }
 
+/*
+ * Times, offsets and ranges from a query are clamped to +-2^60 ms (36
+ * million years) so that sums of a few of them cannot overflow.
+ */
+#define Q_TIME_LIMIT	(1LL << 60)
+
+static inline int64_t
+q_tclamp(int64_t t)
+{
+	return t > Q_TIME_LIMIT ? Q_TIME_LIMIT : t < -Q_TIME_LIMIT ?
+	    -Q_TIME_LIMIT : t;
+}
+
 /* An immutable label set, sorted by name (byte order, as Prometheus). */
 struct lset {
 	unsigned	 refs;
