@@ -114,15 +114,26 @@ api_json_string(struct buf *b, const char *s)
 static void
 json_time(struct buf *b, int64_t t)
 {
-	int64_t frac;
+	char		 tmp[32];
+	int		 i = sizeof(tmp);
+	uint64_t	 u, frac;
 
-	if (t < 0) {
-		buf_addc(b, '-');
-		t = -t;
+	u = t < 0 ? (uint64_t)0 - (uint64_t)t : (uint64_t)t;
+	frac = u % 1000;
+	u /= 1000;
+	if (frac != 0) {
+		tmp[--i] = (char)('0' + frac % 10);
+		tmp[--i] = (char)('0' + frac / 10 % 10);
+		tmp[--i] = (char)('0' + frac / 100);
+		tmp[--i] = '.';
 	}
-	buf_printf(b, "%" PRId64, t / 1000);
-	if ((frac = t % 1000) != 0)
-		buf_printf(b, ".%03" PRId64, frac);
+	do {
+		tmp[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (t < 0)
+		tmp[--i] = '-';
+	buf_add(b, tmp + i, sizeof(tmp) - (size_t)i);
 }
 
 static void
@@ -130,9 +141,9 @@ json_point(struct buf *b, int64_t t, double v)
 {
 	buf_addc(b, '[');
 	json_time(b, t);
-	buf_adds(b, ",\"");
+	buf_add(b, ",\"", 2);
 	gofmt_float(b, v);
-	buf_adds(b, "\"]");
+	buf_add(b, "\"]", 2);
 }
 
 static void
