@@ -7,8 +7,9 @@
  * memory or a hang is not (the sample limit and the timeout are small).
  *
  *	fuzz/run.sh builds it with the other targets; by hand:
- *	clang -g -O1 -fsanitize=fuzzer,address,undefined -I src -I . -I build \
- *	    fuzz/fuzz_engine.c build/libmonitord.a $(make -s -C build print-libs)
+ *	clang -g -O1 -fsanitize=fuzzer,address,undefined \
+ *	    -I src -I . -I build fuzz/fuzz_engine.c build/libmonitord.a \
+ *	    $(make -s -C build print-libs)
  */
 #include "config.h"
 

@@ -101,7 +101,8 @@ api_json_string(struct buf *b, const char *s)
 			} else if (*p == 0xe2 && p[1] == 0x80 &&
 			    (p[2] == 0xa8 || p[2] == 0xa9)) {
 				/* U+2028 and U+2029, as Go escapes them. */
-				buf_adds(b, p[2] == 0xa8 ? "\\u2028" : "\\u2029");
+				buf_adds(b, p[2] == 0xa8 ? "\\u2028" :
+				    "\\u2029");
 				p += 2;
 			} else
 				buf_addc(b, (char)*p);
@@ -379,7 +380,8 @@ sort_labels(struct label *l, size_t n)
 	size_t i, j;
 
 	for (i = 1; i < n; i++)
-		for (j = i; j > 0 && strcmp(l[j - 1].name, l[j].name) > 0; j--) {
+		for (j = i; j > 0 && strcmp(l[j - 1].name, l[j].name) > 0;
+		    j--) {
 			struct label t = l[j];
 
 			l[j] = l[j - 1];

@@ -3,9 +3,10 @@
  *
  *	GET|POST /api/v1/query		query, time, timeout
  *	GET|POST /api/v1/query_range	query, start, end, step, timeout
- *	GET|POST /api/query		an instant query without start and end,
- *					a range query with them (step defaults
- *					to a 250th of the range, at least 1s)
+ *	GET|POST /api/query		instant without start and end,
+ *					a range query with them (the step
+ *					defaults to a 250th of the range,
+ *					at least 1s)
  *	GET|POST /api/v1/series		match[], start, end
  *	GET|POST /api/v1/labels		match[], start, end
  *	GET      /api/v1/label/NAME/values	match[], start, end

@@ -215,7 +215,7 @@ cli_query_main(int argc, char *argv[])
 		{ "step",	required_argument,	NULL,	'p' },
 		{ "json",	no_argument,		NULL,	'j' },
 		{ "help",	no_argument,		NULL,	'h' },
-		{ NULL,		0,			NULL,	0 },
+		{ NULL,		0,		NULL,	0 },
 	};
 	const char		*server = "http://127.0.0.1:9330";
 	const char		*tm = NULL, *start = NULL, *end = NULL;

@@ -400,7 +400,8 @@ START_TEST(test_offset_at_subquery)
 	   ends of the window included. */
 	EXPECT_AT("count_over_time(c[1m:15s])", 60, "{job=\"a\"} 5");
 	EXPECT_AT("max_over_time(c[1m:15s] offset 15s)", 60, "{job=\"a\"} 30");
-	EXPECT_AT("c[30s]", 60, "{__name__=\"c\", job=\"a\"} 20@30 30@45 40@60");
+	EXPECT_AT("c[30s]", 60,
+	    "{__name__=\"c\", job=\"a\"} 20@30 30@45 40@60");
 }
 END_TEST
 
@@ -525,7 +526,8 @@ START_TEST(test_gofmt)
 			x ^= x >> 7;
 			x ^= x << 17;
 			if (i % 2)
-				v = (double)(x % 1000000) / (double)(x % 997 + 1);
+				v = (double)(x % 1000000) /
+				    (double)(x % 997 + 1);
 			else
 				memcpy(&v, &x, sizeof(v));
 		}

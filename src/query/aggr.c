@@ -341,8 +341,8 @@ aggr_select(struct ev *ev, const struct q_aggregate *a, struct qval *in,
 				h[(*n)++].i = i;
 				continue;
 			}
-			if ((int64_t)*n < kk || (rev ? h[0].v > v : h[0].v < v) ||
-			    isnan(h[0].v)) {
+			if ((int64_t)*n < kk || isnan(h[0].v) ||
+			    (rev ? h[0].v > v : h[0].v < v)) {
 				if ((int64_t)*n == kk) {
 					if (kk == 1) {
 						h[0].v = v;

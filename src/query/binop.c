@@ -426,9 +426,10 @@ vector_vector(struct ev *ev, const struct q_binary *b, struct qval *l,
 			o = pairs[p].out;
 			if (mt->card == Q_CARD_ONE_TO_ONE) {
 				if (seen[g] == k + 1) {
-					ev_fail(ev, ENGINE_EXECUTION, "multiple "
-					    "matches for labels: many-to-one "
-					    "matching must be explicit "
+					ev_fail(ev, ENGINE_EXECUTION,
+					    "multiple matches for labels: "
+					    "many-to-one matching must be "
+					    "explicit "
 					    "(group_left/group_right)");
 					break;
 				}
@@ -437,10 +438,10 @@ vector_vector(struct ev *ev, const struct q_binary *b, struct qval *l,
 			if (ostamp[o] == k + 1) {
 				if (mt->card != Q_CARD_ONE_TO_ONE &&
 				    ogroup[o] == g)
-					ev_fail(ev, ENGINE_EXECUTION, "multiple "
-					    "matches for labels: grouping "
-					    "labels must ensure unique "
-					    "matches");
+					ev_fail(ev, ENGINE_EXECUTION,
+					    "multiple matches for labels: "
+					    "grouping labels must ensure "
+					    "unique matches");
 				else
 					ev_fail(ev, ENGINE_EXECUTION, "%s",
 					    DUP_MSG);

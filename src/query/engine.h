@@ -76,9 +76,9 @@ struct engine_series {
 };
 
 struct engine_result {
-	enum q_type		 type;		/* scalar, vector, matrix,
-						   string */
-	int64_t			 t;		/* scalar and string */
+	enum q_type		 type;	/* scalar, vector, matrix,
+					   string */
+	int64_t			 t;	/* scalar and string */
 	double			 scalar;
 	const char		*string;
 	struct engine_series	*series;	/* vector: one point each */

@@ -325,8 +325,9 @@ struct loader {
 	int64_t			 t0, t1;
 	int			 keep_stale;
 	size_t			 from, to;
-	struct qmseries		*out;		/* one slot per series */
-	int			 failed;	/* 1 budget, 2 time, 3 read */
+	struct qmseries		*out;	/* one slot per series */
+	int			 failed;	/* 1 budget, 2 time,
+						   3 read error */
 	char			 err[256];
 };
 
@@ -358,8 +359,8 @@ load_part(void *arg)
 			ld->failed = 2;
 			break;
 		}
-		it = store_iter_new(ld->ev->st, store_set_id(ld->set, i), ld->t0,
-		    ld->t1, STORE_TIER_RAW);
+		it = store_iter_new(ld->ev->st, store_set_id(ld->set, i),
+		    ld->t0, ld->t1, STORE_TIER_RAW);
 		while ((rc = store_iter_next(it, &t, &v)) == 1) {
 			if (isnan(v)) {
 				memcpy(&bits, &v, sizeof(bits));
@@ -586,7 +587,9 @@ eval_vector_selector(struct ev *ev, const struct q_vector_selector *vs,
 		if ((s = qvec_add(ev, &out->vec, lset_ref(ms->ls))) == NULL)
 			break;
 		for (j = 0, k = 0; k < r->n; k++) {
-			int64_t		ref = (has_at ? at : qr_ts(r, k)) - off;
+			int64_t		ref;
+
+			ref = (has_at ? at : qr_ts(r, k)) - off;
 			uint64_t	bits;
 			double		v;
 
@@ -642,7 +645,8 @@ eval_matrix_selector(struct ev *ev, const struct q_matrix_selector *ms,
 		return NULL;
 	}
 	if (out->mat.n > 1)
-		qsort(out->mat.s, out->mat.n, sizeof(*out->mat.s), lset_ptr_cmp);
+		qsort(out->mat.s, out->mat.n, sizeof(*out->mat.s),
+		    lset_ptr_cmp);
 	return out;
 }
 
@@ -792,10 +796,11 @@ ev_eval(struct ev *ev, const struct q_expr *e, const struct qrange *r)
 			if (tv == NULL)
 				return NULL;
 			for (i = 0; i < tv->vec.n; i++) {
-				struct lset *ls = lset_drop_name(tv->vec.s[i].ls);
+				struct qseries	*s = &tv->vec.s[i];
+				struct lset	*ls = lset_drop_name(s->ls);
 
-				lset_unref(tv->vec.s[i].ls);
-				tv->vec.s[i].ls = ls;
+				lset_unref(s->ls);
+				s->ls = ls;
 			}
 			if (qvec_merge(ev, &tv->vec, 1, "vector cannot contain "
 			    "metrics with the same labelset") == -1) {
@@ -906,8 +911,9 @@ build_result(struct ev *ev, struct qval *v, const struct qrange *r,
 	if (v->type == Q_TYPE_MATRIX) {
 		/* An instant query of a range vector: each window. */
 		const struct qmat	*m = &v->mat;
-		int64_t			 ref = (m->has_at ? m->at : r->start) -
-					    m->offset;
+		int64_t			 ref;
+
+		ref = (m->has_at ? m->at : r->start) - m->offset;
 
 		p->ls = xcalloc(m->n ? m->n : 1, sizeof(*p->ls));
 		res->series = xcalloc(m->n ? m->n : 1, sizeof(*res->series));

@@ -72,8 +72,8 @@ extrapolated_rate(const int64_t *t, const double *v, size_t n,
     int64_t range_start, int64_t range_end, int64_t range, int is_counter,
     int is_rate, double *out)
 {
-	double	result, prev, dstart, dend, sampled, avg, thresh, interval;
-	double	factor;
+	double	result, prev, dstart, dend, sampled, avg, thresh;
+	double	interval, factor;
 	size_t	i;
 
 	if (n < 2)
@@ -290,8 +290,8 @@ mfn_apply(struct mctx *c, size_t k, int64_t ts, int64_t ref,
 			return -1;
 		}
 		if (b <= 0 || b >= 1) {
-			ev_fail(c->ev, ENGINE_EXECUTION, "invalid trend factor. "
-			    "Expected: 0 < tf < 1, got: %f", b);
+			ev_fail(c->ev, ENGINE_EXECUTION, "invalid trend "
+			    "factor. Expected: 0 < tf < 1, got: %f", b);
 			return -1;
 		}
 		if (n < 2)
@@ -403,7 +403,8 @@ absent_labels(const struct q_expr *e)
 			continue;
 		if (m->type == Q_MATCH_EQUAL) {
 			for (j = 0; j < i; j++)
-				if (strcmp(vs->matchers[j].name, m->name) == 0 &&
+				if (strcmp(vs->matchers[j].name,
+				    m->name) == 0 &&
 				    vs->matchers[j].type == Q_MATCH_EQUAL)
 					break;
 			first_eq = j == i;
@@ -490,9 +491,12 @@ eval_range_fn(struct ev *ev, const struct q_expr *e, enum mfn fn,
 			goto empty;
 		}
 		for (k = 0; k < r->n; k++) {
-			int64_t	ts = qr_ts(r, k);
-			int64_t	ref = (mv->mat.has_at ? mv->mat.at : ts) -
-				    mv->mat.offset;
+			int64_t	ts = qr_ts(r, k), ref;
+			double	x;
+			int	rc;
+
+			ref = (mv->mat.has_at ? mv->mat.at : ts) -
+			    mv->mat.offset;
 
 			/*
 			 * predict_linear() is not step-invariant, so
@@ -501,9 +505,6 @@ eval_range_fn(struct ev *ev, const struct q_expr *e, enum mfn fn,
 			 */
 			if (mv->mat.has_at && fn == MF_PREDICT)
 				ref += ts - r->start;
-			double	x;
-			int	rc;
-
 			while (hi < ms->n && ms->t[hi] <= ref)
 				hi++;
 			while (lo < hi && ms->t[lo] < ref - c.range)
@@ -735,7 +736,8 @@ expand_template(const char *tmpl, const char *src, const PCRE2_SIZE *ov,
 
 			name = q;
 			while (*q == '_' || (*q >= 'a' && *q <= 'z') ||
-			    (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9'))
+			    (*q >= 'A' && *q <= 'Z') ||
+			    (*q >= '0' && *q <= '9'))
 				q++;
 			if (*q != '}' || q == name) {
 				/* Not a reference: Go keeps "$" literally. */
@@ -749,7 +751,8 @@ expand_template(const char *tmpl, const char *src, const PCRE2_SIZE *ov,
 
 			name = q;
 			while (*q == '_' || (*q >= 'a' && *q <= 'z') ||
-			    (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9'))
+			    (*q >= 'A' && *q <= 'Z') ||
+			    (*q >= '0' && *q <= '9'))
 				q++;
 			if (q == name) {
 				buf_addc(out, '$');
@@ -862,7 +865,8 @@ eval_label_join(struct ev *ev, const struct q_call *call, struct qval *v)
 		for (j = 3; j < call->nargs; j++) {
 			if (j > 3)
 				buf_adds(&res, sep);
-			buf_adds(&res, lset_get(s->ls, call->args[j]->string.s));
+			buf_adds(&res, lset_get(s->ls,
+			    call->args[j]->string.s));
 		}
 		ls = lset_set(s->ls, dst, res.data ? res.data : "");
 		lset_unref(s->ls);

@@ -203,7 +203,8 @@ ev_histogram_quantile(struct ev *ev, const double *q, struct qval *in,
 				b[nb++].count = x;
 			}
 			if (nb > 0)
-				out->vec.s[g].v[k] = bucket_quantile(q[k], b, nb);
+				out->vec.s[g].v[k] = bucket_quantile(q[k], b,
+				    nb);
 		}
 	}
 	(void)cap;

@@ -80,9 +80,11 @@ int		 lset_cmp(const struct lset *, const struct lset *);
 const char	*lset_get(const struct lset *, const char *name);
 /* New references: without __name__, with NAME=VALUE ("" deletes). */
 struct lset	*lset_drop_name(struct lset *);
-struct lset	*lset_set(struct lset *, const char *name, const char *value);
+struct lset	*lset_set(struct lset *, const char *name,
+		    const char *value);
 /* Keep only NAMES / drop NAMES (and __name__ when drop_name). */
-struct lset	*lset_keep(const struct lset *, char *const *names, size_t n);
+struct lset	*lset_keep(const struct lset *, char *const *names,
+		    size_t n);
 struct lset	*lset_without(const struct lset *, char *const *names,
 		    size_t n, int drop_name);
 /* Labels.String(): {a="b", c="d"} with Go's quoting. */
@@ -107,7 +109,8 @@ struct hmap {
 };
 
 /* The value for KEY, or (size_t)-1. */
-size_t		 hmap_get(const struct hmap *, const void *key, size_t len);
+size_t		 hmap_get(const struct hmap *, const void *key,
+		    size_t len);
 /* Insert KEY -> VAL unless present; returns the value stored. */
 size_t		 hmap_put(struct hmap *, const void *key, size_t len,
 		    size_t val);
@@ -155,7 +158,7 @@ struct qmat {
 
 struct qval {
 	enum q_type	 type;
-	double		*sc;		/* Q_TYPE_SCALAR: one per step */
+	double		*sc;		/* a scalar: one per step */
 	struct qvec	 vec;
 	struct qmat	 mat;
 	char		*str;
@@ -168,11 +171,11 @@ struct engine;
 struct ev {
 	struct engine	*eng;
 	struct store	*st;
-	int64_t		 qstart, qend;		/* for @ start() and end() */
+	int64_t		 qstart, qend;	/* @ start() and end() */
 	int64_t		 lookback;
 	int64_t		 sub_step;
 	uint64_t	 samples, max_samples;
-	int64_t		 deadline;		/* CLOCK_MONOTONIC ms */
+	int64_t		 deadline;	/* CLOCK_MONOTONIC ms */
 	unsigned	 tick;
 	int		 err;			/* enum engine_err */
 	char		 msg[1024];
