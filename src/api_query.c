@@ -16,12 +16,16 @@
 #include <time.h>
 
 #include "api_query.h"
+#include "api_store.h"
+#include "collectors/collector.h"
+#include "collectors/target.h"
 #include "buf.h"
 #include "http/server.h"
 #include "query/engine.h"
 #include "query/gofmt.h"
 #include "query/parser.h"
 #include "query/quote.h"
+#include "selfmon.h"
 #include "sample.h"
 #include "storage/store.h"
 #include "timeparse.h"
@@ -809,13 +813,106 @@ api_v1_label_values(struct httpd_req *req, void *arg)
 	job_submit(j);
 }
 
+struct mentry {
+	const struct metric_def	*m;
+};
+
+static int
+mentry_cmp(const void *a, const void *b)
+{
+	const struct metric_def *x = ((const struct mentry *)a)->m;
+	const struct metric_def *y = ((const struct mentry *)b)->m;
+	int			 c;
+
+	if ((c = strcmp(x->name, y->name)) != 0)
+		return c;
+	if (x->type != y->type)
+		return x->type < y->type ? -1 : 1;
+	return strcmp(x->help, y->help);
+}
+
+static void
+add_defs(struct mentry **e, size_t *n, size_t *cap,
+    const struct metric_def *m, const char *only)
+{
+	for (; m != NULL && m->name != NULL; m++) {
+		if (only != NULL && strcmp(only, m->name) != 0)
+			continue;
+		if (*n == *cap) {
+			*cap = *cap ? *cap * 2 : 128;
+			*e = xreallocarray(*e, *cap, sizeof(**e));
+		}
+		(*e)[(*n)++].m = m;
+	}
+}
+
+/*
+ * Every metric monitord itself produces, from the catalogues (the core's,
+ * each collector kind's, the daemon's own), in Prometheus's metadata
+ * shape: {"name":[{"type","help","unit"}]}, names sorted as Go sorts map
+ * keys.  metric=NAME keeps one; limit=N at most N names.
+ */
 static void
 api_v1_metadata(struct httpd_req *req, void *arg)
 {
-	static const char body[] = "{\"status\":\"success\",\"data\":{}}";
+	const struct metric_def *const	 fixed[] = {
+		collector_core_metrics, targets_metrics, httpd_metrics,
+		api_store_metrics, store_metrics, selfmon_metrics,
+	};
+	struct mentry			*e = NULL;
+	struct buf			 b = BUF_INIT;
+	const char			*only = httpd_param(req, "metric");
+	const char			*ls = httpd_param(req, "limit");
+	size_t				 n = 0, cap = 0, i, names = 0;
+	long				 limit = -1;
+	char				*end;
 
 	(void)arg;
-	httpd_reply(req, 200, HTTPD_JSON, body, sizeof(body) - 1);
+	if (ls != NULL && *ls != '\0') {
+		limit = strtol(ls, &end, 10);
+		if (*end != '\0') {
+			reply_error(req, 400, "bad_data", "limit must be a "
+			    "number");
+			return;
+		}
+	}
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		add_defs(&e, &n, &cap, fixed[i], only);
+	for (i = 0; collector_kinds[i] != NULL; i++)
+		add_defs(&e, &n, &cap, collector_kinds[i]->metrics, only);
+	if (n > 1)
+		qsort(e, n, sizeof(*e), mentry_cmp);
+	buf_adds(&b, "{\"status\":\"success\",\"data\":{");
+	for (i = 0; i < n; i++) {
+		const struct metric_def *m = e[i].m;
+		int			 type = m->type;
+
+		if (i > 0 && mentry_cmp(&e[i - 1], &e[i]) == 0)
+			continue;
+		if (i == 0 || strcmp(e[i - 1].m->name, m->name) != 0) {
+			if (limit >= 0 && (long)names >= limit)
+				break;
+			if (names++ > 0)
+				buf_adds(&b, "]");
+			if (names > 1)
+				buf_addc(&b, ',');
+			api_json_string(&b, m->name);
+			buf_adds(&b, ":[");
+		} else
+			buf_addc(&b, ',');
+		buf_adds(&b, "{\"type\":\"");
+		buf_adds(&b, type == METRIC_UNTYPED ? "unknown" :
+		    metric_type_name(m->type));
+		buf_adds(&b, "\",\"help\":");
+		api_json_string(&b, m->help);
+		buf_adds(&b, ",\"unit\":\"\"}");
+	}
+	if (names > 0)
+		buf_addc(&b, ']');
+	buf_adds(&b, "}}");
+	free(e);
+	httpd_reply_buf(req, 200, HTTPD_JSON, &b);
+	buf_free(&b);
 }
 
 static void

@@ -10,7 +10,9 @@
  *	GET|POST /api/v1/series		match[], start, end
  *	GET|POST /api/v1/labels		match[], start, end
  *	GET      /api/v1/label/NAME/values	match[], start, end
- *	GET      /api/v1/metadata	{} (no metric catalogue yet)
+ *	GET      /api/v1/metadata	metric, limit: type and help of every
+ *					metric monitord produces (from the
+ *					catalogues, not from the store)
  *	GET      /api/v1/status/buildinfo
  *
  * Answers are the JSON Prometheus 2.42 gives, byte for byte where it is

@@ -290,6 +290,42 @@ class Limits(unittest.TestCase):
         self.assertEqual((code, body), (200, {"status": "success", "data": {
             "resultType": "scalar", "result": [1700000000.5, "2"]}}))
 
+    def test_metadata(self):
+        code, body = http_json(Servers.md.url + "/api/v1/metadata?metric=up")
+        self.assertEqual((code, body), (200, {"status": "success", "data": {"up": [{
+            "type": "gauge", "unit": "",
+            "help": "Whether the target's last collection succeeded: 1 if it did, "
+                    "0 if it failed or timed out."}]}}))
+        code, body = http_json(Servers.md.url + "/api/v1/metadata?limit=2")
+        self.assertEqual(len(body["data"]), 2)
+        self.assertEqual(list(body["data"]), sorted(body["data"]))
+
+    def test_buildinfo(self):
+        code, body = http_json(Servers.md.url + "/api/v1/status/buildinfo")
+        self.assertEqual(code, 200)
+        self.assertEqual(sorted(body["data"]), ["branch", "buildDate", "buildUser", "goVersion",
+                                                "revision", "version"])
+        self.assertEqual(body["data"]["version"], "2.42.0")
+
+    def test_form_post(self):
+        req = urllib.request.Request(Servers.md.url + "/api/v1/query", method="POST",
+                                     data=urllib.parse.urlencode({"query": "sum(up)", "time": T0 + 60}).encode(),
+                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            body = json.loads(r.read())
+        self.assertEqual(body["data"]["result"], [{"metric": {}, "value": [T0 + 60, "3"]}])
+
+    def test_api_query_instant_and_range(self):
+        code, body = http_json(Servers.md.url + "/api/query?" + urllib.parse.urlencode(
+            {"query": "sum(up)", "time": T0 + 60}))
+        self.assertEqual(body["data"]["resultType"], "vector")
+        code, body = http_json(Servers.md.url + "/api/query?" + urllib.parse.urlencode(
+            {"query": "sum(up)", "start": T0 + 60, "end": T0 + 2560}))
+        self.assertEqual(body["data"]["resultType"], "matrix")
+        # No step: a 250th of the range.
+        self.assertEqual([p[0] for p in body["data"]["result"][0]["values"]][:3],
+                         [T0 + 60, T0 + 70, T0 + 80])
+
     def test_series_labels_values(self):
         for path, params in (
                 ("/api/v1/series", {"match[]": "up", "start": T0, "end": END}),
