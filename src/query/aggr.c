@@ -24,7 +24,7 @@
 /* Group of each input series (-1: none) and each group's labels. */
 struct groups {
 	size_t		*gof;
-	struct lset	**ls;
+	struct qlset	**ls;
 	size_t		 n;
 };
 
@@ -32,7 +32,7 @@ static void
 groups_build(const struct q_aggregate *a, const struct qvec *in,
     struct groups *g)
 {
-	struct hmap	 m = { NULL, 0, 0 };
+	struct qmap	 m = { NULL, 0, 0 };
 	struct buf	 key = BUF_INIT;
 	size_t		 i, x;
 
@@ -40,21 +40,21 @@ groups_build(const struct q_aggregate *a, const struct qvec *in,
 	g->ls = xreallocarray(NULL, in->n ? in->n : 1, sizeof(*g->ls));
 	g->n = 0;
 	for (i = 0; i < in->n; i++) {
-		const struct lset *ls = in->s[i].ls;
+		const struct qlset *ls = in->s[i].ls;
 
 		buf_reset(&key);
-		lset_signature(ls, !a->without, a->grouping.names,
+		qls_signature(ls, !a->without, a->grouping.names,
 		    a->grouping.n, &key);
-		x = hmap_put(&m, key.data ? key.data : "", key.len, g->n);
+		x = qmap_put(&m, key.data ? key.data : "", key.len, g->n);
 		if (x == g->n) {
 			g->ls[g->n++] = a->without ?
-			    lset_without(ls, a->grouping.names, a->grouping.n,
-			    1) : lset_keep(ls, a->grouping.names,
+			    qls_without(ls, a->grouping.names, a->grouping.n,
+			    1) : qls_keep(ls, a->grouping.names,
 			    a->grouping.n);
 		}
 		g->gof[i] = x;
 	}
-	hmap_free(&m);
+	qmap_free(&m);
 	buf_free(&key);
 }
 
@@ -64,7 +64,7 @@ groups_free(struct groups *g)
 	size_t i;
 
 	for (i = 0; i < g->n; i++)
-		lset_unref(g->ls[i]);
+		qls_unref(g->ls[i]);
 	free(g->ls);
 	free(g->gof);
 }
@@ -148,7 +148,7 @@ aggr_simple(struct ev *ev, const struct q_aggregate *a, struct qval *in,
 	for (gi = 0; gi < g.n; gi++) {
 		struct qseries *s;
 
-		if ((s = qvec_add(ev, &out->vec, lset_ref(g.ls[gi]))) == NULL)
+		if ((s = qvec_add(ev, &out->vec, qls_ref(g.ls[gi]))) == NULL)
 			break;
 		for (k = 0; k < ns; k++) {
 			size_t	at = gi * ns + k;
@@ -371,7 +371,7 @@ aggr_select(struct ev *ev, const struct q_aggregate *a, struct qval *in,
 
 				if (outof[gi] == (size_t)-1) {
 					s = qvec_add(ev, &out->vec,
-					    lset_ref(g.ls[gi]));
+					    qls_ref(g.ls[gi]));
 					if (s == NULL)
 						break;
 					outof[gi] = out->vec.n - 1;
@@ -394,7 +394,7 @@ aggr_select(struct ev *ev, const struct q_aggregate *a, struct qval *in,
 
 				if (outof[src] == (size_t)-1) {
 					if (qvec_add(ev, &out->vec,
-					    lset_ref(in->vec.s[src].ls)) ==
+					    qls_ref(in->vec.s[src].ls)) ==
 					    NULL)
 						break;
 					outof[src] = out->vec.n - 1;
@@ -422,7 +422,7 @@ static struct qval *
 aggr_count_values(struct ev *ev, const struct q_aggregate *a,
     const char *label, struct qval *in, const struct qrange *r)
 {
-	struct hmap	 m = { NULL, 0, 0 };
+	struct qmap	 m = { NULL, 0, 0 };
 	struct buf	 num = BUF_INIT, key = BUF_INIT;
 	struct qval	*out;
 	char		**names;
@@ -448,33 +448,33 @@ aggr_count_values(struct ev *ev, const struct q_aggregate *a,
 	for (k = 0; k < ns && ev->err == ENGINE_OK; k++) {
 		for (i = 0; i < in->vec.n; i++) {
 			double		 v = in->vec.s[i].v[k];
-			struct lset	*withv, *ol;
+			struct qlset	*withv, *ol;
 			size_t		 x;
 
 			if (q_absent(v))
 				continue;
 			buf_reset(&num);
 			buf_add_double_fixed(&num, v);
-			withv = lset_set(in->vec.s[i].ls, label, num.data);
-			ol = a->without ? lset_without(withv, names, n, 1) :
-			    lset_keep(withv, names, n);
-			lset_unref(withv);
+			withv = qls_set(in->vec.s[i].ls, label, num.data);
+			ol = a->without ? qls_without(withv, names, n, 1) :
+			    qls_keep(withv, names, n);
+			qls_unref(withv);
 			buf_reset(&key);
-			lset_key(ol, &key);
-			x = hmap_put(&m, key.data ? key.data : "", key.len,
+			qls_key(ol, &key);
+			x = qmap_put(&m, key.data ? key.data : "", key.len,
 			    out->vec.n);
 			if (x == out->vec.n) {
 				if (qvec_add(ev, &out->vec, ol) == NULL)
 					break;
 			} else
-				lset_unref(ol);
+				qls_unref(ol);
 			if (q_absent(out->vec.s[x].v[k]))
 				out->vec.s[x].v[k] = 1;
 			else
 				out->vec.s[x].v[k]++;
 		}
 	}
-	hmap_free(&m);
+	qmap_free(&m);
 	buf_free(&num);
 	buf_free(&key);
 	free(names);

@@ -134,9 +134,9 @@ vector_scalar(struct ev *ev, const struct q_binary *b, struct qval *vec,
 			s->v[k] = keep ? v : q_absent_value();
 		}
 		if (drop) {
-			struct lset *ls = lset_drop_name(s->ls);
+			struct qlset *ls = qls_drop_name(s->ls);
 
-			lset_unref(s->ls);
+			qls_unref(s->ls);
 			s->ls = ls;
 		}
 	}
@@ -151,7 +151,7 @@ vector_scalar(struct ev *ev, const struct q_binary *b, struct qval *vec,
 
 /* Signatures of a side's series mapped into M; group index per series. */
 static size_t *
-sig_groups(const struct qvec *v, const struct q_matching *mt, struct hmap *m,
+sig_groups(const struct qvec *v, const struct q_matching *mt, struct qmap *m,
     int add, size_t *ngroups)
 {
 	struct buf	 key = BUF_INIT;
@@ -160,15 +160,15 @@ sig_groups(const struct qvec *v, const struct q_matching *mt, struct hmap *m,
 	g = xreallocarray(NULL, v->n ? v->n : 1, sizeof(size_t));
 	for (i = 0; i < v->n; i++) {
 		buf_reset(&key);
-		lset_signature(v->s[i].ls, mt->on, mt->labels.names,
+		qls_signature(v->s[i].ls, mt->on, mt->labels.names,
 		    mt->labels.n, &key);
 		if (add) {
-			g[i] = hmap_put(m, key.data ? key.data : "", key.len,
+			g[i] = qmap_put(m, key.data ? key.data : "", key.len,
 			    *ngroups);
 			if (g[i] == *ngroups)
 				(*ngroups)++;
 		} else
-			g[i] = hmap_get(m, key.data ? key.data : "", key.len);
+			g[i] = qmap_get(m, key.data ? key.data : "", key.len);
 	}
 	buf_free(&key);
 	return g;
@@ -201,7 +201,7 @@ static struct qval *
 set_op(struct ev *ev, const struct q_binary *b, struct qval *l,
     struct qval *r, const struct qrange *rg)
 {
-	struct hmap	 m = { NULL, 0, 0 };
+	struct qmap	 m = { NULL, 0, 0 };
 	size_t		 ng = 0, *gr, *gl, i, k, ns = rg->n;
 	unsigned char	*pres;
 	const struct qvec *side = b->op == Q_OP_OR ? &l->vec : &r->vec;
@@ -232,7 +232,7 @@ set_op(struct ev *ev, const struct q_binary *b, struct qval *l,
 	free(pres);
 	free(gr);
 	free(gl);
-	hmap_free(&m);
+	qmap_free(&m);
 	if (b->op == Q_OP_OR) {
 		/* lhs, then what is left of rhs. */
 		for (i = 0; i < r->vec.n; i++) {
@@ -241,7 +241,7 @@ set_op(struct ev *ev, const struct q_binary *b, struct qval *l,
 			if (series_has_points(&r->vec.s[i], ns) == 0)
 				continue;
 			if ((s = qvec_add(ev, &l->vec,
-			    lset_ref(r->vec.s[i].ls))) == NULL)
+			    qls_ref(r->vec.s[i].ls))) == NULL)
 				break;
 			memcpy(s->v, r->vec.s[i].v, ns * sizeof(double));
 		}
@@ -257,59 +257,59 @@ set_op(struct ev *ev, const struct q_binary *b, struct qval *l,
 }
 
 /* The result labels of matching MANY with ONE (resultMetric). */
-static struct lset *
-result_labels(const struct q_binary *b, const struct lset *many,
-    const struct lset *one)
+static struct qlset *
+result_labels(const struct q_binary *b, const struct qlset *many,
+    const struct qlset *one)
 {
 	const struct q_matching	*mt = b->matching;
-	struct lset		*ls, *t;
+	struct qlset		*ls, *t;
 	size_t			 i;
 
-	ls = lset_ref((struct lset *)many);
+	ls = qls_ref((struct qlset *)many);
 	if (op_drops_name(b->op)) {
-		t = lset_drop_name(ls);
-		lset_unref(ls);
+		t = qls_drop_name(ls);
+		qls_unref(ls);
 		ls = t;
 	}
 	if (mt->card == Q_CARD_ONE_TO_ONE) {
-		t = mt->on ? lset_keep(ls, mt->labels.names, mt->labels.n) :
-		    lset_without(ls, mt->labels.names, mt->labels.n, 0);
-		lset_unref(ls);
+		t = mt->on ? qls_keep(ls, mt->labels.names, mt->labels.n) :
+		    qls_without(ls, mt->labels.names, mt->labels.n, 0);
+		qls_unref(ls);
 		ls = t;
 	}
 	for (i = 0; i < mt->include.n; i++) {
-		t = lset_set(ls, mt->include.names[i],
-		    lset_get(one, mt->include.names[i]));
-		lset_unref(ls);
+		t = qls_set(ls, mt->include.names[i],
+		    qls_get(one, mt->include.names[i]));
+		qls_unref(ls);
 		ls = t;
 	}
 	if (b->return_bool) {
-		t = lset_drop_name(ls);
-		lset_unref(ls);
+		t = qls_drop_name(ls);
+		qls_unref(ls);
 		ls = t;
 	}
 	return ls;
 }
 
 static void
-dup_error(struct ev *ev, const struct q_binary *b, const struct lset *rs,
-    const struct lset *dupl)
+dup_error(struct ev *ev, const struct q_binary *b, const struct qlset *rs,
+    const struct qlset *dupl)
 {
 	const struct q_matching	*mt = b->matching;
-	struct lset		*ml;
+	struct qlset		*ml;
 	struct buf		 m = BUF_INIT, x = BUF_INIT, y = BUF_INIT;
 
-	ml = mt->on ? lset_keep(rs, mt->labels.names, mt->labels.n) :
-	    lset_without(rs, mt->labels.names, mt->labels.n, 1);
-	lset_format(ml, &m);
-	lset_format(rs, &x);
-	lset_format(dupl, &y);
+	ml = mt->on ? qls_keep(rs, mt->labels.names, mt->labels.n) :
+	    qls_without(rs, mt->labels.names, mt->labels.n, 1);
+	qls_format(ml, &m);
+	qls_format(rs, &x);
+	qls_format(dupl, &y);
 	ev_fail(ev, ENGINE_EXECUTION, "found duplicate series for the match "
 	    "group %s on the %s hand-side of the operation: [%s, %s];"
 	    "many-to-many matching not allowed: matching labels must be "
 	    "unique on one side", m.data, mt->card == Q_CARD_ONE_TO_MANY ?
 	    "left" : "right", x.data, y.data);
-	lset_unref(ml);
+	qls_unref(ml);
 	buf_free(&m);
 	buf_free(&x);
 	buf_free(&y);
@@ -328,8 +328,8 @@ vector_vector(struct ev *ev, const struct q_binary *b, struct qval *l,
 	int			 swap = mt->card == Q_CARD_ONE_TO_MANY;
 	const struct qvec	*many = swap ? &r->vec : &l->vec;
 	const struct qvec	*one = swap ? &l->vec : &r->vec;
-	struct hmap		 m = { NULL, 0, 0 }, outm = { NULL, 0, 0 };
-	struct hmap		 pairm = { NULL, 0, 0 };
+	struct qmap		 m = { NULL, 0, 0 }, outm = { NULL, 0, 0 };
+	struct qmap		 pairm = { NULL, 0, 0 };
 	struct buf		 key = BUF_INIT;
 	struct qval		*out;
 	size_t			 ng = 0, *gone, *gmany, *who, *seen;
@@ -388,14 +388,14 @@ vector_vector(struct ev *ev, const struct q_binary *b, struct qval *l,
 			/* The output series of this pair. */
 			pk.many = i;
 			pk.one = who[g];
-			p = hmap_get(&pairm, &pk, 2 * sizeof(size_t));
+			p = qmap_get(&pairm, &pk, 2 * sizeof(size_t));
 			if (p == (size_t)-1) {
-				struct lset *ls = result_labels(b,
+				struct qlset *ls = result_labels(b,
 				    many->s[i].ls, one->s[who[g]].ls);
 
 				buf_reset(&key);
-				lset_key(ls, &key);
-				o = hmap_put(&outm, key.data ? key.data : "",
+				qls_key(ls, &key);
+				o = qmap_put(&outm, key.data ? key.data : "",
 				    key.len, out->vec.n);
 				if (o == out->vec.n) {
 					if (qvec_add(ev, &out->vec, ls) == NULL)
@@ -410,7 +410,7 @@ vector_vector(struct ev *ev, const struct q_binary *b, struct qval *l,
 					ostamp[o] = 0;
 					ogroup[o] = 0;
 				} else
-					lset_unref(ls);
+					qls_unref(ls);
 				if (npairs == pcap) {
 					pcap = pcap ? pcap * 2 : 16;
 					pairs = xreallocarray(pairs, pcap,
@@ -419,7 +419,7 @@ vector_vector(struct ev *ev, const struct q_binary *b, struct qval *l,
 				pairs[npairs].many = i;
 				pairs[npairs].one = who[g];
 				pairs[npairs].out = o;
-				p = hmap_put(&pairm, &pk, 2 * sizeof(size_t),
+				p = qmap_put(&pairm, &pk, 2 * sizeof(size_t),
 				    npairs);
 				npairs++;
 			}
@@ -459,9 +459,9 @@ vector_vector(struct ev *ev, const struct q_binary *b, struct qval *l,
 	free(gmany);
 	free(who);
 	free(seen);
-	hmap_free(&m);
-	hmap_free(&outm);
-	hmap_free(&pairm);
+	qmap_free(&m);
+	qmap_free(&outm);
+	qmap_free(&pairm);
 	buf_free(&key);
 	qval_free(ev, l);
 	qval_free(ev, r);

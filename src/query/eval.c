@@ -93,7 +93,7 @@ ev_check_time(struct ev *ev)
 }
 
 double
-go_max(double a, double b)
+q_go_max(double a, double b)
 {
 	if (isinf(a) && a > 0)
 		return a;
@@ -107,7 +107,7 @@ go_max(double a, double b)
 }
 
 double
-go_min(double a, double b)
+q_go_min(double a, double b)
 {
 	if (isinf(a) && a < 0)
 		return a;
@@ -146,14 +146,14 @@ qval_scalar(struct ev *ev, const struct qrange *r, double x)
 }
 
 struct qseries *
-qvec_add(struct ev *ev, struct qvec *vec, struct lset *ls)
+qvec_add(struct ev *ev, struct qvec *vec, struct qlset *ls)
 {
 	struct qseries	*s;
 	double		 a = q_absent_value();
 	size_t		 k;
 
 	if (ev_charge(ev, vec->nsteps) == -1) {
-		lset_unref(ls);
+		qls_unref(ls);
 		return NULL;
 	}
 	if (vec->n == vec->cap) {
@@ -187,7 +187,7 @@ qvec_compact(struct ev *ev, struct qvec *vec)
 
 	for (i = j = 0; i < vec->n; i++) {
 		if (series_empty(&vec->s[i], vec->nsteps)) {
-			lset_unref(vec->s[i].ls);
+			qls_unref(vec->s[i].ls);
 			free(vec->s[i].v);
 			ev_release(ev, vec->nsteps);
 		} else
@@ -199,7 +199,7 @@ qvec_compact(struct ev *ev, struct qvec *vec)
 int
 qvec_merge(struct ev *ev, struct qvec *vec, int per_step, const char *msg)
 {
-	struct hmap	 m = { NULL, 0, 0 };
+	struct qmap	 m = { NULL, 0, 0 };
 	struct buf	 key = BUF_INIT;
 	size_t		 i, j, k, first;
 	int		 dup = 0;
@@ -208,8 +208,8 @@ qvec_merge(struct ev *ev, struct qvec *vec, int per_step, const char *msg)
 		return 0;
 	for (i = j = 0; i < vec->n; i++) {
 		buf_reset(&key);
-		lset_key(vec->s[i].ls, &key);
-		first = hmap_put(&m, key.data ? key.data : "", key.len, j);
+		qls_key(vec->s[i].ls, &key);
+		first = qmap_put(&m, key.data ? key.data : "", key.len, j);
 		if (first == j) {
 			vec->s[j++] = vec->s[i];
 			continue;
@@ -221,7 +221,7 @@ qvec_merge(struct ev *ev, struct qvec *vec, int per_step, const char *msg)
 			if (q_absent(vec->s[i].v[k]))
 				continue;
 			if (!q_absent(vec->s[first].v[k])) {
-				hmap_free(&m);
+				qmap_free(&m);
 				buf_free(&key);
 				/* Keep the vector consistent for freeing. */
 				for (; i < vec->n; i++)
@@ -232,11 +232,11 @@ qvec_merge(struct ev *ev, struct qvec *vec, int per_step, const char *msg)
 			}
 			vec->s[first].v[k] = vec->s[i].v[k];
 		}
-		lset_unref(vec->s[i].ls);
+		qls_unref(vec->s[i].ls);
 		free(vec->s[i].v);
 		ev_release(ev, vec->nsteps);
 	}
-	hmap_free(&m);
+	qmap_free(&m);
 	buf_free(&key);
 	if (dup && !per_step) {
 		for (; i < vec->n; i++)
@@ -255,7 +255,7 @@ qvec_clear(struct ev *ev, struct qvec *vec)
 	size_t i;
 
 	for (i = 0; i < vec->n; i++) {
-		lset_unref(vec->s[i].ls);
+		qls_unref(vec->s[i].ls);
 		free(vec->s[i].v);
 	}
 	ev_release(ev, (uint64_t)vec->n * vec->nsteps);
@@ -270,7 +270,7 @@ qmat_clear(struct ev *ev, struct qmat *mat)
 	size_t i;
 
 	for (i = 0; i < mat->n; i++) {
-		lset_unref(mat->s[i].ls);
+		qls_unref(mat->s[i].ls);
 		free(mat->s[i].t);
 		free(mat->s[i].v);
 		ev_release(ev, mat->s[i].n);
@@ -534,7 +534,7 @@ load_series(struct ev *ev, const struct q_vector_selector *vs, int64_t t0,
 		s = &out->s[out->n++];
 		*s = slots[i];
 		l = store_set_labels(set, i, &nl);
-		s->ls = lset_new(l, nl);
+		s->ls = qls_new(l, nl);
 	}
 	free(slots);
 	store_set_free(set);
@@ -542,11 +542,11 @@ load_series(struct ev *ev, const struct q_vector_selector *vs, int64_t t0,
 }
 
 static int
-lset_ptr_cmp(const void *a, const void *b)
+qls_ptr_cmp(const void *a, const void *b)
 {
 	const struct qmseries *x = a, *y = b;
 
-	return lset_cmp(x->ls, y->ls);
+	return qls_cmp(x->ls, y->ls);
 }
 
 /*
@@ -576,7 +576,7 @@ eval_vector_selector(struct ev *ev, const struct q_vector_selector *vs,
 	/* Labels in a series' label order, as the index gives them; our
 	   order puts upper-case names after __name__ unlike Prometheus's. */
 	if (mat.n > 1)
-		qsort(mat.s, mat.n, sizeof(*mat.s), lset_ptr_cmp);
+		qsort(mat.s, mat.n, sizeof(*mat.s), qls_ptr_cmp);
 	out = qval_new(Q_TYPE_VECTOR);
 	out->vec.nsteps = r->n;
 	for (i = 0; i < mat.n; i++) {
@@ -584,7 +584,7 @@ eval_vector_selector(struct ev *ev, const struct q_vector_selector *vs,
 		struct qseries		*s;
 		int			 any = 0;
 
-		if ((s = qvec_add(ev, &out->vec, lset_ref(ms->ls))) == NULL)
+		if ((s = qvec_add(ev, &out->vec, qls_ref(ms->ls))) == NULL)
 			break;
 		for (j = 0, k = 0; k < r->n; k++) {
 			int64_t		ref;
@@ -605,7 +605,7 @@ eval_vector_selector(struct ev *ev, const struct q_vector_selector *vs,
 			any = 1;
 		}
 		if (!any) {
-			lset_unref(s->ls);
+			qls_unref(s->ls);
 			free(s->v);
 			out->vec.n--;
 			ev_release(ev, r->n);
@@ -646,7 +646,7 @@ eval_matrix_selector(struct ev *ev, const struct q_matrix_selector *ms,
 	}
 	if (out->mat.n > 1)
 		qsort(out->mat.s, out->mat.n, sizeof(*out->mat.s),
-		    lset_ptr_cmp);
+		    qls_ptr_cmp);
 	return out;
 }
 
@@ -696,7 +696,7 @@ eval_subquery(struct ev *ev, const struct q_subquery *sq,
 			    sizeof(*out->mat.s));
 		}
 		ms = &out->mat.s[out->mat.n++];
-		ms->ls = lset_ref(s->ls);
+		ms->ls = qls_ref(s->ls);
 		ms->t = xreallocarray(NULL, n, sizeof(int64_t));
 		ms->v = xreallocarray(NULL, n, sizeof(double));
 		ms->n = 0;
@@ -730,9 +730,9 @@ eval_unary(struct ev *ev, const struct q_unary *u, const struct qrange *r)
 	}
 	for (i = 0; i < v->vec.n; i++) {
 		struct qseries	*s = &v->vec.s[i];
-		struct lset	*ls = lset_drop_name(s->ls);
+		struct qlset	*ls = qls_drop_name(s->ls);
 
-		lset_unref(s->ls);
+		qls_unref(s->ls);
 		s->ls = ls;
 		for (k = 0; k < r->n; k++)
 			if (!q_absent(s->v[k]))
@@ -797,9 +797,9 @@ ev_eval(struct ev *ev, const struct q_expr *e, const struct qrange *r)
 				return NULL;
 			for (i = 0; i < tv->vec.n; i++) {
 				struct qseries	*s = &tv->vec.s[i];
-				struct lset	*ls = lset_drop_name(s->ls);
+				struct qlset	*ls = qls_drop_name(s->ls);
 
-				lset_unref(s->ls);
+				qls_unref(s->ls);
 				s->ls = ls;
 			}
 			if (qvec_merge(ev, &tv->vec, 1, "vector cannot contain "
@@ -851,7 +851,7 @@ engine_get_opts(const struct engine *eng)
 
 /* What a result holds on to. */
 struct result_priv {
-	struct lset	**ls;
+	struct qlset	**ls;
 	size_t		  nls;
 	int64_t		 *t;
 	double		 *v;
@@ -863,7 +863,7 @@ qseries_cmp(const void *a, const void *b)
 {
 	const struct qseries *x = a, *y = b;
 
-	return lset_cmp(x->ls, y->ls);
+	return qls_cmp(x->ls, y->ls);
 }
 
 /* Fill RES from the top-level value V of an evaluation over R. */
@@ -891,7 +891,7 @@ build_result(struct ev *ev, struct qval *v, const struct qrange *r,
 		/* A range query of a scalar: one series without labels. */
 		res->type = Q_TYPE_MATRIX;
 		p->ls = xcalloc(1, sizeof(*p->ls));
-		p->ls[0] = lset_empty();
+		p->ls[0] = qls_empty();
 		p->nls = 1;
 		p->t = xreallocarray(NULL, r->n ? r->n : 1, sizeof(int64_t));
 		p->v = xreallocarray(NULL, r->n ? r->n : 1, sizeof(double));
@@ -935,7 +935,7 @@ build_result(struct ev *ev, struct qval *v, const struct qrange *r,
 			}
 			if (at == first)
 				continue;
-			p->ls[p->nls++] = lset_ref(s->ls);
+			p->ls[p->nls++] = qls_ref(s->ls);
 			es->labels = s->ls->l;
 			es->nlabels = s->ls->n;
 			es->t = p->t + first;
@@ -974,7 +974,7 @@ build_result(struct ev *ev, struct qval *v, const struct qrange *r,
 		}
 		if (at == first)
 			continue;
-		p->ls[p->nls++] = lset_ref(s->ls);
+		p->ls[p->nls++] = qls_ref(s->ls);
 		es->labels = s->ls->l;
 		es->nlabels = s->ls->n;
 		es->t = p->t + first;
@@ -996,7 +996,7 @@ engine_result_free(struct engine_result *res)
 		return;
 	if ((p = res->priv) != NULL) {
 		for (i = 0; i < p->nls; i++)
-			lset_unref(p->ls[i]);
+			qls_unref(p->ls[i]);
 		free(p->ls);
 		free(p->t);
 		free(p->v);

@@ -364,12 +364,12 @@ slide_extreme(struct ev *ev, const struct qmseries *ms,
 }
 
 /* The labels absent() and absent_over_time() give. */
-struct lset *
+struct qlset *
 absent_labels(const struct q_expr *e)
 {
 	const struct q_vector_selector	*vs;
 	struct label			 l[64];
-	struct lset			*ls, *t;
+	struct qlset			*ls, *t;
 	size_t				 i, j, n = 0;
 
 	while (e->kind == Q_PAREN)
@@ -377,7 +377,7 @@ absent_labels(const struct q_expr *e)
 	if (e->kind == Q_MATRIX_SELECTOR)
 		e = e->matrix.vs;
 	if (e->kind != Q_VECTOR_SELECTOR)
-		return lset_empty();
+		return qls_empty();
 	vs = &e->vs;
 	for (i = 0; i < vs->nmatchers && n < 64; i++) {
 		const struct q_matcher *m = &vs->matchers[i];
@@ -393,7 +393,7 @@ absent_labels(const struct q_expr *e)
 			l[n++].value = m->value;
 		}
 	}
-	ls = lset_new(l, n);
+	ls = qls_new(l, n);
 	/* A name matched any other way, or twice, is left out. */
 	for (i = 0; i < vs->nmatchers; i++) {
 		const struct q_matcher	*m = &vs->matchers[i];
@@ -411,8 +411,8 @@ absent_labels(const struct q_expr *e)
 		}
 		if (first_eq)
 			continue;
-		t = lset_set(ls, m->name, "");
-		lset_unref(ls);
+		t = qls_set(ls, m->name, "");
+		qls_unref(ls);
 		ls = t;
 	}
 	return ls;
@@ -461,7 +461,7 @@ eval_range_fn(struct ev *ev, const struct q_expr *e, enum mfn fn,
 	for (i = 0; i < mv->mat.n && ev->err == ENGINE_OK; i++) {
 		const struct qmseries	*ms = &mv->mat.s[i];
 		struct qseries		*s;
-		struct lset		*ls;
+		struct qlset		*ls;
 		size_t			 lo = 0, hi = 0, any = 0;
 
 		if (ev_check_time(ev) == -1)
@@ -480,7 +480,7 @@ eval_range_fn(struct ev *ev, const struct q_expr *e, enum mfn fn,
 			}
 			continue;
 		}
-		ls = fn == MF_LAST ? lset_ref(ms->ls) : lset_drop_name(ms->ls);
+		ls = fn == MF_LAST ? qls_ref(ms->ls) : qls_drop_name(ms->ls);
 		if ((s = qvec_add(ev, &out->vec, ls)) == NULL)
 			break;
 		if ((fn == MF_MAX || fn == MF_MIN) && !mv->mat.has_at) {
@@ -522,7 +522,7 @@ eval_range_fn(struct ev *ev, const struct q_expr *e, enum mfn fn,
 		}
 empty:
 		if (!any) {
-			lset_unref(s->ls);
+			qls_unref(s->ls);
 			free(s->v);
 			out->vec.n--;
 			ev_release(ev, r->n);
@@ -700,9 +700,9 @@ relabel_drop_name(struct ev *ev, struct qvec *vec)
 	size_t i;
 
 	for (i = 0; i < vec->n; i++) {
-		struct lset *ls = lset_drop_name(vec->s[i].ls);
+		struct qlset *ls = qls_drop_name(vec->s[i].ls);
 
-		lset_unref(vec->s[i].ls);
+		qls_unref(vec->s[i].ls);
 		vec->s[i].ls = ls;
 	}
 	return qvec_merge(ev, vec, 1, DUP_MSG);
@@ -812,8 +812,8 @@ eval_label_replace(struct ev *ev, const struct q_call *call,
 	md = pcre2_match_data_create_from_pattern(re, NULL);
 	for (i = 0; i < v->vec.n; i++) {
 		struct qseries	*s = &v->vec.s[i];
-		const char	*sv = lset_get(s->ls, src);
-		struct lset	*ls;
+		const char	*sv = qls_get(s->ls, src);
+		struct qlset	*ls;
 		int		 rc;
 
 		rc = pcre2_match(re, (PCRE2_SPTR)sv, strlen(sv), 0, 0, md,
@@ -823,8 +823,8 @@ eval_label_replace(struct ev *ev, const struct q_call *call,
 		buf_reset(&res);
 		expand_template(repl, sv, pcre2_get_ovector_pointer(md),
 		    (int)pcre2_get_ovector_count(md), re, &res);
-		ls = lset_set(s->ls, dst, res.data ? res.data : "");
-		lset_unref(s->ls);
+		ls = qls_set(s->ls, dst, res.data ? res.data : "");
+		qls_unref(s->ls);
 		s->ls = ls;
 	}
 	buf_free(&res);
@@ -859,17 +859,17 @@ eval_label_join(struct ev *ev, const struct q_call *call, struct qval *v)
 	}
 	for (i = 0; i < v->vec.n; i++) {
 		struct qseries	*s = &v->vec.s[i];
-		struct lset	*ls;
+		struct qlset	*ls;
 
 		buf_reset(&res);
 		for (j = 3; j < call->nargs; j++) {
 			if (j > 3)
 				buf_adds(&res, sep);
-			buf_adds(&res, lset_get(s->ls,
+			buf_adds(&res, qls_get(s->ls,
 			    call->args[j]->string.s));
 		}
-		ls = lset_set(s->ls, dst, res.data ? res.data : "");
-		lset_unref(s->ls);
+		ls = qls_set(s->ls, dst, res.data ? res.data : "");
+		qls_unref(s->ls);
 		s->ls = ls;
 	}
 	buf_free(&res);
@@ -1005,7 +1005,7 @@ ev_call(struct ev *ev, const struct q_expr *e, const struct qrange *r)
 			return NULL;
 		v = qval_new(Q_TYPE_VECTOR);
 		v->vec.nsteps = r->n;
-		if ((s = qvec_add(ev, &v->vec, lset_empty())) != NULL)
+		if ((s = qvec_add(ev, &v->vec, qls_empty())) != NULL)
 			memcpy(s->v, a1->sc, r->n * sizeof(double));
 		qval_free(ev, a1);
 		if (ev->err != ENGINE_OK) {
@@ -1024,7 +1024,7 @@ ev_call(struct ev *ev, const struct q_expr *e, const struct qrange *r)
 			    "implemented", name);
 		v = qval_new(Q_TYPE_VECTOR);
 		v->vec.nsteps = r->n;
-		if ((s = qvec_add(ev, &v->vec, lset_empty())) == NULL) {
+		if ((s = qvec_add(ev, &v->vec, qls_empty())) == NULL) {
 			qval_free(ev, v);
 			return NULL;
 		}
@@ -1159,13 +1159,13 @@ ev_call(struct ev *ev, const struct q_expr *e, const struct qrange *r)
 					x[k] = q_absent_value();
 					continue;
 				}
-				y = go_max(a1->sc[k], go_min(a2->sc[k], x[k]));
+				y = q_go_max(a1->sc[k], q_go_min(a2->sc[k], x[k]));
 				break;
 			case E_CLAMP_MAX:
-				y = go_min(a1->sc[k], x[k]);
+				y = q_go_min(a1->sc[k], x[k]);
 				break;
 			case E_CLAMP_MIN:
-				y = go_max(a1->sc[k], x[k]);
+				y = q_go_max(a1->sc[k], x[k]);
 				break;
 			case E_TIMESTAMP:
 				y = (double)qr_ts(r, k) / 1000;

@@ -146,7 +146,7 @@ struct qval *
 ev_histogram_quantile(struct ev *ev, const double *q, struct qval *in,
     const struct qrange *r)
 {
-	struct hmap	 groups = { NULL, 0, 0 };
+	struct qmap	 groups = { NULL, 0, 0 };
 	struct buf	 key = BUF_INIT;
 	struct qval	*out;
 	size_t		*gof, *members, ng = 0, i, k, g, cap = 0;
@@ -159,17 +159,17 @@ ev_histogram_quantile(struct ev *ev, const double *q, struct qval *in,
 	gof = xreallocarray(NULL, in->vec.n ? in->vec.n : 1, sizeof(size_t));
 	ub = xreallocarray(NULL, in->vec.n ? in->vec.n : 1, sizeof(double));
 	for (i = 0; i < in->vec.n; i++) {
-		const struct lset *ls = in->vec.s[i].ls;
+		const struct qlset *ls = in->vec.s[i].ls;
 
 		gof[i] = (size_t)-1;
-		if (parse_le(lset_get(ls, "le"), &ub[i]) == -1)
+		if (parse_le(qls_get(ls, "le"), &ub[i]) == -1)
 			continue;
 		buf_reset(&key);
-		lset_signature(ls, 0, le, 1, &key);
-		buf_adds(&key, lset_get(ls, "__name__"));
-		g = hmap_put(&groups, key.data ? key.data : "", key.len, ng);
+		qls_signature(ls, 0, le, 1, &key);
+		buf_adds(&key, qls_get(ls, "__name__"));
+		g = qmap_put(&groups, key.data ? key.data : "", key.len, ng);
 		if (g == ng) {
-			struct lset *ol = lset_without(ls, le, 1, 1);
+			struct qlset *ol = qls_without(ls, le, 1, 1);
 
 			if (qvec_add(ev, &out->vec, ol) == NULL)
 				break;
@@ -180,7 +180,7 @@ ev_histogram_quantile(struct ev *ev, const double *q, struct qval *in,
 			cap = i + 1;
 	}
 	buf_free(&key);
-	hmap_free(&groups);
+	qmap_free(&groups);
 	/* Members of each group, in input order. */
 	members = xreallocarray(NULL, in->vec.n ? in->vec.n : 1,
 	    sizeof(size_t));

@@ -8,7 +8,7 @@
  * series together with the window (range, offset, @) that each step looks
  * through, so functions slide a window over one compact array.
  *
- * Label sets are immutable and reference counted (struct lset); a series
+ * Label sets are immutable and reference counted (struct qlset); a series
  * that keeps its labels through an operation shares them.  Everything here
  * belongs to one evaluation on one thread.
  */
@@ -63,7 +63,7 @@ q_tclamp(int64_t t)
 }
 
 /* An immutable label set, sorted by name (byte order, as Prometheus). */
-struct lset {
+struct qlset {
 	unsigned	 refs;
 	size_t		 n;
 	uint64_t	 hash;
@@ -71,35 +71,35 @@ struct lset {
 };
 
 /* Copy N labels (any order); empty values are dropped. */
-struct lset	*lset_new(const struct label *, size_t n);
-struct lset	*lset_empty(void);
-struct lset	*lset_ref(struct lset *);
-void		 lset_unref(struct lset *);
-int		 lset_eq(const struct lset *, const struct lset *);
-int		 lset_cmp(const struct lset *, const struct lset *);
-const char	*lset_get(const struct lset *, const char *name);
+struct qlset	*qls_new(const struct label *, size_t n);
+struct qlset	*qls_empty(void);
+struct qlset	*qls_ref(struct qlset *);
+void		 qls_unref(struct qlset *);
+int		 qls_eq(const struct qlset *, const struct qlset *);
+int		 qls_cmp(const struct qlset *, const struct qlset *);
+const char	*qls_get(const struct qlset *, const char *name);
 /* New references: without __name__, with NAME=VALUE ("" deletes). */
-struct lset	*lset_drop_name(struct lset *);
-struct lset	*lset_set(struct lset *, const char *name,
+struct qlset	*qls_drop_name(struct qlset *);
+struct qlset	*qls_set(struct qlset *, const char *name,
 		    const char *value);
 /* Keep only NAMES / drop NAMES (and __name__ when drop_name). */
-struct lset	*lset_keep(const struct lset *, char *const *names,
+struct qlset	*qls_keep(const struct qlset *, char *const *names,
 		    size_t n);
-struct lset	*lset_without(const struct lset *, char *const *names,
+struct qlset	*qls_without(const struct qlset *, char *const *names,
 		    size_t n, int drop_name);
 /* Labels.String(): {a="b", c="d"} with Go's quoting. */
-void		 lset_format(const struct lset *, struct buf *);
+void		 qls_format(const struct qlset *, struct buf *);
 /*
  * A signature: the bytes of the labels in NAMES (on) or of all but NAMES
  * and __name__ (!on), appended to OUT.
  */
-void		 lset_signature(const struct lset *, int on,
+void		 qls_signature(const struct qlset *, int on,
 		    char *const *names, size_t n, struct buf *out);
 uint64_t	 q_hash(const void *, size_t);
 
 /* A map from byte strings to indexes, for grouping and matching. */
-struct hmap {
-	struct hslot {
+struct qmap {
+	struct qslot {
 		uint64_t	 hash;
 		char		*key;
 		size_t		 len;
@@ -109,12 +109,12 @@ struct hmap {
 };
 
 /* The value for KEY, or (size_t)-1. */
-size_t		 hmap_get(const struct hmap *, const void *key,
+size_t		 qmap_get(const struct qmap *, const void *key,
 		    size_t len);
 /* Insert KEY -> VAL unless present; returns the value stored. */
-size_t		 hmap_put(struct hmap *, const void *key, size_t len,
+size_t		 qmap_put(struct qmap *, const void *key, size_t len,
 		    size_t val);
-void		 hmap_free(struct hmap *);
+void		 qmap_free(struct qmap *);
 
 /* Steps of an evaluation: start + k * step, k < n. */
 struct qrange {
@@ -129,7 +129,7 @@ qr_ts(const struct qrange *r, size_t k)
 }
 
 struct qseries {
-	struct lset	*ls;
+	struct qlset	*ls;
 	double		*v;		/* one per step */
 };
 
@@ -140,7 +140,7 @@ struct qvec {
 };
 
 struct qmseries {
-	struct lset	*ls;
+	struct qlset	*ls;
 	int64_t		*t;
 	double		*v;		/* no staleness markers */
 	size_t		 n;
@@ -200,7 +200,7 @@ struct qval	*qval_scalar(struct ev *, const struct qrange *, double);
  * A new series with every step absent, charged to the sample budget; it
  * takes over the reference LS.  NULL (error set) beyond the budget.
  */
-struct qseries	*qvec_add(struct ev *, struct qvec *, struct lset *);
+struct qseries	*qvec_add(struct ev *, struct qvec *, struct qlset *);
 /* Drop series without any point; keeps the order. */
 void		 qvec_compact(struct ev *, struct qvec *);
 /*
@@ -213,11 +213,11 @@ int		 qvec_merge(struct ev *, struct qvec *, int per_step,
 void		 qvec_clear(struct ev *, struct qvec *);
 void		 qmat_clear(struct ev *, struct qmat *);
 /* All labels as bytes, a key for maps. */
-void		 lset_key(const struct lset *, struct buf *);
+void		 qls_key(const struct qlset *, struct buf *);
 
 /* Go's math.Max / math.Min (NaN and signed zero rules). */
-double		 go_max(double, double);
-double		 go_min(double, double);
+double		 q_go_max(double, double);
+double		 q_go_min(double, double);
 
 /* Dispatchers of the other evaluator files. */
 struct qval	*ev_call(struct ev *, const struct q_expr *,
@@ -231,6 +231,6 @@ struct qval	*ev_histogram_quantile(struct ev *, const double *q,
 /* Prometheus's quantile() over N values (sorted in place). */
 double		 q_quantile(double q, double *v, size_t n);
 /* The labels absent() gives for its argument. */
-struct lset	*absent_labels(const struct q_expr *);
+struct qlset	*absent_labels(const struct q_expr *);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * labels: the evaluator's label sets and its small hash map (value.h).
+ * qlabels: the evaluator's label sets and its small hash map (value.h).
  *
  * A label set is one allocation: the header, the label array and the
  * strings behind it.  Sets are never changed once built, so operations
@@ -42,7 +42,7 @@ label_name_cmp(const void *a, const void *b)
 }
 
 static uint64_t
-lset_hash(const struct lset *ls)
+qls_hash(const struct qlset *ls)
 {
 	uint64_t	h = 0x9e3779b97f4a7c15ULL;
 	size_t		i;
@@ -57,10 +57,10 @@ lset_hash(const struct lset *ls)
 }
 
 /* Build from labels already sorted and without empty values. */
-static struct lset *
-lset_build(const struct label *l, size_t n)
+static struct qlset *
+qls_build(const struct label *l, size_t n)
 {
-	struct lset	*ls;
+	struct qlset	*ls;
 	size_t		 i, size = sizeof(*ls) + n * sizeof(struct label);
 	char		*p;
 
@@ -80,15 +80,15 @@ lset_build(const struct label *l, size_t n)
 		ls->l[i].value = p;
 		p += b;
 	}
-	ls->hash = lset_hash(ls);
+	ls->hash = qls_hash(ls);
 	return ls;
 }
 
-struct lset *
-lset_new(const struct label *l, size_t n)
+struct qlset *
+qls_new(const struct label *l, size_t n)
 {
 	struct label	 stack[32] = { { NULL, NULL } }, *tmp;
-	struct lset	*ls;
+	struct qlset	*ls;
 	size_t		 i, m = 0;
 	int		 sorted = 1;
 
@@ -102,34 +102,34 @@ lset_new(const struct label *l, size_t n)
 	}
 	if (!sorted)
 		qsort(tmp, m, sizeof(*tmp), label_name_cmp);
-	ls = lset_build(tmp, m);
+	ls = qls_build(tmp, m);
 	if (tmp != stack)
 		free(tmp);
 	return ls;
 }
 
-struct lset *
-lset_empty(void)
+struct qlset *
+qls_empty(void)
 {
-	return lset_build(NULL, 0);
+	return qls_build(NULL, 0);
 }
 
-struct lset *
-lset_ref(struct lset *ls)
+struct qlset *
+qls_ref(struct qlset *ls)
 {
 	ls->refs++;
 	return ls;
 }
 
 void
-lset_unref(struct lset *ls)
+qls_unref(struct qlset *ls)
 {
 	if (ls != NULL && --ls->refs == 0)
 		free(ls);
 }
 
 int
-lset_eq(const struct lset *a, const struct lset *b)
+qls_eq(const struct qlset *a, const struct qlset *b)
 {
 	size_t i;
 
@@ -145,7 +145,7 @@ lset_eq(const struct lset *a, const struct lset *b)
 }
 
 int
-lset_cmp(const struct lset *a, const struct lset *b)
+qls_cmp(const struct qlset *a, const struct qlset *b)
 {
 	size_t	i;
 	int	c;
@@ -160,7 +160,7 @@ lset_cmp(const struct lset *a, const struct lset *b)
 }
 
 const char *
-lset_get(const struct lset *ls, const char *name)
+qls_get(const struct qlset *ls, const char *name)
 {
 	size_t i;
 
@@ -170,24 +170,24 @@ lset_get(const struct lset *ls, const char *name)
 	return "";
 }
 
-struct lset *
-lset_drop_name(struct lset *ls)
+struct qlset *
+qls_drop_name(struct qlset *ls)
 {
 	if (ls->n == 0 || strcmp(ls->l[0].name, "__name__") > 0 ||
-	    lset_get(ls, "__name__")[0] == '\0')
-		return lset_ref(ls);
-	return lset_without(ls, NULL, 0, 1);
+	    qls_get(ls, "__name__")[0] == '\0')
+		return qls_ref(ls);
+	return qls_without(ls, NULL, 0, 1);
 }
 
-struct lset *
-lset_set(struct lset *ls, const char *name, const char *value)
+struct qlset *
+qls_set(struct qlset *ls, const char *name, const char *value)
 {
 	struct label	 stack[33] = { { NULL, NULL } }, *tmp;
-	struct lset	*out;
+	struct qlset	*out;
 	size_t		 i, m = 0;
 
-	if (strcmp(lset_get(ls, name), value) == 0)
-		return lset_ref(ls);
+	if (strcmp(qls_get(ls, name), value) == 0)
+		return qls_ref(ls);
 	tmp = ls->n < 33 ? stack : xreallocarray(NULL, ls->n + 1,
 	    sizeof(*tmp));
 	for (i = 0; i < ls->n; i++)
@@ -201,7 +201,7 @@ lset_set(struct lset *ls, const char *name, const char *value)
 		tmp[i].value = value;
 		m++;
 	}
-	out = lset_build(tmp, m);
+	out = qls_build(tmp, m);
 	if (tmp != stack)
 		free(tmp);
 	return out;
@@ -218,12 +218,12 @@ name_in(const char *name, char *const *names, size_t n)
 	return 0;
 }
 
-static struct lset *
-lset_filter(const struct lset *ls, char *const *names, size_t n, int keep,
+static struct qlset *
+qls_filter(const struct qlset *ls, char *const *names, size_t n, int keep,
     int drop_name)
 {
 	struct label	 stack[32] = { { NULL, NULL } }, *tmp;
-	struct lset	*out;
+	struct qlset	*out;
 	size_t		 i, m = 0;
 
 	tmp = ls->n <= 32 ? stack : xreallocarray(NULL, ls->n, sizeof(*tmp));
@@ -235,27 +235,27 @@ lset_filter(const struct lset *ls, char *const *names, size_t n, int keep,
 			continue;
 		tmp[m++] = ls->l[i];
 	}
-	out = lset_build(tmp, m);
+	out = qls_build(tmp, m);
 	if (tmp != stack)
 		free(tmp);
 	return out;
 }
 
-struct lset *
-lset_keep(const struct lset *ls, char *const *names, size_t n)
+struct qlset *
+qls_keep(const struct qlset *ls, char *const *names, size_t n)
 {
-	return lset_filter(ls, names, n, 1, 0);
+	return qls_filter(ls, names, n, 1, 0);
 }
 
-struct lset *
-lset_without(const struct lset *ls, char *const *names, size_t n,
+struct qlset *
+qls_without(const struct qlset *ls, char *const *names, size_t n,
     int drop_name)
 {
-	return lset_filter(ls, names, n, 0, drop_name);
+	return qls_filter(ls, names, n, 0, drop_name);
 }
 
 void
-lset_format(const struct lset *ls, struct buf *b)
+qls_format(const struct qlset *ls, struct buf *b)
 {
 	size_t i;
 
@@ -271,7 +271,7 @@ lset_format(const struct lset *ls, struct buf *b)
 }
 
 void
-lset_signature(const struct lset *ls, int on, char *const *names, size_t n,
+qls_signature(const struct qlset *ls, int on, char *const *names, size_t n,
     struct buf *out)
 {
 	size_t i;
@@ -289,7 +289,7 @@ lset_signature(const struct lset *ls, int on, char *const *names, size_t n,
 }
 
 size_t
-hmap_get(const struct hmap *m, const void *key, size_t len)
+qmap_get(const struct qmap *m, const void *key, size_t len)
 {
 	uint64_t	h;
 	size_t		i;
@@ -299,7 +299,7 @@ hmap_get(const struct hmap *m, const void *key, size_t len)
 	h = q_hash(key, len);
 	for (i = h & (m->cap - 1); m->slots[i].key != NULL;
 	    i = (i + 1) & (m->cap - 1)) {
-		const struct hslot *s = &m->slots[i];
+		const struct qslot *s = &m->slots[i];
 
 		if (s->hash == h && s->len == len &&
 		    memcmp(s->key, key, len) == 0)
@@ -309,9 +309,9 @@ hmap_get(const struct hmap *m, const void *key, size_t len)
 }
 
 static void
-hmap_grow(struct hmap *m)
+qmap_grow(struct qmap *m)
 {
-	struct hslot	*old = m->slots;
+	struct qslot	*old = m->slots;
 	size_t		 oldcap = m->cap, i, j;
 
 	m->cap = m->cap ? m->cap * 2 : 16;
@@ -328,17 +328,17 @@ hmap_grow(struct hmap *m)
 }
 
 size_t
-hmap_put(struct hmap *m, const void *key, size_t len, size_t val)
+qmap_put(struct qmap *m, const void *key, size_t len, size_t val)
 {
 	uint64_t	h;
 	size_t		i;
 
 	if ((m->n + 1) * 2 > m->cap)
-		hmap_grow(m);
+		qmap_grow(m);
 	h = q_hash(key, len);
 	for (i = h & (m->cap - 1); m->slots[i].key != NULL;
 	    i = (i + 1) & (m->cap - 1)) {
-		const struct hslot *s = &m->slots[i];
+		const struct qslot *s = &m->slots[i];
 
 		if (s->hash == h && s->len == len &&
 		    memcmp(s->key, key, len) == 0)
@@ -354,7 +354,7 @@ hmap_put(struct hmap *m, const void *key, size_t len, size_t val)
 }
 
 void
-hmap_free(struct hmap *m)
+qmap_free(struct qmap *m)
 {
 	size_t i;
 
@@ -366,7 +366,7 @@ hmap_free(struct hmap *m)
 }
 
 void
-lset_key(const struct lset *ls, struct buf *out)
+qls_key(const struct qlset *ls, struct buf *out)
 {
 	size_t i;
 
