@@ -10,7 +10,7 @@ build_pkgs="build-essential autoconf automake libtool pkg-config
  libjansson-dev libpcre2-dev libssl-dev libzstd-dev libsnappy-dev
  libprotobuf-c-dev protobuf-c-compiler libyaml-dev"
 test_pkgs="python3 mandoc clang curl lmdb-utils postgresql rabbitmq-server
- prometheus-alertmanager"
+ prometheus-alertmanager prometheus prometheus-node-exporter"
 
 case "${1:-build}" in
 build)	want="$build_pkgs" ;;

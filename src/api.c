@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "alert/alerting.h"
 #include "api.h"
 #include "api_store.h"
 #include "buf.h"
@@ -24,6 +25,7 @@ struct api {
 	struct httpd	*httpd;
 	struct targets	*targets;
 	struct api_store *store;
+	struct alerting	*alerting;
 	int64_t		 start_ms;
 };
 
@@ -51,6 +53,8 @@ api_metrics(struct httpd_req *req, void *arg)
 	targets_write_metrics(api->targets, &b);
 	if (api->store != NULL)
 		api_store_write_metrics(api->store, &b);
+	if (api->alerting != NULL)
+		alerting_write_metrics(api->alerting, &b);
 	/* This host's own series, so a Prometheus can scrape it here;
 	   ?self=1 leaves them out (monitord's scrape of itself). */
 	if (!api_flag(httpd_param(req, "self")))
@@ -97,6 +101,12 @@ api_new(struct httpd *httpd, struct targets *targets)
 	httpd_route(httpd, "/api/targets/latest", HTTPD_GET,
 	    api_targets_latest, api);
 	return api;
+}
+
+void
+api_set_alerting(struct api *api, struct alerting *al)
+{
+	api->alerting = al;
 }
 
 void

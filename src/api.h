@@ -15,6 +15,9 @@ struct httpd;
 struct targets;
 
 struct api	*api_new(struct httpd *, struct targets *);
+struct alerting;
+/* Once alerting runs: its metrics join /metrics. */
+void		 api_set_alerting(struct api *, struct alerting *);
 /* Once the store is open: its metrics join /metrics. */
 void		 api_set_store(struct api *, struct api_store *);
 /* After a reload: the targets to report from now on. */

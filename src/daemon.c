@@ -17,7 +17,9 @@
 #include <event2/event.h>
 
 #include "api.h"
+#include "alert/alerting.h"
 #include "api_query.h"
+#include "query/engine.h"
 #include "api_store.h"
 #include "buf.h"
 #include "collectors/collector.h"
@@ -59,6 +61,7 @@ struct monitord {
 	struct api			*api;
 	struct api_store		*api_store;
 	struct api_query		*api_query;
+	struct alerting			*alerting;
 	struct store			*store;
 	struct worker			*worker;
 	struct event			*sig_hup, *sig_term, *sig_int;
@@ -176,6 +179,37 @@ monitord_sink(void *arg, const struct batch *b)
 		log_debug("store: samples lost to a store failure");
 }
 
+/* Alert rules ask the PromQL engine for an instant vector. */
+static int
+monitord_alert_instant(void *arg, const char *expr, int64_t t,
+    struct alert_vector *out, char *err, size_t errlen)
+{
+	struct engine_result	*res;
+	struct engine_error	 e;
+	size_t			 i;
+
+	if (engine_query(arg, expr, strlen(expr), t, t, 0, 0, &res,
+	    &e) == -1) {
+		snprintf(err, errlen, "%s", e.msg);
+		return -1;
+	}
+	if (res->type == Q_TYPE_SCALAR)
+		alert_vector_add(out, NULL, 0, res->scalar);
+	for (i = 0; i < res->nseries; i++)
+		if (res->series[i].n > 0)
+			alert_vector_add(out, res->series[i].labels,
+			    res->series[i].nlabels, res->series[i].v[0]);
+	engine_result_free(res);
+	return 0;
+}
+
+/* ALERTS, ALERTS_FOR_STATE and recording rules go into the store. */
+static int
+monitord_alert_sink(void *arg, const struct batch *b)
+{
+	return store_append_batch(arg, b, NULL);
+}
+
 static struct store *
 monitord_open_store(const char *dir, const struct conf *conf, char *err,
     size_t errlen)
@@ -239,6 +273,16 @@ monitord_reload(struct monitord *md)
 		log_warnx("%s", err);
 		log_warnx("configuration not reloaded; the old configuration "
 		    "stays in use");
+		conf_free(conf);
+		schema_kinds_free(kinds);
+		return;
+	}
+	if (md->alerting != NULL && alerting_reload(md->alerting, conf, err,
+	    sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		log_warnx("configuration not reloaded; the old configuration "
+		    "stays in use");
+		targets_free(targets);
 		conf_free(conf);
 		schema_kinds_free(kinds);
 		return;
@@ -363,8 +407,8 @@ monitord_run(struct monitord *md)
 {
 	const char	*listen = conf_str(conf_get(md->conf, "server"), "listen");
 	char		 addr[300];
-
 	char		 err[512];
+	struct alerting_opts ao;
 
 	/* Threads start here, after monitord_detach's fork. */
 	if ((md->store = monitord_open_store(md->data_dir, md->conf, err,
@@ -379,6 +423,18 @@ monitord_run(struct monitord *md)
 	md->api_store = api_store_new(md->httpd, md->store, md->worker);
 	md->api_query = api_query_new(md->httpd, md->store, md->worker);
 	api_set_store(md->api, md->api_store);
+	memset(&ao, 0, sizeof(ao));
+	ao.data_dir = md->data_dir;
+	ao.instant = monitord_alert_instant;
+	ao.instant_arg = api_query_engine(md->api_query);
+	ao.sink = monitord_alert_sink;
+	ao.sink_arg = md->store;
+	if ((md->alerting = alerting_new(md->base, md->conf, &ao, md->httpd,
+	    err, sizeof(err))) == NULL) {
+		log_warnx("%s", err);
+		return 1;
+	}
+	api_set_alerting(md->api, md->alerting);
 	targets_start(md->targets);
 	log_info("monitord %s started: %zu targets, data in %s",
 	    PACKAGE_VERSION, targets_count(md->targets), md->data_dir);
@@ -409,6 +465,7 @@ monitord_free(struct monitord *md)
 	api_store_free(md->api_store);
 	api_query_free(md->api_query);
 	httpd_free(md->httpd);
+	alerting_free(md->alerting);
 	if (md->store != NULL) {
 		char err[256];
 
