@@ -10,7 +10,8 @@ build_pkgs="build-essential autoconf automake libtool pkg-config
  libjansson-dev libpcre2-dev libssl-dev libzstd-dev libsnappy-dev
  libprotobuf-c-dev protobuf-c-compiler libyaml-dev"
 test_pkgs="python3 mandoc clang curl lmdb-utils postgresql rabbitmq-server
- prometheus-alertmanager prometheus prometheus-node-exporter"
+ prometheus-alertmanager prometheus prometheus-node-exporter
+ chromium nodejs npm"
 
 case "${1:-build}" in
 build)	want="$build_pkgs" ;;
@@ -20,6 +21,11 @@ esac
 
 missing=""
 for p in $want; do
+	# node and npm from elsewhere (NodeSource's nodejs includes npm) do.
+	case "$p" in
+	nodejs)	command -v node >/dev/null 2>&1 && continue ;;
+	npm)	command -v npm >/dev/null 2>&1 && continue ;;
+	esac
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
 		missing="$missing $p"
 	fi

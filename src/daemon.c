@@ -21,6 +21,7 @@
 #include "api_query.h"
 #include "query/engine.h"
 #include "api_store.h"
+#include "api_web.h"
 #include "buf.h"
 #include "collectors/collector.h"
 #include "daemon.h"
@@ -64,6 +65,7 @@ struct monitord {
 	struct alerting			*alerting;
 	struct store			*store;
 	struct worker			*worker;
+	struct api_web			*web;
 	struct event			*sig_hup, *sig_term, *sig_int;
 	int				 stopping;
 };
@@ -297,6 +299,7 @@ monitord_reload(struct monitord *md)
 	conf_free(md->conf);
 	schema_kinds_free(md->kinds);
 	md->conf = conf;
+	api_web_set_conf(md->web, conf);
 	md->kinds = kinds;
 	monitord_apply_log_level(md);
 	targets_start(md->targets);
@@ -376,6 +379,7 @@ monitord_new(const struct monitord_opts *opts, char *err, size_t errlen)
 		return NULL;
 	}
 	md->api = api_new(md->httpd, md->targets);
+	md->web = api_web_new(md->httpd, md->conf);
 
 	md->sig_hup = evsignal_new(md->base, SIGHUP, monitord_signal, md);
 	md->sig_term = evsignal_new(md->base, SIGTERM, monitord_signal, md);
@@ -464,6 +468,7 @@ monitord_free(struct monitord *md)
 	api_free(md->api);
 	api_store_free(md->api_store);
 	api_query_free(md->api_query);
+	api_web_free(md->web);
 	httpd_free(md->httpd);
 	alerting_free(md->alerting);
 	if (md->store != NULL) {
