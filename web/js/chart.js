@@ -5,6 +5,12 @@
 import { h, svg, replace } from './dom.js';
 import { fmtValue, fmtDateTime, fmtTick, seriesStats } from './format.js';
 
+// Axis steps for bytes: 1, 2, 5 ... times powers of 1024, so ticks land
+// on round KiB, MiB, GiB.
+const BYTE_INCRS = [];
+for (let k = 0; k <= 5; k++)
+  for (const m of [1, 2, 5, 10, 20, 50, 100, 200, 500]) BYTE_INCRS.push(m * 1024 ** k);
+
 const PALETTE = ['#3b82f6', '#f59e0b', '#10b981', '#ef4444', '#8b5cf6',
   '#06b6d4', '#ec4899', '#84cc16', '#f97316', '#64748b'];
 export const SIGNAL_COLORS = {
@@ -101,6 +107,7 @@ export class Chart {
           grid: { stroke: gridColor, width: 1 },
           ticks: { show: false },
           values: (u, splits) => splits.map((v) => fmtValue(v, unit, 3)),
+          incrs: unit === 'bytes' || unit === 'bytesps' ? BYTE_INCRS : undefined,
           size: (u, values) => {
             if (!values) return 48;
             const longest = values.reduce((m, v) => Math.max(m, String(v).length), 0);
@@ -192,7 +199,7 @@ export class Chart {
   renderLegend() {
     const { unit, series, ys } = this.opts;
     const head = h('tr', h('th', { class: 'name' }, 'Series'),
-      ['Min', 'Max', 'Avg', 'Last'].map((t) => h('th', t)));
+      ['Min', 'Max', 'Avg', 'Last'].map((t) => h('th', { class: t === 'Min' || t === 'Avg' ? 'opt' : '' }, t)));
     const body = series.map((s, i) => {
       const st = seriesStats(ys[i]);
       const row = h('tr', {
@@ -205,8 +212,8 @@ export class Chart {
         },
       },
       h('td.name', h('span.swatch', { style: { background: s.color } }), h('span.label', s.label)),
-      h('td', fmtValue(st.min, unit)), h('td', fmtValue(st.max, unit)),
-      h('td', fmtValue(st.avg, unit)), h('td.last', fmtValue(st.last, unit)));
+      h('td.opt', fmtValue(st.min, unit)), h('td', fmtValue(st.max, unit)),
+      h('td.opt', fmtValue(st.avg, unit)), h('td.last', fmtValue(st.last, unit)));
       return row;
     });
     replace(this.legend, h('thead', head), h('tbody', body));

@@ -112,7 +112,9 @@ export function buildHash({ page, arg, params }) {
   return qs ? `${h}?${qs}` : h;
 }
 
-// What the time picker shows: "Last 6 hours", or the absolute range.
+// What the time picker shows: "Last 6 hours", or the absolute range with
+// FMT ("2024-05-01 10:00" from milliseconds); the end's date is left out
+// when it is the start's.
 export function rangeLabel(from, to, fmt) {
   if (to === 'now' || to === undefined) {
     const q = QUICK_RANGES.find(([f]) => f === (from || DEFAULT_FROM));
@@ -121,7 +123,9 @@ export function rangeLabel(from, to, fmt) {
   }
   const now = Date.now();
   const { start, end } = resolveRange(from, to, now);
-  return `${fmt(start)} – ${fmt(end)}`;
+  const a = fmt(start);
+  const b = fmt(end);
+  return a.slice(0, 11) === b.slice(0, 11) && b.length > 11 ? `${a} – ${b.slice(11)}` : `${a} – ${b}`;
 }
 
 // The range twice as long around the same middle, never past now.

@@ -38,18 +38,20 @@ export function render(root, ctx) {
     replace(body, h('div.card.table-card', h('div.table-wrap', h('table.data.targets', { 'data-test': 'targets-table' },
       h('thead', h('tr', ['Health', 'Job', 'Instance', 'Kind', 'Last run', 'Duration', 'Samples', 'Interval', 'Failures', 'Last error']
         .map((t, i) => h('th', { class: i >= 5 && i <= 8 ? 'num' : '' }, t)))),
-      h('tbody', shown.map((t) => h('tr', { 'data-job': t.job, 'data-health': t.health },
-        h('td', h('span.pill', { class: t.health === 'up' ? 'ok' : t.health === 'down' ? 'down' : 'unknown' },
-          h('span.dot', { class: t.health === 'up' ? 'ok' : t.health === 'down' ? 'down' : 'unknown' }), t.health)),
-        h('td.strong', t.job),
-        h('td.mono', t.instance),
-        h('td', t.kind),
-        h('td.nowrap', { title: t.lastRun || '' }, t.lastRun ? fmtAgo(Date.parse(t.lastRun), now) : 'never'),
-        h('td.num', t.runs ? fmtSeconds(t.lastDuration) : '–'),
-        h('td.num', t.runs ? String(t.lastSamples) : '–'),
-        h('td.num', fmtDuration(t.interval * 1000)),
-        h('td.num', { title: `${t.runs} runs, ${t.skipped} skipped` }, String(t.failures)),
-        h('td.err', t.lastError ? h('span.err-text', { title: t.lastError }, t.lastError) : h('span.muted', '—'))))))),
+      h('tbody', shown.map((t) => {
+        const cls = t.health === 'up' ? 'ok' : t.health === 'down' ? 'down' : 'unknown';
+        return h('tr', { 'data-job': t.job, 'data-health': t.health },
+          h('td.health', h('span.pill', { class: cls }, h('span.dot', { class: cls }), t.health)),
+          h('td.strong.nowrap.job', t.job),
+          h('td.mono', { 'data-label': 'Instance' }, t.instance),
+          h('td.opt', { 'data-label': 'Kind' }, t.kind),
+          h('td.nowrap', { 'data-label': 'Last run', title: t.lastRun || '' }, t.lastRun ? fmtAgo(Date.parse(t.lastRun), now) : 'never'),
+          h('td.num', { 'data-label': 'Duration' }, t.runs ? fmtSeconds(t.lastDuration) : '–'),
+          h('td.num.opt', { 'data-label': 'Samples' }, t.runs ? String(t.lastSamples) : '–'),
+          h('td.num.opt', { 'data-label': 'Interval' }, fmtDuration(t.interval * 1000)),
+          h('td.num.opt', { 'data-label': 'Failures', title: `${t.runs} runs, ${t.skipped} skipped` }, String(t.failures)),
+          h('td.err', { 'data-label': 'Last error' }, t.lastError ? h('span.err-text', { title: t.lastError }, t.lastError) : h('span.muted', '—')));
+      })))),
     shown.length < targets.length ? h('div.muted.small', `${targets.length - shown.length} targets hidden by the filter.`) : null));
   }
 

@@ -69,7 +69,8 @@ test('range labels', () => {
   assert.equal(rangeLabel(undefined, undefined, fmt), 'Last 1 hour');
   assert.equal(rangeLabel('now-30d', 'now', fmt), 'Last 30 days');
   assert.equal(rangeLabel('now-90m', 'now', fmt), 'Last 90m');
-  assert.equal(rangeLabel('1700000000000', '1700003600000', fmt), '2023-11-14T22:13 – 2023-11-14T23:13');
+  assert.equal(rangeLabel('1700000000000', '1700003600000', fmt), '2023-11-14T22:13 – 23:13');
+  assert.equal(rangeLabel('1700000000000', '1700100000000', fmt), '2023-11-14T22:13 – 2023-11-16T02:00');
 });
 
 test('zoom out doubles the range and stops at now', () => {
