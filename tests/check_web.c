@@ -18,6 +18,7 @@
 #include "conf.h"
 #include "http/gzip.h"
 #include "http/static.h"
+#include "query/parser.h"
 #include "schema.h"
 #include "web/assets.h"
 
@@ -317,6 +318,57 @@ START_TEST(test_job_quoting)
 }
 END_TEST
 
+/* Every default query of every family and method is PromQL. */
+START_TEST(test_defaults_are_promql)
+{
+	static const char *const signals[] = { "rate", "errors", "duration",
+	    "latency", "traffic", "saturation", "utilization" };
+	const struct conf_section	*s;
+	struct q_error			 qe;
+	struct q_expr			*e;
+	const char			*unit;
+	char				*q;
+	size_t				 i, j, n = 0;
+
+	load("[proc \"p\"]\nprocess = x\n[proc \"h\"]\n"
+	    "[postgres \"pg\"]\nurl = x\n[rabbitmq \"mq\"]\nurl = x\n"
+	    "[http \"web\"]\nurl = x\n"
+	    "[service \"1\"]\nmethod = red\njob = p\n"
+	    "[service \"2\"]\nmethod = golden\njob = p\n"
+	    "[service \"3\"]\nmethod = use\njob = p\n"
+	    "[service \"4\"]\nmethod = red\njob = h\n"
+	    "[service \"5\"]\nmethod = golden\njob = h\n"
+	    "[service \"6\"]\nmethod = use\njob = h\n"
+	    "[service \"7\"]\nmethod = red\njob = pg\n"
+	    "[service \"8\"]\nmethod = golden\njob = pg\n"
+	    "[service \"9\"]\nmethod = use\njob = pg\n"
+	    "[service \"10\"]\nmethod = red\njob = mq\njob = x.y\n"
+	    "[service \"11\"]\nmethod = golden\njob = mq\n"
+	    "[service \"12\"]\nmethod = use\njob = mq\n"
+	    "[service \"13\"]\nmethod = red\njob = web\n"
+	    "[service \"14\"]\nmethod = golden\njob = web\n"
+	    "[service \"15\"]\nmethod = use\njob = \"a\\\"b\"\n");
+	for (i = 0; i < conf_count(conf, "service"); i++) {
+		s = conf_at(conf, "service", i);
+		for (j = 0; j < sizeof(signals) / sizeof(signals[0]); j++) {
+			if ((q = api_web_default(conf, s, signals[j], &unit)) ==
+			    NULL)
+				continue;
+			n++;
+			e = q_parse(q, &qe);
+			if (e == NULL)
+				ck_abort_msg("%s: %s at %d", q, qe.msg, qe.pos);
+			q_expr_free(e);
+			ck_assert_ptr_nonnull(strstr("persec seconds bytes percent "
+			    "short", unit));
+			free(q);
+		}
+	}
+	/* 5 families x (3 + 4 + 3) signals. */
+	ck_assert_uint_eq(n, 50);
+}
+END_TEST
+
 START_TEST(test_etag_match)
 {
 	const char *e = "\"0123abcd\"";
@@ -411,6 +463,7 @@ web_suite(void)
 	tcase_add_test(tc, test_default_falls_back);
 	tcase_add_test(tc, test_several_jobs);
 	tcase_add_test(tc, test_job_quoting);
+	tcase_add_test(tc, test_defaults_are_promql);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("static");
