@@ -30,14 +30,17 @@ export function render(root, ctx) {
     ctl = new AbortController();
     const signal = ctl.signal;
     const my = ++gen;
-    const [svcR, tgtR, alR] = await Promise.allSettled([
-      api.services(signal), api.targets(signal), api.alerts(signal)]);
-    if (my !== gen) return;
-    if (svcR.status === 'rejected') {
-      replace(body, errorBox('Cannot load the services', svcR.reason));
+    // The charts need only the services: they start before the rest.
+    const restP = Promise.allSettled([api.targets(signal), api.alerts(signal)]);
+    let svc;
+    try {
+      svc = ((await api.services(signal)).services || []).find((s) => s.name === name);
+    } catch (e) {
+      if (e.name === 'AbortError' || my !== gen) return;
+      replace(body, errorBox('Cannot load the services', e));
       return;
     }
-    const svc = (svcR.value.services || []).find((s) => s.name === name);
+    if (my !== gen) return;
     if (!svc) {
       replace(head, h('div', h('h1', name)));
       replace(body, h('div.empty', h('h2', 'No such service'),
@@ -45,19 +48,24 @@ export function render(root, ctx) {
         h('a.btn', { href: ctx.href('overview') }, 'Back to the overview')));
       return;
     }
-    const targets = tgtR.status === 'fulfilled' ? tgtR.value.targets || [] : [];
-    const alerts = alR.status === 'fulfilled' ? alertList(alR.value) : [];
-    renderHead(svc, serviceHealth(svc, targets, alerts), targets);
     if (!panels) {
+      renderHead(svc, { level: 'unknown', text: '…' }, null);
       panels = panelsFor(svc).map((p) => ({ p, view: panelView(p, ctx) }));
       replace(body, panels.map((x) => x.view.el));
     }
     const { start, end } = ctx.range();
-    await Promise.all(panels.map((x) => x.view.load(start, end, signal)));
+    const loads = Promise.all(panels.map((x) => x.view.load(start, end, signal)));
+    const [tgtR, alR] = await restP;
+    if (my !== gen) return;
+    const targets = tgtR.status === 'fulfilled' ? tgtR.value.targets || [] : [];
+    const alerts = alR.status === 'fulfilled' ? alertList(alR.value) : [];
+    renderHead(svc, serviceHealth(svc, targets, alerts), targets);
+    await loads;
   }
 
   function renderHead(svc, health, targets) {
     const jobs = (svc.jobs || []).map((j) => {
+      if (targets === null) return h('span.chip', h('span.chip-name', j), h('span.chip-val.none', '…'));
       const ts = targets.filter((t) => t.job === j);
       const up = ts.filter((t) => t.health === 'up').length;
       return h('a.chip', { href: ctx.href('targets', null, { job: j }), title: 'Targets of this job' },
