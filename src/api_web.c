@@ -175,9 +175,12 @@ family_of(const struct conf *conf, const char *job)
 		    k->common == NULL)
 			continue;
 		kind = conf_section_kind(c);
-		if (strcmp(kind, "proc") == 0)
-			return conf_has(c, "process") || conf_has(c, "cmdline") ||
-			    conf_has(c, "pidfile") ? "process" : "host";
+		if (strcmp(kind, "proc") == 0) {
+			if (conf_has(c, "process") || conf_has(c, "cmdline") ||
+			    conf_has(c, "pidfile"))
+				return "process";
+			return "host";
+		}
 		if (strcmp(kind, "postgres") == 0 ||
 		    strcmp(kind, "rabbitmq") == 0)
 			return kind;

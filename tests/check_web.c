@@ -101,7 +101,8 @@ START_TEST(test_overrides)
 	load("[service \"shop\"]\nmethod = red\njob = shop-api\n"
 	    "description = The shop.\n"
 	    "rate = sum(rate(a[5m]))\nerrors = sum(rate(b[5m]))\n"
-	    "duration = histogram_quantile(0.9, sum by (le) (rate(c_bucket[5m])))\n");
+	    "duration = histogram_quantile(0.9, sum by (le) "
+	    "(rate(c_bucket[5m])))\n");
 	t = panels_text(0);
 	ck_assert_str_eq(t,
 	    "rate|config||sum(rate(a[5m]))\n"
@@ -219,7 +220,8 @@ START_TEST(test_use_default_host)
 	    "utilization|default|percent|(1 - avg(rate(node_cpu_seconds_total"
 	    "{job=\"host\",mode=\"idle\"}[5m]))) * 100\n"
 	    "saturation|default|percent|avg(rate("
-	    "node_pressure_cpu_waiting_seconds_total{job=\"host\"}[5m])) * 100\n"
+	    "node_pressure_cpu_waiting_seconds_total{job=\"host\"}[5m]))"
+	    " * 100\n"
 	    "errors|default|persec|sum(rate(node_network_receive_errs_total"
 	    "{job=\"host\"}[5m])) + sum(rate(node_network_transmit_errs_total"
 	    "{job=\"host\"}[5m]))\n");
@@ -359,8 +361,8 @@ START_TEST(test_defaults_are_promql)
 			if (e == NULL)
 				ck_abort_msg("%s: %s at %d", q, qe.msg, qe.pos);
 			q_expr_free(e);
-			ck_assert_ptr_nonnull(strstr("persec seconds bytes percent "
-			    "short", unit));
+			ck_assert_ptr_nonnull(strstr("persec seconds bytes "
+			    "percent short", unit));
 			free(q);
 		}
 	}

@@ -16,13 +16,13 @@
 
 struct httpd_req;
 
+/* An asset table ends with an entry whose path is NULL. */
 struct httpd_asset {
-	const char		*path;	/* "index.html", "js/app.js"; the
-					   table ends with a NULL path */
+	const char		*path;	/* "index.html", "js/app.js" */
 	const char		*ctype;	/* Content-Type */
-	const unsigned char	*gz;	/* the content as one gzip member */
+	const unsigned char	*gz;	/* one gzip member */
 	size_t			 gzlen;
-	size_t			 len;	/* the content's own length */
+	size_t			 len;	/* decompressed length */
 	const char		*etag;	/* with its double quotes */
 };
 
@@ -46,6 +46,7 @@ void		 httpd_reply_asset(struct httpd_req *,
  * weak ones with W/, or "*") names ETAG, with the weak comparison
  * RFC 9110 13.1.2 asks for.  NULL matches nothing.
  */
-int		 httpd_etag_match(const char *if_none_match, const char *etag);
+int		 httpd_etag_match(const char *if_none_match,
+		    const char *etag);
 
 #endif
