@@ -76,7 +76,7 @@ export class Chart {
       width,
       height,
       legend: { show: false },
-      padding: [8, 8, 0, 0],
+      padding: [8, 18, 0, 0],
       cursor: {
         sync: { key: this.opts.syncKey || 'default', setSeries: false },
         drag: { x: true, y: false, setScale: false },
