@@ -296,11 +296,14 @@ class Browser(unittest.TestCase):
             msg = json.loads(gunzip_if(r))["error"]
             m = re.search(r"(\d+):(\d+): parse error", msg)
             parse_error = {"query": bad, "line": int(m.group(1)), "col": int(m.group(2))}
-            # A range of the past with data in it: wait for some.
-            d.wait_for(lambda: json.loads(gunzip_if(d.get(
-                "/api/v1/query?query=" + urllib.parse.quote('count_over_time(up{job="host"}[1m])'))))
-                ["data"]["result"], what="samples of host")
-            time.sleep(3)
+            # The charts are compared over a range of the past (so no
+            # sample arrives between the page's query and ours) that holds
+            # several seconds of samples (one a second).
+            def samples():
+                r = json.loads(gunzip_if(d.get("/api/v1/query?query=" + urllib.parse.quote(
+                    'count_over_time(up{job="host"}[1m])'))))["data"]["result"]
+                return r and float(r[0]["value"][1]) >= 12
+            d.wait_for(samples, timeout=30, what="12 s of samples of host")
         now = int(time.time() * 1000)
         out = os.path.join(BUILDDIR, "web", "screenshots")
         os.makedirs(out, exist_ok=True)

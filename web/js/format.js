@@ -37,6 +37,8 @@ function scaled(v, table, base, digits) {
 export function fmtShort(v, digits = 3) {
   const s = special(v);
   if (s !== null) return s;
+  // Tiny plain numbers read better with an exponent than with zeros.
+  if (v !== 0 && Math.abs(v) < 1e-3) return v.toExponential(digits - 1).replace(/\.?0+e/, 'e');
   const [n, u] = scaled(v, SI, '', digits);
   return n + u;
 }

@@ -30,6 +30,10 @@ test('short numbers take SI prefixes', () => {
   assert.equal(fmtShort(7e9), '7G');
   assert.equal(fmtShort(-4200), '-4.2k');
   assert.equal(fmtShort(0.25), '0.25');
+  assert.equal(fmtShort(0.00123), '0.00123');
+  assert.equal(fmtShort(0.000169), '1.69e-4');
+  assert.equal(fmtShort(-0.0000082), '-8.2e-6');
+  assert.equal(fmtValue(0.0005, 'persec'), '5e-4/s');
 });
 
 test('bytes are binary multiples', () => {
