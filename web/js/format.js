@@ -167,3 +167,11 @@ export function fmtTick(sec, incr, span) {
   if (span > 86400 && midnight) return day;
   return fmtTime(sec * 1000, incr < 60);
 }
+
+// A formatted value cut into its number and its unit ("10.8 MiB" ->
+// ["10.8", " MiB"]), to set the unit smaller; ["–", ""] and such stay
+// whole.
+export function splitUnit(text) {
+  const m = /^(-?\d+(?:\.\d+)?(?:e-?\d+)?)(.*)$/.exec(text);
+  return m ? [m[1], m[2]] : [text, ''];
+}

@@ -3,7 +3,7 @@
 // signal over the time range.
 import { h, replace, icon } from './dom.js';
 import { api, ApiError, alertList } from './api.js';
-import { fmtValue } from './format.js';
+import { fmtValue, splitUnit } from './format.js';
 import { panelsFor, METHODS, stepFor, alignRange, alignMatrix, timeGrid } from './query.js';
 import { sparkline, SIGNAL_COLORS } from './chart.js';
 
@@ -183,7 +183,8 @@ function card(svc, health, ctx) {
     el,
     setValue(i, v, unit) {
       values[i].classList.remove('loading');
-      values[i].textContent = v === null ? 'no data' : fmtValue(v, unit);
+      const [num, u] = v === null ? ['no data', ''] : splitUnit(fmtValue(v, unit));
+      replace(values[i], num, u ? h('span.unit-part', u) : null);
       values[i].classList.toggle('nodata', v === null);
       values[i].title = panels[i].expr;
     },

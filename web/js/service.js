@@ -5,7 +5,7 @@
 // and a drag on any of them zooms the page's time range.
 import { h, replace, icon } from './dom.js';
 import { api, ApiError, alertList, metricHelp } from './api.js';
-import { fmtValue, unitLabel } from './format.js';
+import { fmtValue, unitLabel, splitUnit } from './format.js';
 import {
   panelsFor, METHODS, stepFor, alignRange, alignMatrix, timeGrid,
   metricNames, seriesLabel,
@@ -193,7 +193,8 @@ function panelView(p, ctx) {
     const line = ys[Math.max(0, mainIdx)] || [];
     let last = null;
     for (let i = line.length - 1; i >= 0; i--) if (line[i] !== null) { last = line[i]; break; }
-    replace(now, h('span.now-val', fmtValue(last, p.unit)),
+    const [num, u] = splitUnit(fmtValue(last, p.unit));
+    replace(now, h('span.now-val', num, u ? h('span.unit-part', u) : null),
       p.queries.length > 1 ? h('span.now-label', 'p95') : null);
   }
 

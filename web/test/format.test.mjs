@@ -113,3 +113,16 @@ test('time axis labels', async () => {
   assert.equal(fmtTick(t(2024, 4, 1, 6, 0), 3 * 3600, 3 * 86400), '06:00');
   assert.equal(fmtTick(t(2024, 10, 25, 0, 0), 86400, 30 * 86400), 'Nov 25');
 });
+
+test('numbers and units apart', async () => {
+  const { splitUnit } = await import('../js/format.js');
+  assert.deepEqual(splitUnit('10.8 MiB'), ['10.8', ' MiB']);
+  assert.deepEqual(splitUnit('0.328%'), ['0.328', '%']);
+  assert.deepEqual(splitUnit('1.23k/s'), ['1.23', 'k/s']);
+  assert.deepEqual(splitUnit('-4.2k'), ['-4.2', 'k']);
+  assert.deepEqual(splitUnit('1.69e-4'), ['1.69e-4', '']);
+  assert.deepEqual(splitUnit('42'), ['42', '']);
+  assert.deepEqual(splitUnit('–'), ['–', '']);
+  assert.deepEqual(splitUnit('NaN'), ['NaN', '']);
+  assert.deepEqual(splitUnit('+Inf'), ['+Inf', '']);
+});
