@@ -36,6 +36,7 @@ def closed_port():
 CONFIG = """
 [server]
 listen = 127.0.0.1:{port}
+evaluation_interval = 1s
 
 [proc "host"]
 interval = 1s
@@ -72,6 +73,11 @@ description = The shop's PostgreSQL.
 [service "host"]
 method = use
 description = This host.
+
+[alert "shop-db-unreachable"]
+expr = up{job="shop-db"} == 0
+severity = critical
+summary = Shop DB does not answer
 """
 
 SERVICES = [("shop", "red"), ("shop-api", "golden"), ("crm-api", "use"),
@@ -289,6 +295,12 @@ class Browser(unittest.TestCase):
         tg = d.wait_for(targets, what="every target run once")
         query_api = d.get("/api/v1/query?query=1").status != 404
         alerts_api = d.get("/api/alerts").status != 404
+        if alerts_api and query_api:
+            def firing():
+                a = json.loads(gunzip_if(d.get("/api/alerts")))["data"]["alerts"]
+                return any(x["state"] == "firing" and x["labels"].get("alertname") == "shop-db-unreachable"
+                           for x in a)
+            d.wait_for(firing, timeout=30, what="the shop-db alert firing")
         parse_error = None
         if query_api:
             bad = "sum(rate(http_requests_total[5m])"
@@ -311,7 +323,9 @@ class Browser(unittest.TestCase):
             "url": d.url, "out": out, "nodeModules": modules, "chromium": chromium,
             "services": [{"name": n, "method": m} for n, m in SERVICES],
             "targets": [{"job": t["job"], "health": t["health"]} for t in tg],
-            "health": {"shop-db": "down", "crm-api": "ok", "host": "ok", "shop": "unknown"},
+            "health": {"shop-db": "critical" if alerts_api and query_api else "down",
+                       "crm-api": "ok", "host": "ok", "shop": "unknown"},
+            "firing": ["shop-db-unreachable"] if alerts_api and query_api else [],
             "queryApi": query_api, "alertsApi": alerts_api, "parseError": parse_error,
             "dataService": "host", "dataRange": {"from": str(now - 120000), "to": str(now - 5000)},
         }

@@ -3,7 +3,8 @@
 //   node web/test/browser.mjs EXPECT.json
 //
 // EXPECT holds {url, out, nodeModules, services: [{name, method}], targets:
-// [{job, health}], parseError: {query, col} | null, queryApi: bool,
+// [{job, health}], health: {service: level}, parseError: {query, line,
+// col} | null, queryApi: bool, alertsApi: bool, firing: [alertname],
 // dataService, dataRange: {from, to}}.  Each check prints one line
 // "RESULT {json}" with {name, ok, skip, diag}; the TAP wrapper
 // (tests/integration/test_web.py) turns them into test cases.  Screenshots
@@ -294,6 +295,15 @@ await check('alerts_page', async () => {
   await page.waitForSelector('[data-test=alerts-unavailable], [data-test=alerts-table], .empty', { timeout: 15000 });
   const unavailable = await page.$('[data-test=alerts-unavailable]');
   assertEq(Boolean(unavailable), !expect.alertsApi, 'placeholder shown exactly when /api/alerts is missing');
+  if (expect.firing && expect.firing.length) {
+    await page.waitForSelector('[data-test=alerts-table] tbody tr', { timeout: 15000 });
+    const rows = await page.$$eval('[data-test=alerts-table] tbody tr', (rs) => rs.map((r) => ({
+      state: r.cells[0].textContent, name: r.cells[1].firstChild.textContent,
+    })));
+    const firing = rows.filter((r) => r.state === 'firing').map((r) => r.name).sort();
+    assertEq(firing, expect.firing.slice().sort(), 'firing alerts');
+    assertEq(rows[0].state, 'firing', 'firing alerts first');
+  }
   await shot('alerts');
 });
 
