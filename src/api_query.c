@@ -815,6 +815,7 @@ api_v1_label_values(struct httpd_req *req, void *arg)
 
 struct mentry {
 	const struct metric_def	*m;
+	size_t			 order;		/* collectors' entries first */
 };
 
 static int
@@ -828,7 +829,13 @@ mentry_cmp(const void *a, const void *b)
 		return c;
 	if (x->type != y->type)
 		return x->type < y->type ? -1 : 1;
-	return strcmp(x->help, y->help);
+	if ((c = strcmp(x->help, y->help)) == 0)
+		return 0;
+	/* One name, two meanings (a process group's process_* and
+	   monitord's own): the collectors' comes first, as dashboards
+	   show the first. */
+	return ((const struct mentry *)a)->order <
+	    ((const struct mentry *)b)->order ? -1 : 1;
 }
 
 static void
@@ -842,7 +849,9 @@ add_defs(struct mentry **e, size_t *n, size_t *cap,
 			*cap = *cap ? *cap * 2 : 128;
 			*e = xreallocarray(*e, *cap, sizeof(**e));
 		}
-		(*e)[(*n)++].m = m;
+		(*e)[*n].m = m;
+		(*e)[*n].order = *n;
+		(*n)++;
 	}
 }
 
@@ -876,10 +885,10 @@ api_v1_metadata(struct httpd_req *req, void *arg)
 			return;
 		}
 	}
-	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-		add_defs(&e, &n, &cap, fixed[i], only);
 	for (i = 0; collector_kinds[i] != NULL; i++)
 		add_defs(&e, &n, &cap, collector_kinds[i]->metrics, only);
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		add_defs(&e, &n, &cap, fixed[i], only);
 	if (n > 1)
 		qsort(e, n, sizeof(*e), mentry_cmp);
 	buf_adds(&b, "{\"status\":\"success\",\"data\":{");

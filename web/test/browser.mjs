@@ -88,7 +88,7 @@ await check('page_weight', async () => {
   };
   page.on('response', onResp);
   await go('#/overview');
-  await page.waitForSelector('.svc-card, .empty', { timeout: 15000 });
+  await page.waitForSelector('.svc-card, .empty', { timeout: 45000 });
   await page.waitForLoadState('networkidle');
   page.off('response', onResp);
   const statics = sizes.filter((s) => !new URL(s.url).pathname.startsWith('/api/'));
@@ -108,7 +108,7 @@ await check('page_weight', async () => {
 
 await check('overview_groups', async () => {
   await go('#/overview');
-  await page.waitForSelector('.svc-card', { timeout: 15000 });
+  await page.waitForSelector('.svc-card', { timeout: 45000 });
   const got = await page.$$eval('section.group', (gs) => gs.map((g) => ({
     method: g.dataset.method,
     services: [...g.querySelectorAll('.svc-card')].map((c) => ({ name: c.dataset.service, health: c.dataset.health })),
@@ -135,7 +135,7 @@ await check('overview_groups', async () => {
 
 await check('targets_health', async () => {
   await go('#/targets');
-  await page.waitForSelector('[data-test=targets-table] tbody tr', { timeout: 15000 });
+  await page.waitForSelector('[data-test=targets-table] tbody tr', { timeout: 45000 });
   const rows = await page.$$eval('[data-test=targets-table] tbody tr', (rs) => rs.map((r) => ({
     job: r.dataset.job, health: r.dataset.health,
     error: r.querySelector('td.err').textContent,
@@ -153,7 +153,7 @@ await check('explore_parse_error', async () => {
   if (!expect.queryApi) return { skip: '/api/v1/query answers 404: no query engine in this build yet' };
   const { query, line, col } = expect.parseError;
   await go(`#/explore?q=${encodeURIComponent(query)}`);
-  const box = await page.waitForSelector('[data-test=query-error]', { timeout: 15000 });
+  const box = await page.waitForSelector('[data-test=query-error]', { timeout: 45000 });
   const text = await box.textContent();
   assert(text.includes(`line ${line}, column ${col}`), `error box says: ${text}`);
   const caret = await page.$eval('[data-test=query-error] .caret-line', (e) => e.textContent);
@@ -164,7 +164,7 @@ await check('explore_parse_error', async () => {
 await check('explore_table', async () => {
   if (!expect.queryApi) return { skip: '/api/v1/query answers 404: no query engine in this build yet' };
   await go(`#/explore?q=${encodeURIComponent('up')}`);
-  await page.waitForSelector('[data-test=result-table] tbody tr', { timeout: 15000 });
+  await page.waitForSelector('[data-test=result-table] tbody tr', { timeout: 45000 });
   const series = await page.$$eval('[data-test=result-table] td.series', (t) => t.map((x) => x.textContent));
   assert(series.every((s) => s.startsWith('up{')), `series: ${series}`);
   assertEq(series.length, expect.targets.length, 'one up series per target');
@@ -175,7 +175,7 @@ await check('explore_table', async () => {
 await check('url_state_roundtrip', async () => {
   const svc = expect.services[0].name;
   await go(`#/service/${encodeURIComponent(svc)}`);
-  await page.waitForSelector('.panel', { timeout: 15000 });
+  await page.waitForSelector('.panel', { timeout: 45000 });
   // Quick range.
   await page.click('[data-test=time-picker]');
   await page.click('.tp-item:has-text("Last 6 hours")');
@@ -185,7 +185,7 @@ await check('url_state_roundtrip', async () => {
   const hash = await page.evaluate(() => location.hash);
   assertEq(hash, `#/service/${encodeURIComponent(svc)}?from=now-6h&refresh=10s`, 'hash');
   await page.reload();
-  await page.waitForSelector('.panel', { timeout: 15000 });
+  await page.waitForSelector('.panel', { timeout: 45000 });
   assertEq(await page.textContent('.tp-label'), 'Last 6 hours', 'picker after reload');
   assertEq(await page.$eval('[data-test=refresh]', (s) => s.value), '10s', 'refresh after reload');
   assertEq(await page.textContent('main h1'), svc, 'page after reload');
@@ -197,7 +197,7 @@ await check('url_state_roundtrip', async () => {
   const want = await page.evaluate(() => [Date.parse('2024-05-01T10:00'), Date.parse('2024-05-01T12:30')]);
   await page.waitForFunction((w) => location.hash.includes(`from=${w[0]}&to=${w[1]}`), want);
   await page.reload();
-  await page.waitForSelector('.panel', { timeout: 15000 });
+  await page.waitForSelector('.panel', { timeout: 45000 });
   assertEq(await page.textContent('.tp-label'), '2024-05-01 10:00 – 12:30', 'absolute range after reload');
   // The query of Explore.
   const q = 'sum by (job) (up{job!="x"})';
@@ -213,14 +213,14 @@ await check('service_charts_match_query_range', async () => {
   const svc = expect.dataService;
   const { from, to } = expect.dataRange;
   await go(`#/service/${encodeURIComponent(svc)}?from=${from}&to=${to}`);
-  await page.waitForSelector('.panel[data-requests]', { timeout: 15000 });
+  await page.waitForSelector('.panel[data-requests]', { timeout: 45000 });
   if (!expect.queryApi) {
-    await page.waitForSelector('.panel-msg', { timeout: 15000 });
+    await page.waitForSelector('.panel-msg', { timeout: 45000 });
     await shot('service');
     return { skip: '/api/v1/query_range answers 404: no query engine in this build yet' };
   }
   await page.waitForFunction(() => [...document.querySelectorAll('.panel')].every((p) =>
-    p.querySelector('.chart') || p.querySelector('.panel-msg')), null, { timeout: 20000 });
+    p.querySelector('.chart') || p.querySelector('.panel-msg')), null, { timeout: 45000 });
   const panels = await page.$$eval('.panel', (ps) => ps.map((p) => {
     const c = p.querySelector('.chart');
     return {
@@ -286,17 +286,17 @@ await check('service_charts_match_query_range', async () => {
   const zf = Number(hp.get('from'));
   const zt = Number(hp.get('to'));
   assert(zf > Number(from) && zt < Number(to) && zf < zt, `zoomed to ${zf}..${zt} from ${from}..${to}`);
-  await page.waitForSelector('.panel .chart', { timeout: 15000 });
+  await page.waitForSelector('.panel .chart', { timeout: 45000 });
   return { diag: `${charts} charts compared` };
 });
 
 await check('alerts_page', async () => {
   await go('#/alerts');
-  await page.waitForSelector('[data-test=alerts-unavailable], [data-test=alerts-table], .empty', { timeout: 15000 });
+  await page.waitForSelector('[data-test=alerts-unavailable], [data-test=alerts-table], .empty', { timeout: 45000 });
   const unavailable = await page.$('[data-test=alerts-unavailable]');
   assertEq(Boolean(unavailable), !expect.alertsApi, 'placeholder shown exactly when /api/alerts is missing');
   if (expect.firing && expect.firing.length) {
-    await page.waitForSelector('[data-test=alerts-table] tbody tr', { timeout: 15000 });
+    await page.waitForSelector('[data-test=alerts-table] tbody tr', { timeout: 45000 });
     const rows = await page.$$eval('[data-test=alerts-table] tbody tr', (rs) => rs.map((r) => ({
       state: r.cells[0].textContent, name: r.cells[1].firstChild.textContent,
     })));
@@ -310,14 +310,14 @@ await check('alerts_page', async () => {
 await check('dark_and_phone', async () => {
   await page.emulateMedia({ colorScheme: 'dark' });
   await go('#/overview');
-  await page.waitForSelector('.svc-card', { timeout: 15000 });
+  await page.waitForSelector('.svc-card', { timeout: 45000 });
   assertEq(await page.evaluate(() => document.documentElement.dataset.theme), 'dark', 'theme');
   await page.waitForTimeout(300);
   await shot('overview-dark');
   await page.emulateMedia({ colorScheme: 'light' });
   await page.setViewportSize({ width: 390, height: 844 });
   await go(`#/service/${encodeURIComponent(expect.dataService)}`);
-  await page.waitForSelector('.panel', { timeout: 15000 });
+  await page.waitForSelector('.panel', { timeout: 45000 });
   // Nothing wider than the screen.
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert(overflow <= 0, `page is ${overflow}px wider than a phone`);
