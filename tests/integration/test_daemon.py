@@ -97,6 +97,42 @@ class CommandLine(unittest.TestCase):
         self.assertEqual(err, f"{rules}:4: expr: 1:18: parse error: unclosed left parenthesis\n")
 
 
+    @unittest.skipIf(os.path.exists("/etc/monitord.conf"), "/etc/monitord.conf exists")
+    def test_builtin_config(self):
+        """No -c and no /etc/monitord.conf: the built-in configuration serves
+        127.0.0.1:9330 with this host, its USE service and a self-scrape."""
+        import subprocess
+        import tempfile
+        import urllib.request
+        tmp = tempfile.mkdtemp()
+        p = subprocess.Popen([os.environ.get("MONITORD_BIN", "monitord"), "-f", "-d",
+                              os.path.join(tmp, "data")], cwd=tmp,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.time() + 15
+            services = targets = None
+            while time.time() < deadline:
+                try:
+                    services = json.loads(urllib.request.urlopen(
+                        "http://127.0.0.1:9330/api/services", timeout=2).read())
+                    targets = json.loads(urllib.request.urlopen(
+                        "http://127.0.0.1:9330/api/targets", timeout=2).read())
+                    if all(t["health"] == "up" for t in targets["data"]["targets"]):
+                        break
+                except OSError:
+                    pass
+                time.sleep(0.2)
+            self.assertEqual([(s["name"], s["method"]) for s in services["data"]["services"]],
+                             [("host", "use")])
+            self.assertEqual(sorted((t["kind"], t["job"], t["health"]) for t in targets["data"]["targets"]),
+                             [("http", "monitord", "up"), ("proc", "host", "up")])
+        finally:
+            p.send_signal(signal.SIGTERM)
+            out = p.communicate(timeout=10)[0].decode()
+        self.assertIn("dashboard and API at http://127.0.0.1:9330/", out)
+        self.assertEqual(p.returncode, 0)
+
+
 class Endpoints(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
