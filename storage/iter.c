@@ -9,7 +9,9 @@
  * flush committed first, in the later snapshot of the disk.  It may be in
  * both, so chunks with the same start are kept once and decoding skips
  * any time not after the last one returned.  Decoding is lazy, a chunk or
- * rollup block at a time.
+ * rollup block at a time.  store_iter_read decodes a batch at a time with
+ * the codec's fast path (chunk_iter_batch) and clips in place, which costs
+ * a few nanoseconds a sample where the point-at-a-time path costs twenty.
  */
 #include "config.h"
 
@@ -287,6 +289,79 @@ next_rollup(struct store_iter *it, int64_t *t, struct store_agg *a)
 		it->active = 1;
 	}
 	return 0;
+}
+
+/*
+ * Decode up to MAX samples of the current chunk straight into the
+ * caller's arrays, then keep those in range and after the last one
+ * returned, moving them down over the dropped ones.
+ */
+static int
+read_raw(struct store_iter *it, int64_t *t, double *v, size_t max)
+{
+	size_t	k = 0, j, m;
+	int	rc;
+
+	while (k < max && !it->done && it->i < it->n) {
+		if (!it->active) {
+			struct ichunk *c = &it->c[it->i];
+
+			if ((c->tlen > 0 ? chunk_iter_init_shared(&it->ci,
+			    c->data, c->len, c->data + c->len, c->tlen) :
+			    chunk_iter_init(&it->ci, c->data, c->len)) != 0)
+				goto fail;
+			it->active = 1;
+		}
+		rc = chunk_iter_batch(&it->ci, t + k, v + k, max - k);
+		if (rc < 0)
+			goto fail;
+		if (rc == 0) {
+			it->active = 0;
+			it->i++;
+			continue;
+		}
+		m = k + (size_t)rc;
+		for (j = k; j < m; j++) {
+			if (!iter_take(it, t[j])) {
+				if (it->done)
+					break;
+				continue;
+			}
+			t[k] = t[j];
+			v[k] = v[j];
+			k++;
+		}
+	}
+	return (int)k;
+
+fail:
+	/* Points read before the error go out now, the error next time. */
+	iter_fail(it, it->ci.errmsg);
+	return k > 0 ? (int)k : -1;
+}
+
+int
+store_iter_read(struct store_iter *it, int64_t *t, double *v, size_t max)
+{
+	struct store_agg	a;
+	size_t			k;
+	int			rc;
+
+	if (it->err[0] != '\0')
+		return -1;
+	if (max > INT32_MAX)
+		max = INT32_MAX;
+	if (it->tier == STORE_TIER_RAW)
+		return read_raw(it, t, v, max);
+	for (k = 0; k < max; k++) {
+		if ((rc = next_rollup(it, &t[k], &a)) != 1) {
+			if (rc < 0 && k == 0)
+				return -1;
+			break;
+		}
+		v[k] = a.last;
+	}
+	return (int)k;
 }
 
 int

@@ -204,6 +204,17 @@ struct store_iter *store_iter_new(struct store *, uint64_t id, int64_t t0,
 int		 store_iter_next(struct store_iter *, int64_t *t, double *v);
 int		 store_iter_next_agg(struct store_iter *, int64_t *t,
 		    struct store_agg *);
+/*
+ * Up to MAX points at once into t[] and v[] (as store_iter_next gives
+ * them, the same bits, in the same order), the fast path for scans: raw
+ * chunks are decoded a batch at a time, shared timestamp columns
+ * included, and clipped to [t0, t1].  The count stored, 0 at the end, -1
+ * on an error (store_iter_error); points read before an error are
+ * returned first and the -1 comes with the next call.  May be mixed with
+ * store_iter_next.
+ */
+int		 store_iter_read(struct store_iter *, int64_t *t, double *v,
+		    size_t max);
 const char	*store_iter_error(const struct store_iter *);
 void		 store_iter_free(struct store_iter *);
 

@@ -164,7 +164,101 @@ series_id(struct store *st, const char *name)
 	return id;
 }
 
-/* Points of a series in [t0, t1]; returns the count. */
+/*
+ * store_iter_read, a batch of CAP at a time, as a point at a time (the
+ * readers beside the writer use it to check it under concurrent flushes).
+ */
+struct rbuf {
+	struct store_iter	*it;
+	size_t			 cap, n, i;
+	int64_t			 t[64];
+	double			 v[64];
+};
+
+static int
+rbuf_next(struct rbuf *r, int64_t *t, double *v)
+{
+	int rc;
+
+	if (r->i == r->n) {
+		if ((rc = store_iter_read(r->it, r->t, r->v, r->cap)) <= 0)
+			return rc;
+		r->n = (size_t)rc;
+		r->i = 0;
+	}
+	*t = r->t[r->i];
+	*v = r->v[r->i++];
+	return 1;
+}
+
+/*
+ * store_iter_read must give what store_iter_next gives, bit for bit,
+ * whatever the batch size, and mixed with store_iter_next.  REF holds
+ * the N points store_iter_next gave.
+ */
+static void
+read_check(struct store *st, uint64_t id, int64_t t0, int64_t t1,
+    enum store_tier tier, const int64_t *ref_t, const double *ref_v,
+    size_t n)
+{
+	static const size_t	 sizes[] = { 1, 2, 5, 64, 4095, 4096, 100000 };
+	struct store_iter	*it;
+	int64_t			*t = xcalloc(n + 1, sizeof(*t)), tt;
+	double			*v = xcalloc(n + 1, sizeof(*v)), vv;
+	size_t			 k, got, want;
+	int			 rc, mode;
+
+	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		it = store_iter_new(st, id, t0, t1, tier);
+		got = 0;
+		for (;;) {
+			want = n + 1 - got < sizes[k] ? n + 1 - got : sizes[k];
+			if (want == 0)
+				break;
+			if ((rc = store_iter_read(it, t + got, v + got,
+			    want)) <= 0)
+				break;
+			ck_assert_uint_le((size_t)rc, want);
+			got += (size_t)rc;
+		}
+		ck_assert_msg(rc == 0, "read: %s", store_iter_error(it));
+		ck_assert_uint_eq(got, n);
+		ck_assert(memcmp(t, ref_t, n * sizeof(*t)) == 0);
+		ck_assert(memcmp(v, ref_v, n * sizeof(*v)) == 0);
+		/* At the end it stays at the end. */
+		ck_assert_int_eq(store_iter_read(it, t, v, 8), 0);
+		store_iter_free(it);
+	}
+	/* Alternating: one point with next, then three with read. */
+	it = store_iter_new(st, id, t0, t1, tier);
+	got = 0;
+	for (mode = 0;; mode = !mode) {
+		if (mode == 0) {
+			if ((rc = store_iter_next(it, &tt, &vv)) != 1)
+				break;
+			t[got] = tt;
+			v[got++] = vv;
+		} else {
+			if ((rc = store_iter_read(it, t + got, v + got,
+			    n + 1 - got < 3 ? n + 1 - got : 3)) <= 0)
+				break;
+			got += (size_t)rc;
+		}
+		ck_assert_uint_le(got, n);
+	}
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_eq(got, n);
+	ck_assert(memcmp(t, ref_t, n * sizeof(*t)) == 0);
+	ck_assert(memcmp(v, ref_v, n * sizeof(*v)) == 0);
+	store_iter_free(it);
+	free(t);
+	free(v);
+}
+
+/*
+ * Points of a series in [t0, t1]; returns the count.  Every read is
+ * checked against store_iter_read too.
+ */
 static size_t
 collect(struct store *st, uint64_t id, int64_t t0, int64_t t1,
     enum store_tier tier, int64_t *ts, struct store_agg *as, size_t max)
@@ -175,14 +269,19 @@ collect(struct store *st, uint64_t id, int64_t t0, int64_t t1,
 	size_t			 n = 0;
 	int			 rc;
 
+	double			*vs = xcalloc(max, sizeof(*vs));
+
 	while ((rc = store_iter_next_agg(it, &t, &a)) == 1) {
 		ck_assert_uint_lt(n, max);
 		ts[n] = t;
 		as[n] = a;
+		vs[n] = a.last;
 		n++;
 	}
 	ck_assert_msg(rc == 0, "iter: %s", store_iter_error(it));
 	store_iter_free(it);
+	read_check(st, id, t0, t1, tier, ts, vs, n);
+	free(vs);
 	return n;
 }
 
@@ -1417,6 +1516,7 @@ reader_main(void *arg)
 	struct store_matcher	 m = { "job", "w", STORE_MATCH_EQ };
 	struct store_set	*set;
 	struct store_iter	*it;
+	struct rbuf		 rb;
 	char			 err[200];
 	int64_t			 t, want;
 	double			 v;
@@ -1433,7 +1533,11 @@ reader_main(void *arg)
 			it = store_iter_new(r->st, store_set_id(set, i),
 			    INT64_MIN, INT64_MAX, STORE_TIER_RAW);
 			want = 0;
-			while ((rc = store_iter_next(it, &t, &v)) == 1) {
+			rb.it = it;
+			rb.cap = 1 + (size_t)r->rounds % 64;
+			rb.n = rb.i = 0;
+			while ((rc = r->rounds % 2 ? rbuf_next(&rb, &t, &v) :
+			    store_iter_next(it, &t, &v)) == 1) {
 				if (t != want || v != (double)(t / 1000)) {
 					snprintf(r->fail, sizeof(r->fail),
 					    "got t=%lld v=%g, want t=%lld",
