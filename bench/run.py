@@ -7,28 +7,37 @@ service" set generated with its gen_dataset.py) it
   - imports the file into a fresh monitord over HTTP (/api/v1/import/prometheus)
     and times it end to end (samples/s),
   - reads the RSS after the import and divides the growth by the series,
+  - times the dataset's queries (../shared/bench/queries/node.txt or
+    synth.txt) as range queries the way peers_lib.py's `query` does: start
+    and end the data's first and last second, about 1440 steps, 1 cold run
+    then QUERY_RUNS timed ones (default 5), the median,
   - stops monitord cleanly and measures its data directory (bytes/sample),
   - runs bench/store_bench (storage-only append) and bench/codec_bench
     (decode samples/s per core),
-then runs ../shared/bench/peers.sh on the same files and prints one table
-with the ratios monitord/peer.  Timings vary up to 2x on a shared machine;
+then runs ../shared/bench/peers.sh on the same files and prints tables
+with the ratios monitord/peer: ingest and size, then q1..q4 latencies.  Timings vary up to 2x on a shared machine;
 disk sizes are stable.
 
 Environment: SHARED (default ../shared or $MONITORD_SRCDIR/../shared),
 SYNTH_DURATION (default 2h; 24h is the issue's figure), SKIP_PEERS=1,
-PEER_RUNS (default 1)."""
+PEER_RUNS (default 1), QUERY_RUNS (default 5)."""
 import argparse
 import gzip
 import json
+import math
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import statistics
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
+
+QUERY_IDS = ("q1", "q2", "q3", "q4")
 
 
 def free_port():
@@ -54,18 +63,61 @@ def du(path):
 
 
 def count(path):
-    samples, series = 0, set()
+    """Samples, series, and the first and last timestamp (ms)."""
+    samples, series, mint, maxt = 0, set(), None, None
     op = gzip.open if path.endswith(".gz") else open
     with op(path, "rt") as f:
         for line in f:
             if not line.strip() or line.startswith("#"):
                 continue
             samples += 1
-            series.add(line.rsplit(" ", 2)[0])
-    return samples, len(series)
+            key, _, ts = line.rsplit(" ", 2)
+            series.add(key)
+            ts = int(ts)
+            mint = ts if mint is None or ts < mint else mint
+            maxt = ts if maxt is None or ts > maxt else maxt
+    return samples, len(series), mint, maxt
 
 
-def import_monitord(binary, path, samples, series):
+def queries_file(shared, name):
+    """The peers' query set for a dataset (as peers.sh picks it)."""
+    if name.startswith("synth"):
+        return os.path.join(shared, "bench", "queries", "synth.txt")
+    if name.startswith("node"):
+        return os.path.join(shared, "bench", "queries", "node.txt")
+    return None
+
+
+def time_queries(url, qfile, mint, maxt, runs):
+    """{id: median ms, or None on an error}, as peers_lib.py's query."""
+    start = math.ceil(mint / 1000.0)
+    end = math.floor(maxt / 1000.0)
+    step = max(1, round((end - start) / 1440.0))
+    out = {}
+    for line in open(qfile):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        qid, q = line.split("\t", 1)
+        params = {"query": q, "start": start, "end": end, "step": step}
+        qurl = url + "/api/v1/query_range?" + urllib.parse.urlencode(params)
+        times, ok = [], True
+        for _ in range(runs + 1):
+            t0 = time.perf_counter()
+            try:
+                with urllib.request.urlopen(qurl, timeout=300) as r:
+                    body = r.read()
+            except OSError:
+                ok = False
+                break
+            times.append((time.perf_counter() - t0) * 1000.0)
+            ok = ok and json.loads(body).get("status") == "success"
+        out[qid] = statistics.median(times[1:]) if ok else None
+    return out
+
+
+def import_monitord(binary, path, samples, series, qfile=None, mint=None,
+                    maxt=None, runs=5):
     tmp = tempfile.mkdtemp(prefix="monitord-bench-")
     port = free_port()
     conf = os.path.join(tmp, "monitord.conf")
@@ -103,6 +155,7 @@ def import_monitord(binary, path, samples, series):
     secs = time.monotonic() - t0
     del bodies
     rss = rss_kb(p.pid)
+    queries = time_queries(url, qfile, mint, maxt, runs) if qfile else {}
     p.send_signal(signal.SIGTERM)
     p.wait(60)
     log.close()
@@ -110,7 +163,8 @@ def import_monitord(binary, path, samples, series):
     shutil.rmtree(tmp)
     return {"samples": samples, "series": series, "stored": stored, "import_s": secs,
             "samples_per_s": samples / secs, "disk": disk, "b_per_sample": disk / samples,
-            "rss_mb": rss / 1024, "rss_per_series_b": (rss - base_rss) * 1024 / series}
+            "rss_mb": rss / 1024, "rss_per_series_b": (rss - base_rss) * 1024 / series,
+            "queries": queries}
 
 
 def tool(build, name, args):
@@ -159,10 +213,12 @@ def main():
                     "--series", "1000", "--duration", dur, "--end", end, "--out", synth],
                    check=True, capture_output=True)
     results = {}
+    qruns = int(os.environ.get("QUERY_RUNS", "5"))
     for path in (node, synth):
         name = os.path.basename(path)[:-5]
-        samples, series = count(path)
-        m = import_monitord(a.bin, path, samples, series)
+        samples, series, mint, maxt = count(path)
+        m = import_monitord(a.bin, path, samples, series,
+                            queries_file(shared, name), mint, maxt, qruns)
         m["store_bench"] = tool(a.build, "store_bench", [path]).strip()
         m["codec_bench"] = tool(a.build, "codec_bench", ["-n", "480", path]).strip()
         results[name] = m
@@ -170,6 +226,8 @@ def main():
         print(f"monitord import: {m['import_s']:.2f} s, {m['samples_per_s']/1e3:.0f} k samples/s, "
               f"{m['b_per_sample']:.3f} B/sample on disk, RSS {m['rss_mb']:.1f} MB, "
               f"{m['rss_per_series_b']:.0f} B RSS per series")
+        print("monitord queries (median ms): " + ", ".join(
+            f"{k} {fmt_ms(m['queries'].get(k))}" for k in QUERY_IDS))
         print(m["store_bench"])
         print(m["codec_bench"])
         sys.stdout.flush()
@@ -188,8 +246,29 @@ def main():
             sps, bps = float(row["samples/s"]), float(row["B/sample"])
             print(f"| {name} | {sysname} | {sps/1e3:.0f} k | {bps:.3f} | "
                   f"{m['b_per_sample']/bps:.2f} | {m['samples_per_s']/sps:.2f} |")
+    print("\n| dataset | query | monitord ms | prometheus ms | ratio monitord/prometheus "
+          "| victoria-metrics ms | ratio monitord/victoria-metrics |")
+    print("|---|---|---|---|---|---|---|")
+    for name, m in results.items():
+        for k in QUERY_IDS:
+            mine = m["queries"].get(k)
+            cells = [name, k, fmt_ms(mine)]
+            for sysname in ("prometheus(promtool)", "victoria-metrics"):
+                row = rows.get((sysname, name))
+                peer = row.get(f"{k}_ms") if row else None
+                try:
+                    peer = float(peer)
+                except (TypeError, ValueError):
+                    peer = None
+                cells.append(fmt_ms(peer))
+                cells.append(f"{mine / peer:.2f}" if mine is not None and peer else "")
+            print("| " + " | ".join(cells) + " |")
     shutil.rmtree(work)
     return 0
+
+
+def fmt_ms(x):
+    return "ERR" if x is None else f"{x:.1f}"
 
 
 if __name__ == "__main__":

@@ -339,17 +339,26 @@ load_charge(struct ev *ev, uint64_t n)
 	return now > ev->max_samples ? -1 : 0;
 }
 
+/*
+ * Samples come from the store a batch at a time (store_iter_read, the
+ * codec's fast path) into a scratch buffer, and from there into the
+ * series' arrays, which grow and are charged only as samples are kept.
+ */
+#define LOAD_BATCH	512
+
 static void *
 load_part(void *arg)
 {
 	struct loader	*ld = arg;
 	size_t		 i, guess = 256;
+	int64_t		 bt[LOAD_BATCH];
+	double		 bv[LOAD_BATCH];
 
 	for (i = ld->from; i < ld->to && !ld->failed; i++) {
 		struct store_iter	*it;
 		struct qmseries		*s = &ld->out[i];
-		size_t			 n = 0, cap = 0;
-		int64_t			 t, *ts = NULL;
+		size_t			 n = 0, cap = 0, j, k;
+		int64_t			*ts = NULL;
 		double			 v, *vs = NULL;
 		uint64_t		 bits;
 		int			 rc;
@@ -361,32 +370,41 @@ load_part(void *arg)
 		}
 		it = store_iter_new(ld->ev->st, store_set_id(ld->set, i),
 		    ld->t0, ld->t1, STORE_TIER_RAW);
-		while ((rc = store_iter_next(it, &t, &v)) == 1) {
-			if (isnan(v)) {
-				memcpy(&bits, &v, sizeof(bits));
-				if (bits == STALE_NAN_BITS) {
-					if (!ld->keep_stale)
-						continue;
-				} else
-					v = NAN;
-			}
-			if (n == cap) {
-				/* Series of one selector tend to be alike:
-				   start at the size of the last one. */
-				size_t grow = cap ? cap : guess;
-
-				if (load_charge(ld->ev, grow) == -1) {
-					ld->failed = 1;
-					rc = -2;
-					break;
+		while ((rc = store_iter_read(it, bt, bv, LOAD_BATCH)) > 0) {
+			k = (size_t)rc;
+			for (j = 0; j < k; j++) {
+				v = bv[j];
+				if (isnan(v)) {
+					memcpy(&bits, &v, sizeof(bits));
+					if (bits == STALE_NAN_BITS) {
+						if (!ld->keep_stale)
+							continue;
+					} else
+						v = NAN;
 				}
-				cap += grow;
-				ts = xreallocarray(ts, cap, sizeof(*ts));
-				vs = xreallocarray(vs, cap, sizeof(*vs));
+				if (n == cap) {
+					/* Series of one selector tend to be
+					   alike: start at the size of the
+					   last one. */
+					size_t grow = cap ? cap : guess;
+
+					if (load_charge(ld->ev, grow) == -1) {
+						ld->failed = 1;
+						rc = -2;
+						break;
+					}
+					cap += grow;
+					ts = xreallocarray(ts, cap,
+					    sizeof(*ts));
+					vs = xreallocarray(vs, cap,
+					    sizeof(*vs));
+				}
+				ts[n] = bt[j];
+				vs[n] = v;
+				n++;
 			}
-			ts[n] = t;
-			vs[n] = v;
-			n++;
+			if (rc < 0)
+				break;
 		}
 		if (rc == -1) {
 			snprintf(ld->err, sizeof(ld->err), "%s",
