@@ -66,11 +66,14 @@ kahan_inc(double inc, double *sum, double *c)
 	*sum = t;
 }
 
-/* Prometheus's extrapolatedRate. */
+/*
+ * Prometheus's extrapolatedRate.  RESETS 0 says the window is known to
+ * hold no counter reset, sparing the scan (the result is the same).
+ */
 static int
 extrapolated_rate(const int64_t *t, const double *v, size_t n,
     int64_t range_start, int64_t range_end, int64_t range, int is_counter,
-    int is_rate, double *out)
+    int is_rate, int resets, double *out)
 {
 	double	result, prev, dstart, dend, sampled, avg, thresh;
 	double	interval, factor;
@@ -79,7 +82,7 @@ extrapolated_rate(const int64_t *t, const double *v, size_t n,
 	if (n < 2)
 		return 0;
 	result = v[n - 1] - v[0];
-	if (is_counter) {
+	if (is_counter && resets) {
 		prev = v[0];
 		for (i = 1; i < n; i++) {
 			if (v[i] < prev)
@@ -154,6 +157,14 @@ struct mctx {
 	const double	*p1, *p2;	/* scalar arguments per step */
 	double		*scratch;
 	size_t		 scratch_cap;
+	/*
+	 * rate and increase: nres[i] counts the resets (v[j] < v[j-1]) at
+	 * indices 1..i of the series, so that a window without any skips
+	 * the scan; resets is what that says of the current window.
+	 */
+	uint32_t	*nres;
+	size_t		 nres_cap;
+	int		 resets;
 	struct ev	*ev;
 };
 
@@ -168,13 +179,13 @@ mfn_apply(struct mctx *c, size_t k, int64_t ts, int64_t ref,
 	switch (c->fn) {
 	case MF_RATE:
 		return extrapolated_rate(t, v, n, ref - c->range, ref,
-		    c->range, 1, 1, out);
+		    c->range, 1, 1, c->resets, out);
 	case MF_INCREASE:
 		return extrapolated_rate(t, v, n, ref - c->range, ref,
-		    c->range, 1, 0, out);
+		    c->range, 1, 0, c->resets, out);
 	case MF_DELTA:
 		return extrapolated_rate(t, v, n, ref - c->range, ref,
-		    c->range, 0, 0, out);
+		    c->range, 0, 0, 0, out);
 	case MF_IRATE:
 	case MF_IDELTA:
 		if (n < 2)
@@ -463,6 +474,7 @@ eval_range_fn(struct ev *ev, const struct q_expr *e, enum mfn fn,
 		struct qseries		*s;
 		struct qlset		*ls;
 		size_t			 lo = 0, hi = 0, any = 0;
+		int			 use_nres = 0;
 
 		if (ev_check_time(ev) == -1)
 			break;
@@ -490,6 +502,22 @@ eval_range_fn(struct ev *ev, const struct q_expr *e, enum mfn fn,
 			any = 0;
 			goto empty;
 		}
+		c.resets = 1;
+		if ((fn == MF_RATE || fn == MF_INCREASE) && ms->n > 0 &&
+		    ms->n <= UINT32_MAX) {
+			size_t j;
+
+			if (ms->n > c.nres_cap) {
+				c.nres_cap = ms->n;
+				c.nres = xreallocarray(c.nres, c.nres_cap,
+				    sizeof(*c.nres));
+			}
+			use_nres = 1;
+			c.nres[0] = 0;
+			for (j = 1; j < ms->n; j++)
+				c.nres[j] = c.nres[j - 1] +
+				    (ms->v[j] < ms->v[j - 1]);
+		}
 		for (k = 0; k < r->n; k++) {
 			int64_t	ts = qr_ts(r, k), ref;
 			double	x;
@@ -511,6 +539,8 @@ eval_range_fn(struct ev *ev, const struct q_expr *e, enum mfn fn,
 				lo++;
 			if (hi == lo)
 				continue;
+			if (use_nres)
+				c.resets = c.nres[hi - 1] != c.nres[lo];
 			rc = mfn_apply(&c, k, ts, ref, ms->t + lo, ms->v + lo,
 			    hi - lo, &x);
 			if (rc < 0)
@@ -529,6 +559,7 @@ empty:
 		}
 	}
 	free(c.scratch);
+	free(c.nres);
 	if (fn == MF_ABSENT && ev->err == ENGINE_OK) {
 		struct qseries *s;
 
