@@ -2,7 +2,8 @@
  * Unit tests of the store: matchers and series sets, reads across the
  * head, sealed chunks and a reopen, the drop rules, limits, retention,
  * rollups, checkpoints, the format record, a full disk, and readers
- * running beside the writer.  Every store lives in a fresh temp dir.
+ * running beside the writer.  Every read also checks store_iter_read, the
+ * batch read, against store_iter_next, and a corrupt chunk both.  Every store lives in a fresh temp dir.
  */
 #include "config.h"
 
@@ -1369,6 +1370,108 @@ START_TEST(test_shared_columns)
 }
 END_TEST
 
+/* Flip the last byte (chunk payload: the CRC fails) of the second chunk. */
+static int
+corrupt_second_chunk(struct kv_txn *txn, void *arg)
+{
+	struct kv_cursor	*cur;
+	struct kv_val		 k, v;
+	uint8_t			 key[8], *val;
+	size_t			 len;
+	int			 rc;
+
+	(void)arg;
+	if ((rc = kv_cursor_open(txn, KV_DB_CHUNKS, &cur)) < 0)
+		return rc;
+	ck_assert_int_eq(kv_cursor_get(cur, KV_FIRST, &k, &v), 0);
+	ck_assert_int_eq(kv_cursor_get(cur, KV_NEXT, &k, &v), 0);
+	ck_assert_uint_eq(k.len, 8);
+	memcpy(key, k.data, 8);
+	len = v.len;
+	val = xmalloc(len);
+	memcpy(val, v.data, len);
+	kv_cursor_close(cur);
+	val[len - 1] ^= 0x55;
+	rc = kv_put(txn, KV_DB_CHUNKS, key, 8, val, len);
+	free(val);
+	return rc;
+}
+
+/*
+ * A corrupt chunk on disk: store_iter_read gives the points before it,
+ * then -1 with store_iter_next's message, and stays at -1.
+ */
+START_TEST(test_iter_read_corrupt)
+{
+	static const size_t	 sizes[] = { 1, 7, 4096 };
+	struct store_opts	 o;
+	struct store		*st;
+	struct store_iter	*it;
+	struct batch		*b = batch_new();
+	struct kv_opts		 ko;
+	struct kv		*kv;
+	char			*dir = tmpdir_new(), err[256], msg[256];
+	int64_t			 i, t, ts[512];
+	double			 v, vs[512];
+	size_t			 n = 0, k, got;
+	uint64_t		 id;
+	int			 rc;
+
+	test_opts(&o, dir);
+	o.chunk_target_samples = 10;	/* 1 s apart: chunks of a minute */
+	st = open_ok(&o);
+	for (i = 0; i < 200; i++)
+		batch_addl(b, "m", i * 1000, (double)i / 4, NULL);
+	append_ok(st, b, NULL);
+	id = series_id(st, "m");
+	close_ok(st);
+
+	memset(&ko, 0, sizeof(ko));
+	ko.dir = dir;
+	ko.map_max = o.map_size_max;
+	ck_assert_ptr_nonnull(kv = kv_open(&ko, err, sizeof(err)));
+	ck_assert_int_eq(kv_write(kv, corrupt_second_chunk, NULL, err,
+	    sizeof(err)), 0);
+	kv_close(kv);
+
+	st = open_ok(&o);
+	it = store_iter_new(st, id, INT64_MIN, INT64_MAX, STORE_TIER_RAW);
+	while ((rc = store_iter_next(it, &t, &v)) == 1) {
+		ck_assert_uint_lt(n, 512);
+		ts[n] = t;
+		vs[n++] = v;
+	}
+	ck_assert_int_eq(rc, -1);
+	snprintf(msg, sizeof(msg), "%s", store_iter_error(it));
+	store_iter_free(it);
+	/* The first chunk, a minute of samples, came out whole. */
+	ck_assert_uint_eq(n, 60);
+	ck_assert_str_eq(msg, "series 1, chunk at 60000: "
+	    "chunk checksum mismatch");
+	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		int64_t	rt[512];
+		double	rv[512];
+
+		it = store_iter_new(st, id, INT64_MIN, INT64_MAX,
+		    STORE_TIER_RAW);
+		got = 0;
+		while ((rc = store_iter_read(it, rt + got, rv + got,
+		    sizes[k] < 512 - got ? sizes[k] : 512 - got)) > 0)
+			got += (size_t)rc;
+		ck_assert_int_eq(rc, -1);
+		ck_assert_uint_eq(got, n);
+		ck_assert(memcmp(rt, ts, n * sizeof(*ts)) == 0);
+		ck_assert(memcmp(rv, vs, n * sizeof(*vs)) == 0);
+		ck_assert_str_eq(store_iter_error(it), msg);
+		ck_assert_int_eq(store_iter_read(it, rt, rv, 8), -1);
+		store_iter_free(it);
+	}
+	close_ok(st);
+	batch_free(b);
+	tmpdir_free(dir);
+}
+END_TEST
+
 START_TEST(test_background_flush)
 {
 	struct store_opts	 o, oc;
@@ -1624,6 +1727,7 @@ store_suite(void)
 	tcase_add_test(tc, test_disk_full);
 	tcase_add_test(tc, test_chunk_limits);
 	tcase_add_test(tc, test_shared_columns);
+	tcase_add_test(tc, test_iter_read_corrupt);
 	tcase_add_test(tc, test_background_flush);
 	tcase_add_test(tc, test_close_compacts);
 	tcase_add_test(tc, test_map_grows);
