@@ -292,9 +292,9 @@ next_rollup(struct store_iter *it, int64_t *t, struct store_agg *a)
 }
 
 /*
- * Decode up to MAX samples of the current chunk straight into the
- * caller's arrays, then keep those in range and after the last one
- * returned, moving them down over the dropped ones.
+ * Decode up to MAX samples, chunk after chunk, straight into the caller's
+ * arrays, keeping those in range and after the last one returned by
+ * moving them down over the dropped ones.
  */
 static int
 read_raw(struct store_iter *it, int64_t *t, double *v, size_t max)

@@ -209,8 +209,10 @@ int		 store_iter_next_agg(struct store_iter *, int64_t *t,
  * them, the same bits, in the same order), the fast path for scans: raw
  * chunks are decoded a batch at a time, shared timestamp columns
  * included, and clipped to [t0, t1].  The count stored, 0 at the end, -1
- * on an error (store_iter_error); points read before an error are
- * returned first and the -1 comes with the next call.  May be mixed with
+ * on an error (store_iter_error): the points of the chunks before a bad
+ * one are returned first and the -1 comes with the next call (of a chunk
+ * that turns bad midway, store_iter_next may give a few more points).
+ * On a rollup tier v is the bucket's last value.  May be mixed with
  * store_iter_next.
  */
 int		 store_iter_read(struct store_iter *, int64_t *t, double *v,
