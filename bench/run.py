@@ -15,8 +15,8 @@ service" set generated with its gen_dataset.py) it
   - runs bench/store_bench (storage-only append) and bench/codec_bench
     (decode samples/s per core),
 then runs ../shared/bench/peers.sh on the same files and prints tables
-with the ratios monitord/peer: ingest and size, then q1..q4 latencies.  Timings vary up to 2x on a shared machine;
-disk sizes are stable.
+with the ratios monitord/peer: ingest and size, then q1..q4 latencies.
+Timings vary up to 2x on a shared machine; disk sizes are stable.
 
 Environment: SHARED (default ../shared or $MONITORD_SRCDIR/../shared),
 SYNTH_DURATION (default 2h; 24h is the issue's figure), SKIP_PEERS=1,
