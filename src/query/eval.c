@@ -340,9 +340,29 @@ load_charge(struct ev *ev, uint64_t n)
 }
 
 /*
+ * Whether a sample of value *V is kept: staleness markers only with
+ * keep_stale; other NaNs become the one NaN Go prints.
+ */
+static inline int
+load_keep(const struct loader *ld, double *v)
+{
+	uint64_t bits;
+
+	if (!isnan(*v))
+		return 1;
+	memcpy(&bits, v, sizeof(bits));
+	if (bits == STALE_NAN_BITS)
+		return ld->keep_stale;
+	*v = NAN;
+	return 1;
+}
+
+/*
  * Samples come from the store a batch at a time (store_iter_read, the
- * codec's fast path) into a scratch buffer, and from there into the
- * series' arrays, which grow and are charged only as samples are kept.
+ * codec's fast path): straight into the series' arrays while they have
+ * room, else into a scratch buffer from which the arrays grow, charged
+ * only as samples are kept.  The arrays start at the size of the last
+ * series, so most series are read in place.
  */
 #define LOAD_BATCH	512
 
@@ -360,7 +380,6 @@ load_part(void *arg)
 		size_t			 n = 0, cap = 0, j, k;
 		int64_t			*ts = NULL;
 		double			 v, *vs = NULL;
-		uint64_t		 bits;
 		int			 rc;
 
 		if (ld->ev->deadline > 0 && (i & 15) == 0 &&
@@ -370,18 +389,29 @@ load_part(void *arg)
 		}
 		it = store_iter_new(ld->ev->st, store_set_id(ld->set, i),
 		    ld->t0, ld->t1, STORE_TIER_RAW);
-		while ((rc = store_iter_read(it, bt, bv, LOAD_BATCH)) > 0) {
+		for (;;) {
+			if (n < cap) {
+				rc = store_iter_read(it, ts + n, vs + n,
+				    cap - n);
+				if (rc <= 0)
+					break;
+				k = n + (size_t)rc;
+				for (j = n; j < k; j++) {
+					v = vs[j];
+					if (!load_keep(ld, &v))
+						continue;
+					ts[n] = ts[j];
+					vs[n++] = v;
+				}
+				continue;
+			}
+			if ((rc = store_iter_read(it, bt, bv, LOAD_BATCH)) <= 0)
+				break;
 			k = (size_t)rc;
 			for (j = 0; j < k; j++) {
 				v = bv[j];
-				if (isnan(v)) {
-					memcpy(&bits, &v, sizeof(bits));
-					if (bits == STALE_NAN_BITS) {
-						if (!ld->keep_stale)
-							continue;
-					} else
-						v = NAN;
-				}
+				if (!load_keep(ld, &v))
+					continue;
 				if (n == cap) {
 					/* Series of one selector tend to be
 					   alike: start at the size of the
@@ -400,8 +430,7 @@ load_part(void *arg)
 					    sizeof(*vs));
 				}
 				ts[n] = bt[j];
-				vs[n] = v;
-				n++;
+				vs[n++] = v;
 			}
 			if (rc < 0)
 				break;
