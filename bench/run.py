@@ -232,6 +232,7 @@ def main():
         print(m["codec_bench"])
         sys.stdout.flush()
     if os.environ.get("SKIP_PEERS"):
+        shutil.rmtree(work)
         return 0
     rows = peers(shared, [node, synth], int(os.environ.get("PEER_RUNS", "1")))
     print("\n| dataset | system | samples/s in | B/sample | ratio monitord/peer (B/sample) | ratio (samples/s) |")
@@ -255,11 +256,13 @@ def main():
             cells = [name, k, fmt_ms(mine)]
             for sysname in ("prometheus(promtool)", "victoria-metrics"):
                 row = rows.get((sysname, name))
-                peer = row.get(f"{k}_ms") if row else None
+                cell = row.get(f"{k}_ms", "-") if row else "-"
                 try:
-                    peer = float(peer)
-                except (TypeError, ValueError):
-                    peer = None
+                    peer = float(cell)
+                except ValueError:
+                    # "-": not measured; "ERR": the peer failed it.
+                    cells += [cell, ""]
+                    continue
                 cells.append(fmt_ms(peer))
                 cells.append(f"{mine / peer:.2f}" if mine is not None and peer else "")
             print("| " + " | ".join(cells) + " |")
