@@ -3,7 +3,8 @@
  * head, sealed chunks and a reopen, the drop rules, limits, retention,
  * rollups, checkpoints, the format record, a full disk, and readers
  * running beside the writer.  Every read also checks store_iter_read, the
- * batch read, against store_iter_next, and a corrupt chunk both.  Every store lives in a fresh temp dir.
+ * batch read, against store_iter_next; a corrupt chunk checks both.
+ * Every store lives in a fresh temp dir.
  */
 #include "config.h"
 
@@ -202,7 +203,8 @@ read_check(struct store *st, uint64_t id, int64_t t0, int64_t t1,
     enum store_tier tier, const int64_t *ref_t, const double *ref_v,
     size_t n)
 {
-	static const size_t	 sizes[] = { 1, 2, 5, 64, 4095, 4096, 100000 };
+	static const size_t	 sizes[] = { 1, 2, 5, 64, 4095, 4096,
+	    100000 };
 	struct store_iter	*it;
 	int64_t			*t = xcalloc(n + 1, sizeof(*t)), tt;
 	double			*v = xcalloc(n + 1, sizeof(*v)), vv;
