@@ -1,7 +1,8 @@
 /*
  * bitstream: the out-of-line half of the bit writer and reader (the hot
- * paths are inline in bitstream.h).  The writer's buffer grows by doubling;
- * the reader keeps pointers into the caller's bytes and owns nothing.
+ * paths are inline in bitstream.h).  The writer's buffer grows
+ * geometrically; the reader keeps pointers into the caller's bytes and
+ * owns nothing.
  */
 #include "config.h"
 
@@ -64,8 +65,12 @@ bitw_grow(struct bitw *w, size_t more)
 {
 	size_t	cap = w->cap == 0 ? 64 : w->cap;
 
+	/* Doubling while small, then by a quarter: an open chunk of a
+	 * kilobyte or two would otherwise carry up to as much again unused,
+	 * times every series.  Still geometric, so appends stay amortised
+	 * constant time. */
 	while (cap - w->len < more)
-		cap *= 2;
+		cap += cap < 1024 ? cap : cap / 4;
 	if (cap != w->cap) {
 		w->buf = xreallocarray(w->buf, cap, 1);
 		w->cap = cap;

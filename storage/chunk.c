@@ -614,6 +614,17 @@ app_release(struct chunk_app *a)
 	bitw_free(&a->pw);
 }
 
+void
+chunk_app_trim(struct chunk_app *a)
+{
+	free(a->out);
+	free(a->tout);
+	a->out = a->tout = NULL;
+	a->outlen = a->outcap = a->toutlen = a->toutcap = 0;
+	a->outok = 0;
+	app_release(a);
+}
+
 int
 chunk_app_bytes_out(struct chunk_app *a, const uint8_t **data, size_t *len)
 {

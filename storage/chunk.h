@@ -50,6 +50,12 @@ int		 chunk_app_add(struct chunk_app *, int64_t t, double v);
 /* Empty the appender for the next chunk, keeping its buffers. */
 void		 chunk_app_reset(struct chunk_app *);
 /*
+ * Free what bytes_out and bytes_out_shared keep (a copy of the chunk and
+ * the planning scratch), for an appender that stays open a long time; the
+ * bytes they gave are invalid afterwards.
+ */
+void		 chunk_app_trim(struct chunk_app *);
+/*
  * 0 (the default): bytes_out picks the smallest encoding for the chunk;
  * a CHUNK_ENC_* value forces that one (tests and measurements).
  */

@@ -34,9 +34,16 @@
 #include "store_int.h"
 #include "xmalloc.h"
 
-/* Bound the bytes of one flush transaction (LMDB keeps its dirty pages in
- * memory until commit); series beyond go into the next transaction. */
-#define FLUSH_TXN_BYTES		(64u << 20)
+/*
+ * Bound one flush transaction, in bytes and in series.  LMDB copies every
+ * page a transaction touches into memory and keeps those copies on a free
+ * list for the environment's lifetime (it never gives them back), so the
+ * largest transaction sets memory held for good: a page or three per
+ * series written.  Series beyond go into the next transaction; each costs
+ * a synchronous commit, which is why the bound is not smaller.
+ */
+#define FLUSH_TXN_BYTES		(256u << 10)
+#define FLUSH_TXN_SERIES	128
 /* Most bytes one more sample may add to a chunk (a Gorilla sample with
  * both fields in full takes 4 + 64 + 13 + 64 bits). */
 #define HEAD_SAMPLE_MAX		20
@@ -257,6 +264,9 @@ flush_txn(struct kv_txn *txn, void *arg)
 				rc = KV_EFAIL;
 			else
 				rc = kv_put(txn, KV_DB_HEAD, k, 8, data, len);
+			/* LMDB has copied the bytes: keeping them would
+			 * double the memory of every open chunk. */
+			chunk_app_trim(s->head);
 		} else if (s->has_ckpt) {
 			rc = kv_del(txn, KV_DB_HEAD, k, 8, NULL, 0);
 			if (rc == KV_NOTFOUND)
@@ -319,7 +329,8 @@ head_flush(struct store *st, char *err, size_t errlen)
 
 	while (start < st->ndirty) {
 		for (end = start, bytes = 0; end < st->ndirty &&
-		    (end == start || bytes < FLUSH_TXN_BYTES); end++)
+		    (end == start || (bytes < FLUSH_TXN_BYTES &&
+		    end - start < FLUSH_TXN_SERIES)); end++)
 			bytes += flush_bytes(st->dirty[end]);
 		fc.st = st;
 		fc.v = st->dirty + start;

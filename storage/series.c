@@ -222,11 +222,13 @@ series_job_count(struct series_index *idx, const char *key, size_t len)
 struct series *
 series_new(uint64_t id, const char *key, size_t len, uint64_t hash)
 {
-	struct series *s = xcalloc(1, sizeof(*s));
+	/* The key lives in the same allocation: one malloc header less and
+	 * one fewer pointer to chase per series. */
+	struct series *s = xcalloc(1, sizeof(*s) + len);
 
 	s->id = id;
 	s->hash = hash;
-	s->key = xmalloc(len);
+	s->key = s->keybuf;
 	memcpy(s->key, key, len);
 	s->keylen = (uint32_t)len;
 	s->mint = INT64_MAX;
@@ -240,7 +242,6 @@ series_free(struct series *s)
 	if (s == NULL)
 		return;
 	head_free(s);
-	free(s->key);
 	free(s);
 }
 

@@ -70,6 +70,8 @@ struct series {
 	/* Writer only. */
 	uint8_t		 dirty;		/* in store->dirty */
 	uint8_t		 has_ckpt;	/* a checkpoint is on disk */
+
+	char		 keybuf[];	/* key points here */
 };
 
 struct series_index {

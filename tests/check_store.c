@@ -1525,7 +1525,8 @@ START_TEST(test_close_compacts)
 	test_opts(&o, dir);
 	st = open_ok(&o);
 	/* Every flush rewrites 300 checkpoints: the file fills with free
-	 * pages. */
+	 * pages (fewer since a flush commits in slices, which lets LMDB
+	 * reuse the pages of the slice before). */
 	for (i = 0; i < 300; i++) {
 		for (k = 0; k < 300; k++) {
 			snprintf(name, sizeof(name), "s%d", k);
@@ -1536,7 +1537,7 @@ START_TEST(test_close_compacts)
 		flush_ok(st);
 	}
 	store_stats(st, &ss);
-	ck_assert_uint_gt(ss.bytes_on_disk, 2 * ss.bytes_used);
+	ck_assert_uint_gt(ss.bytes_on_disk, ss.bytes_used + (1 << 20));
 	close_ok(st);
 	snprintf(path, sizeof(path), "%s/data.mdb.compact", dir);
 	ck_assert_int_eq(stat(path, &sb), -1);
