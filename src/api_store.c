@@ -5,6 +5,9 @@
 #include "config.h"
 
 #include <inttypes.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +27,9 @@
 
 /* Imports waiting for the disk at once; more answer 503. */
 #define IMPORT_QUEUE	16
+/* Samples in an import past which its memory is handed back to the system
+ * when it is done (a parsed body of this size takes a few megabytes). */
+#define IMPORT_TRIM	50000
 
 enum { M_IMPORT_REQ, M_IMPORT_SAMPLES };
 
@@ -97,6 +103,7 @@ import_done(void *arg)
 {
 	struct import_job	*j = arg;
 	char			 num[32];
+	int			 big;
 
 	if (j->rc == -1) {
 		count_code(j->as, 500);
@@ -113,8 +120,21 @@ import_done(void *arg)
 		count_code(j->as, 204);
 		httpd_reply(j->req, 204, NULL, NULL, 0);
 	}
+	big = batch_len(j->batch) >= IMPORT_TRIM;
 	batch_free(j->batch);
 	free(j);
+#ifdef __GLIBC__
+	/*
+	 * malloc keeps what a large import freed (its parsed batch, the
+	 * pages of the store's writes) for reuse, and a daemon imports
+	 * rarely: without this it would keep the peak of the largest import
+	 * for good.
+	 */
+	if (big)
+		malloc_trim(0);
+#else
+	(void)big;
+#endif
 }
 
 /* extra_label=name=value, any number of them. */

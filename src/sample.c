@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,13 +19,30 @@ struct arena_block {
 	char			 data[];
 };
 
+/*
+ * Label sets already in the batch, by hash: an import body repeats each
+ * series many times, and its samples share one copy of the labels instead
+ * of a copy each (which made a parsed body several times its own size).
+ */
+struct intern {
+	uint64_t		 hash;
+	struct label		*labels;	/* NULL: empty slot */
+	size_t			 n;
+};
+
 struct batch {
 	struct sample		*v;
 	size_t			 n, cap;
 	struct arena_block	*blocks;
+	struct intern		*tab;
+	size_t			 ntab, tabcap;	/* tabcap a power of two */
+	struct label		*scratch;
+	size_t			 scratchcap;
 };
 
 #define ARENA_BLOCK	(64 * 1024)
+/* Bound on the interned sets: past it, samples get their own copy. */
+#define INTERN_MAX	(1u << 20)
 
 static void *
 arena_alloc(struct batch *b, size_t n)
@@ -78,6 +96,9 @@ batch_reset(struct batch *b)
 			free(blk);
 	}
 	b->n = 0;
+	if (b->ntab > 0)
+		memset(b->tab, 0, b->tabcap * sizeof(*b->tab));
+	b->ntab = 0;
 }
 
 void
@@ -92,6 +113,8 @@ batch_free(struct batch *b)
 		free(blk);
 	}
 	free(b->v);
+	free(b->tab);
+	free(b->scratch);
 	free(b);
 }
 
@@ -168,11 +191,101 @@ labels_cmp(const struct label *a, size_t na, const struct label *b, size_t nb)
 	return na < nb ? -1 : na > nb ? 1 : 0;
 }
 
+static uint64_t
+labels_hash(const struct label *l, size_t n)
+{
+	uint64_t	 h = 14695981039346656037ULL;
+	const char	*p;
+	size_t		 i;
+
+	/* FNV-1a over the names and values, each with its NUL. */
+	for (i = 0; i < n; i++) {
+		for (p = l[i].name; ; p++) {
+			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+			if (*p == '\0')
+				break;
+		}
+		for (p = l[i].value; ; p++) {
+			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+			if (*p == '\0')
+				break;
+		}
+	}
+	return h;
+}
+
+static int
+labels_same(const struct label *a, const struct label *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(a[i].name, b[i].name) != 0 ||
+		    strcmp(a[i].value, b[i].value) != 0)
+			return 0;
+	return 1;
+}
+
+static void
+intern_grow(struct batch *b)
+{
+	struct intern	*old = b->tab;
+	size_t		 oldcap = b->tabcap, i, j;
+
+	b->tabcap = oldcap == 0 ? 256 : oldcap * 2;
+	b->tab = xcalloc(b->tabcap, sizeof(*b->tab));
+	for (i = 0; i < oldcap; i++) {
+		if (old[i].labels == NULL)
+			continue;
+		for (j = old[i].hash & (b->tabcap - 1); b->tab[j].labels !=
+		    NULL; j = (j + 1) & (b->tabcap - 1))
+			;
+		b->tab[j] = old[i];
+	}
+	free(old);
+}
+
+/*
+ * The arena copy of the N sorted labels in L (pointing at the caller's
+ * strings): the one already in the batch when there is one.
+ */
+static struct label *
+labels_intern(struct batch *b, const struct label *l, size_t n)
+{
+	struct label	*out;
+	uint64_t	 h = labels_hash(l, n);
+	size_t		 i, j = 0;
+
+	if (b->ntab < INTERN_MAX) {
+		if (2 * (b->ntab + 1) > b->tabcap)
+			intern_grow(b);
+		for (j = h & (b->tabcap - 1); b->tab[j].labels != NULL;
+		    j = (j + 1) & (b->tabcap - 1))
+			if (b->tab[j].hash == h && b->tab[j].n == n &&
+			    labels_same(b->tab[j].labels, l, n))
+				return b->tab[j].labels;
+	}
+	out = arena_alloc(b, n * sizeof(*out));
+	out[0].name = "__name__";
+	out[0].value = arena_strdup(b, l[0].value);
+	for (i = 1; i < n; i++) {
+		out[i].name = arena_strdup(b, l[i].name);
+		out[i].value = arena_strdup(b, l[i].value);
+	}
+	if (b->ntab < INTERN_MAX) {
+		b->tab[j].hash = h;
+		b->tab[j].labels = out;
+		b->tab[j].n = n;
+		b->ntab++;
+	}
+	return out;
+}
+
 int
 batch_add(struct batch *b, const char *name, const struct label *lbls,
     size_t n, int64_t t, double v)
 {
-	struct label	*out;
+	struct label	*l;
 	struct sample	*s;
 	size_t		 i, j, k;
 
@@ -186,23 +299,26 @@ batch_add(struct batch *b, const char *name, const struct label *lbls,
 			if (strcmp(lbls[i].name, lbls[j].name) == 0)
 				return -1;
 	}
-	out = arena_alloc(b, (n + 1) * sizeof(*out));
-	out[0].name = "__name__";
-	out[0].value = arena_strdup(b, name);
+	if (b->scratchcap < n + 1) {
+		b->scratchcap = n + 1;
+		b->scratch = xreallocarray(b->scratch, b->scratchcap,
+		    sizeof(*b->scratch));
+	}
+	l = b->scratch;
+	l[0].name = "__name__";
+	l[0].value = name;
 	for (i = 0, k = 1; i < n; i++) {
 		if (lbls[i].value == NULL || lbls[i].value[0] == '\0')
 			continue;
-		out[k].name = arena_strdup(b, lbls[i].name);
-		out[k].value = arena_strdup(b, lbls[i].value);
-		k++;
+		l[k++] = lbls[i];
 	}
-	qsort(out + 1, k - 1, sizeof(*out), label_cmp);
+	qsort(l + 1, k - 1, sizeof(*l), label_cmp);
 	if (b->n == b->cap) {
 		b->cap = b->cap ? b->cap * 2 : 256;
 		b->v = xreallocarray(b->v, b->cap, sizeof(*b->v));
 	}
 	s = &b->v[b->n++];
-	s->labels = out;
+	s->labels = labels_intern(b, l, k);
 	s->nlabels = k;
 	s->t = t;
 	s->v = v;
@@ -243,6 +359,24 @@ batch_at(const struct batch *b, size_t i)
 	return i < b->n ? &b->v[i] : NULL;
 }
 
+/* What batch_set_label made of each label set, so that samples sharing one
+ * share the result too. */
+struct relabel {
+	const struct label	*from;
+	struct label		*to;
+	size_t			 n;
+};
+
+static struct relabel *
+relabel_slot(struct relabel *m, size_t cap, const struct label *from)
+{
+	size_t j = ((uintptr_t)from >> 3) * 0x9e3779b97f4a7c15ULL & (cap - 1);
+
+	while (m[j].from != NULL && m[j].from != from)
+		j = (j + 1) & (cap - 1);
+	return &m[j];
+}
+
 void
 batch_set_label(struct batch *b, const char *name, const char *value,
     int keep_existing)
@@ -250,8 +384,12 @@ batch_set_label(struct batch *b, const char *name, const char *value,
 	const char	*n = arena_strdup(b, name);
 	const char	*val = arena_strdup(b, value);
 	char		*exported;
-	size_t		 i, j;
+	struct relabel	*map, *slot;
+	size_t		 i, j, cap = 16, used = 0;
 
+	while (cap < 2 * (b->ntab + 1) && cap < 2 * (size_t)INTERN_MAX)
+		cap *= 2;
+	map = xcalloc(cap, sizeof(*map));
 	exported = xmalloc(strlen(name) + sizeof("exported_"));
 	strcpy(exported, "exported_");
 	strcat(exported, name);
@@ -260,6 +398,12 @@ batch_set_label(struct batch *b, const char *name, const char *value,
 		struct label	*out;
 		int		 found = -1;
 
+		slot = relabel_slot(map, cap, s->labels);
+		if (slot->from != NULL) {
+			s->labels = slot->to;
+			s->nlabels = slot->n;
+			continue;
+		}
 		for (j = 1; j < s->nlabels; j++)
 			if (strcmp(s->labels[j].name, name) == 0)
 				found = (int)j;
@@ -278,8 +422,16 @@ batch_set_label(struct batch *b, const char *name, const char *value,
 			s->nlabels++;
 		}
 		qsort(out + 1, s->nlabels - 1, sizeof(*out), label_cmp);
+		/* Remember while the map is at most half full. */
+		if (2 * (used + 1) <= cap) {
+			slot->from = s->labels;
+			slot->to = out;
+			slot->n = s->nlabels;
+			used++;
+		}
 		s->labels = out;
 	}
+	free(map);
 	free(exported);
 }
 
