@@ -27,9 +27,9 @@
 
 /* Imports waiting for the disk at once; more answer 503. */
 #define IMPORT_QUEUE	16
-/* Samples in an import past which its memory is handed back to the system
- * when it is done (a parsed body of this size takes a few megabytes). */
-#define IMPORT_TRIM	50000
+/* Body bytes past which an import's memory is handed back to the system
+ * when it is done. */
+#define IMPORT_TRIM	(1u << 20)
 
 enum { M_IMPORT_REQ, M_IMPORT_SAMPLES };
 
@@ -59,6 +59,7 @@ struct import_job {
 	int64_t				 now;
 	struct store_append_stats	 stats;
 	int				 rc;
+	int				 big;	/* body of IMPORT_TRIM or more */
 	char				 err[256];
 };
 
@@ -103,7 +104,7 @@ import_done(void *arg)
 {
 	struct import_job	*j = arg;
 	char			 num[32];
-	int			 big;
+	int			 big = j->big;
 
 	if (j->rc == -1) {
 		count_code(j->as, 500);
@@ -120,7 +121,6 @@ import_done(void *arg)
 		count_code(j->as, 204);
 		httpd_reply(j->req, 204, NULL, NULL, 0);
 	}
-	big = batch_len(j->batch) >= IMPORT_TRIM;
 	batch_free(j->batch);
 	free(j);
 #ifdef __GLIBC__
@@ -186,6 +186,7 @@ api_import(struct httpd_req *req, void *arg)
 	j->now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	j->batch = batch_new();
 	body = httpd_body(req, &len);
+	j->big = len >= IMPORT_TRIM;
 	tp = textparse_new(NULL, &cb, j);
 	rc = textparse_parse(tp, TEXTPARSE_PROM, body, len, err, sizeof(err));
 	if (rc == TEXTPARSE_EABORT)
