@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "tcheck.h"
@@ -168,6 +169,60 @@ START_TEST(test_batch)
 }
 END_TEST
 
+/* Samples of one series share their labels; others do not, and relabeling
+ * a shared set gives each sample the right result. */
+START_TEST(test_batch_shared_labels)
+{
+	struct batch		*b = batch_new();
+	const struct sample	*s0, *s1, *s2, *s3;
+	char			 name[16];
+	int			 i;
+
+	ck_assert_int_eq(batch_addl(b, "up", 1, 1, "job", "a", "i", "x",
+	    NULL), 0);
+	ck_assert_int_eq(batch_addl(b, "up", 2, 0, "i", "x", "job", "a",
+	    NULL), 0);
+	ck_assert_int_eq(batch_addl(b, "up", 3, 1, "job", "a", "i", "y",
+	    NULL), 0);
+	ck_assert_int_eq(batch_addl(b, "up", 4, 1, "job", "a", "i", "x",
+	    "e", "", NULL), 0);
+	s0 = batch_at(b, 0);
+	s1 = batch_at(b, 1);
+	s2 = batch_at(b, 2);
+	s3 = batch_at(b, 3);
+	ck_assert_ptr_eq(s0->labels, s1->labels);
+	ck_assert_ptr_eq(s0->labels, s3->labels);
+	ck_assert_ptr_ne(s0->labels, s2->labels);
+	ck_assert_str_eq(labels_get(s2->labels, s2->nlabels, "i"), "y");
+	ck_assert_int_eq(s1->t, 2);
+	ck_assert(s1->v == 0);
+
+	batch_set_label(b, "i", "z", 0);
+	s0 = batch_at(b, 0);
+	s1 = batch_at(b, 1);
+	s2 = batch_at(b, 2);
+	ck_assert_ptr_eq(s0->labels, s1->labels);
+	ck_assert_uint_eq(s1->nlabels, 4);
+	ck_assert_str_eq(labels_get(s1->labels, 4, "i"), "z");
+	ck_assert_str_eq(labels_get(s1->labels, 4, "exported_i"), "x");
+	ck_assert_str_eq(labels_get(s2->labels, 4, "exported_i"), "y");
+
+	/* Past the first table size, and again after a reset. */
+	for (i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "m%d", i % 300);
+		ck_assert_int_eq(batch_addl(b, name, i, i, "k", "v", NULL), 0);
+	}
+	ck_assert_ptr_eq(batch_at(b, 4)->labels, batch_at(b, 904)->labels);
+	ck_assert_str_eq(batch_at(b, 903)->labels[0].value, "m299");
+	batch_reset(b);
+	ck_assert_int_eq(batch_addl(b, "up", 1, 1, NULL), 0);
+	ck_assert_int_eq(batch_addl(b, "up", 2, 1, NULL), 0);
+	ck_assert_uint_eq(batch_at(b, 1)->nlabels, 1);
+	ck_assert_ptr_eq(batch_at(b, 0)->labels, batch_at(b, 1)->labels);
+	batch_free(b);
+}
+END_TEST
+
 static Suite *
 core_suite(void)
 {
@@ -180,6 +235,7 @@ core_suite(void)
 	tcase_add_test(tc, test_size);
 	tcase_add_test(tc, test_buf_double);
 	tcase_add_test(tc, test_batch);
+	tcase_add_test(tc, test_batch_shared_labels);
 	suite_add_tcase(s, tc);
 	return s;
 }
