@@ -47,10 +47,15 @@ struct chunk_app {
 	uint64_t	 delta;
 	struct chunk_xor vx;
 	int		 force;		/* encoding forced, or 0 */
+	int		 outok;		/* 1: out is bytes_out's; 2: shared */
+	struct app_out	*x;		/* NULL until bytes_out */
+};
 
+/* What bytes_out makes and keeps, apart: most open appenders go without
+ * it most of the time. */
+struct app_out {
 	uint8_t		*out;		/* sealed bytes, see bytes_out */
 	size_t		 outlen, outcap;
-	int		 outok;		/* 1: out is bytes_out's; 2: shared */
 	uint8_t		*tout;		/* the timestamp column (shared) */
 	size_t		 toutlen, toutcap;
 	struct packed_plan *plan;
@@ -352,7 +357,6 @@ chunk_app_new(void)
 	struct chunk_app	*a = xcalloc(1, sizeof(*a));
 
 	bitw_init(&a->bw);
-	bitw_init(&a->pw);
 	return a;
 }
 
@@ -362,12 +366,7 @@ chunk_app_free(struct chunk_app *a)
 	if (a == NULL)
 		return;
 	bitw_free(&a->bw);
-	bitw_free(&a->pw);
-	packed_plan_free(a->plan);
-	free(a->st);
-	free(a->sv);
-	free(a->out);
-	free(a->tout);
+	chunk_app_trim(a);
 	free(a);
 }
 
@@ -573,25 +572,26 @@ emit(uint8_t **buf, size_t *cap, size_t *len, unsigned enc,
 static void
 app_emit(struct chunk_app *a, unsigned enc, const struct bitw *w)
 {
-	emit(&a->out, &a->outcap, &a->outlen, enc, a, NULL, 0, w);
+	emit(&a->x->out, &a->x->outcap, &a->x->outlen, enc, a, NULL, 0, w);
 }
 
 /* Decode the appender's own Gorilla chunk into st/sv. */
 static void
 app_samples(struct chunk_app *a)
 {
-	struct chunk_iter	it;
-	size_t			i = 0;
+	struct app_out		*x = a->x;
+	struct chunk_iter	 it;
+	size_t			 i = 0;
 
-	if (a->scap < a->n) {
-		a->scap = a->n;
-		a->st = xreallocarray(a->st, a->scap, sizeof(*a->st));
-		a->sv = xreallocarray(a->sv, a->scap, sizeof(*a->sv));
+	if (x->scap < a->n) {
+		x->scap = a->n;
+		x->st = xreallocarray(x->st, x->scap, sizeof(*x->st));
+		x->sv = xreallocarray(x->sv, x->scap, sizeof(*x->sv));
 	}
 	app_emit(a, CHUNK_ENC_GORILLA, &a->bw);
-	if (iter_init(&it, a->out, a->outlen, NULL, 0, 0) != 0)
+	if (iter_init(&it, x->out, x->outlen, NULL, 0, 0) != 0)
 		abort();
-	while (chunk_iter_next(&it, &a->st[i], &a->sv[i]) == 1)
+	while (chunk_iter_next(&it, &x->st[i], &x->sv[i]) == 1)
 		i++;
 	if (i != a->n)
 		abort();
@@ -604,54 +604,70 @@ app_samples(struct chunk_app *a)
 static void
 app_release(struct chunk_app *a)
 {
-	packed_plan_free(a->plan);
-	a->plan = NULL;
-	free(a->st);
-	free(a->sv);
-	a->st = NULL;
-	a->sv = NULL;
-	a->scap = 0;
-	bitw_free(&a->pw);
+	struct app_out *x = a->x;
+
+	packed_plan_free(x->plan);
+	x->plan = NULL;
+	free(x->st);
+	free(x->sv);
+	x->st = NULL;
+	x->sv = NULL;
+	x->scap = 0;
+	bitw_free(&x->pw);
 }
 
 void
 chunk_app_trim(struct chunk_app *a)
 {
-	free(a->out);
-	free(a->tout);
-	a->out = a->tout = NULL;
-	a->outlen = a->outcap = a->toutlen = a->toutcap = 0;
-	a->outok = 0;
+	if (a->x == NULL)
+		return;
 	app_release(a);
+	free(a->x->out);
+	free(a->x->tout);
+	free(a->x);
+	a->x = NULL;
+	a->outok = 0;
+}
+
+static struct app_out *
+app_x(struct chunk_app *a)
+{
+	if (a->x == NULL) {
+		a->x = xcalloc(1, sizeof(*a->x));
+		bitw_init(&a->x->pw);
+	}
+	return a->x;
 }
 
 int
 chunk_app_bytes_out(struct chunk_app *a, const uint8_t **data, size_t *len)
 {
-	uint64_t	pbits;
+	struct app_out	*x;
+	uint64_t	 pbits;
 
 	if (a->n == 0)
 		return -1;
+	x = app_x(a);
 	if (a->outok != 1) {
 		if (a->force == CHUNK_ENC_GORILLA)
 			app_emit(a, CHUNK_ENC_GORILLA, &a->bw);
 		else {
 			app_samples(a);
-			if (a->plan == NULL)
-				a->plan = packed_plan_new();
-			pbits = packed_plan(a->plan, a->st, a->sv, a->n);
+			if (x->plan == NULL)
+				x->plan = packed_plan_new();
+			pbits = packed_plan(x->plan, x->st, x->sv, a->n);
 			if (a->force == CHUNK_ENC_PACKED ||
 			    (pbits + 7) / 8 < bitw_nbytes(&a->bw)) {
-				bitw_reset(&a->pw);
-				packed_write(a->plan, &a->pw, PACKED_FULL);
-				app_emit(a, CHUNK_ENC_PACKED, &a->pw);
+				bitw_reset(&x->pw);
+				packed_write(x->plan, &x->pw, PACKED_FULL);
+				app_emit(a, CHUNK_ENC_PACKED, &x->pw);
 			}
 			app_release(a);
 		}
 		a->outok = 1;
 	}
-	*data = a->out;
-	*len = a->outlen;
+	*data = x->out;
+	*len = x->outlen;
 	return 0;
 }
 
@@ -659,32 +675,34 @@ int
 chunk_app_bytes_out_shared(struct chunk_app *a, const uint8_t **data,
     size_t *len, const uint8_t **times, size_t *tlen)
 {
-	uint8_t	ref[4];
+	struct app_out	*x;
+	uint8_t		 ref[4];
 
 	if (a->n == 0)
 		return -1;
+	x = app_x(a);
 	if (a->outok != 2) {
 		app_samples(a);
-		if (a->plan == NULL)
-			a->plan = packed_plan_new();
-		packed_plan(a->plan, a->st, a->sv, a->n);
-		bitw_reset(&a->pw);
-		packed_write(a->plan, &a->pw, PACKED_TIMES);
-		emit(&a->tout, &a->toutcap, &a->toutlen, CHUNK_ENC_TIMES, a,
-		    NULL, 0, &a->pw);
+		if (x->plan == NULL)
+			x->plan = packed_plan_new();
+		packed_plan(x->plan, x->st, x->sv, a->n);
+		bitw_reset(&x->pw);
+		packed_write(x->plan, &x->pw, PACKED_TIMES);
+		emit(&x->tout, &x->toutcap, &x->toutlen, CHUNK_ENC_TIMES, a,
+		    NULL, 0, &x->pw);
 		/* the reference is the column's own CRC, little-endian */
-		memcpy(ref, a->tout + 4, 4);
-		bitw_reset(&a->pw);
-		packed_write(a->plan, &a->pw, PACKED_VALUES);
-		emit(&a->out, &a->outcap, &a->outlen, CHUNK_ENC_SHARED, a,
-		    ref, 4, &a->pw);
+		memcpy(ref, x->tout + 4, 4);
+		bitw_reset(&x->pw);
+		packed_write(x->plan, &x->pw, PACKED_VALUES);
+		emit(&x->out, &x->outcap, &x->outlen, CHUNK_ENC_SHARED, a,
+		    ref, 4, &x->pw);
 		app_release(a);
 		a->outok = 2;
 	}
-	*data = a->out;
-	*len = a->outlen;
-	*times = a->tout;
-	*tlen = a->toutlen;
+	*data = x->out;
+	*len = x->outlen;
+	*times = x->tout;
+	*tlen = x->toutlen;
 	return 0;
 }
 
