@@ -59,7 +59,7 @@ struct import_job {
 	int64_t				 now;
 	struct store_append_stats	 stats;
 	int				 rc;
-	int				 big;	/* body of IMPORT_TRIM or more */
+	int				 big;	/* body >= IMPORT_TRIM */
 	char				 err[256];
 };
 
