@@ -98,6 +98,12 @@ START_TEST(test_template_values)
 	    "ERR template: can't convert \"shop-api\" to float");
 	expect("{{ }}", 1, "ERR template: missing value for command");
 	expect("{{ $foo }}", 1, "ERR template: unsupported operand $foo");
+	/* a width or precision that would make a huge string (fuzzer) */
+	expect("{{ printf \"%2.1111111111e\" $value }}", 1,
+	    "ERR template: printf: width or precision over 64");
+	expect("{{ printf \"%99d\" 1 }}", 1,
+	    "ERR template: printf: width or precision over 64");
+	expect("{{ printf \"%64.3f\" 1 }}", 1, "                                                           1.000");
 }
 END_TEST
 

@@ -223,6 +223,24 @@ tval_float(struct tctx *c, const struct tval *v, double *out)
 	return 0;
 }
 
+/* A width or precision over 64 would let a rule make huge strings. */
+static int
+printf_spec_too_wide(const char *spec)
+{
+	const char	*p;
+	long		 v;
+
+	for (p = spec; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			continue;
+		v = strtol(p, (char **)&p, 10);
+		if (v > 64)
+			return 1;
+		p--;
+	}
+	return 0;
+}
+
 /* Go's printf for the verbs a template needs. */
 static int
 fn_printf(struct tctx *c, struct tval *args, size_t n, struct buf *out)
@@ -250,6 +268,8 @@ fn_printf(struct tctx *c, struct tval *args, size_t n, struct buf *out)
 		verb = f[sl];
 		memcpy(spec, f, sl);
 		spec[sl] = '\0';
+		if (printf_spec_too_wide(spec))
+			return terr(c, "printf: width or precision over 64");
 		f += sl;
 		if (a >= n) {
 			buf_printf(out, "%%!%c(MISSING)", verb);
