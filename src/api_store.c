@@ -405,11 +405,7 @@ api_store_free(struct api_store *as)
 static void
 metric1(struct buf *b, int which, double v)
 {
-	const struct metric_def	*m = &api_store_metrics[which];
-	struct label		 l = { "__name__", m->name };
-
-	expo_help_type(b, m->name, m->type, m->help);
-	expo_sample(b, &l, 1, v, 0);
+	expo_metric1(b, &api_store_metrics[which], v);
 }
 
 void

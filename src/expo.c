@@ -335,3 +335,12 @@ expo_write_batch(struct buf *b, const struct batch *batch,
 	free(hints);
 	free(defs);
 }
+
+void
+expo_metric1(struct buf *b, const struct metric_def *m, double v)
+{
+	struct label l = { "__name__", m->name };
+
+	expo_help_type(b, m->name, m->type, m->help);
+	expo_sample(b, &l, 1, v, 0);
+}

@@ -38,6 +38,10 @@ void	expo_help_type(struct buf *, const char *name, enum metric_type,
 void	expo_sample(struct buf *, const struct label *, size_t n, double v,
 	    int64_t t_ms);
 
+/* A catalogued metric with no labels: its HELP and TYPE, then one sample
+ * (monitord's own gauges and counters). */
+void	expo_metric1(struct buf *, const struct metric_def *, double v);
+
 /*
  * Every sample of a batch, grouped into families with one HELP/TYPE header
  * each.  Families come sorted by name; inside a family the samples keep

@@ -88,11 +88,7 @@ const struct metric_def store_metrics[] = {
 static void
 one(struct buf *b, int which, double v)
 {
-	const struct metric_def	*m = &store_metrics[which];
-	struct label		 l = { "__name__", m->name };
-
-	expo_help_type(b, m->name, m->type, m->help);
-	expo_sample(b, &l, 1, v, 0);
+	expo_metric1(b, &store_metrics[which], v);
 }
 
 static void

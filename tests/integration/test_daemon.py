@@ -56,7 +56,6 @@ class CommandLine(unittest.TestCase):
         self.assertIn("/nonexistent/monitord.conf", err)
 
     def test_check_reports_every_error_with_line(self):
-        d = Daemon.__new__(Daemon)
         import tempfile
         tmp = tempfile.mkdtemp()
         path = os.path.join(tmp, "bad.conf")
