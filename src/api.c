@@ -18,6 +18,7 @@
 #include "expo.h"
 #include "http/server.h"
 #include "selfmon.h"
+#include "storage/store.h"
 #include "collectors/target.h"
 #include "xmalloc.h"
 
@@ -25,6 +26,7 @@ struct api {
 	struct httpd	*httpd;
 	struct targets	*targets;
 	struct api_store *store;
+	struct store	*tsdb;
 	struct alerting	*alerting;
 	int64_t		 start_ms;
 };
@@ -63,6 +65,53 @@ api_metrics(struct httpd_req *req, void *arg)
 	buf_free(&b);
 }
 
+/* An RFC 3339 time in UTC with milliseconds, "" for none. */
+static json_t *
+api_time(int64_t ms)
+{
+	struct tm	tm;
+	time_t		sec;
+	char		s[64];
+
+	if (ms <= 0)
+		return json_string("");
+	sec = (time_t)(ms / 1000);
+	gmtime_r(&sec, &tm);
+	snprintf(s, sizeof(s), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+	return json_string(s);
+}
+
+/*
+ * The store's state beside the targets, so a full disk shows where an
+ * operator looks first: health is "disk_full" while writes are refused for
+ * lack of room, "error" when the last failure came after the last good
+ * write of data, "ok" otherwise.
+ */
+static json_t *
+api_store_state(struct store *st)
+{
+	struct store_stats	 ss;
+	const char		*health = "ok";
+
+	store_stats(st, &ss);
+	if (ss.disk_full)
+		health = "disk_full";
+	else if (ss.last_error_time > ss.last_write_time)
+		health = "error";
+	return json_pack("{s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:I}",
+	    "health", health,
+	    "lastError", ss.last_error,
+	    "lastErrorTime", api_time(ss.last_error_time),
+	    "lastFlush", api_time(ss.last_flush_time),
+	    "series", (json_int_t)ss.series,
+	    "errors", (json_int_t)ss.errors,
+	    "bytesOnDisk", (json_int_t)ss.bytes_on_disk,
+	    "mapSize", (json_int_t)ss.map_size,
+	    "mapSizeMax", (json_int_t)ss.map_size_max);
+}
+
 static void
 api_targets(struct httpd_req *req, void *arg)
 {
@@ -70,6 +119,8 @@ api_targets(struct httpd_req *req, void *arg)
 	json_t		*data = json_object();
 
 	json_object_set_new(data, "targets", targets_json(api->targets));
+	if (api->tsdb != NULL)
+		json_object_set_new(data, "store", api_store_state(api->tsdb));
 	httpd_reply_json(req, 200, json_pack("{s:s, s:o}", "status", "success",
 	    "data", data));
 }
@@ -110,9 +161,10 @@ api_set_alerting(struct api *api, struct alerting *al)
 }
 
 void
-api_set_store(struct api *api, struct api_store *as)
+api_set_store(struct api *api, struct api_store *as, struct store *st)
 {
 	api->store = as;
+	api->tsdb = st;
 }
 
 void

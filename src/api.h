@@ -19,7 +19,8 @@ struct alerting;
 /* Once alerting runs: its metrics join /metrics. */
 void		 api_set_alerting(struct api *, struct alerting *);
 /* Once the store is open: its metrics join /metrics. */
-void		 api_set_store(struct api *, struct api_store *);
+struct store;
+void		 api_set_store(struct api *, struct api_store *, struct store *);
 /* After a reload: the targets to report from now on. */
 void		 api_set_targets(struct api *, struct targets *);
 void		 api_free(struct api *);

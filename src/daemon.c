@@ -432,7 +432,7 @@ monitord_run(struct monitord *md)
 	}
 	md->api_store = api_store_new(md->httpd, md->store, md->worker);
 	md->api_query = api_query_new(md->httpd, md->store, md->worker);
-	api_set_store(md->api, md->api_store);
+	api_set_store(md->api, md->api_store, md->store);
 	memset(&ao, 0, sizeof(ao));
 	ao.data_dir = md->data_dir;
 	ao.instant = monitord_alert_instant;

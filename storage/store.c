@@ -68,7 +68,16 @@ store_set_error(struct store *st, int disk_full, const char *msg)
 	snprintf(st->st.last_error, sizeof(st->st.last_error), "%s", msg);
 	st->st.errors++;
 	st->st.disk_full = disk_full;
+	st->st.last_error_time = store_now_ms();
 	pthread_mutex_unlock(&st->statlock);
+}
+
+/* A write of data succeeded: room again. Called with statlock held. */
+static void
+store_wrote_locked(struct store *st)
+{
+	st->st.disk_full = 0;
+	st->st.last_write_time = store_now_ms();
 }
 
 static int
@@ -416,6 +425,9 @@ append_locked(struct store *st, const struct batch *b,
 				series_insert(&st->idx, ns.v[i]);
 			}
 			pthread_rwlock_unlock(&st->ilock);
+			pthread_mutex_lock(&st->statlock);
+			store_wrote_locked(st);
+			pthread_mutex_unlock(&st->statlock);
 			st->next_id += ns.n;
 			a->series_created += ns.n;
 		}
@@ -469,7 +481,7 @@ store_flush_locked(struct store *st, char *err, size_t errlen)
 {
 	double	t0 = mono_seconds();
 	char	ebuf[256];
-	int	rc;
+	int	rc, wrote = st->ndirty > 0;
 
 	rc = head_flush(st, ebuf, sizeof(ebuf));
 	pthread_mutex_lock(&st->statlock);
@@ -477,7 +489,8 @@ store_flush_locked(struct store *st, char *err, size_t errlen)
 	st->st.last_flush_seconds = mono_seconds() - t0;
 	if (rc == 0) {
 		st->st.last_flush_time = store_now_ms();
-		st->st.disk_full = 0;
+		if (wrote)
+			store_wrote_locked(st);
 	}
 	pthread_mutex_unlock(&st->statlock);
 	if (rc != 0) {

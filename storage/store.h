@@ -253,7 +253,8 @@ struct store_stats {
 	uint64_t	rollup_blocks_deleted;
 	uint64_t	flushes;
 	uint64_t	errors;			/* failed writes of any kind */
-	int		disk_full;		/* the last write hit it */
+	int		disk_full;		/* the last write of data hit it;
+						   an empty flush does not clear it */
 	double		last_flush_seconds;
 	int64_t		last_flush_time;	/* ms since the epoch */
 	int64_t		rollup_done[STORE_TIER_COUNT];	/* watermarks */
@@ -262,6 +263,9 @@ struct store_stats {
 	uint64_t	map_size;		/* current memory map */
 	uint64_t	map_size_max;		/* the limit (opts) */
 	char		last_error[256];	/* "" when none yet */
+	int64_t		last_error_time;	/* ms since the epoch; 0: none */
+	int64_t		last_write_time;	/* the last write of data that
+						   succeeded (ms); 0: none */
 };
 
 void		 store_stats(struct store *, struct store_stats *);

@@ -38,6 +38,56 @@ def post(d, body, path="/api/v1/import/prometheus", headers=None):
     return d.get(path, method="POST", data=body, headers=headers or {})
 
 
+FULL_CONF = """
+[server]
+listen = 127.0.0.1:{port}
+retention = 100y
+
+[storage]
+flush_interval = 1s
+map_size = 16MB
+"""
+
+
+class DiskFull(unittest.TestCase):
+    """A store that reaches its map size refuses writes with a clear error,
+    says so on /api/targets and /metrics, keeps what it acknowledged and
+    keeps answering reads."""
+
+    def test_full_map_is_reported_and_reads_work(self):
+        d = Daemon(FULL_CONF)
+        try:
+            self.assertEqual(json.loads(d.get("/api/targets").text)["data"]["store"]["health"], "ok")
+            pad = "v" * 2000
+            acked, refused, n = 0, None, 0
+            for batch in range(40):
+                lines = "".join('full_m{k="%s%06d"} %d 1700000000000\n' % (pad, n + i, n + i)
+                                for i in range(1000))
+                r = post(d, lines.encode())
+                n += 1000
+                if r.status == 204:
+                    acked = n
+                    continue
+                refused = r
+                break
+            self.assertIsNotNone(refused, "16 MB never filled")
+            self.assertEqual(refused.status, 500)
+            self.assertIn("database full: it reached its size limit of 16 MB", refused.text)
+            st = json.loads(d.get("/api/targets").text)["data"]["store"]
+            self.assertEqual(st["health"], "disk_full")
+            self.assertEqual(st["lastError"], "database full: it reached its size limit of 16 MB")
+            self.assertEqual(st["mapSizeMax"], 16 << 20)
+            self.assertGreaterEqual(st["series"], acked)
+            metrics = d.get("/metrics").text
+            self.assertIn("\nmonitord_store_disk_full 1\n", metrics)
+            # Reads still work and every acknowledged sample is there.
+            got = export(d, 'full_m')
+            self.assertGreaterEqual(len(got), acked)
+            self.assertEqual(d.get("/healthz").status, 200)
+        finally:
+            d.stop()
+
+
 class Import(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
