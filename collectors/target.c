@@ -525,17 +525,19 @@ targets_json(const struct targets *set)
 	return arr;
 }
 
+enum { TM_RUNS, TM_FAILURES, TM_SKIPPED, TM_DURATION };
+
 const struct metric_def targets_metrics[] = {
-	{ "monitord_target_runs_total", METRIC_COUNTER, "",
+	[TM_RUNS] = { "monitord_target_runs_total", METRIC_COUNTER, "",
 	  "Collector runs finished per target; a flat line means the target is "
 	  "not being collected." },
-	{ "monitord_target_failures_total", METRIC_COUNTER, "",
+	[TM_FAILURES] = { "monitord_target_failures_total", METRIC_COUNTER, "",
 	  "Collector runs that failed or timed out per target; its rate is the "
 	  "target's error rate." },
-	{ "monitord_target_skipped_total", METRIC_COUNTER, "",
+	[TM_SKIPPED] = { "monitord_target_skipped_total", METRIC_COUNTER, "",
 	  "Ticks skipped because the previous run was still going: the interval "
 	  "is shorter than the target takes." },
-	{ "monitord_target_last_duration_seconds", METRIC_GAUGE, "",
+	[TM_DURATION] = { "monitord_target_last_duration_seconds", METRIC_GAUGE, "",
 	  "How long the last run of each target took, to compare against its "
 	  "timeout." },
 	{ NULL, 0, NULL, NULL },
@@ -560,10 +562,11 @@ targets_write_metrics(const struct targets *set, struct buf *out)
 			double			 v;
 
 			switch (f) {
-			case 0:	v = (double)t->runs; break;
-			case 1:	v = (double)t->errors; break;
-			case 2:	v = (double)t->skipped; break;
-			default: v = t->last_duration; break;
+			case TM_RUNS:	  v = (double)t->runs; break;
+			case TM_FAILURES: v = (double)t->errors; break;
+			case TM_SKIPPED:  v = (double)t->skipped; break;
+			case TM_DURATION: v = t->last_duration; break;
+			default:	  abort();	/* a row without a value */
 			}
 			expo_sample(out, l, 3, v, 0);
 		}
