@@ -23,9 +23,9 @@ void *
 dynlib_open(const char *soname, const struct dynlib_sym *syms, size_t nsyms,
     void *table, char *err, size_t errlen)
 {
-	void		 *h, *p, **v;
-	const char	 *why;
-	size_t		  i;
+	void		*h, *p, **v;
+	const char	*why;
+	size_t		 i;
 
 	/* RTLD_LOCAL: its symbols resolve no one else's references. */
 	if ((h = dlopen(soname, RTLD_NOW | RTLD_LOCAL)) == NULL) {
