@@ -8,21 +8,27 @@
  * as a string, also goes through the conninfo helpers and the databases
  * list parser.  Whatever the bytes: no crash, no over-read, no leak, and
  * every sample added carries a name from the catalogue.  The result is
- * built by pg_cells_take(), so this file needs no libpq header.
+ * built by pg_cells_take() through libpq, loaded as the collector loads it
+ * (pq_dl.h), once for the whole run.
  */
 #include "config.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "collectors/postgres/pg.h"
 #include "collectors/postgres/pg_sql.h"
+#include "collectors/postgres/pq_dl.h"
 #include "sample.h"
 
 #define MAX_CELLS	512
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+/* Loaded at the first input and kept: a harness may hold state. */
+static struct pq_dl *pq;
 
 static void
 fuzz_conninfo(const char *s)
@@ -31,11 +37,11 @@ fuzz_conninfo(const char *s)
 	char	**dbs, *p;
 	size_t	  n, i;
 
-	pg_conninfo_check(s, err, sizeof(err));
+	pg_conninfo_check(pq, s, err, sizeof(err));
 	pg_conninfo_has_password(s);
-	p = pg_conninfo_redact(s);
+	p = pg_conninfo_redact(pq, s);
 	free(p);
-	p = pg_conninfo_instance(s);
+	p = pg_conninfo_instance(pq, s);
 	free(p);
 	pg_oneline(line, sizeof(line), s, "pw");
 	if (pg_databases_parse(s, &dbs, &n, err, sizeof(err)) == 0) {
@@ -68,6 +74,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char		*text, err[256];
 	int		 part, ncols;
 
+	if (pq == NULL && (pq = pq_dl_new(err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		abort();
+	}
 	text = malloc(size + 1);
 	if (text == NULL)
 		return 0;
@@ -94,7 +104,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&scan, 0, sizeof(scan));
 	scan.have_clients = data[0] & 0x80;
 	scan.clients = data[1];
-	pg_cells_take((enum pg_part)part, ncols, ncols > 0 ?
+	pg_cells_take(pq, (enum pg_part)part, ncols, ncols > 0 ?
 	    (int)(ncells / (size_t)ncols) : 0, cells, b, &scan, err,
 	    sizeof(err));
 	pg_sizes_add(&scan.sizes, b);

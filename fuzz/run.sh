@@ -25,6 +25,7 @@ if [ ! -f "$bld/Makefile" ]; then
 fi
 make -C "$bld" -j"$(nproc)" --quiet libmonitord.a >/dev/null || exit 1
 libs=$(make -s -C "$bld" print-libs)
+cflags=$(make -s -C "$bld" print-cflags)
 
 status=0
 for src in fuzz/fuzz_*.c; do
@@ -33,7 +34,7 @@ for src in fuzz/fuzz_*.c; do
 	name=${name#fuzz_}
 	bin=$bld/fuzz_$name
 	if ! clang -g -O1 -fsanitize=fuzzer $san -I"$top/src" -I"$top" -I"$bld" \
-	    "$src" "$bld/libmonitord.a" $libs -o "$bin"; then
+	    $cflags "$src" "$bld/libmonitord.a" $libs -o "$bin"; then
 		echo "FAIL: fuzz_$name does not build"
 		printf ':test-result: FAIL\n' >"$out/$name.trs"
 		status=1

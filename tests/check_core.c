@@ -1,14 +1,18 @@
 /*
- * Unit tests of the core utilities: buf, units, sample batches.
+ * Unit tests of the core utilities: buf, units, sample batches, dynlib.
  */
 #include "config.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #include "tcheck.h"
 #include "buf.h"
+#include "dynlib.h"
 #include "sample.h"
 #include "units.h"
 
@@ -223,6 +227,64 @@ START_TEST(test_batch_shared_labels)
 }
 END_TEST
 
+/* dynlib on zlib, which this program links: the table gets the very
+   functions the linker resolved. */
+struct ztable {
+	__typeof__(zlibVersion)	*zlibVersion;
+	__typeof__(crc32)	*crc32;
+};
+
+START_TEST(test_dynlib)
+{
+	static const struct dynlib_sym syms[] = {
+		{ "zlibVersion", offsetof(struct ztable, zlibVersion) },
+		{ "crc32", offsetof(struct ztable, crc32) },
+	};
+	struct ztable	 t = { NULL, NULL };
+	char		 err[256];
+	void		*h;
+
+	h = dynlib_open("libz.so.1", syms, 2, &t, err, sizeof(err));
+	ck_assert_ptr_nonnull(h);
+	ck_assert(t.zlibVersion == zlibVersion);
+	ck_assert(t.crc32 == crc32);
+	ck_assert_str_eq(t.zlibVersion(), zlibVersion());
+	ck_assert_uint_eq(t.crc32(0, (const Bytef *)"monitord", 8),
+	    crc32(0, (const Bytef *)"monitord", 8));
+	dynlib_close(h);
+	dynlib_close(NULL);
+}
+END_TEST
+
+START_TEST(test_dynlib_errors)
+{
+	static const struct dynlib_sym syms[] = {
+		{ "zlibVersion", offsetof(struct ztable, zlibVersion) },
+		{ "monitord_no_such_function", offsetof(struct ztable, crc32) },
+	};
+	struct ztable	 t = { NULL, NULL };
+	char		 err[256];
+	const char	*tail = ": undefined symbol: monitord_no_such_function";
+
+	/* A library that lacks one function is refused whole. */
+	ck_assert_ptr_null(dynlib_open("libz.so.1", syms, 2, &t, err,
+	    sizeof(err)));
+	ck_assert_msg(strncmp(err, "libz.so.1 could not be loaded: ", 31) ==
+	    0, "%s", err);
+	ck_assert_msg(strlen(err) > strlen(tail) && strcmp(err + strlen(err) -
+	    strlen(tail), tail) == 0, "%s", err);
+	ck_assert_ptr_null(t.zlibVersion);
+	ck_assert_ptr_null(t.crc32);
+
+	ck_assert_ptr_null(dynlib_open("libmonitord-nosuch.so.0", syms, 1, &t,
+	    err, sizeof(err)));
+	ck_assert_str_eq(err, "libmonitord-nosuch.so.0 could not be loaded: "
+	    "libmonitord-nosuch.so.0: cannot open shared object file: No such "
+	    "file or directory");
+	ck_assert_ptr_null(t.zlibVersion);
+}
+END_TEST
+
 static Suite *
 core_suite(void)
 {
@@ -236,6 +298,8 @@ core_suite(void)
 	tcase_add_test(tc, test_buf_double);
 	tcase_add_test(tc, test_batch);
 	tcase_add_test(tc, test_batch_shared_labels);
+	tcase_add_test(tc, test_dynlib);
+	tcase_add_test(tc, test_dynlib_errors);
 	suite_add_tcase(s, tc);
 	return s;
 }

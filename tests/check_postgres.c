@@ -4,6 +4,9 @@
  * list, SQL quoting, the statement plans, and the decoding of results built
  * with libpq's PGresult constructors.  The engine against real servers is
  * tests/integration/test_postgres.py.
+ *
+ * The collector reaches libpq through the table pq_dl_new() loads; this
+ * program also links libpq, for the constructors it calls itself.
  */
 #include "config.h"
 
@@ -16,7 +19,38 @@
 #include "buf.h"
 #include "collectors/postgres/pg.h"
 #include "collectors/postgres/pg_sql.h"
+#include "collectors/postgres/pq_dl.h"
 #include "sample.h"
+
+/* libpq as the collector loads it, for each test (made in its process). */
+static struct pq_dl *pq;
+
+static void
+pq_setup(void)
+{
+	char err[256];
+
+	pq = pq_dl_new(err, sizeof(err));
+	ck_assert_msg(pq != NULL, "%s", err);
+}
+
+static void
+pq_teardown(void)
+{
+	pq_dl_free(pq);
+	pq = NULL;
+}
+
+/* Every function of the table is there, and is the one linked here. */
+START_TEST(test_loaded)
+{
+	ck_assert_ptr_nonnull(pq->handle);
+	ck_assert(pq->PQmakeEmptyPGresult == PQmakeEmptyPGresult);
+	ck_assert(pq->PQconninfoParse == PQconninfoParse);
+	ck_assert(pq->PQstatus == PQstatus);
+	pq_dl_free(NULL);
+}
+END_TEST
 
 START_TEST(test_conninfo_check)
 {
@@ -44,10 +78,10 @@ START_TEST(test_conninfo_check)
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		if (cases[i].err == NULL)
-			ck_assert_int_eq(pg_conninfo_check(cases[i].in, err,
+			ck_assert_int_eq(pg_conninfo_check(pq, cases[i].in, err,
 			    sizeof(err)), 0);
 		else {
-			ck_assert_int_eq(pg_conninfo_check(cases[i].in, err,
+			ck_assert_int_eq(pg_conninfo_check(pq, cases[i].in, err,
 			    sizeof(err)), -1);
 			ck_assert_str_eq(err, cases[i].err);
 		}
@@ -93,7 +127,7 @@ START_TEST(test_redact)
 	char	*s;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		s = pg_conninfo_redact(cases[i].in);
+		s = pg_conninfo_redact(pq, cases[i].in);
 		ck_assert_str_eq(s, cases[i].out);
 		free(s);
 	}
@@ -120,7 +154,7 @@ START_TEST(test_instance)
 	char	*s;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		s = pg_conninfo_instance(cases[i].in);
+		s = pg_conninfo_instance(pq, cases[i].in);
 		ck_assert_str_eq(s, cases[i].out);
 		free(s);
 	}
@@ -321,7 +355,7 @@ START_TEST(test_take_activity)
 	const struct sample *s;
 
 	memset(&scan, 0, sizeof(scan));
-	ck_assert_int_eq(pg_result_take(PG_PART_ACTIVITY, r, b, &scan, err,
+	ck_assert_int_eq(pg_result_take(pq, PG_PART_ACTIVITY, r, b, &scan, err,
 	    sizeof(err)), 0);
 	ck_assert_int_eq(scan.have_clients, 1);
 	ck_assert(scan.clients == 6.0);
@@ -342,7 +376,7 @@ START_TEST(test_take_activity)
 	PQclear(r);
 
 	r = mkres(5, 0, NULL);
-	ck_assert_int_eq(pg_result_take(PG_PART_ACTIVITY, r, b, &scan, err,
+	ck_assert_int_eq(pg_result_take(pq, PG_PART_ACTIVITY, r, b, &scan, err,
 	    sizeof(err)), -1);
 	ck_assert_str_eq(err, "unexpected result for pg_stat_activity: "
 	    "PGRES_TUPLES_OK, 5 columns, 0 rows");
@@ -363,7 +397,7 @@ START_TEST(test_take_settings)
 	scan.clients = 5;
 	scan.have_clients = 1;
 	r = mkres(4, 1, ok);
-	ck_assert_int_eq(pg_result_take(PG_PART_SETTINGS, r, b, &scan, err,
+	ck_assert_int_eq(pg_result_take(pq, PG_PART_SETTINGS, r, b, &scan, err,
 	    sizeof(err)), 0);
 	PQclear(r);
 	ck_assert(find(b, "pg_settings_max_connections", NULL, NULL) == 20.0);
@@ -377,7 +411,7 @@ START_TEST(test_take_settings)
 	/* No slot left for ordinary clients: no ratio rather than Inf. */
 	batch_reset(b);
 	r = mkres(4, 1, bad);
-	ck_assert_int_eq(pg_result_take(PG_PART_SETTINGS, r, b, &scan, err,
+	ck_assert_int_eq(pg_result_take(pq, PG_PART_SETTINGS, r, b, &scan, err,
 	    sizeof(err)), 0);
 	PQclear(r);
 	ck_assert_uint_eq(batch_len(b), 2);
@@ -385,7 +419,7 @@ START_TEST(test_take_settings)
 
 	r = mkres(4, 2, (const char *const[]){ "1", "1", "1", "1", "1", "1",
 	    "1", "1" });
-	ck_assert_int_eq(pg_result_take(PG_PART_SETTINGS, r, b, &scan, err,
+	ck_assert_int_eq(pg_result_take(pq, PG_PART_SETTINGS, r, b, &scan, err,
 	    sizeof(err)), -1);
 	ck_assert_str_eq(err, "unexpected result for settings: "
 	    "PGRES_TUPLES_OK, 4 columns, 2 rows");
@@ -412,7 +446,7 @@ START_TEST(test_take_database)
 	cells[3] = NULL;		/* no xact_rollback: that one skipped */
 	cells[18] = NULL;		/* the shared-objects row */
 	r = mkres(18, 2, cells);
-	ck_assert_int_eq(pg_result_take(PG_PART_DATABASE, r, b, &scan, err,
+	ck_assert_int_eq(pg_result_take(pq, PG_PART_DATABASE, r, b, &scan, err,
 	    sizeof(err)), 0);
 	PQclear(r);
 	ck_assert_uint_eq(batch_len(b), 16);
@@ -438,7 +472,7 @@ START_TEST(test_take_sizes)
 	PGresult	*r = mkres(2, 4, rows);
 	char		 err[128];
 
-	ck_assert_int_eq(pg_result_take(PG_PART_SIZES, r, b, &scan, err,
+	ck_assert_int_eq(pg_result_take(pq, PG_PART_SIZES, r, b, &scan, err,
 	    sizeof(err)), 0);
 	PQclear(r);
 	/* kept in the scan, not added: they are repeated between runs */
@@ -470,12 +504,12 @@ START_TEST(test_take_statements)
 	char		 err[128];
 
 	r = mkres(2, 0, NULL);
-	ck_assert_int_eq(pg_result_take(PG_PART_STMT_FIND, r, b, &scan, err,
+	ck_assert_int_eq(pg_result_take(pq, PG_PART_STMT_FIND, r, b, &scan, err,
 	    sizeof(err)), 0);
 	ck_assert_int_eq(scan.stmt_found, 0);
 	PQclear(r);
 	r = mkres(2, 1, found);
-	ck_assert_int_eq(pg_result_take(PG_PART_STMT_FIND, r, b, &scan, err,
+	ck_assert_int_eq(pg_result_take(pq, PG_PART_STMT_FIND, r, b, &scan, err,
 	    sizeof(err)), 0);
 	PQclear(r);
 	ck_assert_int_eq(scan.stmt_found, 1);
@@ -483,7 +517,7 @@ START_TEST(test_take_statements)
 	ck_assert_int_eq(scan.stmt.exec_time, 0);
 
 	r = mkres(4, 3, rows);
-	ck_assert_int_eq(pg_result_take(PG_PART_STMT, r, b, &scan, err,
+	ck_assert_int_eq(pg_result_take(pq, PG_PART_STMT, r, b, &scan, err,
 	    sizeof(err)), 0);
 	PQclear(r);
 	ck_assert(find(b, "pg_stat_statements_calls_total", "datname", "shop") ==
@@ -506,11 +540,11 @@ START_TEST(test_setup_result)
 	struct pg_scan	 scan = { 0 };
 	char		 err[128];
 
-	ck_assert_int_eq(pg_result_take(PG_PART_SETUP, r, NULL, &scan, err,
+	ck_assert_int_eq(pg_result_take(pq, PG_PART_SETUP, r, NULL, &scan, err,
 	    sizeof(err)), 0);
 	PQclear(r);
 	r = mkres(1, 0, NULL);
-	ck_assert_int_eq(pg_result_take(PG_PART_SETUP, r, NULL, &scan, err,
+	ck_assert_int_eq(pg_result_take(pq, PG_PART_SETUP, r, NULL, &scan, err,
 	    sizeof(err)), -1);
 	ck_assert_str_eq(err, "unexpected result for SET: PGRES_TUPLES_OK");
 	PQclear(r);
@@ -545,21 +579,21 @@ START_TEST(test_catalogue_covers_output)
 	for (k = 0; k < 18; k++)
 		db[k] = k == 0 ? "d" : "1";
 	r = mkres(6, 1, act);
-	pg_result_take(PG_PART_ACTIVITY, r, b, &scan, err, sizeof(err));
+	pg_result_take(pq, PG_PART_ACTIVITY, r, b, &scan, err, sizeof(err));
 	PQclear(r);
 	r = mkres(4, 1, set);
-	pg_result_take(PG_PART_SETTINGS, r, b, &scan, err, sizeof(err));
+	pg_result_take(pq, PG_PART_SETTINGS, r, b, &scan, err, sizeof(err));
 	PQclear(r);
 	r = mkres(18, 1, db);
-	pg_result_take(PG_PART_DATABASE, r, b, &scan, err, sizeof(err));
+	pg_result_take(pq, PG_PART_DATABASE, r, b, &scan, err, sizeof(err));
 	PQclear(r);
 	r = mkres(2, 1, sz);
-	pg_result_take(PG_PART_SIZES, r, b, &scan, err, sizeof(err));
+	pg_result_take(pq, PG_PART_SIZES, r, b, &scan, err, sizeof(err));
 	PQclear(r);
 	pg_sizes_add(&scan.sizes, b);
 	pg_sizes_clear(&scan.sizes);
 	r = mkres(4, 1, st);
-	pg_result_take(PG_PART_STMT, r, b, &scan, err, sizeof(err));
+	pg_result_take(pq, PG_PART_STMT, r, b, &scan, err, sizeof(err));
 	PQclear(r);
 	batch_addl(b, "pg_up", 0, 1.0, NULL);
 
@@ -608,6 +642,8 @@ postgres_suite(void)
 	Suite	*s = suite_create("postgres");
 	TCase	*tc = tcase_create("core");
 
+	tcase_add_checked_fixture(tc, pq_setup, pq_teardown);
+	tcase_add_test(tc, test_loaded);
 	tcase_add_test(tc, test_conninfo_check);
 	tcase_add_test(tc, test_has_password);
 	tcase_add_test(tc, test_redact);

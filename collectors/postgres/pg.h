@@ -4,6 +4,13 @@
  * fuzz targets alike.  It does not expose libpq: only files of this
  * directory include <libpq-fe.h>.
  *
+ * libpq is not linked: each struct pg loads it (pq_dl.h) when it is made.
+ * When it cannot be loaded the engine is still made, so that a broken
+ * installation shows as a failing target rather than a daemon that does
+ * not start: every collection then fails with the loader's message
+ * ("libpq.so.5 could not be loaded: ..."), the instance is "unknown", and
+ * a reload (which makes the engine anew) tries again.
+ *
  * One struct pg is one server: one libpq connection, opened on the first
  * collection and kept between collections.  A collection is one round trip
  * of a multi-statement query (two on the first collection that finds
@@ -34,6 +41,7 @@
 
 struct event_base;
 struct batch;
+struct pq_dl;
 
 struct pg_opts {
 	const char	*conninfo;	/* libpq "key=value ..." or URI */
@@ -55,8 +63,9 @@ struct pg_stats {
 typedef void (*pg_done_fn)(void *arg, enum run_status, const char *msg);
 
 /*
- * Check OPTS (conninfo syntax, databases list) and build the engine; does
- * not connect.  NULL with a message in ERR when OPTS are invalid.
+ * Load libpq, check OPTS (conninfo syntax, databases list) and build the
+ * engine; does not connect.  NULL with a message in ERR when OPTS are
+ * invalid (the conninfo is checked only when libpq could be loaded).
  */
 struct pg	*pg_new(const struct pg_opts *, struct event_base *,
 		    char *err, size_t errlen);
@@ -78,15 +87,17 @@ extern const struct metric_def pg_metrics[];
 
 /*
  * Conninfo helpers (pg_conninfo.c).  A conninfo is checked with libpq's own
- * parser.  Messages about a conninfo that carries a password never quote it.
+ * parser, reached through PQ (a loaded libpq, see pq_dl.h).  Messages about
+ * a conninfo that carries a password never quote it.
  */
-int		 pg_conninfo_check(const char *, char *err, size_t errlen);
+int		 pg_conninfo_check(const struct pq_dl *, const char *,
+		    char *err, size_t errlen);
 /* Whether the string holds a password (password=..., or user:pw@ in a URI). */
 int		 pg_conninfo_has_password(const char *);
 /* The parsed conninfo without its password, as "key=value ..." (free it). */
-char		*pg_conninfo_redact(const char *);
+char		*pg_conninfo_redact(const struct pq_dl *, const char *);
 /* "host:port" from the conninfo with libpq's defaults (free it). */
-char		*pg_conninfo_instance(const char *);
+char		*pg_conninfo_instance(const struct pq_dl *, const char *);
 /*
  * Copy MSG to DST as one line: runs of white space (libpq's messages hold
  * newlines and tabs) become one space, the ends are trimmed, and every

@@ -40,6 +40,7 @@
 #include "log.h"
 #include "pg.h"
 #include "pg_sql.h"
+#include "pq_dl.h"
 #include "sample.h"
 #include "xmalloc.h"
 
@@ -58,6 +59,8 @@ enum pg_state {
 
 struct pg {
 	struct event_base	*base;
+	struct pq_dl		*pq;		/* NULL: libpq not loadable */
+	char			*load_err;	/* why, then */
 	char			*conninfo;
 	char			*password_file;
 	char			*conninfo_password;	/* to scrub messages */
@@ -141,11 +144,11 @@ static void	pg_conn_fail(struct pg *, const char *);
 static void
 pg_wait(struct pg *pg, short what, event_callback_fn cb)
 {
-	int fd = PQsocket(pg->conn);
+	int fd = pg->pq->PQsocket(pg->conn);
 
 	pg_unwait(pg);
 	if (fd < 0) {
-		pg_conn_fail(pg, PQerrorMessage(pg->conn));
+		pg_conn_fail(pg, pg->pq->PQerrorMessage(pg->conn));
 		return;
 	}
 	pg->ev = event_new(pg->base, fd, what, cb, pg);
@@ -168,7 +171,7 @@ pg_close(struct pg *pg)
 	/* The event goes before the socket it watches. */
 	pg_unwait(pg);
 	if (pg->conn != NULL) {
-		PQfinish(pg->conn);
+		pg->pq->PQfinish(pg->conn);
 		pg->conn = NULL;
 	}
 	pg_forget_password(pg);
@@ -184,12 +187,13 @@ pg_idle_cb(evutil_socket_t fd, short what, void *arg)
 	PGnotify	*n;
 	char		 msg[256];
 
-	if (PQconsumeInput(pg->conn) && PQstatus(pg->conn) == CONNECTION_OK) {
-		while ((n = PQnotifies(pg->conn)) != NULL)
-			PQfreemem(n);
+	if (pg->pq->PQconsumeInput(pg->conn) &&
+	    pg->pq->PQstatus(pg->conn) == CONNECTION_OK) {
+		while ((n = pg->pq->PQnotifies(pg->conn)) != NULL)
+			pg->pq->PQfreemem(n);
 		return;
 	}
-	pg_msg(pg, msg, sizeof(msg), PQerrorMessage(pg->conn));
+	pg_msg(pg, msg, sizeof(msg), pg->pq->PQerrorMessage(pg->conn));
 	log_debug("postgres %s: connection closed between runs: %s",
 	    pg->instance, msg);
 	pg_close(pg);
@@ -208,7 +212,7 @@ pg_finish(struct pg *pg, enum run_status st, const char *msg)
 	pg->stats.collections++;
 	if (pg->state == PG_READY) {
 		pg_unwait(pg);
-		pg->ev = event_new(pg->base, PQsocket(pg->conn),
+		pg->ev = event_new(pg->base, pg->pq->PQsocket(pg->conn),
 		    EV_READ | EV_PERSIST, pg_idle_cb, pg);
 		event_add(pg->ev, NULL);
 	}
@@ -254,8 +258,8 @@ pg_results_done(struct pg *pg)
 	int	had_find = pg_plan_has(&pg->plan, PG_PART_STMT_FIND);
 	int	moved;
 
-	if (PQstatus(pg->conn) != CONNECTION_OK) {
-		pg_conn_fail(pg, PQerrorMessage(pg->conn));
+	if (pg->pq->PQstatus(pg->conn) != CONNECTION_OK) {
+		pg_conn_fail(pg, pg->pq->PQerrorMessage(pg->conn));
 		return;
 	}
 	pg->state = PG_READY;
@@ -314,9 +318,9 @@ pg_take(struct pg *pg, PGresult *res)
 	if (i >= pg->plan.nparts || pg->err[0] != '\0')
 		return;
 	part = pg->plan.parts[i];
-	if (PQresultStatus(res) == PGRES_FATAL_ERROR ||
-	    PQresultStatus(res) == PGRES_NONFATAL_ERROR) {
-		pg_msg(pg, msg, sizeof(msg), PQresultErrorMessage(res));
+	if (pg->pq->PQresultStatus(res) == PGRES_FATAL_ERROR ||
+	    pg->pq->PQresultStatus(res) == PGRES_NONFATAL_ERROR) {
+		pg_msg(pg, msg, sizeof(msg), pg->pq->PQresultErrorMessage(res));
 		if (part == PG_PART_STMT) {
 			pg->stmt_failed = 1;
 			snprintf(pg->stmt_err, sizeof(pg->stmt_err), "%s", msg);
@@ -325,7 +329,7 @@ pg_take(struct pg *pg, PGresult *res)
 			    msg);
 		return;
 	}
-	if (pg_result_take(part, res, pg->batch, &pg->scan, msg,
+	if (pg_result_take(pg->pq, part, res, pg->batch, &pg->scan, msg,
 	    sizeof(msg)) == -1)
 		snprintf(pg->err, sizeof(pg->err), "%s", msg);
 }
@@ -337,12 +341,12 @@ pg_io_cb(evutil_socket_t fd, short what, void *arg)
 	PGresult	*res;
 	int		 r;
 
-	if ((what & EV_READ) && !PQconsumeInput(pg->conn)) {
-		pg_conn_fail(pg, PQerrorMessage(pg->conn));
+	if ((what & EV_READ) && !pg->pq->PQconsumeInput(pg->conn)) {
+		pg_conn_fail(pg, pg->pq->PQerrorMessage(pg->conn));
 		return;
 	}
-	if ((r = PQflush(pg->conn)) == -1) {
-		pg_conn_fail(pg, PQerrorMessage(pg->conn));
+	if ((r = pg->pq->PQflush(pg->conn)) == -1) {
+		pg_conn_fail(pg, pg->pq->PQerrorMessage(pg->conn));
 		return;
 	}
 	if (r == 1) {
@@ -350,18 +354,18 @@ pg_io_cb(evutil_socket_t fd, short what, void *arg)
 		pg_wait(pg, EV_READ | EV_WRITE, pg_io_cb);
 		return;
 	}
-	while (!PQisBusy(pg->conn)) {
-		if ((res = PQgetResult(pg->conn)) == NULL) {
+	while (!pg->pq->PQisBusy(pg->conn)) {
+		if ((res = pg->pq->PQgetResult(pg->conn)) == NULL) {
 			pg_results_done(pg);
 			return;
 		}
-		switch (PQresultStatus(res)) {
+		switch (pg->pq->PQresultStatus(res)) {
 		case PGRES_COPY_IN:
 		case PGRES_COPY_OUT:
 		case PGRES_COPY_BOTH:
 			/* We never ask for COPY, and libpq would hand out a
 			   COPY result forever: drop this connection. */
-			PQclear(res);
+			pg->pq->PQclear(res);
 			pg_close(pg);
 			snprintf(pg->err, sizeof(pg->err), "the server started "
 			    "a COPY the collector did not ask for");
@@ -369,7 +373,7 @@ pg_io_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		default:
 			pg_take(pg, res);
-			PQclear(res);
+			pg->pq->PQclear(res);
 		}
 	}
 	pg_wait(pg, EV_READ, pg_io_cb);
@@ -399,22 +403,22 @@ pg_send(struct pg *pg, int stmt_only)
 	pg->state = PG_BUSY;
 	pg->stats.round_trips++;
 	pg->stats.last_round_trips++;
-	if (!PQsendQuery(pg->conn, pg->plan.sql.data)) {
-		pg_conn_fail(pg, PQerrorMessage(pg->conn));
+	if (!pg->pq->PQsendQuery(pg->conn, pg->plan.sql.data)) {
+		pg_conn_fail(pg, pg->pq->PQerrorMessage(pg->conn));
 		return;
 	}
-	pg_io_cb(PQsocket(pg->conn), 0, pg);
+	pg_io_cb(pg->pq->PQsocket(pg->conn), 0, pg);
 }
 
 static void
 pg_connected(struct pg *pg)
 {
-	int	v = PQserverVersion(pg->conn);
+	int	v = pg->pq->PQserverVersion(pg->conn);
 	char	msg[256];
 
 	pg_forget_password(pg);
-	if (PQsetnonblocking(pg->conn, 1) == -1) {
-		pg_conn_fail(pg, PQerrorMessage(pg->conn));
+	if (pg->pq->PQsetnonblocking(pg->conn, 1) == -1) {
+		pg_conn_fail(pg, pg->pq->PQerrorMessage(pg->conn));
 		return;
 	}
 	log_debug("postgres %s: connected to server %d (%s)", pg->instance, v,
@@ -436,7 +440,7 @@ pg_connect_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct pg *pg = arg;
 
-	switch (PQconnectPoll(pg->conn)) {
+	switch (pg->pq->PQconnectPoll(pg->conn)) {
 	case PGRES_POLLING_READING:
 		pg_wait(pg, EV_READ, pg_connect_cb);
 		return;
@@ -444,7 +448,7 @@ pg_connect_cb(evutil_socket_t fd, short what, void *arg)
 		pg_connected(pg);
 		return;
 	case PGRES_POLLING_FAILED:
-		pg_conn_fail(pg, PQerrorMessage(pg->conn));
+		pg_conn_fail(pg, pg->pq->PQerrorMessage(pg->conn));
 		return;
 	default:
 		pg_wait(pg, EV_WRITE, pg_connect_cb);
@@ -533,15 +537,16 @@ pg_connect(struct pg *pg)
 	}
 	kw[n] = NULL; val[n] = NULL;
 
-	if ((pg->conn = PQconnectStartParams(kw, val, 1)) == NULL) {
+	if ((pg->conn = pg->pq->PQconnectStartParams(kw, val, 1)) == NULL) {
 		pg_forget_password(pg);
 		snprintf(pg->err, sizeof(pg->err), "out of memory");
 		pg_fail(pg, pg->err);
 		return;
 	}
-	PQsetNoticeProcessor(pg->conn, pg_notice, NULL);
-	if (PQstatus(pg->conn) == CONNECTION_BAD || PQsocket(pg->conn) < 0) {
-		pg_conn_fail(pg, PQerrorMessage(pg->conn));
+	pg->pq->PQsetNoticeProcessor(pg->conn, pg_notice, NULL);
+	if (pg->pq->PQstatus(pg->conn) == CONNECTION_BAD ||
+	    pg->pq->PQsocket(pg->conn) < 0) {
+		pg_conn_fail(pg, pg->pq->PQerrorMessage(pg->conn));
 		return;
 	}
 	pg->state = PG_CONNECTING;
@@ -561,6 +566,10 @@ pg_collect(struct pg *pg, struct batch *b, pg_done_fn done, void *arg)
 	pg->retried = 0;
 	pg->err[0] = '\0';
 	pg->stats.last_round_trips = 0;
+	if (pg->pq == NULL) {
+		pg_fail(pg, pg->load_err);
+		return;
+	}
 	if (pg->state == PG_READY) {
 		pg->fresh = 0;
 		pg_send(pg, 0);
@@ -588,38 +597,53 @@ pg_new(const struct pg_opts *o, struct event_base *base, char *err,
     size_t errlen)
 {
 	struct pg		*pg;
+	struct pq_dl		*pq;
 	PQconninfoOption	*opts, *opt;
-	char			**dbs = NULL, *msg = NULL;
+	char			**dbs = NULL, *msg = NULL, load_err[256];
 	size_t			 ndbs = 0, i;
 
-	if (pg_conninfo_check(o->conninfo, err, errlen) == -1)
+	/* Without libpq the conninfo cannot be checked: the engine is made
+	   all the same and says why at each collection (see pg.h). */
+	pq = pq_dl_new(load_err, sizeof(load_err));
+	if (pq != NULL && pg_conninfo_check(pq, o->conninfo, err,
+	    errlen) == -1) {
+		pq_dl_free(pq);
 		return NULL;
+	}
 	if (o->databases != NULL && pg_databases_parse(o->databases, &dbs,
-	    &ndbs, err, errlen) == -1)
+	    &ndbs, err, errlen) == -1) {
+		pq_dl_free(pq);
 		return NULL;
+	}
 
 	pg = xcalloc(1, sizeof(*pg));
 	pg->base = base;
+	pg->pq = pq;
 	pg->conninfo = xstrdup(o->conninfo);
 	pg->password_file = o->password_file != NULL ?
 	    xstrdup(o->password_file) : NULL;
 	pg->statements = o->statements;
-	pg->instance = pg_conninfo_instance(o->conninfo);
-	pg->redacted = pg_conninfo_redact(o->conninfo);
 	pg->sql.db_filter = pg_sql_db_filter(dbs, ndbs);
 	pg->sql.timeout_ms = o->timeout_ms;
 	for (i = 0; i < ndbs; i++)
 		free(dbs[i]);
 	free(dbs);
-
-	if ((opts = PQconninfoParse(o->conninfo, &msg)) != NULL) {
+	if (pq == NULL) {
+		pg->load_err = xstrdup(load_err);
+		pg->instance = xstrdup("unknown");
+		pg->redacted = xstrdup("(libpq not loaded)");
+		return pg;
+	}
+	pg->instance = pg_conninfo_instance(pq, o->conninfo);
+	pg->redacted = pg_conninfo_redact(pq, o->conninfo);
+	if ((opts = pq->PQconninfoParse(o->conninfo, &msg)) != NULL) {
 		for (opt = opts; opt->keyword != NULL; opt++)
 			if (strcmp(opt->keyword, "password") == 0 &&
 			    opt->val != NULL && *opt->val != '\0')
 				pg->conninfo_password = xstrdup(opt->val);
-		PQconninfoFree(opts);
+		pq->PQconninfoFree(opts);
 	}
-	PQfreemem(msg);
+	pq->PQfreemem(msg);
 	return pg;
 }
 
@@ -644,6 +668,9 @@ pg_free(struct pg *pg)
 	free(pg->instance);
 	free(pg->redacted);
 	free(pg->sql.db_filter);
+	free(pg->load_err);
+	/* Last: nothing of libpq's is left. */
+	pq_dl_free(pg->pq);
 	free(pg);
 }
 

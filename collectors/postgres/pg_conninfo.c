@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "pg.h"
+#include "pq_dl.h"
 #include "xmalloc.h"
 
 /* NAMEDATALEN - 1 in a stock server build. */
@@ -83,15 +84,16 @@ pg_conninfo_has_password(const char *s)
 }
 
 int
-pg_conninfo_check(const char *conninfo, char *err, size_t errlen)
+pg_conninfo_check(const struct pq_dl *pq, const char *conninfo, char *err,
+    size_t errlen)
 {
 	PQconninfoOption	*opts;
 	char			*msg = NULL;
 	char			 line[256];
 
-	opts = PQconninfoParse(conninfo, &msg);
+	opts = pq->PQconninfoParse(conninfo, &msg);
 	if (opts != NULL) {
-		PQconninfoFree(opts);
+		pq->PQconninfoFree(opts);
 		return 0;
 	}
 	if (msg == NULL)
@@ -104,7 +106,7 @@ pg_conninfo_check(const char *conninfo, char *err, size_t errlen)
 		pg_oneline(line, sizeof(line), msg, NULL);
 		snprintf(err, errlen, "invalid conninfo: %s", line);
 	}
-	PQfreemem(msg);
+	pq->PQfreemem(msg);
 	return -1;
 }
 
@@ -128,14 +130,14 @@ pg_add_value(struct buf *b, const char *v)
 }
 
 char *
-pg_conninfo_redact(const char *conninfo)
+pg_conninfo_redact(const struct pq_dl *pq, const char *conninfo)
 {
 	PQconninfoOption	*opts, *o;
 	struct buf		 b = BUF_INIT;
 	char			*msg = NULL;
 
-	opts = PQconninfoParse(conninfo, &msg);
-	PQfreemem(msg);
+	opts = pq->PQconninfoParse(conninfo, &msg);
+	pq->PQfreemem(msg);
 	if (opts == NULL)
 		return xstrdup("(invalid conninfo)");
 	for (o = opts; o->keyword != NULL; o++) {
@@ -149,7 +151,7 @@ pg_conninfo_redact(const char *conninfo)
 		buf_addc(&b, '=');
 		pg_add_value(&b, o->val);
 	}
-	PQconninfoFree(opts);
+	pq->PQconninfoFree(opts);
 	return buf_detach(&b);
 }
 
@@ -204,7 +206,7 @@ pg_list_len(const char *list)
  * addresses are bracketed as in a URL.
  */
 char *
-pg_conninfo_instance(const char *conninfo)
+pg_conninfo_instance(const struct pq_dl *pq, const char *conninfo)
 {
 	PQconninfoOption	*opts;
 	struct buf		 b = BUF_INIT;
@@ -212,8 +214,8 @@ pg_conninfo_instance(const char *conninfo)
 	char			*msg = NULL, h[256], p[32];
 	size_t			 i, nh, np;
 
-	opts = PQconninfoParse(conninfo, &msg);
-	PQfreemem(msg);
+	opts = pq->PQconninfoParse(conninfo, &msg);
+	pq->PQfreemem(msg);
 	if (opts == NULL)
 		return xstrdup("invalid");
 	if ((hosts = pg_opt(opts, "host")) == NULL)
@@ -237,7 +239,7 @@ pg_conninfo_instance(const char *conninfo)
 			buf_adds(&b, h);
 		buf_printf(&b, ":%s", p[0] != '\0' ? p : "5432");
 	}
-	PQconninfoFree(opts);
+	pq->PQconninfoFree(opts);
 	return buf_detach(&b);
 }
 

@@ -26,6 +26,7 @@
 
 #include "pg.h"
 #include "pg_sql.h"
+#include "pq_dl.h"
 #include "sample.h"
 #include "xmalloc.h"
 
@@ -279,15 +280,16 @@ pg_plan_has(const struct pg_plan *p, enum pg_part part)
 
 /* The value at (ROW, COL) as a finite number; -1 when NULL or not one. */
 static int
-pg_num(const PGresult *res, int row, int col, double *out)
+pg_num(const struct pq_dl *pq, const PGresult *res, int row, int col,
+    double *out)
 {
 	const char	*s;
 	char		*end;
 	double		 v;
 
-	if (PQgetisnull(res, row, col))
+	if (pq->PQgetisnull(res, row, col))
 		return -1;
-	s = PQgetvalue(res, row, col);
+	s = pq->PQgetvalue(res, row, col);
 	if (*s == '\0')
 		return -1;
 	errno = 0;
@@ -299,43 +301,44 @@ pg_num(const PGresult *res, int row, int col, double *out)
 }
 
 static int
-pg_shape(const PGresult *res, int cols, int maxrows, const char *what,
-    char *err, size_t errlen)
+pg_shape(const struct pq_dl *pq, const PGresult *res, int cols, int maxrows,
+    const char *what, char *err, size_t errlen)
 {
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) != cols ||
-	    (maxrows >= 0 && PQntuples(res) > maxrows)) {
+	if (pq->PQresultStatus(res) != PGRES_TUPLES_OK ||
+	    pq->PQnfields(res) != cols ||
+	    (maxrows >= 0 && pq->PQntuples(res) > maxrows)) {
 		snprintf(err, errlen, "unexpected result for %s: %s, %d columns, "
-		    "%d rows", what, PQresStatus(PQresultStatus(res)),
-		    PQnfields(res), PQntuples(res));
+		    "%d rows", what, pq->PQresStatus(pq->PQresultStatus(res)),
+		    pq->PQnfields(res), pq->PQntuples(res));
 		return -1;
 	}
 	return 0;
 }
 
 static int
-pg_take_activity(const PGresult *res, struct batch *b, struct pg_scan *scan,
-    char *err, size_t errlen)
+pg_take_activity(const struct pq_dl *pq, const PGresult *res, struct batch *b,
+    struct pg_scan *scan, char *err, size_t errlen)
 {
 	int	row;
 	double	count, age;
 
-	if (pg_shape(res, 6, -1, "pg_stat_activity", err, errlen) == -1)
+	if (pg_shape(pq, res, 6, -1, "pg_stat_activity", err, errlen) == -1)
 		return -1;
 	scan->clients = 0;
 	scan->have_clients = 1;
-	for (row = 0; row < PQntuples(res); row++) {
-		const char *datname = PQgetvalue(res, row, 0);
-		const char *state = PQgetvalue(res, row, 1);
-		const char *usename = PQgetvalue(res, row, 2);
-		const char *app = PQgetvalue(res, row, 3);
+	for (row = 0; row < pq->PQntuples(res); row++) {
+		const char *datname = pq->PQgetvalue(res, row, 0);
+		const char *state = pq->PQgetvalue(res, row, 1);
+		const char *usename = pq->PQgetvalue(res, row, 2);
+		const char *app = pq->PQgetvalue(res, row, 3);
 
-		if (pg_num(res, row, 4, &count) == 0) {
+		if (pg_num(pq, res, row, 4, &count) == 0) {
 			scan->clients += count;
 			batch_addl(b, "pg_stat_activity_count", 0, count,
 			    "datname", datname, "state", state, "usename",
 			    usename, "application_name", app, NULL);
 		}
-		if (pg_num(res, row, 5, &age) == 0)
+		if (pg_num(pq, res, row, 5, &age) == 0)
 			batch_addl(b, "pg_stat_activity_max_tx_duration", 0, age,
 			    "datname", datname, "state", state, "usename",
 			    usename, "application_name", app, NULL);
@@ -344,27 +347,27 @@ pg_take_activity(const PGresult *res, struct batch *b, struct pg_scan *scan,
 }
 
 static int
-pg_take_settings(const PGresult *res, struct batch *b, struct pg_scan *scan,
-    char *err, size_t errlen)
+pg_take_settings(const struct pq_dl *pq, const PGresult *res, struct batch *b,
+    struct pg_scan *scan, char *err, size_t errlen)
 {
 	double	maxc, su, rsv, start, slots;
 	int	have;
 
-	if (pg_shape(res, 4, 1, "settings", err, errlen) == -1)
+	if (pg_shape(pq, res, 4, 1, "settings", err, errlen) == -1)
 		return -1;
-	if (PQntuples(res) == 0)
+	if (pq->PQntuples(res) == 0)
 		return 0;
-	have = pg_num(res, 0, 0, &maxc) == 0;
+	have = pg_num(pq, res, 0, 0, &maxc) == 0;
 	if (have)
 		batch_addl(b, "pg_settings_max_connections", 0, maxc, NULL);
-	if (pg_num(res, 0, 1, &su) == 0)
+	if (pg_num(pq, res, 0, 1, &su) == 0)
 		batch_addl(b, "pg_settings_superuser_reserved_connections", 0,
 		    su, NULL);
 	else
 		have = 0;
-	if (pg_num(res, 0, 2, &rsv) != 0)
+	if (pg_num(pq, res, 0, 2, &rsv) != 0)
 		have = 0;
-	if (pg_num(res, 0, 3, &start) == 0)
+	if (pg_num(pq, res, 0, 3, &start) == 0)
 		batch_addl(b, "pg_postmaster_start_time_seconds", 0, start, NULL);
 	/* Without a usable slot count the ratio would be a lie: leave it out. */
 	if (have && scan->have_clients && (slots = maxc - su - rsv) > 0)
@@ -374,30 +377,30 @@ pg_take_settings(const PGresult *res, struct batch *b, struct pg_scan *scan,
 }
 
 static int
-pg_take_database(const PGresult *res, struct batch *b, char *err,
-    size_t errlen)
+pg_take_database(const struct pq_dl *pq, const PGresult *res, struct batch *b,
+    char *err, size_t errlen)
 {
 	char	name[80];
 	int	row;
 	size_t	i;
 	double	v;
 
-	if (pg_shape(res, (int)PG_NDB_COLS + 2, -1, "pg_stat_database", err,
+	if (pg_shape(pq, res, (int)PG_NDB_COLS + 2, -1, "pg_stat_database", err,
 	    errlen) == -1)
 		return -1;
-	for (row = 0; row < PQntuples(res); row++) {
-		const char *datname = PQgetvalue(res, row, 0);
+	for (row = 0; row < pq->PQntuples(res); row++) {
+		const char *datname = pq->PQgetvalue(res, row, 0);
 
-		if (PQgetisnull(res, row, 0))
+		if (pq->PQgetisnull(res, row, 0))
 			continue;
 		for (i = 0; i < PG_NDB_COLS; i++) {
-			if (pg_num(res, row, (int)i + 1, &v) != 0)
+			if (pg_num(pq, res, row, (int)i + 1, &v) != 0)
 				continue;
 			snprintf(name, sizeof(name), "pg_stat_database_%s",
 			    pg_db_cols[i]);
 			batch_addl(b, name, 0, v, "datname", datname, NULL);
 		}
-		if (pg_num(res, row, (int)PG_NDB_COLS + 1, &v) == 0)
+		if (pg_num(pq, res, row, (int)PG_NDB_COLS + 1, &v) == 0)
 			batch_addl(b, "pg_stat_activity_max_query_duration_seconds",
 			    0, v, "datname", datname, NULL);
 	}
@@ -405,22 +408,23 @@ pg_take_database(const PGresult *res, struct batch *b, char *err,
 }
 
 static int
-pg_take_sizes(const PGresult *res, struct pg_scan *scan, char *err,
-    size_t errlen)
+pg_take_sizes(const struct pq_dl *pq, const PGresult *res, struct pg_scan *scan,
+    char *err, size_t errlen)
 {
 	struct pg_sizes	*z = &scan->sizes;
 	int		 row;
 	double		 v;
 
-	if (pg_shape(res, 2, -1, "database sizes", err, errlen) == -1)
+	if (pg_shape(pq, res, 2, -1, "database sizes", err, errlen) == -1)
 		return -1;
 	pg_sizes_clear(z);
-	for (row = 0; row < PQntuples(res); row++) {
-		if (PQgetisnull(res, row, 0) || pg_num(res, row, 1, &v) != 0)
+	for (row = 0; row < pq->PQntuples(res); row++) {
+		if (pq->PQgetisnull(res, row, 0) ||
+		    pg_num(pq, res, row, 1, &v) != 0)
 			continue;
 		z->names = xreallocarray(z->names, z->n + 1, sizeof(*z->names));
 		z->bytes = xreallocarray(z->bytes, z->n + 1, sizeof(*z->bytes));
-		z->names[z->n] = xstrdup(PQgetvalue(res, row, 0));
+		z->names[z->n] = xstrdup(pq->PQgetvalue(res, row, 0));
 		z->bytes[z->n] = v;
 		z->n++;
 	}
@@ -450,17 +454,17 @@ pg_sizes_clear(struct pg_sizes *z)
 }
 
 static int
-pg_take_stmt_find(const PGresult *res, struct pg_scan *scan, char *err,
-    size_t errlen)
+pg_take_stmt_find(const struct pq_dl *pq, const PGresult *res,
+    struct pg_scan *scan, char *err, size_t errlen)
 {
 	struct buf b = BUF_INIT;
 
-	if (pg_shape(res, 2, 1, "pg_extension", err, errlen) == -1)
+	if (pg_shape(pq, res, 2, 1, "pg_extension", err, errlen) == -1)
 		return -1;
-	if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0))
+	if (pq->PQntuples(res) == 0 || pq->PQgetisnull(res, 0, 0))
 		return 0;
 	/* Quoted here, not by the server: it goes into our next statement. */
-	pg_sql_ident(&b, PQgetvalue(res, 0, 0));
+	pg_sql_ident(&b, pq->PQgetvalue(res, 0, 0));
 	if (b.len >= sizeof(scan->stmt.ident)) {
 		buf_free(&b);
 		snprintf(err, errlen, "pg_stat_statements schema name too long");
@@ -468,13 +472,14 @@ pg_take_stmt_find(const PGresult *res, struct pg_scan *scan, char *err,
 	}
 	memcpy(scan->stmt.ident, b.data, b.len + 1);
 	buf_free(&b);
-	scan->stmt.exec_time = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	scan->stmt.exec_time = strcmp(pq->PQgetvalue(res, 0, 1), "t") == 0;
 	scan->stmt_found = 1;
 	return 0;
 }
 
 static int
-pg_take_stmt(const PGresult *res, struct batch *b, char *err, size_t errlen)
+pg_take_stmt(const struct pq_dl *pq, const PGresult *res, struct batch *b,
+    char *err, size_t errlen)
 {
 	static const char *const names[] = {
 		"pg_stat_statements_calls_total",
@@ -484,59 +489,59 @@ pg_take_stmt(const PGresult *res, struct batch *b, char *err, size_t errlen)
 	int	row, i;
 	double	v;
 
-	if (pg_shape(res, 4, -1, "pg_stat_statements", err, errlen) == -1)
+	if (pg_shape(pq, res, 4, -1, "pg_stat_statements", err, errlen) == -1)
 		return -1;
-	for (row = 0; row < PQntuples(res); row++) {
-		if (PQgetisnull(res, row, 0))
+	for (row = 0; row < pq->PQntuples(res); row++) {
+		if (pq->PQgetisnull(res, row, 0))
 			continue;
 		for (i = 0; i < 3; i++)
-			if (pg_num(res, row, i + 1, &v) == 0)
+			if (pg_num(pq, res, row, i + 1, &v) == 0)
 				batch_addl(b, names[i], 0, v, "datname",
-				    PQgetvalue(res, row, 0), NULL);
+				    pq->PQgetvalue(res, row, 0), NULL);
 	}
 	return 0;
 }
 
 int
-pg_result_take(enum pg_part part, const PGresult *res, struct batch *b,
-    struct pg_scan *scan, char *err, size_t errlen)
+pg_result_take(const struct pq_dl *pq, enum pg_part part, const PGresult *res,
+    struct batch *b, struct pg_scan *scan, char *err, size_t errlen)
 {
 	switch (part) {
 	case PG_PART_SETUP:
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		if (pq->PQresultStatus(res) != PGRES_COMMAND_OK) {
 			snprintf(err, errlen, "unexpected result for SET: %s",
-			    PQresStatus(PQresultStatus(res)));
+			    pq->PQresStatus(pq->PQresultStatus(res)));
 			return -1;
 		}
 		return 0;
 	case PG_PART_ACTIVITY:
-		return pg_take_activity(res, b, scan, err, errlen);
+		return pg_take_activity(pq, res, b, scan, err, errlen);
 	case PG_PART_SETTINGS:
-		return pg_take_settings(res, b, scan, err, errlen);
+		return pg_take_settings(pq, res, b, scan, err, errlen);
 	case PG_PART_DATABASE:
-		return pg_take_database(res, b, err, errlen);
+		return pg_take_database(pq, res, b, err, errlen);
 	case PG_PART_SIZES:
-		return pg_take_sizes(res, scan, err, errlen);
+		return pg_take_sizes(pq, res, scan, err, errlen);
 	case PG_PART_STMT_FIND:
-		return pg_take_stmt_find(res, scan, err, errlen);
+		return pg_take_stmt_find(pq, res, scan, err, errlen);
 	case PG_PART_STMT:
-		return pg_take_stmt(res, b, err, errlen);
+		return pg_take_stmt(pq, res, b, err, errlen);
 	}
 	snprintf(err, errlen, "unknown statement");
 	return -1;
 }
 
 int
-pg_cells_take(enum pg_part part, int ncols, int nrows,
-    const char *const *cells, struct batch *b, struct pg_scan *scan,
-    char *err, size_t errlen)
+pg_cells_take(const struct pq_dl *pq, enum pg_part part, int ncols, int nrows,
+    const char *const *cells, struct batch *b, struct pg_scan *scan, char *err,
+    size_t errlen)
 {
 	PGresAttDesc	*att;
 	PGresult	*res;
 	char		 name[16];
 	int		 i, j, r = -1;
 
-	if (ncols < 0 || nrows < 0 || (res = PQmakeEmptyPGresult(NULL,
+	if (ncols < 0 || nrows < 0 || (res = pq->PQmakeEmptyPGresult(NULL,
 	    PGRES_TUPLES_OK)) == NULL) {
 		snprintf(err, errlen, "cannot make a result");
 		return -1;
@@ -549,7 +554,7 @@ pg_cells_take(enum pg_part part, int ncols, int nrows,
 		att[i].typlen = -1;
 		att[i].atttypmod = -1;
 	}
-	if (ncols > 0 && !PQsetResultAttrs(res, ncols, att)) {
+	if (ncols > 0 && !pq->PQsetResultAttrs(res, ncols, att)) {
 		snprintf(err, errlen, "cannot make a result");
 		goto out;
 	}
@@ -557,17 +562,17 @@ pg_cells_take(enum pg_part part, int ncols, int nrows,
 		for (i = 0; i < ncols; i++) {
 			const char *c = cells[j * ncols + i];
 
-			if (!PQsetvalue(res, j, i, (char *)c,
+			if (!pq->PQsetvalue(res, j, i, (char *)c,
 			    c == NULL ? -1 : (int)strlen(c))) {
 				snprintf(err, errlen, "cannot make a result");
 				goto out;
 			}
 		}
-	r = pg_result_take(part, res, b, scan, err, errlen);
+	r = pg_result_take(pq, part, res, b, scan, err, errlen);
 out:
 	for (i = 0; i < ncols; i++)
 		free(att[i].name);
 	free(att);
-	PQclear(res);
+	pq->PQclear(res);
 	return r;
 }

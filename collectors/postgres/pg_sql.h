@@ -21,6 +21,7 @@
 #include "buf.h"
 
 struct batch;
+struct pq_dl;
 /* libpq's PGresult: <libpq-fe.h> typedefs it to this struct, which lets
  * this header (and so the fuzz target) do without libpq's headers. */
 struct pg_result;
@@ -88,18 +89,21 @@ int	 pg_plan_has(const struct pg_plan *, enum pg_part);
 
 /*
  * Turn the PGRES_TUPLES_OK/COMMAND_OK result of statement PART into samples
- * in B (t = 0) and facts in SCAN.  -1 with a message in ERR when the result
- * is not what the statement returns.
+ * in B (t = 0) and facts in SCAN, reading it through PQ (a loaded libpq,
+ * see pq_dl.h).  -1 with a message in ERR when the result is not what the
+ * statement returns.
  */
-int	 pg_result_take(enum pg_part, const struct pg_result *,
-	    struct batch *, struct pg_scan *, char *err, size_t errlen);
+int	 pg_result_take(const struct pq_dl *, enum pg_part,
+	    const struct pg_result *, struct batch *, struct pg_scan *,
+	    char *err, size_t errlen);
 /*
  * The same for a result given as NCOLS x NROWS text cells, row by row, a
- * NULL cell being SQL NULL: for tests and fuzzing without a server.
+ * NULL cell being SQL NULL: for tests and fuzzing without a server (libpq
+ * builds the result).
  */
-int	 pg_cells_take(enum pg_part, int ncols, int nrows,
-	    const char *const *cells, struct batch *, struct pg_scan *,
-	    char *err, size_t errlen);
+int	 pg_cells_take(const struct pq_dl *, enum pg_part, int ncols,
+	    int nrows, const char *const *cells, struct batch *,
+	    struct pg_scan *, char *err, size_t errlen);
 
 /* Add pg_database_size_bytes for each of SIZES to B (t = 0). */
 void	 pg_sizes_add(const struct pg_sizes *, struct batch *);

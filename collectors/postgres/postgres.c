@@ -10,6 +10,11 @@
  *
  * The server gets the target's timeout as its statement_timeout, so that a
  * query abandoned at the deadline does not keep running there.
+ *
+ * libpq is loaded only for a config that has such a section (pq_dl.h): to
+ * check the conninfo with libpq's own parser, then by each target.  When
+ * it cannot be loaded, the check says so on the log and passes, and the
+ * target fails each run with the loader's message (see pg.h).
  */
 #include "config.h"
 
@@ -18,8 +23,10 @@
 
 #include "collectors/collector.h"
 #include "conf.h"
+#include "log.h"
 #include "pg.h"
 #include "postgres.h"
+#include "pq_dl.h"
 
 static const struct conf_key postgres_keys[] = {
 	{ "conninfo", CONF_STRING, CONF_REQUIRED, NULL, NULL, 0, 0,
@@ -43,13 +50,18 @@ static const struct conf_key postgres_keys[] = {
 static void
 postgres_check(const struct conf_section *sec, struct conf_errors *errs)
 {
-	char	 err[256];
-	char	**dbs;
-	size_t	 n, i;
+	struct pq_dl	 *pq;
+	char		  err[256];
+	char		**dbs;
+	size_t		  n, i;
 
-	if (pg_conninfo_check(conf_str(sec, "conninfo"), err,
+	if ((pq = pq_dl_new(err, sizeof(err))) == NULL)
+		log_warnx("postgres %s: conninfo not checked: %s",
+		    conf_section_name(sec), err);
+	else if (pg_conninfo_check(pq, conf_str(sec, "conninfo"), err,
 	    sizeof(err)) == -1)
 		conf_error(errs, sec, "conninfo", "%s", err);
+	pq_dl_free(pq);
 	if (conf_has(sec, "databases")) {
 		if (pg_databases_parse(conf_str(sec, "databases"), &dbs, &n,
 		    err, sizeof(err)) == -1)

@@ -24,6 +24,11 @@
  * share a broker and a canary_queue name do not steal each other's
  * messages: the second is refused with RESOURCE_LOCKED and says so.
  *
+ * librabbitmq is not linked: canary_new() loads it (rmq_dl.h), so a
+ * daemon without a canary never maps it, and fails with the loader's
+ * message when it cannot be loaded (the run then retries).  The table is
+ * freed with the struct, after the connection.
+ *
  * Threading: the struct's fields are grouped below by the thread that owns
  * them; the mutex guards the request/result hand-over only.
  */
@@ -40,18 +45,22 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <amqp.h>
-#include <amqp_tcp_socket.h>
 #include <event2/event.h>
 
 #include "rabbitmq_impl.h"
+#include "rmq_dl.h"
 #include "xmalloc.h"
 
 #define CANARY_CHANNEL	1
 #define CANARY_FRAME_MAX 131072
+/* librabbitmq's amqp_empty_table and amqp_empty_bytes are these zero
+   values; spelt out, they need no symbol looked up in the library. */
+#define CANARY_NO_TABLE	((amqp_table_t){ 0, NULL })
+#define CANARY_NO_BYTES	((amqp_bytes_t){ 0, NULL })
 
 struct canary {
 	/* Set at canary_new, read-only after. */
+	struct rmq_dl		*lib;
 	char			*host;
 	int			 port;
 	char			*vhost;
@@ -122,9 +131,11 @@ copy_text(char *out, size_t outlen, const void *p, size_t len)
 }
 
 static void
-reply_error(amqp_rpc_reply_t r, const char *what, char *err, size_t errlen)
+reply_error(const struct canary *c, amqp_rpc_reply_t r, const char *what,
+    char *err, size_t errlen)
 {
-	char text[160];
+	const struct rmq_dl	*lib = c->lib;
+	char			 text[160];
 
 	switch (r.reply_type) {
 	case AMQP_RESPONSE_NORMAL:
@@ -135,7 +146,7 @@ reply_error(amqp_rpc_reply_t r, const char *what, char *err, size_t errlen)
 		break;
 	case AMQP_RESPONSE_LIBRARY_EXCEPTION:
 		snprintf(err, errlen, "AMQP %s: %s", what,
-		    amqp_error_string2(r.library_error));
+		    lib->amqp_error_string2(r.library_error));
 		break;
 	case AMQP_RESPONSE_SERVER_EXCEPTION:
 		if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
@@ -164,7 +175,7 @@ conn_close(struct canary *c)
 {
 	if (c->conn == NULL)
 		return;
-	amqp_destroy_connection(c->conn);
+	c->lib->amqp_destroy_connection(c->conn);
 	c->conn = NULL;
 }
 
@@ -172,74 +183,77 @@ conn_close(struct canary *c)
 static void
 conn_close_gracefully(struct canary *c)
 {
-	struct timeval tv = { 1, 0 };
+	const struct rmq_dl	*lib = c->lib;
+	struct timeval		 tv = { 1, 0 };
 
 	if (c->conn == NULL)
 		return;
-	amqp_set_rpc_timeout(c->conn, &tv);
-	amqp_channel_close(c->conn, CANARY_CHANNEL, AMQP_REPLY_SUCCESS);
-	amqp_connection_close(c->conn, AMQP_REPLY_SUCCESS);
+	lib->amqp_set_rpc_timeout(c->conn, &tv);
+	lib->amqp_channel_close(c->conn, CANARY_CHANNEL, AMQP_REPLY_SUCCESS);
+	lib->amqp_connection_close(c->conn, AMQP_REPLY_SUCCESS);
 	conn_close(c);
 }
 
 static int
 conn_open(struct canary *c, int64_t deadline, char *err, size_t errlen)
 {
+	const struct rmq_dl	*lib = c->lib;
 	amqp_socket_t		*sock;
 	amqp_rpc_reply_t	 r;
 	struct timeval		 tv;
 	int			 st;
 
-	c->conn = amqp_new_connection();
-	if ((sock = amqp_tcp_socket_new(c->conn)) == NULL) {
+	c->conn = lib->amqp_new_connection();
+	if ((sock = lib->amqp_tcp_socket_new(c->conn)) == NULL) {
 		snprintf(err, errlen, "AMQP: cannot create a socket");
 		goto fail;
 	}
 	if (!time_left(deadline, &tv))
 		goto timeout;
-	st = amqp_socket_open_noblock(sock, c->host, c->port, &tv);
+	st = lib->amqp_socket_open_noblock(sock, c->host, c->port, &tv);
 	if (st != AMQP_STATUS_OK) {
 		snprintf(err, errlen, "AMQP connect to %s:%d: %s", c->host,
-		    c->port, amqp_error_string2(st));
+		    c->port, lib->amqp_error_string2(st));
 		goto fail;
 	}
 	if (!time_left(deadline, &tv))
 		goto timeout;
-	amqp_set_handshake_timeout(c->conn, &tv);
-	amqp_set_rpc_timeout(c->conn, &tv);
-	r = amqp_login(c->conn, c->vhost, 0, CANARY_FRAME_MAX, 0,
+	lib->amqp_set_handshake_timeout(c->conn, &tv);
+	lib->amqp_set_rpc_timeout(c->conn, &tv);
+	r = lib->amqp_login(c->conn, c->vhost, 0, CANARY_FRAME_MAX, 0,
 	    AMQP_SASL_METHOD_PLAIN, c->user, c->pass);
 	if (r.reply_type != AMQP_RESPONSE_NORMAL) {
-		reply_error(r, "login", err, errlen);
+		reply_error(c, r, "login", err, errlen);
 		goto fail;
 	}
 	if (!time_left(deadline, &tv))
 		goto timeout;
-	amqp_set_rpc_timeout(c->conn, &tv);
-	amqp_channel_open(c->conn, CANARY_CHANNEL);
-	if ((r = amqp_get_rpc_reply(c->conn)).reply_type !=
+	lib->amqp_set_rpc_timeout(c->conn, &tv);
+	lib->amqp_channel_open(c->conn, CANARY_CHANNEL);
+	if ((r = lib->amqp_get_rpc_reply(c->conn)).reply_type !=
 	    AMQP_RESPONSE_NORMAL) {
-		reply_error(r, "channel.open", err, errlen);
+		reply_error(c, r, "channel.open", err, errlen);
 		goto fail;
 	}
 	if (!time_left(deadline, &tv))
 		goto timeout;
-	amqp_set_rpc_timeout(c->conn, &tv);
-	amqp_queue_declare(c->conn, CANARY_CHANNEL, amqp_cstring_bytes(c->queue),
-	    0, 0, 1, 1, amqp_empty_table);
-	if ((r = amqp_get_rpc_reply(c->conn)).reply_type !=
+	lib->amqp_set_rpc_timeout(c->conn, &tv);
+	lib->amqp_queue_declare(c->conn, CANARY_CHANNEL,
+	    lib->amqp_cstring_bytes(c->queue), 0, 0, 1, 1, CANARY_NO_TABLE);
+	if ((r = lib->amqp_get_rpc_reply(c->conn)).reply_type !=
 	    AMQP_RESPONSE_NORMAL) {
-		reply_error(r, "queue.declare", err, errlen);
+		reply_error(c, r, "queue.declare", err, errlen);
 		goto fail;
 	}
 	if (!time_left(deadline, &tv))
 		goto timeout;
-	amqp_set_rpc_timeout(c->conn, &tv);
-	amqp_basic_consume(c->conn, CANARY_CHANNEL, amqp_cstring_bytes(c->queue),
-	    amqp_empty_bytes, 0, 1, 1, amqp_empty_table);
-	if ((r = amqp_get_rpc_reply(c->conn)).reply_type !=
+	lib->amqp_set_rpc_timeout(c->conn, &tv);
+	lib->amqp_basic_consume(c->conn, CANARY_CHANNEL,
+	    lib->amqp_cstring_bytes(c->queue), CANARY_NO_BYTES, 0, 1, 1,
+	    CANARY_NO_TABLE);
+	if ((r = lib->amqp_get_rpc_reply(c->conn)).reply_type !=
 	    AMQP_RESPONSE_NORMAL) {
-		reply_error(r, "basic.consume", err, errlen);
+		reply_error(c, r, "basic.consume", err, errlen);
 		goto fail;
 	}
 	return 0;
@@ -257,18 +271,20 @@ fail:
 static int
 other_frame(struct canary *c, int64_t deadline, char *err, size_t errlen)
 {
-	amqp_frame_t	 f;
-	struct timeval	 tv;
-	int		 st;
-	char		 text[160];
+	const struct rmq_dl	*lib = c->lib;
+	amqp_frame_t		 f;
+	struct timeval		 tv;
+	int			 st;
+	char			 text[160];
 
 	if (!time_left(deadline, &tv))
 		return 0;
-	st = amqp_simple_wait_frame_noblock(c->conn, &f, &tv);
+	st = lib->amqp_simple_wait_frame_noblock(c->conn, &f, &tv);
 	if (st == AMQP_STATUS_TIMEOUT)
 		return 0;
 	if (st != AMQP_STATUS_OK) {
-		snprintf(err, errlen, "AMQP: %s", amqp_error_string2(st));
+		snprintf(err, errlen, "AMQP: %s",
+		    lib->amqp_error_string2(st));
 		return -1;
 	}
 	if (f.frame_type != AMQP_FRAME_METHOD)
@@ -301,6 +317,7 @@ static int
 round_trip(struct canary *c, int64_t deadline, int64_t timeout_ms,
     double *rtt, int *conn_lost, char *err, size_t errlen)
 {
+	const struct rmq_dl	*lib = c->lib;
 	amqp_basic_properties_t	 props;
 	amqp_envelope_t		 env;
 	amqp_rpc_reply_t	 r;
@@ -321,28 +338,28 @@ round_trip(struct canary *c, int64_t deadline, int64_t timeout_ms,
 	props._flags = AMQP_BASIC_TIMESTAMP_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG;
 	props.timestamp = (uint64_t)now.tv_sec;
 	props.delivery_mode = 1;	/* transient */
-	st = amqp_basic_publish(c->conn, CANARY_CHANNEL, amqp_empty_bytes,
-	    amqp_cstring_bytes(c->queue), 0, 0, &props,
+	st = lib->amqp_basic_publish(c->conn, CANARY_CHANNEL, CANARY_NO_BYTES,
+	    lib->amqp_cstring_bytes(c->queue), 0, 0, &props,
 	    (amqp_bytes_t){ blen, body });
 	if (st != AMQP_STATUS_OK) {
 		snprintf(err, errlen, "AMQP publish: %s",
-		    amqp_error_string2(st));
+		    lib->amqp_error_string2(st));
 		*conn_lost = 1;
 		return -1;
 	}
 	for (;;) {
-		amqp_maybe_release_buffers(c->conn);
+		lib->amqp_maybe_release_buffers(c->conn);
 		if (!time_left(deadline, &tv)) {
 			snprintf(err, errlen, "AMQP: the canary message did not "
 			    "come back within %.3gs", (double)timeout_ms / 1000);
 			return -1;
 		}
-		r = amqp_consume_message(c->conn, &env, &tv, 0);
+		r = lib->amqp_consume_message(c->conn, &env, &tv, 0);
 		if (r.reply_type == AMQP_RESPONSE_NORMAL) {
 			/* An earlier, abandoned message is skipped. */
 			mine = env.message.body.len == blen &&
 			    memcmp(env.message.body.bytes, body, blen) == 0;
-			amqp_destroy_envelope(&env);
+			lib->amqp_destroy_envelope(&env);
 			if (mine) {
 				*rtt = (double)(mono_us() - t0) / 1e6;
 				return 0;
@@ -360,7 +377,7 @@ round_trip(struct canary *c, int64_t deadline, int64_t timeout_ms,
 			}
 			continue;
 		}
-		reply_error(r, "consume", err, errlen);
+		reply_error(c, r, "consume", err, errlen);
 		*conn_lost = 1;
 		return -1;
 	}
@@ -393,9 +410,11 @@ canary_once(struct canary *c, int64_t timeout_ms, struct canary_result *res)
 		conn_close(c);
 }
 
+/* What canary_new copied or loaded; the connection is closed already. */
 static void
-canary_strings_free(struct canary *c)
+canary_release(struct canary *c)
 {
+	rmq_dl_free(c->lib);
 	explicit_bzero(c->pass, strlen(c->pass));
 	free(c->host);
 	free(c->vhost);
@@ -453,7 +472,7 @@ canary_main(void *arg)
 		close(c->wfd);
 		pthread_mutex_destroy(&c->mu);
 		pthread_cond_destroy(&c->cv);
-		canary_strings_free(c);
+		canary_release(c);
 		free(c);
 	}
 	return NULL;
@@ -490,8 +509,13 @@ canary_new(struct event_base *base, const struct canary_opts *o, char *err,
 	struct canary	*c = xcalloc(1, sizeof(*c));
 	int		 fds[2], e;
 
+	if ((c->lib = rmq_dl_new(err, errlen)) == NULL) {
+		free(c);
+		return NULL;
+	}
 	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) == -1) {
 		snprintf(err, errlen, "canary: pipe: %s", strerror(errno));
+		rmq_dl_free(c->lib);
 		free(c);
 		return NULL;
 	}
@@ -515,7 +539,7 @@ canary_new(struct event_base *base, const struct canary_opts *o, char *err,
 		close(c->wfd);
 		pthread_mutex_destroy(&c->mu);
 		pthread_cond_destroy(&c->cv);
-		canary_strings_free(c);
+		canary_release(c);
 		free(c);
 		return NULL;
 	}
@@ -585,6 +609,6 @@ canary_free(struct canary *c)
 	close(c->wfd);
 	pthread_mutex_destroy(&c->mu);
 	pthread_cond_destroy(&c->cv);
-	canary_strings_free(c);
+	canary_release(c);
 	free(c);
 }

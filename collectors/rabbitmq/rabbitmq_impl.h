@@ -195,9 +195,10 @@ typedef void (*canary_cb)(const struct canary_result *, void *arg);
 
 struct canary;
 
-/* Start the worker thread (it connects on its first request).  Strings of
- * OPTS are copied.  NULL with a message when the thread or pipe cannot be
- * made. */
+/* Load librabbitmq and start the worker thread (it connects on its first
+ * request).  Strings of OPTS are copied.  NULL with a message when the
+ * library cannot be loaded ("librabbitmq.so.4 could not be loaded: ...")
+ * or the thread or pipe cannot be made. */
 struct canary	*canary_new(struct event_base *, const struct canary_opts *,
 		    char *err, size_t errlen);
 /* A request is in progress (possibly abandoned, still finishing). */

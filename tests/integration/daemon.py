@@ -39,18 +39,27 @@ class Response:
 
 class Daemon:
     """A monitord process with a config written from CONFIG_TEXT.
-    `{port}` and `{dir}` in the text are replaced."""
+    `{port}` and `{dir}` in the text are replaced.  ENV adds to (or, with
+    a None value, removes from) the process's environment."""
 
-    def __init__(self, config_text, extra_args=(), wait=True):
+    def __init__(self, config_text, extra_args=(), wait=True, env=None):
         self.dir = tempfile.mkdtemp(prefix="monitord-test-")
         atexit.register(shutil.rmtree, self.dir, True)
         self.port = free_port()
         self.conf = os.path.join(self.dir, "monitord.conf")
         self.write_config(config_text)
         self.log = open(os.path.join(self.dir, "stderr.log"), "w+b")
+        penv = None
+        if env:
+            penv = dict(os.environ)
+            for k, v in env.items():
+                if v is None:
+                    penv.pop(k, None)
+                else:
+                    penv[k] = v
         self.proc = subprocess.Popen(
             [BIN, "-f", "-c", self.conf, "-d", os.path.join(self.dir, "data"), *extra_args],
-            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=penv)
         if wait:
             self.wait_healthy()
 
