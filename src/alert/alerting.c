@@ -40,8 +40,9 @@
 const struct metric_def alerting_metrics[] = {
 	{ "monitord_rule_evaluation_duration_seconds", METRIC_GAUGE,
 	  "rule_group",
-	  "How long the last evaluation of each rule group took: a group "
-	  "that takes longer than its interval falls behind." },
+	  "How long the last evaluation of each rule group took, from its "
+	  "tick to its last rule's result: a group that takes longer than "
+	  "its interval skips ticks." },
 	{ "monitord_rule_evaluation_failures_total", METRIC_COUNTER,
 	  "rule_group",
 	  "Rule evaluations that failed (query error, duplicate label sets, "
