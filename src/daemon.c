@@ -470,6 +470,8 @@ monitord_free(struct monitord *md)
 	   answers go out), then the HTTP server, then the store (its last
 	   checkpoint). */
 	targets_free(md->targets);
+	/* Rule queries use the query engine, freed below. */
+	alerting_stop(md->alerting);
 	worker_free(md->worker);
 	api_free(md->api);
 	api_store_free(md->api_store);

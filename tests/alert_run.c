@@ -7,8 +7,11 @@
  *
  * SERIESFILE is read at every query: lines "EXPR<TAB>a=1,b=2<TAB>VALUE";
  * an expression's result is the lines whose EXPR equals it exactly, so a
- * test changes what fires by rewriting the file.  /metrics serves the
- * alerting metrics.  Prints "listening PORT" once serving; SIGTERM stops.
+ * test changes what fires by rewriting the file.  A line
+ * "EXPR<TAB>PATH<TAB>WAIT" holds the query of EXPR (on the rules worker)
+ * until the file PATH exists: a rule as slow as a test wants.  /metrics
+ * serves the alerting metrics.  Prints "listening PORT" once serving;
+ * SIGHUP reloads CONFIG, SIGTERM stops.
  */
 #include "config.h"
 
@@ -16,8 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
+#include <event2/thread.h>
 
 #include "alert/alerting.h"
 #include "buf.h"
@@ -48,6 +54,13 @@ file_instant(void *arg, const char *expr, int64_t t, struct alert_vector *out,
 		*val++ = '\0';
 		if (strcmp(line, expr) != 0)
 			continue;
+		if (strcmp(val, "WAIT") == 0) {
+			struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+			while (access(lbl, F_OK) == -1)
+				nanosleep(&ts, NULL);
+			continue;
+		}
 		if (strcmp(val, "ERROR") == 0) {
 			snprintf(err, errlen, "%s", lbl);
 			fclose(f);
@@ -84,6 +97,39 @@ on_term(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(arg);
 }
 
+struct reload {
+	const char		*path;
+	const struct conf_kind	*const *kinds;
+	struct conf		*conf;
+	struct alerting		*al;
+};
+
+/* As the daemon: a config that does not load leaves the old one running. */
+static void
+on_hup(evutil_socket_t fd, short what, void *arg)
+{
+	struct reload		*rl = arg;
+	struct conf_errors	*errs = conf_errors_new();
+	struct conf		*conf;
+	char			 err[4096];
+
+	if ((conf = schema_load(rl->path, NULL, rl->kinds, NULL,
+	    errs)) == NULL) {
+		conf_errors_print(errs, stderr);
+		conf_errors_free(errs);
+		return;
+	}
+	conf_errors_free(errs);
+	if (alerting_reload(rl->al, conf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "reload: %s\n", err);
+		conf_free(conf);
+		return;
+	}
+	conf_free(rl->conf);
+	rl->conf = conf;
+	fprintf(stderr, "reloaded\n");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -95,7 +141,8 @@ main(int argc, char **argv)
 	struct httpd_opts		 ho;
 	struct alerting_opts		 ao;
 	struct alerting			*al;
-	struct event			*term;
+	struct event			*term, *hup;
+	struct reload			 rl;
 	char				 err[4096];
 
 	if (argc != 4) {
@@ -110,6 +157,8 @@ main(int argc, char **argv)
 	}
 	conf_errors_free(errs);
 	signal(SIGPIPE, SIG_IGN);
+	/* Rule queries come back from the rules worker thread. */
+	evthread_use_pthreads();
 	base = event_base_new();
 	memset(&ho, 0, sizeof(ho));
 	ho.listen = conf_str(conf_get(conf, "server"), "listen");
@@ -131,14 +180,21 @@ main(int argc, char **argv)
 	httpd_route(httpd, "/metrics", HTTPD_GET, h_metrics, al);
 	term = evsignal_new(base, SIGTERM, on_term, base);
 	evsignal_add(term, NULL);
+	rl.path = argv[1];
+	rl.kinds = kinds;
+	rl.conf = conf;
+	rl.al = al;
+	hup = evsignal_new(base, SIGHUP, on_hup, &rl);
+	evsignal_add(hup, NULL);
 	printf("listening %d\n", httpd_port(httpd));
 	fflush(stdout);
 	event_base_dispatch(base);
 	event_free(term);
+	event_free(hup);
 	httpd_free(httpd);
 	alerting_free(al);
 	event_base_free(base);
-	conf_free(conf);
+	conf_free(rl.conf);
 	schema_kinds_free(kinds);
 	return 0;
 }

@@ -709,6 +709,106 @@ oscillate(const char *rule, char *trace, size_t len)
 	return transitions;
 }
 
+/*
+ * The split the rules worker uses: rule_query (queries only) then
+ * evaluator_apply, with the engine failing during apply to prove it asks
+ * nothing more.  Returns the trace of states, the series written and the
+ * notifications sent, to compare with evaluator_eval's.
+ */
+static int
+eval_split(struct harness *h, size_t g, size_t r, int64_t t)
+{
+	const struct rule	*rule = &h->rs->groups[g].rules[r];
+	struct rule_result	 res;
+	unsigned		 calls;
+	int			 rc;
+
+	memset(&res, 0, sizeof(res));
+	rule_query(fake_instant, &h->fake, rule->expr,
+	    evaluator_wants_resolve(h->ev, g, r) ? rule->resolve_expr : NULL,
+	    t, &res);
+	calls = h->fake.calls;
+	h->fake.fail = 1;
+	rc = evaluator_apply(h->ev, g, r, t, &res);
+	h->fake.fail = 0;
+	ck_assert_uint_eq(h->fake.calls, calls);
+	rule_result_free(&res);
+	return rc;
+}
+
+static void
+run_both(const char *rule, int split, struct buf *out)
+{
+	struct harness		 h;
+	const struct rule_eval	*re;
+	int64_t			 t0 = 1700000000 * S, t;
+	int			 i;
+	double			 v;
+
+	harness_init(&h, rule);
+	for (i = 0; i < 20; i++) {
+		t = t0 + i * 15 * S;
+		v = i >= 16 ? 75 : i % 2 == 0 ? 95 : 85;
+		if (v > 90)
+			fake_add(&h.fake, "cpu > 90", "instance=a", t, v);
+		if (v >= 80)
+			fake_add(&h.fake, "(cpu) >= 80", "instance=a", t, v);
+	}
+	for (i = 0; i < 20; i++) {
+		t = t0 + i * 15 * S;
+		/* Firing from the first evaluation on, until it resolves. */
+		ck_assert_int_eq(evaluator_wants_resolve(h.ev, 0, 0),
+		    i >= 1 && i <= 16);
+		ck_assert_int_eq(split ? eval_split(&h, 0, 0, t) :
+		    evaluator_eval(h.ev, 0, 0, t), 0);
+		re = evaluator_rule(h.ev, 0, 0);
+		buf_adds(out, re->nalerts == 0 ? "." :
+		    re->alerts[0]->state == ALERT_FIRING ? "F" :
+		    re->alerts[0]->state == ALERT_PENDING ? "P" : ".");
+	}
+	buf_printf(out, "\n%s\n%s", h.cap.series.data, h.cap.sent.data);
+	harness_free(&h);
+}
+
+START_TEST(test_query_then_apply)
+{
+	static const char rule[] = "groups:\n- name: g\n  rules:\n"
+	    "  - alert: Cpu\n    expr: cpu > 90\n    resolve: 80\n";
+	struct buf		 a = BUF_INIT, b = BUF_INIT;
+	struct harness		 h;
+	struct rule_result	 res;
+	const struct rule_eval	*re;
+
+	run_both(rule, 0, &a);
+	run_both(rule, 1, &b);
+	ck_assert_str_eq(b.data, a.data);
+	ck_assert(strncmp(a.data, "FFFFFFFFFFFFFFFF....\n", 21) == 0);
+	buf_free(&a);
+	buf_free(&b);
+
+	/* A failed query is the rule's error, as when evaluated at once. */
+	harness_init(&h, rule);
+	ck_assert_int_eq(evaluator_wants_resolve(h.ev, 0, 0), 0);
+	h.fake.fail = 1;
+	memset(&res, 0, sizeof(res));
+	rule_query(fake_instant, &h.fake, "cpu > 90", "(cpu) >= 80", 60 * S,
+	    &res);
+	ck_assert_int_eq(res.failed, 1);
+	ck_assert_int_eq(res.resolved, 0);
+	ck_assert_uint_eq(h.fake.calls, 1);
+	ck_assert_int_eq(evaluator_apply(h.ev, 0, 0, 60 * S, &res), -1);
+	re = evaluator_rule(h.ev, 0, 0);
+	ck_assert_int_eq(re->health, RULE_HEALTH_ERR);
+	ck_assert_str_eq(re->last_error, "fake engine failure");
+	ck_assert_uint_eq(re->evaluations, 1);
+	ck_assert_uint_eq(re->failures, 1);
+	ck_assert_int_eq(re->last_eval, 60 * S);
+	ck_assert_int_eq(evaluator_apply(h.ev, 0, 9, 60 * S, &res), -1);
+	rule_result_free(&res);
+	harness_free(&h);
+}
+END_TEST
+
 START_TEST(test_hysteresis_no_flapping)
 {
 	char	trace[64];
@@ -1073,6 +1173,7 @@ alert_suite(void)
 	tcase_add_test(tc, test_pending_dropped_silently);
 	tcase_add_test(tc, test_keep_firing_for);
 	tcase_add_test(tc, test_hysteresis_no_flapping);
+	tcase_add_test(tc, test_query_then_apply);
 	tcase_add_test(tc, test_resolved_retention_and_return);
 	tcase_add_test(tc, test_errors_and_duplicates);
 	tcase_add_test(tc, test_restore_after_restart);

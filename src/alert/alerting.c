@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,15 +29,20 @@
 #include "conf.h"
 #include "log.h"
 #include "storage/kv.h"
+#include "worker.h"
 #include "xmalloc.h"
 
 #define ALERT_MAP_MAX	(1ULL << 30)
+/* Each group has at most one rule queued per ruleset: this only bounds
+   what reloads in a row can leave behind. */
+#define RULES_QUEUE_MAX	4096
 
 const struct metric_def alerting_metrics[] = {
 	{ "monitord_rule_evaluation_duration_seconds", METRIC_GAUGE,
 	  "rule_group",
-	  "How long the last evaluation of each rule group took: a group "
-	  "that takes longer than its interval falls behind." },
+	  "How long the last evaluation of each rule group took, from its "
+	  "tick to its last rule's result: a group that takes longer than "
+	  "its interval skips ticks." },
 	{ "monitord_rule_evaluation_failures_total", METRIC_COUNTER,
 	  "rule_group",
 	  "Rule evaluations that failed (query error, duplicate label sets, "
@@ -44,6 +50,10 @@ const struct metric_def alerting_metrics[] = {
 	  "cannot fire." },
 	{ "monitord_rule_evaluations_total", METRIC_COUNTER, "rule_group",
 	  "Rule evaluations, per group, to relate the failures to." },
+	{ "monitord_rule_group_iterations_missed_total", METRIC_COUNTER,
+	  "rule_group",
+	  "Evaluations of a rule group skipped because its previous one was "
+	  "still running: its rules are slower than its interval." },
 	{ "monitord_alerts", METRIC_GAUGE, "state",
 	  "Alerts now pending or firing." },
 	{ NULL, 0, NULL, NULL }
@@ -54,6 +64,29 @@ struct gtimer {
 	size_t		 group;
 	struct event	*ev;
 	int64_t		 next;
+	int		 busy;		/* an evaluation is in flight */
+	int64_t		 now;		/* its evaluation time (ms) */
+	int64_t		 t0;		/* when it started (monotonic ns) */
+	uint64_t	 missed;
+};
+
+/*
+ * One rule's queries on the rules worker.  It owns copies of what the
+ * worker reads, since a reload may free the ruleset meanwhile; GEN says
+ * which ruleset it belongs to, so that its result is dropped when that
+ * one is gone.
+ */
+struct rule_job {
+	struct alerting		*a;
+	uint64_t		 gen;
+	struct gtimer		*g;	/* valid only while gen is current */
+	size_t			 rule;
+	int64_t			 now;
+	char			*expr;
+	char			*resolve_expr;	/* NULL: not wanted */
+	alert_instant_fn	 instant;
+	void			*instant_arg;
+	struct rule_result	 res;
 };
 
 struct alerting {
@@ -68,6 +101,12 @@ struct alerting {
 	struct gtimer		*timers;
 	size_t			 ntimers;
 	char			*external_url;
+	/* Rule queries run here, off the loop; their results are applied
+	   on the loop, so evaluator state is the loop's alone. */
+	struct worker		*worker;
+	/* Bumped when the ruleset goes (reload, stop): jobs of an older
+	   one are skipped and their results dropped.  Read by the worker. */
+	atomic_uint_fast64_t	 gen;
 };
 
 int64_t
@@ -253,6 +292,103 @@ restore(struct alerting *a)
 		    "configured removed)", restored, dropped);
 }
 
+/*
+ * Group evaluation.  A tick starts the group's first rule's queries on the
+ * rules worker; each rule's result is applied on the loop, then the next
+ * rule's queries start, so that a rule sees what the rules before it in
+ * the group recorded at the same time, as in Prometheus.  A tick that
+ * finds the group's previous evaluation still running is skipped and
+ * counted.
+ */
+
+static void	rule_job_done(void *);
+
+static int64_t
+mono_ns(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void
+rule_job_free(struct rule_job *j)
+{
+	rule_result_free(&j->res);
+	free(j->expr);
+	free(j->resolve_expr);
+	free(j);
+}
+
+/* On the rules worker. */
+static void
+rule_job_run(void *arg)
+{
+	struct rule_job	*j = arg;
+
+	if (atomic_load(&j->a->gen) != j->gen)
+		return;		/* its ruleset is gone: nobody wants it */
+	rule_query(j->instant, j->instant_arg, j->expr, j->resolve_expr,
+	    j->now, &j->res);
+}
+
+static void
+group_finish(struct gtimer *g)
+{
+	evaluator_set_group_times(g->a->ev, g->group, g->now,
+	    (double)(mono_ns() - g->t0) / 1e9);
+	g->busy = 0;
+}
+
+/* Queue the queries of rule R of G's group; the group ends after the last. */
+static void
+group_submit(struct gtimer *g, size_t r)
+{
+	struct alerting		*a = g->a;
+	const struct rule_group	*rg = &a->rs->groups[g->group];
+	struct rule_job		*j;
+
+	if (r >= rg->nrules) {
+		group_finish(g);
+		return;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->a = a;
+	j->gen = atomic_load(&a->gen);
+	j->g = g;
+	j->rule = r;
+	j->now = g->now;
+	j->expr = xstrdup(rg->rules[r].expr);
+	if (evaluator_wants_resolve(a->ev, g->group, r))
+		j->resolve_expr = xstrdup(rg->rules[r].resolve_expr);
+	j->instant = a->o.instant;
+	j->instant_arg = a->o.instant_arg;
+	if (worker_submit(a->worker, rule_job_run, rule_job_done, j) == -1) {
+		/* Cannot happen short of a storm of reloads: skip the rest. */
+		log_warnx("rule group %s: evaluation queue full", rg->name);
+		rule_job_free(j);
+		group_finish(g);
+	}
+}
+
+/* On the loop: apply the rule's result, then go on with the next rule. */
+static void
+rule_job_done(void *arg)
+{
+	struct rule_job	*j = arg;
+	struct gtimer	*g = j->g;
+	size_t		 r = j->rule;
+
+	if (atomic_load(&j->a->gen) != j->gen) {
+		rule_job_free(j);
+		return;
+	}
+	evaluator_apply(j->a->ev, g->group, r, j->now, &j->res);
+	rule_job_free(j);
+	group_submit(g, r + 1);
+}
+
 /* Group timers: next += interval, so evaluations do not drift. */
 
 static void
@@ -264,7 +400,16 @@ group_cb(evutil_socket_t fd, short what, void *arg)
 	int64_t		 iv = a->rs->groups[g->group].interval_ms;
 	struct timeval	 tv;
 
-	evaluator_eval_group(a->ev, g->group, now);
+	if (g->busy) {
+		g->missed++;
+		log_debug("rule group %s: still evaluating, iteration "
+		    "skipped", a->rs->groups[g->group].name);
+	} else {
+		g->busy = 1;
+		g->now = now;
+		g->t0 = mono_ns();
+		group_submit(g, 0);
+	}
 	g->next += iv;
 	if (g->next <= now)	/* fell behind: skip missed ticks */
 		g->next = now + iv - (now - g->next) % iv;
@@ -276,11 +421,13 @@ group_cb(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(g->ev, &tv);
 }
 
+/* Also orphans the jobs in flight: their results will be dropped. */
 static void
 timers_stop(struct alerting *a)
 {
 	size_t	i;
 
+	atomic_fetch_add(&a->gen, 1);
 	for (i = 0; i < a->ntimers; i++)
 		event_free(a->timers[i].ev);
 	free(a->timers);
@@ -410,6 +557,7 @@ alerting_new(struct event_base *base, const struct conf *conf,
 
 	a->base = base;
 	a->o = *o;
+	atomic_init(&a->gen, 0);
 	a->external_url = external_url(conf);
 	xasprintf(&a->dir, "%s/alerts", o->data_dir);
 	if (mkdir(a->dir, 0750) == -1 && errno != EEXIST) {
@@ -430,6 +578,10 @@ alerting_new(struct event_base *base, const struct conf *conf,
 	a->ev = make_evaluator(a, a->rs);
 	if ((a->n = make_notifier(a, conf, err, errlen)) == NULL)
 		goto fail;
+	if ((a->worker = worker_new(base, RULES_QUEUE_MAX)) == NULL) {
+		snprintf(err, errlen, "cannot start the rules worker thread");
+		goto fail;
+	}
 	restore(a);
 	notifier_start(a->n);
 	if (httpd != NULL)
@@ -449,6 +601,8 @@ alerting_reload(struct alerting *a, const struct conf *conf, char *err,
 	struct evaluator	*ev;
 	struct notifier		*n, *old_n;
 	char			*url = a->external_url;
+	uint64_t		*missed;
+	size_t			 i, k;
 
 	if ((rs = load_rules(conf, a->o.expr_check, err, errlen)) == NULL)
 		return -1;
@@ -467,6 +621,14 @@ alerting_reload(struct alerting *a, const struct conf *conf, char *err,
 	notifier_start(n);
 	ev = make_evaluator(a, rs);
 	evaluator_take_state(ev, a->ev);
+	/* An evaluation in flight is dropped (its ruleset goes); the new
+	   one starts at once and queues behind it on the worker. */
+	missed = xcalloc(rs->ngroups + 1, sizeof(*missed));
+	for (i = 0; i < rs->ngroups; i++)
+		for (k = 0; k < a->ntimers; k++)
+			if (strcmp(rs->groups[i].name,
+			    a->rs->groups[k].name) == 0)
+				missed[i] = a->timers[k].missed;
 	timers_stop(a);
 	evaluator_free(a->ev);
 	ruleset_free(a->rs);
@@ -474,7 +636,21 @@ alerting_reload(struct alerting *a, const struct conf *conf, char *err,
 	a->rs = rs;
 	a->ev = ev;
 	timers_start(a);
+	for (i = 0; i < a->ntimers; i++)
+		a->timers[i].missed = missed[i];
+	free(missed);
 	return 0;
+}
+
+void
+alerting_stop(struct alerting *a)
+{
+	if (a == NULL)
+		return;
+	timers_stop(a);
+	/* Waits for the query in flight; the queued ones are skipped. */
+	worker_free(a->worker);
+	a->worker = NULL;
 }
 
 void
@@ -482,7 +658,7 @@ alerting_free(struct alerting *a)
 {
 	if (a == NULL)
 		return;
-	timers_stop(a);
+	alerting_stop(a);
 	notifier_free(a->n);
 	evaluator_free(a->ev);
 	ruleset_free(a->rs);
@@ -533,6 +709,11 @@ alerting_write_metrics(struct alerting *a, struct buf *b)
 		buf_adds(b, "monitord_rule_evaluations_total{rule_group=");
 		alert_quote(b, rs->groups[g].name);
 		buf_printf(b, "} %llu\n", (unsigned long long)evals);
+		buf_adds(b, "monitord_rule_group_iterations_missed_total"
+		    "{rule_group=");
+		alert_quote(b, rs->groups[g].name);
+		buf_printf(b, "} %llu\n", (unsigned long long)
+		    (g < a->ntimers ? a->timers[g].missed : 0));
 	}
 	buf_printf(b, "monitord_alerts{state=\"pending\"} %zu\n"
 	    "monitord_alerts{state=\"firing\"} %zu\n", pending, firing);

@@ -42,8 +42,7 @@ struct evaluator {
 	struct evaluator_opts	 o;
 	struct rule_eval	**rules;	/* per group, per rule */
 	struct group_eval	*groups;
-	struct alert_vector	 vec;
-	struct alert_vector	 rvec;
+	struct rule_result	 res;		/* evaluator_eval's */
 	struct batch		*batch;
 };
 
@@ -204,8 +203,7 @@ evaluator_free(struct evaluator *ev)
 	}
 	free(ev->rules);
 	free(ev->groups);
-	alert_vector_free(&ev->vec);
-	alert_vector_free(&ev->rvec);
+	rule_result_free(&ev->res);
 	batch_free(ev->batch);
 	free(ev);
 }
@@ -545,28 +543,29 @@ sort_series(struct series_ref *cur, double *vals, size_t n)
 }
 
 static int
-eval_record(struct evaluator *ev, struct rule_eval *re, int64_t now)
+eval_record(struct evaluator *ev, struct rule_eval *re,
+    const struct alert_vector *vec, int64_t now)
 {
 	const struct rule	*r = re->rule;
 	struct series_ref	*cur;
 	double			*vals;
 	size_t			 i, j;
 
-	cur = xcalloc(ev->vec.n + 1, sizeof(*cur));
-	vals = xcalloc(ev->vec.n + 1, sizeof(*vals));
-	for (i = 0; i < ev->vec.n; i++) {
-		lset_copy(&cur[i].labels, &ev->vec.v[i].labels);
+	cur = xcalloc(vec->n + 1, sizeof(*cur));
+	vals = xcalloc(vec->n + 1, sizeof(*vals));
+	for (i = 0; i < vec->n; i++) {
+		lset_copy(&cur[i].labels, &vec->v[i].labels);
 		for (j = 0; j < r->labels.n; j++)
 			lset_set(&cur[i].labels, r->labels.v[j].name,
 			    r->labels.v[j].value);
 		lset_set(&cur[i].labels, "__name__", r->name);
 		cur[i].fp = lset_fingerprint(&cur[i].labels);
-		vals[i] = ev->vec.v[i].v;
+		vals[i] = vec->v[i].v;
 	}
-	sort_series(cur, vals, ev->vec.n);
-	for (i = 1; i < ev->vec.n; i++) {
+	sort_series(cur, vals, vec->n);
+	for (i = 1; i < vec->n; i++) {
 		if (series_qcmp(&cur[i - 1], &cur[i]) == 0) {
-			for (j = 0; j < ev->vec.n; j++)
+			for (j = 0; j < vec->n; j++)
 				lset_clear(&cur[j].labels);
 			free(cur);
 			free(vals);
@@ -575,26 +574,27 @@ eval_record(struct evaluator *ev, struct rule_eval *re, int64_t now)
 			return -1;
 		}
 	}
-	if (re->group->limit > 0 && ev->vec.n > (size_t)re->group->limit) {
-		for (j = 0; j < ev->vec.n; j++)
+	if (re->group->limit > 0 && vec->n > (size_t)re->group->limit) {
+		for (j = 0; j < vec->n; j++)
 			lset_clear(&cur[j].labels);
 		free(cur);
 		free(vals);
 		re->health = RULE_HEALTH_ERR;
 		snprintf(re->last_error, sizeof(re->last_error), "exceeded "
 		    "limit of %d with %zu series", re->group->limit,
-		    ev->vec.n);
+		    vec->n);
 		re->failures++;
 		return -1;
 	}
-	write_series(ev, re, cur, ev->vec.n, vals, now);
+	write_series(ev, re, cur, vec->n, vals, now);
 	free(vals);
 	return 0;
 }
 
 /* The alerts of this evaluation's result, sorted; NULL on a duplicate. */
 static struct alert **
-build_alerts(struct evaluator *ev, struct rule_eval *re, int64_t now)
+build_alerts(struct evaluator *ev, struct rule_eval *re,
+    const struct alert_vector *vec, int64_t now)
 {
 	const struct rule	*r = re->rule;
 	struct alert		**cur, *a;
@@ -602,31 +602,31 @@ build_alerts(struct evaluator *ev, struct rule_eval *re, int64_t now)
 	struct lset		 tl = LSET_INIT;
 	size_t			 i, j;
 
-	cur = xcalloc(ev->vec.n + 1, sizeof(*cur));
-	for (i = 0; i < ev->vec.n; i++) {
+	cur = xcalloc(vec->n + 1, sizeof(*cur));
+	for (i = 0; i < vec->n; i++) {
 		a = cur[i] = xcalloc(1, sizeof(*a));
-		lset_from(&a->source, ev->vec.v[i].labels.v,
-		    ev->vec.v[i].labels.n, "__name__");
+		lset_from(&a->source, vec->v[i].labels.v,
+		    vec->v[i].labels.n, "__name__");
 		a->source_fp = lset_fingerprint(&a->source);
 		/* Templates see the series' labels, __name__ included. */
-		lset_copy(&tl, &ev->vec.v[i].labels);
+		lset_copy(&tl, &vec->v[i].labels);
 		d.labels = &tl;
-		d.value = ev->vec.v[i].v;
+		d.value = vec->v[i].v;
 		d.external_url = ev->o.external_url;
 		lset_copy(&a->labels, &a->source);
 		expand_all(&a->labels, &r->labels, &d, re);
 		lset_set(&a->labels, "alertname", r->name);
 		expand_all(&a->annotations, &r->annotations, &d, re);
 		a->fp = lset_fingerprint(&a->labels);
-		a->value = ev->vec.v[i].v;
+		a->value = vec->v[i].v;
 		a->active_at = now;
 		a->state = ALERT_PENDING;
 	}
 	lset_clear(&tl);
-	qsort(cur, ev->vec.n, sizeof(*cur), alert_qcmp);
-	for (i = 1; i < ev->vec.n; i++) {
+	qsort(cur, vec->n, sizeof(*cur), alert_qcmp);
+	for (i = 1; i < vec->n; i++) {
 		if (alert_order(cur[i - 1], cur[i]) == 0) {
-			for (j = 0; j < ev->vec.n; j++)
+			for (j = 0; j < vec->n; j++)
 				alert_free(cur[j]);
 			free(cur);
 			set_err(re, "", "vector contains metrics with the "
@@ -637,15 +637,19 @@ build_alerts(struct evaluator *ev, struct rule_eval *re, int64_t now)
 	return cur;
 }
 
-/* Run the resolve expression when a firing alert has lost its series. */
+/*
+ * The resolve expression's vector when a firing alert has lost its series:
+ * RES's, when its queries ran it, or else asked for now (the synchronous
+ * evaluator_eval, which runs it only when needed, as Prometheus would).
+ */
 static int
 resolve_values(struct evaluator *ev, struct rule_eval *re,
-    struct alert **cur, size_t ncur, int64_t now, struct src_val **out,
-    size_t *nout)
+    struct rule_result *res, struct alert **cur, size_t ncur, int64_t now,
+    struct src_val **out, size_t *nout)
 {
-	char	err[256];
-	size_t	i, j;
-	int	need = 0;
+	struct alert_vector	*rv = &res->rvec;
+	size_t			 i, j;
+	int			 need = 0;
 
 	*out = NULL;
 	*nout = 0;
@@ -660,22 +664,28 @@ resolve_values(struct evaluator *ev, struct rule_eval *re,
 	}
 	if (!need)
 		return 0;
-	alert_vector_reset(&ev->rvec);
-	if (ev->o.instant(ev->o.instant_arg, re->rule->resolve_expr, now,
-	    &ev->rvec, err, sizeof(err)) == -1) {
-		set_err(re, "resolve: ", err);
+	if (!res->resolved) {
+		alert_vector_reset(rv);
+		res->rerr[0] = '\0';
+		res->rfailed = ev->o.instant(ev->o.instant_arg,
+		    re->rule->resolve_expr, now, rv, res->rerr,
+		    sizeof(res->rerr)) == -1;
+		res->resolved = 1;
+	}
+	if (res->rfailed) {
+		set_err(re, "resolve: ", res->rerr);
 		return -1;
 	}
-	*out = xcalloc(ev->rvec.n + 1, sizeof(**out));
-	for (i = 0; i < ev->rvec.n; i++) {
+	*out = xcalloc(rv->n + 1, sizeof(**out));
+	for (i = 0; i < rv->n; i++) {
 		/* Compare without __name__, as the alert's source has none. */
-		lset_del(&ev->rvec.v[i].labels, "__name__");
-		(*out)[i].labels = &ev->rvec.v[i].labels;
-		(*out)[i].fp = lset_fingerprint(&ev->rvec.v[i].labels);
-		(*out)[i].v = ev->rvec.v[i].v;
+		lset_del(&rv->v[i].labels, "__name__");
+		(*out)[i].labels = &rv->v[i].labels;
+		(*out)[i].fp = lset_fingerprint(&rv->v[i].labels);
+		(*out)[i].v = rv->v[i].v;
 	}
-	qsort(*out, ev->rvec.n, sizeof(**out), src_qcmp);
-	*nout = ev->rvec.n;
+	qsort(*out, rv->n, sizeof(**out), src_qcmp);
+	*nout = rv->n;
 	return 0;
 }
 
@@ -725,14 +735,15 @@ lost_series(struct evaluator *ev, struct rule_eval *re, struct alert *a,
 }
 
 static int
-eval_alert(struct evaluator *ev, struct rule_eval *re, int64_t now)
+eval_alert(struct evaluator *ev, struct rule_eval *re,
+    struct rule_result *res, int64_t now)
 {
 	struct alert		**cur, **next, *a, *c;
 	struct src_val		 *rv = NULL;
 	struct alert_send	 *send;
 	struct series_ref	 *ser;
 	double			 *vals;
-	size_t			  ncur = ev->vec.n, nrv = 0, i, j, n = 0;
+	size_t			  ncur = res->vec.n, nrv = 0, i, j, n = 0;
 	size_t			  nsend = 0, nser = 0;
 	int64_t			  interval, resend;
 	int			  cmp, fired;
@@ -744,9 +755,9 @@ eval_alert(struct evaluator *ev, struct rule_eval *re, int64_t now)
 		re->failures++;
 		return -1;
 	}
-	if ((cur = build_alerts(ev, re, now)) == NULL)
+	if ((cur = build_alerts(ev, re, &res->vec, now)) == NULL)
 		return -1;
-	if (resolve_values(ev, re, cur, ncur, now, &rv, &nrv) == -1) {
+	if (resolve_values(ev, re, res, cur, ncur, now, &rv, &nrv) == -1) {
 		for (i = 0; i < ncur; i++)
 			alert_free(cur[i]);
 		free(cur);
@@ -852,11 +863,54 @@ eval_alert(struct evaluator *ev, struct rule_eval *re, int64_t now)
 	return 0;
 }
 
+void
+rule_result_free(struct rule_result *res)
+{
+	alert_vector_free(&res->vec);
+	alert_vector_free(&res->rvec);
+}
+
+void
+rule_query(alert_instant_fn instant, void *arg, const char *expr,
+    const char *resolve_expr, int64_t now, struct rule_result *res)
+{
+	int64_t	t0 = mono_ns();
+
+	alert_vector_reset(&res->vec);
+	res->err[0] = '\0';
+	res->failed = instant(arg, expr, now, &res->vec, res->err,
+	    sizeof(res->err)) == -1;
+	res->resolved = 0;
+	if (resolve_expr != NULL && !res->failed) {
+		alert_vector_reset(&res->rvec);
+		res->rerr[0] = '\0';
+		res->rfailed = instant(arg, resolve_expr, now, &res->rvec,
+		    res->rerr, sizeof(res->rerr)) == -1;
+		res->resolved = 1;
+	}
+	res->seconds = (double)(mono_ns() - t0) / 1e9;
+}
+
 int
-evaluator_eval(struct evaluator *ev, size_t g, size_t r, int64_t now)
+evaluator_wants_resolve(const struct evaluator *ev, size_t g, size_t r)
+{
+	const struct rule_eval	*re;
+	size_t			 i;
+
+	if ((re = evaluator_rule(ev, g, r)) == NULL ||
+	    re->rule->resolve_expr == NULL)
+		return 0;
+	for (i = 0; i < re->nalerts; i++)
+		if (re->alerts[i]->state == ALERT_FIRING)
+			return 1;
+	return 0;
+}
+
+int
+evaluator_apply(struct evaluator *ev, size_t g, size_t r, int64_t now,
+    struct rule_result *res)
 {
 	struct rule_eval	*re;
-	char			 err[256];
 	int64_t			 t0 = mono_ns();
 	int			 rc;
 
@@ -865,22 +919,43 @@ evaluator_eval(struct evaluator *ev, size_t g, size_t r, int64_t now)
 	re = &ev->rules[g][r];
 	re->evaluations++;
 	re->last_eval = now;
-	alert_vector_reset(&ev->vec);
-	err[0] = '\0';
-	if (ev->o.instant(ev->o.instant_arg, re->rule->expr, now, &ev->vec,
-	    err, sizeof(err)) == -1) {
-		set_err(re, "", err);
+	if (res->failed) {
+		set_err(re, "", res->err);
 		rc = -1;
 	} else if (re->rule->type == RULE_RECORD)
-		rc = eval_record(ev, re, now);
+		rc = eval_record(ev, re, &res->vec, now);
 	else
-		rc = eval_alert(ev, re, now);
+		rc = eval_alert(ev, re, res, now);
 	if (rc == 0) {
 		re->health = RULE_HEALTH_OK;
 		re->last_error[0] = '\0';
 	}
-	re->eval_seconds = (double)(mono_ns() - t0) / 1e9;
+	re->eval_seconds = res->seconds + (double)(mono_ns() - t0) / 1e9;
 	return rc;
+}
+
+int
+evaluator_eval(struct evaluator *ev, size_t g, size_t r, int64_t now)
+{
+	const struct rule_eval	*re;
+	struct rule_result	*res = &ev->res;
+
+	if ((re = evaluator_rule(ev, g, r)) == NULL)
+		return -1;
+	/* The resolve expression only if this result needs it. */
+	rule_query(ev->o.instant, ev->o.instant_arg, re->rule->expr, NULL,
+	    now, res);
+	return evaluator_apply(ev, g, r, now, res);
+}
+
+void
+evaluator_set_group_times(struct evaluator *ev, size_t g, int64_t last,
+    double seconds)
+{
+	if (g >= ev->rs->ngroups)
+		return;
+	ev->groups[g].last = last;
+	ev->groups[g].seconds = seconds;
 }
 
 int
@@ -895,7 +970,6 @@ evaluator_eval_group(struct evaluator *ev, size_t g, int64_t now)
 	for (r = 0; r < ev->rs->groups[g].nrules; r++)
 		if (evaluator_eval(ev, g, r, now) == -1)
 			rc = -1;
-	ev->groups[g].last = now;
-	ev->groups[g].seconds = (double)(mono_ns() - t0) / 1e9;
+	evaluator_set_group_times(ev, g, now, (double)(mono_ns() - t0) / 1e9);
 	return rc;
 }

@@ -37,7 +37,14 @@
  * is neither forgotten nor sent as new, and a pending one keeps its
  * activeAt.
  *
- * Threading: the event loop's thread; the callbacks run synchronously.
+ * Off the loop: an evaluation is two halves.  rule_query runs a rule's
+ * queries into a rule_result and touches no evaluator, so it may run on
+ * any thread (alerting runs it on its rules worker); evaluator_apply then
+ * applies that result to the state machine.  evaluator_eval does both in
+ * one call.
+ *
+ * Threading: everything but rule_query on the event loop's thread; the
+ * callbacks run synchronously.
  */
 #ifndef MONITORD_ALERT_STATE_H
 #define MONITORD_ALERT_STATE_H
@@ -153,6 +160,31 @@ struct rule_eval {
 	size_t			  nwritten;
 };
 
+/*
+ * What the queries of one rule evaluation returned.  Zero it before the
+ * first use; rule_result_free frees its vectors.
+ */
+struct rule_result {
+	struct alert_vector	 vec;		/* expr's */
+	int			 failed;	/* expr failed: err */
+	char			 err[256];
+	int			 resolved;	/* resolve_expr was run: */
+	struct alert_vector	 rvec;
+	int			 rfailed;
+	char			 rerr[256];
+	double			 seconds;	/* the queries' time */
+};
+
+void		 rule_result_free(struct rule_result *);
+/*
+ * Run EXPR at NOW through INSTANT into RES, then RESOLVE_EXPR too when not
+ * NULL and EXPR succeeded.  Any thread: it reads nothing but its
+ * arguments.
+ */
+void		 rule_query(alert_instant_fn, void *arg, const char *expr,
+		    const char *resolve_expr, int64_t now,
+		    struct rule_result *);
+
 struct evaluator;
 
 /* RS must outlive the evaluator. */
@@ -162,6 +194,23 @@ void		 evaluator_free(struct evaluator *);
 /* Evaluate one rule at NOW (ms): 0, or -1 (rule health err). */
 int		 evaluator_eval(struct evaluator *, size_t group, size_t rule,
 		    int64_t now);
+/*
+ * Whether rule_query should run the rule's resolve expression too: the
+ * rule has one and one of its alerts fires (only a firing alert that lost
+ * its series asks for it; which ones did is known only with the result).
+ */
+int		 evaluator_wants_resolve(const struct evaluator *,
+		    size_t group, size_t rule);
+/*
+ * Apply RES (from rule_query at NOW) as the rule's evaluation at NOW:
+ * 0, or -1 (rule health err).  When RES lacks a resolve result the rule
+ * needs, it is asked for now, through the evaluator's instant_fn.
+ */
+int		 evaluator_apply(struct evaluator *, size_t group,
+		    size_t rule, int64_t now, struct rule_result *res);
+/* Record a group's evaluation started at LAST (ms) that took SECONDS. */
+void		 evaluator_set_group_times(struct evaluator *, size_t group,
+		    int64_t last, double seconds);
 /* Every rule of a group in order; the group's time and duration kept. */
 int		 evaluator_eval_group(struct evaluator *, size_t group,
 		    int64_t now);

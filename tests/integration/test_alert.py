@@ -595,6 +595,115 @@ class RealAlertmanager(unittest.TestCase):
             recv.stop()
             shutil.rmtree(d, ignore_errors=True)
 
+SLOW = """
+[server]
+listen = 127.0.0.1:{port}
+evaluation_interval = 1s
+
+[alert "Slow"]
+expr = slow > 1
+
+[alert "After"]
+expr = after > 0
+"""
+
+MISSED = 'monitord_rule_group_iterations_missed_total{rule_group="monitord.conf"}'
+EVALS = 'monitord_rule_evaluations_total{rule_group="monitord.conf"}'
+
+
+def alert_states(r):
+    return {a["labels"]["alertname"]: (a["state"], a["activeAt"])
+            for a in r.json("/api/v1/alerts")["data"]["alerts"]}
+
+
+class SlowRule(unittest.TestCase):
+    """A rule whose query is held (the runner's WAIT line: the query waits
+    for a gate file) stands for a heavy query.  The query runs on the rules
+    worker, so while it is held the loop serves every request; the group's
+    ticks meanwhile are skipped and counted, and the next rule of the group
+    waits for it.  Before the rules worker, the held query ran on the event
+    loop: the first request below would time out and the test fail."""
+
+    def test_loop_serves_while_a_rule_evaluates(self):
+        gdir = tempfile.mkdtemp(prefix="monitord-alert-gate-")
+        gate = os.path.join(gdir, "gate")
+        r = Runner(SLOW, series=f"slow > 1\t{gate}\tWAIT\nslow > 1\tinstance=a\t5\n"
+                   "after > 0\tinstance=b\t1\n")
+        try:
+            # The first evaluation is held from the start: the group's
+            # next ticks find it busy.
+            wait_for("a missed iteration", lambda: (r.metric_line(MISSED) or 0) >= 2)
+            # Every API answers while the evaluation is held.
+            for path in ("/api/v1/rules", "/api/alerts", "/api/v1/alerts"):
+                with urllib.request.urlopen(f"http://127.0.0.1:{r.port}{path}",
+                                            timeout=5) as resp:
+                    self.assertEqual(resp.status, 200)
+            self.assertEqual(alert_states(r), {})
+            # Nothing of the held evaluation was applied: not even the rule
+            # after the slow one (rules of a group run in order).
+            self.assertEqual(r.metric_line(EVALS), 0)
+            rules = r.json("/api/v1/rules")["data"]["groups"][0]["rules"]
+            self.assertEqual([(x["name"], x["health"]) for x in rules],
+                             [("Slow", "unknown"), ("After", "unknown")])
+            self.assertGreaterEqual(r.metric_line(MISSED), 2)
+
+            open(gate, "w").close()
+            states = wait_for("both alerts", lambda: len(alert_states(r)) == 2 and alert_states(r))
+            self.assertEqual({k: v[0] for k, v in states.items()},
+                             {"Slow": "firing", "After": "firing"})
+            # The two rules were evaluated at the same time, in one go.
+            self.assertEqual(states["Slow"][1], states["After"][1])
+            self.assertGreaterEqual(r.metric_line(EVALS), 2)
+        finally:
+            open(gate, "w").close()
+            r.cleanup()
+            shutil.rmtree(gdir, ignore_errors=True)
+
+    def test_reload_and_stop_during_an_evaluation(self):
+        r = Runner(SLOW, series="slow > 1\tinstance=a\t5\n")
+        gate = os.path.join(r.dir, "gate")
+        try:
+            first = wait_for("Slow firing", lambda: alert_states(r).get("Slow", (None,))[0] == "firing"
+                             and alert_states(r)["Slow"])
+            # Hold the next evaluation, then reload with one rule more.
+            r.set_series(f"slow > 1\t{gate}\tWAIT\nslow > 1\tinstance=a\t5\n"
+                         "extra > 0\tinstance=c\t1\n")
+            base = r.metric_line(MISSED)
+            wait_for("a missed iteration", lambda: r.metric_line(MISSED) > base)
+            with open(r.conf, "a") as f:
+                f.write('\n[alert "Extra"]\nexpr = extra > 0\n')
+            r.proc.send_signal(signal.SIGHUP)
+
+            def reloaded():
+                groups = r.json("/api/v1/rules")["data"]["groups"]
+                return [x["name"] for x in groups[0]["rules"]] == ["Slow", "After", "Extra"]
+            wait_for("the new rules", reloaded)
+            # The reload kept the state and the missed count; the new
+            # ruleset's evaluation waits behind the held one, so its
+            # ticks are missed too.
+            self.assertEqual(alert_states(r), {"Slow": first})
+            missed = r.metric_line(MISSED)
+            self.assertGreaterEqual(missed, base + 1)
+            wait_for("a missed iteration of the new rules",
+                     lambda: r.metric_line(MISSED) > missed)
+            self.assertEqual(alert_states(r), {"Slow": first})
+
+            open(gate, "w").close()
+            wait_for("Extra firing", lambda: "Extra" in alert_states(r))
+            self.assertEqual(alert_states(r)["Slow"], first)
+
+            # Stop while a rule is held: the runner waits for that query,
+            # drops its result and exits cleanly.
+            os.unlink(gate)
+            missed = r.metric_line(MISSED)
+            wait_for("a held evaluation again", lambda: r.metric_line(MISSED) > missed)
+            r.proc.send_signal(signal.SIGTERM)
+            open(gate, "w").close()
+            self.assertEqual(r.proc.wait(timeout=20), 0)
+        finally:
+            open(gate, "w").close()
+            r.cleanup()
+
 
 if __name__ == "__main__":
     tap.main()
