@@ -530,6 +530,7 @@ req_prepare(struct httpd_req *r, char *err, size_t errlen)
 		return 415;
 	}
 	if ((r->method & (HTTPD_POST | HTTPD_PUT | HTTPD_PATCH)) &&
+	    !(r->route->methods & HTTPD_RAW_BODY) &&
 	    content_type_is_form(httpd_header(r, "Content-Type")) &&
 	    params_parse(&r->params, r->body, r->bodylen, err, errlen) == -1)
 		return 400;

@@ -57,6 +57,13 @@ struct httpd_req;
 #define HTTPD_DELETE	0x10
 #define HTTPD_OPTIONS	0x20
 #define HTTPD_PATCH	0x40
+/*
+ * Not a method: the route's POST bodies are data, never form parameters,
+ * whatever their Content-Type (curl and most HTTP libraries label any
+ * body application/x-www-form-urlencoded by default, and decoding a bulk
+ * import as parameters would cost time and a copy of it).
+ */
+#define HTTPD_RAW_BODY	0x100
 
 #define HTTPD_GZIP_MIN	1024	/* smaller bodies are not worth compressing */
 

@@ -134,6 +134,20 @@ class Import(unittest.TestCase):
                          [{"metric": {"__name__": "imp_gz", "env": "test"}, "values": [7],
                            "timestamps": [1700000000000]}])
 
+    def test_form_content_type_body_is_data(self):
+        # curl -d and most libraries label any body as a form: the import
+        # reads it as lines all the same ("%zz" is no URL escape, "&" and
+        # "=" separate nothing), and a query-string extra_label still works.
+        body = (b'imp_form{job="a&b=c",p="50%zz"} 1 1700000000000\n'
+                b'imp_form{job="a&b=c",p="50%zz"} 2 1700000015000\n')
+        r = post(self.d, body, path="/api/v1/import/prometheus?extra_label=env%3Dform",
+                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(r.status, 204, r.text)
+        self.assertEqual(export(self.d, "imp_form"),
+                         [{"metric": {"__name__": "imp_form", "env": "form", "job": "a&b=c",
+                                      "p": "50%zz"},
+                           "values": [1, 2], "timestamps": [1700000000000, 1700000015000]}])
+
     def test_out_of_order_and_duplicates_counted(self):
         self.assertEqual(post(self.d, b'imp_ooo 1 1700000010000\n').status, 204)
         r = post(self.d, b'imp_ooo 2 1700000000000\nimp_ooo 3 1700000010000\nimp_ooo 1 1700000010000\n')
