@@ -211,7 +211,7 @@ api_import(struct httpd_req *req, void *arg)
 	struct textparse	*tp;
 	struct timespec		 ts;
 	const char		*body;
-	size_t			 len;
+	size_t			 len, pos, total;
 	char			 err[256];
 	int			 rc;
 
@@ -220,11 +220,16 @@ api_import(struct httpd_req *req, void *arg)
 	j->req = req;
 	j->now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	j->batch = batch_new();
-	body = httpd_body(req, &len);
-	j->big = len >= IMPORT_TRIM;
 	tp = textparse_new(NULL, &cb, j);
 	j->tp = tp;
-	rc = textparse_parse(tp, TEXTPARSE_PROM, body, len, err, sizeof(err));
+	textparse_begin(tp, TEXTPARSE_PROM);
+	for (rc = 0, pos = 0, total = 0; rc == 0 &&
+	    (body = httpd_body_next(req, &pos, &len)) != NULL; total += len)
+		rc = textparse_feed(tp, body, len, err, sizeof(err));
+	if (rc == 0)
+		rc = textparse_finish(tp, err, sizeof(err));
+	j->big = total >= IMPORT_TRIM;
+	httpd_body_release(req);
 	if (rc == TEXTPARSE_EABORT)
 		snprintf(err, sizeof(err), "line %" PRIu64 ": invalid metric "
 		    "or label name", textparse_lineno(tp));

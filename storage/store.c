@@ -362,6 +362,71 @@ count_append(struct store *st, const struct store_append_stats *a)
 	pthread_mutex_unlock(&st->statlock);
 }
 
+/*
+ * The series of each label set of a batch, by the set's address: batches
+ * keep one copy of a set that repeats (sample.h), so an import body of a
+ * thousand series over hundreds of timestamps builds and hashes a
+ * thousand keys instead of one a sample.
+ */
+struct setmap {
+	const struct label	**k;
+	struct series		**v;	/* NULL: refused */
+	size_t			  n, cap;	/* cap a power of two */
+};
+
+static size_t
+setmap_slot(const struct setmap *m, const struct label *k)
+{
+	size_t j = (size_t)(((uintptr_t)k >> 3) * 0x9e3779b97f4a7c15ULL) &
+	    (m->cap - 1);
+
+	while (m->k[j] != NULL && m->k[j] != k)
+		j = (j + 1) & (m->cap - 1);
+	return j;
+}
+
+/* 1 with the series (maybe NULL) of K, or 0 when K is not known yet. */
+static int
+setmap_get(const struct setmap *m, const struct label *k, struct series **s)
+{
+	size_t j;
+
+	if (m->n == 0)
+		return 0;
+	j = setmap_slot(m, k);
+	if (m->k[j] == NULL)
+		return 0;
+	*s = m->v[j];
+	return 1;
+}
+
+static void
+setmap_put(struct setmap *m, const struct label *k, struct series *s)
+{
+	const struct label	**ok = m->k;
+	struct series		**ov = m->v;
+	size_t			  ocap = m->cap, i, j;
+
+	if (2 * (m->n + 1) > m->cap) {
+		m->cap = ocap ? ocap * 2 : 256;
+		m->k = xcalloc(m->cap, sizeof(*m->k));
+		m->v = xcalloc(m->cap, sizeof(*m->v));
+		for (i = 0; i < ocap; i++)
+			if (ok[i] != NULL) {
+				j = setmap_slot(m, ok[i]);
+				m->k[j] = ok[i];
+				m->v[j] = ov[i];
+			}
+		free(ok);
+		free(ov);
+	}
+	j = setmap_slot(m, k);
+	if (m->k[j] == NULL)
+		m->n++;
+	m->k[j] = k;
+	m->v[j] = s;
+}
+
 /* Writer lock held. */
 static int
 append_locked(struct store *st, const struct batch *b,
@@ -370,6 +435,7 @@ append_locked(struct store *st, const struct batch *b,
 	const struct sample	 *smp;
 	struct series		**ref, *s;
 	struct series_index	  nidx;
+	struct setmap		  sets = { NULL, NULL, 0, 0 };
 	struct new_series	  ns = { st, NULL, 0 };
 	char			 *key = NULL, ebuf[256];
 	size_t			  n = batch_len(b), i, cap = 0, len;
@@ -385,7 +451,14 @@ append_locked(struct store *st, const struct batch *b,
 			a->too_old++;
 			continue;
 		}
+		if (setmap_get(&sets, smp->labels, &s)) {
+			if (s == NULL)
+				a->invalid++;
+			ref[i] = s;
+			continue;
+		}
 		if (!labels_ok(smp)) {
+			setmap_put(&sets, smp->labels, NULL);
 			a->invalid++;
 			continue;
 		}
@@ -403,8 +476,14 @@ append_locked(struct store *st, const struct batch *b,
 				ns.v[ns.n++] = s;
 			}
 		}
+		/* A set refused by the series limits is asked again: the
+		 * limit counts each sample refused. */
+		if (s != NULL)
+			setmap_put(&sets, smp->labels, s);
 		ref[i] = s;
 	}
+	free(sets.k);
+	free(sets.v);
 	if (ns.n > 0) {
 		if (kv_write(st->kv, write_new_series, &ns, ebuf,
 		    sizeof(ebuf)) < 0) {
