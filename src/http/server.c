@@ -497,29 +497,14 @@ req_free(struct httpd_req *r)
 	free(r);
 }
 
-/*
- * Decode the body and the parameters.  0, or an HTTP status with the
- * message in err.
- */
+/* The body as one buffer, decoded, and its form parameters. */
 static int
-req_prepare(struct httpd_req *r, char *err, size_t errlen)
+body_prepare(struct httpd_req *r, struct evbuffer *in, const char *coding,
+    char *err, size_t errlen)
 {
-	struct httpd		*h = r->httpd;
-	struct evbuffer		*in = evhttp_request_get_input_buffer(r->evreq);
-	const struct evhttp_uri	*uri;
-	const char		*q, *coding;
-	size_t			 len = evbuffer_get_length(in);
-	int			 rc;
+	struct httpd	*h = r->httpd;
+	int		 rc;
 
-	coding = httpd_header(r, "Content-Encoding");
-	r->bodylen = len;
-	if ((r->route->methods & HTTPD_RAW_BODY) &&
-	    content_coding(coding) == CODING_IDENTITY) {
-		/* Copying megabytes into one buffer costs more than
-		 * parsing them: httpd_body_next hands the pieces. */
-		r->in = in;
-		return 0;
-	}
 	/* A NUL after the body lets handlers treat it as a string. */
 	evbuffer_add(in, "", 1);
 	r->body = (const char *)evbuffer_pullup(in, -1);
@@ -547,6 +532,31 @@ req_prepare(struct httpd_req *r, char *err, size_t errlen)
 	    content_type_is_form(httpd_header(r, "Content-Type")) &&
 	    params_parse(&r->params, r->body, r->bodylen, err, errlen) == -1)
 		return 400;
+	return 0;
+}
+
+/*
+ * Decode the body and the parameters.  0, or an HTTP status with the
+ * message in err.
+ */
+static int
+req_prepare(struct httpd_req *r, char *err, size_t errlen)
+{
+	struct evbuffer		*in = evhttp_request_get_input_buffer(r->evreq);
+	const struct evhttp_uri	*uri;
+	const char		*q, *coding;
+	size_t			 len = evbuffer_get_length(in);
+	int			 rc;
+
+	coding = httpd_header(r, "Content-Encoding");
+	r->bodylen = len;
+	if ((r->route->methods & HTTPD_RAW_BODY) &&
+	    content_coding(coding) == CODING_IDENTITY)
+		/* Copying megabytes into one buffer costs more than
+		 * parsing them: httpd_body_next hands the pieces. */
+		r->in = in;
+	else if ((rc = body_prepare(r, in, coding, err, errlen)) != 0)
+		return rc;
 	uri = evhttp_request_get_evhttp_uri(r->evreq);
 	if (uri != NULL && (q = evhttp_uri_get_query(uri)) != NULL &&
 	    params_parse(&r->params, q, strlen(q), err, errlen) == -1)
