@@ -569,6 +569,25 @@ emit(uint8_t **buf, size_t *cap, size_t *len, unsigned enc,
 	hdr_seal(*buf, *len);
 }
 
+size_t
+chunk_app_copy(const struct chunk_app *a, uint8_t *buf, size_t cap)
+{
+	uint8_t	hdr[CHUNK_MAX_HDR];
+	size_t	plen, hlen;
+
+	if (a->n == 0)
+		return 0;
+	plen = bitw_nbytes(&a->bw);
+	hlen = hdr_write(hdr, CHUNK_ENC_GORILLA, a->n, a->first, a->last,
+	    plen);
+	if (cap < hlen + plen)
+		return hlen + plen;
+	memcpy(buf, hdr, hlen);
+	bitw_copy(&a->bw, buf + hlen);
+	hdr_seal(buf, hlen + plen);
+	return hlen + plen;
+}
+
 static void
 app_emit(struct chunk_app *a, unsigned enc, const struct bitw *w)
 {

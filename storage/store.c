@@ -3,10 +3,11 @@
  * store's own maintenance thread (see store.h for the contract).
  *
  * Appending resolves each sample's series through the in-memory index.
- * New series of a batch are first written to the index on disk in one
- * transaction and only then made visible in memory, so a reader never
- * meets an id the disk does not know, and a failed write leaves nothing
- * half-created.
+ * New series of a batch are first written to the index on disk, a slice
+ * of them a transaction, and each slice is made visible in memory only
+ * then, so a reader never meets an id the disk does not know, and a
+ * failed write leaves no series half-created (the samples of those it
+ * could not create are counted as write errors).
  */
 #include "config.h"
 
@@ -41,6 +42,7 @@ store_opts_default(struct store_opts *o)
 	o->chunk_max_samples = CHUNK_MAX_SAMPLES;
 	o->chunk_max_bytes = 16384;
 	o->chunk_max_span_ms = 86400 * 1000;
+	o->head_segment_samples = 120;
 }
 
 int64_t
@@ -115,6 +117,12 @@ check_opts(const struct store_opts *o, char *err, size_t errlen)
 	if (o->chunk_max_samples < 2 || o->chunk_max_samples >
 	    CHUNK_MAX_SAMPLES) {
 		snprintf(err, errlen, "chunk size must be 2 to %d samples",
+		    CHUNK_MAX_SAMPLES);
+		return -1;
+	}
+	if (o->head_segment_samples < 2 || o->head_segment_samples >
+	    CHUNK_MAX_SAMPLES) {
+		snprintf(err, errlen, "head segments must be 2 to %d samples",
 		    CHUNK_MAX_SAMPLES);
 		return -1;
 	}
@@ -253,7 +261,7 @@ seal_all(struct store *st)
 	pthread_mutex_lock(&st->wlock);
 	for (i = 0; i < st->idx.nbuckets; i++)
 		for (s = st->idx.byid[i]; s != NULL; s = s->inext)
-			if (s->head != NULL)
+			if (s->open != NULL)
 				(void)head_seal(st, s);
 	pthread_mutex_unlock(&st->wlock);
 	return st->ndirty > 0;
@@ -290,6 +298,9 @@ store_close(struct store *st, char *err, size_t errlen)
 	store_free(st);
 	return rc;
 }
+
+/* New series written in one transaction at most. */
+#define NEW_SERIES_TXN	128
 
 struct new_series {
 	struct store	 *st;
@@ -436,10 +447,10 @@ append_locked(struct store *st, const struct batch *b,
 	struct series		**ref, *s;
 	struct series_index	  nidx;
 	struct setmap		  sets = { NULL, NULL, 0, 0 };
-	struct new_series	  ns = { st, NULL, 0 };
+	struct new_series	  ns = { st, NULL, 0 }, slice;
 	char			 *key = NULL, ebuf[256];
 	size_t			  n = batch_len(b), i, cap = 0, len;
-	size_t			  nscap = 0;
+	size_t			  nscap = 0, off;
 	uint64_t		  h;
 	int			  rc = 0, hrc, flush_failed = 0;
 
@@ -484,8 +495,16 @@ append_locked(struct store *st, const struct batch *b,
 	}
 	free(sets.k);
 	free(sets.v);
-	if (ns.n > 0) {
-		if (kv_write(st->kv, write_new_series, &ns, ebuf,
+	/* In slices: LMDB keeps a copy of every page a transaction
+	 * touched for as long as it is open, so the largest one sets memory
+	 * held for good (see head.c); a thousand new series touch a page
+	 * or so each in the label index. */
+	for (off = 0; off < ns.n; off += slice.n) {
+		slice.st = st;
+		slice.v = ns.v + off;
+		slice.n = ns.n - off < NEW_SERIES_TXN ? ns.n - off :
+		    NEW_SERIES_TXN;
+		if (kv_write(st->kv, write_new_series, &slice, ebuf,
 		    sizeof(ebuf)) < 0) {
 			store_set_error(st, is_disk_full(ebuf), ebuf);
 			for (i = 0; i < n; i++)
@@ -494,22 +513,22 @@ append_locked(struct store *st, const struct batch *b,
 					ref[i] = NULL;
 					a->write_error++;
 				}
-			for (i = 0; i < ns.n; i++)
+			for (i = off; i < ns.n; i++)
 				series_free(ns.v[i]);
 			rc = -1;
-		} else {
-			pthread_rwlock_wrlock(&st->ilock);
-			for (i = 0; i < ns.n; i++) {
-				series_remove(&nidx, ns.v[i]);
-				series_insert(&st->idx, ns.v[i]);
-			}
-			pthread_rwlock_unlock(&st->ilock);
-			pthread_mutex_lock(&st->statlock);
-			store_wrote_locked(st);
-			pthread_mutex_unlock(&st->statlock);
-			st->next_id += ns.n;
-			a->series_created += ns.n;
+			break;
 		}
+		pthread_rwlock_wrlock(&st->ilock);
+		for (i = 0; i < slice.n; i++) {
+			series_remove(&nidx, slice.v[i]);
+			series_insert(&st->idx, slice.v[i]);
+		}
+		pthread_rwlock_unlock(&st->ilock);
+		pthread_mutex_lock(&st->statlock);
+		store_wrote_locked(st);
+		pthread_mutex_unlock(&st->statlock);
+		st->next_id += slice.n;
+		a->series_created += slice.n;
 	}
 	for (i = 0; i < n; i++) {
 		if (ref[i] == NULL)
@@ -633,9 +652,9 @@ store_stats(struct store *st, struct store_stats *out)
 		for (s = st->idx.byid[i]; s != NULL; s = s->inext) {
 			lk = store_stripe(st, s->id);
 			pthread_mutex_lock(lk);
-			if (s->head != NULL) {
+			if (s->open != NULL) {
 				out->head_chunks++;
-				out->head_samples += chunk_app_count(s->head);
+				out->head_samples += s->open->count;
 			}
 			out->pending_chunks += s->npending;
 			pthread_mutex_unlock(lk);

@@ -99,6 +99,12 @@ struct store_opts {
 	unsigned	 chunk_max_samples;
 	int64_t		 chunk_max_span_ms;
 	size_t		 chunk_max_bytes;
+	/*
+	 * An open chunk keeps at most this many samples in memory: each
+	 * full segment of them goes to disk at the next flush, and sealing
+	 * merges the segments into the chunk (storage/LAYOUT.md).
+	 */
+	unsigned	 head_segment_samples;
 };
 
 /* Defaults: flush 10s, maintenance 0, no limits, retention 15d, 5m tier
@@ -237,7 +243,7 @@ void		 store_strings_free(struct store_strings *);
 
 struct store_stats {
 	uint64_t	series;
-	uint64_t	head_chunks;		/* open chunks in memory */
+	uint64_t	head_chunks;		/* open chunks */
 	uint64_t	head_samples;
 	uint64_t	pending_chunks;		/* sealed, not yet flushed */
 	uint64_t	samples_appended;
