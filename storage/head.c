@@ -49,12 +49,21 @@
  * a synchronous commit, which is why the bound is not smaller.
  */
 #define FLUSH_TXN_BYTES		(256u << 10)
-#define FLUSH_TXN_SERIES	64
+#define FLUSH_TXN_SERIES	128
 /* Most bytes one more sample may add to a chunk (a Gorilla sample with
  * both fields in full takes 4 + 64 + 13 + 64 bits). */
 #define HEAD_SAMPLE_MAX		20
-/* HEAD keys: series id, first time of the segment. */
-#define SEG_KEY_LEN		16
+/*
+ * HEAD keys.  Segments: 01, series id, first time; tails: 02, series id.
+ * Tails apart, because a flush rewrites the tail of every series written
+ * since the last one: those of neighbouring series share pages instead of
+ * each sitting among its own segments, which would make a flush copy and
+ * write a page for every two or three series.
+ */
+#define SEG_KEY_LEN		17
+#define TAIL_KEY_LEN		9
+#define KEY_SEG			0x01
+#define KEY_TAIL		0x02
 
 /* Chunk spans; each divides a day, so boundaries fall on the same
  * instants whatever the span. */
@@ -66,8 +75,26 @@ static const int64_t span_ladder[] = {
 static void
 seg_key(uint8_t *k, uint64_t id, int64_t first)
 {
-	key_put64(k, id);
-	key_put_time(k + 8, first);
+	k[0] = KEY_SEG;
+	key_put64(k + 1, id);
+	key_put_time(k + 9, first);
+}
+
+static void
+tail_key(uint8_t *k, uint64_t id)
+{
+	k[0] = KEY_TAIL;
+	key_put64(k + 1, id);
+}
+
+/* Whether K is a segment key of ID (any when ID is 0). */
+static int
+is_seg_key(const struct kv_val *k, uint64_t id)
+{
+	const uint8_t *p = k->data;
+
+	return k->len == SEG_KEY_LEN && p[0] == KEY_SEG &&
+	    (id == 0 || key_get64(p + 1) == id);
 }
 
 static size_t
@@ -331,9 +358,9 @@ seg_scan(struct kv_txn *txn, struct flush_ctx *fc, uint64_t id, int64_t lo,
 	k.len = sizeof(key);
 	for (rc = kv_cursor_get(cur, KV_SET_RANGE, &k, &v); rc == 0;
 	    rc = kv_cursor_get(cur, KV_NEXT, &k, &v)) {
-		if (k.len != SEG_KEY_LEN || key_get64(k.data) != id)
+		if (!is_seg_key(&k, id))
 			break;
-		first = key_get_time((const uint8_t *)k.data + 8);
+		first = key_get_time((const uint8_t *)k.data + 9);
 		if (first > hi)
 			break;
 		if (fc->nkeys == fc->keycap) {
@@ -347,6 +374,32 @@ seg_scan(struct kv_txn *txn, struct flush_ctx *fc, uint64_t id, int64_t lo,
 	}
 	kv_cursor_close(cur);
 	return rc == KV_NOTFOUND ? 0 : rc;
+}
+
+/*
+ * The tail on disk of ID when its first time is in [lo, hi]: with MERGE
+ * its samples go after those there; it is deleted.
+ */
+static int
+tail_take(struct kv_txn *txn, struct flush_ctx *fc, uint64_t id, int64_t lo,
+    int64_t hi, int merge)
+{
+	struct kv_val	v;
+	uint8_t		key[TAIL_KEY_LEN];
+	uint32_t	n;
+	int64_t		first, last;
+	int		rc;
+
+	tail_key(key, id);
+	if ((rc = kv_get(txn, KV_DB_HEAD, key, sizeof(key), &v)) != 0)
+		return rc == KV_NOTFOUND ? 0 : rc;
+	/* One that does not read is of no chunk: it goes too. */
+	if (chunk_peek(v.data, v.len, &n, &first, &last) == 0 &&
+	    (first < lo || first > hi))
+		return 0;
+	if (merge && merge_add(fc, v.data, v.len) != 0)
+		fc->bad++;
+	return kv_del(txn, KV_DB_HEAD, key, sizeof(key), NULL, 0);
 }
 
 /* Delete the segments seg_scan found. */
@@ -382,7 +435,8 @@ merge_closed(struct kv_txn *txn, struct flush_ctx *fc, struct series *s,
 	int			 rc;
 
 	fc->ns = 0;
-	if ((rc = seg_scan(txn, fc, s->id, c->first, c->last, 1)) < 0)
+	if ((rc = seg_scan(txn, fc, s->id, c->first, c->last, 1)) < 0 ||
+	    (rc = tail_take(txn, fc, s->id, c->first, c->last, 1)) < 0)
 		return rc;
 	for (g = c->mem; g != NULL; g = g->next)
 		if (merge_add(fc, g->data, g->len) != 0)
@@ -426,6 +480,17 @@ seg_put(struct kv_txn *txn, uint64_t id, int64_t first, const uint8_t *data,
 	return kv_put(txn, KV_DB_HEAD, key, sizeof(key), data, len);
 }
 
+static int
+tail_del(struct kv_txn *txn, uint64_t id)
+{
+	uint8_t	key[TAIL_KEY_LEN];
+	int	rc;
+
+	tail_key(key, id);
+	rc = kv_del(txn, KV_DB_HEAD, key, sizeof(key), NULL, 0);
+	return rc == KV_NOTFOUND ? 0 : rc;
+}
+
 /* One series: its closed chunks, then the open chunk's new segments and
  * its tail.  Stripe lock held. */
 static int
@@ -433,6 +498,7 @@ flush_series(struct kv_txn *txn, struct flush_ctx *fc, struct series *s)
 {
 	struct hchunk	*c;
 	struct seg	*g;
+	uint8_t		 key[TAIL_KEY_LEN];
 	size_t		 len;
 	int		 rc = 0;
 
@@ -440,22 +506,25 @@ flush_series(struct kv_txn *txn, struct flush_ctx *fc, struct series *s)
 		if (!c->drop)
 			rc = merge_closed(txn, fc, s, c);
 		else if ((rc = seg_scan(txn, fc, s->id, c->first, c->last,
-		    0)) >= 0)
-			rc = seg_del_found(txn, fc, s->id);
+		    0)) >= 0 && (rc = seg_del_found(txn, fc, s->id)) >= 0)
+			rc = tail_take(txn, fc, s->id, c->first, c->last, 0);
 	}
 	if (rc < 0 || s->open == NULL)
 		return rc;
 	for (g = s->open->mem; g != NULL && rc >= 0; g = g->next)
 		rc = seg_put(txn, s->id, g->first, g->data, g->len);
+	/* A tail that just became a segment is in it now. */
 	if (rc < 0 || tail_count(s) == 0)
-		return rc;
+		return rc < 0 || s->open->mem == NULL ? rc :
+		    tail_del(txn, s->id);
 	len = chunk_app_copy(s->tail, NULL, 0);
 	if (len > fc->bufcap) {
 		fc->bufcap = len;
 		fc->buf = xreallocarray(fc->buf, len, 1);
 	}
 	(void)chunk_app_copy(s->tail, fc->buf, len);
-	return seg_put(txn, s->id, chunk_app_first(s->tail), fc->buf, len);
+	tail_key(key, s->id);
+	return kv_put(txn, KV_DB_HEAD, key, sizeof(key), fc->buf, len);
 }
 
 static int
@@ -583,8 +652,9 @@ head_delete(struct kv_txn *txn, uint64_t id)
 	int			rc;
 
 	memset(&fc, 0, sizeof(fc));
-	if ((rc = seg_scan(txn, &fc, id, INT64_MIN, INT64_MAX, 0)) >= 0)
-		rc = seg_del_found(txn, &fc, id);
+	if ((rc = seg_scan(txn, &fc, id, INT64_MIN, INT64_MAX, 0)) >= 0 &&
+	    (rc = seg_del_found(txn, &fc, id)) >= 0)
+		rc = tail_del(txn, id);
 	flush_ctx_free(&fc);
 	return rc;
 }
@@ -611,22 +681,22 @@ restore_last(void *arg, int64_t first, const uint8_t *data, size_t len,
 	return 0;
 }
 
-/* The segments of one series on disk, as head_restore reads them. */
+/* The segments and tail of one series on disk, as head_restore reads
+ * them. */
 struct restore {
 	struct series	*s;
 	int		 bad;
 	uint32_t	 nseg, count, bytes;
 	int64_t		 first, last;
 	uint64_t	 last_vbits;
-	const uint8_t	*lastdata;	/* the newest segment */
-	size_t		 lastlen;
-	uint32_t	 lastcount;
+	const uint8_t	*tail;		/* NULL: none */
+	size_t		 taillen;
 };
 
-/* Check one segment: it decodes, its key is its first time, and it comes
- * after everything before it. */
+/* Check one segment (KEY its first time) or the tail (KEY INT64_MIN): it
+ * decodes and comes after everything before it. */
 static void
-restore_seg(struct restore *r, int64_t key, const uint8_t *data, size_t len)
+restore_one(struct restore *r, int64_t key, const uint8_t *data, size_t len)
 {
 	struct chunk_iter	it;
 	int64_t			t, prev;
@@ -636,8 +706,9 @@ restore_seg(struct restore *r, int64_t key, const uint8_t *data, size_t len)
 
 	if (r->bad)
 		return;
-	prev = r->nseg > 0 ? r->last : r->s->last_t;
-	if (chunk_iter_init(&it, data, len) != 0 || it.first != key) {
+	prev = r->count > 0 ? r->last : r->s->last_t;
+	if (chunk_iter_init(&it, data, len) != 0 ||
+	    (key != INT64_MIN && it.first != key)) {
 		r->bad = 1;
 		return;
 	}
@@ -654,21 +725,23 @@ restore_seg(struct restore *r, int64_t key, const uint8_t *data, size_t len)
 		r->bad = 1;
 		return;
 	}
-	if (r->nseg == 0)
-		r->first = key;
+	if (r->count == 0)
+		r->first = it.first;
 	r->last = prev;
 	r->count += n;
-	r->bytes += (uint32_t)len;
-	r->nseg++;
-	r->lastdata = data;
-	r->lastlen = len;
-	r->lastcount = n;
+	if (key == INT64_MIN) {
+		r->tail = data;
+		r->taillen = len;
+	} else {
+		r->bytes += (uint32_t)len;
+		r->nseg++;
+	}
 }
 
 /*
- * The segments of a series are its open chunk again: the newest, when not
- * full, goes back into the tail.  Damaged ones drop the lot, deleted at
- * the next flush, as a damaged checkpoint would be.  1 when they did.
+ * The segments and the tail of a series become its open chunk again.
+ * Damage anywhere drops the lot (deleted at the next flush), as a damaged
+ * checkpoint would be.  1 when it did.
  */
 static int
 restore_done(struct store *st, struct restore *r)
@@ -679,7 +752,7 @@ restore_done(struct store *st, struct restore *r)
 	int64_t			 t;
 	double			 v;
 
-	if (s == NULL || (!r->bad && r->nseg == 0))
+	if (!r->bad && r->count == 0)
 		return 0;
 	c = xcalloc(1, sizeof(*c));
 	if (r->bad) {
@@ -696,13 +769,11 @@ restore_done(struct store *st, struct restore *r)
 	c->count = r->count;
 	c->bytes = r->bytes;
 	c->ondisk = r->nseg;
-	if (r->lastcount < st->opts.head_segment_samples) {
+	if (r->tail != NULL) {
 		s->tail = chunk_app_new();
-		(void)chunk_iter_init(&it, r->lastdata, r->lastlen);
+		(void)chunk_iter_init(&it, r->tail, r->taillen);
 		while (chunk_iter_next(&it, &t, &v) == 1)
 			(void)chunk_app_add(s->tail, t, v);
-		c->bytes -= (uint32_t)r->lastlen;
-		c->ondisk--;
 	}
 	s->open = c;
 	s->last_t = r->last;
@@ -712,59 +783,65 @@ restore_done(struct store *st, struct restore *r)
 	return 0;
 }
 
+static int
+restore_series(struct kv_txn *txn, struct store *st, struct series *s,
+    size_t *bad)
+{
+	struct kv_cursor	*cur;
+	struct kv_val		 k, v;
+	struct restore		 r;
+	uint8_t			 key[SEG_KEY_LEN];
+	int			 rc;
+
+	memset(&r, 0, sizeof(r));
+	r.s = s;
+	if ((rc = kv_cursor_open(txn, KV_DB_HEAD, &cur)) < 0)
+		return rc;
+	seg_key(key, s->id, INT64_MIN);
+	k.data = key;
+	k.len = sizeof(key);
+	for (rc = kv_cursor_get(cur, KV_SET_RANGE, &k, &v); rc == 0 &&
+	    is_seg_key(&k, s->id); rc = kv_cursor_get(cur, KV_NEXT, &k, &v))
+		restore_one(&r, key_get_time((const uint8_t *)k.data + 9),
+		    v.data, v.len);
+	kv_cursor_close(cur);
+	if (rc < 0)
+		return rc;
+	tail_key(key, s->id);
+	if ((rc = kv_get(txn, KV_DB_HEAD, key, TAIL_KEY_LEN, &v)) < 0)
+		return rc;
+	if (rc == 0)
+		restore_one(&r, INT64_MIN, v.data, v.len);
+	*bad += restore_done(st, &r);
+	return 0;
+}
+
 /*
- * At open: the time bounds of every series from its chunks, then the
- * segments of the open chunks.  Those of a series that no longer exists
- * are ignored.
+ * At open: the time bounds of every series from its chunks, then its
+ * open chunk from the segments and the tail in HEAD.  Those of a series
+ * that no longer exists are ignored.
  */
 int
 head_restore(struct store *st, char *err, size_t errlen)
 {
-	struct kv_txn		*txn;
-	struct kv_cursor	*cur = NULL;
-	struct kv_val		 k, v;
-	struct restore		 r;
-	struct series		*s;
-	uint64_t		 id, cur_id = 0;
-	size_t			 i, bad = 0;
-	int			 rc;
+	struct kv_txn	*txn;
+	struct series	*s;
+	size_t		 i, bad = 0;
+	int		 rc;
 
 	if (kv_read_begin(st->kv, &txn, err, errlen) < 0)
 		return -1;
 	rc = 0;
 	for (i = 0; i < st->idx.nbuckets && rc >= 0; i++)
 		for (s = st->idx.byid[i]; s != NULL && rc >= 0; s = s->inext)
-			rc = chunkdb_bounds(txn, s->id, &s->mint,
-			    restore_last, s);
-	if (rc < 0 || (rc = kv_cursor_open(txn, KV_DB_HEAD, &cur)) < 0)
-		goto out;
-	memset(&r, 0, sizeof(r));
-	for (rc = kv_cursor_get(cur, KV_FIRST, &k, &v); rc == 0;
-	    rc = kv_cursor_get(cur, KV_NEXT, &k, &v)) {
-		if (k.len != SEG_KEY_LEN)
-			continue;
-		id = key_get64(k.data);
-		if (r.s == NULL || id != cur_id) {
-			bad += restore_done(st, &r);
-			memset(&r, 0, sizeof(r));
-			r.s = series_find_id(&st->idx, id);
-			cur_id = id;
-		}
-		if (r.s != NULL)
-			restore_seg(&r, key_get_time((const uint8_t *)k.data +
-			    8), v.data, v.len);
-	}
-	if (rc == KV_NOTFOUND) {
-		rc = 0;
-		bad += restore_done(st, &r);
-	}
-out:
+			if ((rc = chunkdb_bounds(txn, s->id, &s->mint,
+			    restore_last, s)) >= 0)
+				rc = restore_series(txn, st, s, &bad);
 	if (rc < 0)
 		snprintf(err, errlen, "restoring head chunks: %s",
 		    kv_txn_error(txn));
-	kv_cursor_close(cur);
 	kv_read_end(txn);
-	if (rc == 0 && bad > 0) {
+	if (rc >= 0 && bad > 0) {
 		char msg[128];
 
 		snprintf(msg, sizeof(msg), "%zu damaged head checkpoints "
@@ -892,9 +969,9 @@ head_copy_disk(struct kv_txn *txn, uint64_t id, const struct head_disk *disk,
 	k.len = sizeof(key);
 	for (rc = kv_cursor_get(cur, KV_SET_RANGE, &k, &v); rc == 0;
 	    rc = kv_cursor_get(cur, KV_NEXT, &k, &v)) {
-		if (k.len != SEG_KEY_LEN || key_get64(k.data) != id)
+		if (!is_seg_key(&k, id))
 			break;
-		first = key_get_time((const uint8_t *)k.data + 8);
+		first = key_get_time((const uint8_t *)k.data + 9);
 		if (first > hi)
 			break;
 		for (i = 0; i < disk->n; i++)
