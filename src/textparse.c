@@ -781,37 +781,28 @@ parse_tail(struct textparse *tp, const char *p, const char *e, char *out,
 }
 
 /*
- * The end of the series text that starts at P, for the caller's cache:
- * after the metric name or its closing brace (quotes and escapes
- * respected), or NULL when there is no closing brace.  This does not
- * check the text: only bytes equal to a series that parse_sample accepted
- * are ever found in the cache, and for those the parser would stop at the
- * same place.
+ * Where the series text that starts at P would end, for the caller's
+ * cache: after the line's last closing brace, or after the metric name
+ * when there is none; NULL when the name is followed by neither a space
+ * nor a brace.  Nothing here checks the text, and on a line of another
+ * shape the guess is wrong, but harmlessly so: only bytes equal to a
+ * series text that parse_sample accepted are ever found in the cache,
+ * and on a line that starts with such a text the parser would stop where
+ * it ends, whatever follows.  The last brace is found from the end of the
+ * line, past the value and the timestamp only.
  */
 static const char *
 series_end(const char *p, const char *e)
 {
 	const char	*q;
 
+	if ((q = memrchr(p, '}', e - p)) != NULL)
+		return q + 1;
 	while (p < e && is_mname(*p))
 		p++;
-	if (p < e && !is_ws(*p) && *p != '{')
+	if (p < e && !is_ws(*p))
 		return NULL;
-	q = skip_ws(p, e);
-	if (q == e || *q != '{')
-		return p;
-	for (q++; q < e; q++) {
-		if (*q == '}')
-			return q + 1;
-		if (*q != '"')
-			continue;
-		for (q++; q < e && *q != '"'; q++)
-			if (*q == '\\' && ++q == e)
-				return NULL;
-		if (q == e)
-			return NULL;
-	}
-	return NULL;
+	return p;
 }
 
 /* A series the caller has seen: only the value and timestamp to parse.
