@@ -782,27 +782,45 @@ parse_tail(struct textparse *tp, const char *p, const char *e, char *out,
 
 /*
  * Where the series text that starts at P would end, for the caller's
- * cache: after the line's last closing brace, or after the metric name
- * when there is none; NULL when the name is followed by neither a space
- * nor a brace.  Nothing here checks the text, and on a line of another
- * shape the guess is wrong, but harmlessly so: only bytes equal to a
- * series text that parse_sample accepted are ever found in the cache,
- * and on a line that starts with such a text the parser would stop where
- * it ends, whatever follows.  The last brace is found from the end of the
- * line, past the value and the timestamp only.
+ * cache: after the metric name or its closing brace, or NULL.  Nothing
+ * here checks the text, and on a line of another shape the guess may be
+ * wrong, but harmlessly so: only bytes equal to a series text that
+ * parse_sample accepted are ever found in the cache, and on a line that
+ * starts with such a text the parser would stop where it ends, whatever
+ * follows.  In 0.0.4 nothing after the series has a brace, so its end is
+ * the line's last brace, found from the end past the value and the
+ * timestamp only; in OpenMetrics an exemplar may follow, and the braces
+ * are followed from the start, quotes and escapes respected.
  */
 static const char *
-series_end(const char *p, const char *e)
+series_end(const struct textparse *tp, const char *p, const char *e)
 {
 	const char	*q;
 
-	if ((q = memrchr(p, '}', e - p)) != NULL)
+	if (tp->format == TEXTPARSE_PROM &&
+	    (q = memrchr(p, '}', e - p)) != NULL)
 		return q + 1;
 	while (p < e && is_mname(*p))
 		p++;
-	if (p < e && !is_ws(*p))
+	if (p < e && !is_ws(*p) && *p != '{')
 		return NULL;
-	return p;
+	q = skip_ws(p, e);
+	if (q == e || *q != '{')
+		return p;
+	if (tp->format == TEXTPARSE_PROM)
+		return NULL;
+	for (q++; q < e; q++) {
+		if (*q == '}')
+			return q + 1;
+		if (*q != '"')
+			continue;
+		for (q++; q < e && *q != '"'; q++)
+			if (*q == '\\' && ++q == e)
+				return NULL;
+		if (q == e)
+			return NULL;
+	}
+	return NULL;
 }
 
 /* A series the caller has seen: only the value and timestamp to parse.
@@ -816,7 +834,7 @@ parse_sample_ref(struct textparse *tp, const char *p, const char *e, int *rc)
 	int64_t		 ts = 0;
 	int		 has_ts = 0, r;
 
-	if ((end = series_end(p, e)) == NULL || (ref =
+	if ((end = series_end(tp, p, e)) == NULL || (ref =
 	    tp->cb.series_ref(tp->arg, p, end - p)) == NULL)
 		return 0;
 	p = skip_ws(end, e);
