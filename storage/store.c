@@ -3,11 +3,10 @@
  * store's own maintenance thread (see store.h for the contract).
  *
  * Appending resolves each sample's series through the in-memory index.
- * New series of a batch are first written to the index on disk, a slice
- * of them a transaction, and each slice is made visible in memory only
- * then, so a reader never meets an id the disk does not know, and a
- * failed write leaves no series half-created (the samples of those it
- * could not create are counted as write errors).
+ * New series of a batch are first written to the index on disk in one
+ * transaction and only then made visible in memory, so a reader never
+ * meets an id the disk does not know, and a failed write leaves nothing
+ * half-created.
  */
 #include "config.h"
 
@@ -299,9 +298,6 @@ store_close(struct store *st, char *err, size_t errlen)
 	return rc;
 }
 
-/* New series written in one transaction at most. */
-#define NEW_SERIES_TXN	128
-
 struct new_series {
 	struct store	 *st;
 	struct series	**v;
@@ -447,10 +443,10 @@ append_locked(struct store *st, const struct batch *b,
 	struct series		**ref, *s;
 	struct series_index	  nidx;
 	struct setmap		  sets = { NULL, NULL, 0, 0 };
-	struct new_series	  ns = { st, NULL, 0 }, slice;
+	struct new_series	  ns = { st, NULL, 0 };
 	char			 *key = NULL, ebuf[256];
 	size_t			  n = batch_len(b), i, cap = 0, len;
-	size_t			  nscap = 0, off;
+	size_t			  nscap = 0;
 	uint64_t		  h;
 	int			  rc = 0, hrc, flush_failed = 0;
 
@@ -495,16 +491,8 @@ append_locked(struct store *st, const struct batch *b,
 	}
 	free(sets.k);
 	free(sets.v);
-	/* In slices: LMDB keeps a copy of every page a transaction
-	 * touched for as long as it is open, so the largest one sets memory
-	 * held for good (see head.c); a thousand new series touch a page
-	 * or so each in the label index. */
-	for (off = 0; off < ns.n; off += slice.n) {
-		slice.st = st;
-		slice.v = ns.v + off;
-		slice.n = ns.n - off < NEW_SERIES_TXN ? ns.n - off :
-		    NEW_SERIES_TXN;
-		if (kv_write(st->kv, write_new_series, &slice, ebuf,
+	if (ns.n > 0) {
+		if (kv_write(st->kv, write_new_series, &ns, ebuf,
 		    sizeof(ebuf)) < 0) {
 			store_set_error(st, is_disk_full(ebuf), ebuf);
 			for (i = 0; i < n; i++)
@@ -513,22 +501,22 @@ append_locked(struct store *st, const struct batch *b,
 					ref[i] = NULL;
 					a->write_error++;
 				}
-			for (i = off; i < ns.n; i++)
+			for (i = 0; i < ns.n; i++)
 				series_free(ns.v[i]);
 			rc = -1;
-			break;
+		} else {
+			pthread_rwlock_wrlock(&st->ilock);
+			for (i = 0; i < ns.n; i++) {
+				series_remove(&nidx, ns.v[i]);
+				series_insert(&st->idx, ns.v[i]);
+			}
+			pthread_rwlock_unlock(&st->ilock);
+			pthread_mutex_lock(&st->statlock);
+			store_wrote_locked(st);
+			pthread_mutex_unlock(&st->statlock);
+			st->next_id += ns.n;
+			a->series_created += ns.n;
 		}
-		pthread_rwlock_wrlock(&st->ilock);
-		for (i = 0; i < slice.n; i++) {
-			series_remove(&nidx, slice.v[i]);
-			series_insert(&st->idx, slice.v[i]);
-		}
-		pthread_rwlock_unlock(&st->ilock);
-		pthread_mutex_lock(&st->statlock);
-		store_wrote_locked(st);
-		pthread_mutex_unlock(&st->statlock);
-		st->next_id += slice.n;
-		a->series_created += slice.n;
 	}
 	for (i = 0; i < n; i++) {
 		if (ref[i] == NULL)
