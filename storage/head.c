@@ -585,12 +585,17 @@ flush_bytes(const struct series *s)
 	const struct seg	*g;
 	size_t			 n = 64;
 
-	/* A merged chunk, and the pages of the segments it deletes. */
+	/*
+	 * What a transaction holds is pages: a merge deletes segments that
+	 * sit among the series' own and writes its chunk, index entry and
+	 * maybe column, a page at least; a new segment too lands among the
+	 * series' own.  Only tails, apart and side by side, share pages.
+	 */
 	for (c = s->closed; c != NULL; c = c->next)
-		n += c->drop ? 64 : 2 * (size_t)c->count + 128;
+		n += c->drop ? 4096 : 2 * (size_t)c->count + 4096;
 	if (s->open != NULL)
 		for (g = s->open->mem; g != NULL; g = g->next)
-			n += g->len + 32;
+			n += g->len + 4096;
 	if (tail_count(s) > 0)
 		n += chunk_app_bytes(s->tail) + 32;
 	return n;
