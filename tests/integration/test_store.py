@@ -125,9 +125,9 @@ class Import(unittest.TestCase):
         self.assertTrue(err["error"].startswith("line 3: "), err)
         self.assertEqual(export(self.d, "imp_bad"), [])
 
-    def test_large_body_parsed_in_halves(self):
-        # Past 1 MiB the second half is parsed on another thread: line
-        # numbers still count from the start, a bad line anywhere stores
+    def test_large_body_all_or_none(self):
+        # A body of megabytes arrives in many pieces, parsed as they are:
+        # line numbers count from the start, a bad line late in it stores
         # nothing, and a good body is stored whole.
         lines = [b'imp_big{job="b",k="%d"} %d %d\n' % (i % 100, i, 1700000000000 + (i // 100) * 1000)
                  for i in range(40000)]
