@@ -55,7 +55,7 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-	static const struct textparse_cb cb = { on_sample, NULL, NULL, NULL };
+	static const struct textparse_cb cb = { .sample = on_sample };
 	enum textparse_format	 fmt = TEXTPARSE_PROM;
 	struct textparse	*tp;
 	struct tally		 t;

@@ -101,14 +101,124 @@ on_unit(void *arg, const char *name, const char *unit)
 	return 0;
 }
 
+/* The third parse: series texts seen, and what sample was given for them. */
+#define REFS_MAX	64
+
+struct ref {
+	char		*raw;
+	size_t		 len;
+	char		*name;
+	struct label	*l;
+	size_t		 n;
+};
+
+struct refs {
+	struct digest		 d;
+	struct textparse	*tp;
+	struct ref		 v[REFS_MAX];
+	size_t			 n;
+};
+
+static int
+on_sample_rec(void *arg, const char *name, const struct label *l, size_t n,
+    double v, int has_ts, int64_t ts)
+{
+	struct refs	*c = arg;
+	struct ref	*r;
+	const char	*raw;
+	size_t		 len, i;
+
+	on_sample(&c->d, name, l, n, v, has_ts, ts);
+	if ((raw = textparse_raw(c->tp, &len)) == NULL)
+		abort();
+	if (c->n == REFS_MAX)
+		return 0;
+	r = &c->v[c->n++];
+	r->raw = malloc(len + 1);
+	memcpy(r->raw, raw, len);
+	r->len = len;
+	r->name = strdup(name);
+	r->l = calloc(n + 1, sizeof(*r->l));
+	for (i = 0; i < n; i++) {
+		r->l[i].name = strdup(l[i].name);
+		r->l[i].value = strdup(l[i].value);
+	}
+	r->n = n;
+	return 0;
+}
+
+static void *
+on_series_ref(void *arg, const char *raw, size_t len)
+{
+	struct refs	*c = arg;
+	size_t		 i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->v[i].len == len && memcmp(c->v[i].raw, raw, len) == 0)
+			return &c->v[i];
+	return NULL;
+}
+
+static int
+on_sample_ref(void *arg, void *ref, double v, int has_ts, int64_t ts)
+{
+	struct refs	*c = arg;
+	struct ref	*r = ref;
+
+	return on_sample(&c->d, r->name, r->l, r->n, v, has_ts, ts);
+}
+
+static void
+refs_free(struct refs *c)
+{
+	size_t i, j;
+
+	for (i = 0; i < c->n; i++) {
+		for (j = 0; j < c->v[i].n; j++) {
+			free((char *)c->v[i].l[j].name);
+			free((char *)c->v[i].l[j].value);
+		}
+		free(c->v[i].l);
+		free(c->v[i].name);
+		free(c->v[i].raw);
+	}
+}
+
+static int
+on_help_ref(void *arg, const char *name, const char *text)
+{
+	return on_help(&((struct refs *)arg)->d, name, text);
+}
+
+static int
+on_type_ref(void *arg, const char *name, enum textparse_type t)
+{
+	return on_type(&((struct refs *)arg)->d, name, t);
+}
+
+static int
+on_unit_ref(void *arg, const char *name, const char *unit)
+{
+	return on_unit(&((struct refs *)arg)->d, name, unit);
+}
+
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct textparse_cb cb = {
-		on_sample, on_help, on_type, on_unit,
+		.sample = on_sample, .help = on_help, .type = on_type,
+		.unit = on_unit,
 	};
+	static const struct textparse_cb rcb = {
+		.sample = on_sample_rec, .help = on_help_ref,
+		.type = on_type_ref, .unit = on_unit_ref,
+		.series_ref = on_series_ref, .sample_ref = on_sample_ref,
+	};
+	struct refs		 c;
+	char			 err3[512];
+	int			 rc3;
 	struct textparse_opts	 o;
 	struct textparse	*tp;
 	struct digest		 d1, d2;
@@ -162,5 +272,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc1 != 0 && strncmp(err1, "line ", 5) != 0)
 		abort();
 	textparse_free(tp);
+
+	memset(&c, 0, sizeof(c));
+	c.d.max_labels = o.max_labels;
+	err3[0] = '\0';
+	c.tp = tp = textparse_new(&o, &rcb, &c);
+	rc3 = textparse_parse(tp, fmt, body, len, err3, sizeof(err3));
+	if (rc3 != rc1 || strcmp(err1, err3) != 0 || c.d.h != d1.h ||
+	    st1.samples != textparse_stats(tp)->samples ||
+	    st1.skipped != textparse_stats(tp)->skipped ||
+	    st1.lines != textparse_stats(tp)->lines)
+		abort();
+	textparse_free(tp);
+	refs_free(&c);
 	return 0;
 }

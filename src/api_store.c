@@ -52,10 +52,17 @@ struct api_store {
 	uint64_t	 import_samples;
 };
 
+struct import_ref {
+	const struct label	*labels;
+	size_t			 n;
+};
+
 struct import_job {
 	struct api_store		*as;
 	struct httpd_req		*req;
 	struct batch			*batch;
+	struct textparse		*tp;	/* while parsing */
+	struct import_ref		 ref;
 	int64_t				 now;
 	struct store_append_stats	 stats;
 	int				 rc;
@@ -83,10 +90,37 @@ static int
 import_sample(void *arg, const char *name, const struct label *lbls,
     size_t n, double v, int has_ts, int64_t ts)
 {
-	struct import_job *j = arg;
+	struct import_job	*j = arg;
+	const char		*raw;
+	size_t			 len;
 
 	if (batch_add(j->batch, name, lbls, n, has_ts ? ts : j->now, v) == -1)
 		return 1;
+	if ((raw = textparse_raw(j->tp, &len)) != NULL)
+		batch_ref_set(j->batch, raw, len);
+	return 0;
+}
+
+/*
+ * The next lines of a series already in the batch: its labels as parsed
+ * and checked the first time.
+ */
+static void *
+import_series_ref(void *arg, const char *raw, size_t len)
+{
+	struct import_job	*j = arg;
+
+	j->ref.labels = batch_ref(j->batch, raw, len, &j->ref.n);
+	return j->ref.labels != NULL ? &j->ref : NULL;
+}
+
+static int
+import_sample_ref(void *arg, void *ref, double v, int has_ts, int64_t ts)
+{
+	struct import_job	*j = arg;
+	struct import_ref	*r = ref;
+
+	batch_add_ref(j->batch, r->labels, r->n, has_ts ? ts : j->now, v);
 	return 0;
 }
 
@@ -172,11 +206,12 @@ api_import(struct httpd_req *req, void *arg)
 {
 	struct api_store	*as = arg;
 	struct import_job	*j = xcalloc(1, sizeof(*j));
-	struct textparse_cb	 cb = { import_sample, NULL, NULL, NULL };
+	struct textparse_cb	 cb = { .sample = import_sample,
+	    .series_ref = import_series_ref, .sample_ref = import_sample_ref };
 	struct textparse	*tp;
 	struct timespec		 ts;
 	const char		*body;
-	size_t			 len;
+	size_t			 len, pos, total;
 	char			 err[256];
 	int			 rc;
 
@@ -185,15 +220,22 @@ api_import(struct httpd_req *req, void *arg)
 	j->req = req;
 	j->now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	j->batch = batch_new();
-	body = httpd_body(req, &len);
-	j->big = len >= IMPORT_TRIM;
 	tp = textparse_new(NULL, &cb, j);
-	rc = textparse_parse(tp, TEXTPARSE_PROM, body, len, err, sizeof(err));
+	j->tp = tp;
+	textparse_begin(tp, TEXTPARSE_PROM);
+	for (rc = 0, pos = 0, total = 0; rc == 0 &&
+	    (body = httpd_body_next(req, &pos, &len)) != NULL; total += len)
+		rc = textparse_feed(tp, body, len, err, sizeof(err));
+	if (rc == 0)
+		rc = textparse_finish(tp, err, sizeof(err));
+	j->big = total >= IMPORT_TRIM;
+	httpd_body_release(req);
 	if (rc == TEXTPARSE_EABORT)
 		snprintf(err, sizeof(err), "line %" PRIu64 ": invalid metric "
 		    "or label name", textparse_lineno(tp));
 	as->import_samples += textparse_stats(tp)->samples;
 	textparse_free(tp);
+	j->tp = NULL;
 	if (rc == 0)
 		rc = import_extra_labels(req, j->batch, err, sizeof(err));
 	if (rc != 0) {
@@ -389,8 +431,8 @@ api_store_new(struct httpd *httpd, struct store *store, struct worker *w)
 	as->httpd = httpd;
 	as->store = store;
 	as->worker = w;
-	httpd_route(httpd, "/api/v1/import/prometheus", HTTPD_POST,
-	    api_import, as);
+	httpd_route(httpd, "/api/v1/import/prometheus", HTTPD_POST |
+	    HTTPD_RAW_BODY, api_import, as);
 	httpd_route(httpd, "/api/v1/export", HTTPD_GET | HTTPD_POST,
 	    api_export, as);
 	return as;

@@ -8,6 +8,9 @@
 #include "config.h"
 
 #include <getopt.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +110,18 @@ main(int argc, char *argv[])
 
 	if (argc > 1 && strcmp(argv[1], "query") == 0)
 		return cli_query_main(argc - 1, argv + 1);
+#ifdef __GLIBC__
+	/*
+	 * One malloc arena for every thread.  glibc gives each thread that
+	 * allocates an arena of its own, which only malloc_trim empties and
+	 * which the store's long-lived objects (series, open chunks), made
+	 * by the import worker between its large temporary buffers, pin
+	 * page by page: measured after importing 1,000 series, 2.9 MB
+	 * resident in the worker's arena for 1.2 MB in use, against 1.9 MB
+	 * in all with one.  The threads allocate little at the same time.
+	 */
+	mallopt(M_ARENA_MAX, 1);
+#endif
 	memset(&opts, 0, sizeof(opts));
 	opts.log_level = -1;
 	while ((ch = getopt_long(argc, argv, "c:d:fl:th", longopts,

@@ -30,12 +30,26 @@ struct intern {
 	size_t			 n;
 };
 
+/*
+ * The text each label set was written as in an import body, so that the
+ * next line of the same series skips parsing and sorting its labels.
+ */
+struct batch_ref {
+	uint64_t		 hash;
+	const char		*raw;		/* NULL: empty slot */
+	size_t			 len;
+	struct label		*labels;
+	size_t			 n;
+};
+
 struct batch {
 	struct sample		*v;
 	size_t			 n, cap;
 	struct arena_block	*blocks;
 	struct intern		*tab;
 	size_t			 ntab, tabcap;	/* tabcap a power of two */
+	struct batch_ref	*refs;
+	size_t			 nrefs, refcap;	/* refcap a power of two */
 	struct label		*scratch;
 	size_t			 scratchcap;
 };
@@ -99,6 +113,9 @@ batch_reset(struct batch *b)
 	if (b->ntab > 0)
 		memset(b->tab, 0, b->tabcap * sizeof(*b->tab));
 	b->ntab = 0;
+	if (b->nrefs > 0)
+		memset(b->refs, 0, b->refcap * sizeof(*b->refs));
+	b->nrefs = 0;
 }
 
 void
@@ -114,6 +131,7 @@ batch_free(struct batch *b)
 	}
 	free(b->v);
 	free(b->tab);
+	free(b->refs);
 	free(b->scratch);
 	free(b);
 }
@@ -281,6 +299,16 @@ labels_intern(struct batch *b, const struct label *l, size_t n)
 	return out;
 }
 
+static struct sample *
+batch_push(struct batch *b)
+{
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 256;
+		b->v = xreallocarray(b->v, b->cap, sizeof(*b->v));
+	}
+	return &b->v[b->n++];
+}
+
 int
 batch_add(struct batch *b, const char *name, const struct label *lbls,
     size_t n, int64_t t, double v)
@@ -313,16 +341,102 @@ batch_add(struct batch *b, const char *name, const struct label *lbls,
 		l[k++] = lbls[i];
 	}
 	qsort(l + 1, k - 1, sizeof(*l), label_cmp);
-	if (b->n == b->cap) {
-		b->cap = b->cap ? b->cap * 2 : 256;
-		b->v = xreallocarray(b->v, b->cap, sizeof(*b->v));
-	}
-	s = &b->v[b->n++];
+	s = batch_push(b);
 	s->labels = labels_intern(b, l, k);
 	s->nlabels = k;
 	s->t = t;
 	s->v = v;
 	return 0;
+}
+
+/* FNV-1a would do, but raw series texts are long: eight bytes a step. */
+static uint64_t
+raw_hash(const char *p, size_t len)
+{
+	uint64_t	h = 0x9e3779b97f4a7c15ULL ^ len, w;
+
+	for (; len >= 8; p += 8, len -= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	w = 0;
+	memcpy(&w, p, len);
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 29);
+}
+
+static struct batch_ref *
+ref_slot(struct batch *b, const char *raw, size_t len, uint64_t h)
+{
+	struct batch_ref	*r;
+	size_t			 j;
+
+	for (j = h & (b->refcap - 1); ; j = (j + 1) & (b->refcap - 1)) {
+		r = &b->refs[j];
+		if (r->raw == NULL || (r->hash == h && r->len == len &&
+		    memcmp(r->raw, raw, len) == 0))
+			return r;
+	}
+}
+
+const struct label *
+batch_ref(struct batch *b, const char *raw, size_t len, size_t *n)
+{
+	struct batch_ref *r;
+
+	if (b->nrefs == 0)
+		return NULL;
+	r = ref_slot(b, raw, len, raw_hash(raw, len));
+	if (r->raw == NULL)
+		return NULL;
+	*n = r->n;
+	return r->labels;
+}
+
+void
+batch_ref_set(struct batch *b, const char *raw, size_t len)
+{
+	struct batch_ref	*old = b->refs, *r;
+	size_t			 oldcap = b->refcap, i;
+	uint64_t		 h;
+	char			*copy;
+
+	if (b->n == 0 || b->nrefs >= INTERN_MAX)
+		return;
+	if (2 * (b->nrefs + 1) > b->refcap) {
+		b->refcap = oldcap == 0 ? 256 : oldcap * 2;
+		b->refs = xcalloc(b->refcap, sizeof(*b->refs));
+		for (i = 0; i < oldcap; i++)
+			if (old[i].raw != NULL)
+				*ref_slot(b, old[i].raw, old[i].len,
+				    old[i].hash) = old[i];
+		free(old);
+	}
+	h = raw_hash(raw, len);
+	r = ref_slot(b, raw, len, h);
+	if (r->raw != NULL)
+		return;
+	copy = arena_alloc(b, len + 1);
+	memcpy(copy, raw, len);
+	r->hash = h;
+	r->raw = copy;
+	r->len = len;
+	r->labels = b->v[b->n - 1].labels;
+	r->n = b->v[b->n - 1].nlabels;
+	b->nrefs++;
+}
+
+void
+batch_add_ref(struct batch *b, const struct label *l, size_t n, int64_t t,
+    double v)
+{
+	struct sample *s = batch_push(b);
+
+	s->labels = (struct label *)l;
+	s->nlabels = n;
+	s->t = t;
+	s->v = v;
 }
 
 int

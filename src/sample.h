@@ -46,6 +46,19 @@ int		 batch_add(struct batch *, const char *name,
 /* Same, with NULL-terminated name, value, name, value, ... pairs. */
 int		 batch_addl(struct batch *, const char *name, int64_t t, double v,
 		    ...) __attribute__((sentinel));
+/*
+ * Import bodies write each series the same way on many lines.
+ * batch_ref_set remembers that the sample just added was written as RAW
+ * (any bytes); batch_ref finds the label set of a series written so
+ * (NULL when none, *n its count), which batch_add_ref then takes as is:
+ * the labels must be ones batch_ref returned from this batch.  Up to the
+ * batch_reset or batch_free.
+ */
+void		 batch_ref_set(struct batch *, const char *raw, size_t len);
+const struct label *batch_ref(struct batch *, const char *raw, size_t len,
+		    size_t *n);
+void		 batch_add_ref(struct batch *, const struct label *, size_t n,
+		    int64_t t, double v);
 size_t		 batch_len(const struct batch *);
 const struct sample *batch_at(const struct batch *, size_t);
 /*

@@ -56,6 +56,8 @@ struct textparse {
 	size_t			 dups_cap;
 	char			*carry;
 	size_t			 carry_len, carry_cap;
+	const char		*raw;		/* series text, in cb.sample */
+	size_t			 rawlen;
 
 	char			 msg[MSG_MAX];
 	char			 first_skipped[MSG_MAX];
@@ -727,18 +729,140 @@ parse_exemplar(struct textparse *tp, const char *p, const char *e, char *out)
 	return 0;
 }
 
+/*
+ * What follows a sample's series: "value [timestamp]" and, in
+ * OpenMetrics, an exemplar; OUT is scratch for the exemplar's labels.
+ */
+static int
+parse_tail(struct textparse *tp, const char *p, const char *e, char *out,
+    double *v, int *has_ts, int64_t *ts)
+{
+	char		 q[QTOK_MAX];
+	const char	*tok;
+	int		 om, r;
+
+	om = tp->format == TEXTPARSE_OPENMETRICS;
+	if (p == e)
+		return lerr(tp, "missing value");
+	tok = p;
+	p = tok_end(p, e);
+	if ((r = parse_value(tp, tok, p - tok, v)) != 0)
+		return r;
+	p = skip_ws(p, e);
+	*has_ts = 0;
+	*ts = 0;
+	if (p < e && !(om && *p == '#')) {
+		tok = p;
+		p = tok_end(p, e);
+		if (om)
+			r = parse_ts_om(tp, tok, p - tok, ts);
+		else
+			r = parse_ts_prom(tp, tok, p - tok, ts);
+		if (r != 0)
+			return r;
+		*has_ts = 1;
+		p = skip_ws(p, e);
+	}
+	if (p < e) {
+		if (!om || *p != '#')
+			return lerr(tp, "unexpected text after timestamp: %s",
+			    qtok(q, p, e - p));
+		if ((r = parse_exemplar(tp, p + 1, e, out)) != 0)
+			return r;
+	}
+	if (tp->opts.sample_limit != 0 &&
+	    tp->st.samples >= tp->opts.sample_limit) {
+		snprintf(tp->msg, sizeof(tp->msg), "line %" PRIu64
+		    ": sample limit of %zu exceeded", tp->st.lines,
+		    tp->opts.sample_limit);
+		return TEXTPARSE_ELIMIT;
+	}
+	return 0;
+}
+
+/*
+ * Where the series text that starts at P would end, for the caller's
+ * cache: after the metric name or its closing brace, or NULL.  Nothing
+ * here checks the text, and on a line of another shape the guess may be
+ * wrong, but harmlessly so: only bytes equal to a series text that
+ * parse_sample accepted are ever found in the cache, and on a line that
+ * starts with such a text the parser would stop where it ends, whatever
+ * follows.  In 0.0.4 nothing after the series has a brace, so its end is
+ * the line's last brace, found from the end past the value and the
+ * timestamp only; in OpenMetrics an exemplar may follow, and the braces
+ * are followed from the start, quotes and escapes respected.
+ */
+static const char *
+series_end(const struct textparse *tp, const char *p, const char *e)
+{
+	const char	*q;
+
+	if (tp->format == TEXTPARSE_PROM &&
+	    (q = memrchr(p, '}', e - p)) != NULL)
+		return q + 1;
+	while (p < e && is_mname(*p))
+		p++;
+	if (p < e && !is_ws(*p) && *p != '{')
+		return NULL;
+	q = skip_ws(p, e);
+	if (q == e || *q != '{')
+		return p;
+	if (tp->format == TEXTPARSE_PROM)
+		return NULL;
+	for (q++; q < e; q++) {
+		if (*q == '}')
+			return q + 1;
+		if (*q != '"')
+			continue;
+		for (q++; q < e && *q != '"'; q++)
+			if (*q == '\\' && ++q == e)
+				return NULL;
+		if (q == e)
+			return NULL;
+	}
+	return NULL;
+}
+
+/* A series the caller has seen: only the value and timestamp to parse.
+ * 1 when done (R in *rc), 0 when the line needs the full parse. */
+static int
+parse_sample_ref(struct textparse *tp, const char *p, const char *e, int *rc)
+{
+	const char	*end;
+	void		*ref;
+	double		 v = 0;
+	int64_t		 ts = 0;
+	int		 has_ts = 0, r;
+
+	if ((end = series_end(tp, p, e)) == NULL || (ref =
+	    tp->cb.series_ref(tp->arg, p, end - p)) == NULL)
+		return 0;
+	p = skip_ws(end, e);
+	if ((r = parse_tail(tp, p, e, tp->scratch, &v, &has_ts, &ts)) != 0) {
+		*rc = r;
+		return 1;
+	}
+	tp->st.samples++;
+	*rc = 0;
+	if (tp->cb.sample_ref(tp->arg, ref, v, has_ts, ts) != 0)
+		*rc = cb_abort(tp);
+	return 1;
+}
+
 static int
 parse_sample(struct textparse *tp, const char *p, const char *e)
 {
 	char		 q[QTOK_MAX];
-	const char	*tok;
+	const char	*tok, *rawend;
 	char		*out = tp->scratch, *name;
 	size_t		 n = 0, len;
 	double		 v = 0;
 	int64_t		 ts = 0;
-	int		 has_ts = 0, om, r;
+	int		 has_ts = 0, r;
 
-	om = tp->format == TEXTPARSE_OPENMETRICS;
+	if (tp->cb.series_ref != NULL && tp->cb.sample_ref != NULL &&
+	    parse_sample_ref(tp, p, e, &r))
+		return r;
 	tok = p;
 	while (p < e && is_mname(*p))
 		p++;
@@ -757,6 +881,7 @@ parse_sample(struct textparse *tp, const char *p, const char *e)
 	out += len;
 	*out++ = '\0';
 
+	rawend = p;
 	p = skip_ws(p, e);
 	if (p < e && *p == '{') {
 		p++;
@@ -764,47 +889,19 @@ parse_sample(struct textparse *tp, const char *p, const char *e)
 			return r;
 		if (n > 1 && (r = check_dups(tp, n)) != 0)
 			return r;
+		rawend = p;
 		p = skip_ws(p, e);
 	}
-	if (p == e)
-		return lerr(tp, "missing value");
-	tok = p;
-	p = tok_end(p, e);
-	if ((r = parse_value(tp, tok, p - tok, &v)) != 0)
+	if ((r = parse_tail(tp, p, e, out, &v, &has_ts, &ts)) != 0)
 		return r;
-	p = skip_ws(p, e);
-	if (p < e && !(om && *p == '#')) {
-		tok = p;
-		p = tok_end(p, e);
-		if (om)
-			r = parse_ts_om(tp, tok, p - tok, &ts);
-		else
-			r = parse_ts_prom(tp, tok, p - tok, &ts);
-		if (r != 0)
-			return r;
-		has_ts = 1;
-		p = skip_ws(p, e);
-	}
-	if (p < e) {
-		if (!om || *p != '#')
-			return lerr(tp, "unexpected text after timestamp: %s",
-			    qtok(q, p, e - p));
-		if ((r = parse_exemplar(tp, p + 1, e, out)) != 0)
-			return r;
-	}
-
-	if (tp->opts.sample_limit != 0 &&
-	    tp->st.samples >= tp->opts.sample_limit) {
-		snprintf(tp->msg, sizeof(tp->msg), "line %" PRIu64
-		    ": sample limit of %zu exceeded", tp->st.lines,
-		    tp->opts.sample_limit);
-		return TEXTPARSE_ELIMIT;
-	}
 	tp->st.samples++;
-	if (tp->cb.sample != NULL &&
-	    tp->cb.sample(tp->arg, name, tp->lbls, n, v, has_ts, ts) != 0)
-		return cb_abort(tp);
-	return 0;
+	tp->raw = tok;
+	tp->rawlen = rawend - tok;
+	r = tp->cb.sample != NULL && tp->cb.sample(tp->arg, name, tp->lbls, n,
+	    v, has_ts, ts) != 0;
+	tp->raw = NULL;
+	tp->rawlen = 0;
+	return r ? cb_abort(tp) : 0;
 }
 
 /* Unescape HELP text: \\ and \n, and \" in OpenMetrics. */
@@ -1197,6 +1294,13 @@ uint64_t
 textparse_lineno(const struct textparse *tp)
 {
 	return tp->st.lines;
+}
+
+const char *
+textparse_raw(const struct textparse *tp, size_t *len)
+{
+	*len = tp->rawlen;
+	return tp->raw;
 }
 
 enum textparse_format

@@ -100,6 +100,24 @@ struct textparse_cb {
 	int	(*help)(void *arg, const char *name, const char *text);
 	int	(*type)(void *arg, const char *name, enum textparse_type);
 	int	(*unit)(void *arg, const char *name, const char *unit);
+	/*
+	 * Optional (both or neither), for a caller that meets each series
+	 * many times, as an import body does (one line per series and
+	 * timestamp).  Before parsing a sample's labels the parser asks
+	 * series_ref for the caller's handle of the series text RAW (the
+	 * bytes from the metric name to its closing brace, or to the end of
+	 * a bare name, exactly as written); with one, the labels are not
+	 * parsed again and sample_ref gets the handle instead of sample
+	 * getting the labels.  The caller records RAW inside sample
+	 * (textparse_raw) and must only ever answer for bytes equal to a
+	 * series text that sample accepted from a parser with the same
+	 * options: those parse the same way, so sample_ref's series passed
+	 * every check sample's did.  A handle is used before the next
+	 * callback.
+	 */
+	void	*(*series_ref)(void *arg, const char *raw, size_t len);
+	int	(*sample_ref)(void *arg, void *ref, double v, int has_ts,
+		    int64_t ts_ms);
 };
 
 struct textparse_stats {
@@ -133,6 +151,9 @@ const struct textparse_stats *textparse_stats(const struct textparse *);
 const char	*textparse_first_skipped(const struct textparse *);
 /* The number of the line being parsed (for messages from callbacks). */
 uint64_t	 textparse_lineno(const struct textparse *);
+/* Inside the sample callback: the sample's series text as written (see
+ * series_ref), valid until the callback returns. */
+const char	*textparse_raw(const struct textparse *, size_t *len);
 
 /*
  * The format of a response with this Content-Type (NULL allowed):

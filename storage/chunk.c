@@ -452,8 +452,8 @@ xor_put(struct bitw *w, struct chunk_xor *st, uint64_t bits)
 	bitw_write(w, x >> trail, sig);
 }
 
-int
-xor_get(struct bitr *br, struct chunk_xor *st)
+static inline int
+xor_get_inline(struct bitr *br, struct chunk_xor *st)
 {
 	uint64_t	b, x;
 	unsigned	lead, sig;
@@ -480,6 +480,12 @@ xor_get(struct bitr *br, struct chunk_xor *st)
 	x = bitr_readn(br, sig);
 	st->prev ^= x << st->trailing;
 	return 0;
+}
+
+int
+xor_get(struct bitr *br, struct chunk_xor *st)
+{
+	return xor_get_inline(br, st);
 }
 
 int
@@ -567,6 +573,25 @@ emit(uint8_t **buf, size_t *cap, size_t *len, unsigned enc,
 	bitw_copy(w, *buf + off + prelen);
 	*len = off + plen;
 	hdr_seal(*buf, *len);
+}
+
+size_t
+chunk_app_copy(const struct chunk_app *a, uint8_t *buf, size_t cap)
+{
+	uint8_t	hdr[CHUNK_MAX_HDR];
+	size_t	plen, hlen;
+
+	if (a->n == 0)
+		return 0;
+	plen = bitw_nbytes(&a->bw);
+	hlen = hdr_write(hdr, CHUNK_ENC_GORILLA, a->n, a->first, a->last,
+	    plen);
+	if (cap < hlen + plen)
+		return hlen + plen;
+	memcpy(buf, hdr, hlen);
+	bitw_copy(&a->bw, buf + hlen);
+	hdr_seal(buf, hlen + plen);
+	return hlen + plen;
 }
 
 static void
@@ -897,21 +922,55 @@ chunk_iter_next(struct chunk_iter *it, int64_t *t, double *v)
 	return 1;
 }
 
+/*
+ * gorilla_next for a run of samples, with the same checks: an open chunk
+ * (the store's head) is read this way, and a call per sample cost a third
+ * of its decoding.
+ */
+static int
+gorilla_batch(struct chunk_iter *it, int64_t *t, double *v, size_t max)
+{
+	struct bitr	*br = &it->br;
+	size_t		 k = 0;
+	int64_t		 nt;
+	int		 r;
+
+	if (it->i == 0 && max > 0) {
+		if ((r = chunk_iter_next(it, t, v)) != 1)
+			return r;
+		k = 1;
+	}
+	for (; k < max && it->i < it->n; k++) {
+		it->delta += (uint64_t)get_dod(br);
+		nt = (int64_t)((uint64_t)it->t + it->delta);
+		if (nt <= it->t && !br->err)
+			return chunk_iter_fail(it, "chunk timestamps not "
+			    "increasing");
+		it->t = nt;
+		if (xor_get_inline(br, &it->vx) == -1)
+			return chunk_iter_fail(it, "corrupt chunk value window");
+		if (br->err)
+			return chunk_iter_fail(it, "chunk data truncated");
+		t[k] = nt;
+		v[k] = bitsd(it->vx.prev);
+		if (++it->i == it->n && iter_end(it) == -1)
+			return -1;
+	}
+	return (int)k;
+}
+
 int
 chunk_iter_batch(struct chunk_iter *it, int64_t *t, double *v, size_t max)
 {
-	size_t	k = 0;
-	int	r;
-
 	if (it->err)
 		return -1;
+	if (it->i >= it->n)
+		return 0;
 	if (max > CHUNK_MAX_SAMPLES)
 		max = CHUNK_MAX_SAMPLES;
 	if (it->enc != CHUNK_ENC_GORILLA)
 		return packed_batch(it, t, v, max);
-	while (k < max && (r = chunk_iter_next(it, t + k, v + k)) == 1)
-		k++;
-	return it->err ? -1 : (int)k;
+	return gorilla_batch(it, t, v, max);
 }
 
 int

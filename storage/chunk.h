@@ -75,6 +75,14 @@ size_t		 chunk_app_bytes(const struct chunk_app *);
  */
 int		 chunk_app_bytes_out(struct chunk_app *, const uint8_t **data,
 		    size_t *len);
+/*
+ * The open chunk as a Gorilla chunk (CHUNK_ENC_GORILLA, with its CRC),
+ * written to BUF when CAP holds it: its size, 0 when it is empty.  Unlike
+ * bytes_out this allocates nothing and leaves the appender as it was, so
+ * readers may call it on a shared appender under the owner's lock.
+ */
+size_t		 chunk_app_copy(const struct chunk_app *, uint8_t *buf,
+		    size_t cap);
 
 /* XOR coder state (private to the codec). */
 struct chunk_xor {

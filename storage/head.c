@@ -1,22 +1,28 @@
 /*
  * head: the open chunk of every series, its sealing, and its durability.
  *
- * Each series appends to one chunk_app in memory, kept Gorilla-encoded:
- * that form costs nothing to copy out, so checkpoints and readers use it.
  * A chunk is sealed when its next sample crosses a time boundary, at
  * chunk_max_samples, or when its Gorilla size nears chunk_max_bytes.  The
  * boundaries are multiples (from the epoch) of a span picked from a fixed
  * ladder so that a chunk holds at least chunk_target_samples at the
  * series' own rate (at most chunk_max_span_ms): series scraped together
  * have the same timestamps, hence the same spans and boundaries, and seal
- * together, which lets them share one timestamp column on disk.  Sealing
- * encodes the chunk for good (packed values, shared timestamps; see
- * storage/FORMAT.md) into the series' pending list, which the next flush
- * writes.  A flush also writes a checkpoint of each changed open chunk to
- * HEAD (or deletes it when the chunk was just sealed), all of one series
- * in the same transaction, so on disk a series is at one flush or the
- * next, never between.  At open the checkpoints are decoded into fresh
- * appenders.
+ * together, which lets them share one timestamp column on disk.
+ *
+ * An open chunk keeps only its newest samples in memory: an appender (the
+ * tail) that becomes a segment, a Gorilla chunk of its own, every
+ * head_segment_samples samples.  A flush writes the segments made since
+ * the last one to HEAD, keyed by (series id, first time), and forgets
+ * them; it also writes the tail there as it is, under the key its segment
+ * will have, so that on disk a series is always at one flush or the next.
+ * A sealed chunk is first closed; the next flush reads its segments back,
+ * encodes the sealed chunk for good (packed values, shared timestamps; see
+ * storage/FORMAT.md), writes it and deletes the segments, all of one
+ * series in one transaction.  So a flush writes each sample about twice
+ * (in a segment, then in the sealed chunk) plus the small tail, where
+ * rewriting whole open chunks at every flush wrote it up to a few hundred
+ * times, and memory holds at most a segment's worth of an open chunk.
+ * At open the segments on disk become the open chunks again.
  *
  * Every change to a series' head fields happens under its stripe lock,
  * which readers take to copy the head out.
@@ -47,6 +53,17 @@
 /* Most bytes one more sample may add to a chunk (a Gorilla sample with
  * both fields in full takes 4 + 64 + 13 + 64 bits). */
 #define HEAD_SAMPLE_MAX		20
+/*
+ * HEAD keys.  Segments: 01, series id, first time; tails: 02, series id.
+ * Tails apart, because a flush rewrites the tail of every series written
+ * since the last one: those of neighbouring series share pages instead of
+ * each sitting among its own segments, which would make a flush copy and
+ * write a page for every two or three series.
+ */
+#define SEG_KEY_LEN		17
+#define TAIL_KEY_LEN		9
+#define KEY_SEG			0x01
+#define KEY_TAIL		0x02
 
 /* Chunk spans; each divides a day, so boundaries fall on the same
  * instants whatever the span. */
@@ -55,28 +72,50 @@ static const int64_t span_ladder[] = {
 	10800000, 14400000, 21600000, 28800000, 43200000, 86400000,
 };
 
-static struct chunk_app *
-head_new(void)
+static void
+seg_key(uint8_t *k, uint64_t id, int64_t first)
 {
-	struct chunk_app *app = chunk_app_new();
+	k[0] = KEY_SEG;
+	key_put64(k + 1, id);
+	key_put_time(k + 9, first);
+}
 
-	chunk_app_set_encoding(app, CHUNK_ENC_GORILLA);
-	return app;
+static void
+tail_key(uint8_t *k, uint64_t id)
+{
+	k[0] = KEY_TAIL;
+	key_put64(k + 1, id);
+}
+
+/* Whether K is a segment key of ID (any when ID is 0). */
+static int
+is_seg_key(const struct kv_val *k, uint64_t id)
+{
+	const uint8_t *p = k->data;
+
+	return k->len == SEG_KEY_LEN && p[0] == KEY_SEG &&
+	    (id == 0 || key_get64(p + 1) == id);
+}
+
+static size_t
+tail_count(const struct series *s)
+{
+	return s->tail != NULL ? chunk_app_count(s->tail) : 0;
 }
 
 /* The span of the series' chunks: at least the target count of samples
  * at the rate seen so far. */
 static int64_t
-head_span(const struct store *st, const struct chunk_app *app)
+head_span(const struct store *st, const struct hchunk *o)
 {
-	size_t	n = chunk_app_count(app), i;
+	size_t	n = o->count, i;
 	int64_t	step, want, max = st->opts.chunk_max_span_ms, target;
 
 	target = st->opts.chunk_target_samples < st->opts.chunk_max_samples ?
 	    st->opts.chunk_target_samples : st->opts.chunk_max_samples;
 	if (n < 2)
 		return max;
-	step = (chunk_app_last(app) - chunk_app_first(app)) / (int64_t)(n - 1);
+	step = (o->last - o->first) / (int64_t)(n - 1);
 	if (step <= 0 || step > max / target)
 		return max;
 	want = step * target;
@@ -88,88 +127,107 @@ head_span(const struct store *st, const struct chunk_app *app)
 
 /* Whether the open chunk must be sealed before T goes in. */
 static int
-head_full(const struct store *st, const struct chunk_app *app, int64_t t)
+head_full(const struct store *st, const struct series *s, int64_t t)
 {
-	int64_t span;
+	const struct hchunk	*o = s->open;
+	int64_t			 span;
 
-	if (chunk_app_count(app) >= st->opts.chunk_max_samples)
+	if (o->count >= st->opts.chunk_max_samples)
 		return 1;
-	if (st->opts.chunk_max_bytes > 0 && chunk_app_bytes(app) +
+	if (st->opts.chunk_max_bytes > 0 && o->bytes +
+	    (s->tail != NULL ? chunk_app_bytes(s->tail) : 0) +
 	    HEAD_SAMPLE_MAX > st->opts.chunk_max_bytes)
 		return 1;
-	span = head_span(st, app);
-	return rollup_align(t, span) != rollup_align(chunk_app_first(app),
-	    span);
+	span = head_span(st, o);
+	return rollup_align(t, span) != rollup_align(o->first, span);
+}
+
+static void
+segs_free(struct seg *g)
+{
+	struct seg *next;
+
+	for (; g != NULL; g = next) {
+		next = g->next;
+		free(g);
+	}
+}
+
+static void
+hchunk_free(struct hchunk *c)
+{
+	if (c == NULL)
+		return;
+	segs_free(c->mem);
+	free(c);
 }
 
 void
 head_free(struct series *s)
 {
-	struct sealed *p, *next;
+	struct hchunk *c, *next;
 
-	chunk_app_free(s->head);
-	s->head = NULL;
-	for (p = s->pending; p != NULL; p = next) {
-		next = p->next;
-		free(p);
+	hchunk_free(s->open);
+	s->open = NULL;
+	chunk_app_free(s->tail);
+	s->tail = NULL;
+	for (c = s->closed; c != NULL; c = next) {
+		next = c->next;
+		hchunk_free(c);
 	}
-	s->pending = NULL;
+	s->closed = NULL;
 	s->npending = 0;
 }
 
-/*
- * Move the open chunk to the pending list, encoded for good: packed values
- * with their timestamp column apart.  Stripe lock held.
- */
-static int
-seal_locked(struct series *s)
+/* The tail becomes a segment of the open chunk.  Stripe lock held. */
+static void
+tail_to_seg(struct series *s)
 {
-	const uint8_t	*data, *times;
-	size_t		 len, tlen;
-	struct sealed	*p, **pp;
+	struct seg	*g, **gp;
+	size_t		 len = chunk_app_copy(s->tail, NULL, 0);
 
-	if (s->head == NULL)
-		return 0;
-	if (chunk_app_count(s->head) == 0) {
-		chunk_app_free(s->head);
-		s->head = NULL;
-		return 0;
-	}
-	chunk_app_set_encoding(s->head, 0);
-	if (chunk_app_bytes_out_shared(s->head, &data, &len, &times,
-	    &tlen) != 0) {
-		chunk_app_set_encoding(s->head, CHUNK_ENC_GORILLA);
-		return -1;
-	}
-	p = xmalloc(sizeof(*p) + len + tlen);
-	p->next = NULL;
-	p->first = chunk_app_first(s->head);
-	p->last = chunk_app_last(s->head);
-	p->len = len;
-	p->tlen = tlen;
-	memcpy(p->data, data, len);
-	memcpy(p->data + len, times, tlen);
-	for (pp = &s->pending; *pp != NULL; pp = &(*pp)->next)
+	g = xmalloc(sizeof(*g) + len);
+	g->next = NULL;
+	g->first = chunk_app_first(s->tail);
+	g->len = (uint32_t)len;
+	(void)chunk_app_copy(s->tail, g->data, len);
+	for (gp = &s->open->mem; *gp != NULL; gp = &(*gp)->next)
 		;
-	*pp = p;
+	*gp = g;
+	s->open->bytes += g->len;
+	chunk_app_reset(s->tail);
+}
+
+/* Close the open chunk: the next flush merges it.  Stripe lock held. */
+static void
+close_locked(struct series *s)
+{
+	struct hchunk **cp;
+
+	if (s->open == NULL)
+		return;
+	if (tail_count(s) > 0)
+		tail_to_seg(s);
+	chunk_app_free(s->tail);
+	s->tail = NULL;
+	for (cp = &s->closed; *cp != NULL; cp = &(*cp)->next)
+		;
+	*cp = s->open;
+	s->open->next = NULL;
+	s->open = NULL;
 	s->npending++;
-	chunk_app_free(s->head);
-	s->head = NULL;
-	return 0;
 }
 
 int
 head_seal(struct store *st, struct series *s)
 {
 	pthread_mutex_t	*lk = store_stripe(st, s->id);
-	int		 rc;
 
 	pthread_mutex_lock(lk);
-	rc = seal_locked(s);
+	close_locked(s);
 	pthread_mutex_unlock(lk);
-	if (rc == 0)
-		store_dirty(st, s);
-	return rc;
+	store_dirty(st, s);
+	return 0;
 }
 
 int
@@ -189,28 +247,29 @@ head_append(struct store *st, struct series *s, int64_t t, double v,
 			a->duplicate++;
 		goto out;
 	}
-	if (s->head != NULL && head_full(st, s->head, t)) {
+	if (s->open != NULL && head_full(st, s, t)) {
 		if (s->npending >= STORE_MAX_PENDING) {
 			rc = HEAD_BACKLOG;
 			goto out;
 		}
-		if (seal_locked(s) != 0)
-			goto fail;
+		close_locked(s);
 	}
-	if (s->head == NULL)
-		s->head = head_new();
-	if (chunk_app_add(s->head, t, v) != 0) {
-		/* The codec's own limit: seal and start afresh. */
-		if (s->npending >= STORE_MAX_PENDING) {
-			rc = HEAD_BACKLOG;
-			goto out;
-		}
-		if (seal_locked(s) != 0)
-			goto fail;
-		s->head = head_new();
-		if (chunk_app_add(s->head, t, v) != 0)
-			goto fail;
+	if (s->tail == NULL)
+		s->tail = chunk_app_new();
+	/* Cannot fail: T is after the tail's last, which is not full. */
+	if (chunk_app_add(s->tail, t, v) != 0) {
+		a->write_error++;
+		rc = -1;
+		goto out;
 	}
+	if (s->open == NULL) {
+		s->open = xcalloc(1, sizeof(*s->open));
+		s->open->first = t;
+	}
+	s->open->count++;
+	s->open->last = t;
+	if (tail_count(s) >= st->opts.head_segment_samples)
+		tail_to_seg(s);
 	s->last_t = t;
 	s->last_vbits = bits;
 	if (s->mint == INT64_MAX)
@@ -219,9 +278,6 @@ head_append(struct store *st, struct series *s, int64_t t, double v,
 	pthread_mutex_unlock(lk);
 	store_dirty(st, s);
 	return 0;
-fail:
-	a->write_error++;
-	rc = -1;
 out:
 	pthread_mutex_unlock(lk);
 	return rc;
@@ -231,88 +287,317 @@ struct flush_ctx {
 	struct store	 *st;
 	struct series	**v;
 	size_t		  n;
-	uint64_t	  chunks, columns;
+	uint64_t	  chunks, columns, bad;
+	/* Scratch: a closed chunk's samples, its keys, the tail's bytes. */
+	int64_t		 *t;
+	double		 *val;
+	size_t		  ns, cap;
+	int64_t		 *keys;
+	size_t		  nkeys, keycap;
+	uint8_t		 *buf;
+	size_t		  bufcap;
 };
+
+static void
+flush_ctx_free(struct flush_ctx *fc)
+{
+	free(fc->t);
+	free(fc->val);
+	free(fc->keys);
+	free(fc->buf);
+}
+
+/* Add the samples of a segment after those already there; -1 when it
+ * does not decode (what came before the damage is kept). */
+static int
+merge_add(struct flush_ctx *fc, const uint8_t *data, size_t len)
+{
+	struct chunk_iter	it;
+	int64_t			t;
+	double			v;
+	int			rc;
+
+	if (chunk_iter_init(&it, data, len) != 0)
+		return -1;
+	while ((rc = chunk_iter_next(&it, &t, &v)) == 1) {
+		/* A tail written before it filled is the start of the
+		 * segment it became. */
+		if (fc->ns > 0 && t <= fc->t[fc->ns - 1])
+			continue;
+		if (fc->ns == fc->cap) {
+			fc->cap = fc->cap ? fc->cap * 2 : 512;
+			fc->t = xreallocarray(fc->t, fc->cap, sizeof(*fc->t));
+			fc->val = xreallocarray(fc->val, fc->cap,
+			    sizeof(*fc->val));
+		}
+		fc->t[fc->ns] = t;
+		fc->val[fc->ns++] = v;
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+/*
+ * The keys of the segments of ID in [lo, hi] into fc->keys, and with
+ * MERGE their samples into fc->t and fc->val.
+ */
+static int
+seg_scan(struct kv_txn *txn, struct flush_ctx *fc, uint64_t id, int64_t lo,
+    int64_t hi, int merge)
+{
+	struct kv_cursor	*cur;
+	struct kv_val		 k, v;
+	uint8_t			 key[SEG_KEY_LEN];
+	int64_t			 first;
+	int			 rc;
+
+	fc->nkeys = 0;
+	if ((rc = kv_cursor_open(txn, KV_DB_HEAD, &cur)) < 0)
+		return rc;
+	seg_key(key, id, lo);
+	k.data = key;
+	k.len = sizeof(key);
+	for (rc = kv_cursor_get(cur, KV_SET_RANGE, &k, &v); rc == 0;
+	    rc = kv_cursor_get(cur, KV_NEXT, &k, &v)) {
+		if (!is_seg_key(&k, id))
+			break;
+		first = key_get_time((const uint8_t *)k.data + 9);
+		if (first > hi)
+			break;
+		if (fc->nkeys == fc->keycap) {
+			fc->keycap = fc->keycap ? fc->keycap * 2 : 64;
+			fc->keys = xreallocarray(fc->keys, fc->keycap,
+			    sizeof(*fc->keys));
+		}
+		fc->keys[fc->nkeys++] = first;
+		if (merge && merge_add(fc, v.data, v.len) != 0)
+			fc->bad++;
+	}
+	kv_cursor_close(cur);
+	return rc == KV_NOTFOUND ? 0 : rc;
+}
+
+/*
+ * The tail on disk of ID when its first time is in [lo, hi]: with MERGE
+ * its samples go after those there; it is deleted.
+ */
+static int
+tail_take(struct kv_txn *txn, struct flush_ctx *fc, uint64_t id, int64_t lo,
+    int64_t hi, int merge)
+{
+	struct kv_val	v;
+	uint8_t		key[TAIL_KEY_LEN];
+	uint32_t	n;
+	int64_t		first, last;
+	int		rc;
+
+	tail_key(key, id);
+	if ((rc = kv_get(txn, KV_DB_HEAD, key, sizeof(key), &v)) != 0)
+		return rc == KV_NOTFOUND ? 0 : rc;
+	/* One that does not read is of no chunk: it goes too. */
+	if (chunk_peek(v.data, v.len, &n, &first, &last) == 0 &&
+	    (first < lo || first > hi))
+		return 0;
+	if (merge && merge_add(fc, v.data, v.len) != 0)
+		fc->bad++;
+	return kv_del(txn, KV_DB_HEAD, key, sizeof(key), NULL, 0);
+}
+
+/* Delete the segments seg_scan found. */
+static int
+seg_del_found(struct kv_txn *txn, struct flush_ctx *fc, uint64_t id)
+{
+	uint8_t	key[SEG_KEY_LEN];
+	size_t	i;
+	int	rc;
+
+	for (i = 0; i < fc->nkeys; i++) {
+		seg_key(key, id, fc->keys[i]);
+		if ((rc = kv_del(txn, KV_DB_HEAD, key, sizeof(key), NULL,
+		    0)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * A closed chunk becomes a sealed one: its segments from disk and memory
+ * are merged and encoded for good, written, and deleted from HEAD.
+ */
+static int
+merge_closed(struct kv_txn *txn, struct flush_ctx *fc, struct series *s,
+    struct hchunk *c)
+{
+	struct chunk_app	*app;
+	struct sealed		*p;
+	struct seg		*g;
+	const uint8_t		*data, *times;
+	size_t			 len, tlen, i;
+	int			 rc;
+
+	fc->ns = 0;
+	if ((rc = seg_scan(txn, fc, s->id, c->first, c->last, 1)) < 0 ||
+	    (rc = tail_take(txn, fc, s->id, c->first, c->last, 1)) < 0)
+		return rc;
+	for (g = c->mem; g != NULL; g = g->next)
+		if (merge_add(fc, g->data, g->len) != 0)
+			fc->bad++;
+	if ((rc = seg_del_found(txn, fc, s->id)) < 0 || fc->ns == 0)
+		return rc;
+	app = chunk_app_new();
+	for (i = 0; i < fc->ns; i++)
+		if (chunk_app_add(app, fc->t[i], fc->val[i]) != 0) {
+			fc->bad++;
+			break;
+		}
+	if (chunk_app_bytes_out_shared(app, &data, &len, &times,
+	    &tlen) != 0) {
+		chunk_app_free(app);
+		return KV_EFAIL;
+	}
+	p = xmalloc(sizeof(*p) + len + tlen);
+	p->next = NULL;
+	p->first = chunk_app_first(app);
+	p->last = chunk_app_last(app);
+	p->len = len;
+	p->tlen = tlen;
+	memcpy(p->data, data, len);
+	memcpy(p->data + len, times, tlen);
+	chunk_app_free(app);
+	rc = chunkdb_put(txn, fc->st->next_seq + fc->chunks, s->id, p->first,
+	    p, &fc->columns);
+	fc->chunks++;
+	free(p);
+	return rc;
+}
+
+static int
+seg_put(struct kv_txn *txn, uint64_t id, int64_t first, const uint8_t *data,
+    size_t len)
+{
+	uint8_t	key[SEG_KEY_LEN];
+
+	seg_key(key, id, first);
+	return kv_put(txn, KV_DB_HEAD, key, sizeof(key), data, len);
+}
+
+static int
+tail_del(struct kv_txn *txn, uint64_t id)
+{
+	uint8_t	key[TAIL_KEY_LEN];
+	int	rc;
+
+	tail_key(key, id);
+	rc = kv_del(txn, KV_DB_HEAD, key, sizeof(key), NULL, 0);
+	return rc == KV_NOTFOUND ? 0 : rc;
+}
+
+/* One series: its closed chunks, then the open chunk's new segments and
+ * its tail.  Stripe lock held. */
+static int
+flush_series(struct kv_txn *txn, struct flush_ctx *fc, struct series *s)
+{
+	struct hchunk	*c;
+	struct seg	*g;
+	uint8_t		 key[TAIL_KEY_LEN];
+	size_t		 len;
+	int		 rc = 0;
+
+	for (c = s->closed; c != NULL && rc >= 0; c = c->next) {
+		if (!c->drop)
+			rc = merge_closed(txn, fc, s, c);
+		else if ((rc = seg_scan(txn, fc, s->id, c->first, c->last,
+		    0)) >= 0 && (rc = seg_del_found(txn, fc, s->id)) >= 0)
+			rc = tail_take(txn, fc, s->id, c->first, c->last, 0);
+	}
+	if (rc < 0 || s->open == NULL)
+		return rc;
+	for (g = s->open->mem; g != NULL && rc >= 0; g = g->next)
+		rc = seg_put(txn, s->id, g->first, g->data, g->len);
+	/* A tail that just became a segment is in it now. */
+	if (rc < 0 || tail_count(s) == 0)
+		return rc < 0 || s->open->mem == NULL ? rc :
+		    tail_del(txn, s->id);
+	len = chunk_app_copy(s->tail, NULL, 0);
+	if (len > fc->bufcap) {
+		fc->bufcap = len;
+		fc->buf = xreallocarray(fc->buf, len, 1);
+	}
+	(void)chunk_app_copy(s->tail, fc->buf, len);
+	tail_key(key, s->id);
+	return kv_put(txn, KV_DB_HEAD, key, sizeof(key), fc->buf, len);
+}
 
 static int
 flush_txn(struct kv_txn *txn, void *arg)
 {
 	struct flush_ctx	*fc = arg;
-	struct series		*s;
-	struct sealed		*p;
 	pthread_mutex_t		*lk;
-	const uint8_t		*data;
-	uint8_t			 k[8];
-	size_t			 i, len;
+	size_t			 i;
 	int			 rc = 0;
 
-	fc->chunks = fc->columns = 0;
-	for (i = 0; i < fc->n && rc == 0; i++) {
-		s = fc->v[i];
-		lk = store_stripe(fc->st, s->id);
+	fc->chunks = fc->columns = fc->bad = 0;
+	for (i = 0; i < fc->n && rc >= 0; i++) {
+		lk = store_stripe(fc->st, fc->v[i]->id);
 		pthread_mutex_lock(lk);
-		for (p = s->pending; p != NULL && rc == 0; p = p->next) {
-			rc = chunkdb_put(txn, fc->st->next_seq + fc->chunks,
-			    s->id, p->first, p, &fc->columns);
-			fc->chunks++;
-		}
-		key_put64(k, s->id);
-		if (rc < 0)
-			;
-		else if (s->head != NULL) {
-			if (chunk_app_bytes_out(s->head, &data, &len) != 0)
-				rc = KV_EFAIL;
-			else
-				rc = kv_put(txn, KV_DB_HEAD, k, 8, data, len);
-			/* LMDB has copied the bytes: keeping them would
-			 * double the memory of every open chunk. */
-			chunk_app_trim(s->head);
-		} else if (s->has_ckpt) {
-			rc = kv_del(txn, KV_DB_HEAD, k, 8, NULL, 0);
-			if (rc == KV_NOTFOUND)
-				rc = 0;
-		}
+		rc = flush_series(txn, fc, fc->v[i]);
 		pthread_mutex_unlock(lk);
 	}
-	if (rc == 0 && fc->chunks > 0)
+	if (rc >= 0 && fc->chunks > 0)
 		rc = meta_put_i64(txn, "next_seq",
 		    (int64_t)(fc->st->next_seq + fc->chunks));
-	return rc;
+	return rc < 0 ? rc : 0;
 }
 
-/* The writes are on disk: forget the pending chunks. */
+/* The writes are on disk: forget the closed chunks and the segments.
+ * Nothing changed meanwhile: the writer lock is held throughout. */
 static void
 flush_done(struct store *st, struct series **v, size_t n)
 {
-	struct sealed	*p, *next;
+	struct hchunk	*c, *next;
+	struct seg	*g;
 	pthread_mutex_t	*lk;
 	size_t		 i;
 
 	for (i = 0; i < n; i++) {
 		lk = store_stripe(st, v[i]->id);
 		pthread_mutex_lock(lk);
-		for (p = v[i]->pending; p != NULL; p = next) {
-			next = p->next;
-			free(p);
+		for (c = v[i]->closed; c != NULL; c = next) {
+			next = c->next;
+			hchunk_free(c);
 		}
-		v[i]->pending = NULL;
+		v[i]->closed = NULL;
 		v[i]->npending = 0;
-		v[i]->has_ckpt = v[i]->head != NULL;
+		if (v[i]->open != NULL) {
+			for (g = v[i]->open->mem; g != NULL; g = g->next)
+				v[i]->open->ondisk++;
+			segs_free(v[i]->open->mem);
+			v[i]->open->mem = NULL;
+		}
 		v[i]->dirty = 0;
 		pthread_mutex_unlock(lk);
 	}
 }
 
 static size_t
-flush_bytes(struct series *s)
+flush_bytes(const struct series *s)
 {
-	struct sealed	*p;
-	size_t		 n = 64;
+	const struct hchunk	*c;
+	const struct seg	*g;
+	size_t			 n = 64;
 
-	for (p = s->pending; p != NULL; p = p->next)
-		n += p->len + p->tlen + 48;
-	if (s->head != NULL)
-		n += chunk_app_bytes(s->head) + 32;
+	/*
+	 * What a transaction holds is pages: a merge deletes segments that
+	 * sit among the series' own and writes its chunk, index entry and
+	 * maybe column, a page at least; a new segment too lands among the
+	 * series' own.  Only tails, apart and side by side, share pages.
+	 */
+	for (c = s->closed; c != NULL; c = c->next)
+		n += c->drop ? 4096 : 2 * (size_t)c->count + 4096;
+	if (s->open != NULL)
+		for (g = s->open->mem; g != NULL; g = g->next)
+			n += g->len + 4096;
+	if (tail_count(s) > 0)
+		n += chunk_app_bytes(s->tail) + 32;
 	return n;
 }
 
@@ -325,14 +610,16 @@ head_flush(struct store *st, char *err, size_t errlen)
 {
 	struct flush_ctx	 fc;
 	size_t			 start = 0, end, bytes, left;
+	uint64_t		 bad = 0;
 	int			 rc = 0;
 
+	memset(&fc, 0, sizeof(fc));
+	fc.st = st;
 	while (start < st->ndirty) {
 		for (end = start, bytes = 0; end < st->ndirty &&
 		    (end == start || (bytes < FLUSH_TXN_BYTES &&
 		    end - start < FLUSH_TXN_SERIES)); end++)
 			bytes += flush_bytes(st->dirty[end]);
-		fc.st = st;
 		fc.v = st->dirty + start;
 		fc.n = end - start;
 		rc = kv_write(st->kv, flush_txn, &fc, err, errlen);
@@ -340,18 +627,41 @@ head_flush(struct store *st, char *err, size_t errlen)
 			break;
 		flush_done(st, fc.v, fc.n);
 		st->next_seq += fc.chunks;
+		bad += fc.bad;
 		pthread_mutex_lock(&st->statlock);
 		st->st.chunks_written += fc.chunks;
 		st->st.columns_written += fc.columns;
 		pthread_mutex_unlock(&st->statlock);
 		start = end;
 	}
+	flush_ctx_free(&fc);
 	left = st->ndirty - start;
 	if (left > 0 && start > 0)
 		memmove(st->dirty, st->dirty + start, left *
 		    sizeof(*st->dirty));
 	st->ndirty = left;
+	if (bad > 0) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "%llu damaged head segments "
+		    "skipped while sealing", (unsigned long long)bad);
+		store_set_error(st, 0, msg);
+	}
 	return rc < 0 ? -1 : 0;
+}
+
+int
+head_delete(struct kv_txn *txn, uint64_t id)
+{
+	struct flush_ctx	fc;
+	int			rc;
+
+	memset(&fc, 0, sizeof(fc));
+	if ((rc = seg_scan(txn, &fc, id, INT64_MIN, INT64_MAX, 0)) >= 0 &&
+	    (rc = seg_del_found(txn, &fc, id)) >= 0)
+		rc = tail_del(txn, id);
+	flush_ctx_free(&fc);
+	return rc;
 }
 
 /* The newest sample of a chunk: the series' last time and value. */
@@ -376,86 +686,167 @@ restore_last(void *arg, int64_t first, const uint8_t *data, size_t len,
 	return 0;
 }
 
-/* Rebuild an appender from checkpoint bytes, keeping samples after the
- * sealed chunks.  -1 when the bytes do not decode. */
-static int
-restore_head(struct series *s, const void *data, size_t len)
+/* The segments and tail of one series on disk, as head_restore reads
+ * them. */
+struct restore {
+	struct series	*s;
+	int		 bad;
+	uint32_t	 nseg, count, bytes;
+	int64_t		 first, last;
+	uint64_t	 last_vbits;
+	const uint8_t	*tail;		/* NULL: none */
+	size_t		 taillen;
+};
+
+/* Check one segment (KEY its first time) or the tail (KEY INT64_MIN): it
+ * decodes and comes after everything before it. */
+static void
+restore_one(struct restore *r, int64_t key, const uint8_t *data, size_t len)
 {
+	struct chunk_iter	it;
+	int64_t			t, prev;
+	double			v;
+	uint32_t		n = 0;
+	int			rc;
+
+	if (r->bad)
+		return;
+	prev = r->count > 0 ? r->last : r->s->last_t;
+	if (chunk_iter_init(&it, data, len) != 0 ||
+	    (key != INT64_MIN && it.first != key)) {
+		r->bad = 1;
+		return;
+	}
+	while ((rc = chunk_iter_next(&it, &t, &v)) == 1) {
+		if (prev != INT64_MIN && t <= prev) {
+			r->bad = 1;
+			return;
+		}
+		prev = t;
+		memcpy(&r->last_vbits, &v, sizeof(v));
+		n++;
+	}
+	if (rc < 0 || n == 0) {
+		r->bad = 1;
+		return;
+	}
+	if (r->count == 0)
+		r->first = it.first;
+	r->last = prev;
+	r->count += n;
+	if (key == INT64_MIN) {
+		r->tail = data;
+		r->taillen = len;
+	} else {
+		r->bytes += (uint32_t)len;
+		r->nseg++;
+	}
+}
+
+/*
+ * The segments and the tail of a series become its open chunk again.
+ * Damage anywhere drops the lot (deleted at the next flush), as a damaged
+ * checkpoint would be.  1 when it did.
+ */
+static int
+restore_done(struct store *st, struct restore *r)
+{
+	struct series		*s = r->s;
+	struct hchunk		*c;
 	struct chunk_iter	 it;
-	struct chunk_app	*app;
 	int64_t			 t;
 	double			 v;
+
+	if (!r->bad && r->count == 0)
+		return 0;
+	c = xcalloc(1, sizeof(*c));
+	if (r->bad) {
+		c->first = INT64_MIN;
+		c->last = INT64_MAX;
+		c->drop = 1;
+		s->closed = c;
+		s->npending = 1;
+		store_dirty(st, s);
+		return 1;
+	}
+	c->first = r->first;
+	c->last = r->last;
+	c->count = r->count;
+	c->bytes = r->bytes;
+	c->ondisk = r->nseg;
+	if (r->tail != NULL) {
+		s->tail = chunk_app_new();
+		(void)chunk_iter_init(&it, r->tail, r->taillen);
+		while (chunk_iter_next(&it, &t, &v) == 1)
+			(void)chunk_app_add(s->tail, t, v);
+	}
+	s->open = c;
+	s->last_t = r->last;
+	s->last_vbits = r->last_vbits;
+	if (r->first < s->mint)
+		s->mint = r->first;
+	return 0;
+}
+
+static int
+restore_series(struct kv_txn *txn, struct store *st, struct series *s,
+    size_t *bad)
+{
+	struct kv_cursor	*cur;
+	struct kv_val		 k, v;
+	struct restore		 r;
+	uint8_t			 key[SEG_KEY_LEN];
 	int			 rc;
 
-	if (chunk_iter_init(&it, data, len) != 0)
-		return -1;
-	app = head_new();
-	while ((rc = chunk_iter_next(&it, &t, &v)) == 1) {
-		if (s->last_t != INT64_MIN && t <= s->last_t)
-			continue;
-		if (chunk_app_add(app, t, v) != 0)
-			break;
-		s->last_t = t;
-		memcpy(&s->last_vbits, &v, sizeof(v));
-		if (s->mint == INT64_MAX || t < s->mint)
-			s->mint = t;
-	}
-	if (rc < 0) {
-		chunk_app_free(app);
-		return -1;
-	}
-	if (chunk_app_count(app) == 0)
-		chunk_app_free(app);
-	else
-		s->head = app;
-	s->has_ckpt = 1;
+	memset(&r, 0, sizeof(r));
+	r.s = s;
+	if ((rc = kv_cursor_open(txn, KV_DB_HEAD, &cur)) < 0)
+		return rc;
+	seg_key(key, s->id, INT64_MIN);
+	k.data = key;
+	k.len = sizeof(key);
+	for (rc = kv_cursor_get(cur, KV_SET_RANGE, &k, &v); rc == 0 &&
+	    is_seg_key(&k, s->id); rc = kv_cursor_get(cur, KV_NEXT, &k, &v))
+		restore_one(&r, key_get_time((const uint8_t *)k.data + 9),
+		    v.data, v.len);
+	kv_cursor_close(cur);
+	if (rc < 0)
+		return rc;
+	tail_key(key, s->id);
+	if ((rc = kv_get(txn, KV_DB_HEAD, key, TAIL_KEY_LEN, &v)) < 0)
+		return rc;
+	if (rc == 0)
+		restore_one(&r, INT64_MIN, v.data, v.len);
+	*bad += restore_done(st, &r);
 	return 0;
 }
 
 /*
- * At open: the time bounds of every series from its chunks, then the
- * checkpoints.  A checkpoint that does not decode is dropped (and
- * reported); one of a series that no longer exists is ignored.
+ * At open: the time bounds of every series from its chunks, then its
+ * open chunk from the segments and the tail in HEAD.  Those of a series
+ * that no longer exists are ignored.
  */
 int
 head_restore(struct store *st, char *err, size_t errlen)
 {
-	struct kv_txn		*txn;
-	struct kv_cursor	*cur = NULL;
-	struct kv_val		 k, v;
-	struct series		*s;
-	size_t			 i, bad = 0;
-	int			 rc;
+	struct kv_txn	*txn;
+	struct series	*s;
+	size_t		 i, bad = 0;
+	int		 rc;
 
 	if (kv_read_begin(st->kv, &txn, err, errlen) < 0)
 		return -1;
 	rc = 0;
 	for (i = 0; i < st->idx.nbuckets && rc >= 0; i++)
 		for (s = st->idx.byid[i]; s != NULL && rc >= 0; s = s->inext)
-			rc = chunkdb_bounds(txn, s->id, &s->mint,
-			    restore_last, s);
-	if (rc < 0 || (rc = kv_cursor_open(txn, KV_DB_HEAD, &cur)) < 0)
-		goto out;
-	for (rc = kv_cursor_get(cur, KV_FIRST, &k, &v); rc == 0;
-	    rc = kv_cursor_get(cur, KV_NEXT, &k, &v)) {
-		if (k.len != 8 || (s = series_find_id(&st->idx,
-		    key_get64(k.data))) == NULL)
-			continue;
-		if (restore_head(s, v.data, v.len) != 0) {
-			bad++;
-			s->has_ckpt = 1;
-			store_dirty(st, s);
-		}
-	}
-	if (rc == KV_NOTFOUND)
-		rc = 0;
-out:
+			if ((rc = chunkdb_bounds(txn, s->id, &s->mint,
+			    restore_last, s)) >= 0)
+				rc = restore_series(txn, st, s, &bad);
 	if (rc < 0)
 		snprintf(err, errlen, "restoring head chunks: %s",
 		    kv_txn_error(txn));
-	kv_cursor_close(cur);
 	kv_read_end(txn);
-	if (rc == 0 && bad > 0) {
+	if (rc >= 0 && bad > 0) {
 		char msg[128];
 
 		snprintf(msg, sizeof(msg), "%zu damaged head checkpoints "
@@ -466,46 +857,138 @@ out:
 }
 
 /*
- * Retention of the head: drop the open chunk and the pending chunks whose
- * samples are all before CUT, and seal an open chunk whose newest sample
- * is before IDLE so that a series that went quiet ages out like the rest.
- * Writer lock held.
+ * Retention of the head: drop the closed chunks whose samples are all
+ * before CUT and the open chunk when it is, and seal an open chunk whose
+ * newest sample is before IDLE so that a series that went quiet ages out
+ * like the rest.  What is dropped leaves memory now and disk at the next
+ * flush.  Writer lock held.
  */
 void
 head_trim(struct store *st, struct series *s, int64_t cut, int64_t idle)
 {
 	pthread_mutex_t	*lk = store_stripe(st, s->id);
-	struct sealed	*p;
+	struct hchunk	*c;
 	int		 changed = 0;
 
 	pthread_mutex_lock(lk);
-	while ((p = s->pending) != NULL && p->last < cut) {
-		s->pending = p->next;
-		s->npending--;
-		free(p);
+	if (s->open != NULL && s->open->last < cut) {
+		close_locked(s);
+		changed = 1;
+	} else if (s->open != NULL && s->last_t < idle) {
+		close_locked(s);
 		changed = 1;
 	}
-	if (s->head != NULL && chunk_app_count(s->head) > 0 &&
-	    chunk_app_last(s->head) < cut) {
-		chunk_app_free(s->head);
-		s->head = NULL;
-		changed = 1;
-	} else if (s->head != NULL && s->last_t < idle) {
-		(void)seal_locked(s);
-		changed = 1;
-	}
+	for (c = s->closed; c != NULL; c = c->next)
+		if (!c->drop && c->last < cut) {
+			c->drop = 1;
+			segs_free(c->mem);
+			c->mem = NULL;
+			changed = 1;
+		}
 	pthread_mutex_unlock(lk);
 	if (changed)
 		store_dirty(st, s);
 }
 
-/* Oldest sample in memory, or INT64_MAX.  Stripe lock held. */
+/* Oldest sample in the head, or INT64_MAX.  Stripe lock held. */
 int64_t
 head_mint_locked(const struct series *s)
 {
-	if (s->pending != NULL)
-		return s->pending->first;
-	if (s->head != NULL && chunk_app_count(s->head) > 0)
-		return chunk_app_first(s->head);
+	const struct hchunk *c;
+
+	for (c = s->closed; c != NULL; c = c->next)
+		if (!c->drop)
+			return c->first;
+	if (s->open != NULL)
+		return s->open->first;
 	return INT64_MAX;
+}
+
+static void
+copy_chunk(const struct hchunk *c, int64_t t0, int64_t t1, head_fn fn,
+    void *arg, struct head_disk *disk)
+{
+	const struct seg	*g;
+	uint32_t		 n;
+	int64_t			 f, l;
+
+	if (c->drop || c->last < t0 || c->first > t1)
+		return;
+	for (g = c->mem; g != NULL; g = g->next)
+		if (chunk_peek(g->data, g->len, &n, &f, &l) == 0 &&
+		    l >= t0 && f <= t1)
+			fn(arg, g->first, g->data, g->len);
+	if (c->ondisk > 0 && disk->n < STORE_MAX_PENDING + 1) {
+		disk->lo[disk->n] = c->first;
+		disk->hi[disk->n++] = c->last;
+	}
+}
+
+void
+head_copy_locked(const struct series *s, int64_t t0, int64_t t1, head_fn fn,
+    void *arg, struct head_disk *disk)
+{
+	const struct hchunk	*c;
+	uint8_t			*buf;
+	size_t			 len;
+
+	disk->n = 0;
+	for (c = s->closed; c != NULL; c = c->next)
+		copy_chunk(c, t0, t1, fn, arg, disk);
+	if (s->open != NULL)
+		copy_chunk(s->open, t0, t1, fn, arg, disk);
+	if (tail_count(s) == 0 || chunk_app_last(s->tail) < t0 ||
+	    chunk_app_first(s->tail) > t1)
+		return;
+	len = chunk_app_copy(s->tail, NULL, 0);
+	buf = xmalloc(len);
+	(void)chunk_app_copy(s->tail, buf, len);
+	fn(arg, chunk_app_first(s->tail), buf, len);
+	free(buf);
+}
+
+int
+head_copy_disk(struct kv_txn *txn, uint64_t id, const struct head_disk *disk,
+    int64_t t0, int64_t t1, head_fn fn, void *arg)
+{
+	struct kv_cursor	*cur;
+	struct kv_val		 k, v;
+	uint8_t			 key[SEG_KEY_LEN];
+	uint32_t		 n;
+	int64_t			 lo, hi, first, f, l;
+	size_t			 i;
+	int			 rc;
+
+	if (disk->n == 0)
+		return 0;
+	lo = disk->lo[0];
+	hi = disk->hi[0];
+	for (i = 1; i < disk->n; i++) {
+		lo = disk->lo[i] < lo ? disk->lo[i] : lo;
+		hi = disk->hi[i] > hi ? disk->hi[i] : hi;
+	}
+	if ((rc = kv_cursor_open(txn, KV_DB_HEAD, &cur)) < 0)
+		return rc;
+	seg_key(key, id, lo);
+	k.data = key;
+	k.len = sizeof(key);
+	for (rc = kv_cursor_get(cur, KV_SET_RANGE, &k, &v); rc == 0;
+	    rc = kv_cursor_get(cur, KV_NEXT, &k, &v)) {
+		if (!is_seg_key(&k, id))
+			break;
+		first = key_get_time((const uint8_t *)k.data + 9);
+		if (first > hi)
+			break;
+		for (i = 0; i < disk->n; i++)
+			if (first >= disk->lo[i] && first <= disk->hi[i])
+				break;
+		if (i == disk->n)
+			continue;
+		/* A damaged one goes on, for the reader to report. */
+		if (chunk_peek(v.data, v.len, &n, &f, &l) != 0 ||
+		    (l >= t0 && f <= t1))
+			fn(arg, first, v.data, v.len);
+	}
+	kv_cursor_close(cur);
+	return rc == KV_NOTFOUND ? 0 : rc;
 }

@@ -2,13 +2,15 @@
  * iter: one series' points in a time range, raw or from a rollup tier.
  *
  * At creation the iterator copies the compressed chunks it needs: first
- * the head (open chunk and sealed chunks not yet flushed) under the
- * series' stripe lock, then the sealed chunks from a short LMDB read
- * transaction.  In that order nothing can be missed: a chunk a concurrent
- * flush moves from memory to disk is in the copy of memory or, when the
- * flush committed first, in the later snapshot of the disk.  It may be in
- * both, so chunks with the same start are kept once and decoding skips
- * any time not after the last one returned.  Decoding is lazy, a chunk or
+ * what the head holds in memory (the open chunk's tail and segments not
+ * yet flushed, chunks closed and not yet merged) under the series' stripe
+ * lock, then from a short LMDB read transaction the head's segments on
+ * disk and the sealed chunks.  In that order nothing can be missed: what
+ * a concurrent flush moves from memory to disk is in the copy of memory
+ * or, when the flush committed first, in the later snapshot of the disk,
+ * as a segment or merged into a sealed chunk.  It may be in both, so
+ * chunks with the same start are kept once (the fullest) and decoding
+ * skips any time not after the last one returned.  Decoding is lazy, a chunk or
  * rollup block at a time.  store_iter_read decodes a batch at a time with
  * the codec's fast path (chunk_iter_batch) and clips in place, which costs
  * a few nanoseconds a sample where the point-at-a-time path costs twenty.
@@ -71,27 +73,21 @@ iter_add(struct store_iter *it, int64_t first, const void *data, size_t len,
 }
 
 static void
-copy_head(struct store *st, struct store_iter *it)
+head_chunk(void *arg, int64_t first, const uint8_t *data, size_t len)
+{
+	iter_add(arg, first, data, len, NULL, 0);
+}
+
+static void
+copy_head(struct store *st, struct store_iter *it, struct head_disk *disk)
 {
 	struct series	*s;
-	struct sealed	*p;
-	const uint8_t	*data;
-	size_t		 len;
 
+	disk->n = 0;
 	pthread_rwlock_rdlock(&st->ilock);
 	if ((s = series_find_id(&st->idx, it->id)) != NULL) {
 		pthread_mutex_lock(store_stripe(st, it->id));
-		for (p = s->pending; p != NULL; p = p->next)
-			if (p->last >= it->t0 && p->first <= it->t1)
-				iter_add(it, p->first, p->data, p->len,
-				    p->tlen > 0 ? p->data + p->len : NULL,
-				    p->tlen);
-		if (s->head != NULL && chunk_app_count(s->head) > 0 &&
-		    chunk_app_last(s->head) >= it->t0 &&
-		    chunk_app_first(s->head) <= it->t1 &&
-		    chunk_app_bytes_out(s->head, &data, &len) == 0)
-			iter_add(it, chunk_app_first(s->head), data, len,
-			    NULL, 0);
+		head_copy_locked(s, it->t0, it->t1, head_chunk, it, disk);
 		pthread_mutex_unlock(store_stripe(st, it->id));
 	}
 	pthread_rwlock_unlock(&st->ilock);
@@ -172,6 +168,7 @@ store_iter_new(struct store *st, uint64_t id, int64_t t0, int64_t t1,
     enum store_tier tier)
 {
 	struct store_iter	*it = xcalloc(1, sizeof(*it));
+	struct head_disk	 disk;
 	struct kv_txn		*txn;
 	int			 rc;
 
@@ -188,12 +185,16 @@ store_iter_new(struct store *st, uint64_t id, int64_t t0, int64_t t1,
 		it->done = 1;
 		return it;
 	}
+	disk.n = 0;
 	if (tier == STORE_TIER_RAW)
-		copy_head(st, it);
+		copy_head(st, it, &disk);
 	if (kv_read_begin(st->kv, &txn, it->err, sizeof(it->err)) < 0)
 		return it;
-	rc = tier == STORE_TIER_RAW ? chunkdb_scan(txn, id, t0, t1,
-	    disk_chunk, it) : copy_rollup(txn, it);
+	if (tier != STORE_TIER_RAW)
+		rc = copy_rollup(txn, it);
+	else if ((rc = head_copy_disk(txn, id, &disk, t0, t1, head_chunk,
+	    it)) >= 0)
+		rc = chunkdb_scan(txn, id, t0, t1, disk_chunk, it);
 	if (rc < 0)
 		snprintf(it->err, sizeof(it->err), "series %llu: %s",
 		    (unsigned long long)id, kv_txn_error(txn));

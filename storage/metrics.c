@@ -26,11 +26,13 @@ const struct metric_def store_metrics[] = {
 	  "Series in the store's index: what the series limits count and "
 	  "what memory grows with." },
 	[SM_HEAD_CHUNKS] = { "monitord_store_head_chunks", METRIC_GAUGE, "",
-	  "Open chunks in memory, one per series receiving samples." },
+	  "Open chunks, one per series receiving samples." },
 	[SM_HEAD_SAMPLES] = { "monitord_store_head_samples", METRIC_GAUGE, "",
-	  "Samples in open chunks, on disk only as flush checkpoints." },
+	  "Samples in open chunks: the newest of each in memory, the rest "
+	  "in head segments on disk." },
 	[SM_PENDING] = { "monitord_store_pending_chunks", METRIC_GAUGE, "",
-	  "Chunks sealed but not yet flushed; grows when writes fail." },
+	  "Chunks sealed but not yet merged and written by a flush; grows "
+	  "when writes fail." },
 	[SM_APPENDED] = { "monitord_store_samples_appended_total",
 	  METRIC_COUNTER, "",
 	  "Samples stored: the ingest rate of the whole system." },

@@ -132,7 +132,7 @@ retention_txn(struct kv_txn *txn, void *arg)
 		}
 		/* The writer lock is held: these fields are stable. */
 		if (left || r->first_disk != INT64_MAX || s->dirty ||
-		    s->head != NULL || s->pending != NULL)
+		    s->open != NULL || s->closed != NULL)
 			continue;
 		if ((rc = series_delete(txn, s)) < 0)
 			return rc;

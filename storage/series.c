@@ -410,7 +410,7 @@ series_delete(struct kv_txn *txn, const struct series *s)
 	key_put64(id, s->id);
 	if ((rc = kv_del_any(txn, KV_DB_SERIES, id, 8, NULL, 0)) < 0)
 		return rc;
-	if ((rc = kv_del_any(txn, KV_DB_HEAD, id, 8, NULL, 0)) < 0 ||
+	if ((rc = head_delete(txn, s->id)) < 0 ||
 	    (rc = chunkdb_drop(txn, s->id)) < 0)
 		return rc;
 	return series_records(txn, s, kv_del_any);

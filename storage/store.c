@@ -41,6 +41,7 @@ store_opts_default(struct store_opts *o)
 	o->chunk_max_samples = CHUNK_MAX_SAMPLES;
 	o->chunk_max_bytes = 16384;
 	o->chunk_max_span_ms = 86400 * 1000;
+	o->head_segment_samples = 120;
 }
 
 int64_t
@@ -115,6 +116,12 @@ check_opts(const struct store_opts *o, char *err, size_t errlen)
 	if (o->chunk_max_samples < 2 || o->chunk_max_samples >
 	    CHUNK_MAX_SAMPLES) {
 		snprintf(err, errlen, "chunk size must be 2 to %d samples",
+		    CHUNK_MAX_SAMPLES);
+		return -1;
+	}
+	if (o->head_segment_samples < 2 || o->head_segment_samples >
+	    CHUNK_MAX_SAMPLES) {
+		snprintf(err, errlen, "head segments must be 2 to %d samples",
 		    CHUNK_MAX_SAMPLES);
 		return -1;
 	}
@@ -253,7 +260,7 @@ seal_all(struct store *st)
 	pthread_mutex_lock(&st->wlock);
 	for (i = 0; i < st->idx.nbuckets; i++)
 		for (s = st->idx.byid[i]; s != NULL; s = s->inext)
-			if (s->head != NULL)
+			if (s->open != NULL)
 				(void)head_seal(st, s);
 	pthread_mutex_unlock(&st->wlock);
 	return st->ndirty > 0;
@@ -362,6 +369,71 @@ count_append(struct store *st, const struct store_append_stats *a)
 	pthread_mutex_unlock(&st->statlock);
 }
 
+/*
+ * The series of each label set of a batch, by the set's address: batches
+ * keep one copy of a set that repeats (sample.h), so an import body of a
+ * thousand series over hundreds of timestamps builds and hashes a
+ * thousand keys instead of one a sample.
+ */
+struct setmap {
+	const struct label	**k;
+	struct series		**v;	/* NULL: refused */
+	size_t			  n, cap;	/* cap a power of two */
+};
+
+static size_t
+setmap_slot(const struct setmap *m, const struct label *k)
+{
+	size_t j = (size_t)(((uintptr_t)k >> 3) * 0x9e3779b97f4a7c15ULL) &
+	    (m->cap - 1);
+
+	while (m->k[j] != NULL && m->k[j] != k)
+		j = (j + 1) & (m->cap - 1);
+	return j;
+}
+
+/* 1 with the series (maybe NULL) of K, or 0 when K is not known yet. */
+static int
+setmap_get(const struct setmap *m, const struct label *k, struct series **s)
+{
+	size_t j;
+
+	if (m->n == 0)
+		return 0;
+	j = setmap_slot(m, k);
+	if (m->k[j] == NULL)
+		return 0;
+	*s = m->v[j];
+	return 1;
+}
+
+static void
+setmap_put(struct setmap *m, const struct label *k, struct series *s)
+{
+	const struct label	**ok = m->k;
+	struct series		**ov = m->v;
+	size_t			  ocap = m->cap, i, j;
+
+	if (2 * (m->n + 1) > m->cap) {
+		m->cap = ocap ? ocap * 2 : 256;
+		m->k = xcalloc(m->cap, sizeof(*m->k));
+		m->v = xcalloc(m->cap, sizeof(*m->v));
+		for (i = 0; i < ocap; i++)
+			if (ok[i] != NULL) {
+				j = setmap_slot(m, ok[i]);
+				m->k[j] = ok[i];
+				m->v[j] = ov[i];
+			}
+		free(ok);
+		free(ov);
+	}
+	j = setmap_slot(m, k);
+	if (m->k[j] == NULL)
+		m->n++;
+	m->k[j] = k;
+	m->v[j] = s;
+}
+
 /* Writer lock held. */
 static int
 append_locked(struct store *st, const struct batch *b,
@@ -370,6 +442,7 @@ append_locked(struct store *st, const struct batch *b,
 	const struct sample	 *smp;
 	struct series		**ref, *s;
 	struct series_index	  nidx;
+	struct setmap		  sets = { NULL, NULL, 0, 0 };
 	struct new_series	  ns = { st, NULL, 0 };
 	char			 *key = NULL, ebuf[256];
 	size_t			  n = batch_len(b), i, cap = 0, len;
@@ -385,7 +458,14 @@ append_locked(struct store *st, const struct batch *b,
 			a->too_old++;
 			continue;
 		}
+		if (setmap_get(&sets, smp->labels, &s)) {
+			if (s == NULL)
+				a->invalid++;
+			ref[i] = s;
+			continue;
+		}
 		if (!labels_ok(smp)) {
+			setmap_put(&sets, smp->labels, NULL);
 			a->invalid++;
 			continue;
 		}
@@ -403,8 +483,14 @@ append_locked(struct store *st, const struct batch *b,
 				ns.v[ns.n++] = s;
 			}
 		}
+		/* A set refused by the series limits is asked again: the
+		 * limit counts each sample refused. */
+		if (s != NULL)
+			setmap_put(&sets, smp->labels, s);
 		ref[i] = s;
 	}
+	free(sets.k);
+	free(sets.v);
 	if (ns.n > 0) {
 		if (kv_write(st->kv, write_new_series, &ns, ebuf,
 		    sizeof(ebuf)) < 0) {
@@ -554,9 +640,9 @@ store_stats(struct store *st, struct store_stats *out)
 		for (s = st->idx.byid[i]; s != NULL; s = s->inext) {
 			lk = store_stripe(st, s->id);
 			pthread_mutex_lock(lk);
-			if (s->head != NULL) {
+			if (s->open != NULL) {
 				out->head_chunks++;
-				out->head_samples += chunk_app_count(s->head);
+				out->head_samples += s->open->count;
 			}
 			out->pending_chunks += s->npending;
 			pthread_mutex_unlock(lk);

@@ -3,16 +3,17 @@
  *
  * A series is a metric name plus sorted labels (src/sample.h) and gets a
  * 64-bit id the first time a sample of it arrives.  The label index
- * (postings), sealed chunks, checkpoints of open chunks and rollup tiers
+ * (postings), sealed chunks, segments of open chunks and rollup tiers
  * live in one LMDB environment in opts.dir (layout: storage/LAYOUT.md);
- * open ("head") chunks live in memory.
+ * of an open ("head") chunk memory keeps its newest samples.
  *
  * Writing.  store_append_batch() puts samples into head chunks in memory;
  * only the creation of a new series touches the disk (so that readers see
  * it at once).  store_flush() writes the chunks sealed since the last
- * flush and a checkpoint of every head chunk that changed, each series'
- * together in one transaction (one for all unless they pass 64 MB): a
- * kill -9 loses at most what was appended since the last completed flush.
+ * flush and the new samples of every head chunk that changed (its new
+ * segments and its tail), all of a series in one transaction, a hundred
+ * or so series a transaction: a kill -9 loses at most what was appended
+ * since the last completed flush.
  * store_append_batch_sync() appends and flushes before returning: when it
  * returns 0, every sample it accepted is on disk.  With flush_interval_ms
  * > 0 a thread of the store flushes on that period, and with
@@ -99,6 +100,12 @@ struct store_opts {
 	unsigned	 chunk_max_samples;
 	int64_t		 chunk_max_span_ms;
 	size_t		 chunk_max_bytes;
+	/*
+	 * An open chunk keeps at most this many samples in memory: each
+	 * full segment of them goes to disk at the next flush, and sealing
+	 * merges the segments into the chunk (storage/LAYOUT.md).
+	 */
+	unsigned	 head_segment_samples;
 };
 
 /* Defaults: flush 10s, maintenance 0, no limits, retention 15d, 5m tier
@@ -237,7 +244,7 @@ void		 store_strings_free(struct store_strings *);
 
 struct store_stats {
 	uint64_t	series;
-	uint64_t	head_chunks;		/* open chunks in memory */
+	uint64_t	head_chunks;		/* open chunks */
 	uint64_t	head_samples;
 	uint64_t	pending_chunks;		/* sealed, not yet flushed */
 	uint64_t	samples_appended;

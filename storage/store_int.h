@@ -29,7 +29,7 @@
 #define STORE_FORMAT_VERSION	1
 #define STORE_STRIPES		64
 #define STORE_LABEL_NAME_MAX	128
-/* Sealed chunks a series may hold in memory while flushes fail. */
+/* Closed chunks a series may hold while flushes fail. */
 #define STORE_MAX_PENDING	32
 
 struct kv;
@@ -38,14 +38,29 @@ struct chunk_app;
 struct label;
 
 /*
- * A sealed chunk not yet written: LEN bytes of chunk, then TLEN bytes of
- * the timestamp column it refers to (0 when it is self-contained).
+ * Head chunks.  An open chunk keeps its newest samples in an appender
+ * (the tail); every head_segment_samples of them become a segment, a
+ * Gorilla chunk that the next flush writes to HEAD under (series id, first
+ * time) and that then leaves memory.  When the chunk is sealed it is
+ * closed: the next flush merges its segments into the sealed chunk and
+ * deletes them, in the same transaction (storage/LAYOUT.md).
  */
-struct sealed {
-	struct sealed	*next;
-	int64_t		 first, last;
-	size_t		 len, tlen;
-	uint8_t		 data[];
+struct seg {
+	struct seg	*next;		/* newer */
+	int64_t		 first;
+	uint32_t	 len;
+	uint8_t		 data[];	/* a CHUNK_ENC_GORILLA chunk */
+};
+
+struct hchunk {
+	struct hchunk	*next;		/* newer (closed chunks) */
+	int64_t		 first, last;	/* samples' times */
+	uint32_t	 count;		/* samples, the tail's included */
+	uint32_t	 bytes;		/* of its segments */
+	uint32_t	 ondisk;	/* segments written to HEAD */
+	uint8_t		 drop;		/* closed by retention or a bad
+					   checkpoint: only deleted */
+	struct seg	*mem;		/* segments not yet written */
 };
 
 struct job;
@@ -60,16 +75,17 @@ struct series {
 	struct job	*job;		/* NULL without a job label */
 
 	/* Under the series' stripe lock. */
-	struct chunk_app *head;		/* NULL when empty */
-	struct sealed	*pending;	/* oldest first */
-	uint32_t	 npending;
+	struct hchunk	*open;		/* NULL when none */
+	struct chunk_app *tail;		/* the open chunk's samples after its
+					   last segment; NULL or empty: none */
+	struct hchunk	*closed;	/* oldest first */
+	uint32_t	 npending;	/* closed chunks */
 	int64_t		 mint;		/* oldest raw sample, INT64_MAX none */
 	int64_t		 last_t;	/* newest, INT64_MIN none */
 	uint64_t	 last_vbits;
 
 	/* Writer only. */
 	uint8_t		 dirty;		/* in store->dirty */
-	uint8_t		 has_ckpt;	/* a checkpoint is on disk */
 
 	char		 keybuf[];	/* key points here */
 };
@@ -181,6 +197,16 @@ void		 strings_sort_unique(struct store_strings *);
 /* A chunk, with its timestamp column (NULL: self-contained). */
 typedef int	(*chunkdb_fn)(void *, int64_t first, const uint8_t *, size_t,
 		    const uint8_t *times, size_t tlen);
+/*
+ * A sealed chunk to write: LEN bytes of chunk, then TLEN bytes of the
+ * timestamp column it refers to (0 when it is self-contained).
+ */
+struct sealed {
+	struct sealed	*next;
+	int64_t		 first, last;
+	size_t		 len, tlen;
+	uint8_t		 data[];
+};
 /* Write sealed chunk P of series ID under sequence SEQ; *columns counts
  * the new timestamp columns written. */
 int		 chunkdb_put(struct kv_txn *, uint64_t seq, uint64_t id,
@@ -217,6 +243,27 @@ void		 head_free(struct series *);
 void		 head_trim(struct store *, struct series *, int64_t cut,
 		    int64_t idle);
 int64_t		 head_mint_locked(const struct series *);
+/* Delete every segment of series ID from HEAD. */
+int		 head_delete(struct kv_txn *, uint64_t id);
+/*
+ * Readers.  head_copy_locked (stripe lock held) gives FN the head's
+ * chunks in memory that may hold samples in [t0, t1] and notes in
+ * *disk the time ranges whose segments are on disk; head_copy_disk then
+ * gives FN those, from the reader's transaction, which must begin after
+ * the copy: a segment a concurrent flush moves from memory to disk is
+ * then in one or the other (or both: the same first time, the fuller
+ * one wins), and a chunk merged meanwhile is in the sealed chunks.
+ */
+typedef void	(*head_fn)(void *, int64_t first, const uint8_t *, size_t);
+struct head_disk {
+	int64_t		 lo[STORE_MAX_PENDING + 1], hi[STORE_MAX_PENDING + 1];
+	size_t		 n;
+};
+void		 head_copy_locked(const struct series *, int64_t t0,
+		    int64_t t1, head_fn, void *, struct head_disk *);
+int		 head_copy_disk(struct kv_txn *, uint64_t id,
+		    const struct head_disk *, int64_t t0, int64_t t1, head_fn,
+		    void *);
 
 /* rollup.c */
 struct rollup_point {

@@ -285,6 +285,48 @@ START_TEST(test_dynlib_errors)
 }
 END_TEST
 
+/* Series texts of an import body: the label set of the first line again. */
+START_TEST(test_batch_refs)
+{
+	struct batch		*b = batch_new();
+	const struct label	*l;
+	char			 raw[32];
+	size_t			 n = 0;
+	int			 i;
+
+	ck_assert_ptr_null(batch_ref(b, "up{i=\"x\"}", 10, &n));
+	ck_assert_int_eq(batch_addl(b, "up", 1, 1, "i", "x", "e", "", NULL),
+	    0);
+	batch_ref_set(b, "up{i=\"x\",e=\"\"}", 17);
+	ck_assert_ptr_null(batch_ref(b, "up{i=\"x\"}", 10, &n));
+	l = batch_ref(b, "up{i=\"x\",e=\"\"}", 17, &n);
+	ck_assert_ptr_eq(l, batch_at(b, 0)->labels);
+	ck_assert_uint_eq(n, 2);
+	batch_add_ref(b, l, n, 2, 5);
+	ck_assert_uint_eq(batch_len(b), 2);
+	ck_assert_ptr_eq(batch_at(b, 1)->labels, l);
+	ck_assert_uint_eq(batch_at(b, 1)->nlabels, 2);
+	ck_assert_int_eq(batch_at(b, 1)->t, 2);
+	ck_assert(batch_at(b, 1)->v == 5);
+	/* Past the first table size, each text finds its own set. */
+	for (i = 0; i < 600; i++) {
+		snprintf(raw, sizeof(raw), "m%d", i);
+		ck_assert_int_eq(batch_addl(b, raw, i, i, NULL), 0);
+		batch_ref_set(b, raw, strlen(raw));
+	}
+	for (i = 0; i < 600; i++) {
+		snprintf(raw, sizeof(raw), "m%d", i);
+		l = batch_ref(b, raw, strlen(raw), &n);
+		ck_assert_ptr_nonnull(l);
+		ck_assert_uint_eq(n, 1);
+		ck_assert_str_eq(l[0].value, raw);
+	}
+	batch_reset(b);
+	ck_assert_ptr_null(batch_ref(b, "m1", 2, &n));
+	batch_free(b);
+}
+END_TEST
+
 static Suite *
 core_suite(void)
 {
@@ -300,6 +342,7 @@ core_suite(void)
 	tcase_add_test(tc, test_batch_shared_labels);
 	tcase_add_test(tc, test_dynlib);
 	tcase_add_test(tc, test_dynlib_errors);
+	tcase_add_test(tc, test_batch_refs);
 	suite_add_tcase(s, tc);
 	return s;
 }

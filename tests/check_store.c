@@ -24,6 +24,7 @@
 #include "buf.h"
 #include "sample.h"
 #include "xmalloc.h"
+#include "storage/chunk.h"
 #include "storage/kv.h"
 #include "storage/meta.h"
 #include "storage/store.h"
@@ -1054,6 +1055,313 @@ snapshot(const char *dir)
 	return copy;
 }
 
+/* What HEAD holds: "S first count last" for a segment, "T first count
+ * last" for a tail, one line each in key order, all of series ID. */
+static char *
+head_keys(const char *dir, uint64_t id)
+{
+	struct kv_opts		 ko;
+	struct kv		*kv;
+	struct kv_txn		*txn;
+	struct kv_cursor	*cur;
+	struct kv_val		 k, v;
+	struct buf		 out = BUF_INIT;
+	const uint8_t		*p;
+	uint64_t		 kid;
+	uint32_t		 n;
+	int64_t			 f, l;
+	char			 err[256];
+	int			 rc, i;
+
+	memset(&ko, 0, sizeof(ko));
+	ko.dir = dir;
+	ko.map_max = 256ULL << 20;
+	kv = kv_open(&ko, err, sizeof(err));
+	ck_assert_msg(kv != NULL, "kv_open: %s", err);
+	ck_assert_int_eq(kv_read_begin(kv, &txn, err, sizeof(err)), 0);
+	ck_assert_int_eq(kv_cursor_open(txn, KV_DB_HEAD, &cur), 0);
+	buf_adds(&out, "");
+	for (rc = kv_cursor_get(cur, KV_FIRST, &k, &v); rc == 0;
+	    rc = kv_cursor_get(cur, KV_NEXT, &k, &v)) {
+		p = k.data;
+		ck_assert(k.len == 17 || k.len == 9);
+		for (kid = 0, i = 1; i < 9; i++)
+			kid = kid << 8 | p[i];
+		if (kid != id)
+			continue;
+		ck_assert_int_eq(chunk_peek(v.data, v.len, &n, &f, &l), 0);
+		if (k.len == 17) {
+			uint64_t kt = 0;
+
+			ck_assert_uint_eq(p[0], 1);
+			for (i = 9; i < 17; i++)
+				kt = kt << 8 | p[i];
+			ck_assert_int_eq((int64_t)(kt ^ (1ULL << 63)), f);
+		} else
+			ck_assert_uint_eq(p[0], 2);
+		buf_printf(&out, "%c %lld %u %lld\n", k.len == 17 ? 'S' : 'T',
+		    (long long)f, n, (long long)l);
+	}
+	ck_assert_int_eq(rc, KV_NOTFOUND);
+	kv_cursor_close(cur);
+	kv_read_end(txn);
+	kv_close(kv);
+	return buf_detach(&out);
+}
+
+/* The bytes of the segment of ID starting at FIRST in HEAD. */
+static char *
+head_seg_bytes(const char *dir, uint64_t id, int64_t first, size_t *len)
+{
+	struct kv_opts	 ko;
+	struct kv	*kv;
+	struct kv_txn	*txn;
+	struct kv_val	 v;
+	uint8_t		 key[17];
+	uint64_t	 t = (uint64_t)first ^ (1ULL << 63);
+	char		 err[256], *copy;
+	int		 i;
+
+	key[0] = 1;
+	for (i = 0; i < 8; i++) {
+		key[1 + i] = (uint8_t)(id >> (56 - 8 * i));
+		key[9 + i] = (uint8_t)(t >> (56 - 8 * i));
+	}
+	memset(&ko, 0, sizeof(ko));
+	ko.dir = dir;
+	ko.map_max = 256ULL << 20;
+	ck_assert_ptr_nonnull(kv = kv_open(&ko, err, sizeof(err)));
+	ck_assert_int_eq(kv_read_begin(kv, &txn, err, sizeof(err)), 0);
+	ck_assert_int_eq(kv_get(txn, KV_DB_HEAD, key, sizeof(key), &v), 0);
+	copy = xmalloc(v.len);
+	memcpy(copy, v.data, v.len);
+	*len = v.len;
+	kv_read_end(txn);
+	kv_close(kv);
+	return copy;
+}
+
+/*
+ * An open chunk in segments: each full segment is written to HEAD once,
+ * the tail alone is rewritten, sealing merges them and leaves only the
+ * next chunk's, and a copy of the disk taken at any flush reopens with
+ * every sample flushed and goes on appending.
+ */
+START_TEST(test_head_segments)
+{
+	struct store_opts	 o, oc;
+	struct store		*st, *sc;
+	struct store_stats	 ss;
+	struct batch		*b = batch_new();
+	char			*dir = tmpdir_new(), *copy, *copy2, *keys;
+	char			*seg0, *again;
+	size_t			 len0, len1;
+	uint64_t		 id;
+	int64_t			 i;
+
+	test_opts(&o, dir);
+	o.head_segment_samples = 10;
+	o.chunk_max_samples = 100;
+	st = open_ok(&o);
+	for (i = 0; i < 25; i++)
+		batch_addl(b, "m", i * 1000, val_of(i), NULL);
+	append_ok(st, b, NULL);
+	flush_ok(st);
+	id = series_id(st, "m");
+	copy = snapshot(dir);
+	keys = head_keys(copy, id);
+	ck_assert_str_eq(keys,
+	    "S 0 10 9000\n"
+	    "S 10000 10 19000\n"
+	    "T 20000 5 24000\n");
+	free(keys);
+	seg0 = head_seg_bytes(copy, id, 0, &len0);
+	tmpdir_free(copy);
+
+	for (i = 25; i < 35; i++)
+		batch_addl(b, "m", i * 1000, val_of(i), NULL);
+	append_ok(st, b, NULL);
+	store_stats(st, &ss);
+	ck_assert_uint_eq(ss.head_chunks, 1);
+	ck_assert_uint_eq(ss.head_samples, 35);
+	ck_assert_uint_eq(ss.chunks_written, 0);
+	/* Before the flush: segments from disk, one from memory, the tail. */
+	check_range(st, id, INT64_MIN, INT64_MAX, 0, 34);
+	check_range(st, id, 12000, 27000, 12, 27);
+	flush_ok(st);
+	check_range(st, id, INT64_MIN, INT64_MAX, 0, 34);
+	copy = snapshot(dir);
+	keys = head_keys(copy, id);
+	ck_assert_str_eq(keys,
+	    "S 0 10 9000\n"
+	    "S 10000 10 19000\n"
+	    "S 20000 10 29000\n"
+	    "T 30000 5 34000\n");
+	free(keys);
+	again = head_seg_bytes(copy, id, 0, &len1);
+	ck_assert_uint_eq(len1, len0);
+	ck_assert(memcmp(again, seg0, len0) == 0);
+	free(again);
+	free(seg0);
+	/* What a kill -9 now would leave. */
+	test_opts(&oc, copy);
+	oc.head_segment_samples = 10;
+	oc.chunk_max_samples = 100;
+	sc = open_ok(&oc);
+	check_range(sc, id, INT64_MIN, INT64_MAX, 0, 34);
+	store_stats(sc, &ss);
+	ck_assert_uint_eq(ss.head_samples, 35);
+	for (i = 35; i < 42; i++)
+		batch_addl(b, "m", i * 1000, val_of(i), NULL);
+	append_ok(sc, b, NULL);
+	flush_ok(sc);
+	copy2 = snapshot(copy);
+	keys = head_keys(copy2, id);
+	ck_assert_str_eq(keys,
+	    "S 0 10 9000\n"
+	    "S 10000 10 19000\n"
+	    "S 20000 10 29000\n"
+	    "S 30000 10 39000\n"
+	    "T 40000 2 41000\n");
+	free(keys);
+	tmpdir_free(copy2);
+	check_range(sc, id, INT64_MIN, INT64_MAX, 0, 41);
+	close_ok(sc);
+	tmpdir_free(copy);
+
+	/* 100 samples seal the first chunk, the 2-minute span the second
+	 * (100..119); the open one has a full segment and no tail. */
+	for (i = 35; i < 130; i++)
+		batch_addl(b, "m", i * 1000, val_of(i), NULL);
+	append_ok(st, b, NULL);
+	store_stats(st, &ss);
+	ck_assert_uint_eq(ss.pending_chunks, 2);
+	ck_assert_uint_eq(ss.head_samples, 10);
+	check_range(st, id, INT64_MIN, INT64_MAX, 0, 129);
+	flush_ok(st);
+	store_stats(st, &ss);
+	ck_assert_uint_eq(ss.pending_chunks, 0);
+	ck_assert_uint_eq(ss.chunks_written, 2);
+	check_range(st, id, INT64_MIN, INT64_MAX, 0, 129);
+	copy = snapshot(dir);
+	keys = head_keys(copy, id);
+	ck_assert_str_eq(keys, "S 120000 10 129000\n");
+	free(keys);
+	oc.dir = copy;
+	sc = open_ok(&oc);
+	check_range(sc, id, INT64_MIN, INT64_MAX, 0, 129);
+	check_range(sc, id, 95000, 125000, 95, 125);
+	close_ok(sc);
+	keys = head_keys(copy, id);
+	ck_assert_str_eq(keys, "");
+	free(keys);
+	tmpdir_free(copy);
+	close_ok(st);
+	batch_free(b);
+	tmpdir_free(dir);
+}
+END_TEST
+
+/* Flip a byte in the payload of the segment of ID at FIRST. */
+struct seg_damage {
+	uint64_t	id;
+	int64_t		first;
+};
+
+static int
+damage_seg(struct kv_txn *txn, void *arg)
+{
+	struct seg_damage	*d = arg;
+	struct kv_val		 v;
+	uint8_t			 key[17], *copy;
+	uint64_t		 t = (uint64_t)d->first ^ (1ULL << 63);
+	int			 i, rc;
+
+	key[0] = 1;
+	for (i = 0; i < 8; i++) {
+		key[1 + i] = (uint8_t)(d->id >> (56 - 8 * i));
+		key[9 + i] = (uint8_t)(t >> (56 - 8 * i));
+	}
+	if ((rc = kv_get(txn, KV_DB_HEAD, key, sizeof(key), &v)) != 0)
+		return -1;
+	copy = xmalloc(v.len);
+	memcpy(copy, v.data, v.len);
+	copy[v.len - 1] ^= 0x40;
+	rc = kv_put(txn, KV_DB_HEAD, key, sizeof(key), copy, v.len);
+	free(copy);
+	return rc;
+}
+
+/* A damaged segment drops the open chunk at open, reported, and the next
+ * flush deletes what it left in HEAD; the sealed chunks stay. */
+START_TEST(test_head_damaged)
+{
+	struct store_opts	 o;
+	struct store		*st;
+	struct store_stats	 ss;
+	struct batch		*b = batch_new();
+	struct seg_damage	 d;
+	struct kv_opts		 ko;
+	struct kv		*kv;
+	char			*dir = tmpdir_new(), *copy, *keys, err[256];
+	int64_t			 i;
+
+	test_opts(&o, dir);
+	o.head_segment_samples = 10;
+	o.chunk_max_samples = 100;
+	st = open_ok(&o);
+	for (i = 0; i < 145; i++)
+		batch_addl(b, "m", i * 1000, val_of(i), NULL);
+	append_ok(st, b, NULL);
+	flush_ok(st);
+	d.id = series_id(st, "m");
+	d.first = 130000;
+	copy = snapshot(dir);
+	close_ok(st);
+	keys = head_keys(copy, d.id);
+	ck_assert_str_eq(keys,
+	    "S 120000 10 129000\n"
+	    "S 130000 10 139000\n"
+	    "T 140000 5 144000\n");
+	free(keys);
+	memset(&ko, 0, sizeof(ko));
+	ko.dir = copy;
+	ko.map_max = 256ULL << 20;
+	kv = kv_open(&ko, err, sizeof(err));
+	ck_assert_msg(kv != NULL, "kv_open: %s", err);
+	ck_assert_int_eq(kv_write(kv, damage_seg, &d, err, sizeof(err)), 0);
+	kv_close(kv);
+
+	o.dir = copy;
+	st = open_ok(&o);
+	store_stats(st, &ss);
+	ck_assert_str_eq(ss.last_error, "1 damaged head checkpoints dropped "
+	    "at open");
+	ck_assert_uint_eq(ss.head_chunks, 0);
+	ck_assert_uint_eq(ss.pending_chunks, 1);
+	check_range(st, d.id, INT64_MIN, INT64_MAX, 0, 119);
+	for (i = 145; i < 151; i++)
+		batch_addl(b, "m", i * 1000, val_of(i), NULL);
+	append_ok(st, b, NULL);
+	flush_ok(st);
+	store_stats(st, &ss);
+	ck_assert_uint_eq(ss.pending_chunks, 0);
+	ck_assert_uint_eq(ss.head_samples, 6);
+	{
+		char *copy2 = snapshot(copy);
+
+		keys = head_keys(copy2, d.id);
+		ck_assert_str_eq(keys, "T 145000 6 150000\n");
+		free(keys);
+		tmpdir_free(copy2);
+	}
+	close_ok(st);
+	tmpdir_free(copy);
+	batch_free(b);
+	tmpdir_free(dir);
+}
+END_TEST
+
 START_TEST(test_flush_checkpoints)
 {
 	struct store_opts	 o, oc;
@@ -1241,6 +1549,12 @@ START_TEST(test_disk_full)
 		ck_assert_int_eq((int64_t)collect(st, id, INT64_MIN, INT64_MAX,
 		    STORE_TIER_RAW, ts, as, 400000), i);
 	}
+	/* More in memory than the disk has room for: the close cannot
+	 * write it all. */
+	for (k = 0; k < 2000; k++)
+		batch_addl(b, "m", (i + k) * 1000, noise(&x), NULL);
+	(void)store_append_batch(st, b, NULL);
+	batch_reset(b);
 	ck_assert_int_eq(store_close(st, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "database full: it reached its size limit "
 	    "of 1 MB");
@@ -1518,15 +1832,17 @@ START_TEST(test_close_compacts)
 	struct store_stats	 ss;
 	struct stat		 sb;
 	char			*dir = tmpdir_new(), name[32], path[512];
-	uint64_t		 x = 3;
+	uint64_t		 x = 3, before;
 	int64_t			 i;
 	int			 k;
 
 	test_opts(&o, dir);
+	/* Segments as long as chunks: every flush rewrites 300 whole open
+	 * chunks, and at the close they all go at once, merged into sealed
+	 * chunks a fraction of their size: more than half the file is free
+	 * pages then. */
+	o.head_segment_samples = CHUNK_MAX_SAMPLES;
 	st = open_ok(&o);
-	/* Every flush rewrites 300 checkpoints: the file fills with free
-	 * pages (fewer since a flush commits in slices, which lets LMDB
-	 * reuse the pages of the slice before). */
 	for (i = 0; i < 300; i++) {
 		for (k = 0; k < 300; k++) {
 			snprintf(name, sizeof(name), "s%d", k);
@@ -1537,7 +1853,7 @@ START_TEST(test_close_compacts)
 		flush_ok(st);
 	}
 	store_stats(st, &ss);
-	ck_assert_uint_gt(ss.bytes_on_disk, ss.bytes_used + (1 << 20));
+	before = ss.bytes_on_disk;
 	close_ok(st);
 	snprintf(path, sizeof(path), "%s/data.mdb.compact", dir);
 	ck_assert_int_eq(stat(path, &sb), -1);
@@ -1553,6 +1869,7 @@ START_TEST(test_close_compacts)
 	ck_assert_int_eq(stat(path, &sb), -1);
 	store_stats(st, &ss);
 	ck_assert_uint_le(ss.bytes_on_disk, ss.bytes_used + (64 << 10));
+	ck_assert_uint_lt(ss.bytes_on_disk, before / 2);
 	check_sel(SEL(st, { "__name__", "s299", EQ }), "s299{}");
 	{
 		int64_t			ts[300];
@@ -1733,6 +2050,8 @@ store_suite(void)
 	tcase_add_test(tc, test_iter_read_corrupt);
 	tcase_add_test(tc, test_background_flush);
 	tcase_add_test(tc, test_close_compacts);
+	tcase_add_test(tc, test_head_segments);
+	tcase_add_test(tc, test_head_damaged);
 	tcase_add_test(tc, test_map_grows);
 	tcase_add_test(tc, test_readers_beside_writer);
 	suite_add_tcase(s, tc);

@@ -15,16 +15,27 @@
 #include "tcheck.h"
 #include "buf.h"
 #include "textparse.h"
+#include "xmalloc.h"
 
 #ifndef SRCDIR
 #define SRCDIR "."
 #endif
+
+/* A series text met before (FEED_REFS), and its transcript up to the value. */
+struct rec_ref {
+	char		*raw;
+	size_t		 len;
+	char		*prefix;
+};
 
 struct rec {
 	struct buf	out;
 	int		abort_at;	/* stop at this sample (1-based), or 0 */
 	int		nsamples;
 	struct textparse *tp;
+	struct rec_ref	*refs;		/* FEED_REFS */
+	size_t		 nrefs;
+	int		 hits;
 };
 
 /* Bytes as they are, but LF, TAB and the non-printable spelled out. */
@@ -77,11 +88,25 @@ put_double(struct buf *b, double v)
 }
 
 static int
+sample_tail(struct rec *r, double v, int has_ts, int64_t ts)
+{
+	buf_addc(&r->out, ' ');
+	put_double(&r->out, v);
+	if (has_ts)
+		buf_printf(&r->out, " @%lld", (long long)ts);
+	buf_addc(&r->out, '\n');
+	r->nsamples++;
+	return r->abort_at != 0 && r->nsamples == r->abort_at;
+}
+
+static int
 on_sample(void *arg, const char *name, const struct label *l, size_t n,
     double v, int has_ts, int64_t ts)
 {
 	struct rec	*r = arg;
-	size_t		 i;
+	struct rec_ref	*ref;
+	const char	*raw;
+	size_t		 i, start = r->out.len, len;
 
 	buf_printf(&r->out, "S %s", name);
 	if (n > 0) {
@@ -93,13 +118,41 @@ on_sample(void *arg, const char *name, const struct label *l, size_t n,
 		}
 		buf_addc(&r->out, '}');
 	}
-	buf_addc(&r->out, ' ');
-	put_double(&r->out, v);
-	if (has_ts)
-		buf_printf(&r->out, " @%lld", (long long)ts);
-	buf_addc(&r->out, '\n');
-	r->nsamples++;
-	return r->abort_at != 0 && r->nsamples == r->abort_at;
+	if (r->refs != NULL) {
+		raw = textparse_raw(r->tp, &len);
+		ck_assert_ptr_nonnull(raw);
+		r->refs = xreallocarray(r->refs, r->nrefs + 1,
+		    sizeof(*r->refs));
+		ref = &r->refs[r->nrefs++];
+		ref->raw = xmalloc(len + 1);
+		memcpy(ref->raw, raw, len);
+		ref->len = len;
+		ref->prefix = xstrndup(r->out.data + start, r->out.len - start);
+	}
+	return sample_tail(r, v, has_ts, ts);
+}
+
+static void *
+on_series_ref(void *arg, const char *raw, size_t len)
+{
+	struct rec	*r = arg;
+	size_t		 i;
+
+	for (i = r->nrefs; i-- > 0; )
+		if (r->refs[i].len == len && memcmp(r->refs[i].raw, raw,
+		    len) == 0)
+			return &r->refs[i];
+	return NULL;
+}
+
+static int
+on_sample_ref(void *arg, void *ref, double v, int has_ts, int64_t ts)
+{
+	struct rec *r = arg;
+
+	r->hits++;
+	buf_adds(&r->out, ((struct rec_ref *)ref)->prefix);
+	return sample_tail(r, v, has_ts, ts);
 }
 
 static int
@@ -132,14 +185,20 @@ on_unit(void *arg, const char *name, const char *unit)
 }
 
 static const struct textparse_cb cbs = {
-	on_sample, on_help, on_type, on_unit,
+	.sample = on_sample, .help = on_help, .type = on_type, .unit = on_unit,
 };
 
-/* The three ways of feeding a body. */
+static const struct textparse_cb ref_cbs = {
+	.sample = on_sample, .help = on_help, .type = on_type, .unit = on_unit,
+	.series_ref = on_series_ref, .sample_ref = on_sample_ref,
+};
+
+/* The ways of feeding a body. */
 enum feed_mode {
 	FEED_WHOLE,
 	FEED_BYTES,
 	FEED_SPLIT,
+	FEED_REFS,	/* whole, twice, with the series of the first known */
 };
 
 struct result {
@@ -148,6 +207,7 @@ struct result {
 	char	*transcript;
 	uint64_t skipped;
 	uint64_t samples;
+	int	 hits;		/* FEED_REFS: samples through sample_ref */
 };
 
 static void
@@ -163,8 +223,25 @@ run(const struct textparse_opts *o, enum textparse_format fmt,
 	memset(&r, 0, sizeof(r));
 	memset(res, 0, sizeof(*res));
 	buf_adds(&r.out, "");
-	tp = textparse_new(o, &cbs, &r);
+	tp = textparse_new(o, mode == FEED_REFS ? &ref_cbs : &cbs, &r);
+	r.tp = tp;
 	switch (mode) {
+	case FEED_REFS:
+		r.refs = xcalloc(1, sizeof(*r.refs));
+		(void)textparse_parse(tp, fmt, in, len, res->err,
+		    sizeof(res->err));
+		buf_reset(&r.out);
+		buf_adds(&r.out, "");
+		r.nsamples = 0;
+		r.hits = 0;
+		rc = textparse_parse(tp, fmt, in, len, res->err,
+		    sizeof(res->err));
+		for (i = 0; i < r.nrefs; i++) {
+			free(r.refs[i].raw);
+			free(r.refs[i].prefix);
+		}
+		free(r.refs);
+		break;
 	case FEED_WHOLE:
 		rc = textparse_parse(tp, fmt, in, len, res->err,
 		    sizeof(res->err));
@@ -188,6 +265,7 @@ run(const struct textparse_opts *o, enum textparse_format fmt,
 		break;
 	}
 	res->rc = rc;
+	res->hits = r.hits;
 	res->skipped = textparse_stats(tp)->skipped;
 	res->samples = textparse_stats(tp)->samples;
 	res->transcript = buf_detach(&r.out);
@@ -217,6 +295,19 @@ check_all(const struct textparse_opts *o, enum textparse_format fmt,
 	if (rc != 0)
 		ck_assert_str_eq(other.err, whole.err);
 	ck_assert_str_eq(other.transcript, whole.transcript);
+	free(other.transcript);
+	/* The second parse of FEED_REFS knows every series of the first:
+	 * all its samples but those of lines after an abort or an error
+	 * go through sample_ref, with the same result. */
+	run(o, fmt, in, len, FEED_REFS, 0, &other);
+	ck_assert_int_eq(other.rc, rc);
+	if (rc != 0)
+		ck_assert_str_eq(other.err, whole.err);
+	ck_assert_str_eq(other.transcript, whole.transcript);
+	ck_assert_uint_eq(other.skipped, whole.skipped);
+	ck_assert_uint_eq(other.samples, whole.samples);
+	if (rc == 0)
+		ck_assert_uint_eq((uint64_t)other.hits, whole.samples);
 	free(other.transcript);
 	/* Long inputs are split at a sample of offsets only. */
 	for (split = 0; split <= len; split += len > 4096 ? 997 : 1) {
@@ -766,7 +857,7 @@ on_value(void *arg, const char *name, const struct label *l, size_t n,
 static double
 parse_one(const char *num)
 {
-	static const struct textparse_cb cb = { on_value, NULL, NULL, NULL };
+	static const struct textparse_cb cb = { .sample = on_value };
 	struct textparse	*tp;
 	struct valrec		 vr;
 	struct buf		 line = BUF_INIT;
@@ -902,7 +993,7 @@ on_fixture(void *arg, const char *name, const struct label *l, size_t n,
 /* The first 2000 lines of a real node_exporter import file. */
 START_TEST(test_fixture_node)
 {
-	static const struct textparse_cb cb = { on_fixture, NULL, NULL, NULL };
+	static const struct textparse_cb cb = { .sample = on_fixture };
 	struct fixture_rec	 fr;
 	struct textparse	*tp;
 	struct buf		 body = BUF_INIT;

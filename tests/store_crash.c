@@ -56,6 +56,9 @@ opts_for(struct store_opts *o, const char *dir)
 	o->retention_5m_ms = 0;
 	o->retention_1h_ms = 0;
 	o->chunk_max_samples = 32;
+	/* Four segments a chunk: killed while segments are written, merged
+	 * and deleted too. */
+	o->head_segment_samples = 8;
 	o->map_size_initial = 1 << 20;	/* grow the map under fire too */
 	o->map_size_max = 1ULL << 30;
 }

@@ -110,9 +110,14 @@ struct httpd_req {
 	char			*path;
 	const char		*rest;
 	struct params		 params;
-	const char		*body;
+	const char		*body;		/* NULL: pieces, see below */
 	size_t			 bodylen;
 	struct buf		 decoded;
+	/* A raw body (HTTPD_RAW_BODY, no Content-Encoding) stays in
+	 * evhttp's buffer as it was read, in pieces, until httpd_body. */
+	struct evbuffer		*in;
+	struct evbuffer_iovec	*pieces;
+	int			 npieces;
 	struct timespec		 start;
 	char			 peer[INET6_ADDRSTRLEN + 16];
 };
@@ -487,29 +492,22 @@ req_free(struct httpd_req *r)
 {
 	params_free(&r->params);
 	buf_free(&r->decoded);
+	free(r->pieces);
 	free(r->path);
 	free(r);
 }
 
-/*
- * Decode the body and the parameters.  0, or an HTTP status with the
- * message in err.
- */
+/* The body as one buffer, decoded, and its form parameters. */
 static int
-req_prepare(struct httpd_req *r, char *err, size_t errlen)
+body_prepare(struct httpd_req *r, struct evbuffer *in, const char *coding,
+    char *err, size_t errlen)
 {
-	struct httpd		*h = r->httpd;
-	struct evbuffer		*in = evhttp_request_get_input_buffer(r->evreq);
-	const struct evhttp_uri	*uri;
-	const char		*q, *coding;
-	size_t			 len = evbuffer_get_length(in);
-	int			 rc;
+	struct httpd	*h = r->httpd;
+	int		 rc;
 
 	/* A NUL after the body lets handlers treat it as a string. */
 	evbuffer_add(in, "", 1);
 	r->body = (const char *)evbuffer_pullup(in, -1);
-	r->bodylen = len;
-	coding = httpd_header(r, "Content-Encoding");
 	switch (content_coding(coding)) {
 	case CODING_IDENTITY:
 		break;
@@ -530,9 +528,35 @@ req_prepare(struct httpd_req *r, char *err, size_t errlen)
 		return 415;
 	}
 	if ((r->method & (HTTPD_POST | HTTPD_PUT | HTTPD_PATCH)) &&
+	    !(r->route->methods & HTTPD_RAW_BODY) &&
 	    content_type_is_form(httpd_header(r, "Content-Type")) &&
 	    params_parse(&r->params, r->body, r->bodylen, err, errlen) == -1)
 		return 400;
+	return 0;
+}
+
+/*
+ * Decode the body and the parameters.  0, or an HTTP status with the
+ * message in err.
+ */
+static int
+req_prepare(struct httpd_req *r, char *err, size_t errlen)
+{
+	struct evbuffer		*in = evhttp_request_get_input_buffer(r->evreq);
+	const struct evhttp_uri	*uri;
+	const char		*q, *coding;
+	size_t			 len = evbuffer_get_length(in);
+	int			 rc;
+
+	coding = httpd_header(r, "Content-Encoding");
+	r->bodylen = len;
+	if ((r->route->methods & HTTPD_RAW_BODY) &&
+	    content_coding(coding) == CODING_IDENTITY)
+		/* Copying megabytes into one buffer costs more than
+		 * parsing them: httpd_body_next hands the pieces. */
+		r->in = in;
+	else if ((rc = body_prepare(r, in, coding, err, errlen)) != 0)
+		return rc;
 	uri = evhttp_request_get_evhttp_uri(r->evreq);
 	if (uri != NULL && (q = evhttp_uri_get_query(uri)) != NULL &&
 	    params_parse(&r->params, q, strlen(q), err, errlen) == -1)
@@ -838,10 +862,67 @@ httpd_param_at(const struct httpd_req *r, size_t i, const char **name,
 }
 
 const char *
-httpd_body(const struct httpd_req *r, size_t *len)
+httpd_body(const struct httpd_req *cr, size_t *len)
 {
+	/* Making the pieces one buffer changes nothing the caller sees. */
+	struct httpd_req *r = (struct httpd_req *)(uintptr_t)cr;
+
+	if (r->body == NULL && r->in != NULL) {
+		evbuffer_add(r->in, "", 1);
+		r->body = (const char *)evbuffer_pullup(r->in, -1);
+		free(r->pieces);
+		r->pieces = NULL;
+		r->npieces = 0;
+	}
 	*len = r->bodylen;
 	return r->body != NULL ? r->body : "";
+}
+
+void
+httpd_body_release(struct httpd_req *r)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(r->evreq);
+
+	free(r->pieces);
+	r->pieces = NULL;
+	r->npieces = 0;
+	r->in = NULL;
+	r->body = NULL;
+	r->bodylen = 0;
+	buf_free(&r->decoded);
+	if (in != NULL)
+		evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+const char *
+httpd_body_next(const struct httpd_req *cr, size_t *pos, size_t *len)
+{
+	struct httpd_req	*r = (struct httpd_req *)(uintptr_t)cr;
+	size_t			 i = *pos;
+
+	if (r->body != NULL || r->in == NULL) {
+		if (i > 0 || r->bodylen == 0)
+			return NULL;
+		*pos = 1;
+		*len = r->bodylen;
+		return r->body;
+	}
+	if (r->pieces == NULL) {
+		r->npieces = evbuffer_peek(r->in, -1, NULL, NULL, 0);
+		r->pieces = xcalloc(r->npieces > 0 ? r->npieces : 1,
+		    sizeof(*r->pieces));
+		if (r->npieces > 0)
+			(void)evbuffer_peek(r->in, -1, NULL, r->pieces,
+			    r->npieces);
+	}
+	/* Empty pieces say nothing: skip them. */
+	while (i < (size_t)r->npieces && r->pieces[i].iov_len == 0)
+		i++;
+	if (i >= (size_t)r->npieces)
+		return NULL;
+	*pos = i + 1;
+	*len = r->pieces[i].iov_len;
+	return r->pieces[i].iov_base;
 }
 
 const char *

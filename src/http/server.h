@@ -57,6 +57,13 @@ struct httpd_req;
 #define HTTPD_DELETE	0x10
 #define HTTPD_OPTIONS	0x20
 #define HTTPD_PATCH	0x40
+/*
+ * Not a method: the route's POST bodies are data, never form parameters,
+ * whatever their Content-Type (curl and most HTTP libraries label any
+ * body application/x-www-form-urlencoded by default, and decoding a bulk
+ * import as parameters would cost time and a copy of it).
+ */
+#define HTTPD_RAW_BODY	0x100
 
 #define HTTPD_GZIP_MIN	1024	/* smaller bodies are not worth compressing */
 
@@ -135,6 +142,17 @@ void		 httpd_param_at(const struct httpd_req *, size_t i,
 		    const char **name, const char **value);
 /* Body after any gzip decoding, NUL-terminated (len excludes the NUL). */
 const char	*httpd_body(const struct httpd_req *, size_t *len);
+/*
+ * The same bytes a piece at a time, without making them one buffer first
+ * (which an HTTPD_RAW_BODY route without Content-Encoding is spared):
+ * *pos starts at 0; NULL after the last piece.  Pieces end anywhere,
+ * inside a line too, and are not NUL-terminated.  Valid as httpd_body's.
+ */
+const char	*httpd_body_next(const struct httpd_req *, size_t *pos,
+		    size_t *len);
+/* The handler is done with the body: its memory goes now, not with the
+ * request (a large import's, before the reply that waits for the disk). */
+void		 httpd_body_release(struct httpd_req *);
 /* A request header (case-insensitive name) or NULL. */
 const char	*httpd_header(const struct httpd_req *, const char *name);
 /* The client's address, "127.0.0.1:50312" or "[::1]:50312". */

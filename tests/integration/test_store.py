@@ -125,6 +125,30 @@ class Import(unittest.TestCase):
         self.assertTrue(err["error"].startswith("line 3: "), err)
         self.assertEqual(export(self.d, "imp_bad"), [])
 
+    def test_large_body_all_or_none(self):
+        # A body of megabytes arrives in many pieces, parsed as they are:
+        # line numbers count from the start, a bad line late in it stores
+        # nothing, and a good body is stored whole.
+        lines = [b'imp_big{job="b",k="%d"} %d %d\n' % (i % 100, i, 1700000000000 + (i // 100) * 1000)
+                 for i in range(40000)]
+        bad = list(lines)
+        bad[30000] = b'imp_big{job="b",k="0" 1 1700000300000\n'
+        self.assertGreater(len(b"".join(bad)), 1 << 20)
+        r = post(self.d, b"".join(bad))
+        self.assertEqual(r.status, 400)
+        self.assertTrue(json.loads(r.text)["error"].startswith("line 30001: "), r.text)
+        self.assertEqual(export(self.d, "imp_big"), [])
+        r = post(self.d, b"".join(lines), path="/api/v1/import/prometheus?extra_label=half%3Dboth")
+        self.assertEqual(r.status, 204)
+        self.assertEqual(r.headers["X-Samples-Stored"], "40000")
+        got = export(self.d, "imp_big")
+        self.assertEqual(len(got), 100)
+        for g in got:
+            k = int(g["metric"]["k"])
+            self.assertEqual(g["metric"], {"__name__": "imp_big", "job": "b", "k": str(k), "half": "both"})
+            self.assertEqual(g["values"], [float(i) for i in range(k, 40000, 100)])
+            self.assertEqual(g["timestamps"], [1700000000000 + (i // 100) * 1000 for i in range(k, 40000, 100)])
+
     def test_gzip_body_and_extra_label(self):
         body = gzip.compress(b'imp_gz 7 1700000000000\n')
         r = post(self.d, body, path="/api/v1/import/prometheus?extra_label=env%3Dtest",
@@ -133,6 +157,20 @@ class Import(unittest.TestCase):
         self.assertEqual(export(self.d, "imp_gz"),
                          [{"metric": {"__name__": "imp_gz", "env": "test"}, "values": [7],
                            "timestamps": [1700000000000]}])
+
+    def test_form_content_type_body_is_data(self):
+        # curl -d and most libraries label any body as a form: the import
+        # reads it as lines all the same ("%zz" is no URL escape, "&" and
+        # "=" separate nothing), and a query-string extra_label still works.
+        body = (b'imp_form{job="a&b=c",p="50%zz"} 1 1700000000000\n'
+                b'imp_form{job="a&b=c",p="50%zz"} 2 1700000015000\n')
+        r = post(self.d, body, path="/api/v1/import/prometheus?extra_label=env%3Dform",
+                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(r.status, 204, r.text)
+        self.assertEqual(export(self.d, "imp_form"),
+                         [{"metric": {"__name__": "imp_form", "env": "form", "job": "a&b=c",
+                                      "p": "50%zz"},
+                           "values": [1, 2], "timestamps": [1700000000000, 1700000015000]}])
 
     def test_out_of_order_and_duplicates_counted(self):
         self.assertEqual(post(self.d, b'imp_ooo 1 1700000010000\n').status, 204)
