@@ -115,6 +115,9 @@ def main():
                             "median_ms": round(med, 2), "series": nser, "points": npts})
             print("  %-4s %-72s cold %7.1f ms  median %7.1f ms  series=%d points=%d" % (
                 qid, q[:72], times[0], med, nser, npts))
+        print("  all  %-72s cold %7.1f ms  median %7.1f ms" % (
+            "(%d queries, one after the other)" % len(results),
+            sum(r["cold_ms"] for r in results), sum(r["median_ms"] for r in results)))
         if a.json:
             with open(a.json, "w") as f:
                 json.dump({"samples": n, "start": start, "end": end, "step": step,

@@ -115,38 +115,64 @@ api_json_string(struct buf *b, const char *s)
 	buf_addc(b, '"');
 }
 
-/* jsonutil.MarshalTimestamp: seconds, and milliseconds when not zero. */
-static void
-json_time(struct buf *b, int64_t t)
+/*
+ * jsonutil.MarshalTimestamp: seconds, and milliseconds when not zero,
+ * into DST (at least 24 bytes); returns the length.
+ */
+static size_t
+json_time_raw(char *dst, int64_t t)
 {
-	char		 tmp[32];
-	int		 i = sizeof(tmp);
+	char		*p = dst;
 	uint64_t	 u, frac;
 
+	if (t < 0)
+		*p++ = '-';
 	u = t < 0 ? (uint64_t)0 - (uint64_t)t : (uint64_t)t;
 	frac = u % 1000;
-	u /= 1000;
+	p += gofmt_uint(p, u / 1000);
 	if (frac != 0) {
-		tmp[--i] = (char)('0' + frac % 10);
-		tmp[--i] = (char)('0' + frac / 10 % 10);
-		tmp[--i] = (char)('0' + frac / 100);
-		tmp[--i] = '.';
+		p[0] = '.';
+		p[1] = (char)('0' + frac / 100);
+		p[2] = (char)('0' + frac / 10 % 10);
+		p[3] = (char)('0' + frac % 10);
+		p += 4;
 	}
-	do {
-		tmp[--i] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
-	if (t < 0)
-		tmp[--i] = '-';
-	buf_add(b, tmp + i, sizeof(tmp) - (size_t)i);
+	return (size_t)(p - dst);
 }
 
 static void
+json_time(struct buf *b, int64_t t)
+{
+	buf_reserve(b, 24);
+	b->len += json_time_raw(b->data + b->len, t);
+	b->data[b->len] = '\0';
+}
+
+/*
+ * [t,"v"]: the hot loop of a range query's answer, written in place
+ * with one reservation for the usual case.
+ */
+static void
 json_point(struct buf *b, int64_t t, double v)
 {
-	buf_addc(b, '[');
-	json_time(b, t);
-	buf_add(b, ",\"", 2);
+	char	*p;
+	size_t	 n;
+
+	buf_reserve(b, 32 + GOFMT_FAST_MAX);
+	p = b->data + b->len;
+	*p++ = '[';
+	p += json_time_raw(p, t);
+	*p++ = ',';
+	*p++ = '"';
+	if ((n = gofmt_float_fast(p, v)) > 0) {
+		p += n;
+		*p++ = '"';
+		*p++ = ']';
+		b->len = (size_t)(p - b->data);
+		b->data[b->len] = '\0';
+		return;
+	}
+	b->len = (size_t)(p - b->data);
 	gofmt_float(b, v);
 	buf_add(b, "\"]", 2);
 }
