@@ -483,6 +483,66 @@ START_TEST(test_sample_limit)
 }
 END_TEST
 
+/*
+ * Series read by several threads give what one thread gives, in the same
+ * order; a budget blown on another thread fails the query.
+ */
+START_TEST(test_parallel_load)
+{
+	static const char *const qs[] = { "par", "rate(par[1m])",
+	    "sum by (odd) (par)", "max_over_time(par[30s])" };
+	struct engine_opts	 o;
+	struct engine		*one, *many, *orig = eng;
+	struct engine_result	*res;
+	struct engine_error	 err;
+	struct batch		*b = batch_new();
+	char			 ebuf[256], name[8], odd[2];
+	char			*want, *got;
+	size_t			 i, t;
+
+	/* 40 series of 100 samples, each series a little longer than the
+	   one before so that guessed sizes are wrong both ways. */
+	for (i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "%zu", i);
+		snprintf(odd, sizeof(odd), "%zu", i % 2);
+		for (t = 0; t < 100 + i; t++)
+			add(b, "par", (double)t * 5, (double)(t * (i + 1)),
+			    "i", name, "odd", odd, NULL);
+	}
+	ck_assert_int_eq(store_append_batch_sync(st, b, NULL, ebuf,
+	    sizeof(ebuf)), 0);
+	batch_free(b);
+	engine_opts_default(&o);
+	o.threads = 1;
+	one = engine_new(st, &o);
+	o.threads = 4;
+	o.parallel_samples = 1;
+	many = engine_new(st, &o);
+	for (i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+		eng = one;
+		want = run(qs[i], 0, 700, 7);
+		eng = many;
+		got = run(qs[i], 0, 700, 7);
+		ck_assert_msg(strcmp(want, got) == 0, "%s: [%s] != [%s]",
+		    qs[i], got, want);
+		ck_assert_ptr_null(strstr(got, "error"));
+		free(want);
+		free(got);
+	}
+	engine_free(many);
+	/* The first series fits, the others' share does not. */
+	o.max_samples = 300;
+	many = engine_new(st, &o);
+	ck_assert_int_eq(engine_query(many, "par", 3, (int64_t)B * 1000,
+	    (int64_t)(B + 700) * 1000, 7000, 0, &res, &err), -1);
+	ck_assert_str_eq(err.msg, "query processing would load too many "
+	    "samples into memory in query execution");
+	engine_free(many);
+	engine_free(one);
+	eng = orig;
+}
+END_TEST
+
 START_TEST(test_json)
 {
 	struct engine_result	*res;
@@ -563,6 +623,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_functions);
 	tcase_add_test(tc, test_errors_and_types);
 	tcase_add_test(tc, test_sample_limit);
+	tcase_add_test(tc, test_parallel_load);
 	tcase_add_test(tc, test_json);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("format");

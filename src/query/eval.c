@@ -326,10 +326,29 @@ struct loader {
 	int			 keep_stale;
 	size_t			 from, to;
 	struct qmseries		*out;	/* one slot per series */
+	size_t			 guess;		/* samples a series may
+						   have, or 0 */
 	int			 failed;	/* 1 budget, 2 time,
 						   3 read error */
 	char			 err[256];
 };
+
+static void
+loader_init(struct loader *ld, struct ev *ev, struct store_set *set,
+    int64_t t0, int64_t t1, int keep_stale, struct qmseries *out,
+    size_t from, size_t to, size_t like)
+{
+	memset(ld, 0, sizeof(*ld));
+	ld->ev = ev;
+	ld->set = set;
+	ld->t0 = t0;
+	ld->t1 = t1;
+	ld->keep_stale = keep_stale;
+	ld->out = out;
+	ld->from = from;
+	ld->to = to;
+	ld->guess = like > 0 ? like + like / 16 + 16 : 0;
+}
 
 static int
 load_charge(struct ev *ev, uint64_t n)
@@ -370,7 +389,7 @@ static void *
 load_part(void *arg)
 {
 	struct loader	*ld = arg;
-	size_t		 i, guess = 256;
+	size_t		 i, guess = ld->guess > 0 ? ld->guess : 256;
 	int64_t		 bt[LOAD_BATCH];
 	double		 bv[LOAD_BATCH];
 
@@ -456,17 +475,25 @@ load_part(void *arg)
 	return NULL;
 }
 
+/*
+ * Threads for NSERIES more series of about PER samples each (the first
+ * one's count): a thread costs tens of microseconds to start and join,
+ * so only selections of some hundred thousand samples are split.
+ */
 static unsigned
-load_threads(const struct ev *ev, size_t nseries)
+load_threads(const struct ev *ev, size_t nseries, size_t per)
 {
-	long ncpu = ev->eng->opts.threads > 0 ? (long)ev->eng->opts.threads :
+	const struct engine_opts *o = &ev->eng->opts;
+	long ncpu = o->threads > 0 ? (long)o->threads :
 	    sysconf(_SC_NPROCESSORS_ONLN);
+	uint64_t min = o->parallel_samples > 0 ? o->parallel_samples :
+	    200000;
 
-	if (nseries < 16 || ncpu < 2)
+	if (nseries < 8 || ncpu < 2 || (uint64_t)per * nseries < min)
 		return 1;
 	if (ncpu > 4)
 		ncpu = 4;
-	return nseries / 8 < (size_t)ncpu ? (unsigned)(nseries / 8) :
+	return nseries / 4 < (size_t)ncpu ? (unsigned)(nseries / 4) :
 	    (unsigned)ncpu;
 }
 
@@ -483,7 +510,7 @@ load_series(struct ev *ev, const struct q_vector_selector *vs, int64_t t0,
 	struct loader		 ld[4];
 	pthread_t		 th[4];
 	struct qmseries		*slots;
-	size_t			 i, nm = 0, n, per;
+	size_t			 i, nm = 0, n, per, rest;
 	unsigned		 nt, k, started = 0;
 	char			 err[512];
 
@@ -531,30 +558,35 @@ load_series(struct ev *ev, const struct q_vector_selector *vs, int64_t t0,
 	free(sm);
 	n = store_set_len(set);
 	slots = xcalloc(n ? n : 1, sizeof(*slots));
-	nt = load_threads(ev, n);
-	per = (n + nt - 1) / nt;
-	for (k = 0; k < nt; k++) {
-		memset(&ld[k], 0, sizeof(ld[k]));
-		ld[k].ev = ev;
-		ld[k].set = set;
-		ld[k].t0 = t0;
-		ld[k].t1 = t1;
-		ld[k].keep_stale = keep_stale;
-		ld[k].from = k * per < n ? k * per : n;
-		ld[k].to = (k + 1) * per < n ? (k + 1) * per : n;
-		ld[k].out = slots;
-	}
-	for (k = 1; k < nt; k++) {
-		if (pthread_create(&th[k], NULL, load_part, &ld[k]) != 0)
-			break;
-		started++;
-	}
-	/* This thread reads the first part, and any part not started. */
+	/* The first series on this thread: its size says whether the rest
+	   is worth splitting. */
+	loader_init(&ld[0], ev, set, t0, t1, keep_stale, slots, 0,
+	    n > 0 ? 1 : 0, 0);
 	load_part(&ld[0]);
-	for (k = 1 + started; k < nt; k++)
-		load_part(&ld[k]);
-	for (k = 1; k <= started; k++)
-		pthread_join(th[k], NULL);
+	nt = 1;
+	if (!ld[0].failed && n > 1) {
+		rest = n - 1;
+		nt = load_threads(ev, rest, slots[0].n);
+		per = (rest + nt - 1) / nt;
+		for (k = 0; k < nt; k++)
+			loader_init(&ld[k], ev, set, t0, t1, keep_stale,
+			    slots, 1 + (k * per < rest ? k * per : rest),
+			    1 + ((k + 1) * per < rest ? (k + 1) * per : rest),
+			    slots[0].n);
+		for (k = 1; k < nt; k++) {
+			if (pthread_create(&th[k], NULL, load_part,
+			    &ld[k]) != 0)
+				break;
+			started++;
+		}
+		/* This thread reads the first part, and any part not
+		   started. */
+		load_part(&ld[0]);
+		for (k = 1 + started; k < nt; k++)
+			load_part(&ld[k]);
+		for (k = 1; k <= started; k++)
+			pthread_join(th[k], NULL);
+	}
 	for (k = 0; k < nt; k++) {
 		if (ld[k].failed == 1)
 			ev_fail(ev, ENGINE_EXECUTION, "query processing would "
@@ -869,6 +901,7 @@ engine_opts_default(struct engine_opts *o)
 	o->max_samples = 50000000;
 	o->timeout_ms = 2 * 60 * 1000;
 	o->threads = 0;
+	o->parallel_samples = 0;
 }
 
 struct engine *
