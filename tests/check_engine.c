@@ -246,6 +246,11 @@ START_TEST(test_rate_and_resets)
 	EXPECT_AT("idelta(c2[1m])", 30, "{} -15");
 	EXPECT_AT("resets(c2[1m])", 45, "{} 1");
 	EXPECT_AT("changes(c2[1m])", 45, "{} 3");
+	/* Sliding: at 75 the window [15, 75] opens on the sample before the
+	   reset, 15 - 20 + 20 over 30 s, extrapolated by half an interval
+	   at the end only: 15 * 37.5 / 30. */
+	EXPECT_RANGE("increase(c2[1m])", 45, 75, 15,
+	    "{} 33.33333333333333@45 33.33333333333333@60 18.75@75");
 	/* A rate over a subquery of the counter itself gives the same. */
 	EXPECT_AT("rate(c[1m:15s])", 60, "{job=\"a\"} 0.6666666666666666");
 	EXPECT_RANGE("increase(c[30s])", 30, 60, 15,

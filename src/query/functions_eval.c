@@ -158,12 +158,9 @@ struct mctx {
 	double		*scratch;
 	size_t		 scratch_cap;
 	/*
-	 * rate and increase: nres[i] counts the resets (v[j] < v[j-1]) at
-	 * indices 1..i of the series, so that a window without any skips
-	 * the scan; resets is what that says of the current window.
+	 * rate and increase: whether the current window may hold a counter
+	 * reset (v[j] < v[j-1]); a window known to hold none skips the scan.
 	 */
-	uint32_t	*nres;
-	size_t		 nres_cap;
 	int		 resets;
 	struct ev	*ev;
 };
@@ -474,7 +471,8 @@ eval_range_fn(struct ev *ev, const struct q_expr *e, enum mfn fn,
 		struct qseries		*s;
 		struct qlset		*ls;
 		size_t			 lo = 0, hi = 0, any = 0;
-		int			 use_nres = 0;
+		size_t			 last_reset = 0;
+		int			 track;
 
 		if (ev_check_time(ev) == -1)
 			break;
@@ -502,22 +500,14 @@ eval_range_fn(struct ev *ev, const struct q_expr *e, enum mfn fn,
 			any = 0;
 			goto empty;
 		}
+		/*
+		 * rate and increase: last_reset is the last index j < hi
+		 * with v[j] < v[j-1] (0: none), kept as the window's end
+		 * moves, so the window [lo, hi) holds a reset iff it is
+		 * above lo.
+		 */
+		track = fn == MF_RATE || fn == MF_INCREASE;
 		c.resets = 1;
-		if ((fn == MF_RATE || fn == MF_INCREASE) && ms->n > 0 &&
-		    ms->n <= UINT32_MAX) {
-			size_t j;
-
-			if (ms->n > c.nres_cap) {
-				c.nres_cap = ms->n;
-				c.nres = xreallocarray(c.nres, c.nres_cap,
-				    sizeof(*c.nres));
-			}
-			use_nres = 1;
-			c.nres[0] = 0;
-			for (j = 1; j < ms->n; j++)
-				c.nres[j] = c.nres[j - 1] +
-				    (ms->v[j] < ms->v[j - 1]);
-		}
 		for (k = 0; k < r->n; k++) {
 			int64_t	ts = qr_ts(r, k), ref;
 			double	x;
@@ -533,14 +523,23 @@ eval_range_fn(struct ev *ev, const struct q_expr *e, enum mfn fn,
 			 */
 			if (mv->mat.has_at && fn == MF_PREDICT)
 				ref += ts - r->start;
-			while (hi < ms->n && ms->t[hi] <= ref)
-				hi++;
+			if (track) {
+				while (hi < ms->n && ms->t[hi] <= ref) {
+					if (hi > 0 &&
+					    ms->v[hi] < ms->v[hi - 1])
+						last_reset = hi;
+					hi++;
+				}
+			} else {
+				while (hi < ms->n && ms->t[hi] <= ref)
+					hi++;
+			}
 			while (lo < hi && ms->t[lo] < ref - c.range)
 				lo++;
 			if (hi == lo)
 				continue;
-			if (use_nres)
-				c.resets = c.nres[hi - 1] != c.nres[lo];
+			if (track)
+				c.resets = last_reset > lo;
 			rc = mfn_apply(&c, k, ts, ref, ms->t + lo, ms->v + lo,
 			    hi - lo, &x);
 			if (rc < 0)
@@ -559,7 +558,6 @@ empty:
 		}
 	}
 	free(c.scratch);
-	free(c.nres);
 	if (fn == MF_ABSENT && ev->err == ENGINE_OK) {
 		struct qseries *s;
 
