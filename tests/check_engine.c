@@ -570,41 +570,162 @@ START_TEST(test_json)
 }
 END_TEST
 
-/* gofmt agrees with the trial-and-error formatter of buf.h. */
+/*
+ * gofmt's fast path agrees with its big-integer one, which agrees with
+ * buf.h's trial-and-error formatter where that one is right: below 2^53
+ * (above, %f prints the binary value's digits where Go pads the shortest
+ * with zeros) and off powers of two (whose nearest short decimal may lie
+ * on the narrow side, outside the interval, while one on the wide side
+ * reads back: Go prints that one).
+ */
 START_TEST(test_gofmt)
 {
-	struct buf	a = BUF_INIT, b = BUF_INIT;
-	uint64_t	x = 88172645463325252ULL;
-	int		i;
+	struct buf	a = BUF_INIT, b = BUF_INIT, c = BUF_INIT;
+	uint64_t	x = 88172645463325252ULL, bits;
+	int		i, e;
 	static const double fixed[] = { 0, -0.0, 1, 0.1, 1e-5, 1.5e15,
 	    123456789012345678.0, 5e-324, 0.1 + 0.2, 1.0 / 3, 2.0 / 3,
 	    9007199254740993.0, 1e21, 1e-15, 99.99, 0.000123 };
+	const int nfixed = (int)(sizeof(fixed) / sizeof(fixed[0]));
 
-	for (i = 0; i < (int)(sizeof(fixed) / sizeof(fixed[0])) + 20000;
-	    i++) {
+	for (i = 0; i < nfixed + 200000; i++) {
 		double v;
 
-		if (i < (int)(sizeof(fixed) / sizeof(fixed[0])))
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		if (i < nfixed)
 			v = fixed[i];
+		else if (i % 5 == 0)
+			memcpy(&v, &x, sizeof(v));
+		else if (i % 5 == 1)
+			v = (double)(x % 1000000) / (double)(x % 997 + 1);
+		else if (i % 5 == 2) {
+			/* Any mantissa, exponents around the fast range
+			   (1e-14 .. 2^53) and a little beyond. */
+			e = (int)(x >> 52) % 130 - 60;
+			bits = (uint64_t)(1023 + e) << 52 |
+			    (x & ((1ULL << 52) - 1));
+			memcpy(&v, &bits, sizeof(v));
+		} else if (i % 5 == 3)
+			/* Short decimals, as gauges are. */
+			v = (double)(x % 100000000) /
+			    ((x >> 32) % 3 == 0 ? 100.0 :
+			    (x >> 32) % 3 == 1 ? 1000.0 : 10.0);
 		else {
-			x ^= x << 13;
-			x ^= x >> 7;
-			x ^= x << 17;
-			if (i % 2)
-				v = (double)(x % 1000000) /
-				    (double)(x % 997 + 1);
-			else
-				memcpy(&v, &x, sizeof(v));
+			/* Powers of two and their neighbours: the lower
+			   gap is half the upper one. */
+			e = (int)(x % 120) - 60;
+			v = ldexp(1, e);
+			memcpy(&bits, &v, sizeof(bits));
+			bits += (x >> 32) % 3 - 1;
+			memcpy(&v, &bits, sizeof(v));
 		}
+		if (x & (1ULL << 33))
+			v = -v;
 		buf_reset(&a);
 		buf_reset(&b);
 		gofmt_float(&a, v);
-		buf_add_double_fixed(&b, v);
+		gofmt_float_exact(&b, v);
 		ck_assert_msg(strcmp(a.data, b.data) == 0, "%.17g: %s != %s",
 		    v, a.data, b.data);
+		memcpy(&bits, &v, sizeof(bits));
+		if (fabs(v) >= 9007199254740992.0 ||
+		    (bits & ((1ULL << 52) - 1)) == 0)
+			continue;
+		buf_reset(&c);
+		buf_add_double_fixed(&c, v);
+		ck_assert_msg(strcmp(a.data, c.data) == 0, "%.17g: %s != %s",
+		    v, a.data, c.data);
 	}
 	buf_free(&a);
 	buf_free(&b);
+	buf_free(&c);
+}
+END_TEST
+
+static void
+expect_gofmt(double v, const char *want)
+{
+	struct buf	b = BUF_INIT;
+	char		fast[GOFMT_FAST_MAX];
+	size_t		n;
+
+	gofmt_float(&b, v);
+	ck_assert_msg(strcmp(b.data, want) == 0, "%.17g: got %s, want %s", v,
+	    b.data, want);
+	/* The fast path, where it answers, says the same. */
+	if ((n = gofmt_float_fast(fast, v)) > 0)
+		ck_assert_msg(n == b.len && memcmp(fast, want, n) == 0,
+		    "%.17g: fast path %.*s", v, (int)n, fast);
+	buf_free(&b);
+}
+
+/* What Go's strconv.FormatFloat(v, 'f', -1, 64) prints, to the byte. */
+START_TEST(test_gofmt_exact)
+{
+	char	want[400];
+	size_t	n;
+
+	expect_gofmt(0, "0");
+	expect_gofmt(-0.0, "-0");
+	expect_gofmt(NAN, "NaN");
+	expect_gofmt(INFINITY, "+Inf");
+	expect_gofmt(-INFINITY, "-Inf");
+	expect_gofmt(1e21, "1000000000000000000000");
+	expect_gofmt(1e22, "10000000000000000000000");
+	expect_gofmt(1e-7, "0.0000001");
+	expect_gofmt(1e-6, "0.000001");
+	expect_gofmt(2.5e-5, "0.000025");
+	expect_gofmt(0.1, "0.1");
+	expect_gofmt(-0.001, "-0.001");
+	expect_gofmt(4.35, "4.35");
+	expect_gofmt(123456789012345680.0, "123456789012345680");
+	/* %.15g and %.17g differ: only 16 or 17 digits read back. */
+	expect_gofmt(0.1 + 0.2, "0.30000000000000004");
+	expect_gofmt(1.0 / 3, "0.3333333333333333");
+	expect_gofmt(2.0 / 3, "0.6666666666666666");
+	expect_gofmt(100.0 / 3, "33.333333333333336");
+	expect_gofmt(12.345833333333333, "12.345833333333333");
+	/* 2^53 + 1 is not a double: it reads as 2^53. */
+	expect_gofmt(9007199254740993.0, "9007199254740992");
+	expect_gofmt(4503599627370495.5, "4503599627370495.5");
+	expect_gofmt(1e15 + 0.3, "1000000000000000.2");
+	/* Around the lower end of the fast range. */
+	expect_gofmt(1e-14, "0.00000000000001");
+	expect_gofmt(1.5e-14, "0.000000000000015");
+	expect_gofmt(9.999999999999998e-15,
+	    "0.000000000000009999999999999998");
+	/* A power of two: its lower neighbour is nearer than the upper. */
+	expect_gofmt(ldexp(1, -44), "0.00000000000005684341886080802");
+	/* Beyond 2^53: the shortest digits, then zeros. */
+	expect_gofmt(123456789012345678901.0, "123456789012345680000");
+	expect_gofmt(ldexp(1, 70), "1180591620717411300000");
+	/* The largest double: 17 digits and 292 zeros. */
+	n = (size_t)snprintf(want, sizeof(want), "17976931348623157");
+	memset(want + n, '0', 309 - n);
+	want[309] = '\0';
+	expect_gofmt(1.7976931348623157e308, want);
+	/* The smallest: 323 zeros after the point, then 5. */
+	memcpy(want, "0.", 2);
+	memset(want + 2, '0', 323);
+	memcpy(want + 325, "5", 2);
+	expect_gofmt(5e-324, want);
+	want[0] = '-';
+	memcpy(want + 1, "0.", 2);
+	memset(want + 3, '0', 323);
+	memcpy(want + 326, "5", 2);
+	expect_gofmt(-5e-324, want);
+	/* The smallest normal double: 307 zeros, then 17 digits. */
+	memcpy(want, "0.", 2);
+	memset(want + 2, '0', 307);
+	memcpy(want + 309, "22250738585072014", 18);
+	expect_gofmt(2.2250738585072014e-308, want);
+	/* 1e300 / 3: 17 digits and 283 zeros. */
+	n = (size_t)snprintf(want, sizeof(want), "33333333333333335");
+	memset(want + n, '0', 300 - n);
+	want[300] = '\0';
+	expect_gofmt(1e300 / 3, want);
 }
 END_TEST
 
@@ -633,6 +754,7 @@ engine_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("format");
 	tcase_add_test(tc, test_gofmt);
+	tcase_add_test(tc, test_gofmt_exact);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -18,7 +18,7 @@
  * reads back as the value and, of several, the one nearest to it: what
  * Go's strconv.FormatFloat(v, 'f', -1, 64) prints (the even mantissa's
  * ends belong to its interval, as Go's round-to-even parser reads them).
- * Other values take buf_add_double_fixed's trial and error.
+ * Other values take the slow path below, in big integers.
  */
 #include "config.h"
 
@@ -292,6 +292,285 @@ gofmt_float_fast(char *dst, double v)
 	return (size_t)(p - dst);
 }
 
+/*
+ * The slow path: Steele & White's free-format digit generation in big
+ * integers, for any finite double.  The value, the distance to each end
+ * of its rounding interval and the denominator are integers (the value is
+ * r/s, the ends (r - mm)/s and (r + mp)/s), scaled by a power of ten so
+ * that the first digit comes out of r * 10 / s; digits are produced until
+ * the number they spell, or the next one up, falls inside the interval,
+ * and the last one is rounded to the nearer, ties to even.  1280 bits hold
+ * every quantity: the largest is about 2^1081.
+ */
+#define BIG_WORDS	40
+
+struct big {
+	uint32_t	w[BIG_WORDS];	/* little-endian */
+	int		n;		/* words in use */
+};
+
+static void
+big_set(struct big *b, uint64_t u)
+{
+	b->w[0] = (uint32_t)u;
+	b->w[1] = (uint32_t)(u >> 32);
+	b->n = b->w[1] != 0 ? 2 : b->w[0] != 0 ? 1 : 0;
+}
+
+static void
+big_mul(struct big *b, uint32_t m)
+{
+	uint64_t	carry = 0;
+	int		i;
+
+	for (i = 0; i < b->n; i++) {
+		carry += (uint64_t)b->w[i] * m;
+		b->w[i] = (uint32_t)carry;
+		carry >>= 32;
+	}
+	if (carry != 0)
+		b->w[b->n++] = (uint32_t)carry;
+}
+
+static void
+big_mul_pow10(struct big *b, int k)
+{
+	for (; k >= 9; k -= 9)
+		big_mul(b, 1000000000);
+	if (k > 0)
+		big_mul(b, (uint32_t)pow10_tab[k]);
+}
+
+static void
+big_shl(struct big *b, int k)
+{
+	int	words = k / 32, bits = k % 32, i;
+
+	if (b->n == 0)
+		return;
+	if (bits != 0) {
+		uint32_t carry = 0;
+
+		for (i = 0; i < b->n; i++) {
+			uint32_t w = b->w[i];
+
+			b->w[i] = w << bits | carry;
+			carry = w >> (32 - bits);
+		}
+		if (carry != 0)
+			b->w[b->n++] = carry;
+	}
+	if (words > 0) {
+		memmove(b->w + words, b->w, (size_t)b->n * sizeof(b->w[0]));
+		memset(b->w, 0, (size_t)words * sizeof(b->w[0]));
+		b->n += words;
+	}
+}
+
+static int
+big_cmp(const struct big *a, const struct big *b)
+{
+	int i;
+
+	if (a->n != b->n)
+		return a->n < b->n ? -1 : 1;
+	for (i = a->n - 1; i >= 0; i--)
+		if (a->w[i] != b->w[i])
+			return a->w[i] < b->w[i] ? -1 : 1;
+	return 0;
+}
+
+static void
+big_add(struct big *d, const struct big *a, const struct big *b)
+{
+	uint64_t	carry = 0;
+	int		i, n = a->n > b->n ? a->n : b->n;
+
+	for (i = 0; i < n; i++) {
+		carry += (uint64_t)(i < a->n ? a->w[i] : 0) +
+		    (i < b->n ? b->w[i] : 0);
+		d->w[i] = (uint32_t)carry;
+		carry >>= 32;
+	}
+	d->n = n;
+	if (carry != 0)
+		d->w[d->n++] = (uint32_t)carry;
+}
+
+/* A -= B, with A >= B. */
+static void
+big_sub(struct big *a, const struct big *b)
+{
+	int64_t	borrow = 0;
+	int	i;
+
+	for (i = 0; i < a->n; i++) {
+		borrow += (int64_t)a->w[i] - (i < b->n ? b->w[i] : 0);
+		a->w[i] = (uint32_t)borrow;
+		borrow = borrow < 0 ? -1 : 0;
+	}
+	while (a->n > 0 && a->w[a->n - 1] == 0)
+		a->n--;
+}
+
+/* Whether R + MP reaches past S: beyond it, or onto it when EVEN. */
+static int
+big_high(const struct big *r, const struct big *mp, const struct big *s,
+    int even)
+{
+	struct big	t;
+	int		c;
+
+	big_add(&t, r, mp);
+	c = big_cmp(&t, s);
+	return even ? c >= 0 : c > 0;
+}
+
+/* The digits of A (> 0, finite) into D; returns their count, *K the
+   position of the point (the value is 0.D * 10^K). */
+static int
+exact_digits(double a, char *d, int *k)
+{
+	struct big	r, s, mp, mm, t;
+	uint64_t	bits, f;
+	int		be, e, n = 0, even, lowc, highc, c;
+
+	memcpy(&bits, &a, sizeof(bits));
+	be = (int)(bits >> 52);
+	f = bits & ((1ULL << 52) - 1);
+	if (be == 0)
+		e = -1074;
+	else {
+		f |= 1ULL << 52;
+		e = be - 1075;
+	}
+	even = (f & 1) == 0;
+	/* Below a power of two the lower neighbour is half as far. */
+	if (f == (1ULL << 52) && be > 1) {
+		big_set(&r, f * 4);
+		big_set(&s, 4);
+		big_set(&mp, 2);
+		big_set(&mm, 1);
+	} else {
+		big_set(&r, f * 2);
+		big_set(&s, 2);
+		big_set(&mp, 1);
+		big_set(&mm, 1);
+	}
+	if (e >= 0) {
+		big_shl(&r, e);
+		big_shl(&mp, e);
+		big_shl(&mm, e);
+	} else
+		big_shl(&s, -e);
+	*k = (int)ceil(log10(a) - 1e-10);
+	if (*k >= 0)
+		big_mul_pow10(&s, *k);
+	else {
+		big_mul_pow10(&r, -*k);
+		big_mul_pow10(&mp, -*k);
+		big_mul_pow10(&mm, -*k);
+	}
+	/* Fix the estimate: the high end below 1, at least 0.1. */
+	while (big_high(&r, &mp, &s, even)) {
+		big_mul(&s, 10);
+		(*k)++;
+	}
+	for (;;) {
+		big_add(&t, &r, &mp);
+		big_mul(&t, 10);
+		c = big_cmp(&t, &s);
+		if (even ? c >= 0 : c > 0)
+			break;
+		big_mul(&r, 10);
+		big_mul(&mp, 10);
+		big_mul(&mm, 10);
+		(*k)--;
+	}
+	for (;;) {
+		int dig = 0;
+
+		big_mul(&r, 10);
+		big_mul(&mp, 10);
+		big_mul(&mm, 10);
+		while (big_cmp(&r, &s) >= 0) {
+			big_sub(&r, &s);
+			dig++;
+		}
+		c = big_cmp(&r, &mm);
+		lowc = even ? c <= 0 : c < 0;
+		highc = big_high(&r, &mp, &s, even);
+		if (!lowc && !highc) {
+			d[n++] = (char)('0' + dig);
+			if (n >= 20)
+				break;
+			continue;
+		}
+		if (lowc && highc) {
+			/* Both fit: the nearer, ties to even. */
+			big_add(&t, &r, &r);
+			c = big_cmp(&t, &s);
+			if (c > 0 || (c == 0 && (dig & 1)))
+				dig++;
+		} else if (highc)
+			dig++;
+		d[n++] = (char)('0' + dig);
+		break;
+	}
+	return n;
+}
+
+void
+gofmt_float_exact(struct buf *b, double v)
+{
+	char	d[24];
+	int	n, k, i;
+
+	if (isnan(v)) {
+		buf_adds(b, "NaN");
+		return;
+	}
+	if (isinf(v)) {
+		buf_adds(b, v > 0 ? "+Inf" : "-Inf");
+		return;
+	}
+	if (signbit(v))
+		buf_addc(b, '-');
+	if (v == 0) {
+		buf_addc(b, '0');
+		return;
+	}
+	n = exact_digits(fabs(v), d, &k);
+	/* A carry from the last digit ("9" rounded up) propagates. */
+	for (i = n - 1; i > 0 && d[i] > '9'; i--) {
+		d[i] = '0';
+		d[i - 1]++;
+	}
+	if (d[0] > '9') {
+		memmove(d + 1, d, (size_t)n);
+		d[0] = '1';
+		d[1] = '0';
+		n++;
+		k++;
+	}
+	while (n > 1 && d[n - 1] == '0')
+		n--;
+	if (k <= 0) {
+		buf_adds(b, "0.");
+		for (i = 0; i < -k; i++)
+			buf_addc(b, '0');
+		buf_add(b, d, (size_t)n);
+	} else if (k >= n) {
+		buf_add(b, d, (size_t)n);
+		for (i = n; i < k; i++)
+			buf_addc(b, '0');
+	} else {
+		buf_add(b, d, (size_t)k);
+		buf_addc(b, '.');
+		buf_add(b, d + k, (size_t)(n - k));
+	}
+}
+
 void
 gofmt_float(struct buf *b, double v)
 {
@@ -311,5 +590,5 @@ gofmt_float(struct buf *b, double v)
 		b->data[b->len] = '\0';
 		return;
 	}
-	buf_add_double_fixed(b, v);
+	gofmt_float_exact(b, v);
 }

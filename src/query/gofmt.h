@@ -4,11 +4,12 @@
  * The Prometheus API prints every value that way: the shortest decimal
  * that reads back as the same double (of several, the nearest to it), in
  * positional notation ("0.5", "1500000", "1e-05" as "0.00001"), with NaN,
- * +Inf and -Inf spelled so.  buf_add_double_fixed (buf.h) gives the same
- * text by trial and error; this one computes the digits directly in
- * integer arithmetic for the values monitoring produces (integers below
- * 2^53 and everything from about 1e-14 to 2^53) and falls back to it
- * outside that range.  Thread-safe, no state.
+ * +Inf and -Inf spelled so: for large values the shortest digits padded
+ * with zeros ("1.5e300" as 15 followed by 299 zeros), not the exact binary
+ * value.  Integers below 2^53 and everything from about 1e-14 to 2^53 (the
+ * values monitoring produces) take a fast path in 64- and 128-bit integer
+ * arithmetic; other values a slower one in big integers.  Thread-safe, no
+ * state.
  */
 #ifndef MONITORD_QUERY_GOFMT_H
 #define MONITORD_QUERY_GOFMT_H
@@ -28,6 +29,9 @@ void	gofmt_float(struct buf *, double);
  * call gofmt_float.
  */
 size_t	gofmt_float_fast(char *dst, double v);
+/* The same text for any double by big-integer arithmetic (slower): what
+   gofmt_float falls back to, and what tests check the fast path against. */
+void	gofmt_float_exact(struct buf *, double);
 /* U's decimal digits into DST (20 bytes), not NUL-terminated; the count. */
 size_t	gofmt_uint(char *dst, uint64_t u);
 
