@@ -211,11 +211,15 @@ shortest(double a, uint64_t *out, int *e10)
 			removed += (n);					\
 		}							\
 	} while (0)
-		DROP(16, 10000000000000000ULL);
-		DROP(8, 100000000ULL);
-		DROP(4, 10000ULL);
-		DROP(2, 100ULL);
-		DROP(1, 10ULL);
+		/* Values of 16 and 17 digits, the most common (rates,
+		   ratios), stop at the first test. */
+		if (vp / 10 > vm / 10) {
+			DROP(16, 10000000000000000ULL);
+			DROP(8, 100000000ULL);
+			DROP(4, 10000ULL);
+			DROP(2, 100ULL);
+			DROP(1, 10ULL);
+		}
 #undef DROP
 		*out = vr + (vr == vm || up);
 	} else {
