@@ -495,7 +495,9 @@ END_TEST
 START_TEST(test_parallel_load)
 {
 	static const char *const qs[] = { "par", "rate(par[1m])",
-	    "sum by (odd) (par)", "max_over_time(par[30s])" };
+	    "sum by (odd) (par)", "max_over_time(par[30s])",
+	    "quantile_over_time(0.3, par[1m])", "last_over_time(par[20s])",
+	    "avg_over_time(par[1m] @ 1000620)" };
 	struct engine_opts	 o;
 	struct engine		*one, *many, *orig = eng;
 	struct engine_result	*res;
@@ -523,14 +525,21 @@ START_TEST(test_parallel_load)
 	o.threads = 4;
 	o.parallel_samples = 1;
 	many = engine_new(st, &o);
-	for (i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+	/* Over the whole range, and from 600 s on, where the first 21
+	   series have ended: their windows are empty, the others' not. */
+	for (i = 0; i < 2 * sizeof(qs) / sizeof(qs[0]); i++) {
+		const char	*q = qs[i / 2];
+		double		 from = i % 2 ? 600 : 0, step = i % 2 ? 5 : 7;
+
 		eng = one;
-		want = run(qs[i], 0, 700, 7);
+		want = run(q, from, 700, step);
 		eng = many;
-		got = run(qs[i], 0, 700, 7);
-		ck_assert_msg(strcmp(want, got) == 0, "%s: [%s] != [%s]",
-		    qs[i], got, want);
+		got = run(q, from, 700, step);
+		ck_assert_msg(strcmp(want, got) == 0, "%s: [%s] != [%s]", q,
+		    got, want);
 		ck_assert_ptr_null(strstr(got, "error"));
+		ck_assert_msg(strlen(got) > 100, "%s from %g: [%s]", q, from,
+		    got);
 		free(want);
 		free(got);
 	}

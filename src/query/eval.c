@@ -401,8 +401,7 @@ load_part(void *arg)
 		double			 v, *vs = NULL;
 		int			 rc;
 
-		if (ld->ev->deadline > 0 && (i & 15) == 0 &&
-		    now_mono_ms() > ld->ev->deadline) {
+		if ((i & 15) == 0 && ev_time_over(ld->ev)) {
 			ld->failed = 2;
 			break;
 		}
@@ -476,12 +475,13 @@ load_part(void *arg)
 }
 
 /*
- * Threads for NSERIES more series of about PER samples each (the first
- * one's count): a thread costs tens of microseconds to start and join,
- * so only selections of some hundred thousand samples are split.
+ * A thread costs tens of microseconds to start and join, so only work of
+ * some hundred thousand points (opts.parallel_samples) is split, over at
+ * most the CPUs (or opts.threads, at most 4), each thread taking at least
+ * 4 items.
  */
-static unsigned
-load_threads(const struct ev *ev, size_t nseries, size_t per)
+unsigned
+ev_threads(const struct ev *ev, size_t nitems, uint64_t work)
 {
 	const struct engine_opts *o = &ev->eng->opts;
 	long ncpu = o->threads > 0 ? (long)o->threads :
@@ -489,12 +489,38 @@ load_threads(const struct ev *ev, size_t nseries, size_t per)
 	uint64_t min = o->parallel_samples > 0 ? o->parallel_samples :
 	    200000;
 
-	if (nseries < 8 || ncpu < 2 || (uint64_t)per * nseries < min)
+	if (nitems < 8 || ncpu < 2 || work < min)
 		return 1;
-	if (ncpu > 4)
-		ncpu = 4;
-	return nseries / 4 < (size_t)ncpu ? (unsigned)(nseries / 4) :
+	if (ncpu > EV_MAX_THREADS)
+		ncpu = EV_MAX_THREADS;
+	return nitems / 4 < (size_t)ncpu ? (unsigned)(nitems / 4) :
 	    (unsigned)ncpu;
+}
+
+void
+ev_run_parts(unsigned nt, void *(*fn)(void *), void *parts, size_t size)
+{
+	pthread_t	th[EV_MAX_THREADS];
+	unsigned	k, started = 0;
+
+	for (k = 1; k < nt && k < EV_MAX_THREADS; k++) {
+		if (pthread_create(&th[k], NULL, fn, (char *)parts +
+		    k * size) != 0)
+			break;
+		started++;
+	}
+	/* This thread runs the first part, and any part not started. */
+	fn(parts);
+	for (k = 1 + started; k < nt; k++)
+		fn((char *)parts + k * size);
+	for (k = 1; k <= started; k++)
+		pthread_join(th[k], NULL);
+}
+
+int
+ev_time_over(const struct ev *ev)
+{
+	return ev->deadline > 0 && now_mono_ms() > ev->deadline;
 }
 
 /*
@@ -507,11 +533,10 @@ load_series(struct ev *ev, const struct q_vector_selector *vs, int64_t t0,
 {
 	struct store_matcher	*sm;
 	struct store_set	*set;
-	struct loader		 ld[4];
-	pthread_t		 th[4];
+	struct loader		 ld[EV_MAX_THREADS];
 	struct qmseries		*slots;
 	size_t			 i, nm = 0, n, per, rest;
-	unsigned		 nt, k, started = 0;
+	unsigned		 nt, k;
 	char			 err[512];
 
 	sm = xcalloc(vs->nmatchers ? vs->nmatchers : 1, sizeof(*sm));
@@ -566,26 +591,15 @@ load_series(struct ev *ev, const struct q_vector_selector *vs, int64_t t0,
 	nt = 1;
 	if (!ld[0].failed && n > 1) {
 		rest = n - 1;
-		nt = load_threads(ev, rest, slots[0].n);
+		/* The rest, guessed to be like the first. */
+		nt = ev_threads(ev, rest, (uint64_t)slots[0].n * rest);
 		per = (rest + nt - 1) / nt;
 		for (k = 0; k < nt; k++)
 			loader_init(&ld[k], ev, set, t0, t1, keep_stale,
 			    slots, 1 + (k * per < rest ? k * per : rest),
 			    1 + ((k + 1) * per < rest ? (k + 1) * per : rest),
 			    slots[0].n);
-		for (k = 1; k < nt; k++) {
-			if (pthread_create(&th[k], NULL, load_part,
-			    &ld[k]) != 0)
-				break;
-			started++;
-		}
-		/* This thread reads the first part, and any part not
-		   started. */
-		load_part(&ld[0]);
-		for (k = 1 + started; k < nt; k++)
-			load_part(&ld[k]);
-		for (k = 1; k <= started; k++)
-			pthread_join(th[k], NULL);
+		ev_run_parts(nt, load_part, ld, sizeof(ld[0]));
 	}
 	for (k = 0; k < nt; k++) {
 		if (ld[k].failed == 1)
