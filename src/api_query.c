@@ -149,19 +149,49 @@ json_time(struct buf *b, int64_t t)
 }
 
 /*
- * [t,"v"]: the hot loop of a range query's answer, written in place
- * with one reservation for the usual case.
+ * The text of the timestamps of a range query's points: its series share
+ * one grid of steps, so each is printed once and then copied.  A small
+ * direct-mapped memo on the seconds; a miss prints anew.
+ */
+#define TIME_MEMO	1024
+
+struct time_memo {
+	int64_t		t;
+	unsigned char	len;
+	char		text[23];
+};
+
+static size_t
+memo_time(struct time_memo *memo, char *dst, int64_t t)
+{
+	struct time_memo *m = &memo[(uint64_t)(t / 1000) % TIME_MEMO];
+
+	if (m->len == 0 || m->t != t) {
+		m->t = t;
+		m->len = (unsigned char)json_time_raw(m->text, t);
+	}
+	memcpy(dst, m->text, sizeof(m->text));
+	return m->len;
+}
+
+/*
+ * [t,"v"] and a leading comma unless FIRST: the hot loop of a range
+ * query's answer, written in place with one reservation for the usual
+ * case.  MEMO may be NULL.
  */
 static void
-json_point(struct buf *b, int64_t t, double v)
+json_point(struct buf *b, struct time_memo *memo, int first, int64_t t,
+    double v)
 {
 	char	*p;
 	size_t	 n;
 
 	buf_reserve(b, 32 + GOFMT_FAST_MAX);
 	p = b->data + b->len;
+	if (!first)
+		*p++ = ',';
 	*p++ = '[';
-	p += json_time_raw(p, t);
+	p += memo != NULL ? memo_time(memo, p, t) : json_time_raw(p, t);
 	*p++ = ',';
 	*p++ = '"';
 	if ((n = gofmt_float_fast(p, v)) > 0) {
@@ -196,12 +226,13 @@ json_labels(struct buf *b, const struct label *l, size_t n)
 void
 api_query_write_result(const struct engine_result *res, struct buf *b)
 {
-	size_t i, k;
+	struct time_memo	*memo;
+	size_t			 i, k;
 
 	switch (res->type) {
 	case Q_TYPE_SCALAR:
 		buf_adds(b, "{\"resultType\":\"scalar\",\"result\":");
-		json_point(b, res->t, res->scalar);
+		json_point(b, NULL, 1, res->t, res->scalar);
 		buf_addc(b, '}');
 		return;
 	case Q_TYPE_STRING:
@@ -221,12 +252,17 @@ api_query_write_result(const struct engine_result *res, struct buf *b)
 			buf_adds(b, "{\"metric\":");
 			json_labels(b, s->labels, s->nlabels);
 			buf_adds(b, ",\"value\":");
-			json_point(b, s->t[0], s->v[0]);
+			json_point(b, NULL, 1, s->t[0], s->v[0]);
 			buf_addc(b, '}');
 		}
 		buf_adds(b, "]}");
 		return;
 	default:
+		/* Room for the usual point, so the answer grows once. */
+		for (i = 0, k = 0; i < res->nseries; i++)
+			k += res->series[i].n;
+		buf_reserve(b, k * 32);
+		memo = xcalloc(TIME_MEMO, sizeof(*memo));
 		buf_adds(b, "{\"resultType\":\"matrix\",\"result\":[");
 		for (i = 0; i < res->nseries; i++) {
 			const struct engine_series *s = &res->series[i];
@@ -236,14 +272,12 @@ api_query_write_result(const struct engine_result *res, struct buf *b)
 			buf_adds(b, "{\"metric\":");
 			json_labels(b, s->labels, s->nlabels);
 			buf_adds(b, ",\"values\":[");
-			for (k = 0; k < s->n; k++) {
-				if (k > 0)
-					buf_addc(b, ',');
-				json_point(b, s->t[k], s->v[k]);
-			}
+			for (k = 0; k < s->n; k++)
+				json_point(b, memo, k == 0, s->t[k], s->v[k]);
 			buf_adds(b, "]}");
 		}
 		buf_adds(b, "]}");
+		free(memo);
 		return;
 	}
 }
