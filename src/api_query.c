@@ -149,12 +149,11 @@ json_time(struct buf *b, int64_t t)
 }
 
 /*
- * The text of the timestamps of a range query's points: its series share
- * one grid of steps, so each is printed once and then copied.  A small
- * direct-mapped memo on the seconds; a miss prints anew.
+ * The text of the timestamps of a range query's points: its series mostly
+ * share one grid of steps, point k of one at the same time as point k of
+ * the next, so the memo keeps the text of each position's last time and
+ * a series with gaps only misses.
  */
-#define TIME_MEMO	1024
-
 struct time_memo {
 	int64_t		t;
 	unsigned char	len;
@@ -162,10 +161,8 @@ struct time_memo {
 };
 
 static size_t
-memo_time(struct time_memo *memo, char *dst, int64_t t)
+memo_time(struct time_memo *m, char *dst, int64_t t)
 {
-	struct time_memo *m = &memo[(uint64_t)(t / 1000) % TIME_MEMO];
-
 	if (m->len == 0 || m->t != t) {
 		m->t = t;
 		m->len = (unsigned char)json_time_raw(m->text, t);
@@ -177,7 +174,7 @@ memo_time(struct time_memo *memo, char *dst, int64_t t)
 /*
  * [t,"v"] and a leading comma unless FIRST: the hot loop of a range
  * query's answer, written in place with one reservation for the usual
- * case.  MEMO may be NULL.
+ * case.  MEMO (the memo of this point's position) may be NULL.
  */
 static void
 json_point(struct buf *b, struct time_memo *memo, int first, int64_t t,
@@ -227,7 +224,7 @@ void
 api_query_write_result(const struct engine_result *res, struct buf *b)
 {
 	struct time_memo	*memo;
-	size_t			 i, k;
+	size_t			 i, k, most;
 
 	switch (res->type) {
 	case Q_TYPE_SCALAR:
@@ -259,10 +256,13 @@ api_query_write_result(const struct engine_result *res, struct buf *b)
 		return;
 	default:
 		/* Room for the usual point, so the answer grows once. */
-		for (i = 0, k = 0; i < res->nseries; i++)
+		for (i = 0, k = 0, most = 1; i < res->nseries; i++) {
 			k += res->series[i].n;
+			if (res->series[i].n > most)
+				most = res->series[i].n;
+		}
 		buf_reserve(b, k * 32);
-		memo = xcalloc(TIME_MEMO, sizeof(*memo));
+		memo = xcalloc(most, sizeof(*memo));
 		buf_adds(b, "{\"resultType\":\"matrix\",\"result\":[");
 		for (i = 0; i < res->nseries; i++) {
 			const struct engine_series *s = &res->series[i];
@@ -273,7 +273,8 @@ api_query_write_result(const struct engine_result *res, struct buf *b)
 			json_labels(b, s->labels, s->nlabels);
 			buf_adds(b, ",\"values\":[");
 			for (k = 0; k < s->n; k++)
-				json_point(b, memo, k == 0, s->t[k], s->v[k]);
+				json_point(b, memo + k, k == 0, s->t[k],
+				    s->v[k]);
 			buf_adds(b, "]}");
 		}
 		buf_adds(b, "]}");
