@@ -7,9 +7,12 @@ DATA is Prometheus text with millisecond timestamps, one sample a line (the
 format of /work/shared/bench: gen_dataset.py, node_real.prom.gz).  Q.txt has
 "id<TAB>query" lines.  Each query runs as a range query over the whole
 dataset at about 1440 steps, as the peer benchmark runs them: one cold run,
-then RUNS timed runs; the median is printed with the result's size.  The
-daemon listens on 127.0.0.1 on a free port, keeps its data in a temporary
-directory and is stopped by its PID."""
+then RUNS timed runs; the median is printed with the result's size, and
+last the sum of the medians: for bench/queries/dashboard.txt over the
+synthetic set (gen_dataset.py --series 1000 --duration 24h), the time a
+dashboard's 20 panels take one after the other.  The daemon listens on
+127.0.0.1 on a free port, keeps its data in a temporary directory and is
+stopped by its PID."""
 import argparse
 import gzip
 import json

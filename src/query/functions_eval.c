@@ -536,7 +536,11 @@ range_parallel(struct ev *ev, const struct mctx *c, const struct qmat *mat,
 
 	for (i = 0; i < mat->n; i++)
 		work += mat->s[i].n;
+	/* Every output series is charged at once here: near the budget,
+	   one after another, releasing the empty ones as they come. */
 	if (c->fn == MF_HOLT || c->fn == MF_ABSENT ||
+	    ev->samples > ev->max_samples ||
+	    (uint64_t)mat->n * r->n > ev->max_samples - ev->samples ||
 	    (nt = ev_threads(ev, mat->n, work)) < 2)
 		return 1;
 	for (i = 0; i < mat->n; i++) {
