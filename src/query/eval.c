@@ -33,6 +33,7 @@
 struct engine {
 	struct store		*st;
 	struct engine_opts	 opts;
+	long			 ncpu;	/* asked once: glibc reads a file */
 };
 
 static int64_t
@@ -484,8 +485,7 @@ unsigned
 ev_threads(const struct ev *ev, size_t nitems, uint64_t work)
 {
 	const struct engine_opts *o = &ev->eng->opts;
-	long ncpu = o->threads > 0 ? (long)o->threads :
-	    sysconf(_SC_NPROCESSORS_ONLN);
+	long ncpu = o->threads > 0 ? (long)o->threads : ev->eng->ncpu;
 	uint64_t min = o->parallel_samples > 0 ? o->parallel_samples :
 	    200000;
 
@@ -928,6 +928,7 @@ engine_new(struct store *st, const struct engine_opts *o)
 		eng->opts = *o;
 	else
 		engine_opts_default(&eng->opts);
+	eng->ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	return eng;
 }
 
