@@ -72,7 +72,7 @@ kahan_inc(double inc, double *sum, double *c)
  */
 static int
 extrapolated_rate(const int64_t *t, const double *v, size_t n,
-    int64_t range_start, int64_t range_end, int64_t range, int is_counter,
+    int64_t range_start, int64_t range_end, double range_s, int is_counter,
     int is_rate, int resets, double *out)
 {
 	double	result, prev, dstart, dend, sampled, avg, thresh;
@@ -106,7 +106,7 @@ extrapolated_rate(const int64_t *t, const double *v, size_t n,
 	interval += dend < thresh ? dend : avg / 2;
 	factor = interval / sampled;
 	if (is_rate)
-		factor /= (double)range / 1000;
+		factor /= range_s;
 	*out = result * factor;
 	return 1;
 }
@@ -154,6 +154,8 @@ linear_regression(const int64_t *t, const double *v, size_t n,
 struct mctx {
 	enum mfn	 fn;
 	int64_t		 range;
+	double		 range_s;	/* the range in seconds, as Go
+					   divides it */
 	const double	*p1, *p2;	/* scalar arguments per step */
 	double		*scratch;
 	size_t		 scratch_cap;
@@ -176,13 +178,13 @@ mfn_apply(struct mctx *c, size_t k, int64_t ts, int64_t ref,
 	switch (c->fn) {
 	case MF_RATE:
 		return extrapolated_rate(t, v, n, ref - c->range, ref,
-		    c->range, 1, 1, c->resets, out);
+		    c->range_s, 1, 1, c->resets, out);
 	case MF_INCREASE:
 		return extrapolated_rate(t, v, n, ref - c->range, ref,
-		    c->range, 1, 0, c->resets, out);
+		    c->range_s, 1, 0, c->resets, out);
 	case MF_DELTA:
 		return extrapolated_rate(t, v, n, ref - c->range, ref,
-		    c->range, 0, 0, 0, out);
+		    c->range_s, 0, 0, 0, out);
 	case MF_IRATE:
 	case MF_IDELTA:
 		if (n < 2)
@@ -622,6 +624,7 @@ eval_range_fn(struct ev *ev, const struct q_expr *e, enum mfn fn,
 	c.p1 = p1 != NULL ? p1->sc : NULL;
 	c.p2 = p2 != NULL ? p2->sc : NULL;
 	c.range = mv->mat.range;
+	c.range_s = (double)c.range / 1000;
 	out = qval_new(Q_TYPE_VECTOR);
 	out->vec.nsteps = r->n;
 	if (fn == MF_ABSENT) {
