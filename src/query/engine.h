@@ -49,7 +49,7 @@ struct engine_opts {
 	uint64_t	parallel_samples;	/* ... for selections of
 						   about this many samples
 						   (guessed from the first
-						   series); 0: 200,000 */
+						   series); 0: 50,000 */
 };
 
 void		 engine_opts_default(struct engine_opts *);

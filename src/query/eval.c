@@ -477,7 +477,7 @@ load_part(void *arg)
 
 /*
  * A thread costs tens of microseconds to start and join, so only work of
- * some hundred thousand points (opts.parallel_samples) is split, over at
+ * some tens of thousands of points (opts.parallel_samples) is split, over at
  * most the CPUs (or opts.threads, at most 4), each thread taking at least
  * 4 items.
  */
@@ -487,7 +487,7 @@ ev_threads(const struct ev *ev, size_t nitems, uint64_t work)
 	const struct engine_opts *o = &ev->eng->opts;
 	long ncpu = o->threads > 0 ? (long)o->threads : ev->eng->ncpu;
 	uint64_t min = o->parallel_samples > 0 ? o->parallel_samples :
-	    200000;
+	    50000;
 
 	if (nitems < 8 || ncpu < 2 || work < min)
 		return 1;
