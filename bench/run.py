@@ -11,6 +11,8 @@ service" set generated with its gen_dataset.py) it
     synth.txt) as range queries the way peers_lib.py's `query` does: start
     and end the data's first and last second, about 1440 steps, 1 cold run
     then QUERY_RUNS timed ones (default 5), the median,
+  - on the synthetic set, also times bench/queries/dashboard.txt (a
+    dashboard's 20 panel queries) the same way and prints their total,
   - stops monitord cleanly and measures its data directory (bytes/sample),
   - runs bench/store_bench (storage-only append) and bench/codec_bench
     (decode samples/s per core),
@@ -90,6 +92,8 @@ def queries_file(shared, name):
 
 def time_queries(url, qfile, mint, maxt, runs):
     """{id: median ms, or None on an error}, as peers_lib.py's query."""
+    if not qfile:
+        return {}
     start = math.ceil(mint / 1000.0)
     end = math.floor(maxt / 1000.0)
     step = max(1, round((end - start) / 1440.0))
@@ -117,7 +121,7 @@ def time_queries(url, qfile, mint, maxt, runs):
 
 
 def import_monitord(binary, path, samples, series, qfile=None, mint=None,
-                    maxt=None, runs=5):
+                    maxt=None, runs=5, dashboard=None):
     tmp = tempfile.mkdtemp(prefix="monitord-bench-")
     port = free_port()
     conf = os.path.join(tmp, "monitord.conf")
@@ -156,6 +160,7 @@ def import_monitord(binary, path, samples, series, qfile=None, mint=None,
     del bodies
     rss = rss_kb(p.pid)
     queries = time_queries(url, qfile, mint, maxt, runs) if qfile else {}
+    panels = time_queries(url, dashboard, mint, maxt, runs) if dashboard else {}
     p.send_signal(signal.SIGTERM)
     p.wait(60)
     log.close()
@@ -164,7 +169,7 @@ def import_monitord(binary, path, samples, series, qfile=None, mint=None,
     return {"samples": samples, "series": series, "stored": stored, "import_s": secs,
             "samples_per_s": samples / secs, "disk": disk, "b_per_sample": disk / samples,
             "rss_mb": rss / 1024, "rss_per_series_b": (rss - base_rss) * 1024 / series,
-            "queries": queries}
+            "queries": queries, "dashboard": panels}
 
 
 def tool(build, name, args):
@@ -217,8 +222,10 @@ def main():
     for path in (node, synth):
         name = os.path.basename(path)[:-5]
         samples, series, mint, maxt = count(path)
+        dash = os.path.join(a.src, "bench", "queries", "dashboard.txt") \
+            if name.startswith("synth") else None
         m = import_monitord(a.bin, path, samples, series,
-                            queries_file(shared, name), mint, maxt, qruns)
+                            queries_file(shared, name), mint, maxt, qruns, dash)
         m["store_bench"] = tool(a.build, "store_bench", [path]).strip()
         m["codec_bench"] = tool(a.build, "codec_bench", ["-n", "480", path]).strip()
         results[name] = m
@@ -228,6 +235,12 @@ def main():
               f"{m['rss_per_series_b']:.0f} B RSS per series")
         print("monitord queries (median ms): " + ", ".join(
             f"{k} {fmt_ms(m['queries'].get(k))}" for k in QUERY_IDS))
+        if m["dashboard"]:
+            d = m["dashboard"]
+            print(f"monitord dashboard ({len(d)} panels, median ms each, one "
+                  f"after the other): total "
+                  f"{'ERR' if None in d.values() else f'{sum(d.values()):.1f}'}; " +
+                  ", ".join(f"{k} {fmt_ms(v)}" for k, v in d.items()))
         print(m["store_bench"])
         print(m["codec_bench"])
         sys.stdout.flush()

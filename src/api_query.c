@@ -115,38 +115,91 @@ api_json_string(struct buf *b, const char *s)
 	buf_addc(b, '"');
 }
 
-/* jsonutil.MarshalTimestamp: seconds, and milliseconds when not zero. */
-static void
-json_time(struct buf *b, int64_t t)
+/*
+ * jsonutil.MarshalTimestamp: seconds, and milliseconds when not zero,
+ * into DST (at least 24 bytes); returns the length.
+ */
+static size_t
+json_time_raw(char *dst, int64_t t)
 {
-	char		 tmp[32];
-	int		 i = sizeof(tmp);
+	char		*p = dst;
 	uint64_t	 u, frac;
 
+	if (t < 0)
+		*p++ = '-';
 	u = t < 0 ? (uint64_t)0 - (uint64_t)t : (uint64_t)t;
 	frac = u % 1000;
-	u /= 1000;
+	p += gofmt_uint(p, u / 1000);
 	if (frac != 0) {
-		tmp[--i] = (char)('0' + frac % 10);
-		tmp[--i] = (char)('0' + frac / 10 % 10);
-		tmp[--i] = (char)('0' + frac / 100);
-		tmp[--i] = '.';
+		p[0] = '.';
+		p[1] = (char)('0' + frac / 100);
+		p[2] = (char)('0' + frac / 10 % 10);
+		p[3] = (char)('0' + frac % 10);
+		p += 4;
 	}
-	do {
-		tmp[--i] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
-	if (t < 0)
-		tmp[--i] = '-';
-	buf_add(b, tmp + i, sizeof(tmp) - (size_t)i);
+	return (size_t)(p - dst);
 }
 
 static void
-json_point(struct buf *b, int64_t t, double v)
+json_time(struct buf *b, int64_t t)
 {
-	buf_addc(b, '[');
-	json_time(b, t);
-	buf_add(b, ",\"", 2);
+	buf_reserve(b, 24);
+	b->len += json_time_raw(b->data + b->len, t);
+	b->data[b->len] = '\0';
+}
+
+/*
+ * The text of the timestamps of a range query's points: its series mostly
+ * share one grid of steps, point k of one at the same time as point k of
+ * the next, so the memo keeps the text of each position's last time and
+ * a series with gaps only misses.
+ */
+struct time_memo {
+	int64_t		t;
+	unsigned char	len;
+	char		text[23];
+};
+
+static size_t
+memo_time(struct time_memo *m, char *dst, int64_t t)
+{
+	if (m->len == 0 || m->t != t) {
+		m->t = t;
+		m->len = (unsigned char)json_time_raw(m->text, t);
+	}
+	memcpy(dst, m->text, sizeof(m->text));
+	return m->len;
+}
+
+/*
+ * [t,"v"] and a leading comma unless FIRST: the hot loop of a range
+ * query's answer, written in place with one reservation for the usual
+ * case.  MEMO (the memo of this point's position) may be NULL.
+ */
+static void
+json_point(struct buf *b, struct time_memo *memo, int first, int64_t t,
+    double v)
+{
+	char	*p;
+	size_t	 n;
+
+	buf_reserve(b, 32 + GOFMT_FAST_MAX);
+	p = b->data + b->len;
+	if (!first)
+		*p++ = ',';
+	*p++ = '[';
+	p += memo != NULL ? memo_time(memo, p, t) : json_time_raw(p, t);
+	*p++ = ',';
+	*p++ = '"';
+	if ((n = gofmt_float_fast(p, v)) > 0) {
+		p += n;
+		*p++ = '"';
+		*p++ = ']';
+		b->len = (size_t)(p - b->data);
+		b->data[b->len] = '\0';
+		return;
+	}
+	b->len = (size_t)(p - b->data);
 	gofmt_float(b, v);
 	buf_add(b, "\"]", 2);
 }
@@ -170,12 +223,13 @@ json_labels(struct buf *b, const struct label *l, size_t n)
 void
 api_query_write_result(const struct engine_result *res, struct buf *b)
 {
-	size_t i, k;
+	struct time_memo	*memo;
+	size_t			 i, k, most;
 
 	switch (res->type) {
 	case Q_TYPE_SCALAR:
 		buf_adds(b, "{\"resultType\":\"scalar\",\"result\":");
-		json_point(b, res->t, res->scalar);
+		json_point(b, NULL, 1, res->t, res->scalar);
 		buf_addc(b, '}');
 		return;
 	case Q_TYPE_STRING:
@@ -195,12 +249,20 @@ api_query_write_result(const struct engine_result *res, struct buf *b)
 			buf_adds(b, "{\"metric\":");
 			json_labels(b, s->labels, s->nlabels);
 			buf_adds(b, ",\"value\":");
-			json_point(b, s->t[0], s->v[0]);
+			json_point(b, NULL, 1, s->t[0], s->v[0]);
 			buf_addc(b, '}');
 		}
 		buf_adds(b, "]}");
 		return;
 	default:
+		/* Room for the usual point, so the answer grows once. */
+		for (i = 0, k = 0, most = 1; i < res->nseries; i++) {
+			k += res->series[i].n;
+			if (res->series[i].n > most)
+				most = res->series[i].n;
+		}
+		buf_reserve(b, k * 32);
+		memo = xcalloc(most, sizeof(*memo));
 		buf_adds(b, "{\"resultType\":\"matrix\",\"result\":[");
 		for (i = 0; i < res->nseries; i++) {
 			const struct engine_series *s = &res->series[i];
@@ -210,14 +272,13 @@ api_query_write_result(const struct engine_result *res, struct buf *b)
 			buf_adds(b, "{\"metric\":");
 			json_labels(b, s->labels, s->nlabels);
 			buf_adds(b, ",\"values\":[");
-			for (k = 0; k < s->n; k++) {
-				if (k > 0)
-					buf_addc(b, ',');
-				json_point(b, s->t[k], s->v[k]);
-			}
+			for (k = 0; k < s->n; k++)
+				json_point(b, memo + k, k == 0, s->t[k],
+				    s->v[k]);
 			buf_adds(b, "]}");
 		}
 		buf_adds(b, "]}");
+		free(memo);
 		return;
 	}
 }

@@ -246,6 +246,11 @@ START_TEST(test_rate_and_resets)
 	EXPECT_AT("idelta(c2[1m])", 30, "{} -15");
 	EXPECT_AT("resets(c2[1m])", 45, "{} 1");
 	EXPECT_AT("changes(c2[1m])", 45, "{} 3");
+	/* Sliding: at 75 the window [15, 75] opens on the sample before the
+	   reset, 15 - 20 + 20 over 30 s, extrapolated by half an interval
+	   at the end only: 15 * 37.5 / 30. */
+	EXPECT_RANGE("increase(c2[1m])", 45, 75, 15,
+	    "{} 33.33333333333333@45 33.33333333333333@60 18.75@75");
 	/* A rate over a subquery of the counter itself gives the same. */
 	EXPECT_AT("rate(c[1m:15s])", 60, "{job=\"a\"} 0.6666666666666666");
 	EXPECT_RANGE("increase(c[30s])", 30, 60, 15,
@@ -483,6 +488,75 @@ START_TEST(test_sample_limit)
 }
 END_TEST
 
+/*
+ * Series read by several threads give what one thread gives, in the same
+ * order; a budget blown on another thread fails the query.
+ */
+START_TEST(test_parallel_load)
+{
+	static const char *const qs[] = { "par", "rate(par[1m])",
+	    "sum by (odd) (par)", "max_over_time(par[30s])",
+	    "quantile_over_time(0.3, par[1m])", "last_over_time(par[20s])",
+	    "avg_over_time(par[1m] @ 1000620)" };
+	struct engine_opts	 o;
+	struct engine		*one, *many, *orig = eng;
+	struct engine_result	*res;
+	struct engine_error	 err;
+	struct batch		*b = batch_new();
+	char			 ebuf[256], name[8], odd[2];
+	char			*want, *got;
+	size_t			 i, t;
+
+	/* 40 series of 100 samples, each series a little longer than the
+	   one before so that guessed sizes are wrong both ways. */
+	for (i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "%zu", i);
+		snprintf(odd, sizeof(odd), "%zu", i % 2);
+		for (t = 0; t < 100 + i; t++)
+			add(b, "par", (double)t * 5, (double)(t * (i + 1)),
+			    "i", name, "odd", odd, NULL);
+	}
+	ck_assert_int_eq(store_append_batch_sync(st, b, NULL, ebuf,
+	    sizeof(ebuf)), 0);
+	batch_free(b);
+	engine_opts_default(&o);
+	o.threads = 1;
+	one = engine_new(st, &o);
+	o.threads = 4;
+	o.parallel_samples = 1;
+	many = engine_new(st, &o);
+	/* Over the whole range, and from 600 s on, where the first 21
+	   series have ended: their windows are empty, the others' not. */
+	for (i = 0; i < 2 * sizeof(qs) / sizeof(qs[0]); i++) {
+		const char	*q = qs[i / 2];
+		double		 from = i % 2 ? 600 : 0, step = i % 2 ? 5 : 7;
+
+		eng = one;
+		want = run(q, from, 700, step);
+		eng = many;
+		got = run(q, from, 700, step);
+		ck_assert_msg(strcmp(want, got) == 0, "%s: [%s] != [%s]", q,
+		    got, want);
+		ck_assert_ptr_null(strstr(got, "error"));
+		ck_assert_msg(strlen(got) > 100, "%s from %g: [%s]", q, from,
+		    got);
+		free(want);
+		free(got);
+	}
+	engine_free(many);
+	/* The first series fits, the others' share does not. */
+	o.max_samples = 300;
+	many = engine_new(st, &o);
+	ck_assert_int_eq(engine_query(many, "par", 3, (int64_t)B * 1000,
+	    (int64_t)(B + 700) * 1000, 7000, 0, &res, &err), -1);
+	ck_assert_str_eq(err.msg, "query processing would load too many "
+	    "samples into memory in query execution");
+	engine_free(many);
+	engine_free(one);
+	eng = orig;
+}
+END_TEST
+
 START_TEST(test_json)
 {
 	struct engine_result	*res;
@@ -505,41 +579,162 @@ START_TEST(test_json)
 }
 END_TEST
 
-/* gofmt agrees with the trial-and-error formatter of buf.h. */
+/*
+ * gofmt's fast path agrees with its big-integer one, which agrees with
+ * buf.h's trial-and-error formatter where that one is right: below 2^53
+ * (above, %f prints the binary value's digits where Go pads the shortest
+ * with zeros) and off powers of two (whose nearest short decimal may lie
+ * on the narrow side, outside the interval, while one on the wide side
+ * reads back: Go prints that one).
+ */
 START_TEST(test_gofmt)
 {
-	struct buf	a = BUF_INIT, b = BUF_INIT;
-	uint64_t	x = 88172645463325252ULL;
-	int		i;
+	struct buf	a = BUF_INIT, b = BUF_INIT, c = BUF_INIT;
+	uint64_t	x = 88172645463325252ULL, bits;
+	int		i, e;
 	static const double fixed[] = { 0, -0.0, 1, 0.1, 1e-5, 1.5e15,
 	    123456789012345678.0, 5e-324, 0.1 + 0.2, 1.0 / 3, 2.0 / 3,
 	    9007199254740993.0, 1e21, 1e-15, 99.99, 0.000123 };
+	const int nfixed = (int)(sizeof(fixed) / sizeof(fixed[0]));
 
-	for (i = 0; i < (int)(sizeof(fixed) / sizeof(fixed[0])) + 20000;
-	    i++) {
+	for (i = 0; i < nfixed + 200000; i++) {
 		double v;
 
-		if (i < (int)(sizeof(fixed) / sizeof(fixed[0])))
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		if (i < nfixed)
 			v = fixed[i];
+		else if (i % 5 == 0)
+			memcpy(&v, &x, sizeof(v));
+		else if (i % 5 == 1)
+			v = (double)(x % 1000000) / (double)(x % 997 + 1);
+		else if (i % 5 == 2) {
+			/* Any mantissa, exponents around the fast range
+			   (1e-14 .. 2^53) and a little beyond. */
+			e = (int)(x >> 52) % 130 - 60;
+			bits = (uint64_t)(1023 + e) << 52 |
+			    (x & ((1ULL << 52) - 1));
+			memcpy(&v, &bits, sizeof(v));
+		} else if (i % 5 == 3)
+			/* Short decimals, as gauges are. */
+			v = (double)(x % 100000000) /
+			    ((x >> 32) % 3 == 0 ? 100.0 :
+			    (x >> 32) % 3 == 1 ? 1000.0 : 10.0);
 		else {
-			x ^= x << 13;
-			x ^= x >> 7;
-			x ^= x << 17;
-			if (i % 2)
-				v = (double)(x % 1000000) /
-				    (double)(x % 997 + 1);
-			else
-				memcpy(&v, &x, sizeof(v));
+			/* Powers of two and their neighbours: the lower
+			   gap is half the upper one. */
+			e = (int)(x % 120) - 60;
+			v = ldexp(1, e);
+			memcpy(&bits, &v, sizeof(bits));
+			bits += (x >> 32) % 3 - 1;
+			memcpy(&v, &bits, sizeof(v));
 		}
+		if (x & (1ULL << 33))
+			v = -v;
 		buf_reset(&a);
 		buf_reset(&b);
 		gofmt_float(&a, v);
-		buf_add_double_fixed(&b, v);
+		gofmt_float_exact(&b, v);
 		ck_assert_msg(strcmp(a.data, b.data) == 0, "%.17g: %s != %s",
 		    v, a.data, b.data);
+		memcpy(&bits, &v, sizeof(bits));
+		if (fabs(v) >= 9007199254740992.0 ||
+		    (bits & ((1ULL << 52) - 1)) == 0)
+			continue;
+		buf_reset(&c);
+		buf_add_double_fixed(&c, v);
+		ck_assert_msg(strcmp(a.data, c.data) == 0, "%.17g: %s != %s",
+		    v, a.data, c.data);
 	}
 	buf_free(&a);
 	buf_free(&b);
+	buf_free(&c);
+}
+END_TEST
+
+static void
+expect_gofmt(double v, const char *want)
+{
+	struct buf	b = BUF_INIT;
+	char		fast[GOFMT_FAST_MAX];
+	size_t		n;
+
+	gofmt_float(&b, v);
+	ck_assert_msg(strcmp(b.data, want) == 0, "%.17g: got %s, want %s", v,
+	    b.data, want);
+	/* The fast path, where it answers, says the same. */
+	if ((n = gofmt_float_fast(fast, v)) > 0)
+		ck_assert_msg(n == b.len && memcmp(fast, want, n) == 0,
+		    "%.17g: fast path %.*s", v, (int)n, fast);
+	buf_free(&b);
+}
+
+/* What Go's strconv.FormatFloat(v, 'f', -1, 64) prints, to the byte. */
+START_TEST(test_gofmt_exact)
+{
+	char	want[400];
+	size_t	n;
+
+	expect_gofmt(0, "0");
+	expect_gofmt(-0.0, "-0");
+	expect_gofmt(NAN, "NaN");
+	expect_gofmt(INFINITY, "+Inf");
+	expect_gofmt(-INFINITY, "-Inf");
+	expect_gofmt(1e21, "1000000000000000000000");
+	expect_gofmt(1e22, "10000000000000000000000");
+	expect_gofmt(1e-7, "0.0000001");
+	expect_gofmt(1e-6, "0.000001");
+	expect_gofmt(2.5e-5, "0.000025");
+	expect_gofmt(0.1, "0.1");
+	expect_gofmt(-0.001, "-0.001");
+	expect_gofmt(4.35, "4.35");
+	expect_gofmt(123456789012345680.0, "123456789012345680");
+	/* %.15g and %.17g differ: only 16 or 17 digits read back. */
+	expect_gofmt(0.1 + 0.2, "0.30000000000000004");
+	expect_gofmt(1.0 / 3, "0.3333333333333333");
+	expect_gofmt(2.0 / 3, "0.6666666666666666");
+	expect_gofmt(100.0 / 3, "33.333333333333336");
+	expect_gofmt(12.345833333333333, "12.345833333333333");
+	/* 2^53 + 1 is not a double: it reads as 2^53. */
+	expect_gofmt(9007199254740993.0, "9007199254740992");
+	expect_gofmt(4503599627370495.5, "4503599627370495.5");
+	expect_gofmt(1e15 + 0.3, "1000000000000000.2");
+	/* Around the lower end of the fast range. */
+	expect_gofmt(1e-14, "0.00000000000001");
+	expect_gofmt(1.5e-14, "0.000000000000015");
+	expect_gofmt(9.999999999999998e-15,
+	    "0.000000000000009999999999999998");
+	/* A power of two: its lower neighbour is nearer than the upper. */
+	expect_gofmt(ldexp(1, -44), "0.00000000000005684341886080802");
+	/* Beyond 2^53: the shortest digits, then zeros. */
+	expect_gofmt(123456789012345678901.0, "123456789012345680000");
+	expect_gofmt(ldexp(1, 70), "1180591620717411300000");
+	/* The largest double: 17 digits and 292 zeros. */
+	n = (size_t)snprintf(want, sizeof(want), "17976931348623157");
+	memset(want + n, '0', 309 - n);
+	want[309] = '\0';
+	expect_gofmt(1.7976931348623157e308, want);
+	/* The smallest: 323 zeros after the point, then 5. */
+	memcpy(want, "0.", 2);
+	memset(want + 2, '0', 323);
+	memcpy(want + 325, "5", 2);
+	expect_gofmt(5e-324, want);
+	want[0] = '-';
+	memcpy(want + 1, "0.", 2);
+	memset(want + 3, '0', 323);
+	memcpy(want + 326, "5", 2);
+	expect_gofmt(-5e-324, want);
+	/* The smallest normal double: 307 zeros, then 17 digits. */
+	memcpy(want, "0.", 2);
+	memset(want + 2, '0', 307);
+	memcpy(want + 309, "22250738585072014", 18);
+	expect_gofmt(2.2250738585072014e-308, want);
+	/* 1e300 / 3: 17 digits and 283 zeros. */
+	n = (size_t)snprintf(want, sizeof(want), "33333333333333335");
+	memset(want + n, '0', 300 - n);
+	want[300] = '\0';
+	expect_gofmt(1e300 / 3, want);
 }
 END_TEST
 
@@ -563,10 +758,12 @@ engine_suite(void)
 	tcase_add_test(tc, test_functions);
 	tcase_add_test(tc, test_errors_and_types);
 	tcase_add_test(tc, test_sample_limit);
+	tcase_add_test(tc, test_parallel_load);
 	tcase_add_test(tc, test_json);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("format");
 	tcase_add_test(tc, test_gofmt);
+	tcase_add_test(tc, test_gofmt_exact);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "query/engine.h"
+#include "query/gofmt.h"
 #include "query/quote.h"
 #include "query/value.h"
 #include "xmalloc.h"
@@ -454,7 +455,7 @@ aggr_count_values(struct ev *ev, const struct q_aggregate *a,
 			if (q_absent(v))
 				continue;
 			buf_reset(&num);
-			buf_add_double_fixed(&num, v);
+			gofmt_float(&num, v);
 			withv = qls_set(in->vec.s[i].ls, label, num.data);
 			ol = a->without ? qls_without(withv, names, n, 1) :
 			    qls_keep(withv, names, n);

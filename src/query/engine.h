@@ -46,6 +46,10 @@ struct engine_opts {
 	unsigned	threads;		/* series read in parallel by
 						   up to this many threads;
 						   0: the CPUs, at most 4 */
+	uint64_t	parallel_samples;	/* ... for selections of
+						   about this many samples
+						   (guessed from the first
+						   series); 0: 50,000 */
 };
 
 void		 engine_opts_default(struct engine_opts *);

@@ -33,6 +33,7 @@
 struct engine {
 	struct store		*st;
 	struct engine_opts	 opts;
+	long			 ncpu;	/* asked once: glibc reads a file */
 };
 
 static int64_t
@@ -326,10 +327,29 @@ struct loader {
 	int			 keep_stale;
 	size_t			 from, to;
 	struct qmseries		*out;	/* one slot per series */
+	size_t			 guess;		/* samples a series may
+						   have, or 0 */
 	int			 failed;	/* 1 budget, 2 time,
 						   3 read error */
 	char			 err[256];
 };
+
+static void
+loader_init(struct loader *ld, struct ev *ev, struct store_set *set,
+    int64_t t0, int64_t t1, int keep_stale, struct qmseries *out,
+    size_t from, size_t to, size_t like)
+{
+	memset(ld, 0, sizeof(*ld));
+	ld->ev = ev;
+	ld->set = set;
+	ld->t0 = t0;
+	ld->t1 = t1;
+	ld->keep_stale = keep_stale;
+	ld->out = out;
+	ld->from = from;
+	ld->to = to;
+	ld->guess = like > 0 ? like + like / 16 + 16 : 0;
+}
 
 static int
 load_charge(struct ev *ev, uint64_t n)
@@ -370,7 +390,7 @@ static void *
 load_part(void *arg)
 {
 	struct loader	*ld = arg;
-	size_t		 i, guess = 256;
+	size_t		 i, guess = ld->guess > 0 ? ld->guess : 256;
 	int64_t		 bt[LOAD_BATCH];
 	double		 bv[LOAD_BATCH];
 
@@ -382,8 +402,7 @@ load_part(void *arg)
 		double			 v, *vs = NULL;
 		int			 rc;
 
-		if (ld->ev->deadline > 0 && (i & 15) == 0 &&
-		    now_mono_ms() > ld->ev->deadline) {
+		if ((i & 15) == 0 && ev_time_over(ld->ev)) {
 			ld->failed = 2;
 			break;
 		}
@@ -456,18 +475,52 @@ load_part(void *arg)
 	return NULL;
 }
 
-static unsigned
-load_threads(const struct ev *ev, size_t nseries)
+/*
+ * A thread costs tens of microseconds to start and join, so only work of
+ * some tens of thousands of points (opts.parallel_samples) is split, over at
+ * most the CPUs (or opts.threads, at most 4), each thread taking at least
+ * 4 items.
+ */
+unsigned
+ev_threads(const struct ev *ev, size_t nitems, uint64_t work)
 {
-	long ncpu = ev->eng->opts.threads > 0 ? (long)ev->eng->opts.threads :
-	    sysconf(_SC_NPROCESSORS_ONLN);
+	const struct engine_opts *o = &ev->eng->opts;
+	long ncpu = o->threads > 0 ? (long)o->threads : ev->eng->ncpu;
+	uint64_t min = o->parallel_samples > 0 ? o->parallel_samples :
+	    50000;
 
-	if (nseries < 16 || ncpu < 2)
+	if (nitems < 8 || ncpu < 2 || work < min)
 		return 1;
-	if (ncpu > 4)
-		ncpu = 4;
-	return nseries / 8 < (size_t)ncpu ? (unsigned)(nseries / 8) :
+	if (ncpu > EV_MAX_THREADS)
+		ncpu = EV_MAX_THREADS;
+	return nitems / 4 < (size_t)ncpu ? (unsigned)(nitems / 4) :
 	    (unsigned)ncpu;
+}
+
+void
+ev_run_parts(unsigned nt, void *(*fn)(void *), void *parts, size_t size)
+{
+	pthread_t	th[EV_MAX_THREADS];
+	unsigned	k, started = 0;
+
+	for (k = 1; k < nt && k < EV_MAX_THREADS; k++) {
+		if (pthread_create(&th[k], NULL, fn, (char *)parts +
+		    k * size) != 0)
+			break;
+		started++;
+	}
+	/* This thread runs the first part, and any part not started. */
+	fn(parts);
+	for (k = 1 + started; k < nt; k++)
+		fn((char *)parts + k * size);
+	for (k = 1; k <= started; k++)
+		pthread_join(th[k], NULL);
+}
+
+int
+ev_time_over(const struct ev *ev)
+{
+	return ev->deadline > 0 && now_mono_ms() > ev->deadline;
 }
 
 /*
@@ -480,11 +533,10 @@ load_series(struct ev *ev, const struct q_vector_selector *vs, int64_t t0,
 {
 	struct store_matcher	*sm;
 	struct store_set	*set;
-	struct loader		 ld[4];
-	pthread_t		 th[4];
+	struct loader		 ld[EV_MAX_THREADS];
 	struct qmseries		*slots;
-	size_t			 i, nm = 0, n, per;
-	unsigned		 nt, k, started = 0;
+	size_t			 i, nm = 0, n, per, rest;
+	unsigned		 nt, k;
 	char			 err[512];
 
 	sm = xcalloc(vs->nmatchers ? vs->nmatchers : 1, sizeof(*sm));
@@ -531,30 +583,24 @@ load_series(struct ev *ev, const struct q_vector_selector *vs, int64_t t0,
 	free(sm);
 	n = store_set_len(set);
 	slots = xcalloc(n ? n : 1, sizeof(*slots));
-	nt = load_threads(ev, n);
-	per = (n + nt - 1) / nt;
-	for (k = 0; k < nt; k++) {
-		memset(&ld[k], 0, sizeof(ld[k]));
-		ld[k].ev = ev;
-		ld[k].set = set;
-		ld[k].t0 = t0;
-		ld[k].t1 = t1;
-		ld[k].keep_stale = keep_stale;
-		ld[k].from = k * per < n ? k * per : n;
-		ld[k].to = (k + 1) * per < n ? (k + 1) * per : n;
-		ld[k].out = slots;
-	}
-	for (k = 1; k < nt; k++) {
-		if (pthread_create(&th[k], NULL, load_part, &ld[k]) != 0)
-			break;
-		started++;
-	}
-	/* This thread reads the first part, and any part not started. */
+	/* The first series on this thread: its size says whether the rest
+	   is worth splitting. */
+	loader_init(&ld[0], ev, set, t0, t1, keep_stale, slots, 0,
+	    n > 0 ? 1 : 0, 0);
 	load_part(&ld[0]);
-	for (k = 1 + started; k < nt; k++)
-		load_part(&ld[k]);
-	for (k = 1; k <= started; k++)
-		pthread_join(th[k], NULL);
+	nt = 1;
+	if (!ld[0].failed && n > 1) {
+		rest = n - 1;
+		/* The rest, guessed to be like the first. */
+		nt = ev_threads(ev, rest, (uint64_t)slots[0].n * rest);
+		per = (rest + nt - 1) / nt;
+		for (k = 0; k < nt; k++)
+			loader_init(&ld[k], ev, set, t0, t1, keep_stale,
+			    slots, 1 + (k * per < rest ? k * per : rest),
+			    1 + ((k + 1) * per < rest ? (k + 1) * per : rest),
+			    slots[0].n);
+		ev_run_parts(nt, load_part, ld, sizeof(ld[0]));
+	}
 	for (k = 0; k < nt; k++) {
 		if (ld[k].failed == 1)
 			ev_fail(ev, ENGINE_EXECUTION, "query processing would "
@@ -869,6 +915,7 @@ engine_opts_default(struct engine_opts *o)
 	o->max_samples = 50000000;
 	o->timeout_ms = 2 * 60 * 1000;
 	o->threads = 0;
+	o->parallel_samples = 0;
 }
 
 struct engine *
@@ -881,6 +928,7 @@ engine_new(struct store *st, const struct engine_opts *o)
 		eng->opts = *o;
 	else
 		engine_opts_default(&eng->opts);
+	eng->ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	return eng;
 }
 

@@ -72,7 +72,7 @@ kahan_inc(double inc, double *sum, double *c)
  */
 static int
 extrapolated_rate(const int64_t *t, const double *v, size_t n,
-    int64_t range_start, int64_t range_end, int64_t range, int is_counter,
+    int64_t range_start, int64_t range_end, double range_s, int is_counter,
     int is_rate, int resets, double *out)
 {
 	double	result, prev, dstart, dend, sampled, avg, thresh;
@@ -106,7 +106,7 @@ extrapolated_rate(const int64_t *t, const double *v, size_t n,
 	interval += dend < thresh ? dend : avg / 2;
 	factor = interval / sampled;
 	if (is_rate)
-		factor /= (double)range / 1000;
+		factor /= range_s;
 	*out = result * factor;
 	return 1;
 }
@@ -154,16 +154,15 @@ linear_regression(const int64_t *t, const double *v, size_t n,
 struct mctx {
 	enum mfn	 fn;
 	int64_t		 range;
+	double		 range_s;	/* the range in seconds, as Go
+					   divides it */
 	const double	*p1, *p2;	/* scalar arguments per step */
 	double		*scratch;
 	size_t		 scratch_cap;
 	/*
-	 * rate and increase: nres[i] counts the resets (v[j] < v[j-1]) at
-	 * indices 1..i of the series, so that a window without any skips
-	 * the scan; resets is what that says of the current window.
+	 * rate and increase: whether the current window may hold a counter
+	 * reset (v[j] < v[j-1]); a window known to hold none skips the scan.
 	 */
-	uint32_t	*nres;
-	size_t		 nres_cap;
 	int		 resets;
 	struct ev	*ev;
 };
@@ -179,13 +178,13 @@ mfn_apply(struct mctx *c, size_t k, int64_t ts, int64_t ref,
 	switch (c->fn) {
 	case MF_RATE:
 		return extrapolated_rate(t, v, n, ref - c->range, ref,
-		    c->range, 1, 1, c->resets, out);
+		    c->range_s, 1, 1, c->resets, out);
 	case MF_INCREASE:
 		return extrapolated_rate(t, v, n, ref - c->range, ref,
-		    c->range, 1, 0, c->resets, out);
+		    c->range_s, 1, 0, c->resets, out);
 	case MF_DELTA:
 		return extrapolated_rate(t, v, n, ref - c->range, ref,
-		    c->range, 0, 0, 0, out);
+		    c->range_s, 0, 0, 0, out);
 	case MF_IRATE:
 	case MF_IDELTA:
 		if (n < 2)
@@ -429,6 +428,167 @@ absent_labels(const struct q_expr *e)
 	return ls;
 }
 
+/*
+ * One series' windows into OUT (r->n slots, left absent where no point):
+ * 1 when some step got a value, 0 when none, -1 on an error (only
+ * holt_winters fails, on c->ev).
+ */
+static int
+range_series(struct mctx *c, const struct qmat *mat,
+    const struct qmseries *ms, const struct qrange *r, double *out)
+{
+	size_t	lo = 0, hi = 0, k, last_reset = 0;
+	int	any = 0, track, rc;
+
+	if ((c->fn == MF_MAX || c->fn == MF_MIN) && !mat->has_at)
+		return slide_extreme(c->ev, ms, mat, r, c->fn == MF_MAX,
+		    out) > 0;
+	/*
+	 * rate and increase: last_reset is the last index j < hi with
+	 * v[j] < v[j-1] (0: none), kept as the window's end moves, so the
+	 * window [lo, hi) holds a reset iff it is above lo.
+	 */
+	track = c->fn == MF_RATE || c->fn == MF_INCREASE;
+	c->resets = 1;
+	for (k = 0; k < r->n; k++) {
+		int64_t	ts = qr_ts(r, k), ref;
+		double	x;
+
+		ref = (mat->has_at ? mat->at : ts) - mat->offset;
+		/*
+		 * predict_linear() is not step-invariant, so Prometheus
+		 * evaluates its @ window as an offset from the first step:
+		 * the window moves with the steps.
+		 */
+		if (mat->has_at && c->fn == MF_PREDICT)
+			ref += ts - r->start;
+		if (track) {
+			while (hi < ms->n && ms->t[hi] <= ref) {
+				if (hi > 0 && ms->v[hi] < ms->v[hi - 1])
+					last_reset = hi;
+				hi++;
+			}
+		} else {
+			while (hi < ms->n && ms->t[hi] <= ref)
+				hi++;
+		}
+		while (lo < hi && ms->t[lo] < ref - c->range)
+			lo++;
+		if (hi == lo)
+			continue;
+		if (track)
+			c->resets = last_reset > lo;
+		rc = mfn_apply(c, k, ts, ref, ms->t + lo, ms->v + lo, hi - lo,
+		    &x);
+		if (rc < 0)
+			return -1;
+		if (rc > 0) {
+			out[k] = x;
+			any = 1;
+		}
+	}
+	return any;
+}
+
+/* A share of the series of a range function for one thread. */
+struct range_part {
+	struct mctx		 c;
+	const struct qmat	*mat;
+	const struct qrange	*r;
+	struct qseries		*out;		/* one per input series */
+	char			*any;
+	size_t			 from, to;
+	int			 late;
+};
+
+static void *
+range_part_run(void *arg)
+{
+	struct range_part	*p = arg;
+	size_t			 i;
+
+	for (i = p->from; i < p->to; i++) {
+		if ((i & 15) == 0 && ev_time_over(p->c.ev)) {
+			p->late = 1;
+			break;
+		}
+		p->any[i] = range_series(&p->c, p->mat, &p->mat->s[i], p->r,
+		    p->out[i].v) > 0;
+	}
+	return NULL;
+}
+
+/*
+ * The series of a range function on several threads, when there are
+ * enough points: every output series is made (and charged) first, in
+ * input order, the threads fill their values, and the ones without any
+ * go.  The same answer as one series after another.  0 when done (or
+ * failed, with the error set), 1 when not worth it.
+ */
+static int
+range_parallel(struct ev *ev, const struct mctx *c, const struct qmat *mat,
+    const struct qrange *r, struct qvec *vec)
+{
+	struct range_part	 parts[EV_MAX_THREADS];
+	uint64_t		 work = (uint64_t)mat->n * r->n;
+	size_t			 i, j, per;
+	char			*any;
+	unsigned		 nt, k;
+	int			 late = 0;
+
+	for (i = 0; i < mat->n; i++)
+		work += mat->s[i].n;
+	/* Every output series is charged at once here: near the budget,
+	   one after another, releasing the empty ones as they come. */
+	if (c->fn == MF_HOLT || c->fn == MF_ABSENT ||
+	    ev->samples > ev->max_samples ||
+	    (uint64_t)mat->n * r->n > ev->max_samples - ev->samples ||
+	    (nt = ev_threads(ev, mat->n, work)) < 2)
+		return 1;
+	for (i = 0; i < mat->n; i++) {
+		const struct qmseries *ms = &mat->s[i];
+
+		if (qvec_add(ev, vec, c->fn == MF_LAST ? qls_ref(ms->ls) :
+		    qls_drop_name(ms->ls)) == NULL)
+			return 0;
+	}
+	any = xcalloc(mat->n, 1);
+	per = (mat->n + nt - 1) / nt;
+	for (k = 0; k < nt; k++) {
+		parts[k].c = *c;
+		parts[k].c.scratch = NULL;
+		parts[k].c.scratch_cap = 0;
+		parts[k].mat = mat;
+		parts[k].r = r;
+		parts[k].out = vec->s + vec->n - mat->n;
+		parts[k].any = any;
+		parts[k].from = k * per < mat->n ? k * per : mat->n;
+		parts[k].to = (k + 1) * per < mat->n ? (k + 1) * per : mat->n;
+		parts[k].late = 0;
+	}
+	ev_run_parts(nt, range_part_run, parts, sizeof(parts[0]));
+	for (k = 0; k < nt; k++) {
+		free(parts[k].c.scratch);
+		late |= parts[k].late;
+	}
+	for (i = 0, j = vec->n - mat->n; i < mat->n; i++) {
+		struct qseries *s = &vec->s[vec->n - mat->n + i];
+
+		if (any[i]) {
+			vec->s[j++] = *s;
+			continue;
+		}
+		qls_unref(s->ls);
+		free(s->v);
+		ev_release(ev, r->n);
+	}
+	vec->n = j;
+	free(any);
+	if (late)
+		ev_check_time(ev);
+	return 0;
+}
+
 static struct qval *
 eval_range_fn(struct ev *ev, const struct q_expr *e, enum mfn fn,
     const struct qrange *r)
@@ -464,17 +624,22 @@ eval_range_fn(struct ev *ev, const struct q_expr *e, enum mfn fn,
 	c.p1 = p1 != NULL ? p1->sc : NULL;
 	c.p2 = p2 != NULL ? p2->sc : NULL;
 	c.range = mv->mat.range;
+	c.range_s = (double)c.range / 1000;
 	out = qval_new(Q_TYPE_VECTOR);
 	out->vec.nsteps = r->n;
 	if (fn == MF_ABSENT) {
 		absent_seen = xcalloc(r->n ? r->n : 1, sizeof(double));
 	}
-	for (i = 0; i < mv->mat.n && ev->err == ENGINE_OK; i++) {
+	if (fn != MF_ABSENT && range_parallel(ev, &c, &mv->mat, r,
+	    &out->vec) == 0)
+		i = mv->mat.n;
+	else
+		i = 0;
+	for (; i < mv->mat.n && ev->err == ENGINE_OK; i++) {
 		const struct qmseries	*ms = &mv->mat.s[i];
 		struct qseries		*s;
 		struct qlset		*ls;
-		size_t			 lo = 0, hi = 0, any = 0;
-		int			 use_nres = 0;
+		size_t			 lo = 0, hi = 0;
 
 		if (ev_check_time(ev) == -1)
 			break;
@@ -495,63 +660,7 @@ eval_range_fn(struct ev *ev, const struct q_expr *e, enum mfn fn,
 		ls = fn == MF_LAST ? qls_ref(ms->ls) : qls_drop_name(ms->ls);
 		if ((s = qvec_add(ev, &out->vec, ls)) == NULL)
 			break;
-		if ((fn == MF_MAX || fn == MF_MIN) && !mv->mat.has_at) {
-			if (slide_extreme(ev, ms, &mv->mat, r, fn == MF_MAX,
-			    s->v) > 0)
-				continue;
-			any = 0;
-			goto empty;
-		}
-		c.resets = 1;
-		if ((fn == MF_RATE || fn == MF_INCREASE) && ms->n > 0 &&
-		    ms->n <= UINT32_MAX) {
-			size_t j;
-
-			if (ms->n > c.nres_cap) {
-				c.nres_cap = ms->n;
-				c.nres = xreallocarray(c.nres, c.nres_cap,
-				    sizeof(*c.nres));
-			}
-			use_nres = 1;
-			c.nres[0] = 0;
-			for (j = 1; j < ms->n; j++)
-				c.nres[j] = c.nres[j - 1] +
-				    (ms->v[j] < ms->v[j - 1]);
-		}
-		for (k = 0; k < r->n; k++) {
-			int64_t	ts = qr_ts(r, k), ref;
-			double	x;
-			int	rc;
-
-			ref = (mv->mat.has_at ? mv->mat.at : ts) -
-			    mv->mat.offset;
-
-			/*
-			 * predict_linear() is not step-invariant, so
-			 * Prometheus evaluates its @ window as an offset from
-			 * the first step: the window moves with the steps.
-			 */
-			if (mv->mat.has_at && fn == MF_PREDICT)
-				ref += ts - r->start;
-			while (hi < ms->n && ms->t[hi] <= ref)
-				hi++;
-			while (lo < hi && ms->t[lo] < ref - c.range)
-				lo++;
-			if (hi == lo)
-				continue;
-			if (use_nres)
-				c.resets = c.nres[hi - 1] != c.nres[lo];
-			rc = mfn_apply(&c, k, ts, ref, ms->t + lo, ms->v + lo,
-			    hi - lo, &x);
-			if (rc < 0)
-				break;
-			if (rc > 0) {
-				s->v[k] = x;
-				any = 1;
-			}
-		}
-empty:
-		if (!any) {
+		if (range_series(&c, &mv->mat, ms, r, s->v) <= 0) {
 			qls_unref(s->ls);
 			free(s->v);
 			out->vec.n--;
@@ -559,7 +668,6 @@ empty:
 		}
 	}
 	free(c.scratch);
-	free(c.nres);
 	if (fn == MF_ABSENT && ev->err == ENGINE_OK) {
 		struct qseries *s;
 

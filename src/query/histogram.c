@@ -32,8 +32,9 @@ bucket_cmp(const void *a, const void *b)
 	return x->ub < y->ub ? -1 : x->ub > y->ub;
 }
 
+/* B (N buckets) sorted by bound unless SORTED says they already are. */
 static double
-bucket_quantile(double q, struct bucket *b, size_t n)
+bucket_quantile(double q, struct bucket *b, size_t n, int sorted)
 {
 	double	max = -INFINITY, obs, rank, start = 0, end, count;
 	size_t	i, j, lo, hi;
@@ -44,7 +45,8 @@ bucket_quantile(double q, struct bucket *b, size_t n)
 		return -INFINITY;
 	if (q > 1)
 		return INFINITY;
-	qsort(b, n, sizeof(*b), bucket_cmp);
+	if (!sorted)
+		qsort(b, n, sizeof(*b), bucket_cmp);
 	if (!(isinf(b[n - 1].ub) && b[n - 1].ub > 0))
 		return NAN;
 	/* Same bounds add up. */
@@ -186,13 +188,31 @@ ev_histogram_quantile(struct ev *ev, const double *q, struct qval *in,
 	    sizeof(size_t));
 	b = xreallocarray(NULL, in->vec.n ? in->vec.n : 1, sizeof(*b));
 	for (g = 0; g < ng && ev->err == ENGINE_OK; g++) {
-		size_t nm = 0;
+		size_t	nm = 0, j, l;
+		int	sorted = 1;
 
 		for (i = 0; i < in->vec.n; i++)
 			if (gof[i] == g)
 				members[nm++] = i;
+		/*
+		 * The group's bounds are the same at every step: sort its
+		 * members by bound once (stably, as the merge sort of
+		 * qsort would), so that each step's buckets come sorted.
+		 * A NaN bound orders with nothing: then sort every step as
+		 * before.
+		 */
+		for (j = 0; j < nm; j++)
+			if (isnan(ub[members[j]]))
+				sorted = 0;
+		for (j = 1; sorted && j < nm; j++) {
+			size_t m = members[j];
+
+			for (l = j; l > 0 && ub[members[l - 1]] > ub[m]; l--)
+				members[l] = members[l - 1];
+			members[l] = m;
+		}
 		for (k = 0; k < r->n; k++) {
-			size_t nb = 0, j;
+			size_t nb = 0;
 
 			for (j = 0; j < nm; j++) {
 				double x = in->vec.s[members[j]].v[k];
@@ -204,7 +224,7 @@ ev_histogram_quantile(struct ev *ev, const double *q, struct qval *in,
 			}
 			if (nb > 0)
 				out->vec.s[g].v[k] = bucket_quantile(q[k], b,
-				    nb);
+				    nb, sorted);
 		}
 	}
 	(void)cap;

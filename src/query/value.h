@@ -189,6 +189,20 @@ int		 ev_charge(struct ev *, uint64_t n);
 void		 ev_release(struct ev *, uint64_t n);
 /* -1 (and the error set) once the deadline has passed. */
 int		 ev_check_time(struct ev *);
+/* Whether the deadline has passed, touching nothing: for any thread. */
+int		 ev_time_over(const struct ev *);
+
+/*
+ * Parallel parts.  ev_threads says how many threads NITEMS items of WORK
+ * points in all are worth (1: do it here); ev_run_parts runs FN on each
+ * of NT parts (an array of SIZE-byte structs), part 0 on this thread, and
+ * returns when all are done.  A part may read the evaluation's inputs and
+ * write what it alone owns: no ev_fail, ev_charge or label reference.
+ */
+#define EV_MAX_THREADS	4
+unsigned	 ev_threads(const struct ev *, size_t nitems, uint64_t work);
+void		 ev_run_parts(unsigned nt, void *(*fn)(void *), void *parts,
+		    size_t size);
 
 struct qval	*ev_eval(struct ev *, const struct q_expr *,
 		    const struct qrange *);

@@ -241,6 +241,62 @@ for _i, _q in enumerate(load_queries()):
     setattr(PromqlCorpus, "test_%03d" % _i, _make_test(_q))
 
 
+def http_raw(url, timeout=60):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+# Scalars whose text is easy to get wrong: 15 against 17 digits, powers of
+# two (the lower neighbour is nearer), the ends of monitord's fast path
+# (1e-14 and 2^53), beyond it (the shortest digits padded with zeros),
+# subnormals, signed zero and the specials.
+FLOAT_EXPRS = [
+    "0", "-0", "0.1", "0.1 + 0.2", "1/3", "2/3", "100/3", "4.35", "-0.001",
+    "12.345833333333333", "0.000025", "1e-7", "1e-14", "1.5e-14",
+    "9.999999999999998e-15", "2^-44", "2^-1022", "2^-1074", "2^52 + 0.5",
+    "2^53 + 1", "1e15 + 0.3", "2^70", "123456789012345678901", "1e21",
+    "1e22", "1e300 / 3", "1.7976931348623157e308", "NaN", "Inf", "-Inf",
+] + ["%d / 7" % k for k in range(1, 15)] + [
+    "10^%d / 3" % k for k in range(-20, 26, 3)] + [
+    "exp(%d)" % k for k in range(-30, 31, 7)]
+
+
+class FloatText(unittest.TestCase):
+    """Values are printed byte for byte as Prometheus prints them."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not HAVE_PROM:
+            if os.environ.get("CI"):
+                raise AssertionError("prometheus and promtool are required in CI")
+            raise unittest.SkipTest("prometheus/promtool not installed")
+        Servers.start()
+
+    def raw_both(self, path, params):
+        qs = urllib.parse.urlencode(params)
+        return (http_raw(Servers.prom_url + path + "?" + qs),
+                http_raw(Servers.md.url + path + "?" + qs))
+
+    def test_scalars(self):
+        for q in FLOAT_EXPRS:
+            a, b = self.raw_both("/api/v1/query", {"query": q, "time": T0})
+            self.assertEqual(a, b, q)
+
+    def test_series_values(self):
+        # Rates, ratios and quantiles of the corpus' data over whole
+        # ranges: many values of 16 and 17 digits.
+        for q in ("rate(http_requests_total[5m])",
+                  "cpu_usage_percent / 7",
+                  "avg_over_time(temperature[10m])",
+                  "histogram_quantile(0.9, rate(http_request_duration_seconds_bucket[10m]))"):
+            a, b = self.raw_both("/api/v1/query_range", {"query": q, "start": T0, "end": END, "step": 60})
+            self.assertEqual(a[0], 200, q)
+            self.assertEqual(a, b, q)
+
+
 class Limits(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
