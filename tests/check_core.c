@@ -294,12 +294,12 @@ START_TEST(test_batch_refs)
 	size_t			 n = 0;
 	int			 i;
 
-	ck_assert_ptr_null(batch_ref(b, "up{i=\"x\"}", 10, &n));
+	ck_assert_ptr_null(batch_ref(b, "up{i=\"x\"}", 9, &n));
 	ck_assert_int_eq(batch_addl(b, "up", 1, 1, "i", "x", "e", "", NULL),
 	    0);
-	batch_ref_set(b, "up{i=\"x\",e=\"\"}", 17);
-	ck_assert_ptr_null(batch_ref(b, "up{i=\"x\"}", 10, &n));
-	l = batch_ref(b, "up{i=\"x\",e=\"\"}", 17, &n);
+	batch_ref_set(b, "up{i=\"x\",e=\"\"}", 14);
+	ck_assert_ptr_null(batch_ref(b, "up{i=\"x\"}", 9, &n));
+	l = batch_ref(b, "up{i=\"x\",e=\"\"}", 14, &n);
 	ck_assert_ptr_eq(l, batch_at(b, 0)->labels);
 	ck_assert_uint_eq(n, 2);
 	batch_add_ref(b, l, n, 2, 5);
