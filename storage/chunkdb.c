@@ -1,26 +1,38 @@
 /*
- * chunkdb: sealed chunks on disk, stored as a log, and their timestamp
- * columns stored once.
+ * chunkdb: sealed chunks on disk, packed in groups, found through a
+ * per-series index, and their timestamp columns stored once.
  *
- * Every sealed chunk gets the next number of a store-wide sequence and is
- * written under it in CHUNKS, so each flush appends at the end of the
- * database and LMDB fills its pages instead of splitting them in half, as
- * it would for keys spread over the series.  CINDEX finds them again: for
- * each series, sorted duplicates of (first time, sequence), 16 bytes a
- * chunk.  Retention deletes the oldest chunks, which sit together at the
- * start of the log.
+ * A flush transaction writes its sealed chunks as few large records
+ * (groups) instead of one record each: a record costs LMDB a node header
+ * and its key, and a record too big for a leaf page takes whole overflow
+ * pages, the last one mostly empty.  A group holds the chunks of one
+ * transaction whose newest samples fall in the same bucket of 2^22 ms
+ * (about 70 minutes), sorted by (series id, first time), behind a
+ * directory that a reader binary-searches.  Its key is the bucket and a
+ * counter within it, so that the log is in time order: live data appends
+ * at the end (LMDB then fills its pages), and retention deletes a group
+ * once the end of its bucket is older than the cutoff, when every chunk in
+ * it has aged out, walking from the start.
+ *
+ *	CHUNKS key:   bucket (42 bits) | counter (22 bits), u64
+ *	CHUNKS value: count u32 | base id u64 | count x (id - base u32,
+ *	              end u32) | chunks
+ *
+ * CINDEX finds a series' chunks again: for each series, sorted duplicates
+ * of (first time, group key), 16 bytes a chunk.  Retention deletes a
+ * series' references one chunk at a time (when its newest sample is older
+ * than the cutoff), so what a reader sees follows the cutoff exactly; the
+ * bytes go with the group.
  *
  * A chunk whose timestamps live in a column of their own (the codec's
  * shared encoding) refers to it by CRC32C; TIMES keeps each distinct
  * column once, keyed by (first, last, count, CRC), so the series of a
  * target, scraped at the same instants, store their timestamps once.  Two
  * different columns with the same key (a CRC collision) cannot both live
- * there: the second is kept inside its chunk's record instead.  A column
- * goes when retention passes its last time, as every chunk using it (same
- * first, last and count) goes then too.
- *
- *	CHUNKS record: series id u64 | inline column length u32 |
- *	               inline column | chunk
+ * there: the second is kept inside its group, in front of its chunk, and
+ * its directory entry says so (top bit of the id).  A column goes when
+ * retention passes its last time, as every chunk using it (same first,
+ * last and count) goes then too.
  */
 #include "config.h"
 
@@ -35,16 +47,17 @@
 #include "xmalloc.h"
 
 #define REF_LEN		16
-#define REC_HDR		12
 #define TKEY_LEN	24
 #define TRIM_BATCH	64
-
-static void
-ref_put(uint8_t *r, int64_t first, uint64_t seq)
-{
-	key_put_time(r, first);
-	key_put64(r + 8, seq);
-}
+#define GROUP_HDR	12
+#define GROUP_ENT	8
+#define GROUP_INLINE	0x80000000u
+#define GROUP_IDS	0x7fffffffu
+/* A group stays below this; a chunk alone may pass it. */
+#define GROUP_MAX	(1u << 20)
+#define BUCKET_SHIFT	22
+#define BUCKET_MAX	((1ULL << (64 - BUCKET_SHIFT)) - 1)
+#define COUNTER_MASK	((1ULL << BUCKET_SHIFT) - 1)
 
 static void
 put32(uint8_t *p, uint32_t v)
@@ -60,6 +73,30 @@ get32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t
+bucket_of(int64_t t)
+{
+	return ((uint64_t)t ^ (1ULL << 63)) >> BUCKET_SHIFT;
+}
+
+/* Every chunk of group GKEY has its newest sample before this. */
+static int64_t
+group_end(uint64_t gkey)
+{
+	uint64_t b = gkey >> BUCKET_SHIFT;
+
+	if (b == BUCKET_MAX)
+		return INT64_MAX;
+	return (int64_t)(((b + 1) << BUCKET_SHIFT) ^ (1ULL << 63));
+}
+
+static void
+ref_put(uint8_t *r, int64_t first, uint64_t gkey)
+{
+	key_put_time(r, first);
+	key_put64(r + 8, gkey);
 }
 
 /* The TIMES key of the column a shared chunk refers to; -1 if none. */
@@ -80,73 +117,114 @@ column_key(const uint8_t *chunk, size_t len, uint8_t *tk)
 }
 
 int
-chunkdb_put(struct kv_txn *txn, uint64_t seq, uint64_t id, int64_t first,
-    const struct sealed *p, uint64_t *columns)
+chunkdb_group_parse(const void *rec, size_t len, struct chunkdb_group *g)
 {
-	struct kv_val	 v;
-	uint8_t		 k[8], ref[REF_LEN], tk[TKEY_LEN], *rec;
-	size_t		 ilen = 0;
-	int		 rc;
+	const uint8_t *p = rec;
 
-	if (p->tlen > 0 && column_key(p->data, p->len, tk) == 0) {
-		rc = kv_get(txn, KV_DB_TIMES, tk, TKEY_LEN, &v);
-		if (rc == KV_NOTFOUND) {
-			rc = kv_put(txn, KV_DB_TIMES, tk, TKEY_LEN,
-			    p->data + p->len, p->tlen);
-			(*columns)++;
-		} else if (rc == 0 && (v.len != p->tlen || memcmp(v.data,
-		    p->data + p->len, p->tlen) != 0))
-			ilen = p->tlen;
-		if (rc < 0)
-			return rc;
-	} else if (p->tlen > 0)
-		ilen = p->tlen;
-	rec = xmalloc(REC_HDR + ilen + p->len);
-	key_put64(rec, id);
-	put32(rec + 8, (uint32_t)ilen);
-	memcpy(rec + REC_HDR, p->data + p->len, ilen);
-	memcpy(rec + REC_HDR + ilen, p->data, p->len);
-	key_put64(k, seq);
-	rc = kv_append(txn, KV_DB_CHUNKS, k, 8, rec, REC_HDR + ilen + p->len);
-	free(rec);
-	if (rc < 0)
-		return rc;
-	key_put64(k, id);
-	ref_put(ref, first, seq);
-	return kv_append(txn, KV_DB_CINDEX, k, 8, ref, REF_LEN);
+	if (len < GROUP_HDR)
+		return KV_ECORRUPT;
+	g->n = get32(p);
+	g->base = key_get64(p + 4);
+	if (g->n == 0 || g->n > (len - GROUP_HDR) / GROUP_ENT)
+		return KV_ECORRUPT;
+	g->dir = p + GROUP_HDR;
+	g->blobs = g->dir + (size_t)g->n * GROUP_ENT;
+	g->blen = len - GROUP_HDR - (size_t)g->n * GROUP_ENT;
+	return 0;
 }
 
-/* A chunk and its timestamp column (NULL when self-contained or when
- * the column is missing: the decoder then says so). */
-struct chunkrec {
-	const uint8_t	*data, *times;
-	size_t		 len, tlen;
-};
-
-/* The record of chunk SEQ, which must belong to series ID. */
-static int
-get_chunk(struct kv_txn *txn, uint64_t seq, uint64_t id, struct chunkrec *c)
+uint64_t
+chunkdb_group_id(const struct chunkdb_group *g, uint32_t i)
 {
-	struct kv_val	 v, tv;
-	const uint8_t	*p;
-	uint8_t		 k[8], tk[TKEY_LEN];
-	uint32_t	 ilen;
-	int		 rc;
+	return g->base + (get32(g->dir + (size_t)i * GROUP_ENT) & GROUP_IDS);
+}
 
-	key_put64(k, seq);
+int
+chunkdb_group_chunk(const struct chunkdb_group *g, uint32_t i,
+    struct chunkdb_chunk *c)
+{
+	const uint8_t	*e = g->dir + (size_t)i * GROUP_ENT, *p;
+	uint32_t	 start, end, tl;
+	size_t		 l;
+
+	if (i >= g->n)
+		return KV_ECORRUPT;
+	start = i == 0 ? 0 : get32(e - GROUP_ENT + 4);
+	end = get32(e + 4);
+	if (start >= end || end > g->blen ||
+	    g->base + (get32(e) & GROUP_IDS) < g->base)
+		return KV_ECORRUPT;
+	p = g->blobs + start;
+	l = end - start;
+	c->times = NULL;
+	c->tlen = 0;
+	if (get32(e) & GROUP_INLINE) {
+		if (l < 4 || (tl = get32(p)) > l - 4)
+			return KV_ECORRUPT;
+		c->times = p + 4;
+		c->tlen = tl;
+		p += 4 + tl;
+		l -= 4 + tl;
+	}
+	c->data = p;
+	c->len = l;
+	return 0;
+}
+
+/* The first directory entry whose id is not below ID. */
+static uint32_t
+group_lower(const struct chunkdb_group *g, uint64_t id)
+{
+	uint32_t lo = 0, hi = g->n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (chunkdb_group_id(g, mid) < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * The chunk of series ID starting at FIRST in group GKEY, with its
+ * timestamp column (NULL when self-contained or when the column is
+ * missing: the decoder then says so).
+ */
+static int
+get_chunk(struct kv_txn *txn, uint64_t gkey, uint64_t id, int64_t first,
+    struct chunkdb_chunk *c)
+{
+	struct chunkdb_group	 g;
+	struct kv_val		 v, tv;
+	uint8_t			 k[8], tk[TKEY_LEN];
+	uint32_t		 i, n = 0, count;
+	int64_t			 f, l;
+	int			 rc, found = 0;
+
+	key_put64(k, gkey);
 	if ((rc = kv_get(txn, KV_DB_CHUNKS, k, 8, &v)) == KV_NOTFOUND)
 		return KV_ECORRUPT;
-	if (rc < 0)
+	if (rc < 0 || (rc = chunkdb_group_parse(v.data, v.len, &g)) < 0)
 		return rc;
-	p = v.data;
-	if (v.len < REC_HDR || key_get64(p) != id ||
-	    (ilen = get32(p + 8)) > v.len - REC_HDR)
+	for (i = group_lower(&g, id); i < g.n && chunkdb_group_id(&g, i) ==
+	    id; i++, n++) {
+		if ((rc = chunkdb_group_chunk(&g, i, c)) < 0)
+			return rc;
+		if (chunk_peek(c->data, c->len, &count, &f, &l) == 0 &&
+		    f == first) {
+			found = 1;
+			break;
+		}
+	}
+	/* The only chunk of the series there, whose header does not read:
+	 * the decoder reports it. */
+	if (!found && n == 1)
+		found = chunkdb_group_chunk(&g, i - 1, c) == 0;
+	if (!found)
 		return KV_ECORRUPT;
-	c->times = ilen > 0 ? p + REC_HDR : NULL;
-	c->tlen = ilen;
-	c->data = p + REC_HDR + ilen;
-	c->len = v.len - REC_HDR - ilen;
-	if (ilen == 0 && column_key(c->data, c->len, tk) == 0) {
+	if (c->tlen == 0 && column_key(c->data, c->len, tk) == 0) {
 		if ((rc = kv_get(txn, KV_DB_TIMES, tk, TKEY_LEN, &tv)) < 0)
 			return rc;
 		if (rc == 0) {
@@ -157,13 +235,240 @@ get_chunk(struct kv_txn *txn, uint64_t seq, uint64_t id, struct chunkrec *c)
 	return 0;
 }
 
+/* Writing: the chunks of one transaction. */
+struct centry {
+	uint64_t		 id, bucket, gkey;
+	const struct sealed	*p;
+	int			 inl;		/* column kept in the group */
+};
+
+struct chunkdb_batch {
+	struct centry	*v;
+	size_t		 n, cap;
+};
+
+struct chunkdb_batch *
+chunkdb_batch_new(void)
+{
+	return xcalloc(1, sizeof(struct chunkdb_batch));
+}
+
+void
+chunkdb_batch_free(struct chunkdb_batch *b)
+{
+	if (b == NULL)
+		return;
+	free(b->v);
+	free(b);
+}
+
+void
+chunkdb_batch_add(struct chunkdb_batch *b, uint64_t id, const struct sealed *p)
+{
+	struct centry *e;
+
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 64;
+		b->v = xreallocarray(b->v, b->cap, sizeof(*b->v));
+	}
+	e = &b->v[b->n++];
+	memset(e, 0, sizeof(*e));
+	e->id = id;
+	e->p = p;
+	e->bucket = bucket_of(p->last);
+}
+
 static int
-ref_of(const struct kv_val *v, int64_t *first, uint64_t *seq)
+by_id(const struct centry *x, const struct centry *y)
+{
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return x->p->first < y->p->first ? -1 : x->p->first > y->p->first;
+}
+
+static int
+by_bucket_cmp(const void *a, const void *b)
+{
+	const struct centry *x = a, *y = b;
+
+	if (x->bucket != y->bucket)
+		return x->bucket < y->bucket ? -1 : 1;
+	return by_id(x, y);
+}
+
+static int
+by_id_cmp(const void *a, const void *b)
+{
+	return by_id(a, b);
+}
+
+/*
+ * Put the timestamp column of E in TIMES unless it is there; when a
+ * different column has its key, E keeps its own inline.
+ */
+static int
+put_column(struct kv_txn *txn, struct centry *e, uint64_t *columns)
+{
+	const struct sealed	*p = e->p;
+	struct kv_val		 v;
+	uint8_t			 tk[TKEY_LEN];
+	int			 rc;
+
+	e->inl = 0;
+	if (p->tlen == 0)
+		return 0;
+	if (column_key(p->data, p->len, tk) != 0) {
+		e->inl = 1;
+		return 0;
+	}
+	rc = kv_get(txn, KV_DB_TIMES, tk, TKEY_LEN, &v);
+	if (rc == KV_NOTFOUND) {
+		(*columns)++;
+		return kv_put(txn, KV_DB_TIMES, tk, TKEY_LEN, p->data + p->len,
+		    p->tlen);
+	}
+	if (rc == 0 && (v.len != p->tlen || memcmp(v.data, p->data + p->len,
+	    p->tlen) != 0))
+		e->inl = 1;
+	return rc;
+}
+
+static size_t
+blob_len(const struct centry *e)
+{
+	return e->p->len + (e->inl ? 4 + e->p->tlen : 0);
+}
+
+/* A free key in BUCKET (or, when its counter is spent, a later one). */
+static int
+group_key(struct kv_txn *txn, uint64_t bucket, uint64_t *out)
+{
+	struct kv_cursor	*cur;
+	struct kv_val		 k, v;
+	uint8_t			 next[8];
+	uint64_t		 last;
+	int			 rc;
+
+	if ((rc = kv_cursor_open(txn, KV_DB_CHUNKS, &cur)) < 0)
+		return rc;
+	for (;;) {
+		if (bucket == BUCKET_MAX)
+			rc = kv_cursor_get(cur, KV_LAST, &k, &v);
+		else {
+			key_put64(next, (bucket + 1) << BUCKET_SHIFT);
+			k.data = next;
+			k.len = 8;
+			rc = kv_cursor_get(cur, KV_SET_RANGE, &k, &v);
+			if (rc == 0)
+				rc = kv_cursor_get(cur, KV_PREV, &k, &v);
+			else if (rc == KV_NOTFOUND)
+				rc = kv_cursor_get(cur, KV_LAST, &k, &v);
+		}
+		if (rc < 0)
+			break;
+		*out = bucket << BUCKET_SHIFT;
+		rc = 0;
+		if (k.len != 8 || (last = key_get64(k.data)) >> BUCKET_SHIFT !=
+		    bucket)
+			break;
+		if ((last & COUNTER_MASK) < COUNTER_MASK) {
+			*out = last + 1;
+			break;
+		}
+		if (bucket == BUCKET_MAX) {
+			rc = KV_EFAIL;
+			break;
+		}
+		bucket++;
+	}
+	kv_cursor_close(cur);
+	return rc == KV_NOTFOUND ? 0 : rc;
+}
+
+/* Write entries V[0..n) (one bucket, sorted) as one group. */
+static int
+put_group(struct kv_txn *txn, struct centry *v, size_t n)
+{
+	uint8_t		*rec, *d, k[8];
+	size_t		 size = GROUP_HDR + n * GROUP_ENT, i, off = 0;
+	uint64_t	 gkey;
+	uint32_t	 idv;
+	int		 rc;
+
+	for (i = 0; i < n; i++)
+		size += blob_len(&v[i]);
+	if ((rc = group_key(txn, v[0].bucket, &gkey)) < 0)
+		return rc;
+	rec = xmalloc(size);
+	put32(rec, (uint32_t)n);
+	key_put64(rec + 4, v[0].id);
+	d = rec + GROUP_HDR + n * GROUP_ENT;
+	for (i = 0; i < n; i++) {
+		idv = (uint32_t)(v[i].id - v[0].id);
+		if (v[i].inl) {
+			put32(d + off, (uint32_t)v[i].p->tlen);
+			memcpy(d + off + 4, v[i].p->data + v[i].p->len,
+			    v[i].p->tlen);
+			off += 4 + v[i].p->tlen;
+			idv |= GROUP_INLINE;
+		}
+		memcpy(d + off, v[i].p->data, v[i].p->len);
+		off += v[i].p->len;
+		put32(rec + GROUP_HDR + i * GROUP_ENT, idv);
+		put32(rec + GROUP_HDR + i * GROUP_ENT + 4, (uint32_t)off);
+		v[i].gkey = gkey;
+	}
+	key_put64(k, gkey);
+	rc = kv_append(txn, KV_DB_CHUNKS, k, 8, rec, size);
+	free(rec);
+	return rc;
+}
+
+int
+chunkdb_batch_write(struct kv_txn *txn, struct chunkdb_batch *b,
+    uint64_t *columns)
+{
+	struct centry	*v = b->v;
+	uint8_t		 k[8], ref[REF_LEN];
+	size_t		 i, j, size;
+	int		 rc = 0;
+
+	if (b->n == 0)
+		return 0;
+	qsort(v, b->n, sizeof(*v), by_bucket_cmp);
+	for (i = 0; i < b->n && rc == 0; i = j) {
+		size = GROUP_HDR;
+		for (j = i; j < b->n && rc == 0; j++) {
+			if (v[j].bucket != v[i].bucket ||
+			    v[j].id - v[i].id > GROUP_IDS)
+				break;
+			if ((rc = put_column(txn, &v[j], columns)) < 0)
+				break;
+			if (j > i && size + GROUP_ENT + blob_len(&v[j]) >
+			    GROUP_MAX)
+				break;
+			size += GROUP_ENT + blob_len(&v[j]);
+		}
+		if (rc == 0)
+			rc = put_group(txn, v + i, j - i);
+	}
+	/* References by series: new series append at the end. */
+	qsort(v, b->n, sizeof(*v), by_id_cmp);
+	for (i = 0; i < b->n && rc == 0; i++) {
+		key_put64(k, v[i].id);
+		ref_put(ref, v[i].p->first, v[i].gkey);
+		rc = kv_append(txn, KV_DB_CINDEX, k, 8, ref, REF_LEN);
+	}
+	return rc;
+}
+
+static int
+ref_of(const struct kv_val *v, int64_t *first, uint64_t *gkey)
 {
 	if (v->len != REF_LEN)
 		return KV_ECORRUPT;
 	*first = key_get_time(v->data);
-	*seq = key_get64((const uint8_t *)v->data + 8);
+	*gkey = key_get64((const uint8_t *)v->data + 8);
 	return 0;
 }
 
@@ -172,17 +477,17 @@ static int
 emit(struct kv_txn *txn, uint64_t id, const struct kv_val *v, int64_t t0,
     int check_last, chunkdb_fn fn, void *arg)
 {
-	struct chunkrec	 c;
-	uint32_t	 count;
-	int64_t		 first, last;
-	uint64_t	 seq;
-	int		 rc;
+	struct chunkdb_chunk	 c;
+	uint32_t		 count;
+	int64_t			 first, f, last;
+	uint64_t		 gkey;
+	int			 rc;
 
-	if ((rc = ref_of(v, &first, &seq)) < 0 ||
-	    (rc = get_chunk(txn, seq, id, &c)) < 0)
+	if ((rc = ref_of(v, &first, &gkey)) < 0 ||
+	    (rc = get_chunk(txn, gkey, id, first, &c)) < 0)
 		return rc;
 	/* A header that does not read goes to the reader, which says so. */
-	if (check_last && chunk_peek(c.data, c.len, &count, &first,
+	if (check_last && chunk_peek(c.data, c.len, &count, &f,
 	    &last) == 0 && last < t0)
 		return 0;
 	return fn(arg, first, c.data, c.len, c.times, c.tlen);
@@ -196,7 +501,7 @@ chunkdb_scan(struct kv_txn *txn, uint64_t id, int64_t t0, int64_t t1,
 	struct kv_val		 k, v;
 	uint8_t			 key[8], ref[REF_LEN];
 	int64_t			 first;
-	uint64_t		 seq;
+	uint64_t		 gkey;
 	int			 rc;
 
 	if ((rc = kv_cursor_open(txn, KV_DB_CINDEX, &cur)) < 0)
@@ -227,7 +532,7 @@ chunkdb_scan(struct kv_txn *txn, uint64_t id, int64_t t0, int64_t t1,
 	v.len = REF_LEN;
 	for (rc = kv_cursor_get(cur, KV_GET_BOTH_RANGE, &k, &v); rc == 0;
 	    rc = kv_cursor_get(cur, KV_NEXT_DUP, &k, &v)) {
-		if ((rc = ref_of(&v, &first, &seq)) < 0 || first > t1)
+		if ((rc = ref_of(&v, &first, &gkey)) < 0 || first > t1)
 			break;
 		if ((rc = emit(txn, id, &v, t0, 0, fn, arg)) < 0)
 			break;
@@ -243,10 +548,10 @@ chunkdb_bounds(struct kv_txn *txn, uint64_t id, int64_t *oldest,
 {
 	struct kv_cursor	*cur;
 	struct kv_val		 k, v;
-	struct chunkrec		 c;
+	struct chunkdb_chunk	 c;
 	uint8_t			 key[8];
 	int64_t			 first;
-	uint64_t		 seq;
+	uint64_t		 gkey;
 	int			 rc;
 
 	*oldest = INT64_MAX;
@@ -256,10 +561,10 @@ chunkdb_bounds(struct kv_txn *txn, uint64_t id, int64_t *oldest,
 	k.data = key;
 	k.len = 8;
 	if ((rc = kv_cursor_get(cur, KV_SET_KEY, &k, &v)) == 0 &&
-	    (rc = ref_of(&v, oldest, &seq)) == 0 &&
+	    (rc = ref_of(&v, oldest, &gkey)) == 0 &&
 	    (rc = kv_cursor_get(cur, KV_LAST_DUP, &k, &v)) == 0 &&
-	    (rc = ref_of(&v, &first, &seq)) == 0 &&
-	    (rc = get_chunk(txn, seq, id, &c)) == 0)
+	    (rc = ref_of(&v, &first, &gkey)) == 0 &&
+	    (rc = get_chunk(txn, gkey, id, first, &c)) == 0)
 		rc = fn(arg, first, c.data, c.len, c.times, c.tlen);
 	kv_cursor_close(cur);
 	return rc == KV_NOTFOUND ? 0 : rc;
@@ -271,10 +576,10 @@ chunkdb_trim(struct kv_txn *txn, uint64_t id, int64_t cut, int64_t *left,
 {
 	struct kv_cursor	*cur;
 	struct kv_val		 k, v;
-	struct chunkrec		 c;
-	uint8_t			 key[8], del[TRIM_BATCH][REF_LEN], sk[8];
+	struct chunkdb_chunk	 c;
+	uint8_t			 key[8], del[TRIM_BATCH][REF_LEN];
 	int64_t			 first, f, l;
-	uint64_t		 seq;
+	uint64_t		 gkey;
 	uint32_t		 count;
 	size_t			 nd, i;
 	int			 rc, more;
@@ -290,15 +595,25 @@ chunkdb_trim(struct kv_txn *txn, uint64_t id, int64_t cut, int64_t *left,
 		k.len = 8;
 		for (rc = kv_cursor_get(cur, KV_SET_KEY, &k, &v); rc == 0;
 		    rc = kv_cursor_get(cur, KV_NEXT_DUP, &k, &v)) {
-			if ((rc = ref_of(&v, &first, &seq)) < 0 ||
-			    (rc = get_chunk(txn, seq, id, &c)) < 0)
+			if ((rc = ref_of(&v, &first, &gkey)) < 0)
 				break;
-			/* A chunk whose header does not read is kept: the
-			 * reader reports it, retention must not guess. */
-			if (cut == INT64_MIN || chunk_peek(c.data, c.len,
-			    &count, &f, &l) != 0 || l >= cut) {
+			if (cut == INT64_MIN) {
 				*left = first;
 				break;
+			}
+			/* A group past the cutoff is old whole (and may be
+			 * gone already); otherwise the chunk decides.  One
+			 * whose header does not read is kept: the reader
+			 * reports it, retention must not guess. */
+			if (group_end(gkey) > cut) {
+				if ((rc = get_chunk(txn, gkey, id, first,
+				    &c)) < 0)
+					break;
+				if (chunk_peek(c.data, c.len, &count, &f,
+				    &l) != 0 || l >= cut) {
+					*left = first;
+					break;
+				}
 			}
 			if (nd == TRIM_BATCH) {
 				more = 1;
@@ -309,13 +624,10 @@ chunkdb_trim(struct kv_txn *txn, uint64_t id, int64_t cut, int64_t *left,
 		kv_cursor_close(cur);
 		if (rc < 0 && rc != KV_NOTFOUND)
 			return rc;
-		for (i = 0; i < nd; i++) {
-			memcpy(sk, del[i] + 8, 8);
+		for (i = 0; i < nd; i++)
 			if ((rc = kv_del(txn, KV_DB_CINDEX, key, 8, del[i],
-			    REF_LEN)) < 0 ||
-			    (rc = kv_del(txn, KV_DB_CHUNKS, sk, 8, NULL, 0)) < 0)
+			    REF_LEN)) < 0)
 				return rc;
-		}
 		*ndeleted += nd;
 	} while (more);
 	return 0;
@@ -330,6 +642,45 @@ chunkdb_drop(struct kv_txn *txn, uint64_t id)
 	key_put64(key, id);
 	rc = kv_del(txn, KV_DB_CINDEX, key, 8, NULL, 0);
 	return rc == KV_NOTFOUND ? 0 : rc;
+}
+
+/* Delete the groups whose every chunk is older than CUT. */
+int
+chunkdb_trim_groups(struct kv_txn *txn, int64_t cut, uint64_t *ndeleted)
+{
+	struct kv_cursor	*cur;
+	struct kv_val		 k, v;
+	uint8_t			 del[TRIM_BATCH][8];
+	size_t			 nd, i;
+	int			 rc, more;
+
+	if (cut == INT64_MIN)
+		return 0;
+	do {
+		nd = 0;
+		more = 0;
+		if ((rc = kv_cursor_open(txn, KV_DB_CHUNKS, &cur)) < 0)
+			return rc;
+		for (rc = kv_cursor_get(cur, KV_FIRST, &k, &v); rc == 0;
+		    rc = kv_cursor_get(cur, KV_NEXT, &k, &v)) {
+			if (k.len != 8 || group_end(key_get64(k.data)) > cut)
+				break;
+			if (nd == TRIM_BATCH) {
+				more = 1;
+				break;
+			}
+			memcpy(del[nd++], k.data, 8);
+		}
+		kv_cursor_close(cur);
+		if (rc < 0 && rc != KV_NOTFOUND)
+			return rc;
+		for (i = 0; i < nd; i++)
+			if ((rc = kv_del(txn, KV_DB_CHUNKS, del[i], 8, NULL,
+			    0)) < 0)
+				return rc;
+		*ndeleted += nd;
+	} while (more);
+	return 0;
 }
 
 /* Delete the timestamp columns whose last time is before CUT. */

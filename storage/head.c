@@ -30,7 +30,6 @@
 #include "chunk.h"
 #include "keys.h"
 #include "kv.h"
-#include "meta.h"
 #include "store_int.h"
 #include "xmalloc.h"
 
@@ -238,6 +237,7 @@ static int
 flush_txn(struct kv_txn *txn, void *arg)
 {
 	struct flush_ctx	*fc = arg;
+	struct chunkdb_batch	*cb = chunkdb_batch_new();
 	struct series		*s;
 	struct sealed		*p;
 	pthread_mutex_t		*lk;
@@ -251,9 +251,8 @@ flush_txn(struct kv_txn *txn, void *arg)
 		s = fc->v[i];
 		lk = store_stripe(fc->st, s->id);
 		pthread_mutex_lock(lk);
-		for (p = s->pending; p != NULL && rc == 0; p = p->next) {
-			rc = chunkdb_put(txn, fc->st->next_seq + fc->chunks,
-			    s->id, p->first, p, &fc->columns);
+		for (p = s->pending; p != NULL; p = p->next) {
+			chunkdb_batch_add(cb, s->id, p);
 			fc->chunks++;
 		}
 		key_put64(k, s->id);
@@ -274,9 +273,10 @@ flush_txn(struct kv_txn *txn, void *arg)
 		}
 		pthread_mutex_unlock(lk);
 	}
-	if (rc == 0 && fc->chunks > 0)
-		rc = meta_put_i64(txn, "next_seq",
-		    (int64_t)(fc->st->next_seq + fc->chunks));
+	/* The writer lock keeps the pending chunks as they are. */
+	if (rc == 0)
+		rc = chunkdb_batch_write(txn, cb, &fc->columns);
+	chunkdb_batch_free(cb);
 	return rc;
 }
 
@@ -339,7 +339,6 @@ head_flush(struct store *st, char *err, size_t errlen)
 		if (rc < 0)
 			break;
 		flush_done(st, fc.v, fc.n);
-		st->next_seq += fc.chunks;
 		pthread_mutex_lock(&st->statlock);
 		st->st.chunks_written += fc.chunks;
 		st->st.columns_written += fc.columns;

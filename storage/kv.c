@@ -40,6 +40,7 @@ struct kv {
 	uint64_t		 map_size;
 	uint64_t		 map_max;
 	uint64_t		 grows;
+	int			 ready;		/* databases open */
 	/* Shared by read transactions, exclusive while the map grows. */
 	pthread_rwlock_t	 maplock;
 };
@@ -62,9 +63,8 @@ static const struct {
 	unsigned	 flags;
 } kv_dbs[KV_DB_COUNT] = {
 	[KV_DB_META] =		{ "meta", 0 },
-	[KV_DB_SERIES] =	{ "series", 0 },
-	[KV_DB_SERIES_HASH] =	{ "series_hash", MDB_DUPSORT | MDB_DUPFIXED },
-	[KV_DB_POSTINGS] =	{ "postings", MDB_DUPSORT | MDB_DUPFIXED },
+	[KV_DB_POSTINGS] =	{ "postings", MDB_DUPSORT },
+	[KV_DB_LONG] =		{ "long_values", 0 },
 	[KV_DB_CHUNKS] =	{ "chunks", 0 },
 	[KV_DB_CINDEX] =	{ "chunk_index", MDB_DUPSORT | MDB_DUPFIXED },
 	[KV_DB_TIMES] =		{ "time_columns", 0 },
@@ -247,6 +247,7 @@ kv_open(const struct kv_opts *o, char *err, size_t errlen)
 	kv->map_size = info.me_mapsize;
 	if (kv_open_dbis(kv, err, errlen) == -1)
 		goto fail;
+	kv->ready = 1;
 	return kv;
 
 fail:
@@ -316,13 +317,56 @@ kv_close_compact(struct kv *kv, char *err, size_t errlen)
 	return rc;
 }
 
+/* Whether no database holds a record. */
+static int
+kv_empty(struct kv *kv)
+{
+	MDB_txn		*t;
+	MDB_stat	 st;
+	int		 i, empty = 1;
+
+	if (mdb_txn_begin(kv->env, NULL, MDB_RDONLY, &t) != 0)
+		return 0;
+	for (i = 0; i < KV_DB_COUNT && empty; i++)
+		if (mdb_stat(t, kv->dbi[i], &st) != 0 || st.ms_entries > 0)
+			empty = 0;
+	mdb_txn_abort(t);
+	return empty;
+}
+
+static void
+kv_unlink(struct kv *kv, const char *name)
+{
+	char *path;
+
+	xasprintf(&path, "%s/%s", kv->dir, name);
+	(void)unlink(path);
+	free(path);
+}
+
+/*
+ * The lock file only matters while the environment is open (it holds the
+ * reader table), and the directory lock keeps every other monitord out
+ * until we are done: remove it, and the data file too when it holds
+ * nothing, so that an unused environment costs no disk at all.
+ */
 void
 kv_close(struct kv *kv)
 {
+	int empty = 0;
+
 	if (kv == NULL)
 		return;
-	if (kv->env != NULL)
+	if (kv->env != NULL) {
+		if (kv->ready)
+			empty = kv_empty(kv);
 		mdb_env_close(kv->env);
+	}
+	if (kv->ready) {
+		kv_unlink(kv, "lock.mdb");
+		if (empty)
+			kv_unlink(kv, "data.mdb");
+	}
 	kv_unlock_dir(kv);
 	pthread_rwlock_destroy(&kv->maplock);
 	free(kv->dir);
@@ -594,7 +638,9 @@ kv_append(struct kv_txn *txn, enum kv_db db, const void *key, size_t klen,
 	unsigned	flags;
 	int		rc;
 
-	flags = kv_dbs[db].flags & MDB_DUPSORT ? MDB_APPENDDUP : MDB_APPEND;
+	/* A dup database appends a new last key, or a value to a key. */
+	flags = kv_dbs[db].flags & MDB_DUPSORT ? MDB_APPEND | MDB_APPENDDUP :
+	    MDB_APPEND;
 	rc = mdb_put(txn->t, txn->kv->dbi[db], &k, &v, flags);
 	if (rc == MDB_KEYEXIST)
 		rc = mdb_put(txn->t, txn->kv->dbi[db], &k, &v, 0);

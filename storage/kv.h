@@ -4,8 +4,9 @@
  * One environment per data directory, with a fixed set of named databases
  * (enum kv_db).  Keys are byte strings compared with memcmp, so the store
  * writes numbers big-endian (keys.h) and range scans follow numeric order.
- * POSTINGS, SERIES_HASH and CINDEX are sorted-duplicate databases of
- * fixed-size values (8-byte series ids; 16-byte chunk references).
+ * POSTINGS and CINDEX are sorted-duplicate databases: POSTINGS of
+ * variable-size values (segments of series ids, at most kv_max_key()
+ * bytes each), CINDEX of fixed-size ones (16-byte chunk references).
  *
  * Writes go through kv_write(), which runs a callback inside one write
  * transaction and commits it.  When the memory map is full the transaction
@@ -36,11 +37,10 @@
 
 enum kv_db {
 	KV_DB_META,		/* format record, counters, rollup progress */
-	KV_DB_SERIES,		/* series id -> canonical label string */
-	KV_DB_SERIES_HASH,	/* label-string hash -> series ids (dup) */
-	KV_DB_POSTINGS,		/* "name\0value" -> series ids (dup) */
-	KV_DB_CHUNKS,		/* sequence -> series id, sealed chunk */
-	KV_DB_CINDEX,		/* series id -> (first time, sequence) (dup) */
+	KV_DB_POSTINGS,		/* "name\0value" -> id segments (dup) */
+	KV_DB_LONG,		/* long postings key -> the whole value */
+	KV_DB_CHUNKS,		/* group key -> sealed chunks of a group */
+	KV_DB_CINDEX,		/* series id -> (first time, group) (dup) */
 	KV_DB_TIMES,		/* (first, last, count, CRC) -> timestamps */
 	KV_DB_HEAD,		/* series id -> checkpoint of the open chunk */
 	KV_DB_ROLLUP,		/* (tier, series id, block start) -> block */

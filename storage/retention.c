@@ -218,12 +218,17 @@ columns_txn(struct kv_txn *txn, void *arg)
 {
 	struct col_ctx *cc = arg;
 
+	uint64_t	groups = 0;
+	int		rc;
+
 	cc->deleted = 0;
+	if ((rc = chunkdb_trim_groups(txn, cc->cut, &groups)) < 0)
+		return rc;
 	return chunkdb_trim_columns(txn, cc->cut, &cc->deleted);
 }
 
-/* Timestamp columns go with the last chunks using them, which every
- * batch above has deleted by now. */
+/* Groups of chunks and timestamp columns go with the last chunks using
+ * them, whose references every batch above has deleted by now. */
 static int
 trim_columns(struct store *st, int64_t cut, char *err, size_t errlen)
 {

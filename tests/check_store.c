@@ -1372,28 +1372,45 @@ START_TEST(test_shared_columns)
 }
 END_TEST
 
-/* Flip the last byte (chunk payload: the CRC fails) of the second chunk. */
+static uint32_t
+be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+/*
+ * Flip the last byte (chunk payload: the CRC fails) of the second chunk,
+ * found as LAYOUT.md draws a group: count u32, base id u64, then per chunk
+ * (id - base u32, end u32), then the chunks.
+ */
 static int
 corrupt_second_chunk(struct kv_txn *txn, void *arg)
 {
 	struct kv_cursor	*cur;
 	struct kv_val		 k, v;
 	uint8_t			 key[8], *val;
-	size_t			 len;
+	size_t			 len, at;
+	uint32_t		 n;
 	int			 rc;
 
 	(void)arg;
 	if ((rc = kv_cursor_open(txn, KV_DB_CHUNKS, &cur)) < 0)
 		return rc;
 	ck_assert_int_eq(kv_cursor_get(cur, KV_FIRST, &k, &v), 0);
-	ck_assert_int_eq(kv_cursor_get(cur, KV_NEXT, &k, &v), 0);
 	ck_assert_uint_eq(k.len, 8);
 	memcpy(key, k.data, 8);
 	len = v.len;
 	val = xmalloc(len);
 	memcpy(val, v.data, len);
 	kv_cursor_close(cur);
-	val[len - 1] ^= 0x55;
+	n = be32(val);
+	ck_assert_uint_eq(n, 4);
+	/* One series, chunks in time order: the second ends here. */
+	ck_assert_uint_eq(be32(val + 12 + 8), 0);
+	at = 12 + 8 * (size_t)n + be32(val + 12 + 8 + 4) - 1;
+	ck_assert_uint_lt(at, len);
+	val[at] ^= 0x55;
 	rc = kv_put(txn, KV_DB_CHUNKS, key, 8, val, len);
 	free(val);
 	return rc;
