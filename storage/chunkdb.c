@@ -18,8 +18,12 @@
  *	CHUNKS value: count u32 | base id u64 | count x (id - base u32,
  *	              end u32) | chunks
  *
- * CINDEX finds a series' chunks again: for each series, sorted duplicates
- * of (first time, group key), 16 bytes a chunk.  Retention deletes a
+ * CINDEX finds a series' chunks again: for each series, its references
+ * (first time, group key) in time order, as sorted duplicates that are
+ * segments of the list: the first reference in full (16 bytes: the time
+ * first, so that LMDB sorts segments by it), then for each next one the
+ * gaps to it as varints (about 6 bytes), at most SEG_MAX bytes.  A flush
+ * extends the last segment of each series it wrote.  Retention deletes a
  * series' references one chunk at a time (when its newest sample is older
  * than the cutoff), so what a reader sees follows the cutoff exactly; the
  * bytes go with the group.
@@ -47,6 +51,8 @@
 #include "xmalloc.h"
 
 #define REF_LEN		16
+/* Under LMDB's limit of 511 bytes for a sorted duplicate. */
+#define SEG_MAX		480
 #define TKEY_LEN	24
 #define TRIM_BATCH	64
 #define GROUP_HDR	12
@@ -93,10 +99,176 @@ group_end(uint64_t gkey)
 }
 
 static void
-ref_put(uint8_t *r, int64_t first, uint64_t gkey)
+crefs_push(struct crefs *r, int64_t first, uint64_t gkey)
 {
-	key_put_time(r, first);
-	key_put64(r + 8, gkey);
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 32;
+		r->v = xreallocarray(r->v, r->cap, sizeof(*r->v));
+	}
+	r->v[r->n].first = first;
+	r->v[r->n].gkey = gkey;
+	r->n++;
+}
+
+int
+chunkdb_seg_decode(const void *data, size_t len, struct crefs *out)
+{
+	const uint8_t	*p = data;
+	size_t		 off = REF_LEN, n0 = out->n;
+	uint64_t	 d, z, f, g;
+
+	if (len < REF_LEN || len > SEG_MAX)
+		return KV_ECORRUPT;
+	f = key_get64(p) ^ (1ULL << 63);
+	g = key_get64(p + 8);
+	crefs_push(out, (int64_t)f, g);
+	while (off < len) {
+		if (key_get_uvarint(p, len, &off, &d) == -1 ||
+		    key_get_uvarint(p, len, &off, &z) == -1 || d == 0 ||
+		    (int64_t)(f + d) <= (int64_t)f) {
+			out->n = n0;
+			return KV_ECORRUPT;
+		}
+		f += d;
+		g += (z >> 1) ^ -(z & 1);
+		crefs_push(out, (int64_t)f, g);
+	}
+	return 0;
+}
+
+/* Encode V[0..n) as segments into BUF (room for n * 20 bytes), their
+ * lengths into LENS; the count of segments. */
+static size_t
+seg_encode(const struct cref *v, size_t n, uint8_t *buf, size_t *lens)
+{
+	uint8_t	tmp[20];
+	size_t	i, nseg = 0, off = 0, start = 0, l;
+	int64_t	dg;
+
+	for (i = 0; i < n; i++) {
+		if (i > 0) {
+			dg = (int64_t)(v[i].gkey - v[i - 1].gkey);
+			l = key_put_uvarint(tmp, (uint64_t)v[i].first -
+			    (uint64_t)v[i - 1].first);
+			l += key_put_uvarint(tmp + l, ((uint64_t)dg << 1) ^
+			    (uint64_t)(dg >> 63));
+			if (off - start + l <= SEG_MAX) {
+				memcpy(buf + off, tmp, l);
+				off += l;
+				continue;
+			}
+			lens[nseg++] = off - start;
+		}
+		start = off;
+		key_put_time(buf + off, v[i].first);
+		key_put64(buf + off + 8, v[i].gkey);
+		off += REF_LEN;
+	}
+	if (n > 0)
+		lens[nseg++] = off - start;
+	return nseg;
+}
+
+/* Put the segments of V[0..n) under series key K. */
+static int
+seg_put(struct kv_txn *txn, const uint8_t *k, const struct cref *v, size_t n)
+{
+	uint8_t	*buf;
+	size_t	*lens, nseg, i, off = 0;
+	int	 rc = 0;
+
+	buf = xmalloc(n * 20 + 1);
+	lens = xcalloc(n + 1, sizeof(*lens));
+	nseg = seg_encode(v, n, buf, lens);
+	for (i = 0; i < nseg && rc == 0; i++) {
+		rc = kv_append(txn, KV_DB_CINDEX, k, 8, buf + off, lens[i]);
+		off += lens[i];
+	}
+	free(buf);
+	free(lens);
+	return rc;
+}
+
+/* Every reference of the series of key K, into OUT. */
+static int
+refs_all(struct kv_txn *txn, const uint8_t *k, struct crefs *out)
+{
+	struct kv_cursor	*cur;
+	struct kv_val		 kv = { k, 8 }, v;
+	int			 rc;
+
+	if ((rc = kv_cursor_open(txn, KV_DB_CINDEX, &cur)) < 0)
+		return rc;
+	for (rc = kv_cursor_get(cur, KV_SET_KEY, &kv, &v); rc == 0;
+	    rc = kv_cursor_get(cur, KV_NEXT_DUP, &kv, &v))
+		if ((rc = chunkdb_seg_decode(v.data, v.len, out)) < 0)
+			break;
+	kv_cursor_close(cur);
+	return rc == KV_NOTFOUND ? 0 : rc;
+}
+
+static int
+cref_cmp(const void *a, const void *b)
+{
+	const struct cref *x = a, *y = b;
+
+	return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/*
+ * Add references V[0..n) (sorted) to series ID: they extend its last
+ * segment, as chunks of a series come in time order; otherwise (never,
+ * short of a damaged index) its whole list is rewritten.
+ */
+static int
+refs_add(struct kv_txn *txn, uint64_t id, const struct cref *v, size_t n)
+{
+	struct kv_cursor	*cur;
+	struct kv_val		 kv, sv;
+	struct crefs		 r = { NULL, 0, 0 };
+	uint8_t			 k[8], *old = NULL;
+	size_t			 oldlen = 0, i;
+	int			 rc;
+
+	key_put64(k, id);
+	if ((rc = kv_cursor_open(txn, KV_DB_CINDEX, &cur)) < 0)
+		return rc;
+	kv.data = k;
+	kv.len = 8;
+	rc = kv_cursor_get(cur, KV_SET_KEY, &kv, &sv);
+	if (rc == 0)
+		rc = kv_cursor_get(cur, KV_LAST_DUP, &kv, &sv);
+	if (rc == 0) {
+		old = xmalloc(sv.len);
+		memcpy(old, sv.data, sv.len);
+		oldlen = sv.len;
+		rc = chunkdb_seg_decode(old, oldlen, &r);
+	}
+	kv_cursor_close(cur);
+	if (rc < 0 && rc != KV_NOTFOUND)
+		goto out;
+	if (r.n > 0 && v[0].first <= r.v[r.n - 1].first) {
+		r.n = 0;
+		if ((rc = refs_all(txn, k, &r)) < 0 || ((rc = kv_del(txn,
+		    KV_DB_CINDEX, k, 8, NULL, 0)) < 0 && rc != KV_NOTFOUND))
+			goto out;
+		free(old);
+		old = NULL;
+		for (i = 0; i < n; i++)
+			crefs_push(&r, v[i].first, v[i].gkey);
+		qsort(r.v, r.n, sizeof(*r.v), cref_cmp);
+	} else {
+		if (old != NULL && (rc = kv_del(txn, KV_DB_CINDEX, k, 8, old,
+		    oldlen)) < 0)
+			goto out;
+		for (i = 0; i < n; i++)
+			crefs_push(&r, v[i].first, v[i].gkey);
+	}
+	rc = seg_put(txn, k, r.v, r.n);
+out:
+	free(old);
+	free(r.v);
+	return rc;
 }
 
 /* The TIMES key of the column a shared chunk refers to; -1 if none. */
@@ -429,7 +601,7 @@ chunkdb_batch_write(struct kv_txn *txn, struct chunkdb_batch *b,
     uint64_t *columns)
 {
 	struct centry	*v = b->v;
-	uint8_t		 k[8], ref[REF_LEN];
+	struct cref	*r;
 	size_t		 i, j, size;
 	int		 rc = 0;
 
@@ -452,45 +624,38 @@ chunkdb_batch_write(struct kv_txn *txn, struct chunkdb_batch *b,
 		if (rc == 0)
 			rc = put_group(txn, v + i, j - i);
 	}
-	/* References by series: new series append at the end. */
+	/* References by series, in order: new series append at the end. */
 	qsort(v, b->n, sizeof(*v), by_id_cmp);
-	for (i = 0; i < b->n && rc == 0; i++) {
-		key_put64(k, v[i].id);
-		ref_put(ref, v[i].p->first, v[i].gkey);
-		rc = kv_append(txn, KV_DB_CINDEX, k, 8, ref, REF_LEN);
+	r = xcalloc(b->n, sizeof(*r));
+	for (i = 0; i < b->n && rc == 0; i = j) {
+		for (j = i; j < b->n && v[j].id == v[i].id; j++) {
+			r[j - i].first = v[j].p->first;
+			r[j - i].gkey = v[j].gkey;
+		}
+		rc = refs_add(txn, v[i].id, r, j - i);
 	}
+	free(r);
 	return rc;
 }
 
+/* Call FN with chunk R of series ID (skipped when CHECK_LAST and it
+ * ends before T0). */
 static int
-ref_of(const struct kv_val *v, int64_t *first, uint64_t *gkey)
-{
-	if (v->len != REF_LEN)
-		return KV_ECORRUPT;
-	*first = key_get_time(v->data);
-	*gkey = key_get64((const uint8_t *)v->data + 8);
-	return 0;
-}
-
-/* Call FN with the chunk of the reference in V. */
-static int
-emit(struct kv_txn *txn, uint64_t id, const struct kv_val *v, int64_t t0,
+emit(struct kv_txn *txn, uint64_t id, const struct cref *r, int64_t t0,
     int check_last, chunkdb_fn fn, void *arg)
 {
 	struct chunkdb_chunk	 c;
 	uint32_t		 count;
-	int64_t			 first, f, last;
-	uint64_t		 gkey;
+	int64_t			 f, last;
 	int			 rc;
 
-	if ((rc = ref_of(v, &first, &gkey)) < 0 ||
-	    (rc = get_chunk(txn, gkey, id, first, &c)) < 0)
+	if ((rc = get_chunk(txn, r->gkey, id, r->first, &c)) < 0)
 		return rc;
 	/* A header that does not read goes to the reader, which says so. */
 	if (check_last && chunk_peek(c.data, c.len, &count, &f,
 	    &last) == 0 && last < t0)
 		return 0;
-	return fn(arg, first, c.data, c.len, c.times, c.tlen);
+	return fn(arg, r->first, c.data, c.len, c.times, c.tlen);
 }
 
 int
@@ -499,46 +664,65 @@ chunkdb_scan(struct kv_txn *txn, uint64_t id, int64_t t0, int64_t t1,
 {
 	struct kv_cursor	*cur;
 	struct kv_val		 k, v;
-	uint8_t			 key[8], ref[REF_LEN];
-	int64_t			 first;
-	uint64_t		 gkey;
-	int			 rc;
+	struct crefs		 r = { NULL, 0, 0 };
+	struct cref		 prev;
+	uint8_t			 key[8], tb[8];
+	size_t			 i;
+	int			 rc, have_prev = 0, done = 0;
 
 	if ((rc = kv_cursor_open(txn, KV_DB_CINDEX, &cur)) < 0)
 		return rc;
 	key_put64(key, id);
-	ref_put(ref, t0, 0);
+	key_put_time(tb, t0);
 	k.data = key;
 	k.len = 8;
-	v.data = ref;
-	v.len = REF_LEN;
-	/* The chunk starting before t0 may reach into the range. */
+	v.data = tb;
+	v.len = 8;
+	/* The segment before the first one starting at t0 or later may hold
+	 * chunks in the range, or the one just before it. */
 	rc = kv_cursor_get(cur, KV_GET_BOTH_RANGE, &k, &v);
-	if (rc == 0)
-		rc = kv_cursor_get(cur, KV_PREV_DUP, &k, &v);
-	else if (rc == KV_NOTFOUND) {
+	if (rc == 0) {
+		if ((rc = kv_cursor_get(cur, KV_PREV_DUP, &k, &v)) ==
+		    KV_NOTFOUND)
+			rc = kv_cursor_get(cur, KV_FIRST_DUP, &k, &v);
+	} else if (rc == KV_NOTFOUND) {
 		k.data = key;
 		k.len = 8;
 		if ((rc = kv_cursor_get(cur, KV_SET_KEY, &k, &v)) == 0)
 			rc = kv_cursor_get(cur, KV_LAST_DUP, &k, &v);
 	}
-	if (rc == 0)
-		rc = emit(txn, id, &v, t0, 1, fn, arg);
-	if (rc < 0 && rc != KV_NOTFOUND)
-		goto out;
-	k.data = key;
-	k.len = 8;
-	v.data = ref;
-	v.len = REF_LEN;
-	for (rc = kv_cursor_get(cur, KV_GET_BOTH_RANGE, &k, &v); rc == 0;
-	    rc = kv_cursor_get(cur, KV_NEXT_DUP, &k, &v)) {
-		if ((rc = ref_of(&v, &first, &gkey)) < 0 || first > t1)
+	for (; rc == 0 && !done; rc = kv_cursor_get(cur, KV_NEXT_DUP, &k,
+	    &v)) {
+		r.n = 0;
+		if ((rc = chunkdb_seg_decode(v.data, v.len, &r)) < 0)
 			break;
-		if ((rc = emit(txn, id, &v, t0, 0, fn, arg)) < 0)
+		for (i = 0; i < r.n && rc == 0; i++) {
+			if (r.v[i].first < t0) {
+				prev = r.v[i];
+				have_prev = 1;
+				continue;
+			}
+			/* Chunks do not overlap: only the last one starting
+			 * before t0 may reach into the range. */
+			if (have_prev) {
+				have_prev = 0;
+				if ((rc = emit(txn, id, &prev, t0, 1, fn,
+				    arg)) < 0)
+					break;
+			}
+			if (r.v[i].first > t1) {
+				done = 1;
+				break;
+			}
+			rc = emit(txn, id, &r.v[i], t0, 0, fn, arg);
+		}
+		if (rc < 0)
 			break;
 	}
-out:
+	if (rc >= 0 && have_prev)
+		rc = emit(txn, id, &prev, t0, 1, fn, arg);
 	kv_cursor_close(cur);
+	free(r.v);
 	return rc == KV_NOTFOUND ? 0 : rc;
 }
 
@@ -549,9 +733,9 @@ chunkdb_bounds(struct kv_txn *txn, uint64_t id, int64_t *oldest,
 	struct kv_cursor	*cur;
 	struct kv_val		 k, v;
 	struct chunkdb_chunk	 c;
+	struct crefs		 r = { NULL, 0, 0 };
+	struct cref		*last;
 	uint8_t			 key[8];
-	int64_t			 first;
-	uint64_t		 gkey;
 	int			 rc;
 
 	*oldest = INT64_MAX;
@@ -561,13 +745,40 @@ chunkdb_bounds(struct kv_txn *txn, uint64_t id, int64_t *oldest,
 	k.data = key;
 	k.len = 8;
 	if ((rc = kv_cursor_get(cur, KV_SET_KEY, &k, &v)) == 0 &&
-	    (rc = ref_of(&v, oldest, &gkey)) == 0 &&
-	    (rc = kv_cursor_get(cur, KV_LAST_DUP, &k, &v)) == 0 &&
-	    (rc = ref_of(&v, &first, &gkey)) == 0 &&
-	    (rc = get_chunk(txn, gkey, id, first, &c)) == 0)
-		rc = fn(arg, first, c.data, c.len, c.times, c.tlen);
+	    (rc = chunkdb_seg_decode(v.data, v.len, &r)) == 0) {
+		*oldest = r.v[0].first;
+		r.n = 0;
+		if ((rc = kv_cursor_get(cur, KV_LAST_DUP, &k, &v)) == 0 &&
+		    (rc = chunkdb_seg_decode(v.data, v.len, &r)) == 0) {
+			last = &r.v[r.n - 1];
+			if ((rc = get_chunk(txn, last->gkey, id, last->first,
+			    &c)) == 0)
+				rc = fn(arg, last->first, c.data, c.len,
+				    c.times, c.tlen);
+		}
+	}
 	kv_cursor_close(cur);
+	free(r.v);
 	return rc == KV_NOTFOUND ? 0 : rc;
+}
+
+/* Whether chunk R of ID is old whole: its group's bucket ended before
+ * CUT (the group may be gone already), or its newest sample is before
+ * CUT.  One whose header does not read is kept: the reader reports it,
+ * retention must not guess. */
+static int
+ref_old(struct kv_txn *txn, uint64_t id, const struct cref *r, int64_t cut)
+{
+	struct chunkdb_chunk	c;
+	uint32_t		count;
+	int64_t			f, l;
+	int			rc;
+
+	if (group_end(r->gkey) <= cut)
+		return 1;
+	if ((rc = get_chunk(txn, r->gkey, id, r->first, &c)) < 0)
+		return rc;
+	return chunk_peek(c.data, c.len, &count, &f, &l) == 0 && l < cut;
 }
 
 int
@@ -576,61 +787,60 @@ chunkdb_trim(struct kv_txn *txn, uint64_t id, int64_t cut, int64_t *left,
 {
 	struct kv_cursor	*cur;
 	struct kv_val		 k, v;
-	struct chunkdb_chunk	 c;
-	uint8_t			 key[8], del[TRIM_BATCH][REF_LEN];
-	int64_t			 first, f, l;
-	uint64_t		 gkey;
-	uint32_t		 count;
-	size_t			 nd, i;
-	int			 rc, more;
+	struct crefs		 r = { NULL, 0, 0 };
+	uint8_t			 key[8], *old = NULL;
+	size_t			 i = 0, oldlen = 0;
+	int			 rc, keep = 0;
 
+	*left = INT64_MAX;
 	key_put64(key, id);
-	do {
-		*left = INT64_MAX;
-		nd = 0;
-		more = 0;
+	/* Segment by segment from the oldest, while chunks are old. */
+	for (;;) {
 		if ((rc = kv_cursor_open(txn, KV_DB_CINDEX, &cur)) < 0)
-			return rc;
+			break;
 		k.data = key;
 		k.len = 8;
-		for (rc = kv_cursor_get(cur, KV_SET_KEY, &k, &v); rc == 0;
-		    rc = kv_cursor_get(cur, KV_NEXT_DUP, &k, &v)) {
-			if ((rc = ref_of(&v, &first, &gkey)) < 0)
-				break;
-			if (cut == INT64_MIN) {
-				*left = first;
-				break;
-			}
-			/* A group past the cutoff is old whole (and may be
-			 * gone already); otherwise the chunk decides.  One
-			 * whose header does not read is kept: the reader
-			 * reports it, retention must not guess. */
-			if (group_end(gkey) > cut) {
-				if ((rc = get_chunk(txn, gkey, id, first,
-				    &c)) < 0)
-					break;
-				if (chunk_peek(c.data, c.len, &count, &f,
-				    &l) != 0 || l >= cut) {
-					*left = first;
-					break;
-				}
-			}
-			if (nd == TRIM_BATCH) {
-				more = 1;
-				break;
-			}
-			memcpy(del[nd++], v.data, REF_LEN);
+		r.n = 0;
+		rc = kv_cursor_get(cur, KV_SET_KEY, &k, &v);
+		if (rc == 0) {
+			free(old);
+			old = xmalloc(v.len);
+			memcpy(old, v.data, v.len);
+			oldlen = v.len;
+			rc = chunkdb_seg_decode(old, oldlen, &r);
 		}
 		kv_cursor_close(cur);
-		if (rc < 0 && rc != KV_NOTFOUND)
-			return rc;
-		for (i = 0; i < nd; i++)
-			if ((rc = kv_del(txn, KV_DB_CINDEX, key, 8, del[i],
-			    REF_LEN)) < 0)
-				return rc;
-		*ndeleted += nd;
-	} while (more);
-	return 0;
+		if (rc != 0)
+			break;		/* KV_NOTFOUND: none left */
+		keep = 0;
+		for (i = 0; i < r.n && cut != INT64_MIN; i++) {
+			if ((rc = ref_old(txn, id, &r.v[i], cut)) < 0)
+				break;
+			if (rc == 0) {
+				keep = 1;
+				break;
+			}
+		}
+		if (rc < 0)
+			break;
+		if (cut == INT64_MIN)
+			keep = 1;
+		if (i > 0) {
+			if ((rc = kv_del(txn, KV_DB_CINDEX, key, 8, old,
+			    oldlen)) < 0 || (i < r.n && (rc = seg_put(txn, key,
+			    r.v + i, r.n - i)) < 0))
+				break;
+			*ndeleted += i;
+		}
+		if (keep) {
+			*left = r.v[i].first;
+			rc = 0;
+			break;
+		}
+	}
+	free(old);
+	free(r.v);
+	return rc == KV_NOTFOUND ? 0 : rc;
 }
 
 int

@@ -4,9 +4,8 @@
  * One environment per data directory, with a fixed set of named databases
  * (enum kv_db).  Keys are byte strings compared with memcmp, so the store
  * writes numbers big-endian (keys.h) and range scans follow numeric order.
- * POSTINGS and CINDEX are sorted-duplicate databases: POSTINGS of
- * variable-size values (segments of series ids, at most kv_max_key()
- * bytes each), CINDEX of fixed-size ones (16-byte chunk references).
+ * POSTINGS and CINDEX are sorted-duplicate databases of variable-size
+ * values (segments of lists, at most kv_max_key() bytes each).
  *
  * Writes go through kv_write(), which runs a callback inside one write
  * transaction and commits it.  When the memory map is full the transaction
@@ -40,7 +39,7 @@ enum kv_db {
 	KV_DB_POSTINGS,		/* "name\0value" -> id segments (dup) */
 	KV_DB_LONG,		/* long postings key -> the whole value */
 	KV_DB_CHUNKS,		/* group key -> sealed chunks of a group */
-	KV_DB_CINDEX,		/* series id -> (first time, group) (dup) */
+	KV_DB_CINDEX,		/* series id -> chunk reference segments (dup) */
 	KV_DB_TIMES,		/* (first, last, count, CRC) -> timestamps */
 	KV_DB_HEAD,		/* series id -> checkpoint of the open chunk */
 	KV_DB_ROLLUP,		/* (tier, series id, block start) -> block */

@@ -220,6 +220,16 @@ struct chunkdb_chunk {
 };
 int		 chunkdb_group_parse(const void *, size_t,
 		    struct chunkdb_group *);
+/* A segment of a series' chunk references, as read from disk. */
+struct cref {
+	int64_t		 first;
+	uint64_t	 gkey;
+};
+struct crefs {
+	struct cref	*v;
+	size_t		 n, cap;
+};
+int		 chunkdb_seg_decode(const void *, size_t, struct crefs *);
 uint64_t	 chunkdb_group_id(const struct chunkdb_group *, uint32_t);
 int		 chunkdb_group_chunk(const struct chunkdb_group *, uint32_t,
 		    struct chunkdb_chunk *);
