@@ -12,11 +12,12 @@
  * together, which lets them share one timestamp column on disk.  Sealing
  * encodes the chunk for good (packed values, shared timestamps; see
  * storage/FORMAT.md) into the series' pending list, which the next flush
- * writes.  A flush also writes a checkpoint of each changed open chunk to
- * HEAD (or deletes it when the chunk was just sealed), all of one series
- * in the same transaction, so on disk a series is at one flush or the
- * next, never between.  At open the checkpoints are decoded into fresh
- * appenders.
+ * writes: first every sealed chunk, in few large transactions, then a
+ * checkpoint of each changed open chunk to HEAD (or its deletion when the
+ * chunk was just sealed).  A crash between the two leaves old checkpoints
+ * whose samples the new sealed chunks already hold, which the restore
+ * skips, so on disk a series is at one flush or the next, never between.
+ * At open the checkpoints are decoded into fresh appenders.
  *
  * Every change to a series' head fields happens under its stripe lock,
  * which readers take to copy the head out.
@@ -43,6 +44,14 @@
  */
 #define FLUSH_TXN_BYTES		(256u << 10)
 #define FLUSH_TXN_SERIES	128
+/*
+ * Sealed chunks go first, in transactions of their own that may be much
+ * larger: their bytes live in overflow pages, which LMDB frees after the
+ * commit instead of keeping them, and the more chunks a transaction has,
+ * the fewer and fuller the groups it packs them in (chunkdb.c).
+ */
+#define SEAL_TXN_BYTES		(8u << 20)
+#define SEAL_TXN_SERIES		4096
 /* Most bytes one more sample may add to a chunk (a Gorilla sample with
  * both fields in full takes 4 + 64 + 13 + 64 bits). */
 #define HEAD_SAMPLE_MAX		20
@@ -233,32 +242,95 @@ struct flush_ctx {
 	uint64_t	  chunks, columns;
 };
 
+/* The writer lock keeps every pending chunk as it is. */
+static int
+seal_txn(struct kv_txn *txn, void *arg)
+{
+	struct flush_ctx	*fc = arg;
+	struct chunkdb_batch	*cb = chunkdb_batch_new();
+	struct sealed		*p;
+	size_t			 i;
+	int			 rc;
+
+	fc->chunks = fc->columns = 0;
+	for (i = 0; i < fc->n; i++)
+		for (p = fc->v[i]->pending; p != NULL; p = p->next) {
+			chunkdb_batch_add(cb, fc->v[i]->id, p);
+			fc->chunks++;
+		}
+	rc = chunkdb_batch_write(txn, cb, &fc->columns);
+	chunkdb_batch_free(cb);
+	return rc;
+}
+
+/*
+ * Write the sealed chunks of every dirty series, then forget them.  Their
+ * checkpoints follow in flush_txn: a crash in between leaves checkpoints
+ * whose samples the sealed chunks hold, which head_restore skips.
+ */
+static int
+flush_sealed(struct store *st, char *err, size_t errlen)
+{
+	struct flush_ctx	 fc;
+	struct series		**v;
+	struct sealed		*p, *next;
+	pthread_mutex_t		*lk;
+	size_t			 n = 0, start, end, i, bytes;
+	int			 rc = 0;
+
+	v = xcalloc(st->ndirty + 1, sizeof(*v));
+	for (i = 0; i < st->ndirty; i++)
+		if (st->dirty[i]->pending != NULL)
+			v[n++] = st->dirty[i];
+	for (start = 0; start < n && rc == 0; start = end) {
+		for (end = start, bytes = 0; end < n && (end == start ||
+		    (bytes < SEAL_TXN_BYTES && end - start < SEAL_TXN_SERIES));
+		    end++)
+			for (p = v[end]->pending; p != NULL; p = p->next)
+				bytes += p->len + p->tlen;
+		fc.st = st;
+		fc.v = v + start;
+		fc.n = end - start;
+		if ((rc = kv_write(st->kv, seal_txn, &fc, err, errlen)) < 0)
+			break;
+		for (i = start; i < end; i++) {
+			lk = store_stripe(st, v[i]->id);
+			pthread_mutex_lock(lk);
+			for (p = v[i]->pending; p != NULL; p = next) {
+				next = p->next;
+				free(p);
+			}
+			v[i]->pending = NULL;
+			v[i]->npending = 0;
+			pthread_mutex_unlock(lk);
+		}
+		pthread_mutex_lock(&st->statlock);
+		st->st.chunks_written += fc.chunks;
+		st->st.columns_written += fc.columns;
+		pthread_mutex_unlock(&st->statlock);
+	}
+	free(v);
+	return rc;
+}
+
+/* Checkpoints of open chunks (their sealed chunks are on disk). */
 static int
 flush_txn(struct kv_txn *txn, void *arg)
 {
 	struct flush_ctx	*fc = arg;
-	struct chunkdb_batch	*cb = chunkdb_batch_new();
 	struct series		*s;
-	struct sealed		*p;
 	pthread_mutex_t		*lk;
 	const uint8_t		*data;
 	uint8_t			 k[8];
 	size_t			 i, len;
 	int			 rc = 0;
 
-	fc->chunks = fc->columns = 0;
 	for (i = 0; i < fc->n && rc == 0; i++) {
 		s = fc->v[i];
 		lk = store_stripe(fc->st, s->id);
 		pthread_mutex_lock(lk);
-		for (p = s->pending; p != NULL; p = p->next) {
-			chunkdb_batch_add(cb, s->id, p);
-			fc->chunks++;
-		}
 		key_put64(k, s->id);
-		if (rc < 0)
-			;
-		else if (s->head != NULL) {
+		if (s->head != NULL) {
 			if (chunk_app_bytes_out(s->head, &data, &len) != 0)
 				rc = KV_EFAIL;
 			else
@@ -273,30 +345,19 @@ flush_txn(struct kv_txn *txn, void *arg)
 		}
 		pthread_mutex_unlock(lk);
 	}
-	/* The writer lock keeps the pending chunks as they are. */
-	if (rc == 0)
-		rc = chunkdb_batch_write(txn, cb, &fc->columns);
-	chunkdb_batch_free(cb);
 	return rc;
 }
 
-/* The writes are on disk: forget the pending chunks. */
+/* The checkpoints are on disk. */
 static void
 flush_done(struct store *st, struct series **v, size_t n)
 {
-	struct sealed	*p, *next;
 	pthread_mutex_t	*lk;
 	size_t		 i;
 
 	for (i = 0; i < n; i++) {
 		lk = store_stripe(st, v[i]->id);
 		pthread_mutex_lock(lk);
-		for (p = v[i]->pending; p != NULL; p = next) {
-			next = p->next;
-			free(p);
-		}
-		v[i]->pending = NULL;
-		v[i]->npending = 0;
 		v[i]->has_ckpt = v[i]->head != NULL;
 		v[i]->dirty = 0;
 		pthread_mutex_unlock(lk);
@@ -306,11 +367,8 @@ flush_done(struct store *st, struct series **v, size_t n)
 static size_t
 flush_bytes(struct series *s)
 {
-	struct sealed	*p;
-	size_t		 n = 64;
+	size_t n = 64;
 
-	for (p = s->pending; p != NULL; p = p->next)
-		n += p->len + p->tlen + 48;
 	if (s->head != NULL)
 		n += chunk_app_bytes(s->head) + 32;
 	return n;
@@ -325,8 +383,10 @@ head_flush(struct store *st, char *err, size_t errlen)
 {
 	struct flush_ctx	 fc;
 	size_t			 start = 0, end, bytes, left;
-	int			 rc = 0;
+	int			 rc;
 
+	if ((rc = flush_sealed(st, err, errlen)) < 0)
+		return -1;
 	while (start < st->ndirty) {
 		for (end = start, bytes = 0; end < st->ndirty &&
 		    (end == start || (bytes < FLUSH_TXN_BYTES &&
@@ -339,10 +399,6 @@ head_flush(struct store *st, char *err, size_t errlen)
 		if (rc < 0)
 			break;
 		flush_done(st, fc.v, fc.n);
-		pthread_mutex_lock(&st->statlock);
-		st->st.chunks_written += fc.chunks;
-		st->st.columns_written += fc.columns;
-		pthread_mutex_unlock(&st->statlock);
 		start = end;
 	}
 	left = st->ndirty - start;
