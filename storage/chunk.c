@@ -34,6 +34,9 @@
 #define CHUNK_VERSION		1
 #define CHUNK_FIXED_HDR		8	/* magic, version, encoding, CRC */
 #define CHUNK_MAX_HDR		(CHUNK_FIXED_HDR + 3 + 10 + 10 + 10)
+#if CHUNK_MAX_HDR != CHUNK_HDR_MAX
+#error "chunk.h's CHUNK_HDR_MAX is the longest header"
+#endif
 
 /*
  * The appender keeps the Gorilla stream (compact while the chunk is open);
@@ -912,6 +915,42 @@ chunk_iter_batch(struct chunk_iter *it, int64_t *t, double *v, size_t max)
 	while (k < max && (r = chunk_iter_next(it, t + k, v + k)) == 1)
 		k++;
 	return it->err ? -1 : (int)k;
+}
+
+size_t
+chunk_strip(const uint8_t *p, size_t len, uint32_t count, int64_t first,
+    int64_t last, uint8_t *out)
+{
+	struct chunk_hdr	h;
+	uint8_t			hdr[CHUNK_MAX_HDR];
+	char			err[96];
+
+	if (hdr_parse(p, len, &h, err, sizeof(err)) == -1 ||
+	    h.enc != CHUNK_ENC_SHARED || h.count != count ||
+	    h.first != first || h.last != last)
+		return 0;
+	/* Only a header as hdr_write makes it comes back byte for byte. */
+	if (hdr_write(hdr, h.enc, count, first, last, h.plen) != h.hlen ||
+	    memcmp(hdr, p, 4) != 0 || memcmp(hdr + CHUNK_FIXED_HDR,
+	    p + CHUNK_FIXED_HDR, h.hlen - CHUNK_FIXED_HDR) != 0)
+		return 0;
+	memcpy(out, p + 4, 4);
+	memcpy(out + 4, p + h.hlen, h.plen);
+	return 4 + h.plen;
+}
+
+size_t
+chunk_unstrip(const uint8_t *s, size_t slen, uint32_t count, int64_t first,
+    int64_t last, uint8_t *out, size_t outlen)
+{
+	size_t off;
+
+	if (slen < 4 || outlen < CHUNK_HDR_MAX + slen - 4)
+		return 0;
+	off = hdr_write(out, CHUNK_ENC_SHARED, count, first, last, slen - 4);
+	memcpy(out + 4, s, 4);
+	memcpy(out + off, s + 4, slen - 4);
+	return off + slen - 4;
 }
 
 int

@@ -55,10 +55,11 @@
 #define SEG_MAX		480
 #define TKEY_LEN	24
 #define TRIM_BATCH	64
-#define GROUP_HDR	12
+#define GROUP_HDR	14
 #define GROUP_ENT	8
 #define GROUP_INLINE	0x80000000u
-#define GROUP_IDS	0x7fffffffu
+#define GROUP_STRIP	0x40000000u
+#define GROUP_IDS	0x3fffffffu
 /* A group stays below this; a chunk alone may pass it. */
 #define GROUP_MAX	(1u << 20)
 #define BUCKET_SHIFT	22
@@ -291,17 +292,21 @@ column_key(const uint8_t *chunk, size_t len, uint8_t *tk)
 int
 chunkdb_group_parse(const void *rec, size_t len, struct chunkdb_group *g)
 {
-	const uint8_t *p = rec;
+	const uint8_t	*p = rec;
+	size_t		 fixed;
 
 	if (len < GROUP_HDR)
 		return KV_ECORRUPT;
 	g->n = get32(p);
 	g->base = key_get64(p + 4);
-	if (g->n == 0 || g->n > (len - GROUP_HDR) / GROUP_ENT)
+	g->ncols = (uint32_t)p[12] << 8 | p[13];
+	fixed = GROUP_HDR + (size_t)g->ncols * TKEY_LEN;
+	if (g->n == 0 || fixed > len || g->n > (len - fixed) / GROUP_ENT)
 		return KV_ECORRUPT;
-	g->dir = p + GROUP_HDR;
+	g->cols = p + GROUP_HDR;
+	g->dir = p + fixed;
 	g->blobs = g->dir + (size_t)g->n * GROUP_ENT;
-	g->blen = len - GROUP_HDR - (size_t)g->n * GROUP_ENT;
+	g->blen = len - fixed - (size_t)g->n * GROUP_ENT;
 	return 0;
 }
 
@@ -311,32 +316,65 @@ chunkdb_group_id(const struct chunkdb_group *g, uint32_t i)
 	return g->base + (get32(g->dir + (size_t)i * GROUP_ENT) & GROUP_IDS);
 }
 
+void
+chunkdb_chunk_free(struct chunkdb_chunk *c)
+{
+	free(c->buf);
+	memset(c, 0, sizeof(*c));
+}
+
+/* A stripped chunk whole again, into C's buffer. */
+static int
+unstrip(struct chunkdb_chunk *c, const uint8_t *s, size_t slen)
+{
+	const uint8_t	*tk = c->tkey;
+	size_t		 need = slen + CHUNK_HDR_MAX;
+
+	if (need > c->cap) {
+		c->cap = need * 2;
+		c->buf = xreallocarray(c->buf, 1, c->cap);
+	}
+	c->len = chunk_unstrip(s, slen, get32(tk + 16), key_get_time(tk),
+	    key_get_time(tk + 8), c->buf, c->cap);
+	if (c->len == 0)
+		return KV_ECORRUPT;
+	c->data = c->buf;
+	return 0;
+}
+
 int
 chunkdb_group_chunk(const struct chunkdb_group *g, uint32_t i,
     struct chunkdb_chunk *c)
 {
 	const uint8_t	*e = g->dir + (size_t)i * GROUP_ENT, *p;
-	uint32_t	 start, end, tl;
-	size_t		 l;
+	uint32_t	 start, end, tl, flags;
+	uint64_t	 ci;
+	size_t		 l, off = 0;
 
 	if (i >= g->n)
 		return KV_ECORRUPT;
 	start = i == 0 ? 0 : get32(e - GROUP_ENT + 4);
 	end = get32(e + 4);
-	if (start >= end || end > g->blen ||
-	    g->base + (get32(e) & GROUP_IDS) < g->base)
+	flags = get32(e);
+	if (start >= end || end > g->blen)
 		return KV_ECORRUPT;
 	p = g->blobs + start;
 	l = end - start;
-	c->times = NULL;
+	c->times = c->tkey = NULL;
 	c->tlen = 0;
-	if (get32(e) & GROUP_INLINE) {
+	if (flags & GROUP_INLINE) {
 		if (l < 4 || (tl = get32(p)) > l - 4)
 			return KV_ECORRUPT;
 		c->times = p + 4;
 		c->tlen = tl;
 		p += 4 + tl;
 		l -= 4 + tl;
+	}
+	if (flags & GROUP_STRIP) {
+		if (key_get_uvarint(p, l, &off, &ci) == -1 || ci >= g->ncols)
+			return KV_ECORRUPT;
+		c->tkey = g->cols + ci * TKEY_LEN;
+		return unstrip(c, p + off, l - off);
 	}
 	c->data = p;
 	c->len = l;
@@ -362,7 +400,7 @@ group_lower(const struct chunkdb_group *g, uint64_t id)
 /*
  * The chunk of series ID starting at FIRST in group GKEY, with its
  * timestamp column (NULL when self-contained or when the column is
- * missing: the decoder then says so).
+ * missing: the decoder then says so).  C's buffer is the caller's.
  */
 static int
 get_chunk(struct kv_txn *txn, uint64_t gkey, uint64_t id, int64_t first,
@@ -371,6 +409,7 @@ get_chunk(struct kv_txn *txn, uint64_t gkey, uint64_t id, int64_t first,
 	struct chunkdb_group	 g;
 	struct kv_val		 v, tv;
 	uint8_t			 k[8], tk[TKEY_LEN];
+	const uint8_t		*key = NULL;
 	uint32_t		 i, n = 0, count;
 	int64_t			 f, l;
 	int			 rc, found = 0;
@@ -396,8 +435,14 @@ get_chunk(struct kv_txn *txn, uint64_t gkey, uint64_t id, int64_t first,
 		found = chunkdb_group_chunk(&g, i - 1, c) == 0;
 	if (!found)
 		return KV_ECORRUPT;
-	if (c->tlen == 0 && column_key(c->data, c->len, tk) == 0) {
-		if ((rc = kv_get(txn, KV_DB_TIMES, tk, TKEY_LEN, &tv)) < 0)
+	if (c->tlen > 0)
+		return 0;
+	if (c->tkey != NULL)
+		key = c->tkey;
+	else if (column_key(c->data, c->len, tk) == 0)
+		key = tk;
+	if (key != NULL) {
+		if ((rc = kv_get(txn, KV_DB_TIMES, key, TKEY_LEN, &tv)) < 0)
 			return rc;
 		if (rc == 0) {
 			c->times = tv.data;
@@ -412,6 +457,9 @@ struct centry {
 	uint64_t		 id, bucket, gkey;
 	const struct sealed	*p;
 	int			 inl;		/* column kept in the group */
+	int			 col;		/* column in TIMES: tk is its key */
+	uint8_t			 tk[TKEY_LEN];
+	size_t			 ci;		/* its index in the group */
 };
 
 struct chunkdb_batch {
@@ -483,32 +531,41 @@ put_column(struct kv_txn *txn, struct centry *e, uint64_t *columns)
 {
 	const struct sealed	*p = e->p;
 	struct kv_val		 v;
-	uint8_t			 tk[TKEY_LEN];
 	int			 rc;
 
-	e->inl = 0;
+	e->inl = e->col = 0;
 	if (p->tlen == 0)
 		return 0;
-	if (column_key(p->data, p->len, tk) != 0) {
+	if (column_key(p->data, p->len, e->tk) != 0) {
 		e->inl = 1;
 		return 0;
 	}
-	rc = kv_get(txn, KV_DB_TIMES, tk, TKEY_LEN, &v);
+	rc = kv_get(txn, KV_DB_TIMES, e->tk, TKEY_LEN, &v);
 	if (rc == KV_NOTFOUND) {
 		(*columns)++;
-		return kv_put(txn, KV_DB_TIMES, tk, TKEY_LEN, p->data + p->len,
-		    p->tlen);
+		e->col = 1;
+		return kv_put(txn, KV_DB_TIMES, e->tk, TKEY_LEN,
+		    p->data + p->len, p->tlen);
 	}
 	if (rc == 0 && (v.len != p->tlen || memcmp(v.data, p->data + p->len,
 	    p->tlen) != 0))
 		e->inl = 1;
+	else if (rc == 0)
+		e->col = 1;
 	return rc;
 }
 
+/* Bytes of E in a group, at most: a stripped chunk is shorter. */
 static size_t
 blob_len(const struct centry *e)
 {
 	return e->p->len + (e->inl ? 4 + e->p->tlen : 0);
+}
+
+static int
+tk_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, TKEY_LEN);
 }
 
 /* A free key in BUCKET (or, when its counter is spent, a later one). */
@@ -557,24 +614,46 @@ group_key(struct kv_txn *txn, uint64_t bucket, uint64_t *out)
 	return rc == KV_NOTFOUND ? 0 : rc;
 }
 
-/* Write entries V[0..n) (one bucket, sorted) as one group. */
+/*
+ * Write entries V[0..n) (one bucket, sorted) as one group.  The keys of
+ * the columns its chunks use are listed once in front, and a chunk whose
+ * header they repeat is kept stripped (chunk_strip) with the index of its
+ * column.
+ */
 static int
 put_group(struct kv_txn *txn, struct centry *v, size_t n)
 {
-	uint8_t		*rec, *d, k[8];
-	size_t		 size = GROUP_HDR + n * GROUP_ENT, i, off = 0;
+	uint8_t		*rec, *d, k[8], *cols;
+	size_t		 size, i, off = 0, ncols = 0, sl, ci, vl;
 	uint64_t	 gkey;
 	uint32_t	 idv;
 	int		 rc;
 
+	cols = xcalloc(n, TKEY_LEN);
 	for (i = 0; i < n; i++)
-		size += blob_len(&v[i]);
-	if ((rc = group_key(txn, v[0].bucket, &gkey)) < 0)
+		if (v[i].col && !v[i].inl)
+			memcpy(cols + TKEY_LEN * ncols++, v[i].tk, TKEY_LEN);
+	qsort(cols, ncols, TKEY_LEN, tk_cmp);
+	for (i = ci = 0; i < ncols; i++)
+		if (ci == 0 || memcmp(cols + TKEY_LEN * (ci - 1), cols +
+		    TKEY_LEN * i, TKEY_LEN) != 0)
+			memmove(cols + TKEY_LEN * ci++, cols + TKEY_LEN * i,
+			    TKEY_LEN);
+	ncols = ci < 0xffff ? ci : 0;
+	size = GROUP_HDR + ncols * TKEY_LEN + n * GROUP_ENT;
+	for (i = 0; i < n; i++)
+		size += blob_len(&v[i]) + 10;
+	if ((rc = group_key(txn, v[0].bucket, &gkey)) < 0) {
+		free(cols);
 		return rc;
+	}
 	rec = xmalloc(size);
 	put32(rec, (uint32_t)n);
 	key_put64(rec + 4, v[0].id);
-	d = rec + GROUP_HDR + n * GROUP_ENT;
+	rec[12] = (uint8_t)(ncols >> 8);
+	rec[13] = (uint8_t)ncols;
+	memcpy(rec + GROUP_HDR, cols, ncols * TKEY_LEN);
+	d = rec + GROUP_HDR + ncols * TKEY_LEN + n * GROUP_ENT;
 	for (i = 0; i < n; i++) {
 		idv = (uint32_t)(v[i].id - v[0].id);
 		if (v[i].inl) {
@@ -584,15 +663,34 @@ put_group(struct kv_txn *txn, struct centry *v, size_t n)
 			off += 4 + v[i].p->tlen;
 			idv |= GROUP_INLINE;
 		}
-		memcpy(d + off, v[i].p->data, v[i].p->len);
-		off += v[i].p->len;
-		put32(rec + GROUP_HDR + i * GROUP_ENT, idv);
-		put32(rec + GROUP_HDR + i * GROUP_ENT + 4, (uint32_t)off);
+		sl = 0;
+		if (v[i].col && !v[i].inl && ncols > 0) {
+			ci = (size_t)((uint8_t *)bsearch(v[i].tk, cols, ncols,
+			    TKEY_LEN, tk_cmp) - cols) / TKEY_LEN;
+			vl = key_put_uvarint(d + off, ci);
+			sl = chunk_strip(v[i].p->data, v[i].p->len,
+			    get32(v[i].tk + 16), key_get_time(v[i].tk),
+			    key_get_time(v[i].tk + 8), d + off + vl);
+			if (sl > 0)
+				sl += vl;
+		}
+		if (sl > 0) {
+			off += sl;
+			idv |= GROUP_STRIP;
+		} else {
+			memcpy(d + off, v[i].p->data, v[i].p->len);
+			off += v[i].p->len;
+		}
+		put32(rec + GROUP_HDR + ncols * TKEY_LEN + i * GROUP_ENT, idv);
+		put32(rec + GROUP_HDR + ncols * TKEY_LEN + i * GROUP_ENT + 4,
+		    (uint32_t)off);
 		v[i].gkey = gkey;
 	}
+	size = (size_t)(d - rec) + off;
 	key_put64(k, gkey);
 	rc = kv_append(txn, KV_DB_CHUNKS, k, 8, rec, size);
 	free(rec);
+	free(cols);
 	return rc;
 }
 
@@ -616,10 +714,10 @@ chunkdb_batch_write(struct kv_txn *txn, struct chunkdb_batch *b,
 				break;
 			if ((rc = put_column(txn, &v[j], columns)) < 0)
 				break;
-			if (j > i && size + GROUP_ENT + blob_len(&v[j]) >
-			    GROUP_MAX)
+			if (j > i && size + GROUP_ENT + TKEY_LEN +
+			    blob_len(&v[j]) > GROUP_MAX)
 				break;
-			size += GROUP_ENT + blob_len(&v[j]);
+			size += GROUP_ENT + TKEY_LEN + blob_len(&v[j]);
 		}
 		if (rc == 0)
 			rc = put_group(txn, v + i, j - i);
@@ -642,20 +740,19 @@ chunkdb_batch_write(struct kv_txn *txn, struct chunkdb_batch *b,
  * ends before T0). */
 static int
 emit(struct kv_txn *txn, uint64_t id, const struct cref *r, int64_t t0,
-    int check_last, chunkdb_fn fn, void *arg)
+    int check_last, chunkdb_fn fn, void *arg, struct chunkdb_chunk *c)
 {
-	struct chunkdb_chunk	 c;
-	uint32_t		 count;
-	int64_t			 f, last;
-	int			 rc;
+	uint32_t	count;
+	int64_t		f, last;
+	int		rc;
 
-	if ((rc = get_chunk(txn, r->gkey, id, r->first, &c)) < 0)
+	if ((rc = get_chunk(txn, r->gkey, id, r->first, c)) < 0)
 		return rc;
 	/* A header that does not read goes to the reader, which says so. */
-	if (check_last && chunk_peek(c.data, c.len, &count, &f,
+	if (check_last && chunk_peek(c->data, c->len, &count, &f,
 	    &last) == 0 && last < t0)
 		return 0;
-	return fn(arg, r->first, c.data, c.len, c.times, c.tlen);
+	return fn(arg, r->first, c->data, c->len, c->times, c->tlen);
 }
 
 int
@@ -665,6 +762,7 @@ chunkdb_scan(struct kv_txn *txn, uint64_t id, int64_t t0, int64_t t1,
 	struct kv_cursor	*cur;
 	struct kv_val		 k, v;
 	struct crefs		 r = { NULL, 0, 0 };
+	struct chunkdb_chunk	 c = { 0 };
 	struct cref		 prev;
 	uint8_t			 key[8], tb[8];
 	size_t			 i;
@@ -707,21 +805,22 @@ chunkdb_scan(struct kv_txn *txn, uint64_t id, int64_t t0, int64_t t1,
 			if (have_prev) {
 				have_prev = 0;
 				if ((rc = emit(txn, id, &prev, t0, 1, fn,
-				    arg)) < 0)
+				    arg, &c)) < 0)
 					break;
 			}
 			if (r.v[i].first > t1) {
 				done = 1;
 				break;
 			}
-			rc = emit(txn, id, &r.v[i], t0, 0, fn, arg);
+			rc = emit(txn, id, &r.v[i], t0, 0, fn, arg, &c);
 		}
 		if (rc < 0)
 			break;
 	}
 	if (rc >= 0 && have_prev)
-		rc = emit(txn, id, &prev, t0, 1, fn, arg);
+		rc = emit(txn, id, &prev, t0, 1, fn, arg, &c);
 	kv_cursor_close(cur);
+	chunkdb_chunk_free(&c);
 	free(r.v);
 	return rc == KV_NOTFOUND ? 0 : rc;
 }
@@ -732,7 +831,7 @@ chunkdb_bounds(struct kv_txn *txn, uint64_t id, int64_t *oldest,
 {
 	struct kv_cursor	*cur;
 	struct kv_val		 k, v;
-	struct chunkdb_chunk	 c;
+	struct chunkdb_chunk	 c = { 0 };
 	struct crefs		 r = { NULL, 0, 0 };
 	struct cref		*last;
 	uint8_t			 key[8];
@@ -758,6 +857,7 @@ chunkdb_bounds(struct kv_txn *txn, uint64_t id, int64_t *oldest,
 		}
 	}
 	kv_cursor_close(cur);
+	chunkdb_chunk_free(&c);
 	free(r.v);
 	return rc == KV_NOTFOUND ? 0 : rc;
 }
@@ -769,16 +869,18 @@ chunkdb_bounds(struct kv_txn *txn, uint64_t id, int64_t *oldest,
 static int
 ref_old(struct kv_txn *txn, uint64_t id, const struct cref *r, int64_t cut)
 {
-	struct chunkdb_chunk	c;
+	struct chunkdb_chunk	c = { 0 };
 	uint32_t		count;
 	int64_t			f, l;
 	int			rc;
 
 	if (group_end(r->gkey) <= cut)
 		return 1;
-	if ((rc = get_chunk(txn, r->gkey, id, r->first, &c)) < 0)
-		return rc;
-	return chunk_peek(c.data, c.len, &count, &f, &l) == 0 && l < cut;
+	if ((rc = get_chunk(txn, r->gkey, id, r->first, &c)) == 0)
+		rc = chunk_peek(c.data, c.len, &count, &f, &l) == 0 &&
+		    l < cut;
+	chunkdb_chunk_free(&c);
+	return rc;
 }
 
 int

@@ -209,15 +209,21 @@ int		 chunkdb_batch_write(struct kv_txn *, struct chunkdb_batch *,
 /* A group record as read from disk (for readers and the fuzzer): N
  * chunks, the directory is bounds-checked entry by entry. */
 struct chunkdb_group {
-	const uint8_t	*dir, *blobs;
+	const uint8_t	*cols, *dir, *blobs;
 	size_t		 blen;
 	uint64_t	 base;
-	uint32_t	 n;
+	uint32_t	 n, ncols;
 };
+/* A chunk of a group: DATA may be rebuilt into BUF (the caller frees it
+ * with chunkdb_chunk_free; start from all zeros). */
 struct chunkdb_chunk {
 	const uint8_t	*data, *times;
 	size_t		 len, tlen;
+	const uint8_t	*tkey;		/* its column's key, when stripped */
+	uint8_t		*buf;
+	size_t		 cap;
 };
+void		 chunkdb_chunk_free(struct chunkdb_chunk *);
 int		 chunkdb_group_parse(const void *, size_t,
 		    struct chunkdb_group *);
 /* A segment of a series' chunk references, as read from disk. */

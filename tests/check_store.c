@@ -1381,8 +1381,9 @@ be32(const uint8_t *p)
 
 /*
  * Flip the last byte (chunk payload: the CRC fails) of the second chunk,
- * found as LAYOUT.md draws a group: count u32, base id u64, then per chunk
- * (id - base u32, end u32), then the chunks.
+ * found as LAYOUT.md draws a group: count u32, base id u64, columns u16,
+ * a 24-byte key per column, then per chunk (flags and id - base u32, end
+ * u32), then the chunks.
  */
 static int
 corrupt_second_chunk(struct kv_txn *txn, void *arg)
@@ -1390,7 +1391,7 @@ corrupt_second_chunk(struct kv_txn *txn, void *arg)
 	struct kv_cursor	*cur;
 	struct kv_val		 k, v;
 	uint8_t			 key[8], *val;
-	size_t			 len, at;
+	size_t			 len, at, dir;
 	uint32_t		 n;
 	int			 rc;
 
@@ -1406,9 +1407,10 @@ corrupt_second_chunk(struct kv_txn *txn, void *arg)
 	kv_cursor_close(cur);
 	n = be32(val);
 	ck_assert_uint_eq(n, 4);
+	dir = 14 + 24 * ((size_t)val[12] << 8 | val[13]);
 	/* One series, chunks in time order: the second ends here. */
-	ck_assert_uint_eq(be32(val + 12 + 8), 0);
-	at = 12 + 8 * (size_t)n + be32(val + 12 + 8 + 4) - 1;
+	ck_assert_uint_eq(be32(val + dir + 8) & 0x3fffffff, 0);
+	at = dir + 8 * (size_t)n + be32(val + dir + 8 + 4) - 1;
 	ck_assert_uint_lt(at, len);
 	val[at] ^= 0x55;
 	rc = kv_put(txn, KV_DB_CHUNKS, key, 8, val, len);
