@@ -29,8 +29,15 @@
 
 #define KV_DEFAULT_INITIAL	(64ULL << 20)
 #define KV_MAX_READERS		510
-/* Below this much free space a file is not worth rewriting at close. */
-#define KV_COMPACT_MIN		(1ULL << 20)
+/*
+ * A file is rewritten at close when at least 1/KV_COMPACT_SHARE of it is
+ * free pages (and at least KV_COMPACT_MIN bytes): the checkpoints of open
+ * chunks that a clean close deletes, typically, which a big store keeps
+ * for its next run to reuse and a small one is better without.
+ */
+#define KV_COMPACT_SHARE	8
+#define KV_COMPACT_MIN		(64ULL << 10)
+#define KV_REPACK_TXN		(64u << 20)
 
 struct kv {
 	MDB_env			*env;
@@ -256,9 +263,94 @@ fail:
 }
 
 /*
- * Rewrite the file without its free pages: a compacted copy next to it,
- * synced, then renamed over it once the environment is closed.  A crash
- * leaves either file whole; a stale copy is removed at the next open.
+ * Copy every record of the environment into a new one at PATH, in key
+ * order with MDB_APPEND, which fills every page (a page split in the
+ * middle of the tree leaves two half-full ones, and a byte copy of the
+ * pages would keep them so), committing every KV_REPACK_TXN bytes.
+ */
+static int
+kv_repack(struct kv *kv, const char *path, char *err, size_t errlen)
+{
+	MDB_env		*ne = NULL;
+	MDB_txn		*rt = NULL, *wt = NULL;
+	MDB_cursor	*c = NULL;
+	MDB_dbi		 nd[KV_DB_COUNT];
+	MDB_val		 k, v;
+	char		*prev = NULL;
+	size_t		 plen = 0, pcap = 0, bytes = 0;
+	unsigned	 flags;
+	int		 i, rc, op;
+
+	if ((rc = mdb_env_create(&ne)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(ne, KV_DB_COUNT)) != 0 ||
+	    (rc = mdb_env_set_mapsize(ne, kv->map_size)) != 0 ||
+	    (rc = mdb_env_open(ne, path, MDB_NOSUBDIR | MDB_NOLOCK |
+	    MDB_NOSYNC, 0640)) != 0 ||
+	    (rc = mdb_txn_begin(kv->env, NULL, MDB_RDONLY, &rt)) != 0 ||
+	    (rc = mdb_txn_begin(ne, NULL, 0, &wt)) != 0)
+		goto out;
+	for (i = 0; i < KV_DB_COUNT; i++)
+		if ((rc = mdb_dbi_open(wt, kv_dbs[i].name, kv_dbs[i].flags |
+		    MDB_CREATE, &nd[i])) != 0)
+			goto out;
+	for (i = 0; i < KV_DB_COUNT && rc == 0; i++) {
+		if ((rc = mdb_cursor_open(rt, kv->dbi[i], &c)) != 0)
+			break;
+		plen = 0;
+		for (op = MDB_FIRST; (rc = mdb_cursor_get(c, &k, &v, op)) == 0;
+		    op = MDB_NEXT) {
+			flags = MDB_APPEND;
+			if ((kv_dbs[i].flags & MDB_DUPSORT) && prev != NULL &&
+			    k.mv_size == plen && memcmp(k.mv_data, prev,
+			    plen) == 0)
+				flags = MDB_APPENDDUP;
+			if ((rc = mdb_put(wt, nd[i], &k, &v, flags)) != 0)
+				break;
+			if (k.mv_size > pcap) {
+				pcap = k.mv_size * 2;
+				prev = xreallocarray(prev, 1, pcap);
+			}
+			memcpy(prev, k.mv_data, k.mv_size);
+			plen = k.mv_size;
+			if ((bytes += k.mv_size + v.mv_size) >= KV_REPACK_TXN) {
+				if ((rc = mdb_txn_commit(wt)) != 0 ||
+				    (rc = mdb_txn_begin(ne, NULL, 0, &wt)) != 0) {
+					wt = NULL;
+					break;
+				}
+				bytes = 0;
+			}
+		}
+		mdb_cursor_close(c);
+		c = NULL;
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+	}
+	if (rc == 0) {
+		rc = mdb_txn_commit(wt);
+		wt = NULL;
+	}
+	if (rc == 0)
+		rc = mdb_env_sync(ne, 1);
+out:
+	if (rc != 0)
+		snprintf(err, errlen, "compacting %s: %s", kv->dir,
+		    mdb_strerror(rc));
+	if (wt != NULL)
+		mdb_txn_abort(wt);
+	if (rt != NULL)
+		mdb_txn_abort(rt);
+	if (ne != NULL)
+		mdb_env_close(ne);
+	free(prev);
+	return rc != 0 ? -1 : 0;
+}
+
+/*
+ * Rewrite the file without its free pages and with full ones: a repacked
+ * copy next to it, synced, then renamed over it once the environment is
+ * closed.  A crash leaves either file whole; a stale copy is removed at
+ * the next open.
  */
 static int
 kv_compact(struct kv *kv, char *err, size_t errlen)
@@ -268,21 +360,11 @@ kv_compact(struct kv *kv, char *err, size_t errlen)
 
 	xasprintf(&tmp, "%s/data.mdb.compact", kv->dir);
 	xasprintf(&path, "%s/data.mdb", kv->dir);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd == -1) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if ((rc = mdb_env_copyfd2(kv->env, fd, MDB_CP_COMPACT)) != 0 ||
-	    fsync(fd) == -1) {
-		snprintf(err, errlen, "compacting %s: %s", path, rc != 0 ?
-		    mdb_strerror(rc) : strerror(errno));
-		close(fd);
+	(void)unlink(tmp);
+	if (kv_repack(kv, tmp, err, errlen) == -1) {
 		unlink(tmp);
-		rc = -1;
 		goto out;
 	}
-	close(fd);
 	mdb_env_close(kv->env);
 	kv->env = NULL;
 	if (rename(tmp, path) == -1) {
@@ -310,8 +392,8 @@ kv_close_compact(struct kv *kv, char *err, size_t errlen)
 	if (kv == NULL)
 		return 0;
 	kv_info(kv, &info);
-	if (info.free_bytes > info.used_bytes &&
-	    info.free_bytes > KV_COMPACT_MIN)
+	if (info.free_bytes * KV_COMPACT_SHARE >= info.used_bytes +
+	    info.free_bytes && info.free_bytes >= KV_COMPACT_MIN)
 		rc = kv_compact(kv, err, errlen);
 	kv_close(kv);
 	return rc;
