@@ -1,6 +1,6 @@
 /*
  * chunkdb: sealed chunks on disk, packed in groups, found through a
- * per-series index, and their timestamp columns stored once.
+ * per-series index.
  *
  * A flush transaction writes its sealed chunks as few large records
  * (groups) instead of one record each: a record costs LMDB a node header
@@ -14,9 +14,14 @@
  * once the end of its bucket is older than the cutoff, when every chunk in
  * it has aged out, walking from the start.
  *
- *	CHUNKS key:   bucket (42 bits) | counter (22 bits), u64
- *	CHUNKS value: count u32 | base id u64 | count x (id - base u32,
- *	              end u32) | chunks
+ * Chunks in the codec's shared encoding keep their timestamps in a column
+ * apart, and the series of one target, scraped at the same instants, have
+ * the same column: a group keeps each distinct column once, in front, and
+ * such a chunk names its column by index.  Its header then repeats the
+ * column's count, first and last time, so it is kept stripped of them
+ * (chunk_strip) and rebuilt on reading.  The series of a target seal
+ * together, into the same flush and bucket, so a column is rarely in more
+ * than one group.  The layout is drawn in storage/LAYOUT.md.
  *
  * CINDEX finds a series' chunks again: for each series, its references
  * (first time, group key) in time order, as sorted duplicates that are
@@ -27,16 +32,6 @@
  * series' references one chunk at a time (when its newest sample is older
  * than the cutoff), so what a reader sees follows the cutoff exactly; the
  * bytes go with the group.
- *
- * A chunk whose timestamps live in a column of their own (the codec's
- * shared encoding) refers to it by CRC32C; TIMES keeps each distinct
- * column once, keyed by (first, last, count, CRC), so the series of a
- * target, scraped at the same instants, store their timestamps once.  Two
- * different columns with the same key (a CRC collision) cannot both live
- * there: the second is kept inside its group, in front of its chunk, and
- * its directory entry says so (top bit of the id).  A column goes when
- * retention passes its last time, as every chunk using it (same first,
- * last and count) goes then too.
  */
 #include "config.h"
 
@@ -53,15 +48,15 @@
 #define REF_LEN		16
 /* Under LMDB's limit of 511 bytes for a sorted duplicate. */
 #define SEG_MAX		480
-#define TKEY_LEN	24
 #define TRIM_BATCH	64
 #define GROUP_HDR	14
 #define GROUP_ENT	8
-#define GROUP_INLINE	0x80000000u
+#define GROUP_COLUMN	0x80000000u
 #define GROUP_STRIP	0x40000000u
 #define GROUP_IDS	0x3fffffffu
 /* A group stays below this; a chunk alone may pass it. */
 #define GROUP_MAX	(1u << 20)
+#define GROUP_CHUNKS	0xffff
 #define BUCKET_SHIFT	22
 #define BUCKET_MAX	((1ULL << (64 - BUCKET_SHIFT)) - 1)
 #define COUNTER_MASK	((1ULL << BUCKET_SHIFT) - 1)
@@ -272,41 +267,31 @@ out:
 	return rc;
 }
 
-/* The TIMES key of the column a shared chunk refers to; -1 if none. */
-static int
-column_key(const uint8_t *chunk, size_t len, uint8_t *tk)
-{
-	uint32_t	count, ref;
-	int64_t		first, last;
-
-	if (chunk_times_ref(chunk, len, &ref) != 1 ||
-	    chunk_peek(chunk, len, &count, &first, &last) != 0)
-		return -1;
-	key_put_time(tk, first);
-	key_put_time(tk + 8, last);
-	put32(tk + 16, count);
-	put32(tk + 20, ref);
-	return 0;
-}
-
 int
 chunkdb_group_parse(const void *rec, size_t len, struct chunkdb_group *g)
 {
 	const uint8_t	*p = rec;
-	size_t		 fixed;
+	size_t		 off;
 
 	if (len < GROUP_HDR)
 		return KV_ECORRUPT;
 	g->n = get32(p);
 	g->base = key_get64(p + 4);
 	g->ncols = (uint32_t)p[12] << 8 | p[13];
-	fixed = GROUP_HDR + (size_t)g->ncols * TKEY_LEN;
-	if (g->n == 0 || fixed > len || g->n > (len - fixed) / GROUP_ENT)
+	off = GROUP_HDR + (size_t)g->ncols * 4;
+	if (g->n == 0 || off > len)
 		return KV_ECORRUPT;
 	g->cols = p + GROUP_HDR;
-	g->dir = p + fixed;
+	g->colbytes = p + off;
+	g->colen = g->ncols > 0 ? get32(g->cols + (g->ncols - 1) * 4) : 0;
+	if (g->colen > len - off)
+		return KV_ECORRUPT;
+	off += g->colen;
+	if (g->n > (len - off) / GROUP_ENT)
+		return KV_ECORRUPT;
+	g->dir = p + off;
 	g->blobs = g->dir + (size_t)g->n * GROUP_ENT;
-	g->blen = len - fixed - (size_t)g->n * GROUP_ENT;
+	g->blen = len - off - (size_t)g->n * GROUP_ENT;
 	return 0;
 }
 
@@ -323,19 +308,40 @@ chunkdb_chunk_free(struct chunkdb_chunk *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* A stripped chunk whole again, into C's buffer. */
+/* Column CI of a group. */
+static int
+group_column(const struct chunkdb_group *g, uint64_t ci,
+    struct chunkdb_chunk *c)
+{
+	uint32_t start, end;
+
+	if (ci >= g->ncols)
+		return KV_ECORRUPT;
+	start = ci == 0 ? 0 : get32(g->cols + (ci - 1) * 4);
+	end = get32(g->cols + ci * 4);
+	if (start >= end || end > g->colen)
+		return KV_ECORRUPT;
+	c->times = g->colbytes + start;
+	c->tlen = end - start;
+	return 0;
+}
+
+/* A stripped chunk whole again, into C's buffer, from its column's
+ * header. */
 static int
 unstrip(struct chunkdb_chunk *c, const uint8_t *s, size_t slen)
 {
-	const uint8_t	*tk = c->tkey;
-	size_t		 need = slen + CHUNK_HDR_MAX;
+	uint32_t	count;
+	int64_t		first, last;
+	size_t		need = slen + CHUNK_HDR_MAX;
 
+	if (chunk_peek(c->times, c->tlen, &count, &first, &last) != 0)
+		return KV_ECORRUPT;
 	if (need > c->cap) {
 		c->cap = need * 2;
 		c->buf = xreallocarray(c->buf, 1, c->cap);
 	}
-	c->len = chunk_unstrip(s, slen, get32(tk + 16), key_get_time(tk),
-	    key_get_time(tk + 8), c->buf, c->cap);
+	c->len = chunk_unstrip(s, slen, count, first, last, c->buf, c->cap);
 	if (c->len == 0)
 		return KV_ECORRUPT;
 	c->data = c->buf;
@@ -347,9 +353,10 @@ chunkdb_group_chunk(const struct chunkdb_group *g, uint32_t i,
     struct chunkdb_chunk *c)
 {
 	const uint8_t	*e = g->dir + (size_t)i * GROUP_ENT, *p;
-	uint32_t	 start, end, tl, flags;
+	uint32_t	 start, end, flags;
 	uint64_t	 ci;
 	size_t		 l, off = 0;
+	int		 rc;
 
 	if (i >= g->n)
 		return KV_ECORRUPT;
@@ -360,22 +367,17 @@ chunkdb_group_chunk(const struct chunkdb_group *g, uint32_t i,
 		return KV_ECORRUPT;
 	p = g->blobs + start;
 	l = end - start;
-	c->times = c->tkey = NULL;
+	c->times = NULL;
 	c->tlen = 0;
-	if (flags & GROUP_INLINE) {
-		if (l < 4 || (tl = get32(p)) > l - 4)
+	if (flags & GROUP_COLUMN) {
+		if (key_get_uvarint(p, l, &off, &ci) == -1 ||
+		    (rc = group_column(g, ci, c)) < 0)
 			return KV_ECORRUPT;
-		c->times = p + 4;
-		c->tlen = tl;
-		p += 4 + tl;
-		l -= 4 + tl;
+		p += off;
+		l -= off;
 	}
-	if (flags & GROUP_STRIP) {
-		if (key_get_uvarint(p, l, &off, &ci) == -1 || ci >= g->ncols)
-			return KV_ECORRUPT;
-		c->tkey = g->cols + ci * TKEY_LEN;
-		return unstrip(c, p + off, l - off);
-	}
+	if (flags & GROUP_STRIP)
+		return c->times != NULL ? unstrip(c, p, l) : KV_ECORRUPT;
 	c->data = p;
 	c->len = l;
 	return 0;
@@ -399,20 +401,18 @@ group_lower(const struct chunkdb_group *g, uint64_t id)
 
 /*
  * The chunk of series ID starting at FIRST in group GKEY, with its
- * timestamp column (NULL when self-contained or when the column is
- * missing: the decoder then says so).  C's buffer is the caller's.
+ * timestamp column.  C's buffer is the caller's.
  */
 static int
 get_chunk(struct kv_txn *txn, uint64_t gkey, uint64_t id, int64_t first,
     struct chunkdb_chunk *c)
 {
 	struct chunkdb_group	 g;
-	struct kv_val		 v, tv;
-	uint8_t			 k[8], tk[TKEY_LEN];
-	const uint8_t		*key = NULL;
+	struct kv_val		 v;
+	uint8_t			 k[8];
 	uint32_t		 i, n = 0, count;
 	int64_t			 f, l;
-	int			 rc, found = 0;
+	int			 rc;
 
 	key_put64(k, gkey);
 	if ((rc = kv_get(txn, KV_DB_CHUNKS, k, 8, &v)) == KV_NOTFOUND)
@@ -424,42 +424,21 @@ get_chunk(struct kv_txn *txn, uint64_t gkey, uint64_t id, int64_t first,
 		if ((rc = chunkdb_group_chunk(&g, i, c)) < 0)
 			return rc;
 		if (chunk_peek(c->data, c->len, &count, &f, &l) == 0 &&
-		    f == first) {
-			found = 1;
-			break;
-		}
+		    f == first)
+			return 0;
 	}
 	/* The only chunk of the series there, whose header does not read:
 	 * the decoder reports it. */
-	if (!found && n == 1)
-		found = chunkdb_group_chunk(&g, i - 1, c) == 0;
-	if (!found)
-		return KV_ECORRUPT;
-	if (c->tlen > 0)
+	if (n == 1 && chunkdb_group_chunk(&g, i - 1, c) == 0)
 		return 0;
-	if (c->tkey != NULL)
-		key = c->tkey;
-	else if (column_key(c->data, c->len, tk) == 0)
-		key = tk;
-	if (key != NULL) {
-		if ((rc = kv_get(txn, KV_DB_TIMES, key, TKEY_LEN, &tv)) < 0)
-			return rc;
-		if (rc == 0) {
-			c->times = tv.data;
-			c->tlen = tv.len;
-		}
-	}
-	return 0;
+	return KV_ECORRUPT;
 }
 
 /* Writing: the chunks of one transaction. */
 struct centry {
 	uint64_t		 id, bucket, gkey;
 	const struct sealed	*p;
-	int			 inl;		/* column kept in the group */
-	int			 col;		/* column in TIMES: tk is its key */
-	uint8_t			 tk[TKEY_LEN];
-	size_t			 ci;		/* its index in the group */
+	size_t			 ci;		/* its column in the group */
 };
 
 struct chunkdb_batch {
@@ -522,50 +501,16 @@ by_id_cmp(const void *a, const void *b)
 	return by_id(a, b);
 }
 
-/*
- * Put the timestamp column of E in TIMES unless it is there; when a
- * different column has its key, E keeps its own inline.
- */
+/* Timestamp columns, by their bytes. */
 static int
-put_column(struct kv_txn *txn, struct centry *e, uint64_t *columns)
+column_cmp(const void *a, const void *b)
 {
-	const struct sealed	*p = e->p;
-	struct kv_val		 v;
-	int			 rc;
+	const struct sealed *x = (*(struct centry *const *)a)->p;
+	const struct sealed *y = (*(struct centry *const *)b)->p;
 
-	e->inl = e->col = 0;
-	if (p->tlen == 0)
-		return 0;
-	if (column_key(p->data, p->len, e->tk) != 0) {
-		e->inl = 1;
-		return 0;
-	}
-	rc = kv_get(txn, KV_DB_TIMES, e->tk, TKEY_LEN, &v);
-	if (rc == KV_NOTFOUND) {
-		(*columns)++;
-		e->col = 1;
-		return kv_put(txn, KV_DB_TIMES, e->tk, TKEY_LEN,
-		    p->data + p->len, p->tlen);
-	}
-	if (rc == 0 && (v.len != p->tlen || memcmp(v.data, p->data + p->len,
-	    p->tlen) != 0))
-		e->inl = 1;
-	else if (rc == 0)
-		e->col = 1;
-	return rc;
-}
-
-/* Bytes of E in a group, at most: a stripped chunk is shorter. */
-static size_t
-blob_len(const struct centry *e)
-{
-	return e->p->len + (e->inl ? 4 + e->p->tlen : 0);
-}
-
-static int
-tk_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, TKEY_LEN);
+	if (x->tlen != y->tlen)
+		return x->tlen < y->tlen ? -1 : 1;
+	return memcmp(x->data + x->len, y->data + y->len, x->tlen);
 }
 
 /* A free key in BUCKET (or, when its counter is spent, a later one). */
@@ -615,82 +560,89 @@ group_key(struct kv_txn *txn, uint64_t bucket, uint64_t *out)
 }
 
 /*
- * Write entries V[0..n) (one bucket, sorted) as one group.  The keys of
- * the columns its chunks use are listed once in front, and a chunk whose
- * header they repeat is kept stripped (chunk_strip) with the index of its
- * column.
+ * Write entries V[0..n) (one bucket, sorted) as one group: each distinct
+ * timestamp column once, then the directory and the chunks.  A chunk that
+ * refers to a column starts with its index, and is kept stripped of the
+ * header fields the column repeats (chunk_strip) when it can be.
  */
 static int
-put_group(struct kv_txn *txn, struct centry *v, size_t n)
+put_group(struct kv_txn *txn, struct centry *v, size_t n,
+    uint64_t *columns)
 {
-	uint8_t		*rec, *d, k[8], *cols;
-	size_t		 size, i, off = 0, ncols = 0, sl, ci, vl;
+	struct centry	**c;
+	const struct sealed *p;
+	uint8_t		*rec, *cols, *d, *e, k[8];
+	size_t		 size, i, nc = 0, nu = 0, off, sl, vl;
+	uint32_t	 count, idv;
+	int64_t		 first, last;
 	uint64_t	 gkey;
-	uint32_t	 idv;
 	int		 rc;
 
-	cols = xcalloc(n, TKEY_LEN);
+	/* The distinct columns: at most one a chunk, GROUP_CHUNKS. */
+	c = xcalloc(n + 1, sizeof(*c));
 	for (i = 0; i < n; i++)
-		if (v[i].col && !v[i].inl)
-			memcpy(cols + TKEY_LEN * ncols++, v[i].tk, TKEY_LEN);
-	qsort(cols, ncols, TKEY_LEN, tk_cmp);
-	for (i = ci = 0; i < ncols; i++)
-		if (ci == 0 || memcmp(cols + TKEY_LEN * (ci - 1), cols +
-		    TKEY_LEN * i, TKEY_LEN) != 0)
-			memmove(cols + TKEY_LEN * ci++, cols + TKEY_LEN * i,
-			    TKEY_LEN);
-	ncols = ci < 0xffff ? ci : 0;
-	size = GROUP_HDR + ncols * TKEY_LEN + n * GROUP_ENT;
+		if (v[i].p->tlen > 0)
+			c[nu++] = &v[i];
+	qsort(c, nu, sizeof(*c), column_cmp);
+	size = GROUP_HDR + n * GROUP_ENT;
+	for (i = 0; i < nu; i++) {
+		if (nc == 0 || column_cmp(&c[i - 1], &c[i]) != 0) {
+			nc++;
+			size += 4 + c[i]->p->tlen;
+		}
+		c[i]->ci = nc - 1;
+	}
 	for (i = 0; i < n; i++)
-		size += blob_len(&v[i]) + 10;
+		size += 10 + v[i].p->len;
 	if ((rc = group_key(txn, v[0].bucket, &gkey)) < 0) {
-		free(cols);
+		free(c);
 		return rc;
 	}
 	rec = xmalloc(size);
 	put32(rec, (uint32_t)n);
 	key_put64(rec + 4, v[0].id);
-	rec[12] = (uint8_t)(ncols >> 8);
-	rec[13] = (uint8_t)ncols;
-	memcpy(rec + GROUP_HDR, cols, ncols * TKEY_LEN);
-	d = rec + GROUP_HDR + ncols * TKEY_LEN + n * GROUP_ENT;
-	for (i = 0; i < n; i++) {
+	rec[12] = (uint8_t)(nc >> 8);
+	rec[13] = (uint8_t)nc;
+	cols = rec + GROUP_HDR + nc * 4;
+	for (i = off = 0, nc = 0; i < nu; i++) {
+		if (c[i]->ci != nc)
+			continue;
+		p = c[i]->p;
+		memcpy(cols + off, p->data + p->len, p->tlen);
+		off += p->tlen;
+		put32(rec + GROUP_HDR + nc++ * 4, (uint32_t)off);
+	}
+	free(c);
+	e = cols + off;
+	d = e + n * GROUP_ENT;
+	for (i = off = 0; i < n; i++) {
+		p = v[i].p;
 		idv = (uint32_t)(v[i].id - v[0].id);
-		if (v[i].inl) {
-			put32(d + off, (uint32_t)v[i].p->tlen);
-			memcpy(d + off + 4, v[i].p->data + v[i].p->len,
-			    v[i].p->tlen);
-			off += 4 + v[i].p->tlen;
-			idv |= GROUP_INLINE;
-		}
 		sl = 0;
-		if (v[i].col && !v[i].inl && ncols > 0) {
-			ci = (size_t)((uint8_t *)bsearch(v[i].tk, cols, ncols,
-			    TKEY_LEN, tk_cmp) - cols) / TKEY_LEN;
-			vl = key_put_uvarint(d + off, ci);
-			sl = chunk_strip(v[i].p->data, v[i].p->len,
-			    get32(v[i].tk + 16), key_get_time(v[i].tk),
-			    key_get_time(v[i].tk + 8), d + off + vl);
-			if (sl > 0)
-				sl += vl;
+		if (p->tlen > 0) {
+			idv |= GROUP_COLUMN;
+			vl = key_put_uvarint(d + off, v[i].ci);
+			if (chunk_peek(p->data + p->len, p->tlen, &count,
+			    &first, &last) == 0)
+				sl = chunk_strip(p->data, p->len, count,
+				    first, last, d + off + vl);
+			off += vl;
 		}
 		if (sl > 0) {
 			off += sl;
 			idv |= GROUP_STRIP;
 		} else {
-			memcpy(d + off, v[i].p->data, v[i].p->len);
-			off += v[i].p->len;
+			memcpy(d + off, p->data, p->len);
+			off += p->len;
 		}
-		put32(rec + GROUP_HDR + ncols * TKEY_LEN + i * GROUP_ENT, idv);
-		put32(rec + GROUP_HDR + ncols * TKEY_LEN + i * GROUP_ENT + 4,
-		    (uint32_t)off);
+		put32(e + i * GROUP_ENT, idv);
+		put32(e + i * GROUP_ENT + 4, (uint32_t)off);
 		v[i].gkey = gkey;
 	}
-	size = (size_t)(d - rec) + off;
+	*columns += nc;
 	key_put64(k, gkey);
-	rc = kv_append(txn, KV_DB_CHUNKS, k, 8, rec, size);
+	rc = kv_append(txn, KV_DB_CHUNKS, k, 8, rec, (size_t)(d - rec) + off);
 	free(rec);
-	free(cols);
 	return rc;
 }
 
@@ -708,19 +660,15 @@ chunkdb_batch_write(struct kv_txn *txn, struct chunkdb_batch *b,
 	qsort(v, b->n, sizeof(*v), by_bucket_cmp);
 	for (i = 0; i < b->n && rc == 0; i = j) {
 		size = GROUP_HDR;
-		for (j = i; j < b->n && rc == 0; j++) {
+		for (j = i; j < b->n; j++) {
 			if (v[j].bucket != v[i].bucket ||
-			    v[j].id - v[i].id > GROUP_IDS)
+			    v[j].id - v[i].id > GROUP_IDS ||
+			    j - i == GROUP_CHUNKS || (j > i && size +
+			    v[j].p->len + v[j].p->tlen > GROUP_MAX))
 				break;
-			if ((rc = put_column(txn, &v[j], columns)) < 0)
-				break;
-			if (j > i && size + GROUP_ENT + TKEY_LEN +
-			    blob_len(&v[j]) > GROUP_MAX)
-				break;
-			size += GROUP_ENT + TKEY_LEN + blob_len(&v[j]);
+			size += GROUP_ENT + v[j].p->len + v[j].p->tlen;
 		}
-		if (rc == 0)
-			rc = put_group(txn, v + i, j - i);
+		rc = put_group(txn, v + i, j - i, columns);
 	}
 	/* References by series, in order: new series append at the end. */
 	qsort(v, b->n, sizeof(*v), by_id_cmp);
@@ -956,12 +904,15 @@ chunkdb_drop(struct kv_txn *txn, uint64_t id)
 	return rc == KV_NOTFOUND ? 0 : rc;
 }
 
-/* Delete the groups whose every chunk is older than CUT. */
+/* Delete the groups whose every chunk is older than CUT, counting them
+ * and their columns. */
 int
-chunkdb_trim_groups(struct kv_txn *txn, int64_t cut, uint64_t *ndeleted)
+chunkdb_trim_groups(struct kv_txn *txn, int64_t cut, uint64_t *ngroups,
+    uint64_t *ncolumns)
 {
 	struct kv_cursor	*cur;
 	struct kv_val		 k, v;
+	struct chunkdb_group	 g;
 	uint8_t			 del[TRIM_BATCH][8];
 	size_t			 nd, i;
 	int			 rc, more;
@@ -981,6 +932,8 @@ chunkdb_trim_groups(struct kv_txn *txn, int64_t cut, uint64_t *ndeleted)
 				more = 1;
 				break;
 			}
+			if (chunkdb_group_parse(v.data, v.len, &g) == 0)
+				*ncolumns += g.ncols;
 			memcpy(del[nd++], k.data, 8);
 		}
 		kv_cursor_close(cur);
@@ -990,53 +943,7 @@ chunkdb_trim_groups(struct kv_txn *txn, int64_t cut, uint64_t *ndeleted)
 			if ((rc = kv_del(txn, KV_DB_CHUNKS, del[i], 8, NULL,
 			    0)) < 0)
 				return rc;
-		*ndeleted += nd;
-	} while (more);
-	return 0;
-}
-
-/* Delete the timestamp columns whose last time is before CUT. */
-int
-chunkdb_trim_columns(struct kv_txn *txn, int64_t cut, uint64_t *ndeleted)
-{
-	struct kv_cursor	*cur;
-	struct kv_val		 k, v;
-	uint8_t			 del[TRIM_BATCH][TKEY_LEN], start[TKEY_LEN];
-	size_t			 nd, i;
-	int			 rc, more;
-
-	if (cut == INT64_MIN)
-		return 0;
-	memset(start, 0, sizeof(start));
-	do {
-		nd = 0;
-		more = 0;
-		if ((rc = kv_cursor_open(txn, KV_DB_TIMES, &cur)) < 0)
-			return rc;
-		k.data = start;
-		k.len = TKEY_LEN;
-		for (rc = kv_cursor_get(cur, KV_SET_RANGE, &k, &v); rc == 0;
-		    rc = kv_cursor_get(cur, KV_NEXT, &k, &v)) {
-			if (k.len != TKEY_LEN ||
-			    key_get_time(k.data) >= cut)
-				break;
-			if (key_get_time((const uint8_t *)k.data + 8) >= cut)
-				continue;
-			if (nd == TRIM_BATCH) {
-				more = 1;
-				memcpy(start, k.data, TKEY_LEN);
-				break;
-			}
-			memcpy(del[nd++], k.data, TKEY_LEN);
-		}
-		kv_cursor_close(cur);
-		if (rc < 0 && rc != KV_NOTFOUND)
-			return rc;
-		for (i = 0; i < nd; i++)
-			if ((rc = kv_del(txn, KV_DB_TIMES, del[i], TKEY_LEN,
-			    NULL, 0)) < 0)
-				return rc;
-		*ndeleted += nd;
+		*ngroups += nd;
 	} while (more);
 	return 0;
 }

@@ -74,7 +74,6 @@ static const struct {
 	[KV_DB_LONG] =		{ "long_values", 0 },
 	[KV_DB_CHUNKS] =	{ "chunks", 0 },
 	[KV_DB_CINDEX] =	{ "chunk_index", MDB_DUPSORT },
-	[KV_DB_TIMES] =		{ "time_columns", 0 },
 	[KV_DB_HEAD] =		{ "head", 0 },
 	[KV_DB_ROLLUP] =	{ "rollup", 0 },
 	[KV_DB_ALERT_STATE] =	{ "alert_state", 0 },

@@ -40,7 +40,6 @@ enum kv_db {
 	KV_DB_LONG,		/* long postings key -> the whole value */
 	KV_DB_CHUNKS,		/* group key -> sealed chunks of a group */
 	KV_DB_CINDEX,		/* series id -> chunk reference segments (dup) */
-	KV_DB_TIMES,		/* (first, last, count, CRC) -> timestamps */
 	KV_DB_HEAD,		/* series id -> checkpoint of the open chunk */
 	KV_DB_ROLLUP,		/* (tier, series id, block start) -> block */
 	/* The alerting environment (DATA_DIR/alerts); empty in the store's. */

@@ -209,17 +209,17 @@ int		 chunkdb_batch_write(struct kv_txn *, struct chunkdb_batch *,
 /* A group record as read from disk (for readers and the fuzzer): N
  * chunks, the directory is bounds-checked entry by entry. */
 struct chunkdb_group {
-	const uint8_t	*cols, *dir, *blobs;
-	size_t		 blen;
+	const uint8_t	*cols, *colbytes, *dir, *blobs;
+	size_t		 colen, blen;
 	uint64_t	 base;
 	uint32_t	 n, ncols;
 };
-/* A chunk of a group: DATA may be rebuilt into BUF (the caller frees it
- * with chunkdb_chunk_free; start from all zeros). */
+/* A chunk of a group and its column (NULL: self-contained): DATA may be
+ * rebuilt into BUF (the caller frees it with chunkdb_chunk_free; start
+ * from all zeros). */
 struct chunkdb_chunk {
 	const uint8_t	*data, *times;
 	size_t		 len, tlen;
-	const uint8_t	*tkey;		/* its column's key, when stripped */
 	uint8_t		*buf;
 	size_t		 cap;
 };
@@ -250,12 +250,10 @@ int		 chunkdb_bounds(struct kv_txn *, uint64_t id, int64_t *oldest,
  * the oldest chunk kept (INT64_MAX: none). */
 int		 chunkdb_trim(struct kv_txn *, uint64_t id, int64_t cut,
 		    int64_t *left, uint64_t *ndeleted);
-int		 chunkdb_trim_columns(struct kv_txn *, int64_t cut,
-		    uint64_t *ndeleted);
 /* Delete the groups whose every chunk predates CUT (their references
- * went before, series by series). */
+ * went before, series by series), and with them their columns. */
 int		 chunkdb_trim_groups(struct kv_txn *, int64_t cut,
-		    uint64_t *ndeleted);
+		    uint64_t *ngroups, uint64_t *ncolumns);
 int		 chunkdb_drop(struct kv_txn *, uint64_t id);
 
 /* head.c */

@@ -1316,6 +1316,24 @@ START_TEST(test_chunk_limits)
 }
 END_TEST
 
+/* Records in database DB of the (closed) store in DIR. */
+static uint64_t
+db_entries(const char *dir, enum kv_db db)
+{
+	struct kv_opts	 ko;
+	struct kv	*kv;
+	char		 err[256];
+	uint64_t	 n = UINT64_MAX;
+
+	memset(&ko, 0, sizeof(ko));
+	ko.dir = dir;
+	ko.map_max = 1ULL << 30;
+	ck_assert_ptr_nonnull(kv = kv_open(&ko, err, sizeof(err)));
+	(void)kv_db_bytes(kv, db, &n);
+	kv_close(kv);
+	return n;
+}
+
 START_TEST(test_shared_columns)
 {
 	struct store_opts	 o;
@@ -1360,13 +1378,25 @@ START_TEST(test_shared_columns)
 		st = open_ok(&o);
 	}
 	/* Everything is older than 200 s: chunks (the open ones were sealed
-	 * at close), columns, series. */
+	 * at close) and series go; their groups and the columns in them
+	 * when the cutoff passes the end of their bucket of 2^22 ms. */
 	ck_assert_int_eq(store_retention_run(st, 300000, err, sizeof(err)), 0);
 	store_stats(st, &ss);
 	ck_assert_uint_eq(ss.chunks_deleted, 12);
-	ck_assert_uint_eq(ss.columns_deleted, 8);
+	ck_assert_uint_eq(ss.columns_deleted, 0);
 	ck_assert_uint_eq(ss.series, 0);
+	ck_assert_int_eq(store_retention_run(st, (1 << 22) + 100000 - 1, err,
+	    sizeof(err)), 0);
+	store_stats(st, &ss);
+	ck_assert_uint_eq(ss.columns_deleted, 0);
+	ck_assert_int_eq(store_retention_run(st, (1 << 22) + 100000, err,
+	    sizeof(err)), 0);
+	store_stats(st, &ss);
+	ck_assert_uint_eq(ss.chunks_deleted, 12);
+	ck_assert_uint_eq(ss.columns_deleted, 8);
 	close_ok(st);
+	ck_assert_uint_eq(db_entries(dir, KV_DB_CHUNKS), 0);
+	ck_assert_uint_eq(db_entries(dir, KV_DB_CINDEX), 0);
 	batch_free(b);
 	tmpdir_free(dir);
 }
@@ -1382,8 +1412,8 @@ be32(const uint8_t *p)
 /*
  * Flip the last byte (chunk payload: the CRC fails) of the second chunk,
  * found as LAYOUT.md draws a group: count u32, base id u64, columns u16,
- * a 24-byte key per column, then per chunk (flags and id - base u32, end
- * u32), then the chunks.
+ * the end of each column u32, the columns, then per chunk (flags and
+ * id - base u32, end u32), then the chunks.
  */
 static int
 corrupt_second_chunk(struct kv_txn *txn, void *arg)
@@ -1391,7 +1421,7 @@ corrupt_second_chunk(struct kv_txn *txn, void *arg)
 	struct kv_cursor	*cur;
 	struct kv_val		 k, v;
 	uint8_t			 key[8], *val;
-	size_t			 len, at, dir;
+	size_t			 len, at, dir, nc;
 	uint32_t		 n;
 	int			 rc;
 
@@ -1407,7 +1437,9 @@ corrupt_second_chunk(struct kv_txn *txn, void *arg)
 	kv_cursor_close(cur);
 	n = be32(val);
 	ck_assert_uint_eq(n, 4);
-	dir = 14 + 24 * ((size_t)val[12] << 8 | val[13]);
+	nc = (size_t)val[12] << 8 | val[13];
+	ck_assert_uint_gt(nc, 0);
+	dir = 14 + 4 * nc + be32(val + 14 + 4 * (nc - 1));
 	/* One series, chunks in time order: the second ends here. */
 	ck_assert_uint_eq(be32(val + dir + 8) & 0x3fffffff, 0);
 	at = dir + 8 * (size_t)n + be32(val + dir + 8 + 4) - 1;
