@@ -98,10 +98,13 @@ struct kv_txn;
 struct kv_cursor;
 
 struct kv	*kv_open(const struct kv_opts *, char *err, size_t errlen);
+/* Close; lock.mdb is removed, and data.mdb too when no database holds a
+ * record. */
 void		 kv_close(struct kv *);
 /*
- * Close; first, when more than half of the file is free pages (LMDB never
- * shrinks it), rewrite it compacted.  Only with no transaction open.  -1
+ * Close; first, when at least an eighth of the file is free pages (LMDB
+ * never shrinks it), rewrite it compacted: every record copied in key
+ * order, so that every page is full.  Only with no transaction open.  -1
  * when the rewrite failed (the file is then as it was); always closes.
  */
 int		 kv_close_compact(struct kv *, char *err, size_t errlen);
