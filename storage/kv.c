@@ -311,14 +311,14 @@ kv_repack(struct kv *kv, const char *path, char *err, size_t errlen)
 			}
 			memcpy(prev, k.mv_data, k.mv_size);
 			plen = k.mv_size;
-			if ((bytes += k.mv_size + v.mv_size) >= KV_REPACK_TXN) {
-				if ((rc = mdb_txn_commit(wt)) != 0 ||
-				    (rc = mdb_txn_begin(ne, NULL, 0, &wt)) != 0) {
-					wt = NULL;
-					break;
-				}
-				bytes = 0;
-			}
+			if ((bytes += k.mv_size + v.mv_size) < KV_REPACK_TXN)
+				continue;
+			bytes = 0;
+			rc = mdb_txn_commit(wt);
+			wt = NULL;
+			if (rc != 0 || (rc = mdb_txn_begin(ne, NULL, 0,
+			    &wt)) != 0)
+				break;
 		}
 		mdb_cursor_close(c);
 		c = NULL;
@@ -776,8 +776,6 @@ kv_cursor_get(struct kv_cursor *cur, enum kv_op op, struct kv_val *key,
 		[KV_NEXT_NODUP] = MDB_NEXT_NODUP,
 		[KV_SET_RANGE] = MDB_SET_RANGE,
 		[KV_SET_KEY] = MDB_SET_KEY,
-		[KV_GET_MULTIPLE] = MDB_GET_MULTIPLE,
-		[KV_NEXT_MULTIPLE] = MDB_NEXT_MULTIPLE,
 		[KV_GET_BOTH_RANGE] = MDB_GET_BOTH_RANGE,
 		[KV_FIRST_DUP] = MDB_FIRST_DUP,
 		[KV_LAST_DUP] = MDB_LAST_DUP,
@@ -795,25 +793,7 @@ kv_cursor_get(struct kv_cursor *cur, enum kv_op op, struct kv_val *key,
 		v.mv_size = val->len;
 		v.mv_data = (void *)val->data;
 	}
-	if (op == KV_GET_MULTIPLE || op == KV_NEXT_MULTIPLE) {
-		/*
-		 * A key with a single value has no duplicate page, and
-		 * LMDB 0.9.24 may then answer GET_MULTIPLE with a stale
-		 * page of the previous key: take the value itself.
-		 */
-		size_t count;
-
-		if ((rc = mdb_cursor_count(cur->c, &count)) != 0)
-			return kv_fail(cur->txn, "cursor count", cur->db, rc);
-		if (count == 1)
-			rc = op == KV_GET_MULTIPLE ? mdb_cursor_get(cur->c, &k,
-			    &v, MDB_GET_CURRENT) : MDB_NOTFOUND;
-		else if ((rc = mdb_cursor_get(cur->c, &k, &v, ops[op])) == 0)
-			/* These leave the key out. */
-			rc = mdb_cursor_get(cur->c, &k, &(MDB_val){ 0, NULL },
-			    MDB_GET_CURRENT);
-	} else
-		rc = mdb_cursor_get(cur->c, &k, &v, ops[op]);
+	rc = mdb_cursor_get(cur->c, &k, &v, ops[op]);
 	if (rc != 0)
 		return kv_fail(cur->txn, "cursor get", cur->db, rc);
 	if (key != NULL) {

@@ -39,7 +39,7 @@ enum kv_db {
 	KV_DB_POSTINGS,		/* "name\0value" -> id segments (dup) */
 	KV_DB_LONG,		/* long postings key -> the whole value */
 	KV_DB_CHUNKS,		/* group key -> sealed chunks of a group */
-	KV_DB_CINDEX,		/* series id -> chunk reference segments (dup) */
+	KV_DB_CINDEX,		/* series id -> chunk references (dup) */
 	KV_DB_HEAD,		/* series id -> checkpoint of the open chunk */
 	KV_DB_ROLLUP,		/* (tier, series id, block start) -> block */
 	/* The alerting environment (DATA_DIR/alerts); empty in the store's. */
@@ -64,8 +64,6 @@ enum kv_op {
 	KV_NEXT_NODUP,		/* first value of the next key */
 	KV_SET_RANGE,		/* first key >= the given key */
 	KV_SET_KEY,		/* exactly the given key */
-	KV_GET_MULTIPLE,	/* dup databases: a run of values at the cursor */
-	KV_NEXT_MULTIPLE,	/* the next run of values of the same key */
 	KV_GET_BOTH_RANGE,	/* the key, and its first value >= the given */
 	KV_FIRST_DUP,		/* first value of the current key */
 	KV_LAST_DUP,		/* last value of the current key */

@@ -145,8 +145,9 @@ store_select(struct store *st, const struct store_matcher *sm, size_t n,
 	if (rc == 0)
 		pthread_rwlock_rdlock(&st->ilock);
 	for (i = 0; rc == 0 && i < ids.n; i++) {
+		/* Not when removed since the postings were read. */
 		if ((s = series_find_id(&st->idx, ids.v[i])) == NULL)
-			continue;	/* removed since the postings were read */
+			continue;
 		e = &set->v[set->n++];
 		e->id = ids.v[i];
 		e->key = xmalloc(s->keylen);
