@@ -1078,6 +1078,50 @@ packed_modes(const uint8_t *p, size_t len, struct modes *m)
  * decimals at the smallest exponent, raw, delta or delta-of-delta
  * integers, bit patterns for non-decimals, XOR for noise.
  */
+/*
+ * The stripped form keeps the CRC and the payload; rebuilt from the
+ * column's fields it is the same chunk byte for byte.  Another encoding,
+ * or fields that are not the chunk's, are refused.
+ */
+START_TEST(test_strip)
+{
+	struct chunk_app	*a = chunk_app_new();
+	const uint8_t		*p, *tp, *g;
+	uint8_t			 st[4096], out[4096 + CHUNK_HDR_MAX];
+	size_t			 i, len, tlen, glen, sl;
+	uint32_t		 count;
+	int64_t			 first, last;
+
+	for (i = 0; i < 300; i++)
+		ck_assert_int_eq(chunk_app_add(a, 1795615778000LL +
+		    (int64_t)i * 15000, (double)(i % 17)), 0);
+	ck_assert_int_eq(chunk_app_bytes_out_shared(a, &p, &len, &tp, &tlen),
+	    0);
+	ck_assert_uint_le(len, sizeof(st));
+	ck_assert_int_eq(chunk_peek(tp, tlen, &count, &first, &last), 0);
+	ck_assert_uint_eq(count, 300);
+	sl = chunk_strip(p, len, count, first, last, st);
+	/* header: magic, version, encoding, CRC, count (2 bytes), first (6),
+	 * span (3), payload length (2): all but the CRC go */
+	ck_assert_uint_eq(sl, len - 17);
+	ck_assert_int_eq(memcmp(st, p + 4, 4), 0);
+	ck_assert_uint_eq(chunk_unstrip(st, sl, count, first, last, out,
+	    sizeof(out)), len);
+	ck_assert_int_eq(memcmp(out, p, len), 0);
+	ck_assert_uint_eq(chunk_unstrip(st, sl, count, first, last, out,
+	    sl + CHUNK_HDR_MAX - 5), 0);
+	ck_assert_uint_eq(chunk_unstrip(st, 3, count, first, last, out,
+	    sizeof(out)), 0);
+	/* not the chunk's fields, or not a shared-values chunk */
+	ck_assert_uint_eq(chunk_strip(p, len, count - 1, first, last, st), 0);
+	ck_assert_uint_eq(chunk_strip(p, len, count, first + 1, last, st), 0);
+	ck_assert_uint_eq(chunk_strip(tp, tlen, count, first, last, st), 0);
+	ck_assert_int_eq(chunk_app_bytes_out(a, &g, &glen), 0);
+	ck_assert_uint_eq(chunk_strip(g, glen, count, first, last, st), 0);
+	chunk_app_free(a);
+}
+END_TEST
+
 START_TEST(test_planner)
 {
 	static const struct {
@@ -1253,6 +1297,7 @@ chunk_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_bitstream);
+	tcase_add_test(tc, test_strip);
 	tcase_add_test(tc, test_constant);
 	tcase_add_test(tc, test_counters);
 	tcase_add_test(tc, test_random_doubles);
