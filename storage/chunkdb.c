@@ -18,8 +18,8 @@
  * apart, and the series of one target, scraped at the same instants, have
  * the same column: a group keeps each distinct column once, in front, and
  * such a chunk names its column by index.  Its header then repeats the
- * column's count, first and last time, so it is kept stripped of them
- * (chunk_strip) and rebuilt on reading.  The series of a target seal
+ * column's count, first and last time, and its payload the column's CRC,
+ * so it is kept stripped of them (chunk_strip) and rebuilt on reading.  The series of a target seal
  * together, into the same flush and bucket, so a column is rarely in more
  * than one group.  The layout is drawn in storage/LAYOUT.md.
  *
@@ -326,22 +326,17 @@ group_column(const struct chunkdb_group *g, uint64_t ci,
 	return 0;
 }
 
-/* A stripped chunk whole again, into C's buffer, from its column's
- * header. */
+/* A stripped chunk whole again, into C's buffer, with its column. */
 static int
 unstrip(struct chunkdb_chunk *c, const uint8_t *s, size_t slen)
 {
-	uint32_t	count;
-	int64_t		first, last;
-	size_t		need = slen + CHUNK_HDR_MAX;
+	size_t need = slen + CHUNK_HDR_MAX;
 
-	if (chunk_peek(c->times, c->tlen, &count, &first, &last) != 0)
-		return KV_ECORRUPT;
 	if (need > c->cap) {
 		c->cap = need * 2;
 		c->buf = xreallocarray(c->buf, 1, c->cap);
 	}
-	c->len = chunk_unstrip(s, slen, count, first, last, c->buf, c->cap);
+	c->len = chunk_unstrip(s, slen, c->times, c->tlen, c->buf, c->cap);
 	if (c->len == 0)
 		return KV_ECORRUPT;
 	c->data = c->buf;
@@ -573,8 +568,7 @@ put_group(struct kv_txn *txn, struct centry *v, size_t n,
 	const struct sealed *p;
 	uint8_t		*rec, *cols, *d, *e, k[8];
 	size_t		 size, i, nc = 0, nu = 0, off, sl, vl;
-	uint32_t	 count, idv;
-	int64_t		 first, last;
+	uint32_t	 idv;
 	uint64_t	 gkey;
 	int		 rc;
 
@@ -622,10 +616,8 @@ put_group(struct kv_txn *txn, struct centry *v, size_t n,
 		if (p->tlen > 0) {
 			idv |= GROUP_COLUMN;
 			vl = key_put_uvarint(d + off, v[i].ci);
-			if (chunk_peek(p->data + p->len, p->tlen, &count,
-			    &first, &last) == 0)
-				sl = chunk_strip(p->data, p->len, count,
-				    first, last, d + off + vl);
+			sl = chunk_strip(p->data, p->len, p->data + p->len,
+			    p->tlen, d + off + vl);
 			off += vl;
 		}
 		if (sl > 0) {
