@@ -10,7 +10,8 @@
  * (1), as a flush interval would; then the bench prints, per file:
  *   - append samples/s: store_append_batch alone, and with the flushes;
  *   - bytes on disk per sample: data.mdb as du counts it after close, and
- *     a compacted copy (mdb_env_copy2 with MDB_CP_COMPACT) of it;
+ *     a compacted copy (mdb_env_copy2 with MDB_CP_COMPACT) of it, and the
+ *     parts: groups of chunks with their index, the postings;
  *   - decode samples/s: a reopen, one select of every series and an
  *     iterator over each, every sample checked against the input count;
  *   - memory per active series: heap bytes in use (mallinfo2) and
@@ -235,10 +236,10 @@ rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *f)
 /* Sizes of the parts of the store, in bytes of LMDB pages. */
 struct parts {
 	uint64_t	compact;	/* whole file, compacted */
-	uint64_t	samples;	/* chunks, their index, time columns */
+	uint64_t	samples;	/* groups of chunks, their index */
 	uint64_t	head;		/* checkpoints of open chunks */
-	uint64_t	index;		/* series, postings */
-	uint64_t	chunks, columns;	/* records */
+	uint64_t	index;		/* postings */
+	uint64_t	groups;		/* records */
 };
 
 static void
@@ -263,13 +264,11 @@ measure_parts(const char *dir, struct parts *pt)
 			pt->compact = (uint64_t)sb.st_blocks * 512;
 	} else
 		fprintf(stderr, "compact copy: %s\n", err);
-	pt->samples = kv_db_bytes(kv, KV_DB_CHUNKS, &pt->chunks) +
-	    kv_db_bytes(kv, KV_DB_CINDEX, NULL) +
-	    kv_db_bytes(kv, KV_DB_TIMES, &pt->columns);
+	pt->samples = kv_db_bytes(kv, KV_DB_CHUNKS, &pt->groups) +
+	    kv_db_bytes(kv, KV_DB_CINDEX, NULL);
 	pt->head = kv_db_bytes(kv, KV_DB_HEAD, NULL);
-	pt->index = kv_db_bytes(kv, KV_DB_SERIES, NULL) +
-	    kv_db_bytes(kv, KV_DB_SERIES_HASH, NULL) +
-	    kv_db_bytes(kv, KV_DB_POSTINGS, NULL);
+	pt->index = kv_db_bytes(kv, KV_DB_POSTINGS, NULL) +
+	    kv_db_bytes(kv, KV_DB_LONG, NULL);
 	kv_close(kv);
 	nftw(copy, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
@@ -419,13 +418,11 @@ bench_file(const char *path, const struct cfg *cfg)
 	    (double)disk / (double)sum.appended, (unsigned long long)disk,
 	    (double)pt.compact / (double)sum.appended,
 	    (unsigned long long)pt.compact);
-	printf("  parts       chunks, their index and time columns %.3f "
-	    "B/sample (%llu bytes: %llu chunks, %llu columns); label index "
-	    "%llu bytes; head checkpoints %llu bytes\n",
-	    (double)pt.samples / (double)sum.appended,
-	    (unsigned long long)pt.samples, (unsigned long long)pt.chunks,
-	    (unsigned long long)pt.columns, (unsigned long long)pt.index,
-	    (unsigned long long)pt.head);
+	printf("  parts       chunks and their index %.3f B/sample (%llu "
+	    "bytes, %llu groups); label index %llu bytes; head checkpoints "
+	    "%llu bytes\n", (double)pt.samples / (double)sum.appended,
+	    (unsigned long long)pt.samples, (unsigned long long)pt.groups,
+	    (unsigned long long)pt.index, (unsigned long long)pt.head);
 	printf("  decode      %10.0f samples/s (%zu read back in %.3f s)%s\n",
 	    (double)nread / t_read, nread, t_read, nread == sum.appended ?
 	    "" : "  MISMATCH");

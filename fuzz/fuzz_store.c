@@ -1,8 +1,9 @@
 /*
  * fuzz_store: the store's decoders of untrusted bytes.  The first byte
  * picks one: a rollup block as read from disk, a label matcher (a regex
- * from a query, then a value to match; NUL separates them), or a series
- * record (canonical labels) as read from disk.
+ * from a query, then a value to match; NUL separates them), a canonical
+ * label key, a postings segment, a chunk index segment, or a group of
+ * chunks (every chunk of it read and decoded) as read from disk.
  */
 #include "config.h"
 
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "sample.h"
+#include "storage/chunk.h"
 #include "storage/matcher.h"
 #include "storage/store_int.h"
 
@@ -69,12 +71,59 @@ fuzz_series(const uint8_t *p, size_t n)
 	free(l);
 }
 
+static void
+fuzz_segments(int which, const uint8_t *p, size_t n)
+{
+	struct store_ids	ids = { NULL, 0, 0 };
+	struct crefs		r = { NULL, 0, 0 };
+	size_t			i;
+
+	if (which == 0) {
+		if (postings_seg_decode(p, n, &ids) == 0)
+			for (i = 1; i < ids.n; i++)
+				if (ids.v[i] <= ids.v[i - 1])
+					abort();
+		ids_free(&ids);
+		return;
+	}
+	if (chunkdb_seg_decode(p, n, &r) == 0)
+		for (i = 1; i < r.n; i++)
+			if (r.v[i].first <= r.v[i - 1].first)
+				abort();
+	free(r.v);
+}
+
+static void
+fuzz_group(const uint8_t *p, size_t n)
+{
+	struct chunkdb_group	 g;
+	struct chunkdb_chunk	 c = { 0 };
+	struct chunk_iter	 it;
+	int64_t			 t;
+	double			 v;
+	uint32_t		 i;
+
+	if (chunkdb_group_parse(p, n, &g) != 0)
+		return;
+	for (i = 0; i < g.n; i++) {
+		(void)chunkdb_group_id(&g, i);
+		if (chunkdb_group_chunk(&g, i, &c) != 0)
+			continue;
+		if ((c.times != NULL ? chunk_iter_init_shared(&it, c.data,
+		    c.len, c.times, c.tlen) : chunk_iter_init(&it, c.data,
+		    c.len)) == 0)
+			while (chunk_iter_next(&it, &t, &v) == 1)
+				;
+	}
+	chunkdb_chunk_free(&c);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	switch (data[0] % 4) {
+	switch (data[0] % 6) {
 	case 0:
 		fuzz_rollup(data + 1, size - 1);
 		break;
@@ -82,8 +131,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (size >= 2)
 			fuzz_matcher(data[1] % 4, data + 2, size - 2);
 		break;
-	default:
+	case 2:
 		fuzz_series(data + 1, size - 1);
+		break;
+	case 3:
+	case 4:
+		fuzz_segments(data[0] % 6 - 3, data + 1, size - 1);
+		break;
+	default:
+		fuzz_group(data + 1, size - 1);
 		break;
 	}
 	return 0;

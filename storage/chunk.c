@@ -34,6 +34,9 @@
 #define CHUNK_VERSION		1
 #define CHUNK_FIXED_HDR		8	/* magic, version, encoding, CRC */
 #define CHUNK_MAX_HDR		(CHUNK_FIXED_HDR + 3 + 10 + 10 + 10)
+#if CHUNK_MAX_HDR != CHUNK_HDR_MAX
+#error "chunk.h's CHUNK_HDR_MAX is the longest header"
+#endif
 
 /*
  * The appender keeps the Gorilla stream (compact while the chunk is open);
@@ -971,6 +974,50 @@ chunk_iter_batch(struct chunk_iter *it, int64_t *t, double *v, size_t max)
 	if (it->enc != CHUNK_ENC_GORILLA)
 		return packed_batch(it, t, v, max);
 	return gorilla_batch(it, t, v, max);
+}
+
+size_t
+chunk_strip(const uint8_t *p, size_t len, const uint8_t *col, size_t clen,
+    uint8_t *out)
+{
+	struct chunk_hdr	h, c;
+	uint8_t			hdr[CHUNK_MAX_HDR];
+	char			err[96];
+
+	if (hdr_parse(p, len, &h, err, sizeof(err)) == -1 ||
+	    hdr_parse(col, clen, &c, err, sizeof(err)) == -1 ||
+	    h.enc != CHUNK_ENC_SHARED || c.enc != CHUNK_ENC_TIMES ||
+	    h.count != c.count || h.first != c.first || h.last != c.last ||
+	    h.plen < 4 || memcmp(p + h.hlen, col + 4, 4) != 0)
+		return 0;
+	/* Only a header as hdr_write makes it comes back byte for byte. */
+	if (hdr_write(hdr, h.enc, h.count, h.first, h.last, h.plen) !=
+	    h.hlen || memcmp(hdr, p, 4) != 0 || memcmp(hdr + CHUNK_FIXED_HDR,
+	    p + CHUNK_FIXED_HDR, h.hlen - CHUNK_FIXED_HDR) != 0)
+		return 0;
+	memcpy(out, p + 4, 4);
+	memcpy(out + 4, p + h.hlen + 4, h.plen - 4);
+	return h.plen;
+}
+
+size_t
+chunk_unstrip(const uint8_t *s, size_t slen, const uint8_t *col,
+    size_t clen, uint8_t *out, size_t outlen)
+{
+	struct chunk_hdr	c;
+	char			err[96];
+	size_t			off;
+
+	if (slen < 4 || outlen < CHUNK_HDR_MAX + slen ||
+	    hdr_parse(col, clen, &c, err, sizeof(err)) == -1 ||
+	    c.enc != CHUNK_ENC_TIMES)
+		return 0;
+	off = hdr_write(out, CHUNK_ENC_SHARED, c.count, c.first, c.last,
+	    slen);
+	memcpy(out + 4, s, 4);
+	memcpy(out + off, col + 4, 4);
+	memcpy(out + off + 4, s + 4, slen - 4);
+	return off + slen;
 }
 
 int

@@ -143,6 +143,25 @@ int		 chunk_times_ref(const uint8_t *, size_t, uint32_t *ref);
 int		 chunk_iter_init_shared(struct chunk_iter *, const uint8_t *,
 		    size_t, const uint8_t *times, size_t tlen);
 
+/*
+ * The stripped form of a shared-values chunk, for a store that keeps its
+ * timestamp column next to it: the chunk's header holds nothing the
+ * column's does not (count, first, last) but its CRC and the payload
+ * length, and the payload starts with the column's CRC, so the chunk's
+ * CRC (4 bytes) and the rest of its payload are enough.  chunk_strip
+ * writes it into OUT (room for LEN bytes): its length, or 0 when the
+ * chunk is not a shared-values chunk of that column (then keep it whole).
+ * chunk_unstrip rebuilds the chunk byte for byte into OUT (room for
+ * CHUNK_HDR_MAX more bytes than the stripped form): its length, or 0 when
+ * the input is too short or COL is not a column.  The CRC checks the
+ * result when it is decoded.
+ */
+#define CHUNK_HDR_MAX		41
+size_t		 chunk_strip(const uint8_t *, size_t, const uint8_t *col,
+		    size_t clen, uint8_t *out);
+size_t		 chunk_unstrip(const uint8_t *, size_t, const uint8_t *col,
+		    size_t clen, uint8_t *out, size_t outlen);
+
 /* Header fields without decoding: 0, or -1 when the header is bad. */
 int		 chunk_peek(const uint8_t *, size_t, uint32_t *count,
 		    int64_t *first, int64_t *last);

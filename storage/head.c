@@ -9,20 +9,26 @@
  * have the same timestamps, hence the same spans and boundaries, and seal
  * together, which lets them share one timestamp column on disk.
  *
- * An open chunk keeps only its newest samples in memory: an appender (the
- * tail) that becomes a segment, a Gorilla chunk of its own, every
+ * An open chunk keeps only its newest samples in memory: an appender
+ * (the tail) that becomes a segment, a Gorilla chunk of its own, every
  * head_segment_samples samples.  A flush writes the segments made since
  * the last one to HEAD, keyed by (series id, first time), and forgets
- * them; it also writes the tail there as it is, under the key its segment
- * will have, so that on disk a series is always at one flush or the next.
- * A sealed chunk is first closed; the next flush reads its segments back,
- * encodes the sealed chunk for good (packed values, shared timestamps; see
- * storage/FORMAT.md), writes it and deletes the segments, all of one
- * series in one transaction.  So a flush writes each sample about twice
- * (in a segment, then in the sealed chunk) plus the small tail, where
- * rewriting whole open chunks at every flush wrote it up to a few hundred
- * times, and memory holds at most a segment's worth of an open chunk.
- * At open the segments on disk become the open chunks again.
+ * them; it also writes the tail there as it is, under a key of its own,
+ * so that on disk a series is always at one flush or the next.  A
+ * sealed chunk is first closed; the next flush begins by reading its
+ * segments back, encoding the sealed chunk for good (packed values,
+ * shared timestamps; see storage/FORMAT.md), writing it and deleting
+ * the segments, in one transaction for all of a series' closed chunks.
+ * Those transactions are few and large (up to thousands of series), so
+ * that the sealed chunks pack into few, full groups (chunkdb.c); the
+ * new segments and tails follow in smaller ones.  A crash in between
+ * finds a series' closed chunks sealed and its open chunk as of the
+ * last flush: nothing the last flush wrote is lost, nothing is there
+ * twice.  So a flush writes each sample about twice (in a segment, then
+ * in the sealed chunk) plus the small tail, where rewriting whole open
+ * chunks at every flush wrote it up to a few hundred times, and memory
+ * holds at most a segment's worth of an open chunk.  At open the
+ * segments on disk become the open chunks again.
  *
  * Every change to a series' head fields happens under its stripe lock,
  * which readers take to copy the head out.
@@ -36,7 +42,6 @@
 #include "chunk.h"
 #include "keys.h"
 #include "kv.h"
-#include "meta.h"
 #include "store_int.h"
 #include "xmalloc.h"
 
@@ -50,6 +55,16 @@
  */
 #define FLUSH_TXN_BYTES		(256u << 10)
 #define FLUSH_TXN_SERIES	128
+/*
+ * Closed chunks are sealed first, in transactions of their own that may
+ * be much larger: the sealed chunks' bytes live in overflow pages, which
+ * LMDB frees after the commit instead of keeping them, and the more
+ * chunks a transaction has, the fewer and fuller the groups it packs them
+ * in (chunkdb.c).  The segments it deletes do touch a HEAD page or so a
+ * series, which LMDB keeps.
+ */
+#define SEAL_TXN_BYTES		(8u << 20)
+#define SEAL_TXN_SERIES		4096
 /* Most bytes one more sample may add to a chunk (a Gorilla sample with
  * both fields in full takes 4 + 64 + 13 + 64 bits). */
 #define HEAD_SAMPLE_MAX		20
@@ -288,6 +303,8 @@ struct flush_ctx {
 	struct series	**v;
 	size_t		  n;
 	uint64_t	  chunks, columns, bad;
+	/* The sealed chunks of a seal transaction, newest first. */
+	struct sealed	 *sealed;
 	/* Scratch: a closed chunk's samples, its keys, the tail's bytes. */
 	int64_t		 *t;
 	double		 *val;
@@ -421,11 +438,12 @@ seg_del_found(struct kv_txn *txn, struct flush_ctx *fc, uint64_t id)
 
 /*
  * A closed chunk becomes a sealed one: its segments from disk and memory
- * are merged and encoded for good, written, and deleted from HEAD.
+ * are merged and encoded for good, added to the batch, and deleted from
+ * HEAD.
  */
 static int
-merge_closed(struct kv_txn *txn, struct flush_ctx *fc, struct series *s,
-    struct hchunk *c)
+merge_closed(struct kv_txn *txn, struct flush_ctx *fc,
+    struct chunkdb_batch *cb, struct series *s, struct hchunk *c)
 {
 	struct chunk_app	*app;
 	struct sealed		*p;
@@ -463,11 +481,127 @@ merge_closed(struct kv_txn *txn, struct flush_ctx *fc, struct series *s,
 	memcpy(p->data, data, len);
 	memcpy(p->data + len, times, tlen);
 	chunk_app_free(app);
-	rc = chunkdb_put(txn, fc->st->next_seq + fc->chunks, s->id, p->first,
-	    p, &fc->columns);
+	/* The batch refers to P until the transaction ends. */
+	p->next = fc->sealed;
+	fc->sealed = p;
+	chunkdb_batch_add(cb, s->id, p);
 	fc->chunks++;
-	free(p);
-	return rc;
+	return 0;
+}
+
+static void
+sealed_free(struct flush_ctx *fc)
+{
+	struct sealed *p, *next;
+
+	for (p = fc->sealed; p != NULL; p = next) {
+		next = p->next;
+		free(p);
+	}
+	fc->sealed = NULL;
+}
+
+/*
+ * The closed chunks of a group of series: merged, written as groups of
+ * chunks, and their segments deleted, in this one transaction, so a crash
+ * finds each chunk either in its segments or sealed, never both.
+ */
+static int
+seal_txn(struct kv_txn *txn, void *arg)
+{
+	struct flush_ctx	*fc = arg;
+	struct chunkdb_batch	*cb = chunkdb_batch_new();
+	struct series		*s;
+	struct hchunk		*c;
+	pthread_mutex_t		*lk;
+	size_t			 i;
+	int			 rc = 0;
+
+	/* kv_write may run this again after growing the map. */
+	sealed_free(fc);
+	fc->chunks = fc->columns = fc->bad = 0;
+	for (i = 0; i < fc->n && rc >= 0; i++) {
+		s = fc->v[i];
+		lk = store_stripe(fc->st, s->id);
+		pthread_mutex_lock(lk);
+		for (c = s->closed; c != NULL && rc >= 0; c = c->next) {
+			if (!c->drop)
+				rc = merge_closed(txn, fc, cb, s, c);
+			else if ((rc = seg_scan(txn, fc, s->id, c->first,
+			    c->last, 0)) >= 0 && (rc = seg_del_found(txn, fc,
+			    s->id)) >= 0)
+				rc = tail_take(txn, fc, s->id, c->first,
+				    c->last, 0);
+		}
+		pthread_mutex_unlock(lk);
+	}
+	/* The writer lock keeps the closed chunks as they are. */
+	if (rc >= 0)
+		rc = chunkdb_batch_write(txn, cb, &fc->columns);
+	chunkdb_batch_free(cb);
+	sealed_free(fc);
+	return rc < 0 ? rc : 0;
+}
+
+/* The closed chunks are on disk, sealed: forget them. */
+static void
+seal_done(struct store *st, struct series **v, size_t n)
+{
+	struct hchunk	*c, *next;
+	pthread_mutex_t	*lk;
+	size_t		 i;
+
+	for (i = 0; i < n; i++) {
+		lk = store_stripe(st, v[i]->id);
+		pthread_mutex_lock(lk);
+		for (c = v[i]->closed; c != NULL; c = next) {
+			next = c->next;
+			hchunk_free(c);
+		}
+		v[i]->closed = NULL;
+		v[i]->npending = 0;
+		pthread_mutex_unlock(lk);
+	}
+}
+
+/*
+ * Seal the closed chunks of every dirty series.  On failure those not yet
+ * sealed stay closed, and the flush stops there: a series' new segments
+ * and tail must not go to disk before its closed chunks are sealed, whose
+ * tail on disk the new one would replace.
+ */
+static int
+flush_sealed(struct store *st, struct flush_ctx *fc, uint64_t *bad,
+    char *err, size_t errlen)
+{
+	struct series		**v;
+	struct hchunk		*c;
+	size_t			 n = 0, start, end, i, bytes;
+	int			 rc = 0;
+
+	v = xcalloc(st->ndirty + 1, sizeof(*v));
+	for (i = 0; i < st->ndirty; i++)
+		if (st->dirty[i]->closed != NULL)
+			v[n++] = st->dirty[i];
+	for (start = 0; start < n; start = end) {
+		for (end = start, bytes = 0; end < n && (end == start ||
+		    (bytes < SEAL_TXN_BYTES && end - start < SEAL_TXN_SERIES));
+		    end++)
+			for (c = v[end]->closed; c != NULL; c = c->next)
+				bytes += c->bytes + 64;
+		fc->v = v + start;
+		fc->n = end - start;
+		if ((rc = kv_write(st->kv, seal_txn, fc, err, errlen)) < 0)
+			break;
+		seal_done(st, fc->v, fc->n);
+		*bad += fc->bad;
+		pthread_mutex_lock(&st->statlock);
+		st->st.chunks_written += fc->chunks;
+		st->st.columns_written += fc->columns;
+		pthread_mutex_unlock(&st->statlock);
+	}
+	free(v);
+	return rc < 0 ? -1 : 0;
 }
 
 static int
@@ -491,26 +625,18 @@ tail_del(struct kv_txn *txn, uint64_t id)
 	return rc == KV_NOTFOUND ? 0 : rc;
 }
 
-/* One series: its closed chunks, then the open chunk's new segments and
- * its tail.  Stripe lock held. */
+/* One series: the open chunk's new segments and its tail (its closed
+ * chunks are sealed by now).  Stripe lock held. */
 static int
 flush_series(struct kv_txn *txn, struct flush_ctx *fc, struct series *s)
 {
-	struct hchunk	*c;
 	struct seg	*g;
 	uint8_t		 key[TAIL_KEY_LEN];
 	size_t		 len;
 	int		 rc = 0;
 
-	for (c = s->closed; c != NULL && rc >= 0; c = c->next) {
-		if (!c->drop)
-			rc = merge_closed(txn, fc, s, c);
-		else if ((rc = seg_scan(txn, fc, s->id, c->first, c->last,
-		    0)) >= 0 && (rc = seg_del_found(txn, fc, s->id)) >= 0)
-			rc = tail_take(txn, fc, s->id, c->first, c->last, 0);
-	}
-	if (rc < 0 || s->open == NULL)
-		return rc;
+	if (s->open == NULL)
+		return 0;
 	for (g = s->open->mem; g != NULL && rc >= 0; g = g->next)
 		rc = seg_put(txn, s->id, g->first, g->data, g->len);
 	/* A tail that just became a segment is in it now. */
@@ -535,25 +661,20 @@ flush_txn(struct kv_txn *txn, void *arg)
 	size_t			 i;
 	int			 rc = 0;
 
-	fc->chunks = fc->columns = fc->bad = 0;
 	for (i = 0; i < fc->n && rc >= 0; i++) {
 		lk = store_stripe(fc->st, fc->v[i]->id);
 		pthread_mutex_lock(lk);
 		rc = flush_series(txn, fc, fc->v[i]);
 		pthread_mutex_unlock(lk);
 	}
-	if (rc >= 0 && fc->chunks > 0)
-		rc = meta_put_i64(txn, "next_seq",
-		    (int64_t)(fc->st->next_seq + fc->chunks));
 	return rc < 0 ? rc : 0;
 }
 
-/* The writes are on disk: forget the closed chunks and the segments.
- * Nothing changed meanwhile: the writer lock is held throughout. */
+/* The writes are on disk: forget the segments.  Nothing changed
+ * meanwhile: the writer lock is held throughout. */
 static void
 flush_done(struct store *st, struct series **v, size_t n)
 {
-	struct hchunk	*c, *next;
 	struct seg	*g;
 	pthread_mutex_t	*lk;
 	size_t		 i;
@@ -561,12 +682,6 @@ flush_done(struct store *st, struct series **v, size_t n)
 	for (i = 0; i < n; i++) {
 		lk = store_stripe(st, v[i]->id);
 		pthread_mutex_lock(lk);
-		for (c = v[i]->closed; c != NULL; c = next) {
-			next = c->next;
-			hchunk_free(c);
-		}
-		v[i]->closed = NULL;
-		v[i]->npending = 0;
 		if (v[i]->open != NULL) {
 			for (g = v[i]->open->mem; g != NULL; g = g->next)
 				v[i]->open->ondisk++;
@@ -581,18 +696,14 @@ flush_done(struct store *st, struct series **v, size_t n)
 static size_t
 flush_bytes(const struct series *s)
 {
-	const struct hchunk	*c;
 	const struct seg	*g;
 	size_t			 n = 64;
 
 	/*
-	 * What a transaction holds is pages: a merge deletes segments that
-	 * sit among the series' own and writes its chunk, index entry and
-	 * maybe column, a page at least; a new segment too lands among the
-	 * series' own.  Only tails, apart and side by side, share pages.
+	 * What a transaction holds is pages: a new segment lands among the
+	 * series' own, a page at least.  Only tails, apart and side by
+	 * side, share pages.
 	 */
-	for (c = s->closed; c != NULL; c = c->next)
-		n += c->drop ? 4096 : 2 * (size_t)c->count + 4096;
 	if (s->open != NULL)
 		for (g = s->open->mem; g != NULL; g = g->next)
 			n += g->len + 4096;
@@ -615,7 +726,8 @@ head_flush(struct store *st, char *err, size_t errlen)
 
 	memset(&fc, 0, sizeof(fc));
 	fc.st = st;
-	while (start < st->ndirty) {
+	rc = flush_sealed(st, &fc, &bad, err, errlen);
+	while (rc >= 0 && start < st->ndirty) {
 		for (end = start, bytes = 0; end < st->ndirty &&
 		    (end == start || (bytes < FLUSH_TXN_BYTES &&
 		    end - start < FLUSH_TXN_SERIES)); end++)
@@ -626,12 +738,6 @@ head_flush(struct store *st, char *err, size_t errlen)
 		if (rc < 0)
 			break;
 		flush_done(st, fc.v, fc.n);
-		st->next_seq += fc.chunks;
-		bad += fc.bad;
-		pthread_mutex_lock(&st->statlock);
-		st->st.chunks_written += fc.chunks;
-		st->st.columns_written += fc.columns;
-		pthread_mutex_unlock(&st->statlock);
 		start = end;
 	}
 	flush_ctx_free(&fc);

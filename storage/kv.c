@@ -29,8 +29,15 @@
 
 #define KV_DEFAULT_INITIAL	(64ULL << 20)
 #define KV_MAX_READERS		510
-/* Below this much free space a file is not worth rewriting at close. */
-#define KV_COMPACT_MIN		(1ULL << 20)
+/*
+ * A file is rewritten at close when at least 1/KV_COMPACT_SHARE of it is
+ * free pages (and at least KV_COMPACT_MIN bytes): the head segments and
+ * tails that a clean close deletes, typically, which a big store keeps
+ * for its next run to reuse and a small one is better without.
+ */
+#define KV_COMPACT_SHARE	8
+#define KV_COMPACT_MIN		(64ULL << 10)
+#define KV_REPACK_TXN		(64u << 20)
 
 struct kv {
 	MDB_env			*env;
@@ -40,6 +47,7 @@ struct kv {
 	uint64_t		 map_size;
 	uint64_t		 map_max;
 	uint64_t		 grows;
+	int			 ready;		/* databases open */
 	/* Shared by read transactions, exclusive while the map grows. */
 	pthread_rwlock_t	 maplock;
 };
@@ -62,12 +70,10 @@ static const struct {
 	unsigned	 flags;
 } kv_dbs[KV_DB_COUNT] = {
 	[KV_DB_META] =		{ "meta", 0 },
-	[KV_DB_SERIES] =	{ "series", 0 },
-	[KV_DB_SERIES_HASH] =	{ "series_hash", MDB_DUPSORT | MDB_DUPFIXED },
-	[KV_DB_POSTINGS] =	{ "postings", MDB_DUPSORT | MDB_DUPFIXED },
+	[KV_DB_POSTINGS] =	{ "postings", MDB_DUPSORT },
+	[KV_DB_LONG] =		{ "long_values", 0 },
 	[KV_DB_CHUNKS] =	{ "chunks", 0 },
-	[KV_DB_CINDEX] =	{ "chunk_index", MDB_DUPSORT | MDB_DUPFIXED },
-	[KV_DB_TIMES] =		{ "time_columns", 0 },
+	[KV_DB_CINDEX] =	{ "chunk_index", MDB_DUPSORT },
 	[KV_DB_HEAD] =		{ "head", 0 },
 	[KV_DB_ROLLUP] =	{ "rollup", 0 },
 	[KV_DB_ALERT_STATE] =	{ "alert_state", 0 },
@@ -247,6 +253,7 @@ kv_open(const struct kv_opts *o, char *err, size_t errlen)
 	kv->map_size = info.me_mapsize;
 	if (kv_open_dbis(kv, err, errlen) == -1)
 		goto fail;
+	kv->ready = 1;
 	return kv;
 
 fail:
@@ -255,9 +262,94 @@ fail:
 }
 
 /*
- * Rewrite the file without its free pages: a compacted copy next to it,
- * synced, then renamed over it once the environment is closed.  A crash
- * leaves either file whole; a stale copy is removed at the next open.
+ * Copy every record of the environment into a new one at PATH, in key
+ * order with MDB_APPEND, which fills every page (a page split in the
+ * middle of the tree leaves two half-full ones, and a byte copy of the
+ * pages would keep them so), committing every KV_REPACK_TXN bytes.
+ */
+static int
+kv_repack(struct kv *kv, const char *path, char *err, size_t errlen)
+{
+	MDB_env		*ne = NULL;
+	MDB_txn		*rt = NULL, *wt = NULL;
+	MDB_cursor	*c = NULL;
+	MDB_dbi		 nd[KV_DB_COUNT];
+	MDB_val		 k, v;
+	char		*prev = NULL;
+	size_t		 plen = 0, pcap = 0, bytes = 0;
+	unsigned	 flags;
+	int		 i, rc, op;
+
+	if ((rc = mdb_env_create(&ne)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(ne, KV_DB_COUNT)) != 0 ||
+	    (rc = mdb_env_set_mapsize(ne, kv->map_size)) != 0 ||
+	    (rc = mdb_env_open(ne, path, MDB_NOSUBDIR | MDB_NOLOCK |
+	    MDB_NOSYNC, 0640)) != 0 ||
+	    (rc = mdb_txn_begin(kv->env, NULL, MDB_RDONLY, &rt)) != 0 ||
+	    (rc = mdb_txn_begin(ne, NULL, 0, &wt)) != 0)
+		goto out;
+	for (i = 0; i < KV_DB_COUNT; i++)
+		if ((rc = mdb_dbi_open(wt, kv_dbs[i].name, kv_dbs[i].flags |
+		    MDB_CREATE, &nd[i])) != 0)
+			goto out;
+	for (i = 0; i < KV_DB_COUNT && rc == 0; i++) {
+		if ((rc = mdb_cursor_open(rt, kv->dbi[i], &c)) != 0)
+			break;
+		plen = 0;
+		for (op = MDB_FIRST; (rc = mdb_cursor_get(c, &k, &v, op)) == 0;
+		    op = MDB_NEXT) {
+			flags = MDB_APPEND;
+			if ((kv_dbs[i].flags & MDB_DUPSORT) && prev != NULL &&
+			    k.mv_size == plen && memcmp(k.mv_data, prev,
+			    plen) == 0)
+				flags = MDB_APPENDDUP;
+			if ((rc = mdb_put(wt, nd[i], &k, &v, flags)) != 0)
+				break;
+			if (k.mv_size > pcap) {
+				pcap = k.mv_size * 2;
+				prev = xreallocarray(prev, 1, pcap);
+			}
+			memcpy(prev, k.mv_data, k.mv_size);
+			plen = k.mv_size;
+			if ((bytes += k.mv_size + v.mv_size) < KV_REPACK_TXN)
+				continue;
+			bytes = 0;
+			rc = mdb_txn_commit(wt);
+			wt = NULL;
+			if (rc != 0 || (rc = mdb_txn_begin(ne, NULL, 0,
+			    &wt)) != 0)
+				break;
+		}
+		mdb_cursor_close(c);
+		c = NULL;
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+	}
+	if (rc == 0) {
+		rc = mdb_txn_commit(wt);
+		wt = NULL;
+	}
+	if (rc == 0)
+		rc = mdb_env_sync(ne, 1);
+out:
+	if (rc != 0)
+		snprintf(err, errlen, "compacting %s: %s", kv->dir,
+		    mdb_strerror(rc));
+	if (wt != NULL)
+		mdb_txn_abort(wt);
+	if (rt != NULL)
+		mdb_txn_abort(rt);
+	if (ne != NULL)
+		mdb_env_close(ne);
+	free(prev);
+	return rc != 0 ? -1 : 0;
+}
+
+/*
+ * Rewrite the file without its free pages and with full ones: a repacked
+ * copy next to it, synced, then renamed over it once the environment is
+ * closed.  A crash leaves either file whole; a stale copy is removed at
+ * the next open.
  */
 static int
 kv_compact(struct kv *kv, char *err, size_t errlen)
@@ -267,21 +359,11 @@ kv_compact(struct kv *kv, char *err, size_t errlen)
 
 	xasprintf(&tmp, "%s/data.mdb.compact", kv->dir);
 	xasprintf(&path, "%s/data.mdb", kv->dir);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd == -1) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if ((rc = mdb_env_copyfd2(kv->env, fd, MDB_CP_COMPACT)) != 0 ||
-	    fsync(fd) == -1) {
-		snprintf(err, errlen, "compacting %s: %s", path, rc != 0 ?
-		    mdb_strerror(rc) : strerror(errno));
-		close(fd);
+	(void)unlink(tmp);
+	if (kv_repack(kv, tmp, err, errlen) == -1) {
 		unlink(tmp);
-		rc = -1;
 		goto out;
 	}
-	close(fd);
 	mdb_env_close(kv->env);
 	kv->env = NULL;
 	if (rename(tmp, path) == -1) {
@@ -309,20 +391,63 @@ kv_close_compact(struct kv *kv, char *err, size_t errlen)
 	if (kv == NULL)
 		return 0;
 	kv_info(kv, &info);
-	if (info.free_bytes > info.used_bytes &&
-	    info.free_bytes > KV_COMPACT_MIN)
+	if (info.free_bytes * KV_COMPACT_SHARE >= info.used_bytes +
+	    info.free_bytes && info.free_bytes >= KV_COMPACT_MIN)
 		rc = kv_compact(kv, err, errlen);
 	kv_close(kv);
 	return rc;
 }
 
+/* Whether no database holds a record. */
+static int
+kv_empty(struct kv *kv)
+{
+	MDB_txn		*t;
+	MDB_stat	 st;
+	int		 i, empty = 1;
+
+	if (mdb_txn_begin(kv->env, NULL, MDB_RDONLY, &t) != 0)
+		return 0;
+	for (i = 0; i < KV_DB_COUNT && empty; i++)
+		if (mdb_stat(t, kv->dbi[i], &st) != 0 || st.ms_entries > 0)
+			empty = 0;
+	mdb_txn_abort(t);
+	return empty;
+}
+
+static void
+kv_unlink(struct kv *kv, const char *name)
+{
+	char *path;
+
+	xasprintf(&path, "%s/%s", kv->dir, name);
+	(void)unlink(path);
+	free(path);
+}
+
+/*
+ * The lock file only matters while the environment is open (it holds the
+ * reader table), and the directory lock keeps every other monitord out
+ * until we are done: remove it, and the data file too when it holds
+ * nothing, so that an unused environment costs no disk at all.
+ */
 void
 kv_close(struct kv *kv)
 {
+	int empty = 0;
+
 	if (kv == NULL)
 		return;
-	if (kv->env != NULL)
+	if (kv->env != NULL) {
+		if (kv->ready)
+			empty = kv_empty(kv);
 		mdb_env_close(kv->env);
+	}
+	if (kv->ready) {
+		kv_unlink(kv, "lock.mdb");
+		if (empty)
+			kv_unlink(kv, "data.mdb");
+	}
 	kv_unlock_dir(kv);
 	pthread_rwlock_destroy(&kv->maplock);
 	free(kv->dir);
@@ -594,7 +719,9 @@ kv_append(struct kv_txn *txn, enum kv_db db, const void *key, size_t klen,
 	unsigned	flags;
 	int		rc;
 
-	flags = kv_dbs[db].flags & MDB_DUPSORT ? MDB_APPENDDUP : MDB_APPEND;
+	/* A dup database appends a new last key, or a value to a key. */
+	flags = kv_dbs[db].flags & MDB_DUPSORT ? MDB_APPEND | MDB_APPENDDUP :
+	    MDB_APPEND;
 	rc = mdb_put(txn->t, txn->kv->dbi[db], &k, &v, flags);
 	if (rc == MDB_KEYEXIST)
 		rc = mdb_put(txn->t, txn->kv->dbi[db], &k, &v, 0);
@@ -649,8 +776,6 @@ kv_cursor_get(struct kv_cursor *cur, enum kv_op op, struct kv_val *key,
 		[KV_NEXT_NODUP] = MDB_NEXT_NODUP,
 		[KV_SET_RANGE] = MDB_SET_RANGE,
 		[KV_SET_KEY] = MDB_SET_KEY,
-		[KV_GET_MULTIPLE] = MDB_GET_MULTIPLE,
-		[KV_NEXT_MULTIPLE] = MDB_NEXT_MULTIPLE,
 		[KV_GET_BOTH_RANGE] = MDB_GET_BOTH_RANGE,
 		[KV_FIRST_DUP] = MDB_FIRST_DUP,
 		[KV_LAST_DUP] = MDB_LAST_DUP,
@@ -668,25 +793,7 @@ kv_cursor_get(struct kv_cursor *cur, enum kv_op op, struct kv_val *key,
 		v.mv_size = val->len;
 		v.mv_data = (void *)val->data;
 	}
-	if (op == KV_GET_MULTIPLE || op == KV_NEXT_MULTIPLE) {
-		/*
-		 * A key with a single value has no duplicate page, and
-		 * LMDB 0.9.24 may then answer GET_MULTIPLE with a stale
-		 * page of the previous key: take the value itself.
-		 */
-		size_t count;
-
-		if ((rc = mdb_cursor_count(cur->c, &count)) != 0)
-			return kv_fail(cur->txn, "cursor count", cur->db, rc);
-		if (count == 1)
-			rc = op == KV_GET_MULTIPLE ? mdb_cursor_get(cur->c, &k,
-			    &v, MDB_GET_CURRENT) : MDB_NOTFOUND;
-		else if ((rc = mdb_cursor_get(cur->c, &k, &v, ops[op])) == 0)
-			/* These leave the key out. */
-			rc = mdb_cursor_get(cur->c, &k, &(MDB_val){ 0, NULL },
-			    MDB_GET_CURRENT);
-	} else
-		rc = mdb_cursor_get(cur->c, &k, &v, ops[op]);
+	rc = mdb_cursor_get(cur->c, &k, &v, ops[op]);
 	if (rc != 0)
 		return kv_fail(cur->txn, "cursor get", cur->db, rc);
 	if (key != NULL) {

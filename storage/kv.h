@@ -4,8 +4,8 @@
  * One environment per data directory, with a fixed set of named databases
  * (enum kv_db).  Keys are byte strings compared with memcmp, so the store
  * writes numbers big-endian (keys.h) and range scans follow numeric order.
- * POSTINGS, SERIES_HASH and CINDEX are sorted-duplicate databases of
- * fixed-size values (8-byte series ids; 16-byte chunk references).
+ * POSTINGS and CINDEX are sorted-duplicate databases of variable-size
+ * values (segments of lists, at most kv_max_key() bytes each).
  *
  * Writes go through kv_write(), which runs a callback inside one write
  * transaction and commits it.  When the memory map is full the transaction
@@ -36,13 +36,11 @@
 
 enum kv_db {
 	KV_DB_META,		/* format record, counters, rollup progress */
-	KV_DB_SERIES,		/* series id -> canonical label string */
-	KV_DB_SERIES_HASH,	/* label-string hash -> series ids (dup) */
-	KV_DB_POSTINGS,		/* "name\0value" -> series ids (dup) */
-	KV_DB_CHUNKS,		/* sequence -> series id, sealed chunk */
-	KV_DB_CINDEX,		/* series id -> (first time, sequence) (dup) */
-	KV_DB_TIMES,		/* (first, last, count, CRC) -> timestamps */
-	KV_DB_HEAD,		/* series id -> checkpoint of the open chunk */
+	KV_DB_POSTINGS,		/* "name\0value" -> id segments (dup) */
+	KV_DB_LONG,		/* long postings key -> the whole value */
+	KV_DB_CHUNKS,		/* group key -> sealed chunks of a group */
+	KV_DB_CINDEX,		/* series id -> chunk references (dup) */
+	KV_DB_HEAD,		/* open chunks: segments and tails */
 	KV_DB_ROLLUP,		/* (tier, series id, block start) -> block */
 	/* The alerting environment (DATA_DIR/alerts); empty in the store's. */
 	KV_DB_ALERT_STATE,	/* rule key, fingerprint -> alert record */
@@ -66,8 +64,6 @@ enum kv_op {
 	KV_NEXT_NODUP,		/* first value of the next key */
 	KV_SET_RANGE,		/* first key >= the given key */
 	KV_SET_KEY,		/* exactly the given key */
-	KV_GET_MULTIPLE,	/* dup databases: a run of values at the cursor */
-	KV_NEXT_MULTIPLE,	/* the next run of values of the same key */
 	KV_GET_BOTH_RANGE,	/* the key, and its first value >= the given */
 	KV_FIRST_DUP,		/* first value of the current key */
 	KV_LAST_DUP,		/* last value of the current key */
@@ -100,10 +96,13 @@ struct kv_txn;
 struct kv_cursor;
 
 struct kv	*kv_open(const struct kv_opts *, char *err, size_t errlen);
+/* Close; lock.mdb is removed, and data.mdb too when no database holds a
+ * record. */
 void		 kv_close(struct kv *);
 /*
- * Close; first, when more than half of the file is free pages (LMDB never
- * shrinks it), rewrite it compacted.  Only with no transaction open.  -1
+ * Close; first, when at least an eighth of the file is free pages (LMDB
+ * never shrinks it), rewrite it compacted: every record copied in key
+ * order, so that every page is full.  Only with no transaction open.  -1
  * when the rewrite failed (the file is then as it was); always closes.
  */
 int		 kv_close_compact(struct kv *, char *err, size_t errlen);

@@ -85,7 +85,7 @@ meta_check(struct kv *kv, const char *dir, char *err, size_t errlen)
 		kv_read_end(txn);
 		return -1;
 	}
-	empty = db_empty(txn, KV_DB_SERIES) && db_empty(txn, KV_DB_CHUNKS);
+	empty = db_empty(txn, KV_DB_POSTINGS) && db_empty(txn, KV_DB_CHUNKS);
 	kv_read_end(txn);
 	if (!empty) {
 		snprintf(err, errlen, "%s: not a monitord store (no format "

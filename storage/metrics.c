@@ -53,9 +53,11 @@ const struct metric_def store_metrics[] = {
 	[SM_COLUMNS_WRITTEN] = { "monitord_store_time_columns_written_total",
 	  METRIC_COUNTER, "",
 	  "Timestamp columns written; series scraped together share one, so "
-	  "this grows with targets, not series." },
+	  "this grows with targets, not series (a column is written once in "
+	  "each group of chunks that uses it)." },
 	[SM_COLUMNS_DELETED] = { "monitord_store_time_columns_deleted_total",
-	  METRIC_COUNTER, "", "Timestamp columns deleted by retention." },
+	  METRIC_COUNTER, "", "Timestamp columns deleted by retention, with "
+	  "the group of chunks that holds them." },
 	[SM_BLOCKS_WRITTEN] = { "monitord_store_rollup_blocks_written_total",
 	  METRIC_COUNTER, "", "Rollup blocks (5m and 1h tiers) written." },
 	[SM_BLOCKS_DELETED] = { "monitord_store_rollup_blocks_deleted_total",

@@ -1,13 +1,18 @@
 /*
- * postings: from label matchers to sorted lists of series ids.
+ * postings: from label matchers to sorted lists of series ids, and the
+ * lists themselves on disk.
  *
  * The POSTINGS database maps "name\0value" to the ids of the series with
- * that label (sorted 8-byte big-endian duplicates), and the one-byte key
- * "\0" to every id.  All values of a label name are adjacent, so an
- * equality is one lookup, and a regex or != walks only that name's values.
- * Label values too long for an LMDB key are stored as "name\0" + a prefix
- * + "\0" + a hash of the whole value; such a key's real value is read from
- * one of its series when a regex needs it.
+ * that label, and the one-byte key "\0" to every id.  A key's ids are
+ * sorted duplicates that are segments of the list: each the first id as
+ * 8 big-endian bytes (so LMDB sorts segments by it), then the gaps to the
+ * next ids as varints, at most SEG_MAX bytes.  Series ids are handed out
+ * in increasing order, so a new series extends the last segment of each
+ * of its keys: a read-modify-write of a few hundred bytes.  All values of
+ * a label name are adjacent, so an equality is one lookup, and a regex or
+ * != walks only that name's values.  Label values too long for an LMDB key
+ * are stored as "name\0" + a prefix + "\0" + a hash of the whole value;
+ * LONG maps such a key to the whole value.
  *
  * The evaluation follows Prometheus: a matcher that does not match the
  * empty string selects the series having a matching value (intersection);
@@ -28,6 +33,9 @@
 #include "store_int.h"
 #include "xmalloc.h"
 
+/* Under LMDB's limit of 511 bytes for a sorted duplicate. */
+#define SEG_MAX		480
+
 size_t
 postings_key(uint8_t *out, const char *name, const char *value)
 {
@@ -47,6 +55,16 @@ postings_key(uint8_t *out, const char *name, const char *value)
 	return POSTINGS_KEY_MAX;
 }
 
+/* Whether a postings key is the long form (a NUL inside the value). */
+static int
+key_is_long(const void *key, size_t klen)
+{
+	size_t nl = strnlen(key, klen);
+
+	return nl + 1 < klen && memchr((const char *)key + nl + 1, '\0',
+	    klen - nl - 1) != NULL;
+}
+
 void
 ids_free(struct store_ids *ids)
 {
@@ -55,16 +73,236 @@ ids_free(struct store_ids *ids)
 }
 
 static void
-ids_add(struct store_ids *ids, const uint8_t *p, size_t n)
+ids_push(struct store_ids *ids, uint64_t id)
 {
-	size_t i;
-
-	if (ids->n + n > ids->cap) {
-		ids->cap = (ids->n + n) * 2;
+	if (ids->n == ids->cap) {
+		ids->cap = ids->cap ? ids->cap * 2 : 64;
 		ids->v = xreallocarray(ids->v, ids->cap, sizeof(*ids->v));
 	}
+	ids->v[ids->n++] = id;
+}
+
+int
+postings_seg_decode(const void *data, size_t len, struct store_ids *out)
+{
+	const uint8_t	*p = data;
+	uint64_t	 id, d;
+	size_t		 off = 8, n0 = out->n;
+
+	if (len < 8 || len > SEG_MAX || (id = key_get64(p)) == 0)
+		return KV_ECORRUPT;
+	ids_push(out, id);
+	while (off < len) {
+		if (key_get_uvarint(p, len, &off, &d) == -1 || d == 0 ||
+		    id + d < id) {
+			out->n = n0;
+			return KV_ECORRUPT;
+		}
+		id += d;
+		ids_push(out, id);
+	}
+	return 0;
+}
+
+/*
+ * Encode sorted ids V[0..n) as segments into BUF (room for n * 10 + 8
+ * bytes a segment), their lengths into LENS; the count of segments.
+ */
+static size_t
+seg_encode(const uint64_t *v, size_t n, uint8_t *buf, size_t *lens)
+{
+	size_t	i, nseg = 0, off = 0, start = 0, l;
+
+	for (i = 0; i < n; i++) {
+		if (i > 0 && off - start + (l = key_uvarint_len(v[i] -
+		    v[i - 1])) <= SEG_MAX) {
+			off += key_put_uvarint(buf + off, v[i] - v[i - 1]);
+			continue;
+		}
+		if (i > 0)
+			lens[nseg++] = off - start;
+		start = off;
+		key_put64(buf + off, v[i]);
+		off += 8;
+	}
+	if (n > 0)
+		lens[nseg++] = off - start;
+	return nseg;
+}
+
+/* Replace segment OLD (NULL: none) of KEY by the segments of V. */
+static int
+seg_replace(struct kv_txn *txn, const void *key, size_t klen,
+    const uint8_t *old, size_t oldlen, const uint64_t *v, size_t n)
+{
+	uint8_t	*buf;
+	size_t	*lens, nseg, i, off = 0;
+	int	 rc = 0;
+
+	if (old != NULL && (rc = kv_del(txn, KV_DB_POSTINGS, key, klen, old,
+	    oldlen)) < 0)
+		return rc;
+	buf = xmalloc(n * 10 + 8);
+	lens = xcalloc(n + 1, sizeof(*lens));
+	nseg = seg_encode(v, n, buf, lens);
+	for (i = 0; i < nseg && rc == 0; i++) {
+		rc = kv_append(txn, KV_DB_POSTINGS, key, klen, buf + off,
+		    lens[i]);
+		off += lens[i];
+	}
+	free(buf);
+	free(lens);
+	return rc;
+}
+
+/*
+ * Position CUR on the segment of KEY that holds ID or would: the last one
+ * starting at or before it, else the first.  KV_NOTFOUND: no segment.
+ */
+static int
+seg_find(struct kv_cursor *cur, const void *key, size_t klen, uint64_t id,
+    struct kv_val *v)
+{
+	struct kv_val	k = { key, klen };
+	uint8_t		ib[8];
+	int		rc;
+
+	key_put64(ib, id);
+	v->data = ib;
+	v->len = 8;
+	rc = kv_cursor_get(cur, KV_GET_BOTH_RANGE, &k, v);
+	if (rc == 0 && (v->len < 8 || key_get64(v->data) == id))
+		return 0;
+	if (rc == 0) {
+		rc = kv_cursor_get(cur, KV_PREV_DUP, &k, v);
+		if (rc != KV_NOTFOUND)
+			return rc;
+		return kv_cursor_get(cur, KV_FIRST_DUP, &k, v);
+	}
+	if (rc != KV_NOTFOUND)
+		return rc;
+	k.data = key;
+	k.len = klen;
+	if ((rc = kv_cursor_get(cur, KV_SET_KEY, &k, v)) != 0)
+		return rc;
+	return kv_cursor_get(cur, KV_LAST_DUP, &k, v);
+}
+
+/* Add (ADD) or remove ID in the list of KEY; 1 when the list is empty
+ * afterwards. */
+static int
+postings_edit(struct kv_txn *txn, const void *key, size_t klen, uint64_t id,
+    int add)
+{
+	struct kv_cursor	*cur;
+	struct kv_val		 v;
+	struct store_ids	 ids = { NULL, 0, 0 };
+	uint8_t			*old = NULL;
+	size_t			 oldlen = 0, i, j;
+	int			 rc;
+
+	if ((rc = kv_cursor_open(txn, KV_DB_POSTINGS, &cur)) < 0)
+		return rc;
+	rc = seg_find(cur, key, klen, id, &v);
+	if (rc == 0) {
+		old = xmalloc(v.len);
+		memcpy(old, v.data, v.len);
+		oldlen = v.len;
+		rc = postings_seg_decode(old, oldlen, &ids);
+	}
+	kv_cursor_close(cur);
+	if (rc == KV_NOTFOUND && !add)
+		rc = 0;
+	else if (rc == KV_NOTFOUND || rc == 0) {
+		for (i = 0; i < ids.n && ids.v[i] < id; i++)
+			;
+		if (add && (i == ids.n || ids.v[i] != id)) {
+			ids_push(&ids, 0);
+			memmove(ids.v + i + 1, ids.v + i, (ids.n - i - 1) *
+			    sizeof(*ids.v));
+			ids.v[i] = id;
+		} else if (!add && i < ids.n && ids.v[i] == id) {
+			for (j = i + 1; j < ids.n; j++)
+				ids.v[j - 1] = ids.v[j];
+			ids.n--;
+		}
+		rc = seg_replace(txn, key, klen, old, oldlen, ids.v, ids.n);
+	}
+	free(old);
+	ids_free(&ids);
+	if (rc == 0 && !add) {
+		struct kv_val k = { key, klen };
+
+		if ((rc = kv_cursor_open(txn, KV_DB_POSTINGS, &cur)) < 0)
+			return rc;
+		rc = kv_cursor_get(cur, KV_SET_KEY, &k, &v);
+		kv_cursor_close(cur);
+		return rc == KV_NOTFOUND ? 1 : rc;
+	}
+	return rc;
+}
+
+int
+postings_add(struct kv_txn *txn, const void *key, size_t klen,
+    const char *value, const uint64_t *v, size_t n)
+{
+	struct kv_cursor	*cur;
+	struct kv_val		 k = { key, klen }, sv;
+	struct store_ids	 ids = { NULL, 0, 0 };
+	uint8_t			*old = NULL;
+	size_t			 oldlen = 0, i;
+	int			 rc, fresh;
+
+	if (n == 0)
+		return 0;
+	if ((rc = kv_cursor_open(txn, KV_DB_POSTINGS, &cur)) < 0)
+		return rc;
+	rc = kv_cursor_get(cur, KV_SET_KEY, &k, &sv);
+	if (rc == 0)
+		rc = kv_cursor_get(cur, KV_LAST_DUP, &k, &sv);
+	fresh = rc == KV_NOTFOUND;
+	if (rc == 0) {
+		old = xmalloc(sv.len);
+		memcpy(old, sv.data, sv.len);
+		oldlen = sv.len;
+		rc = postings_seg_decode(old, oldlen, &ids);
+	}
+	kv_cursor_close(cur);
+	if (rc < 0 && rc != KV_NOTFOUND)
+		goto out;
+	if (ids.n > 0 && v[0] <= ids.v[ids.n - 1]) {
+		/* Not after the last id (never, as ids only grow): one at a
+		 * time, wherever each belongs. */
+		for (i = 0, rc = 0; i < n && rc >= 0; i++)
+			rc = postings_edit(txn, key, klen, v[i], 1);
+		rc = rc < 0 ? rc : 0;
+		goto out;
+	}
+	/* Extend the last segment. */
 	for (i = 0; i < n; i++)
-		ids->v[ids->n++] = key_get64(p + 8 * i);
+		ids_push(&ids, v[i]);
+	rc = seg_replace(txn, key, klen, old, oldlen, ids.v, ids.n);
+	if (rc == 0 && fresh && key_is_long(key, klen))
+		rc = kv_put(txn, KV_DB_LONG, key, klen, value, strlen(value));
+out:
+	free(old);
+	ids_free(&ids);
+	return rc;
+}
+
+int
+postings_remove(struct kv_txn *txn, const void *key, size_t klen,
+    uint64_t id)
+{
+	int rc;
+
+	rc = postings_edit(txn, key, klen, id, 0);
+	if (rc == 1 && key_is_long(key, klen)) {
+		rc = kv_del(txn, KV_DB_LONG, key, klen, NULL, 0);
+		if (rc == KV_NOTFOUND)
+			rc = 0;
+	}
+	return rc < 0 ? rc : 0;
 }
 
 static int
@@ -125,16 +363,18 @@ ids_subtract(struct store_ids *a, const struct store_ids *b)
 	a->n = k;
 }
 
-/* Append every id of the key at the cursor (positioned on its first). */
+/* Append every id of the key at the cursor (positioned on its first
+ * segment). */
 static int
 read_dups(struct kv_cursor *cur, struct store_ids *out)
 {
 	struct kv_val	k, v;
 	int		rc;
 
-	for (rc = kv_cursor_get(cur, KV_GET_MULTIPLE, &k, &v); rc == 0;
-	    rc = kv_cursor_get(cur, KV_NEXT_MULTIPLE, &k, &v))
-		ids_add(out, v.data, v.len / 8);
+	for (rc = kv_cursor_get(cur, KV_FIRST_DUP, &k, &v); rc == 0;
+	    rc = kv_cursor_get(cur, KV_NEXT_DUP, &k, &v))
+		if ((rc = postings_seg_decode(v.data, v.len, out)) < 0)
+			return rc;
 	return rc == KV_NOTFOUND ? 0 : rc;
 }
 
@@ -155,33 +395,26 @@ read_key(struct kv_txn *txn, const void *key, size_t klen,
 	return rc == KV_NOTFOUND ? 0 : rc;
 }
 
-/*
- * The real value of a long-value key: the label NAME of the key's first
- * series.  Copied into BUF (freed by the caller).
- */
-static int
-long_value(struct kv_txn *txn, const char *name, const void *firstid,
-    char **buf)
+int
+postings_all(struct kv_txn *txn, struct store_ids *out)
 {
-	struct kv_val	 v;
-	struct label	*l;
-	size_t		 i, n;
-	int		 rc;
+	return read_key(txn, POSTINGS_ALL_KEY, 1, out);
+}
 
-	if ((rc = kv_get(txn, KV_DB_SERIES, firstid, 8, &v)) < 0)
+/* The whole value of a long-value key, from LONG. */
+static int
+long_value(struct kv_txn *txn, const void *key, size_t klen, char **buf)
+{
+	struct kv_val	v;
+	int		rc;
+
+	if ((rc = kv_get(txn, KV_DB_LONG, key, klen, &v)) < 0)
 		return rc;
-	if (rc == KV_NOTFOUND || !series_key_valid(v.data, v.len))
-		return KV_NOTFOUND;
-	n = series_nlabels(v.data, v.len);
-	l = xcalloc(n + 1, sizeof(*l));
-	n = series_labels(v.data, v.len, l, n);
-	rc = KV_NOTFOUND;
-	for (i = 0; i < n; i++)
-		if (strcmp(l[i].name, name) == 0) {
-			*buf = xstrdup(l[i].value);
-			rc = 0;
-		}
-	free(l);
+	if (rc == 0) {
+		if (memchr(v.data, '\0', v.len) != NULL)
+			return KV_ECORRUPT;
+		*buf = xstrndup(v.data, v.len);
+	}
 	return rc;
 }
 
@@ -218,7 +451,7 @@ scan_values(struct kv_txn *txn, const char *name, struct matcher *m,
 		if (memchr(val, '\0', vl) != NULL) {
 			free(longv);
 			longv = NULL;
-			if ((rc = long_value(txn, name, v.data, &longv)) < 0)
+			if ((rc = long_value(txn, k.data, k.len, &longv)) < 0)
 				break;
 			if (rc == KV_NOTFOUND)
 				continue;
@@ -309,6 +542,49 @@ done:
 	if (rc < 0)
 		ids_free(out);
 	return rc;
+}
+
+int
+postings_walk(struct kv_txn *txn, postings_walk_fn fn, void *arg)
+{
+	struct kv_cursor	*cur;
+	struct kv_val		 k, v, lv;
+	struct store_ids	 ids = { NULL, 0, 0 };
+	const char		*key, *val;
+	size_t			 nl, vl;
+	int			 rc;
+
+	if ((rc = kv_cursor_open(txn, KV_DB_POSTINGS, &cur)) < 0)
+		return rc;
+	for (rc = kv_cursor_get(cur, KV_FIRST, &k, &v); rc == 0;
+	    rc = kv_cursor_get(cur, KV_NEXT_NODUP, &k, &v)) {
+		key = k.data;
+		nl = strnlen(key, k.len);
+		if (nl == 0 && k.len == 1)
+			continue;	/* every series */
+		if (nl == 0 || nl >= k.len) {
+			rc = KV_ECORRUPT;
+			break;
+		}
+		val = key + nl + 1;
+		vl = k.len - nl - 1;
+		if (memchr(val, '\0', vl) != NULL) {
+			if ((rc = kv_get(txn, KV_DB_LONG, k.data, k.len,
+			    &lv)) != 0 || memchr(lv.data, '\0', lv.len)) {
+				rc = rc < 0 ? rc : KV_ECORRUPT;
+				break;
+			}
+			val = lv.data;
+			vl = lv.len;
+		}
+		ids.n = 0;
+		if ((rc = read_dups(cur, &ids)) < 0 ||
+		    (rc = fn(arg, key, nl, val, vl, &ids)) < 0)
+			break;
+	}
+	kv_cursor_close(cur);
+	ids_free(&ids);
+	return rc == KV_NOTFOUND ? 0 : rc;
 }
 
 static int

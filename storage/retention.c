@@ -218,14 +218,16 @@ columns_txn(struct kv_txn *txn, void *arg)
 {
 	struct col_ctx *cc = arg;
 
+	uint64_t groups = 0;
+
 	cc->deleted = 0;
-	return chunkdb_trim_columns(txn, cc->cut, &cc->deleted);
+	return chunkdb_trim_groups(txn, cc->cut, &groups, &cc->deleted);
 }
 
-/* Timestamp columns go with the last chunks using them, which every
- * batch above has deleted by now. */
+/* Groups of chunks and timestamp columns go with the last chunks using
+ * them, whose references every batch above has deleted by now. */
 static int
-trim_columns(struct store *st, int64_t cut, char *err, size_t errlen)
+trim_groups(struct store *st, int64_t cut, char *err, size_t errlen)
 {
 	struct col_ctx	cc = { cut, 0 };
 	int		rc;
@@ -298,7 +300,7 @@ store_retention_run(struct store *st, int64_t now, char *err, size_t errlen)
 	free(c.r);
 	free(ids);
 	if (rc == 0)
-		rc = trim_columns(st, c.cut[STORE_TIER_RAW], err, errlen);
+		rc = trim_groups(st, c.cut[STORE_TIER_RAW], err, errlen);
 	pthread_mutex_unlock(&st->mlock);
 	return rc;
 }

@@ -3,9 +3,10 @@
  *
  * The index answers which series match (postings.c); whether a series has
  * data in the time range comes from its bounds in memory for raw data, or
- * from its rollup blocks for a tier.  Labels are read from the same read
- * transaction as the postings, so a set is one consistent snapshot, and
- * are copied out so the set outlives the transaction.
+ * from its rollup blocks for a tier.  Labels come from the series in
+ * memory (a series' key never changes), copied out so the set outlives
+ * the index lock; a series removed since the postings were read is left
+ * out.
  */
 #include "config.h"
 
@@ -122,8 +123,7 @@ store_select(struct store *st, const struct store_matcher *sm, size_t n,
 	struct store_ids	  ids = { NULL, 0, 0 };
 	struct store_set	 *set;
 	struct set_entry	 *e;
-	struct kv_val		  v;
-	uint8_t			  k[8];
+	struct series		 *s;
 	size_t			  i;
 	int			  rc;
 
@@ -142,30 +142,24 @@ store_select(struct store *st, const struct store_matcher *sm, size_t n,
 	rc = select_ids(st, txn, ms, n, t0, t1, tier, &ids);
 	if (rc == 0)
 		set->v = xcalloc(ids.n ? ids.n : 1, sizeof(*set->v));
+	if (rc == 0)
+		pthread_rwlock_rdlock(&st->ilock);
 	for (i = 0; rc == 0 && i < ids.n; i++) {
-		key_put64(k, ids.v[i]);
-		if ((rc = kv_get(txn, KV_DB_SERIES, k, 8, &v)) == KV_NOTFOUND) {
-			rc = 0;
-			continue;	/* removed since the postings were read */
-		}
-		if (rc < 0)
-			break;
-		if (!series_key_valid(v.data, v.len)) {
-			snprintf(err, errlen, "select: series %llu: a damaged "
-			    "record", (unsigned long long)ids.v[i]);
-			rc = KV_ECORRUPT;
-			break;
-		}
+		/* Not when removed since the postings were read. */
+		if ((s = series_find_id(&st->idx, ids.v[i])) == NULL)
+			continue;
 		e = &set->v[set->n++];
 		e->id = ids.v[i];
-		e->key = xmalloc(v.len);
-		memcpy(e->key, v.data, v.len);
-		e->nlabels = series_nlabels(e->key, v.len);
+		e->key = xmalloc(s->keylen);
+		memcpy(e->key, s->key, s->keylen);
+		e->nlabels = series_nlabels(e->key, s->keylen);
 		e->labels = xcalloc(e->nlabels + 1, sizeof(*e->labels));
-		e->nlabels = series_labels(e->key, v.len, e->labels,
+		e->nlabels = series_labels(e->key, s->keylen, e->labels,
 		    e->nlabels);
 	}
-	if (rc < 0 && rc != KV_ECORRUPT)
+	if (rc == 0)
+		pthread_rwlock_unlock(&st->ilock);
+	if (rc < 0)
 		snprintf(err, errlen, "select: %s", kv_txn_error(txn));
 	kv_read_end(txn);
 	matchers_free(ms, n);

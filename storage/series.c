@@ -8,9 +8,10 @@
  * a head); both are resized together.  Per-job series counts live in a
  * third small table so the per-job limit costs one lookup.
  *
- * On disk a new series writes its record, its key hash and one postings
- * entry per label plus the all-series entry; deleting it removes exactly
- * those.  The whole index is loaded at open.
+ * On disk a series is only its postings: its id in the list of each of
+ * its label pairs and in the all-series list (postings.c); deleting it
+ * removes exactly those.  The whole index is loaded at open, each series'
+ * key rebuilt from the pairs whose lists hold its id.
  */
 #include "config.h"
 
@@ -344,113 +345,346 @@ series_remove(struct series_index *idx, struct series *s)
 	s->job = NULL;
 }
 
-/* Apply FN (kv_put or kv_del) to every index record of S. */
+/* A postings entry of a new series: its key in the batch's arena. */
+struct pent {
+	const uint8_t	*key;		/* set once the arena stopped moving */
+	size_t		 off, len;
+	const char	*value;		/* the whole label value */
+	uint64_t	 id;
+};
+
+struct pents {
+	struct pent	*v;
+	size_t		 n, cap;
+	uint8_t		*arena;
+	size_t		 alen, acap;
+};
+
+static void
+pents_add(struct pents *pe, const void *key, size_t len, const char *value,
+    uint64_t id)
+{
+	if (pe->n == pe->cap) {
+		pe->cap = pe->cap ? pe->cap * 2 : 256;
+		pe->v = xreallocarray(pe->v, pe->cap, sizeof(*pe->v));
+	}
+	if (pe->alen + len > pe->acap) {
+		pe->acap = (pe->alen + len) * 2;
+		pe->arena = xreallocarray(pe->arena, 1, pe->acap);
+	}
+	memcpy(pe->arena + pe->alen, key, len);
+	pe->v[pe->n].off = pe->alen;
+	pe->v[pe->n].len = len;
+	pe->v[pe->n].value = value;
+	pe->v[pe->n].id = id;
+	pe->n++;
+	pe->alen += len;
+}
+
 static int
-series_records(struct kv_txn *txn, const struct series *s,
-    int (*fn)(struct kv_txn *, enum kv_db, const void *, size_t,
-    const void *, size_t))
+pent_cmp(const void *a, const void *b)
+{
+	const struct pent	*x = a, *y = b;
+	size_t			 n = x->len < y->len ? x->len : y->len;
+	int			 c;
+
+	if ((c = memcmp(x->key, y->key, n)) != 0)
+		return c;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Call FN for each postings key of S (the all-series key first). */
+static int
+series_keys(const struct series *s, int (*fn)(void *, const void *, size_t,
+    const char *), void *arg)
 {
 	struct label	 l[1];
-	uint8_t		 id[8], hash[8], pk[POSTINGS_KEY_MAX];
+	uint8_t		 pk[POSTINGS_KEY_MAX];
 	size_t		 off = 0, n, klen;
 	int		 rc;
 
-	key_put64(id, s->id);
-	key_put64(hash, s->hash);
-	if ((rc = fn(txn, KV_DB_SERIES_HASH, hash, 8, id, 8)) < 0)
-		return rc;
-	if ((rc = fn(txn, KV_DB_POSTINGS, POSTINGS_ALL_KEY, 1, id, 8)) < 0)
+	if ((rc = fn(arg, POSTINGS_ALL_KEY, 1, "")) < 0)
 		return rc;
 	while (off < s->keylen) {
 		n = series_labels(s->key + off, s->keylen - off, l, 1);
 		if (n == 0)
 			break;
 		klen = postings_key(pk, l[0].name, l[0].value);
-		if ((rc = fn(txn, KV_DB_POSTINGS, pk, klen, id, 8)) < 0)
+		if ((rc = fn(arg, pk, klen, l[0].value)) < 0)
 			return rc;
 		off += strlen(l[0].name) + strlen(l[0].value) + 2;
 	}
 	return 0;
 }
 
-static int
-kv_put_any(struct kv_txn *txn, enum kv_db db, const void *k, size_t kl,
-    const void *v, size_t vl)
-{
-	return kv_put(txn, db, k, kl, v, vl);
-}
+struct collect {
+	struct pents	*pe;
+	uint64_t	 id;
+};
 
 static int
-kv_del_any(struct kv_txn *txn, enum kv_db db, const void *k, size_t kl,
-    const void *v, size_t vl)
+collect_key(void *arg, const void *key, size_t len, const char *value)
 {
-	int rc = kv_del(txn, db, k, kl, v, vl);
+	struct collect *c = arg;
 
-	return rc == KV_NOTFOUND ? 0 : rc;
+	pents_add(c->pe, key, len, value, c->id);
+	return 0;
 }
 
+/*
+ * The postings of new series, one read-modify-write per key for the whole
+ * batch: every series of a target shares most of its keys.
+ */
 int
-series_write(struct kv_txn *txn, const struct series *s)
+series_write(struct kv_txn *txn, struct series *const *v, size_t n)
 {
-	uint8_t	id[8];
-	int	rc;
+	struct pents	 pe;
+	struct collect	 c;
+	uint64_t	*ids = NULL;
+	size_t		 i, j, k;
+	int		 rc = 0;
 
-	key_put64(id, s->id);
-	if ((rc = kv_put(txn, KV_DB_SERIES, id, 8, s->key, s->keylen)) < 0)
-		return rc;
-	return series_records(txn, s, kv_put_any);
+	memset(&pe, 0, sizeof(pe));
+	c.pe = &pe;
+	for (i = 0; i < n; i++) {
+		c.id = v[i]->id;
+		(void)series_keys(v[i], collect_key, &c);
+	}
+	for (i = 0; i < pe.n; i++)
+		pe.v[i].key = pe.arena + pe.v[i].off;
+	qsort(pe.v, pe.n, sizeof(*pe.v), pent_cmp);
+	ids = xcalloc(pe.n + 1, sizeof(*ids));
+	for (i = 0; i < pe.n && rc == 0; i = j) {
+		for (j = i, k = 0; j < pe.n && pe.v[j].len == pe.v[i].len &&
+		    memcmp(pe.v[j].key, pe.v[i].key, pe.v[i].len) == 0; j++)
+			if (k == 0 || ids[k - 1] != pe.v[j].id)
+				ids[k++] = pe.v[j].id;
+		rc = postings_add(txn, pe.v[i].key, pe.v[i].len,
+		    pe.v[i].value, ids, k);
+	}
+	free(ids);
+	free(pe.v);
+	free(pe.arena);
+	return rc;
+}
+
+struct unlink_ctx {
+	struct kv_txn	*txn;
+	uint64_t	 id;
+};
+
+static int
+unlink_key(void *arg, const void *key, size_t len, const char *value)
+{
+	struct unlink_ctx *u = arg;
+
+	(void)value;
+	return postings_remove(u->txn, key, len, u->id);
 }
 
 int
 series_delete(struct kv_txn *txn, const struct series *s)
 {
-	uint8_t	id[8];
-	int	rc;
+	struct unlink_ctx	u = { txn, s->id };
+	int			rc;
 
-	key_put64(id, s->id);
-	if ((rc = kv_del_any(txn, KV_DB_SERIES, id, 8, NULL, 0)) < 0)
-		return rc;
 	if ((rc = head_delete(txn, s->id)) < 0 ||
 	    (rc = chunkdb_drop(txn, s->id)) < 0)
 		return rc;
-	return series_records(txn, s, kv_del_any);
+	return series_keys(s, unlink_key, &u);
+}
+
+/*
+ * Loading the index: the series' labels are not stored apart, they are
+ * what the postings say.  A first walk counts the labels of every series
+ * (found among the sorted ids of the all-series key), a second one lists
+ * them, in key order, hence in name order; the canonical key puts
+ * __name__ first.
+ */
+struct pair {
+	const char	*name, *value;
+	size_t		 nl, vl;
+};
+
+struct load_ctx {
+	const uint64_t	*all;
+	size_t		 nall;
+	struct pair	*pairs;
+	size_t		 npairs, cap;
+	uint32_t	*count;		/* per series: labels, then offsets */
+	uint32_t	*refs;		/* pair of each label, by series */
+	int		 fill;
+	char		*err;
+	size_t		 errlen;
+};
+
+static size_t
+slot_of(const struct load_ctx *lc, uint64_t id)
+{
+	size_t lo = 0, hi = lc->nall, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (lc->all[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < lc->nall && lc->all[lo] == id ? lo : SIZE_MAX;
+}
+
+static int
+load_pair(void *arg, const char *name, size_t nl, const char *value,
+    size_t vl, const struct store_ids *ids)
+{
+	struct load_ctx	*lc = arg;
+	size_t		 i, slot, p = lc->npairs++;
+
+	if (!lc->fill) {
+		if (p == lc->cap) {
+			lc->cap = lc->cap ? lc->cap * 2 : 1024;
+			lc->pairs = xreallocarray(lc->pairs, lc->cap,
+			    sizeof(*lc->pairs));
+		}
+		lc->pairs[p].name = name;
+		lc->pairs[p].nl = nl;
+		lc->pairs[p].value = value;
+		lc->pairs[p].vl = vl;
+	}
+	for (i = 0; i < ids->n; i++) {
+		if ((slot = slot_of(lc, ids->v[i])) == SIZE_MAX) {
+			snprintf(lc->err, lc->errlen, "series index: series "
+			    "%llu is in the postings of %.*s but not among "
+			    "all series", (unsigned long long)ids->v[i],
+			    (int)nl, name);
+			return KV_ECORRUPT;
+		}
+		if (!lc->fill) {
+			if (lc->count[slot] == UINT32_MAX)
+				return KV_ECORRUPT;
+			lc->count[slot]++;
+		} else
+			lc->refs[lc->count[slot]++] = (uint32_t)p;
+	}
+	return 0;
+}
+
+/* The canonical key of the series in SLOT from its pairs. */
+static int
+load_series(struct store *st, struct load_ctx *lc, size_t slot,
+    uint32_t start, char **buf, size_t *cap)
+{
+	const struct pair	*pr;
+	struct series		*s;
+	size_t			 len = 0, need = 0, i, pass;
+	uint32_t		 end = lc->count[slot];
+
+	for (i = start; i < end; i++) {
+		pr = &lc->pairs[lc->refs[i]];
+		need += pr->nl + pr->vl + 2;
+		if (i > start && pr->nl == lc->pairs[lc->refs[i - 1]].nl &&
+		    memcmp(pr->name, lc->pairs[lc->refs[i - 1]].name,
+		    pr->nl) == 0) {
+			snprintf(lc->err, lc->errlen, "series index: series "
+			    "%llu has label %.*s twice",
+			    (unsigned long long)lc->all[slot], (int)pr->nl,
+			    pr->name);
+			return -1;
+		}
+	}
+	if (need == 0) {
+		snprintf(lc->err, lc->errlen, "series index: series %llu has "
+		    "no labels", (unsigned long long)lc->all[slot]);
+		return -1;
+	}
+	if (need > *cap) {
+		*cap = need * 2;
+		*buf = xreallocarray(*buf, 1, *cap);
+	}
+	/* __name__ first, then the rest in the order they came. */
+	for (pass = 0; pass < 2; pass++)
+		for (i = start; i < end; i++) {
+			pr = &lc->pairs[lc->refs[i]];
+			if ((pr->nl == 8 && memcmp(pr->name, "__name__",
+			    8) == 0) != (pass == 0))
+				continue;
+			memcpy(*buf + len, pr->name, pr->nl);
+			(*buf)[len + pr->nl] = '\0';
+			len += pr->nl + 1;
+			memcpy(*buf + len, pr->value, pr->vl);
+			(*buf)[len + pr->vl] = '\0';
+			len += pr->vl + 1;
+		}
+	s = series_new(lc->all[slot], *buf, len, series_hash(*buf, len));
+	series_insert(&st->idx, s);
+	return 0;
 }
 
 int
 series_load(struct store *st, char *err, size_t errlen)
 {
 	struct kv_txn		*txn;
-	struct kv_cursor	*cur = NULL;
-	struct kv_val		 k, v;
-	struct series		*s;
-	uint64_t		 id;
+	struct store_ids	 all = { NULL, 0, 0 };
+	struct load_ctx		 lc;
+	char			*key = NULL;
+	size_t			 i, cap = 0;
+	uint64_t		 total = 0;
+	uint32_t		 c, start;
 	int			 rc;
 
-	if ((rc = kv_read_begin(st->kv, &txn, err, errlen)) < 0)
+	if (kv_read_begin(st->kv, &txn, err, errlen) < 0)
 		return -1;
-	if ((rc = kv_cursor_open(txn, KV_DB_SERIES, &cur)) < 0)
-		goto fail;
-	for (rc = kv_cursor_get(cur, KV_FIRST, &k, &v); rc == 0;
-	    rc = kv_cursor_get(cur, KV_NEXT, &k, &v)) {
-		if (k.len != 8 || v.len > UINT32_MAX ||
-		    !series_key_valid(v.data, v.len)) {
+	memset(&lc, 0, sizeof(lc));
+	lc.err = err;
+	lc.errlen = errlen;
+	err[0] = '\0';
+	if ((rc = postings_all(txn, &all)) < 0)
+		goto out;
+	for (i = 1; i < all.n; i++)
+		if (all.v[i] <= all.v[i - 1]) {
 			rc = KV_ECORRUPT;
-			snprintf(err, errlen, "series index: a damaged record");
 			goto out;
 		}
-		id = key_get64(k.data);
-		s = series_new(id, v.data, v.len, series_hash(v.data, v.len));
-		series_insert(&st->idx, s);
-		if (id >= st->next_id)
-			st->next_id = id + 1;
+	lc.all = all.v;
+	lc.nall = all.n;
+	lc.count = xcalloc(all.n + 1, sizeof(*lc.count));
+	if ((rc = postings_walk(txn, load_pair, &lc)) < 0)
+		goto out;
+	/* Counts to start offsets. */
+	for (i = 0; i < all.n; i++) {
+		c = lc.count[i];
+		lc.count[i] = (uint32_t)total;
+		total += c;
 	}
-	if (rc == KV_NOTFOUND)
-		rc = 0;
-fail:
-	if (rc < 0)
-		snprintf(err, errlen, "series index: %s", kv_txn_error(txn));
+	if (total > UINT32_MAX) {
+		rc = KV_ECORRUPT;
+		goto out;
+	}
+	lc.refs = xcalloc(total + 1, sizeof(*lc.refs));
+	lc.fill = 1;
+	lc.npairs = 0;
+	if ((rc = postings_walk(txn, load_pair, &lc)) < 0)
+		goto out;
+	/* count[i] is now the end of series i's labels. */
+	for (i = 0, start = 0; i < all.n; start = lc.count[i], i++)
+		if (load_series(st, &lc, i, start, &key, &cap) == -1) {
+			rc = KV_ECORRUPT;
+			goto out;
+		}
+	if (all.n > 0 && all.v[all.n - 1] >= st->next_id)
+		st->next_id = all.v[all.n - 1] + 1;
 out:
-	kv_cursor_close(cur);
+	if (rc < 0 && err[0] == '\0')
+		snprintf(err, errlen, "series index: %s", rc == KV_ECORRUPT &&
+		    kv_txn_error(txn)[0] == '\0' ? "a damaged record" :
+		    kv_txn_error(txn));
 	kv_read_end(txn);
+	free(key);
+	free(lc.pairs);
+	free(lc.count);
+	free(lc.refs);
+	ids_free(&all);
 	return rc < 0 ? -1 : 0;
 }

@@ -154,9 +154,6 @@ load_meta(struct store *st, char *err, size_t errlen)
 		return -1;
 	if (meta_get_i64(txn, "next_id", &v) == 0 && (uint64_t)v > st->next_id)
 		st->next_id = (uint64_t)v;
-	st->next_seq = 1;
-	if (meta_get_i64(txn, "next_seq", &v) == 0 && v > 0)
-		st->next_seq = (uint64_t)v;
 	st->min_valid_t = INT64_MIN;
 	if (meta_get_i64(txn, "cutoff", &v) == 0)
 		st->min_valid_t = v;
@@ -308,12 +305,10 @@ static int
 write_new_series(struct kv_txn *txn, void *arg)
 {
 	struct new_series	*ns = arg;
-	size_t			 i;
 	int			 rc;
 
-	for (i = 0; i < ns->n; i++)
-		if ((rc = series_write(txn, ns->v[i])) < 0)
-			return rc;
+	if ((rc = series_write(txn, ns->v, ns->n)) < 0)
+		return rc;
 	return meta_put_i64(txn, "next_id",
 	    (int64_t)(ns->st->next_id + ns->n));
 }

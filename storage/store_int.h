@@ -120,7 +120,6 @@ struct store {
 
 	struct series_index	 idx;
 	uint64_t		 next_id;
-	uint64_t		 next_seq;	/* of sealed chunks on disk */
 	int64_t			 min_valid_t;	/* too_old below this */
 	struct series		**dirty;
 	size_t			 ndirty, dirtycap;
@@ -164,7 +163,9 @@ void		 series_remove(struct series_index *, struct series *);
 /* Job of a series (its "job" label) and the count per job. */
 uint64_t	 series_job_count(struct series_index *, const char *key,
 		    size_t len);
-int		 series_write(struct kv_txn *, const struct series *);
+/* The postings of new series (ids above every id on disk). */
+int		 series_write(struct kv_txn *, struct series *const *,
+		    size_t);
 int		 series_delete(struct kv_txn *, const struct series *);
 int		 series_load(struct store *, char *err, size_t errlen);
 /* A canonical key from disk ends with a NUL after an even count of them. */
@@ -185,6 +186,20 @@ struct store_ids {
 	size_t		 n, cap;
 };
 void		 ids_free(struct store_ids *);
+/* Append the ids of one stored segment; KV_ECORRUPT if it is damaged. */
+int		 postings_seg_decode(const void *, size_t, struct store_ids *);
+/* Add sorted ids V to the list of KEY; VALUE is the label's whole value
+ * (kept apart for a long key). */
+int		 postings_add(struct kv_txn *, const void *key, size_t klen,
+		    const char *value, const uint64_t *v, size_t n);
+int		 postings_remove(struct kv_txn *, const void *key, size_t klen,
+		    uint64_t id);
+int		 postings_all(struct kv_txn *, struct store_ids *);
+/* FN for every label pair on disk, in key order, with its whole value
+ * (pointers valid for the transaction) and its ids. */
+typedef int	(*postings_walk_fn)(void *, const char *name, size_t nl,
+		    const char *value, size_t vl, const struct store_ids *);
+int		 postings_walk(struct kv_txn *, postings_walk_fn, void *);
 struct matcher;
 int		 postings_select(struct kv_txn *, struct matcher **, size_t n,
 		    struct store_ids *out);
@@ -193,7 +208,7 @@ int		 postings_label_values(struct kv_txn *, const char *name,
 		    struct store_strings *);
 void		 strings_sort_unique(struct store_strings *);
 
-/* chunkdb.c: sealed chunks on disk. */
+/* chunkdb.c: sealed chunks on disk, in groups. */
 /* A chunk, with its timestamp column (NULL: self-contained). */
 typedef int	(*chunkdb_fn)(void *, int64_t first, const uint8_t *, size_t,
 		    const uint8_t *times, size_t tlen);
@@ -207,10 +222,49 @@ struct sealed {
 	size_t		 len, tlen;
 	uint8_t		 data[];
 };
-/* Write sealed chunk P of series ID under sequence SEQ; *columns counts
- * the new timestamp columns written. */
-int		 chunkdb_put(struct kv_txn *, uint64_t seq, uint64_t id,
-		    int64_t first, const struct sealed *, uint64_t *columns);
+/* The chunks of one flush transaction: add them (they must stay alive
+ * and unchanged), then write them all as groups; *columns counts the new
+ * timestamp columns written. */
+struct chunkdb_batch;
+struct chunkdb_batch *chunkdb_batch_new(void);
+void		 chunkdb_batch_free(struct chunkdb_batch *);
+void		 chunkdb_batch_add(struct chunkdb_batch *, uint64_t id,
+		    const struct sealed *);
+int		 chunkdb_batch_write(struct kv_txn *, struct chunkdb_batch *,
+		    uint64_t *columns);
+/* A group record as read from disk (for readers and the fuzzer): N
+ * chunks, the directory is bounds-checked entry by entry. */
+struct chunkdb_group {
+	const uint8_t	*cols, *colbytes, *dir, *blobs;
+	size_t		 colen, blen;
+	uint64_t	 base;
+	uint32_t	 n, ncols;
+};
+/* A chunk of a group and its column (NULL: self-contained): DATA may be
+ * rebuilt into BUF (the caller frees it with chunkdb_chunk_free; start
+ * from all zeros). */
+struct chunkdb_chunk {
+	const uint8_t	*data, *times;
+	size_t		 len, tlen;
+	uint8_t		*buf;
+	size_t		 cap;
+};
+void		 chunkdb_chunk_free(struct chunkdb_chunk *);
+int		 chunkdb_group_parse(const void *, size_t,
+		    struct chunkdb_group *);
+/* A segment of a series' chunk references, as read from disk. */
+struct cref {
+	int64_t		 first;
+	uint64_t	 gkey;
+};
+struct crefs {
+	struct cref	*v;
+	size_t		 n, cap;
+};
+int		 chunkdb_seg_decode(const void *, size_t, struct crefs *);
+uint64_t	 chunkdb_group_id(const struct chunkdb_group *, uint32_t);
+int		 chunkdb_group_chunk(const struct chunkdb_group *, uint32_t,
+		    struct chunkdb_chunk *);
 /* FN for every chunk of ID that may hold samples in [t0, t1], oldest
  * first; the bytes are valid during the call only. */
 int		 chunkdb_scan(struct kv_txn *, uint64_t id, int64_t t0,
@@ -222,8 +276,10 @@ int		 chunkdb_bounds(struct kv_txn *, uint64_t id, int64_t *oldest,
  * the oldest chunk kept (INT64_MAX: none). */
 int		 chunkdb_trim(struct kv_txn *, uint64_t id, int64_t cut,
 		    int64_t *left, uint64_t *ndeleted);
-int		 chunkdb_trim_columns(struct kv_txn *, int64_t cut,
-		    uint64_t *ndeleted);
+/* Delete the groups whose every chunk predates CUT (their references
+ * went before, series by series), and with them their columns. */
+int		 chunkdb_trim_groups(struct kv_txn *, int64_t cut,
+		    uint64_t *ngroups, uint64_t *ncolumns);
 int		 chunkdb_drop(struct kv_txn *, uint64_t id);
 
 /* head.c */

@@ -1078,6 +1078,53 @@ packed_modes(const uint8_t *p, size_t len, struct modes *m)
  * decimals at the smallest exponent, raw, delta or delta-of-delta
  * integers, bit patterns for non-decimals, XOR for noise.
  */
+/*
+ * The stripped form keeps the CRC and the payload; rebuilt from the
+ * column's fields it is the same chunk byte for byte.  Another encoding,
+ * or fields that are not the chunk's, are refused.
+ */
+START_TEST(test_strip)
+{
+	struct chunk_app	*a = chunk_app_new(), *b = chunk_app_new();
+	const uint8_t		*p, *tp, *g, *bp, *btp;
+	uint8_t			 st[4096], out[4096 + CHUNK_HDR_MAX];
+	size_t			 i, len, tlen, glen, sl, blen, btlen;
+
+	for (i = 0; i < 300; i++) {
+		ck_assert_int_eq(chunk_app_add(a, 1795615778000LL +
+		    (int64_t)i * 15000, (double)(i % 17)), 0);
+		ck_assert_int_eq(chunk_app_add(b, 1795615778000LL +
+		    (int64_t)i * 15000 + (i == 7), 1), 0);
+	}
+	ck_assert_int_eq(chunk_app_bytes_out_shared(a, &p, &len, &tp, &tlen),
+	    0);
+	ck_assert_uint_le(len, sizeof(st));
+	sl = chunk_strip(p, len, tp, tlen, st);
+	/* header: magic, version, encoding, CRC, count (2 bytes), first (6),
+	 * span (3), payload length (2), and the column's CRC: all but the
+	 * chunk's CRC go */
+	ck_assert_uint_eq(sl, len - 21);
+	ck_assert_int_eq(memcmp(st, p + 4, 4), 0);
+	ck_assert_uint_eq(chunk_unstrip(st, sl, tp, tlen, out, sizeof(out)),
+	    len);
+	ck_assert_int_eq(memcmp(out, p, len), 0);
+	ck_assert_uint_eq(chunk_unstrip(st, sl, tp, tlen, out,
+	    sl + CHUNK_HDR_MAX - 1), 0);
+	ck_assert_uint_eq(chunk_unstrip(st, 3, tp, tlen, out, sizeof(out)), 0);
+	ck_assert_uint_eq(chunk_unstrip(st, sl, p, len, out, sizeof(out)), 0);
+	/* another column (one timestamp differs), or not a shared-values
+	 * chunk */
+	ck_assert_int_eq(chunk_app_bytes_out_shared(b, &bp, &blen, &btp,
+	    &btlen), 0);
+	ck_assert_uint_eq(chunk_strip(p, len, btp, btlen, st), 0);
+	ck_assert_uint_eq(chunk_strip(tp, tlen, tp, tlen, st), 0);
+	ck_assert_int_eq(chunk_app_bytes_out(a, &g, &glen), 0);
+	ck_assert_uint_eq(chunk_strip(g, glen, tp, tlen, st), 0);
+	chunk_app_free(a);
+	chunk_app_free(b);
+}
+END_TEST
+
 START_TEST(test_planner)
 {
 	static const struct {
@@ -1253,6 +1300,7 @@ chunk_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_bitstream);
+	tcase_add_test(tc, test_strip);
 	tcase_add_test(tc, test_constant);
 	tcase_add_test(tc, test_counters);
 	tcase_add_test(tc, test_random_doubles);

@@ -167,6 +167,54 @@ series_id(struct store *st, const char *name)
 	return id;
 }
 
+static int
+u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* How many series have a metric name matching the regex RE. */
+static size_t
+select_count(struct store *st, const char *re)
+{
+	struct store_matcher	 m = { "__name__", re, STORE_MATCH_RE };
+	struct store_set	*set;
+	char			 err[256];
+	size_t			 n;
+
+	ck_assert_int_eq(store_select(st, &m, 1, INT64_MIN, INT64_MAX,
+	    STORE_TIER_RAW, &set, err, sizeof(err)), 0);
+	n = store_set_len(set);
+	store_set_free(set);
+	return n;
+}
+
+/* How many series have NAME="VALUE"; their ids are distinct. */
+static size_t
+select_ids_sorted(struct store *st, const char *name, const char *value)
+{
+	struct store_matcher	 m = { name, value, STORE_MATCH_EQ };
+	struct store_set	*set;
+	char			 err[256];
+	uint64_t		*ids;
+	size_t			 n, i;
+
+	ck_assert_int_eq(store_select(st, &m, 1, INT64_MIN, INT64_MAX,
+	    STORE_TIER_RAW, &set, err, sizeof(err)), 0);
+	n = store_set_len(set);
+	ids = xcalloc(n + 1, sizeof(*ids));
+	for (i = 0; i < n; i++)
+		ids[i] = store_set_id(set, i);
+	qsort(ids, n, sizeof(*ids), u64_cmp);
+	for (i = 1; i < n; i++)
+		ck_assert_uint_lt(ids[i - 1], ids[i]);
+	free(ids);
+	store_set_free(set);
+	return n;
+}
+
 /*
  * store_iter_read, a batch of CAP at a time, as a point at a time (the
  * readers beside the writer use it to check it under concurrent flushes).
@@ -480,6 +528,79 @@ START_TEST(test_long_label_values)
 	ck_assert_str_eq(s.v[1], v1);
 	ck_assert_str_eq(s.v[2], v2);
 	store_strings_free(&s);
+	close_ok(st);
+
+	/* Reopened, the labels are rebuilt from the postings (the long
+	 * values from long_values): the same series, the same answers. */
+	st = open_ok(&o);
+	check_sel(SEL(st, { "url", v2, EQ }), want);
+	check_sel(SEL(st, { "url", "x*y", RE }), want);
+	check_sel(SEL(st, { "url", "x.*", NRE }), "m{url=\"short\"}");
+	batch_addl(b, "m", 2000, 4, "url", v2, NULL);
+	append_ok(st, b, NULL);
+	ck_assert_uint_eq(select_count(st, "m"), 3);
+	close_ok(st);
+	batch_free(b);
+	tmpdir_free(dir);
+}
+END_TEST
+
+/*
+ * Postings lists longer than a segment (480 bytes), written by several
+ * batches, with ids taken out in the middle by retention: every list
+ * stays whole and sorted, also reopened.
+ */
+START_TEST(test_postings_segments)
+{
+	struct store_opts		 o;
+	struct store			*st;
+	struct batch			*b = batch_new();
+	struct store_append_stats	 a;
+	struct store_stats		 ss;
+	char				*dir = tmpdir_new(), err[256];
+	char				 name[32];
+	int				 i, k, round;
+
+	test_opts(&o, dir);
+	o.retention_ms = 100 * 1000;
+	st = open_ok(&o);
+	/* 1500 series in three batches; every third one stops early. */
+	for (k = 0; k < 3; k++) {
+		for (i = k * 500; i < (k + 1) * 500; i++) {
+			snprintf(name, sizeof(name), "m%d", i);
+			batch_addl(b, name, 1000, 1, "job", "a", "odd",
+			    i % 2 ? "1" : "0", NULL);
+			if (i % 3 != 0)
+				batch_addl(b, name, 200000, 2, "job", "a",
+				    "odd", i % 2 ? "1" : "0", NULL);
+		}
+		append_ok(st, b, &a);
+		ck_assert_uint_eq(a.series_created, 500);
+	}
+	flush_ok(st);
+	ck_assert_uint_eq(select_count(st, ".+"), 1500);
+	/* Cutoff 150 s: the series that stopped at 1 s go. */
+	ck_assert_int_eq(store_retention_run(st, 250000, err, sizeof(err)), 0);
+	store_stats(st, &ss);
+	ck_assert_uint_eq(ss.series_removed, 500);
+	for (round = 0; round < 2; round++) {
+		ck_assert_uint_eq(select_count(st, ".+"), 1000);
+		ck_assert_uint_eq(select_ids_sorted(st, "job", "a"), 1000);
+		ck_assert_uint_eq(select_ids_sorted(st, "odd", "1"), 500);
+		check_sel(SEL(st, { "__name__", "m3", EQ }), "");
+		check_sel(SEL(st, { "__name__", "m4", EQ }),
+		    "m4{job=\"a\",odd=\"0\"}");
+		check_sel(SEL(st, { "__name__", "m1499", EQ }),
+		    "m1499{job=\"a\",odd=\"1\"}");
+		close_ok(st);
+		st = open_ok(&o);
+	}
+	/* New series extend the lists after the gaps. */
+	batch_addl(b, "m3", 300000, 1, "job", "a", "odd", "1", NULL);
+	append_ok(st, b, &a);
+	ck_assert_uint_eq(a.series_created, 1);
+	ck_assert_uint_eq(select_ids_sorted(st, "job", "a"), 1001);
+	ck_assert_uint_eq(select_ids_sorted(st, "odd", "1"), 501);
 	close_ok(st);
 	batch_free(b);
 	tmpdir_free(dir);
@@ -1630,6 +1751,24 @@ START_TEST(test_chunk_limits)
 }
 END_TEST
 
+/* Records in database DB of the (closed) store in DIR. */
+static uint64_t
+db_entries(const char *dir, enum kv_db db)
+{
+	struct kv_opts	 ko;
+	struct kv	*kv;
+	char		 err[256];
+	uint64_t	 n = UINT64_MAX;
+
+	memset(&ko, 0, sizeof(ko));
+	ko.dir = dir;
+	ko.map_max = 1ULL << 30;
+	ck_assert_ptr_nonnull(kv = kv_open(&ko, err, sizeof(err)));
+	(void)kv_db_bytes(kv, db, &n);
+	kv_close(kv);
+	return n;
+}
+
 START_TEST(test_shared_columns)
 {
 	struct store_opts	 o;
@@ -1674,40 +1813,73 @@ START_TEST(test_shared_columns)
 		st = open_ok(&o);
 	}
 	/* Everything is older than 200 s: chunks (the open ones were sealed
-	 * at close), columns, series. */
+	 * at close) and series go; their groups and the columns in them
+	 * when the cutoff passes the end of their bucket of 2^22 ms. */
 	ck_assert_int_eq(store_retention_run(st, 300000, err, sizeof(err)), 0);
 	store_stats(st, &ss);
 	ck_assert_uint_eq(ss.chunks_deleted, 12);
-	ck_assert_uint_eq(ss.columns_deleted, 8);
+	ck_assert_uint_eq(ss.columns_deleted, 0);
 	ck_assert_uint_eq(ss.series, 0);
+	ck_assert_int_eq(store_retention_run(st, (1 << 22) + 100000 - 1, err,
+	    sizeof(err)), 0);
+	store_stats(st, &ss);
+	ck_assert_uint_eq(ss.columns_deleted, 0);
+	ck_assert_int_eq(store_retention_run(st, (1 << 22) + 100000, err,
+	    sizeof(err)), 0);
+	store_stats(st, &ss);
+	ck_assert_uint_eq(ss.chunks_deleted, 12);
+	ck_assert_uint_eq(ss.columns_deleted, 8);
 	close_ok(st);
+	ck_assert_uint_eq(db_entries(dir, KV_DB_CHUNKS), 0);
+	ck_assert_uint_eq(db_entries(dir, KV_DB_CINDEX), 0);
 	batch_free(b);
 	tmpdir_free(dir);
 }
 END_TEST
 
-/* Flip the last byte (chunk payload: the CRC fails) of the second chunk. */
+static uint32_t
+be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+/*
+ * Flip the last byte (chunk payload: the CRC fails) of the second chunk,
+ * found as LAYOUT.md draws a group: count u32, base id u64, columns u16,
+ * the end of each column u32, the columns, then per chunk (flags and
+ * id - base u32, end u32), then the chunks.
+ */
 static int
 corrupt_second_chunk(struct kv_txn *txn, void *arg)
 {
 	struct kv_cursor	*cur;
 	struct kv_val		 k, v;
 	uint8_t			 key[8], *val;
-	size_t			 len;
+	size_t			 len, at, dir, nc;
+	uint32_t		 n;
 	int			 rc;
 
 	(void)arg;
 	if ((rc = kv_cursor_open(txn, KV_DB_CHUNKS, &cur)) < 0)
 		return rc;
 	ck_assert_int_eq(kv_cursor_get(cur, KV_FIRST, &k, &v), 0);
-	ck_assert_int_eq(kv_cursor_get(cur, KV_NEXT, &k, &v), 0);
 	ck_assert_uint_eq(k.len, 8);
 	memcpy(key, k.data, 8);
 	len = v.len;
 	val = xmalloc(len);
 	memcpy(val, v.data, len);
 	kv_cursor_close(cur);
-	val[len - 1] ^= 0x55;
+	n = be32(val);
+	ck_assert_uint_eq(n, 4);
+	nc = (size_t)val[12] << 8 | val[13];
+	ck_assert_uint_gt(nc, 0);
+	dir = 14 + 4 * nc + be32(val + 14 + 4 * (nc - 1));
+	/* One series, chunks in time order: the second ends here. */
+	ck_assert_uint_eq(be32(val + dir + 8) & 0x3fffffff, 0);
+	at = dir + 8 * (size_t)n + be32(val + dir + 8 + 4) - 1;
+	ck_assert_uint_lt(at, len);
+	val[at] ^= 0x55;
 	rc = kv_put(txn, KV_DB_CHUNKS, key, 8, val, len);
 	free(val);
 	return rc;
@@ -2036,6 +2208,7 @@ store_suite(void)
 	tcase_add_test(tc, test_matchers);
 	tcase_add_test(tc, test_matcher_errors_and_labels);
 	tcase_add_test(tc, test_long_label_values);
+	tcase_add_test(tc, test_postings_segments);
 	tcase_add_test(tc, test_ranges_head_sealed_reopen);
 	tcase_add_test(tc, test_drop_rules);
 	tcase_add_test(tc, test_series_limits);
