@@ -28,6 +28,7 @@
 #include "storage/bitstream.h"
 #include "storage/chunk.h"
 #include "storage/chunk_int.h"
+#include "storage/keys.h"
 
 #define CHUNK_MAGIC0		0x4d	/* 'M' */
 #define CHUNK_MAGIC1		0x43	/* 'C' */
@@ -194,42 +195,6 @@ chunk_sum(const uint8_t *p, size_t len)
 	return chunk_crc32c(crc, p + CHUNK_FIXED_HDR, len - CHUNK_FIXED_HDR);
 }
 
-static size_t
-put_uvarint(uint8_t *p, uint64_t v)
-{
-	size_t	n = 0;
-
-	while (v >= 0x80) {
-		p[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (uint8_t)v;
-	return n;
-}
-
-/* 0, or -1 when the varint is truncated or longer than 64 bits. */
-static int
-get_uvarint(const uint8_t *p, size_t len, size_t *off, uint64_t *out)
-{
-	uint64_t	v = 0;
-	unsigned	shift = 0;
-	size_t		i = *off;
-
-	for (;;) {
-		if (i >= len || shift > 63)
-			return -1;
-		if (shift == 63 && p[i] > 1)
-			return -1;
-		v |= (uint64_t)(p[i] & 0x7f) << shift;
-		if ((p[i++] & 0x80) == 0)
-			break;
-		shift += 7;
-	}
-	*off = i;
-	*out = v;
-	return 0;
-}
-
 static int	iter_init(struct chunk_iter *, const uint8_t *, size_t,
 		    const uint8_t *, size_t, int);
 
@@ -295,10 +260,10 @@ hdr_parse(const uint8_t *p, size_t len, struct chunk_hdr *h, char *err,
 	h->enc = p[3];
 	h->crc = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 |
 	    (uint32_t)p[7] << 24;
-	if (get_uvarint(p, len, &off, &count) == -1 ||
-	    get_uvarint(p, len, &off, &first) == -1 ||
-	    get_uvarint(p, len, &off, &span) == -1 ||
-	    get_uvarint(p, len, &off, &plen) == -1) {
+	if (key_get_uvarint(p, len, &off, &count) == -1 ||
+	    key_get_uvarint(p, len, &off, &first) == -1 ||
+	    key_get_uvarint(p, len, &off, &span) == -1 ||
+	    key_get_uvarint(p, len, &off, &plen) == -1) {
 		snprintf(err, errlen, "chunk header truncated");
 		return -1;
 	}
@@ -336,10 +301,10 @@ hdr_write(uint8_t *p, unsigned enc, uint32_t count, int64_t first,
 	p[1] = CHUNK_MAGIC1;
 	p[2] = CHUNK_VERSION;
 	p[3] = (uint8_t)enc;
-	off += put_uvarint(p + off, count);
-	off += put_uvarint(p + off, zigzag(first));
-	off += put_uvarint(p + off, (uint64_t)last - (uint64_t)first);
-	off += put_uvarint(p + off, plen);
+	off += key_put_uvarint(p + off, count);
+	off += key_put_uvarint(p + off, zigzag(first));
+	off += key_put_uvarint(p + off, (uint64_t)last - (uint64_t)first);
+	off += key_put_uvarint(p + off, plen);
 	return off;
 }
 
