@@ -1161,7 +1161,8 @@ static const struct {
 	  "max_queues (1) queues" },
 	{ { { "/api/policies", 200, "[]", 0, },
 	    { "/api/queues?page=1&page_size=500&" Q_STATS, 200, "", 1 } },
-	  "timeout = 300ms\n", "timeout: no complete answer within 0.3s" },
+	  "timeout = 300ms\n", "management API /api/queues: timeout waiting "
+	  "for the response" },
 };
 
 START_TEST(test_run_failures)

@@ -443,7 +443,10 @@ call_start(struct rmq_run *run, enum call_kind kind, const char *url,
 
 	memset(&o, 0, sizeof(o));
 	o.url = url;
-	o.timeout_ms = run_remaining_ms(run->r);
+	/* A little before the run's deadline, so that a hung call is
+	   reported by name rather than as the run's timeout (both timers
+	   would otherwise be due together, in either order). */
+	o.timeout_ms = run_remaining_ms(run->r) - RMQ_CALL_MARGIN_MS;
 	if (o.timeout_ms < 1)
 		o.timeout_ms = 1;
 	o.max_body = RMQ_MAX_BODY;

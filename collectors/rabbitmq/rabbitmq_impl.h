@@ -29,6 +29,7 @@ struct event_base;
 
 /* Bounds on what a broker (or something posing as one) may send. */
 #define RMQ_MAX_BODY		(16 * 1024 * 1024)	/* bytes per response */
+#define RMQ_CALL_MARGIN_MS	20	/* a call times out before its run */
 #define RMQ_MAX_VALUES		500000	/* JSON values per response, which
 					   bounds the decoder's memory */
 #define RMQ_MAX_POLICIES	10000
