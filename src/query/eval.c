@@ -961,6 +961,23 @@ qseries_cmp(const void *a, const void *b)
 	return qls_cmp(x->ls, y->ls);
 }
 
+/* Points [FIRST, AT) of P as series ES labelled LS: 1, or 0 when there are
+ * none (a series without points is left out of an answer). */
+static int
+result_series(struct result_priv *p, struct engine_series *es,
+    struct qlset *ls, size_t first, size_t at)
+{
+	if (at == first)
+		return 0;
+	p->ls[p->nls++] = qls_ref(ls);
+	es->labels = ls->l;
+	es->nlabels = ls->n;
+	es->t = p->t + first;
+	es->v = p->v + first;
+	es->n = at - first;
+	return 1;
+}
+
 /* Fill RES from the top-level value V of an evaluation over R. */
 static void
 build_result(struct ev *ev, struct qval *v, const struct qrange *r,
@@ -1028,15 +1045,7 @@ build_result(struct ev *ev, struct qval *v, const struct qrange *r,
 				p->t[at] = s->t[k];
 				p->v[at++] = s->v[k];
 			}
-			if (at == first)
-				continue;
-			p->ls[p->nls++] = qls_ref(s->ls);
-			es->labels = s->ls->l;
-			es->nlabels = s->ls->n;
-			es->t = p->t + first;
-			es->v = p->v + first;
-			es->n = at - first;
-			ns++;
+			ns += result_series(p, es, s->ls, first, at);
 		}
 		res->nseries = ns;
 		return;
@@ -1067,15 +1076,7 @@ build_result(struct ev *ev, struct qval *v, const struct qrange *r,
 			p->t[at] = qr_ts(r, k);
 			p->v[at++] = s->v[k];
 		}
-		if (at == first)
-			continue;
-		p->ls[p->nls++] = qls_ref(s->ls);
-		es->labels = s->ls->l;
-		es->nlabels = s->ls->n;
-		es->t = p->t + first;
-		es->v = p->v + first;
-		es->n = at - first;
-		ns++;
+		ns += result_series(p, es, s->ls, first, at);
 	}
 	res->nseries = ns;
 	(void)ev;
