@@ -353,13 +353,11 @@ merge_add(struct flush_ctx *fc, const uint8_t *data, size_t len)
 	return rc < 0 ? -1 : 0;
 }
 
-/*
- * The keys of the segments of ID in [lo, hi] into fc->keys, and with
- * MERGE their samples into fc->t and fc->val.
- */
+/* FN(ARG, first, value) for each segment of ID whose first time is in
+ * [lo, hi], in time order. */
 static int
-seg_scan(struct kv_txn *txn, struct flush_ctx *fc, uint64_t id, int64_t lo,
-    int64_t hi, int merge)
+seg_walk(struct kv_txn *txn, uint64_t id, int64_t lo, int64_t hi,
+    void (*fn)(void *, int64_t, const struct kv_val *), void *arg)
 {
 	struct kv_cursor	*cur;
 	struct kv_val		 k, v;
@@ -367,7 +365,6 @@ seg_scan(struct kv_txn *txn, struct flush_ctx *fc, uint64_t id, int64_t lo,
 	int64_t			 first;
 	int			 rc;
 
-	fc->nkeys = 0;
 	if ((rc = kv_cursor_open(txn, KV_DB_HEAD, &cur)) < 0)
 		return rc;
 	seg_key(key, id, lo);
@@ -380,17 +377,45 @@ seg_scan(struct kv_txn *txn, struct flush_ctx *fc, uint64_t id, int64_t lo,
 		first = key_get_time((const uint8_t *)k.data + 9);
 		if (first > hi)
 			break;
-		if (fc->nkeys == fc->keycap) {
-			fc->keycap = fc->keycap ? fc->keycap * 2 : 64;
-			fc->keys = xreallocarray(fc->keys, fc->keycap,
-			    sizeof(*fc->keys));
-		}
-		fc->keys[fc->nkeys++] = first;
-		if (merge && merge_add(fc, v.data, v.len) != 0)
-			fc->bad++;
+		fn(arg, first, &v);
 	}
 	kv_cursor_close(cur);
 	return rc == KV_NOTFOUND ? 0 : rc;
+}
+
+struct scan_ctx {
+	struct flush_ctx	*fc;
+	int			 merge;
+};
+
+static void
+scan_one(void *arg, int64_t first, const struct kv_val *v)
+{
+	struct scan_ctx		*sc = arg;
+	struct flush_ctx	*fc = sc->fc;
+
+	if (fc->nkeys == fc->keycap) {
+		fc->keycap = fc->keycap ? fc->keycap * 2 : 64;
+		fc->keys = xreallocarray(fc->keys, fc->keycap,
+		    sizeof(*fc->keys));
+	}
+	fc->keys[fc->nkeys++] = first;
+	if (sc->merge && merge_add(fc, v->data, v->len) != 0)
+		fc->bad++;
+}
+
+/*
+ * The keys of the segments of ID in [lo, hi] into fc->keys, and with
+ * MERGE their samples into fc->t and fc->val.
+ */
+static int
+seg_scan(struct kv_txn *txn, struct flush_ctx *fc, uint64_t id, int64_t lo,
+    int64_t hi, int merge)
+{
+	struct scan_ctx	sc = { fc, merge };
+
+	fc->nkeys = 0;
+	return seg_walk(txn, id, lo, hi, scan_one, &sc);
 }
 
 /*
@@ -1053,17 +1078,39 @@ head_copy_locked(const struct series *s, int64_t t0, int64_t t1, head_fn fn,
 	free(buf);
 }
 
+struct copy_ctx {
+	const struct head_disk	*disk;
+	int64_t			 t0, t1;
+	head_fn			 fn;
+	void			*arg;
+};
+
+static void
+copy_one(void *arg, int64_t first, const struct kv_val *v)
+{
+	struct copy_ctx	*cc = arg;
+	uint32_t	 n;
+	int64_t		 f, l;
+	size_t		 i;
+
+	for (i = 0; i < cc->disk->n; i++)
+		if (first >= cc->disk->lo[i] && first <= cc->disk->hi[i])
+			break;
+	if (i == cc->disk->n)
+		return;
+	/* A damaged one goes on, for the reader to report. */
+	if (chunk_peek(v->data, v->len, &n, &f, &l) != 0 ||
+	    (l >= cc->t0 && f <= cc->t1))
+		cc->fn(cc->arg, first, v->data, v->len);
+}
+
 int
 head_copy_disk(struct kv_txn *txn, uint64_t id, const struct head_disk *disk,
     int64_t t0, int64_t t1, head_fn fn, void *arg)
 {
-	struct kv_cursor	*cur;
-	struct kv_val		 k, v;
-	uint8_t			 key[SEG_KEY_LEN];
-	uint32_t		 n;
-	int64_t			 lo, hi, first, f, l;
-	size_t			 i;
-	int			 rc;
+	struct copy_ctx	cc = { disk, t0, t1, fn, arg };
+	int64_t		lo, hi;
+	size_t		i;
 
 	if (disk->n == 0)
 		return 0;
@@ -1073,28 +1120,5 @@ head_copy_disk(struct kv_txn *txn, uint64_t id, const struct head_disk *disk,
 		lo = disk->lo[i] < lo ? disk->lo[i] : lo;
 		hi = disk->hi[i] > hi ? disk->hi[i] : hi;
 	}
-	if ((rc = kv_cursor_open(txn, KV_DB_HEAD, &cur)) < 0)
-		return rc;
-	seg_key(key, id, lo);
-	k.data = key;
-	k.len = sizeof(key);
-	for (rc = kv_cursor_get(cur, KV_SET_RANGE, &k, &v); rc == 0;
-	    rc = kv_cursor_get(cur, KV_NEXT, &k, &v)) {
-		if (!is_seg_key(&k, id))
-			break;
-		first = key_get_time((const uint8_t *)k.data + 9);
-		if (first > hi)
-			break;
-		for (i = 0; i < disk->n; i++)
-			if (first >= disk->lo[i] && first <= disk->hi[i])
-				break;
-		if (i == disk->n)
-			continue;
-		/* A damaged one goes on, for the reader to report. */
-		if (chunk_peek(v.data, v.len, &n, &f, &l) != 0 ||
-		    (l >= t0 && f <= t1))
-			fn(arg, first, v.data, v.len);
-	}
-	kv_cursor_close(cur);
-	return rc == KV_NOTFOUND ? 0 : rc;
+	return seg_walk(txn, id, lo, hi, copy_one, &cc);
 }
