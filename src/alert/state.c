@@ -957,19 +957,3 @@ evaluator_set_group_times(struct evaluator *ev, size_t g, int64_t last,
 	ev->groups[g].last = last;
 	ev->groups[g].seconds = seconds;
 }
-
-int
-evaluator_eval_group(struct evaluator *ev, size_t g, int64_t now)
-{
-	int64_t	t0 = mono_ns();
-	size_t	r;
-	int	rc = 0;
-
-	if (g >= ev->rs->ngroups)
-		return -1;
-	for (r = 0; r < ev->rs->groups[g].nrules; r++)
-		if (evaluator_eval(ev, g, r, now) == -1)
-			rc = -1;
-	evaluator_set_group_times(ev, g, now, (double)(mono_ns() - t0) / 1e9);
-	return rc;
-}

@@ -211,9 +211,6 @@ int		 evaluator_apply(struct evaluator *, size_t group,
 /* Record a group's evaluation started at LAST (ms) that took SECONDS. */
 void		 evaluator_set_group_times(struct evaluator *, size_t group,
 		    int64_t last, double seconds);
-/* Every rule of a group in order; the group's time and duration kept. */
-int		 evaluator_eval_group(struct evaluator *, size_t group,
-		    int64_t now);
 const struct rule_eval *evaluator_rule(const struct evaluator *,
 		    size_t group, size_t rule);
 /* The group's last evaluation: start (ms) and duration (s). */
