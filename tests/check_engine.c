@@ -762,6 +762,8 @@ engine_suite(void)
 	tcase_add_test(tc, test_json);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("format");
+	/* 200,000 values through both paths: seconds under ASan. */
+	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_gofmt);
 	tcase_add_test(tc, test_gofmt_exact);
 	suite_add_tcase(s, tc);
