@@ -19,8 +19,9 @@
  * deterministic: values as Go's FormatFloat 'f' -1 strings, timestamps in
  * seconds with milliseconds, errors as {"status":"error","errorType":...}
  * with 400 bad_data, 422 execution, 503 timeout.  Queries and index reads
- * run on the worker thread; the reply is sent from the event loop.  The
- * worker's queue being full answers 503 unavailable.
+ * run on the worker given to api_query_new, several at once if it has
+ * several threads; the reply is sent from the event loop.  The worker's
+ * queue being full answers 503 unavailable.
  */
 #ifndef MONITORD_API_QUERY_H
 #define MONITORD_API_QUERY_H

@@ -70,7 +70,8 @@ struct monitord {
 	struct api_query		*api_query;
 	struct alerting			*alerting;
 	struct store			*store;
-	struct worker			*worker;
+	struct worker			*worker;	/* imports */
+	struct worker			*qworker;	/* queries */
 	struct api_web			*web;
 	struct event			*sig_hup, *sig_term, *sig_int;
 	int				 stopping;
@@ -412,6 +413,22 @@ monitord_detach(struct monitord *md)
 	return 0;
 }
 
+/* Queries waiting or running at most: a dashboard asks for all its panels
+ * at once, and more than this is a client to slow down (503). */
+#define QUERY_QUEUE	256
+
+static unsigned
+query_threads(const struct conf *conf)
+{
+	int64_t		n = conf_int(conf_get(conf, "server"), "query_threads");
+	long		cpus;
+
+	if (n > 0)
+		return (unsigned)n;
+	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	return cpus < 1 ? 1 : cpus > 16 ? 16 : (unsigned)cpus;
+}
+
 int
 monitord_run(struct monitord *md)
 {
@@ -426,12 +443,16 @@ monitord_run(struct monitord *md)
 		log_warnx("%s", err);
 		return 1;
 	}
-	if ((md->worker = worker_new(md->base, 16)) == NULL) {
-		log_warnx("cannot start the store's worker thread");
+	/* Imports are written one at a time on their own thread; queries
+	   have a pool of their own, so that neither waits for the other. */
+	if ((md->worker = worker_new(md->base, 16, 1)) == NULL ||
+	    (md->qworker = worker_new(md->base, QUERY_QUEUE,
+	    query_threads(md->conf))) == NULL) {
+		log_warnx("cannot start the store's worker threads");
 		return 1;
 	}
 	md->api_store = api_store_new(md->httpd, md->store, md->worker);
-	md->api_query = api_query_new(md->httpd, md->store, md->worker);
+	md->api_query = api_query_new(md->httpd, md->store, md->qworker);
 	api_set_store(md->api, md->api_store, md->store);
 	memset(&ao, 0, sizeof(ao));
 	ao.data_dir = md->data_dir;
@@ -473,6 +494,7 @@ monitord_free(struct monitord *md)
 	/* Rule queries use the query engine, freed below. */
 	alerting_stop(md->alerting);
 	worker_free(md->worker);
+	worker_free(md->qworker);
 	api_free(md->api);
 	api_store_free(md->api_store);
 	api_query_free(md->api_query);

@@ -51,6 +51,9 @@ static const struct conf_key server_keys[] = {
 	  "longest time an HTTP request may take, queries included" },
 	{ "max_request_size", CONF_SIZE, 0, "16MB", NULL, KB, 4 * GB,
 	  "largest HTTP request body accepted (imports)" },
+	{ "query_threads", CONF_INT, 0, "0", NULL, 0, 256,
+	  "queries answered at once, each on its own thread; 0 is one per "
+	  "CPU (at most 16)" },
 	{ "timestamp_tolerance", CONF_DURATION, 0, "25ms", NULL, 0, MIN,
 	  "a run that starts this close to its tick stamps samples with the "
 	  "tick, which compresses better" },

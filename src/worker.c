@@ -1,6 +1,6 @@
 /*
- * worker: one thread, a bounded FIFO of jobs, completions delivered back
- * to the event loop (see worker.h).
+ * worker: a pool of threads over one bounded FIFO of jobs, completions
+ * delivered back to the event loop (see worker.h).
  */
 #include "config.h"
 
@@ -22,7 +22,8 @@ struct job {
 
 struct worker {
 	struct event_base	*base;
-	pthread_t		 thread;
+	pthread_t		*threads;
+	unsigned		 nthreads;
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cv;
 	struct job		*head, *tail;
@@ -70,18 +71,22 @@ worker_main(void *arg)
 }
 
 struct worker *
-worker_new(struct event_base *base, size_t max_queued)
+worker_new(struct event_base *base, size_t max_queued, unsigned nthreads)
 {
-	struct worker *w = xcalloc(1, sizeof(*w));
+	struct worker	*w = xcalloc(1, sizeof(*w));
 
 	w->base = base;
 	w->max = max_queued;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
-	if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
-		pthread_mutex_destroy(&w->mu);
-		pthread_cond_destroy(&w->cv);
-		free(w);
+	w->threads = xcalloc(nthreads > 0 ? nthreads : 1, sizeof(*w->threads));
+	do {
+		if (pthread_create(&w->threads[w->nthreads], NULL, worker_main,
+		    w) != 0)
+			break;
+	} while (++w->nthreads < nthreads);
+	if (w->nthreads == 0) {
+		worker_free(w);
 		return NULL;
 	}
 	return w;
@@ -128,16 +133,20 @@ worker_queued(struct worker *w)
 void
 worker_free(struct worker *w)
 {
+	unsigned i;
+
 	if (w == NULL)
 		return;
 	pthread_mutex_lock(&w->mu);
 	w->stopping = 1;
-	pthread_cond_signal(&w->cv);
+	pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thread, NULL);
+	for (i = 0; i < w->nthreads; i++)
+		pthread_join(w->threads[i], NULL);
 	/* The finished jobs' completions are pending on the loop: run them. */
 	event_base_loop(w->base, EVLOOP_NONBLOCK);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
+	free(w->threads);
 	free(w);
 }

@@ -4,17 +4,23 @@
 #include "config.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <zlib.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
 
 #include "tcheck.h"
 #include "buf.h"
 #include "dynlib.h"
 #include "sample.h"
 #include "units.h"
+#include "worker.h"
 
 START_TEST(test_duration_ok)
 {
@@ -327,6 +333,137 @@ START_TEST(test_batch_refs)
 }
 END_TEST
 
+/*
+ * Worker jobs that meet: each waits (up to 10 s) until `want` jobs have
+ * arrived.  With fewer threads than `want` they cannot all meet.
+ */
+struct meet {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	int		 arrived, want, met, done, order[8], norder;
+};
+
+struct meet_job {
+	struct meet	*m;
+	int		 id;
+};
+
+static void
+meet_run(void *arg)
+{
+	struct meet_job	*j = arg;
+	struct meet	*m = j->m;
+	struct timespec	 until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	pthread_mutex_lock(&m->mu);
+	m->order[m->norder++] = j->id;
+	if (++m->arrived >= m->want)
+		pthread_cond_broadcast(&m->cv);
+	while (m->arrived < m->want &&
+	    pthread_cond_timedwait(&m->cv, &m->mu, &until) == 0)
+		;
+	if (m->arrived >= m->want)
+		m->met++;
+	pthread_mutex_unlock(&m->mu);
+}
+
+static void
+meet_done(void *arg)
+{
+	struct meet_job *j = arg;
+
+	j->m->done++;		/* on the loop's thread */
+}
+
+static struct event_base *
+loop_new(void)
+{
+	ck_assert_int_eq(evthread_use_pthreads(), 0);
+	return event_base_new();
+}
+
+static void
+loop_until(struct event_base *base, struct meet *m, int done)
+{
+	while (m->done < done)
+		event_base_loop(base, EVLOOP_ONCE);
+}
+
+START_TEST(test_worker_pool_runs_jobs_at_once)
+{
+	struct event_base	*base = loop_new();
+	struct worker		*w = worker_new(base, 8, 3);
+	struct meet		 m = { .want = 3 };
+	struct meet_job		 j[3];
+	int			 i;
+
+	pthread_mutex_init(&m.mu, NULL);
+	pthread_cond_init(&m.cv, NULL);
+	for (i = 0; i < 3; i++) {
+		j[i] = (struct meet_job){ &m, i };
+		ck_assert_int_eq(worker_submit(w, meet_run, meet_done, &j[i]), 0);
+	}
+	loop_until(base, &m, 3);
+	/* All three ran at the same time: each saw the other two arrive. */
+	ck_assert_int_eq(m.met, 3);
+	ck_assert_uint_eq(worker_queued(w), 0);
+	worker_free(w);
+	event_base_free(base);
+}
+END_TEST
+
+START_TEST(test_worker_one_thread_in_order)
+{
+	struct event_base	*base = loop_new();
+	struct worker		*w = worker_new(base, 8, 1);
+	struct meet		 m = { .want = 1 };
+	struct meet_job		 j[5];
+	int			 i;
+
+	pthread_mutex_init(&m.mu, NULL);
+	pthread_cond_init(&m.cv, NULL);
+	for (i = 0; i < 5; i++) {
+		j[i] = (struct meet_job){ &m, i };
+		ck_assert_int_eq(worker_submit(w, meet_run, meet_done, &j[i]), 0);
+	}
+	loop_until(base, &m, 5);
+	for (i = 0; i < 5; i++)
+		ck_assert_int_eq(m.order[i], i);
+	worker_free(w);
+	event_base_free(base);
+}
+END_TEST
+
+START_TEST(test_worker_queue_bound)
+{
+	struct event_base	*base = loop_new();
+	struct worker		*w = worker_new(base, 2, 2);
+	struct meet		 m = { .want = 2 };
+	struct meet_job		 j[3];
+	int			 i;
+
+	pthread_mutex_init(&m.mu, NULL);
+	pthread_cond_init(&m.cv, NULL);
+	for (i = 0; i < 3; i++)
+		j[i] = (struct meet_job){ &m, i };
+	/* Two jobs, running or waiting, fill a queue of two. */
+	ck_assert_int_eq(worker_submit(w, meet_run, meet_done, &j[0]), 0);
+	ck_assert_int_eq(worker_submit(w, meet_run, meet_done, &j[1]), 0);
+	ck_assert_int_eq(worker_submit(w, meet_run, meet_done, &j[2]), -1);
+	loop_until(base, &m, 2);
+	ck_assert_int_eq(m.met, 2);
+	/* Room again once they are done; worker_free runs what is queued. */
+	m.want = 3;
+	ck_assert_int_eq(worker_submit(w, meet_run, meet_done, &j[2]), 0);
+	worker_free(w);
+	ck_assert_int_eq(m.done, 3);
+	ck_assert_int_eq(m.norder, 3);
+	event_base_free(base);
+}
+END_TEST
+
 static Suite *
 core_suite(void)
 {
@@ -343,6 +480,9 @@ core_suite(void)
 	tcase_add_test(tc, test_dynlib);
 	tcase_add_test(tc, test_dynlib_errors);
 	tcase_add_test(tc, test_batch_refs);
+	tcase_add_test(tc, test_worker_pool_runs_jobs_at_once);
+	tcase_add_test(tc, test_worker_one_thread_in_order);
+	tcase_add_test(tc, test_worker_queue_bound);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -578,7 +578,7 @@ alerting_new(struct event_base *base, const struct conf *conf,
 	a->ev = make_evaluator(a, a->rs);
 	if ((a->n = make_notifier(a, conf, err, errlen)) == NULL)
 		goto fail;
-	if ((a->worker = worker_new(base, RULES_QUEUE_MAX)) == NULL) {
+	if ((a->worker = worker_new(base, RULES_QUEUE_MAX, 1)) == NULL) {
 		snprintf(err, errlen, "cannot start the rules worker thread");
 		goto fail;
 	}

@@ -1,5 +1,6 @@
 """The store through the real daemon: import (all or nothing, on disk when
 acknowledged), export, scraped samples stored, kill -9 and restart."""
+import concurrent.futures
 import gzip
 import json
 import os
@@ -86,6 +87,58 @@ class DiskFull(unittest.TestCase):
             self.assertEqual(d.get("/healthz").status, 200)
         finally:
             d.stop()
+
+
+QUERY_CONF = """
+[server]
+listen = 127.0.0.1:{port}
+retention = 100y
+query_threads = 2
+"""
+
+
+class ConcurrentQueries(unittest.TestCase):
+    """A dashboard asks for all its panels at once, while imports go on:
+    every query is answered (none refused with 503), each with the exact
+    answer, and the imports are acknowledged meanwhile."""
+
+    def test_many_queries_at_once_and_imports(self):
+        d = Daemon(QUERY_CONF)
+        try:
+            t0 = 1700000000000
+            lines = []
+            for s in range(200):
+                for k in range(240):
+                    lines.append(f'cq_total{{job="j",s="{s}"}} {k * (s + 1)} {t0 + k * 15000}')
+            self.assertEqual(post(d, ("\n".join(lines) + "\n").encode()).status, 204)
+            start, end = t0 // 1000 + 300, t0 // 1000 + 3585
+            q = urllib.parse.urlencode({"query": "sum by (job) (rate(cq_total[5m]))",
+                                        "start": start, "end": end, "step": 1})
+
+            def query(_):
+                r = d.get("/api/v1/query_range?" + q, timeout=60)
+                return r.status, r.text
+
+            def imp(k):
+                body = f'cq_other{{job="j",k="{k}"}} {k} {t0}\n'.encode()
+                return post(d, body).status
+
+            with concurrent.futures.ThreadPoolExecutor(max_workers=48) as ex:
+                queries = list(ex.map(query, range(96)))
+                imports = list(ex.map(imp, range(8)))
+            self.assertEqual(imports, [204] * 8)
+            self.assertEqual(sorted({st for st, _ in queries}), [200])
+            self.assertEqual(len({body for _, body in queries}), 1)
+            res = json.loads(queries[0][1])["data"]["result"]
+            self.assertEqual(len(res), 1)
+            # Series s grows by s+1 per 15 s: the sum is 20100/15 per s.
+            vals = [float(v) for _, v in res[0]["values"]]
+            self.assertEqual(len(vals), end - start + 1)
+            for v in vals:
+                self.assertAlmostEqual(v, 1340.0, places=9)
+        finally:
+            self.assertEqual(d.stop(), 0)
+
 
 
 class Import(unittest.TestCase):
