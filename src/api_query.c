@@ -63,6 +63,7 @@ struct job {
 	size_t			 nmatch;
 	int64_t			 start, end, step, timeout;
 	int			 code;
+	int			 gzip;		/* wanted; then done */
 	struct buf		 body;
 };
 
@@ -622,6 +623,9 @@ job_run(void *arg)
 		run_labels(j);
 		break;
 	}
+	/* A large answer is compressed here rather than on the loop. */
+	if (j->gzip)
+		j->gzip = httpd_gzip(&j->body);
 }
 
 static void
@@ -629,13 +633,17 @@ job_done(void *arg)
 {
 	struct job *j = arg;
 
-	httpd_reply_buf(j->req, j->code, HTTPD_JSON, &j->body);
+	if (j->gzip)
+		httpd_reply_gzipped(j->req, j->code, HTTPD_JSON, &j->body);
+	else
+		httpd_reply_buf(j->req, j->code, HTTPD_JSON, &j->body);
 	job_free(j);
 }
 
 static void
 job_submit(struct job *j)
 {
+	j->gzip = httpd_gzip_wanted(j->req);
 	if (worker_submit(j->aq->worker, job_run, job_done, j) == -1) {
 		reply_error(j->req, 503, "unavailable", "too many queries in "
 		    "progress; retry later");

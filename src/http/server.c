@@ -656,6 +656,35 @@ wants_gzip(struct httpd_req *r, int code, size_t len)
 	return 1;
 }
 
+int
+httpd_gzip_wanted(const struct httpd_req *r)
+{
+	return r->method != HTTPD_HEAD &&
+	    accept_gzip(httpd_header(r, "Accept-Encoding"));
+}
+
+int
+httpd_gzip(struct buf *b)
+{
+	struct buf gz = BUF_INIT;
+
+	if (b->len < HTTPD_GZIP_MIN)
+		return 0;
+	gzip_deflate(b->data, b->len, GZIP_LEVEL, &gz);
+	buf_free(b);
+	*b = gz;
+	return 1;
+}
+
+void
+httpd_reply_gzipped(struct httpd_req *r, int code, const char *ctype,
+    struct buf *b)
+{
+	httpd_add_header(r, "Vary", "Accept-Encoding");
+	httpd_add_header(r, "Content-Encoding", "gzip");
+	httpd_reply_buf(r, code, ctype, b);
+}
+
 static void
 free_cleanup(const void *data, size_t len, void *arg)
 {

@@ -158,6 +158,18 @@ const char	*httpd_header(const struct httpd_req *, const char *name);
 /* The client's address, "127.0.0.1:50312" or "[::1]:50312". */
 const char	*httpd_peer(const struct httpd_req *);
 
+/*
+ * Compressing a large reply off the event loop: httpd_gzip_wanted (on the
+ * loop, before handing the work out) says whether this request's reply
+ * would be gzip-compressed; httpd_gzip (any thread, touches only the
+ * buffer) compresses B in place as the server would and returns 1, or
+ * returns 0 and leaves B alone when it is too small to be worth it.  A
+ * reply whose body went through httpd_gzip must be sent with
+ * httpd_reply_gzipped.
+ */
+int		 httpd_gzip_wanted(const struct httpd_req *);
+int		 httpd_gzip(struct buf *b);
+
 /* Add a response header; -1 if it holds CR or LF (nothing added). */
 int		 httpd_add_header(struct httpd_req *, const char *name,
 		    const char *value);
@@ -180,5 +192,8 @@ void		 httpd_reply_json(struct httpd_req *, int code,
 		    struct json_t *);
 void		 httpd_reply_error(struct httpd_req *, int code,
 		    const char *msg);
+/* httpd_reply_buf for a body that httpd_gzip compressed. */
+void		 httpd_reply_gzipped(struct httpd_req *, int code,
+		    const char *ctype, struct buf *);
 
 #endif

@@ -136,6 +136,20 @@ class ConcurrentQueries(unittest.TestCase):
             self.assertEqual(len(vals), end - start + 1)
             for v in vals:
                 self.assertAlmostEqual(v, 1340.0, places=9)
+
+            # The same answer compressed, as a browser asks for it.
+            r = d.get("/api/v1/query_range?" + q, headers={"Accept-Encoding": "gzip"})
+            self.assertEqual((r.status, r.headers["Content-Encoding"], r.headers["Vary"]),
+                             (200, "gzip", "Accept-Encoding"))
+            self.assertEqual(gzip.decompress(r.body).decode(), queries[0][1])
+            r = d.get("/api/v1/query_range?" + q, method="HEAD",
+                      headers={"Accept-Encoding": "gzip"})
+            self.assertEqual((r.status, r.headers["Content-Encoding"], r.body),
+                             (200, None, b""))
+            self.assertEqual(int(r.headers["Content-Length"]), len(queries[0][1]))
+            # A small answer stays plain.
+            r = d.get("/api/v1/query?query=1", headers={"Accept-Encoding": "gzip"})
+            self.assertEqual((r.status, r.headers["Content-Encoding"]), (200, None))
         finally:
             self.assertEqual(d.stop(), 0)
 
