@@ -624,6 +624,8 @@ flush_sealed(struct store *st, struct flush_ctx *fc, uint64_t *bad,
 		st->st.chunks_written += fc->chunks;
 		st->st.columns_written += fc->columns;
 		pthread_mutex_unlock(&st->statlock);
+		if ((rc = store_fault(st, "flush.sealed", err, errlen)) < 0)
+			break;
 	}
 	free(v);
 	return rc < 0 ? -1 : 0;
@@ -764,6 +766,8 @@ head_flush(struct store *st, char *err, size_t errlen)
 			break;
 		flush_done(st, fc.v, fc.n);
 		start = end;
+		if ((rc = store_fault(st, "flush.head", err, errlen)) < 0)
+			break;
 	}
 	flush_ctx_free(&fc);
 	left = st->ndirty - start;

@@ -253,6 +253,48 @@ u64_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * What may go at NOW.  Marked buckets (late samples, rollup.c) are
+ * recomputed from the tier below: it keeps what they need.  With the 5m
+ * tier on, the raw cut is also a 5m bucket boundary, so that a bucket
+ * with a sample accepted after this run (at or after the new too_old
+ * limit) has lost none of its raw chunks.  Writer lock held.
+ */
+static int
+retention_cuts(struct store *st, int64_t now, int64_t *cut, char *err,
+    size_t errlen)
+{
+	int64_t	m5 = INT64_MAX, m1 = INT64_MAX;
+
+	if (rollup_tier_on(st, STORE_TIER_5M) && rollup_marks_min(st,
+	    STORE_TIER_5M, &m5, err, errlen) != 0)
+		return -1;
+	if (rollup_tier_on(st, STORE_TIER_1H) && rollup_marks_min(st,
+	    STORE_TIER_1H, &m1, err, errlen) != 0)
+		return -1;
+	cut[STORE_TIER_RAW] = cutoff(now, st->opts.retention_ms);
+	if (rollup_tier_on(st, STORE_TIER_5M)) {
+		if (st->rollup[STORE_TIER_5M].done < cut[STORE_TIER_RAW])
+			cut[STORE_TIER_RAW] = st->rollup[STORE_TIER_5M].done;
+		if (m5 < cut[STORE_TIER_RAW])
+			cut[STORE_TIER_RAW] = m5;
+		cut[STORE_TIER_RAW] = rollup_align(cut[STORE_TIER_RAW],
+		    rollup_bucket(STORE_TIER_5M));
+	}
+	cut[STORE_TIER_5M] = cutoff(now, st->opts.retention_5m_ms);
+	if (rollup_tier_on(st, STORE_TIER_1H)) {
+		if (st->rollup[STORE_TIER_1H].done < cut[STORE_TIER_5M])
+			cut[STORE_TIER_5M] = st->rollup[STORE_TIER_1H].done;
+		/* A 5m mark makes a 1h one, which needs its hour. */
+		if (m5 < cut[STORE_TIER_5M])
+			cut[STORE_TIER_5M] = m5;
+		if (m1 < cut[STORE_TIER_5M])
+			cut[STORE_TIER_5M] = m1;
+	}
+	cut[STORE_TIER_1H] = cutoff(now, st->opts.retention_1h_ms);
+	return 0;
+}
+
 int
 store_retention_run(struct store *st, int64_t now, char *err, size_t errlen)
 {
@@ -265,18 +307,11 @@ store_retention_run(struct store *st, int64_t now, char *err, size_t errlen)
 	memset(&c, 0, sizeof(c));
 	c.st = st;
 	pthread_mutex_lock(&st->mlock);
-	c.cut[STORE_TIER_RAW] = cutoff(now, st->opts.retention_ms);
-	if (rollup_tier_on(st, STORE_TIER_5M) &&
-	    st->rollup[STORE_TIER_5M].done < c.cut[STORE_TIER_RAW])
-		c.cut[STORE_TIER_RAW] = st->rollup[STORE_TIER_5M].done;
-	c.cut[STORE_TIER_5M] = cutoff(now, st->opts.retention_5m_ms);
-	if (rollup_tier_on(st, STORE_TIER_1H) &&
-	    st->rollup[STORE_TIER_1H].done < c.cut[STORE_TIER_5M])
-		c.cut[STORE_TIER_5M] = st->rollup[STORE_TIER_1H].done;
-	c.cut[STORE_TIER_1H] = cutoff(now, st->opts.retention_1h_ms);
-
 	pthread_mutex_lock(&st->wlock);
-	rc = retention_heads(st, now, c.cut[STORE_TIER_RAW], err, errlen);
+	rc = retention_cuts(st, now, c.cut, err, errlen);
+	if (rc == 0)
+		rc = retention_heads(st, now, c.cut[STORE_TIER_RAW], err,
+		    errlen);
 	ids = xcalloc(st->idx.count + 1, sizeof(*ids));
 	for (i = 0; i < st->idx.nbuckets; i++)
 		for (s = st->idx.byid[i]; s != NULL; s = s->inext)

@@ -16,8 +16,19 @@
  * its end; the 1h tier follows the 5m tier's watermark).  Progress -- the
  * tier's start, done and target watermarks and the last series id whose
  * blocks are written -- is committed with each batch of blocks, so a
- * crash repeats at most one batch.  Samples that arrive after their block
- * was rolled up (a backfill of old data) are not rolled up.
+ * crash repeats at most one batch.
+ *
+ * Samples that arrive late, before the 5m tier's watermark (a backfill,
+ * or a new series with old samples), are noted as marks: per series and
+ * block, a bitmap of the buckets to recompute.  The marks of a flush go
+ * to disk in a transaction before its samples (so a sample on disk always
+ * has its mark), under the rollup key with 0x80 added to the tier.  A run
+ * recomputes each marked bucket from the tier below in full, so that the
+ * bucket is exact whether or not it held data before (merged, never
+ * counted twice), rewrites the block with it and deletes the mark in one
+ * transaction; a recomputed 5m bucket marks its 1h bucket in turn when
+ * the 1h tier is past it.  Retention keeps the raw chunks and 5m blocks
+ * that marked buckets still need.
  */
 #include "config.h"
 
@@ -36,6 +47,14 @@
 
 #define ROLLUP_BATCH	256
 #define ROLLUP_COLS	5
+/* Marks: key tier byte, bitmap bytes (a bit a bucket of the block). */
+#define MARK_TIER	0x80
+#define MARK_WORDS	5		/* 288 bits */
+#define MARK_BYTES(tier) \
+	((size_t)((tiers[tier].span / tiers[tier].bucket + 7) / 8))
+/* Marked blocks recomputed per transaction (the writer lock is held
+ * throughout, see rollup_redo). */
+#define REDO_BATCH	64
 
 static const struct {
 	const char	*meta;
@@ -78,6 +97,24 @@ rollup_tier_on(const struct store *st, int tier)
 	    tier == STORE_TIER_1H ? st->opts.retention_1h_ms > 0 : 0;
 }
 
+/* The watermark under which a sample is late for TIER: the end of the
+ * run in progress, or what is done (INT64_MIN: the tier is off). */
+static int64_t
+late_limit(const struct store *st, int tier)
+{
+	const struct rollup_state *rs = &st->rollup[tier];
+
+	if (!rollup_tier_on(st, tier))
+		return INT64_MIN;
+	return rs->target != INT64_MIN ? rs->target : rs->done;
+}
+
+static void
+late_update(struct store *st)
+{
+	st->late_before = late_limit(st, STORE_TIER_5M);
+}
+
 static void
 state_encode(const struct rollup_state *rs, uint8_t b[32])
 {
@@ -109,6 +146,7 @@ rollup_load(struct store *st, char *err, size_t errlen)
 			st->rollup[i].cursor = key_get64(b + 24);
 		}
 	kv_read_end(txn);
+	late_update(st);
 	return 0;
 }
 
@@ -424,9 +462,11 @@ commit(struct store *st, struct builder *b, int tier,
 	rc = kv_write(st->kv, write_batch, &w, err, errlen);
 	if (rc == 0) {
 		st->rollup[tier] = *rs;
+		late_update(st);
 		pthread_mutex_lock(&st->statlock);
 		st->st.rollup_blocks_written += b->nrec;
 		pthread_mutex_unlock(&st->statlock);
+		rc = store_fault(st, "rollup.batch", err, errlen);
 	}
 	pthread_mutex_unlock(&st->wlock);
 	builder_clear(b);
@@ -526,6 +566,486 @@ out:
 	return rc;
 }
 
+/*
+ * Marks of late samples.  In memory, those of the samples since the last
+ * flush, one per (series, 5m block), found by hashing; on disk under
+ * (MARK_TIER | tier, id, block start), a bitmap of MARK_BYTES(tier) bytes,
+ * bucket i of the block in byte i / 8, bit i % 8.
+ */
+struct mark {
+	uint64_t	id;
+	int64_t		block;
+	uint64_t	bits[MARK_WORDS];
+};
+
+struct rollup_marks {
+	struct mark	*v;
+	size_t		 n, cap;
+	uint32_t	*slot;		/* index + 1 into v; 0: empty */
+	size_t		 nslot;		/* a power of two */
+};
+
+void
+rollup_marks_free(struct rollup_marks *m)
+{
+	if (m == NULL)
+		return;
+	free(m->v);
+	free(m->slot);
+	free(m);
+}
+
+static size_t
+mark_hash(uint64_t id, int64_t block, size_t mask)
+{
+	uint64_t h = id * 0x9e3779b97f4a7c15ULL ^ (uint64_t)block;
+
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	return (size_t)(h ^ h >> 32) & mask;
+}
+
+static void
+marks_rehash(struct rollup_marks *m, size_t nslot)
+{
+	size_t i, h;
+
+	free(m->slot);
+	m->nslot = nslot;
+	m->slot = xcalloc(nslot, sizeof(*m->slot));
+	for (i = 0; i < m->n; i++) {
+		h = mark_hash(m->v[i].id, m->v[i].block, nslot - 1);
+		while (m->slot[h] != 0)
+			h = (h + 1) & (nslot - 1);
+		m->slot[h] = (uint32_t)(i + 1);
+	}
+}
+
+void
+rollup_note(struct store *st, uint64_t id, int64_t t)
+{
+	struct rollup_marks	*m;
+	struct mark		*k;
+	int64_t			 block, i;
+	size_t			 h;
+
+	if ((m = st->marks) == NULL)
+		m = st->marks = xcalloc(1, sizeof(*m));
+	if ((m->n + 1) * 2 > m->nslot)
+		marks_rehash(m, m->nslot ? m->nslot * 2 : 64);
+	block = rollup_align(t, tiers[STORE_TIER_5M].span);
+	h = mark_hash(id, block, m->nslot - 1);
+	for (;; h = (h + 1) & (m->nslot - 1)) {
+		if (m->slot[h] == 0) {
+			if (m->n == m->cap) {
+				m->cap = m->cap ? m->cap * 2 : 64;
+				m->v = xreallocarray(m->v, m->cap,
+				    sizeof(*m->v));
+			}
+			k = &m->v[m->n++];
+			memset(k, 0, sizeof(*k));
+			k->id = id;
+			k->block = block;
+			m->slot[h] = (uint32_t)m->n;
+			break;
+		}
+		k = &m->v[m->slot[h] - 1];
+		if (k->id == id && k->block == block)
+			break;
+	}
+	i = (t - block) / tiers[STORE_TIER_5M].bucket;
+	k->bits[i / 64] |= 1ULL << (i % 64);
+}
+
+/* OR the bitmap BITS into the mark of (tier, id, block) on disk. */
+static int
+mark_merge(struct kv_txn *txn, int tier, uint64_t id, int64_t block,
+    const uint8_t *bits)
+{
+	struct kv_val	v;
+	uint8_t		key[KEY_ROLLUP_LEN], b[MARK_WORDS * 8];
+	size_t		i, len = MARK_BYTES(tier);
+	int		rc;
+
+	key_rollup(key, MARK_TIER | tier, id, block);
+	memcpy(b, bits, len);
+	if ((rc = kv_get(txn, KV_DB_ROLLUP, key, sizeof(key), &v)) < 0)
+		return rc;
+	if (rc == 0)
+		for (i = 0; i < len && i < v.len; i++)
+			b[i] |= ((const uint8_t *)v.data)[i];
+	return kv_put(txn, KV_DB_ROLLUP, key, sizeof(key), b, len);
+}
+
+static void
+bits_to_bytes(const uint64_t *w, uint8_t *b, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		b[i] = (uint8_t)(w[i / 8] >> (8 * (i % 8)));
+}
+
+static int
+marks_txn(struct kv_txn *txn, void *arg)
+{
+	struct rollup_marks	*m = arg;
+	uint8_t			 b[MARK_WORDS * 8];
+	size_t			 i;
+	int			 rc;
+
+	for (i = 0; i < m->n; i++) {
+		bits_to_bytes(m->v[i].bits, b, MARK_BYTES(STORE_TIER_5M));
+		if ((rc = mark_merge(txn, STORE_TIER_5M, m->v[i].id,
+		    m->v[i].block, b)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
+rollup_marks_write(struct store *st, char *err, size_t errlen)
+{
+	struct rollup_marks *m = st->marks;
+
+	if (m == NULL || m->n == 0)
+		return 0;
+	if (kv_write(st->kv, marks_txn, m, err, errlen) < 0)
+		return -1;
+	m->n = 0;
+	memset(m->slot, 0, m->nslot * sizeof(*m->slot));
+	return 0;
+}
+
+/* The first bucket marked in a bitmap of LEN bytes (-1: none). */
+static int
+bits_first(const uint8_t *b, size_t len)
+{
+	size_t i;
+	int j;
+
+	for (i = 0; i < len; i++)
+		if (b[i] != 0)
+			for (j = 0; j < 8; j++)
+				if (b[i] & 1u << j)
+					return (int)(i * 8) + j;
+	return -1;
+}
+
+int
+rollup_marks_min(struct store *st, int tier, int64_t *min, char *err,
+    size_t errlen)
+{
+	struct kv_txn		*txn;
+	struct kv_cursor	*cur;
+	struct kv_val		 k, v;
+	uint8_t			 key[KEY_ROLLUP_LEN];
+	int64_t			 block, t;
+	size_t			 i;
+	int			 rc, j;
+
+	*min = INT64_MAX;
+	if (tier == STORE_TIER_5M && st->marks != NULL)
+		for (i = 0; i < st->marks->n; i++)
+			for (j = 0; j < MARK_WORDS * 64; j++)
+				if (st->marks->v[i].bits[j / 64] &
+				    1ULL << (j % 64)) {
+					t = st->marks->v[i].block + j *
+					    tiers[tier].bucket;
+					*min = t < *min ? t : *min;
+					break;
+				}
+	if (kv_read_begin(st->kv, &txn, err, errlen) < 0)
+		return -1;
+	if ((rc = kv_cursor_open(txn, KV_DB_ROLLUP, &cur)) == 0) {
+		key_rollup(key, MARK_TIER | tier, 0, INT64_MIN);
+		k.data = key;
+		k.len = sizeof(key);
+		for (rc = kv_cursor_get(cur, KV_SET_RANGE, &k, &v); rc == 0;
+		    rc = kv_cursor_get(cur, KV_NEXT, &k, &v)) {
+			if (k.len != KEY_ROLLUP_LEN ||
+			    ((const uint8_t *)k.data)[0] != (MARK_TIER | tier))
+				break;
+			block = key_get_time((const uint8_t *)k.data + 9);
+			if ((j = bits_first(v.data, v.len)) < 0)
+				continue;
+			t = block + j * tiers[tier].bucket;
+			*min = t < *min ? t : *min;
+		}
+		kv_cursor_close(cur);
+	}
+	if (rc < 0 && rc != KV_NOTFOUND) {
+		snprintf(err, errlen, "rollup marks: %s", kv_txn_error(txn));
+		kv_read_end(txn);
+		return -1;
+	}
+	kv_read_end(txn);
+	return 0;
+}
+
+/* A marked block being recomputed. */
+struct redo {
+	uint64_t	 id;
+	int64_t		 block;
+	uint8_t		 bits[MARK_WORDS * 8];
+	uint8_t		 up[MARK_WORDS * 8];	/* 1h marks it makes */
+	int64_t		 upblock;		/* INT64_MIN: none */
+	int		 del;			/* the block has no bucket */
+};
+
+struct redo_batch {
+	int		 tier;
+	struct redo	 r[REDO_BATCH];
+	size_t		 n;
+	struct builder	*b;
+};
+
+static int
+bit_isset(const uint8_t *b, int64_t i)
+{
+	return (b[i / 8] >> (i % 8)) & 1;
+}
+
+/* The first marks of TIER on disk, up to REDO_BATCH of them. */
+static int
+redo_load(struct store *st, struct redo_batch *rb, char *err, size_t errlen)
+{
+	struct kv_txn		*txn;
+	struct kv_cursor	*cur;
+	struct kv_val		 k, v;
+	uint8_t			 key[KEY_ROLLUP_LEN];
+	size_t			 len = MARK_BYTES(rb->tier);
+	int			 rc;
+
+	rb->n = 0;
+	if (kv_read_begin(st->kv, &txn, err, errlen) < 0)
+		return -1;
+	if ((rc = kv_cursor_open(txn, KV_DB_ROLLUP, &cur)) == 0) {
+		key_rollup(key, MARK_TIER | rb->tier, 0, INT64_MIN);
+		k.data = key;
+		k.len = sizeof(key);
+		for (rc = kv_cursor_get(cur, KV_SET_RANGE, &k, &v); rc == 0 &&
+		    rb->n < REDO_BATCH; rc = kv_cursor_get(cur, KV_NEXT, &k,
+		    &v)) {
+			const uint8_t *p = k.data;
+
+			if (k.len != KEY_ROLLUP_LEN ||
+			    p[0] != (MARK_TIER | rb->tier))
+				break;
+			memset(&rb->r[rb->n], 0, sizeof(rb->r[0]));
+			rb->r[rb->n].id = key_get64(p + 1);
+			rb->r[rb->n].block = key_get_time(p + 9);
+			rb->r[rb->n].upblock = INT64_MIN;
+			memcpy(rb->r[rb->n].bits, v.data, v.len < len ?
+			    v.len : len);
+			rb->n++;
+		}
+		kv_cursor_close(cur);
+	}
+	if (rc < 0 && rc != KV_NOTFOUND) {
+		snprintf(err, errlen, "rollup marks: %s", kv_txn_error(txn));
+		kv_read_end(txn);
+		return -1;
+	}
+	kv_read_end(txn);
+	return 0;
+}
+
+/*
+ * One marked block: its unmarked buckets as they are, its marked ones
+ * recomputed in full from the tier below, into RB's builder.
+ */
+static int
+redo_block(struct store *st, struct redo_batch *rb, struct redo *r,
+    char *err, size_t errlen)
+{
+	struct builder		*b = rb->b;
+	struct store_iter	*it;
+	struct kv_txn		*txn;
+	struct kv_val		 v;
+	struct rollup_point	*old = NULL;
+	struct store_agg	 p, acc;
+	uint8_t			 key[KEY_ROLLUP_LEN];
+	int64_t			 bsize = tiers[rb->tier].bucket, t, bucket;
+	int64_t			 nb = tiers[rb->tier].span / bsize, first, last;
+	int64_t			 i, up = INT64_MIN, uplim, hb;
+	size_t			 nold = 0, oi = 0, nrec = b->nrec;
+	int			 rc, have = 0;
+
+	for (first = 0; first < nb && !bit_isset(r->bits, first); first++)
+		;
+	for (last = nb - 1; last >= first && !bit_isset(r->bits, last);
+	    last--)
+		;
+	if (first > last)
+		return 0;
+	if (kv_read_begin(st->kv, &txn, err, errlen) < 0)
+		return -1;
+	key_rollup(key, rb->tier, r->id, r->block);
+	rc = kv_get(txn, KV_DB_ROLLUP, key, sizeof(key), &v);
+	if (rc == 0 && rollup_decode(v.data, v.len, &old, &nold, err,
+	    errlen) != 0)
+		rc = -2;
+	else if (rc < 0)
+		snprintf(err, errlen, "rollup: %s", kv_txn_error(txn));
+	kv_read_end(txn);
+	if (rc < 0)
+		return -1;
+
+	b->id = r->id;
+	it = store_iter_new(st, r->id, r->block + first * bsize,
+	    r->block + (last + 1) * bsize - 1, rb->tier - 1);
+	bucket = INT64_MIN;
+	for (;;) {
+		rc = store_iter_next_agg(it, &t, &p);
+		if (rc == 1 && (rb->tier == STORE_TIER_5M && is_stale(p.last)))
+			continue;
+		if (rc == 1 && !bit_isset(r->bits, (t - r->block) / bsize))
+			continue;
+		if (have && (rc != 1 || rollup_align(t, bsize) != bucket)) {
+			/* The old buckets before this one, unless marked. */
+			for (; oi < nold && old[oi].t < bucket; oi++)
+				if (!bit_isset(r->bits, (old[oi].t -
+				    r->block) / bsize))
+					builder_add(b, old[oi].t, &old[oi].a);
+			builder_add(b, bucket, &acc);
+			have = 0;
+		}
+		if (rc != 1)
+			break;
+		bucket = rollup_align(t, bsize);
+		acc_add(&acc, &have, &p);
+	}
+	if (rc < 0)
+		snprintf(err, errlen, "rollup: %s", store_iter_error(it));
+	store_iter_free(it);
+	if (rc < 0) {
+		free(old);
+		return -1;
+	}
+	for (; oi < nold; oi++)
+		if (!bit_isset(r->bits, (old[oi].t - r->block) / bsize))
+			builder_add(b, old[oi].t, &old[oi].a);
+	free(old);
+	builder_finish(b);
+	if (b->failed) {
+		snprintf(err, errlen, "rollup: series %llu: cannot encode "
+		    "a block", (unsigned long long)r->id);
+		return -1;
+	}
+	r->del = b->nrec == nrec;
+
+	/* The 1h buckets of these, where the 1h tier is past them. */
+	if (rb->tier != STORE_TIER_5M || (uplim = late_limit(st,
+	    STORE_TIER_1H)) == INT64_MIN)
+		return 0;
+	for (i = first; i <= last; i++) {
+		if (!bit_isset(r->bits, i))
+			continue;
+		hb = rollup_align(r->block + i * bsize,
+		    tiers[STORE_TIER_1H].bucket);
+		if (hb >= uplim)
+			break;
+		if (up == INT64_MIN) {
+			up = rollup_align(hb, tiers[STORE_TIER_1H].span);
+			r->upblock = up;
+		}
+		/* A day is within one week: one 1h block. */
+		t = (hb - up) / tiers[STORE_TIER_1H].bucket;
+		r->up[t / 8] |= (uint8_t)(1u << (t % 8));
+	}
+	return 0;
+}
+
+static int
+redo_txn(struct kv_txn *txn, void *arg)
+{
+	struct redo_batch	*rb = arg;
+	struct builder		*b = rb->b;
+	uint8_t			 key[KEY_ROLLUP_LEN];
+	size_t			 i;
+	int			 rc;
+
+	for (i = 0; i < b->nrec; i++)
+		if ((rc = kv_put(txn, KV_DB_ROLLUP, b->rec[i].key,
+		    KEY_ROLLUP_LEN, b->rec[i].data, b->rec[i].len)) < 0)
+			return rc;
+	for (i = 0; i < rb->n; i++) {
+		if (rb->r[i].del) {
+			key_rollup(key, rb->tier, rb->r[i].id,
+			    rb->r[i].block);
+			rc = kv_del(txn, KV_DB_ROLLUP, key, sizeof(key), NULL,
+			    0);
+			if (rc < 0 && rc != KV_NOTFOUND)
+				return rc;
+		}
+		key_rollup(key, MARK_TIER | rb->tier, rb->r[i].id,
+		    rb->r[i].block);
+		if ((rc = kv_del(txn, KV_DB_ROLLUP, key, sizeof(key), NULL,
+		    0)) < 0 && rc != KV_NOTFOUND)
+			return rc;
+		if (rb->r[i].upblock != INT64_MIN &&
+		    (rc = mark_merge(txn, STORE_TIER_1H, rb->r[i].id,
+		    rb->r[i].upblock, rb->r[i].up)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * Recompute the marked buckets of TIER, a batch of marks at a time.  The
+ * writer lock is held from reading a batch to committing it: no sample
+ * can arrive meanwhile whose mark the commit would delete.  Samples still
+ * in memory are flushed first so that a bucket never counts a sample that
+ * a crash would lose.
+ */
+static int
+rollup_redo(struct store *st, int tier, char *err, size_t errlen)
+{
+	struct redo_batch	*rb = xcalloc(1, sizeof(*rb));
+	struct builder		 b;
+	size_t			 i;
+	int			 rc = 0;
+
+	memset(&b, 0, sizeof(b));
+	b.tier = tier;
+	b.block = INT64_MIN;
+	rb->tier = tier;
+	rb->b = &b;
+	for (;;) {
+		pthread_mutex_lock(&st->wlock);
+		if (tier == STORE_TIER_5M && st->marks != NULL &&
+		    st->marks->n > 0 && store_flush_locked(st, err,
+		    errlen) != 0)
+			rc = -1;
+		if (rc == 0)
+			rc = redo_load(st, rb, err, errlen);
+		if (rc != 0 || rb->n == 0) {
+			pthread_mutex_unlock(&st->wlock);
+			break;
+		}
+		for (i = 0; i < rb->n && rc == 0; i++)
+			rc = redo_block(st, rb, &rb->r[i], err, errlen);
+		if (rc == 0 && kv_write(st->kv, redo_txn, rb, err,
+		    errlen) < 0)
+			rc = -1;
+		if (rc == 0) {
+			pthread_mutex_lock(&st->statlock);
+			st->st.rollup_blocks_written += b.nrec;
+			pthread_mutex_unlock(&st->statlock);
+			rc = store_fault(st, "rollup.redo", err, errlen);
+		}
+		pthread_mutex_unlock(&st->wlock);
+		builder_clear(&b);
+		if (rc != 0)
+			break;
+	}
+	builder_clear(&b);
+	free(b.rec);
+	free(rb);
+	return rc;
+}
+
 int
 store_rollup_run(struct store *st, int64_t now, char *err, size_t errlen)
 {
@@ -534,7 +1054,8 @@ store_rollup_run(struct store *st, int64_t now, char *err, size_t errlen)
 	pthread_mutex_lock(&st->mlock);
 	for (tier = STORE_TIER_5M; tier < STORE_TIER_COUNT; tier++)
 		if (rollup_tier_on(st, tier) &&
-		    rollup_tier(st, tier, now, err, errlen) != 0) {
+		    (rollup_tier(st, tier, now, err, errlen) != 0 ||
+		    rollup_redo(st, tier, err, errlen) != 0)) {
 			pthread_mutex_unlock(&st->mlock);
 			return -1;
 		}

@@ -81,6 +81,17 @@ store_wrote_locked(struct store *st)
 	st->st.last_write_time = store_now_ms();
 }
 
+int
+store_fault(struct store *st, const char *point, char *err, size_t errlen)
+{
+	if (st->opts.fault == NULL ||
+	    st->opts.fault(st->opts.fault_arg, point) == 0)
+		return 0;
+	if (err != NULL)
+		snprintf(err, errlen, "fault injected at %s", point);
+	return -1;
+}
+
 static int
 is_disk_full(const char *err)
 {
@@ -231,6 +242,7 @@ store_free(struct store *st)
 	series_index_free(&st->idx);
 	kv_close(st->kv);
 	free(st->dirty);
+	rollup_marks_free(st->marks);
 	pthread_mutex_destroy(&st->mlock);
 	pthread_mutex_destroy(&st->wlock);
 	pthread_rwlock_destroy(&st->ilock);
@@ -442,7 +454,7 @@ append_locked(struct store *st, const struct batch *b,
 	char			 *key = NULL, ebuf[256];
 	size_t			  n = batch_len(b), i, cap = 0, len;
 	size_t			  nscap = 0;
-	uint64_t		  h;
+	uint64_t		  h, appended;
 	int			  rc = 0, hrc, flush_failed = 0;
 
 	ref = xcalloc(n ? n : 1, sizeof(*ref));
@@ -517,6 +529,7 @@ append_locked(struct store *st, const struct batch *b,
 		if (ref[i] == NULL)
 			continue;
 		smp = batch_at(b, i);
+		appended = a->appended;
 		hrc = head_append(st, ref[i], smp->t, smp->v, a);
 		/* Sealed chunks pile up: write them now (unless writing
 		 * already failed in this batch). */
@@ -527,6 +540,8 @@ append_locked(struct store *st, const struct batch *b,
 			else
 				flush_failed = 1;
 		}
+		if (a->appended > appended && smp->t < st->late_before)
+			rollup_note(st, ref[i]->id, smp->t);
 		if (hrc == HEAD_BACKLOG) {
 			a->write_error++;
 			rc = -1;
@@ -564,7 +579,11 @@ store_flush_locked(struct store *st, char *err, size_t errlen)
 	char	ebuf[256];
 	int	rc, wrote = st->ndirty > 0;
 
-	rc = head_flush(st, ebuf, sizeof(ebuf));
+	/* The marks of late samples go first: on disk, a sample never
+	 * lacks its mark (a mark without its sample costs a recompute). */
+	if ((rc = rollup_marks_write(st, ebuf, sizeof(ebuf))) == 0 &&
+	    (rc = store_fault(st, "flush.marks", ebuf, sizeof(ebuf))) == 0)
+		rc = head_flush(st, ebuf, sizeof(ebuf));
 	pthread_mutex_lock(&st->statlock);
 	st->st.flushes++;
 	st->st.last_flush_seconds = mono_seconds() - t0;

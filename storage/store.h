@@ -106,6 +106,18 @@ struct store_opts {
 	 * merges the segments into the chunk (storage/LAYOUT.md).
 	 */
 	unsigned	 head_segment_samples;
+	/*
+	 * Tests only (NULL otherwise): called with ARG at named points,
+	 * each right after a transaction committed: "flush.marks" (the
+	 * rollup marks of late samples), "flush.sealed" (a sealing
+	 * transaction), "flush.head" (a transaction of segments and
+	 * tails), "rollup.batch" and "rollup.redo" (a batch of blocks).
+	 * Non-zero makes the flush or run fail there with "fault injected
+	 * at POINT", as a failed write would; a hook may also kill the
+	 * process to test recovery.
+	 */
+	int		(*fault)(void *arg, const char *point);
+	void		*fault_arg;
 };
 
 /* Defaults: flush 10s, maintenance 0, no limits, retention 15d, 5m tier

@@ -124,6 +124,10 @@ struct store {
 	struct series		**dirty;
 	size_t			 ndirty, dirtycap;
 	struct rollup_state	 rollup[STORE_TIER_COUNT];
+	/* Appended samples before this are late for the 5m tier: their
+	 * buckets are noted in marks (rollup.c).  Writer lock. */
+	int64_t			 late_before;
+	struct rollup_marks	*marks;
 
 	struct store_stats	 st;		/* under statlock */
 
@@ -145,6 +149,9 @@ void		 store_set_error(struct store *, int disk_full, const char *);
 void		 store_dirty(struct store *, struct series *);
 int		 store_flush_locked(struct store *, char *err, size_t errlen);
 int64_t		 store_now_ms(void);
+/* The test hook of store_opts at POINT: 0 to go on, -1 with err set. */
+int		 store_fault(struct store *, const char *point, char *err,
+		    size_t errlen);
 
 /* series.c: the index in memory and on disk. */
 void		 series_index_init(struct series_index *);
@@ -338,5 +345,19 @@ int		 rollup_has_data(struct kv_txn *, int tier, uint64_t id,
 int		 rollup_decode(const void *, size_t, struct rollup_point **,
 		    size_t *, char *err, size_t errlen);
 int		 rollup_tier_on(const struct store *, int tier);
+/*
+ * Late samples (storage/LAYOUT.md, "Rollup blocks"): rollup_note records
+ * in memory that series ID got a sample at T before st->late_before;
+ * rollup_marks_write puts those marks on disk (before the samples they
+ * stand for: store_flush_locked); store_rollup_run recomputes the marked
+ * buckets.  rollup_marks_min is the oldest bucket still to recompute in
+ * TIER (INT64_MAX: none): retention keeps what that needs.  Writer lock
+ * held for all but rollup_marks_free.
+ */
+void		 rollup_note(struct store *, uint64_t id, int64_t t);
+int		 rollup_marks_write(struct store *, char *err, size_t errlen);
+int		 rollup_marks_min(struct store *, int tier, int64_t *min,
+		    char *err, size_t errlen);
+void		 rollup_marks_free(struct rollup_marks *);
 
 #endif
