@@ -10,7 +10,7 @@
  *
  * where the five chunks are the min, max, sum, count and last columns,
  * each a codec chunk of (bucket start, value) in the shared encoding,
- * reading the bucket starts from the one column.  Blocks are written once,
+ * reading the bucket starts from the one column.  Blocks are written
  * whole: a run covers [done, target) where target is the end of the last
  * block complete at `now` (raw data is taken as complete one bucket after
  * its end; the 1h tier follows the 5m tier's watermark).  Progress -- the
@@ -852,6 +852,42 @@ redo_load(struct store *st, struct redo_batch *rb, char *err, size_t errlen)
 }
 
 /*
+ * The buckets of a block on disk.  A damaged one is replaced by what the
+ * recomputation gives (reported): stopping would keep its marks, and the
+ * raw data they hold back from retention, for good.  Buckets outside the
+ * block or out of order are damage too.
+ */
+static void
+old_load(struct store *st, const struct redo *r, int tier,
+    const struct kv_val *v, struct rollup_point **old, size_t *nold)
+{
+	char	msg[256], err[160];
+	size_t	i;
+	int64_t	t, prev = INT64_MIN;
+
+	if (rollup_decode(v->data, v->len, old, nold, err,
+	    sizeof(err)) == 0) {
+		for (i = 0; i < *nold; i++, prev = t) {
+			t = (*old)[i].t;
+			if (t < r->block || t >= r->block + tiers[tier].span ||
+			    (t - r->block) % tiers[tier].bucket != 0 ||
+			    t <= prev)
+				break;
+		}
+		if (i == *nold)
+			return;
+		snprintf(err, sizeof(err), "buckets out of place");
+	}
+	free(*old);
+	*old = NULL;
+	*nold = 0;
+	snprintf(msg, sizeof(msg), "rollup: damaged block of series %llu "
+	    "at %lld replaced: %s", (unsigned long long)r->id,
+	    (long long)r->block, err);
+	store_set_error(st, 0, msg);
+}
+
+/*
  * One marked block: its unmarked buckets as they are, its marked ones
  * recomputed in full from the tier below, into RB's builder.
  */
@@ -883,9 +919,8 @@ redo_block(struct store *st, struct redo_batch *rb, struct redo *r,
 		return -1;
 	key_rollup(key, rb->tier, r->id, r->block);
 	rc = kv_get(txn, KV_DB_ROLLUP, key, sizeof(key), &v);
-	if (rc == 0 && rollup_decode(v.data, v.len, &old, &nold, err,
-	    errlen) != 0)
-		rc = -2;
+	if (rc == 0)
+		old_load(st, r, rb->tier, &v, &old, &nold);
 	else if (rc < 0)
 		snprintf(err, errlen, "rollup: %s", kv_txn_error(txn));
 	kv_read_end(txn);

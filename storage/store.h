@@ -161,14 +161,17 @@ int		 store_append_batch_sync(struct store *, const struct batch *,
 int		 store_flush(struct store *, char *err, size_t errlen);
 
 /*
- * Rollups: fill the tiers up to what is complete at NOW (ms).  Resumable:
- * progress is committed as it goes, so a crash repeats little work.
+ * Rollups: fill the tiers up to what is complete at NOW (ms), then
+ * recompute the buckets that late samples (older than the tier's
+ * watermark: a backfill) changed.  Resumable: progress is committed as
+ * it goes, so a crash repeats little work.
  */
 int		 store_rollup_run(struct store *, int64_t now, char *err,
 		    size_t errlen);
 /*
  * Retention at NOW: delete raw chunks whose samples are all older than
- * now - retention_ms (and, when the 5m tier is on, already rolled up),
+ * now - retention_ms (and, when the 5m tier is on, already rolled up,
+ * late samples' buckets included),
  * rollup blocks older than their tier's retention, head chunks that went
  * quiet, and series left with no data at all.
  */
