@@ -12,6 +12,13 @@
  * there has no hole and the right values, and that reading finds no
  * damage.  Output is TAP, one case per round.  STORE_CRASH_SEED replays a
  * run; STORE_CRASH_ROUNDS changes the count (default 40).
+ *
+ * The rollup tiers are on and the child runs rollups now and then; from
+ * the second round on it also backfills a series into the previous
+ * round's time range, below the 5m watermark, so kills land in regular
+ * runs, in the marks of late samples and in their recomputation too.  The
+ * check runs a rollup as the next child would and compares both tiers,
+ * bucket by bucket, with the raw samples kept.
  */
 #include "config.h"
 
@@ -53,8 +60,8 @@ opts_for(struct store_opts *o, const char *dir)
 	o->dir = dir;
 	o->flush_interval_ms = 0;
 	o->retention_ms = 0;
-	o->retention_5m_ms = 0;
-	o->retention_1h_ms = 0;
+	o->retention_5m_ms = 1000LL * ROUND_SPAN;
+	o->retention_1h_ms = 1000LL * ROUND_SPAN;
 	o->chunk_max_samples = 32;
 	/* Four segments a chunk: killed while segments are written, merged
 	 * and deleted too. */
@@ -78,6 +85,12 @@ add_step(struct batch *b, int round, int64_t t)
 		snprintf(name, sizeof(name), "%d", round * NROUND + k);
 		batch_addl(b, "crash_round", t, value_of(round * NROUND + k,
 		    t), "k", name, NULL);
+	}
+	/* Late: the previous round's range, rolled up by now. */
+	if (round > 0) {
+		snprintf(name, sizeof(name), "%d", round);
+		batch_addl(b, "crash_late", t - ROUND_SPAN, value_of(round,
+		    t - ROUND_SPAN), "k", name, NULL);
 	}
 }
 
@@ -114,6 +127,11 @@ child(const char *dir, int round, int fd)
 		batch_reset(b);
 		if (rc < 0) {
 			fprintf(stderr, "child write: %s\n", err);
+			_exit(3);
+		}
+		if (n % 16 == 3 && store_rollup_run(st, t, err,
+		    sizeof(err)) != 0) {
+			fprintf(stderr, "child rollup: %s\n", err);
 			_exit(3);
 		}
 		if (rc == 0) {
@@ -190,6 +208,130 @@ check_series(struct store *st, const char *name, int k, int round,
 	return NULL;
 }
 
+struct agg {
+	int64_t	b;
+	double	min, max, sum, count, last;
+};
+
+/*
+ * The buckets of TIER (of BSIZE ms) of series ID in [t0, t1) are those
+ * the raw samples give.  Returns a message or NULL.
+ */
+static const char *
+check_tier(struct store *st, uint64_t id, enum store_tier tier,
+    int64_t bsize, int64_t t0, int64_t t1, char *msg, size_t msglen)
+{
+	static struct agg	 want[65536];
+	struct store_iter	*it;
+	struct store_agg	 a;
+	size_t			 n = 0, k = 0;
+	int64_t			 t, b;
+	double			 v;
+	uint64_t		 bits;
+	int			 rc;
+
+	if (t1 <= t0)
+		return NULL;
+	it = store_iter_new(st, id, t0, t1 - 1, STORE_TIER_RAW);
+	while ((rc = store_iter_next(it, &t, &v)) == 1) {
+		memcpy(&bits, &v, sizeof(bits));
+		if (bits == STALE_NAN_BITS)
+			continue;
+		b = t - t % bsize;
+		if (n > 0 && want[n - 1].b == b) {
+			struct agg *w = &want[n - 1];
+
+			w->min = v < w->min ? v : w->min;
+			w->max = v > w->max ? v : w->max;
+			w->sum += v;
+			w->count++;
+			w->last = v;
+			continue;
+		}
+		if (n == sizeof(want) / sizeof(want[0]))
+			break;
+		want[n].b = b;
+		want[n].min = want[n].max = want[n].sum = want[n].last = v;
+		want[n++].count = 1;
+	}
+	store_iter_free(it);
+	it = store_iter_new(st, id, t0, t1 - 1, tier);
+	while ((rc = store_iter_next_agg(it, &t, &a)) == 1) {
+		if (k == n || t != want[k].b || a.min != want[k].min ||
+		    a.max != want[k].max || a.sum != want[k].sum ||
+		    a.count != want[k].count || a.last != want[k].last) {
+			if (k == n)
+				snprintf(msg, msglen, "series %llu tier %d: "
+				    "bucket %lld, the raw samples have none",
+				    (unsigned long long)id, (int)tier,
+				    (long long)t);
+			else
+				snprintf(msg, msglen, "series %llu tier %d: "
+				    "bucket %lld is %g %g %g %g %g, the raw "
+				    "samples make %lld: %g %g %g %g %g",
+				    (unsigned long long)id, (int)tier,
+				    (long long)t, a.min, a.max, a.sum, a.count,
+				    a.last, (long long)want[k].b, want[k].min,
+				    want[k].max, want[k].sum, want[k].count,
+				    want[k].last);
+			store_iter_free(it);
+			return msg;
+		}
+		k++;
+	}
+	if (rc < 0) {
+		snprintf(msg, msglen, "series %llu tier %d: %s",
+		    (unsigned long long)id, (int)tier, store_iter_error(it));
+		store_iter_free(it);
+		return msg;
+	}
+	store_iter_free(it);
+	if (k != n) {
+		snprintf(msg, msglen, "series %llu tier %d: %zu buckets, the "
+		    "raw samples make %zu", (unsigned long long)id, (int)tier,
+		    k, n);
+		return msg;
+	}
+	return NULL;
+}
+
+/* Both tiers of every series over the last two rounds. */
+static const char *
+check_tiers(struct store *st, int round, char *msg, size_t msglen)
+{
+	struct store_stats	 ss;
+	struct store_set	*set;
+	const char		*fail = NULL;
+	char			 err[256];
+	int64_t			 t0 = (round - 1) * ROUND_SPAN;
+	size_t			 i;
+
+	/* Whole buckets: rounds do not start on one. */
+	t0 -= t0 % (7 * 86400000LL);
+
+	/* As the next child's first run will. */
+	if (store_rollup_run(st, (round + 1) * ROUND_SPAN - 1, err,
+	    sizeof(err)) != 0) {
+		snprintf(msg, msglen, "rollup: %s", err);
+		return msg;
+	}
+	store_stats(st, &ss);
+	if (store_select(st, NULL, 0, INT64_MIN, INT64_MAX, STORE_TIER_RAW,
+	    &set, err, sizeof(err)) != 0) {
+		snprintf(msg, msglen, "select: %s", err);
+		return msg;
+	}
+	for (i = 0; i < store_set_len(set) && fail == NULL; i++) {
+		fail = check_tier(st, store_set_id(set, i), STORE_TIER_5M,
+		    300000, t0, ss.rollup_done[STORE_TIER_5M], msg, msglen);
+		if (fail == NULL)
+			fail = check_tier(st, store_set_id(set, i),
+			    STORE_TIER_1H, 3600000, t0, ss.rollup_done[STORE_TIER_1H], msg, msglen);
+	}
+	store_set_free(set);
+	return fail;
+}
+
 static const char *
 verify(const char *dir, int rounds, const int64_t *acked, size_t *count,
     char *msg, size_t msglen)
@@ -213,7 +355,13 @@ verify(const char *dir, int rounds, const int64_t *acked, size_t *count,
 		for (k = 0; k < NROUND && fail == NULL; k++)
 			fail = check_series(st, "crash_round", r * NROUND + k,
 			    r, acked[r], count, msg, msglen);
+		if (r > 0 && fail == NULL)
+			fail = check_series(st, "crash_late", r, r - 1,
+			    acked[r] == INT64_MIN ? INT64_MIN :
+			    acked[r] - ROUND_SPAN, count, msg, msglen);
 	}
+	if (fail == NULL)
+		fail = check_tiers(st, rounds - 1, msg, msglen);
 	if (store_close(st, err, sizeof(err)) != 0 && fail == NULL) {
 		snprintf(msg, msglen, "close: %s", err);
 		fail = msg;
