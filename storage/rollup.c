@@ -97,8 +97,12 @@ rollup_tier_on(const struct store *st, int tier)
 	    tier == STORE_TIER_1H ? st->opts.retention_1h_ms > 0 : 0;
 }
 
-/* The watermark under which a sample is late for TIER: the end of the
- * run in progress, or what is done (INT64_MIN: the tier is off). */
+/*
+ * The watermark under which a bucket is late for TIER: the end of the
+ * run in progress, or what is done (INT64_MIN: the tier is off).  Before
+ * its first run the 1h tier will start where the 5m tier started: a 5m
+ * bucket recomputed before that is late for it already.
+ */
 static int64_t
 late_limit(const struct store *st, int tier)
 {
@@ -106,7 +110,13 @@ late_limit(const struct store *st, int tier)
 
 	if (!rollup_tier_on(st, tier))
 		return INT64_MIN;
-	return rs->target != INT64_MIN ? rs->target : rs->done;
+	if (rs->target != INT64_MIN)
+		return rs->target;
+	if (rs->done == INT64_MIN && tier == STORE_TIER_1H &&
+	    st->rollup[STORE_TIER_5M].start != INT64_MIN)
+		return rollup_align(st->rollup[STORE_TIER_5M].start,
+		    tiers[tier].span);
+	return rs->done;
 }
 
 static void

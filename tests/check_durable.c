@@ -681,6 +681,48 @@ START_TEST(test_late_kill_after_marks)
 END_TEST
 
 /*
+ * Samples older than where the tiers started, before the 1h tier's
+ * first run: its first run starts where the 5m tier started, so the 1h
+ * buckets of the backfill are recomputed on their own.
+ */
+START_TEST(test_late_before_start)
+{
+	struct store_opts	 o;
+	struct store		*st;
+	struct store_stats	 ss;
+	struct model		 s, old;
+	char			*dir = tmpdir_new();
+
+	test_opts(&o, dir);
+	st = open_ok(&o);
+	model_init(&s, "steady", 0);
+	append_span(st, &s, 10 * 1440, 12 * 1440 + 20, 0);
+	flush_ok(st);
+	rollup_ok(st, 12 * DAY + 10 * MIN);
+	store_stats(st, &ss);
+	ck_assert_int_eq(ss.rollup_done[STORE_TIER_5M], 12 * DAY);
+	ck_assert_int_eq(ss.rollup_done[STORE_TIER_1H], INT64_MIN);
+
+	model_init(&old, "old", 1);
+	append_span(st, &old, 1440 + 30, 1440 + 90, 1);
+	rollup_ok(st, 12 * DAY + 10 * MIN);
+	check_model(st, &old, STORE_TIER_5M, 0, 12 * DAY);
+	check_model(st, &old, STORE_TIER_1H, 0, 7 * DAY);
+	/* The 1h tier's first run, from day 7 on. */
+	append_span(st, &s, 12 * 1440 + 21, 15 * 1440, 0);
+	flush_ok(st);
+	rollup_ok(st, 15 * DAY + 10 * MIN);
+	store_stats(st, &ss);
+	ck_assert_int_eq(ss.rollup_done[STORE_TIER_1H], 14 * DAY);
+	check_model(st, &old, STORE_TIER_1H, 0, 14 * DAY);
+	check_model(st, &s, STORE_TIER_1H, 0, 14 * DAY);
+	check_model(st, &s, STORE_TIER_5M, 0, 15 * DAY);
+	close_ok(st);
+	tmpdir_free(dir);
+}
+END_TEST
+
+/*
  * Retention keeps the raw chunks a marked bucket needs: the bucket at
  * 6d 10m, rolled up with three samples, gets two more; retention at a
  * time whose cutoff is past the bucket runs before the rollup; the run
@@ -976,6 +1018,7 @@ durable_suite(void)
 	tcase_add_test(tc, test_late_kill_after_appends);
 	tcase_add_test(tc, test_late_kill_in_redo);
 	tcase_add_test(tc, test_late_kill_after_marks);
+	tcase_add_test(tc, test_late_before_start);
 	tcase_add_test(tc, test_late_retention);
 	tcase_add_test(tc, test_flush_kill);
 	tcase_add_test(tc, test_flush_fail);
