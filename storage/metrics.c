@@ -16,7 +16,7 @@ enum {
 	SM_SERIES, SM_HEAD_CHUNKS, SM_HEAD_SAMPLES, SM_PENDING, SM_APPENDED,
 	SM_DROPPED, SM_CREATED, SM_REMOVED, SM_CHUNKS_WRITTEN,
 	SM_CHUNKS_DELETED, SM_COLUMNS_WRITTEN, SM_COLUMNS_DELETED,
-	SM_BLOCKS_WRITTEN, SM_BLOCKS_DELETED, SM_FLUSHES,
+	SM_BLOCKS_WRITTEN, SM_BLOCKS_DELETED, SM_BUCKETS_REDONE, SM_FLUSHES,
 	SM_ERRORS, SM_DISK_FULL, SM_FLUSH_SECONDS, SM_FLUSH_TIME,
 	SM_ROLLUP_DONE, SM_DISK_BYTES, SM_USED_BYTES, SM_LIMIT_BYTES,
 };
@@ -62,6 +62,11 @@ const struct metric_def store_metrics[] = {
 	  METRIC_COUNTER, "", "Rollup blocks (5m and 1h tiers) written." },
 	[SM_BLOCKS_DELETED] = { "monitord_store_rollup_blocks_deleted_total",
 	  METRIC_COUNTER, "", "Rollup blocks deleted by retention." },
+	[SM_BUCKETS_REDONE] = {
+	  "monitord_store_rollup_buckets_recomputed_total", METRIC_COUNTER, "",
+	  "Rollup buckets (5m and 1h) recomputed because samples came after "
+	  "they were rolled up: a backfill, or a new series with old "
+	  "samples." },
 	[SM_FLUSHES] = { "monitord_store_flushes_total", METRIC_COUNTER, "",
 	  "Flushes of the head to disk, each bounding what a crash loses." },
 	[SM_ERRORS] = { "monitord_store_write_errors_total", METRIC_COUNTER,
@@ -142,6 +147,7 @@ store_metrics_write(struct store *st, struct buf *b)
 	one(b, SM_COLUMNS_DELETED, (double)ss.columns_deleted);
 	one(b, SM_BLOCKS_WRITTEN, (double)ss.rollup_blocks_written);
 	one(b, SM_BLOCKS_DELETED, (double)ss.rollup_blocks_deleted);
+	one(b, SM_BUCKETS_REDONE, (double)ss.rollup_buckets_recomputed);
 	one(b, SM_FLUSHES, (double)ss.flushes);
 	one(b, SM_ERRORS, (double)ss.errors);
 	one(b, SM_DISK_FULL, ss.disk_full ? 1 : 0);

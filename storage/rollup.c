@@ -801,6 +801,7 @@ struct redo {
 	uint8_t		 up[MARK_WORDS * 8];	/* 1h marks it makes */
 	int64_t		 upblock;		/* INT64_MIN: none */
 	int		 del;			/* the block has no bucket */
+	uint64_t	 nbuckets;		/* marked */
 };
 
 struct redo_batch {
@@ -918,6 +919,8 @@ redo_block(struct store *st, struct redo_batch *rb, struct redo *r,
 	size_t			 nold = 0, oi = 0, nrec = b->nrec;
 	int			 rc, have = 0;
 
+	for (i = 0; i < nb; i++)
+		r->nbuckets += (uint64_t)bit_isset(r->bits, i);
 	for (first = 0; first < nb && !bit_isset(r->bits, first); first++)
 		;
 	for (last = nb - 1; last >= first && !bit_isset(r->bits, last);
@@ -1077,6 +1080,9 @@ rollup_redo(struct store *st, int tier, char *err, size_t errlen)
 		if (rc == 0) {
 			pthread_mutex_lock(&st->statlock);
 			st->st.rollup_blocks_written += b.nrec;
+			for (i = 0; i < rb->n; i++)
+				st->st.rollup_buckets_recomputed +=
+				    rb->r[i].nbuckets;
 			pthread_mutex_unlock(&st->statlock);
 			rc = store_fault(st, "rollup.redo", err, errlen);
 		}

@@ -273,6 +273,7 @@ struct store_stats {
 	uint64_t	columns_deleted;
 	uint64_t	rollup_blocks_written;
 	uint64_t	rollup_blocks_deleted;
+	uint64_t	rollup_buckets_recomputed;	/* late samples' */
 	uint64_t	flushes;
 	uint64_t	errors;			/* failed writes of any kind */
 	int		disk_full;		/* the last write of data hit it;

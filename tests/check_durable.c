@@ -423,8 +423,10 @@ START_TEST(test_late_new_series)
 	check_all(st, &s);
 	store_stats(st, &ss);
 	ck_assert_int_eq(ss.rollup_done[STORE_TIER_5M], 9 * DAY);
-	/* Two 5m blocks (days 1 and 3), one 1h block (week 0). */
+	/* Two 5m blocks (days 1 and 3), one 1h block (week 0); 37 + 2 5m
+	 * buckets, 4 + 1 1h ones. */
 	ck_assert_uint_eq(ss.rollup_blocks_written, 9 + 1 + 2 + 1);
+	ck_assert_uint_eq(ss.rollup_buckets_recomputed, 39 + 5);
 	/* A second run has nothing left to do. */
 	rollup_ok(st, NOW);
 	store_stats(st, &ss);
