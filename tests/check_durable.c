@@ -26,6 +26,8 @@
 #include "tcheck.h"
 #include "sample.h"
 #include "xmalloc.h"
+#include "storage/keys.h"
+#include "storage/kv.h"
 #include "storage/store.h"
 
 #define MIN		60000LL		/* one raw sample a minute */
@@ -724,6 +726,71 @@ START_TEST(test_late_before_start)
 }
 END_TEST
 
+struct garbage {
+	uint64_t	id;
+	int64_t		block;
+};
+
+static int
+put_garbage(struct kv_txn *txn, void *arg)
+{
+	struct garbage	*g = arg;
+	uint8_t		 key[KEY_ROLLUP_LEN];
+
+	key_rollup(key, STORE_TIER_5M, g->id, g->block);
+	return kv_put(txn, KV_DB_ROLLUP, key, sizeof(key), "R\1\5junk", 7);
+}
+
+/*
+ * A 5m block that no longer decodes, under a mark: the run replaces it
+ * with the buckets it recomputes, says so, and goes on (stopping would
+ * hold the mark, and the raw data it keeps, for good).
+ */
+START_TEST(test_late_damaged_block)
+{
+	struct store_opts	 o;
+	struct store		*st;
+	struct store_stats	 ss;
+	struct model		 s, p, only;
+	struct kv_opts		 ko;
+	struct kv		*kv;
+	struct garbage		 g;
+	char			*dir = tmpdir_new(), err[256], want[160];
+
+	test_opts(&o, dir);
+	st = open_ok(&o);
+	model_init(&p, "paused", 2);
+	append_span(st, &p, 2 * 1440, 2 * 1440 + 30, 0);
+	steady(st, &s);
+	g.id = series_id(st, "paused");
+	g.block = 2 * DAY;
+	close_ok(st);
+
+	memset(&ko, 0, sizeof(ko));
+	ko.dir = dir;
+	ko.map_max = o.map_size_max;
+	ck_assert_ptr_nonnull(kv = kv_open(&ko, err, sizeof(err)));
+	ck_assert_int_eq(kv_write(kv, put_garbage, &g, err, sizeof(err)), 0);
+	kv_close(kv);
+
+	st = open_ok(&o);
+	append_span(st, &p, 2 * 1440 + 31, 2 * 1440 + 40, 1);
+	rollup_ok(st, NOW);
+	store_stats(st, &ss);
+	snprintf(want, sizeof(want), "rollup: damaged block of series %llu "
+	    "at %lld replaced: ", (unsigned long long)g.id,
+	    (long long)(2 * DAY));
+	ck_assert_msg(strncmp(ss.last_error, want, strlen(want)) == 0,
+	    "last error: %s", ss.last_error);
+	/* The block holds the recomputed buckets (minutes 30 to 40) only. */
+	model_init(&only, "paused", 2);
+	model_span(&only, 2 * 1440 + 30, 2 * 1440 + 40);
+	check_model(st, &only, STORE_TIER_5M, 0, 9 * DAY);
+	close_ok(st);
+	tmpdir_free(dir);
+}
+END_TEST
+
 /*
  * Retention keeps the raw chunks a marked bucket needs: the bucket at
  * 6d 10m, rolled up with three samples, gets two more; retention at a
@@ -1021,6 +1088,7 @@ durable_suite(void)
 	tcase_add_test(tc, test_late_kill_in_redo);
 	tcase_add_test(tc, test_late_kill_after_marks);
 	tcase_add_test(tc, test_late_before_start);
+	tcase_add_test(tc, test_late_damaged_block);
 	tcase_add_test(tc, test_late_retention);
 	tcase_add_test(tc, test_flush_kill);
 	tcase_add_test(tc, test_flush_fail);
