@@ -469,7 +469,14 @@ commit(struct store *st, struct builder *b, int tier,
 	int			rc;
 
 	pthread_mutex_lock(&st->wlock);
-	rc = kv_write(st->kv, write_batch, &w, err, errlen);
+	/*
+	 * The blocks may hold samples read from memory: they go to disk
+	 * first, so that a crash never leaves a bucket counting a sample the
+	 * raw data lost.
+	 */
+	rc = tier == STORE_TIER_5M ? store_flush_locked(st, err, errlen) : 0;
+	if (rc == 0)
+		rc = kv_write(st->kv, write_batch, &w, err, errlen);
 	if (rc == 0) {
 		st->rollup[tier] = *rs;
 		late_update(st);

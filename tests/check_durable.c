@@ -726,6 +726,52 @@ START_TEST(test_late_before_start)
 }
 END_TEST
 
+/*
+ * A regular run reads samples still in memory: it writes them before its
+ * blocks, so a kill right after a batch of blocks leaves no bucket that
+ * counts a sample the raw data lost.
+ */
+START_TEST(test_rollup_kill_unflushed)
+{
+	struct store_opts	 o;
+	struct store		*st;
+	struct model		 s, n;
+	struct killer		 k = { "rollup.batch", 2, 0, 0, 0 };
+	char			 err[256];
+	char			*dir = tmpdir_new();
+	pid_t			 pid;
+
+	test_opts(&o, dir);
+	st = open_ok(&o);
+	steady(st, &s);
+	close_ok(st);
+	if ((pid = fork()) == 0) {
+		o.fault = killer_hook;
+		o.fault_arg = &k;
+		if ((st = store_open(&o, err, sizeof(err))) == NULL)
+			_exit(2);
+		/* Day 9, not late, not flushed; then the run of day 9. */
+		model_init(&n, "next", 1);
+		append_span(st, &n, 9 * 1440, 9 * 1440 + 100, 0);
+		(void)store_rollup_run(st, 10 * DAY + 10 * MIN, err,
+		    sizeof(err));
+		_exit(3);
+	}
+	ck_assert_int_gt(pid, 0);
+	reap_killed(pid, "rollup.batch");
+	st = open_ok(&o);
+	/* The samples the blocks count are on disk. */
+	ck_assert_uint_ne(series_id(st, "next"), 0);
+	check_raw(st, series_id(st, "next"), STORE_TIER_5M, 9 * DAY,
+	    10 * DAY);
+	model_init(&n, "next", 1);
+	model_span(&n, 9 * 1440, 9 * 1440 + 100);
+	check_model(st, &n, STORE_TIER_5M, 9 * DAY, 10 * DAY);
+	close_ok(st);
+	tmpdir_free(dir);
+}
+END_TEST
+
 struct garbage {
 	uint64_t	id;
 	int64_t		block;
@@ -1089,6 +1135,7 @@ durable_suite(void)
 	tcase_add_test(tc, test_late_kill_after_marks);
 	tcase_add_test(tc, test_late_before_start);
 	tcase_add_test(tc, test_late_damaged_block);
+	tcase_add_test(tc, test_rollup_kill_unflushed);
 	tcase_add_test(tc, test_late_retention);
 	tcase_add_test(tc, test_flush_kill);
 	tcase_add_test(tc, test_flush_fail);
