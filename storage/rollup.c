@@ -16,7 +16,8 @@
  * its end; the 1h tier follows the 5m tier's watermark).  Progress -- the
  * tier's start, done and target watermarks and the last series id whose
  * blocks are written -- is committed with each batch of blocks, so a
- * crash repeats at most one batch.
+ * crash repeats at most one batch; a batch of 5m blocks follows a flush,
+ * as the samples it counts may have been read from memory.
  *
  * Samples that arrive late, before the 5m tier's watermark (a backfill,
  * or a new series with old samples), are noted as marks: per series and
