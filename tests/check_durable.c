@@ -17,6 +17,8 @@
 
 #include <ftw.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -772,6 +774,85 @@ START_TEST(test_rollup_kill_unflushed)
 }
 END_TEST
 
+/*
+ * Backfill and rollup runs at once: one thread appends late samples to
+ * twenty series, half of them synchronously, while another runs rollups
+ * in a loop; marks made while a batch is recomputed must survive it.  At
+ * the end one more run makes every tier exactly the model.
+ */
+#define NBF	20
+#define BF_MIN	600		/* minutes backfilled per series */
+
+struct runner {
+	struct store	*st;
+	atomic_int	 stop;
+	int		 runs, fails;
+};
+
+static void *
+run_rollups(void *arg)
+{
+	struct runner	*r = arg;
+	char		 err[256];
+
+	while (!atomic_load(&r->stop)) {
+		if (store_rollup_run(r->st, NOW, err, sizeof(err)) != 0)
+			r->fails++;
+		r->runs++;
+	}
+	return NULL;
+}
+
+START_TEST(test_late_concurrent)
+{
+	struct store_opts	 o;
+	struct store		*st;
+	struct model		 s, m[NBF];
+	struct runner		 r;
+	struct batch		*b = batch_new();
+	pthread_t		 th;
+	char			*dir = tmpdir_new(), name[32], err[256];
+	int64_t			 i;
+	int			 k;
+
+	test_opts(&o, dir);
+	st = open_ok(&o);
+	steady(st, &s);
+	for (k = 0; k < NBF; k++) {
+		snprintf(name, sizeof(name), "bf%02d", k);
+		model_init(&m[k], name, 10 + k);
+		/* Into days 1 and 2, across their boundary. */
+		model_span(&m[k], 2 * 1440 - BF_MIN / 2 + k,
+		    2 * 1440 + BF_MIN / 2 + k - 1);
+	}
+	memset(&r, 0, sizeof(r));
+	r.st = st;
+	ck_assert_int_eq(pthread_create(&th, NULL, run_rollups, &r), 0);
+	for (i = 0; i < BF_MIN; i++) {
+		for (k = 0; k < NBF; k++)
+			batch_addl(b, m[k].name, (m[k].sp[0].lo + i) * MIN,
+			    val(m[k].k, m[k].sp[0].lo + i), "job", "d", NULL);
+		if (i % 2 == 0)
+			ck_assert_msg(store_append_batch_sync(st, b, NULL, err,
+			    sizeof(err)) == 0, "append: %s", err);
+		else
+			ck_assert_int_eq(store_append_batch(st, b, NULL), 0);
+		batch_reset(b);
+	}
+	atomic_store(&r.stop, 1);
+	pthread_join(th, NULL);
+	batch_free(b);
+	ck_assert_int_eq(r.fails, 0);
+	ck_assert_int_gt(r.runs, 0);
+	rollup_ok(st, NOW);
+	for (k = 0; k < NBF; k++)
+		check_all(st, &m[k]);
+	check_all(st, &s);
+	close_ok(st);
+	tmpdir_free(dir);
+}
+END_TEST
+
 struct garbage {
 	uint64_t	id;
 	int64_t		block;
@@ -1136,6 +1217,7 @@ durable_suite(void)
 	tcase_add_test(tc, test_late_before_start);
 	tcase_add_test(tc, test_late_damaged_block);
 	tcase_add_test(tc, test_rollup_kill_unflushed);
+	tcase_add_test(tc, test_late_concurrent);
 	tcase_add_test(tc, test_late_retention);
 	tcase_add_test(tc, test_flush_kill);
 	tcase_add_test(tc, test_flush_fail);
