@@ -292,6 +292,18 @@ next_rollup(struct store_iter *it, int64_t *t, struct store_agg *a)
 	return 0;
 }
 
+/* Whether T[0..n) strictly increases. */
+static int
+increasing(const int64_t *t, size_t n)
+{
+	size_t	i;
+	int	bad = 0;
+
+	for (i = 1; i < n; i++)
+		bad |= t[i] <= t[i - 1];
+	return !bad;
+}
+
 /*
  * Decode up to MAX samples, chunk after chunk, straight into the caller's
  * arrays, keeping those in range and after the last one returned by
@@ -322,6 +334,19 @@ read_raw(struct store_iter *it, int64_t *t, double *v, size_t max)
 			continue;
 		}
 		m = k + (size_t)rc;
+		/*
+		 * Most batches lie wholly in range and after the last point:
+		 * checked at both ends and for increasing times (a branch-free
+		 * pass), they are kept whole, without the test per point.
+		 */
+		if (t[k] >= it->t0 && t[m - 1] <= it->t1 &&
+		    (!it->started || t[k] > it->last) &&
+		    increasing(t + k, (size_t)rc)) {
+			it->started = 1;
+			it->last = t[m - 1];
+			k = m;
+			continue;
+		}
 		for (j = k; j < m; j++) {
 			if (!iter_take(it, t[j])) {
 				if (it->done)

@@ -297,8 +297,8 @@ qval_free(struct ev *ev, struct qval *v)
 }
 
 /* The reference time of a selector with an @ modifier. */
-static int
-at_time(const struct ev *ev, const struct q_at *at, int64_t *t)
+int
+ev_at_time(const struct ev *ev, const struct q_at *at, int64_t *t)
 {
 	switch (at->kind) {
 	case Q_AT_TIME:
@@ -316,40 +316,33 @@ at_time(const struct ev *ev, const struct q_at *at, int64_t *t)
 }
 
 /*
- * Reading series: the set is split into contiguous parts, one per thread,
- * since decoding chunks is most of a query's time and store readers may
- * run concurrently.  Each part charges the shared budget atomically.
+ * Reading series: a selection's series are read one after another, each
+ * into a buffer its thread reuses, and handed to a consumer that turns
+ * them into what the query keeps (a vector selector's steps, a range
+ * function's windows, or a copy for a range vector).  So the samples of a
+ * whole selection are never held at once, and the buffer stays in the
+ * cache and in memory already mapped: fresh arrays per series cost more in
+ * page faults than decoding them.  The set is split into contiguous
+ * parts, one per thread, since decoding chunks is most of a query's time
+ * and store readers may run concurrently.  Each part charges the samples
+ * of its series to the shared budget atomically while it holds them.
  */
-struct loader {
+struct stream_part {
 	struct ev		*ev;
-	struct store_set	*set;
-	int64_t			 t0, t1;
+	const struct ev_sel	*sel;
 	int			 keep_stale;
 	size_t			 from, to;
-	struct qmseries		*out;	/* one slot per series */
-	size_t			 guess;		/* samples a series may
-						   have, or 0 */
+	int			 (*fn)(void *, size_t, const int64_t *,
+				    const double *, size_t);
+	void			*arg;
+	int64_t			*t;		/* the buffer */
+	double			*v;
+	size_t			 cap;
+	size_t			 last;		/* samples of the last series */
 	int			 failed;	/* 1 budget, 2 time,
 						   3 read error */
 	char			 err[256];
 };
-
-static void
-loader_init(struct loader *ld, struct ev *ev, struct store_set *set,
-    int64_t t0, int64_t t1, int keep_stale, struct qmseries *out,
-    size_t from, size_t to, size_t like)
-{
-	memset(ld, 0, sizeof(*ld));
-	ld->ev = ev;
-	ld->set = set;
-	ld->t0 = t0;
-	ld->t1 = t1;
-	ld->keep_stale = keep_stale;
-	ld->out = out;
-	ld->from = from;
-	ld->to = to;
-	ld->guess = like > 0 ? like + like / 16 + 16 : 0;
-}
 
 static int
 load_charge(struct ev *ev, uint64_t n)
@@ -360,119 +353,252 @@ load_charge(struct ev *ev, uint64_t n)
 }
 
 /*
- * Whether a sample of value *V is kept: staleness markers only with
- * keep_stale; other NaNs become the one NaN Go prints.
+ * Drop staleness markers (unless keep_stale) from V[from, to), moving
+ * the rest down to FROM; other NaNs become the one NaN Go prints.
+ * Returns the new end.
  */
-static inline int
-load_keep(const struct loader *ld, double *v)
+static size_t
+stream_keep(int keep_stale, int64_t *t, double *v, size_t from, size_t to)
 {
-	uint64_t bits;
+	size_t		j, n = from;
+	uint64_t	bits;
+	int		nan = 0;
 
-	if (!isnan(*v))
-		return 1;
-	memcpy(&bits, v, sizeof(bits));
-	if (bits == STALE_NAN_BITS)
-		return ld->keep_stale;
-	*v = NAN;
-	return 1;
+	/* Most batches hold no NaN at all: one branch-free pass says so. */
+	for (j = from; j < to; j++)
+		nan |= v[j] != v[j];
+	if (!nan)
+		return to;
+	for (j = from; j < to; j++) {
+		double x = v[j];
+
+		if (isnan(x)) {
+			memcpy(&bits, &x, sizeof(bits));
+			if (bits == STALE_NAN_BITS) {
+				if (!keep_stale)
+					continue;
+			} else
+				x = NAN;
+		}
+		t[n] = t[j];
+		v[n++] = x;
+	}
+	return n;
 }
 
-/*
- * Samples come from the store a batch at a time (store_iter_read, the
- * codec's fast path): straight into the series' arrays while they have
- * room, else into a scratch buffer from which the arrays grow, charged
- * only as samples are kept.  The arrays start at the size of the last
- * series, so most series are read in place.
- */
-#define LOAD_BATCH	512
+/* Samples a series' read may take at once before the buffer grows. */
+#define STREAM_MIN	512
 
 static void *
-load_part(void *arg)
+stream_part_run(void *arg)
 {
-	struct loader	*ld = arg;
-	size_t		 i, guess = ld->guess > 0 ? ld->guess : 256;
-	int64_t		 bt[LOAD_BATCH];
-	double		 bv[LOAD_BATCH];
+	struct stream_part	*p = arg;
+	const struct ev_sel	*sel = p->sel;
+	size_t			 i, n, grow, charged;
+	int			 rc = 0;
 
-	for (i = ld->from; i < ld->to && !ld->failed; i++) {
-		struct store_iter	*it;
-		struct qmseries		*s = &ld->out[i];
-		size_t			 n = 0, cap = 0, j, k;
-		int64_t			*ts = NULL;
-		double			 v, *vs = NULL;
-		int			 rc;
+	for (i = p->from; i < p->to && !p->failed; i++) {
+		struct store_iter *it;
 
-		if ((i & 15) == 0 && ev_time_over(ld->ev)) {
-			ld->failed = 2;
+		if ((i & 15) == 0 && ev_time_over(p->ev)) {
+			p->failed = 2;
 			break;
 		}
-		it = store_iter_new(ld->ev->st, store_set_id(ld->set, i),
-		    ld->t0, ld->t1, STORE_TIER_RAW);
+		it = store_iter_new(p->ev->st, store_set_id(sel->set,
+		    sel->s[i].idx), sel->t0, sel->t1, STORE_TIER_RAW);
+		n = charged = 0;
 		for (;;) {
-			if (n < cap) {
-				rc = store_iter_read(it, ts + n, vs + n,
-				    cap - n);
-				if (rc <= 0)
-					break;
-				k = n + (size_t)rc;
-				for (j = n; j < k; j++) {
-					v = vs[j];
-					if (!load_keep(ld, &v))
-						continue;
-					ts[n] = ts[j];
-					vs[n++] = v;
-				}
-				continue;
+			if (p->cap - n < STREAM_MIN) {
+				grow = p->cap > 0 ? p->cap : 4096;
+				p->cap += grow;
+				p->t = xreallocarray(p->t, p->cap,
+				    sizeof(*p->t));
+				p->v = xreallocarray(p->v, p->cap,
+				    sizeof(*p->v));
 			}
-			if ((rc = store_iter_read(it, bt, bv, LOAD_BATCH)) <= 0)
+			rc = store_iter_read(it, p->t + n, p->v + n,
+			    p->cap - n);
+			if (rc <= 0)
 				break;
-			k = (size_t)rc;
-			for (j = 0; j < k; j++) {
-				v = bv[j];
-				if (!load_keep(ld, &v))
-					continue;
-				if (n == cap) {
-					/* Series of one selector tend to be
-					   alike: start at the size of the
-					   last one. */
-					size_t grow = cap ? cap : guess;
-
-					if (load_charge(ld->ev, grow) == -1) {
-						ld->failed = 1;
-						rc = -2;
-						break;
-					}
-					cap += grow;
-					ts = xreallocarray(ts, cap,
-					    sizeof(*ts));
-					vs = xreallocarray(vs, cap,
-					    sizeof(*vs));
-				}
-				ts[n] = bt[j];
-				vs[n++] = v;
+			charged += (size_t)rc;
+			if (load_charge(p->ev, (uint64_t)rc) == -1) {
+				p->failed = 1;
+				rc = 0;
+				break;
 			}
-			if (rc < 0)
-				break;
+			n = stream_keep(p->keep_stale, p->t, p->v, n,
+			    n + (size_t)rc);
 		}
 		if (rc == -1) {
-			snprintf(ld->err, sizeof(ld->err), "%s",
+			snprintf(p->err, sizeof(p->err), "%s",
 			    store_iter_error(it));
-			ld->failed = 3;
+			p->failed = 3;
 		}
 		store_iter_free(it);
-		/* Only what was kept stays charged. */
-		ev_release(ld->ev, cap - n);
-		if (rc < 0 || n == 0) {
-			free(ts);
-			free(vs);
-			continue;
-		}
-		s->t = ts;
-		s->v = vs;
-		s->n = n;
-		guess = n + n / 16 + 16;
+		p->last = n;
+		if (!p->failed && n > 0 &&
+		    p->fn(p->arg, i, p->t, p->v, n) == -1)
+			p->failed = 1;
+		/* Held only while the consumer looked. */
+		ev_release(p->ev, charged);
 	}
 	return NULL;
+}
+
+static int
+sel_item_cmp(const void *a, const void *b)
+{
+	const struct ev_sel_item *x = a, *y = b;
+
+	return qls_cmp(x->ls, y->ls);
+}
+
+int
+ev_select(struct ev *ev, const struct q_vector_selector *vs, int64_t t0,
+    int64_t t1, struct ev_sel *sel)
+{
+	struct store_matcher	*sm;
+	const struct label	*l;
+	size_t			 i, nm = 0, nl;
+	char			 err[512];
+
+	memset(sel, 0, sizeof(*sel));
+	sel->t0 = t0;
+	sel->t1 = t1;
+	sm = xcalloc(vs->nmatchers ? vs->nmatchers : 1, sizeof(*sm));
+	for (i = 0; i < vs->nmatchers; i++) {
+		const struct q_matcher *m = &vs->matchers[i];
+
+		/* A value with a NUL byte: no stored label has one. */
+		if (strlen(m->value) != m->value_len) {
+			if (m->type == Q_MATCH_EQUAL) {
+				free(sm);
+				return 0;
+			}
+			if (m->type == Q_MATCH_NOT_EQUAL)
+				continue;
+		}
+		sm[nm].name = m->name;
+		sm[nm].value = m->value;
+		switch (m->type) {
+		case Q_MATCH_EQUAL:
+			sm[nm].op = STORE_MATCH_EQ;
+			break;
+		case Q_MATCH_NOT_EQUAL:
+			sm[nm].op = STORE_MATCH_NE;
+			break;
+		case Q_MATCH_REGEX:
+			sm[nm].op = STORE_MATCH_RE;
+			break;
+		default:
+			sm[nm].op = STORE_MATCH_NRE;
+			break;
+		}
+		nm++;
+	}
+	if (t1 < t0) {
+		free(sm);
+		return 0;
+	}
+	if (store_select(ev->st, sm, nm, t0, t1, STORE_TIER_RAW, &sel->set,
+	    err, sizeof(err)) == -1) {
+		free(sm);
+		ev_fail(ev, ENGINE_EXECUTION, "%s", err);
+		return -1;
+	}
+	free(sm);
+	sel->n = store_set_len(sel->set);
+	sel->s = xcalloc(sel->n ? sel->n : 1, sizeof(*sel->s));
+	for (i = 0; i < sel->n; i++) {
+		l = store_set_labels(sel->set, i, &nl);
+		sel->s[i].ls = qls_new(l, nl);
+		sel->s[i].idx = i;
+	}
+	/* Labels in a series' label order, as the index gives them; our
+	   order puts upper-case names after __name__ unlike Prometheus's. */
+	if (sel->n > 1)
+		qsort(sel->s, sel->n, sizeof(*sel->s), sel_item_cmp);
+	return 0;
+}
+
+void
+ev_sel_free(struct ev_sel *sel)
+{
+	size_t i;
+
+	for (i = 0; i < sel->n; i++)
+		qls_unref(sel->s[i].ls);
+	free(sel->s);
+	store_set_free(sel->set);
+	memset(sel, 0, sizeof(*sel));
+}
+
+static void
+stream_part_init(struct stream_part *p, struct ev *ev,
+    const struct ev_sel *sel, int keep_stale,
+    int (*fn)(void *, size_t, const int64_t *, const double *, size_t),
+    void *arg, size_t from, size_t to)
+{
+	memset(p, 0, sizeof(*p));
+	p->ev = ev;
+	p->sel = sel;
+	p->keep_stale = keep_stale;
+	p->fn = fn;
+	p->arg = arg;
+	p->from = from;
+	p->to = to;
+}
+
+int
+ev_stream(struct ev *ev, const struct ev_sel *sel, int keep_stale,
+    int (*fn)(void *, size_t, const int64_t *, const double *, size_t),
+    void *args, size_t size)
+{
+	struct stream_part	 parts[EV_MAX_THREADS];
+	size_t			 n = sel->n, per, rest;
+	unsigned		 nt = 1, k;
+
+	if (n == 0)
+		return 0;
+	/* The first series on this thread: its size says whether the rest
+	   is worth splitting. */
+	stream_part_init(&parts[0], ev, sel, keep_stale, fn, args, 0, 1);
+	stream_part_run(&parts[0]);
+	if (!parts[0].failed && n > 1) {
+		rest = n - 1;
+		/* The rest, guessed to be like the first. */
+		nt = ev_threads(ev, rest, (uint64_t)parts[0].last * rest);
+		per = (rest + nt - 1) / nt;
+		for (k = 0; k < nt; k++) {
+			size_t from = 1 + (k * per < rest ? k * per : rest);
+			size_t to = 1 + ((k + 1) * per < rest ?
+			    (k + 1) * per : rest);
+
+			if (k == 0) {
+				/* Keeps its buffer. */
+				parts[0].from = from;
+				parts[0].to = to;
+				continue;
+			}
+			stream_part_init(&parts[k], ev, sel, keep_stale, fn,
+			    (char *)args + k * size, from, to);
+		}
+		ev_run_parts(nt, stream_part_run, parts, sizeof(parts[0]));
+	}
+	for (k = 0; k < nt; k++) {
+		free(parts[k].t);
+		free(parts[k].v);
+		if (parts[k].failed == 1)
+			ev_fail(ev, ENGINE_EXECUTION, "query processing would "
+			    "load too many samples into memory in query "
+			    "execution");
+		else if (parts[k].failed == 2)
+			ev_fail(ev, ENGINE_TIMEOUT, "query timed out in "
+			    "expression evaluation");
+		else if (parts[k].failed == 3)
+			ev_fail(ev, ENGINE_EXECUTION, "%s", parts[k].err);
+	}
+	return ev->err != ENGINE_OK ? -1 : 0;
 }
 
 /*
@@ -523,99 +649,55 @@ ev_time_over(const struct ev *ev)
 	return ev->deadline > 0 && now_mono_ms() > ev->deadline;
 }
 
+/* A range vector's series: each a copy of the buffer, charged. */
+struct copy_arg {
+	struct ev	*ev;
+	struct qmseries	*slots;		/* one per series of the selection */
+};
+
+static int
+copy_series(void *arg, size_t i, const int64_t *t, const double *v,
+    size_t n)
+{
+	struct copy_arg	*a = arg;
+	struct qmseries	*s = &a->slots[i];
+
+	if (load_charge(a->ev, n) == -1) {
+		ev_release(a->ev, n);
+		return -1;
+	}
+	s->t = xreallocarray(NULL, n, sizeof(*s->t));
+	s->v = xreallocarray(NULL, n, sizeof(*s->v));
+	memcpy(s->t, t, n * sizeof(*t));
+	memcpy(s->v, v, n * sizeof(*v));
+	s->n = n;
+	return 0;
+}
+
 /*
  * The series matching VS with samples in [t0, t1], each read whole into
- * OUT (staleness markers kept only with keep_stale).
+ * OUT (staleness markers kept only with keep_stale), in label order.
  */
 static int
 load_series(struct ev *ev, const struct q_vector_selector *vs, int64_t t0,
     int64_t t1, int keep_stale, struct qmat *out)
 {
-	struct store_matcher	*sm;
-	struct store_set	*set;
-	struct loader		 ld[EV_MAX_THREADS];
+	struct ev_sel		 sel;
+	struct copy_arg		 args[EV_MAX_THREADS];
 	struct qmseries		*slots;
-	size_t			 i, nm = 0, n, per, rest;
-	unsigned		 nt, k;
-	char			 err[512];
+	size_t			 i;
+	unsigned		 k;
 
-	sm = xcalloc(vs->nmatchers ? vs->nmatchers : 1, sizeof(*sm));
-	for (i = 0; i < vs->nmatchers; i++) {
-		const struct q_matcher *m = &vs->matchers[i];
-
-		/* A value with a NUL byte: no stored label has one. */
-		if (strlen(m->value) != m->value_len) {
-			if (m->type == Q_MATCH_EQUAL) {
-				free(sm);
-				return 0;
-			}
-			if (m->type == Q_MATCH_NOT_EQUAL)
-				continue;
-		}
-		sm[nm].name = m->name;
-		sm[nm].value = m->value;
-		switch (m->type) {
-		case Q_MATCH_EQUAL:
-			sm[nm].op = STORE_MATCH_EQ;
-			break;
-		case Q_MATCH_NOT_EQUAL:
-			sm[nm].op = STORE_MATCH_NE;
-			break;
-		case Q_MATCH_REGEX:
-			sm[nm].op = STORE_MATCH_RE;
-			break;
-		default:
-			sm[nm].op = STORE_MATCH_NRE;
-			break;
-		}
-		nm++;
-	}
-	if (t1 < t0) {
-		free(sm);
-		return 0;
-	}
-	if (store_select(ev->st, sm, nm, t0, t1, STORE_TIER_RAW, &set, err,
-	    sizeof(err)) == -1) {
-		free(sm);
-		ev_fail(ev, ENGINE_EXECUTION, "%s", err);
+	if (ev_select(ev, vs, t0, t1, &sel) == -1)
 		return -1;
+	slots = xcalloc(sel.n ? sel.n : 1, sizeof(*slots));
+	for (k = 0; k < EV_MAX_THREADS; k++) {
+		args[k].ev = ev;
+		args[k].slots = slots;
 	}
-	free(sm);
-	n = store_set_len(set);
-	slots = xcalloc(n ? n : 1, sizeof(*slots));
-	/* The first series on this thread: its size says whether the rest
-	   is worth splitting. */
-	loader_init(&ld[0], ev, set, t0, t1, keep_stale, slots, 0,
-	    n > 0 ? 1 : 0, 0);
-	load_part(&ld[0]);
-	nt = 1;
-	if (!ld[0].failed && n > 1) {
-		rest = n - 1;
-		/* The rest, guessed to be like the first. */
-		nt = ev_threads(ev, rest, (uint64_t)slots[0].n * rest);
-		per = (rest + nt - 1) / nt;
-		for (k = 0; k < nt; k++)
-			loader_init(&ld[k], ev, set, t0, t1, keep_stale,
-			    slots, 1 + (k * per < rest ? k * per : rest),
-			    1 + ((k + 1) * per < rest ? (k + 1) * per : rest),
-			    slots[0].n);
-		ev_run_parts(nt, load_part, ld, sizeof(ld[0]));
-	}
-	for (k = 0; k < nt; k++) {
-		if (ld[k].failed == 1)
-			ev_fail(ev, ENGINE_EXECUTION, "query processing would "
-			    "load too many samples into memory in query "
-			    "execution");
-		else if (ld[k].failed == 2)
-			ev_fail(ev, ENGINE_TIMEOUT, "query timed out in "
-			    "expression evaluation");
-		else if (ld[k].failed == 3)
-			ev_fail(ev, ENGINE_EXECUTION, "%s", ld[k].err);
-	}
-	for (i = 0; i < n; i++) {
-		struct qmseries		*s;
-		const struct label	*l;
-		size_t			 nl;
+	ev_stream(ev, &sel, keep_stale, copy_series, args, sizeof(args[0]));
+	for (i = 0; i < sel.n; i++) {
+		struct qmseries *s;
 
 		if (slots[i].n == 0)
 			continue;
@@ -626,20 +708,87 @@ load_series(struct ev *ev, const struct q_vector_selector *vs, int64_t t0,
 		}
 		s = &out->s[out->n++];
 		*s = slots[i];
-		l = store_set_labels(set, i, &nl);
-		s->ls = qls_new(l, nl);
+		s->ls = qls_ref(sel.s[i].ls);
 	}
 	free(slots);
-	store_set_free(set);
+	ev_sel_free(&sel);
 	return ev->err != ENGINE_OK ? -1 : 0;
 }
 
-static int
-qls_ptr_cmp(const void *a, const void *b)
-{
-	const struct qmseries *x = a, *y = b;
+/* A vector selector's steps, filled from each series as it is read. */
+struct vsel_arg {
+	const struct qrange	*r;
+	int64_t			 at, off, lookback;
+	int			 has_at, want_ts;
+	struct qseries		*out;		/* one per series */
+	char			*any;
+};
 
-	return qls_cmp(x->ls, y->ls);
+static int
+vsel_series(void *arg, size_t i, const int64_t *t, const double *v,
+    size_t n)
+{
+	struct vsel_arg		*a = arg;
+	const struct qrange	*r = a->r;
+	double			*out = a->out[i].v;
+	size_t			 j = 0, k;
+	int			 any = 0;
+
+	for (k = 0; k < r->n; k++) {
+		int64_t		ref;
+		uint64_t	bits;
+		double		x;
+
+		ref = (a->has_at ? a->at : qr_ts(r, k)) - a->off;
+		while (j < n && t[j] <= ref)
+			j++;
+		if (j == 0 || t[j - 1] < ref - a->lookback)
+			continue;
+		x = v[j - 1];
+		memcpy(&bits, &x, sizeof(bits));
+		if (bits == STALE_NAN_BITS)
+			continue;
+		out[k] = a->want_ts ? (double)t[j - 1] / 1000.0 : x;
+		any = 1;
+	}
+	a->any[i] = any;
+	return 0;
+}
+
+/*
+ * Make an output series for every series of SEL (labels from LABEL, a
+ * new reference) for the threads to fill; NULL (error set) beyond the
+ * budget.  ev_sel_compact then drops those left without a point.
+ */
+struct qseries *
+ev_sel_outputs(struct ev *ev, const struct ev_sel *sel, struct qvec *vec,
+    struct qlset *(*label)(struct qlset *))
+{
+	size_t i;
+
+	for (i = 0; i < sel->n; i++)
+		if (qvec_add(ev, vec, label(sel->s[i].ls)) == NULL)
+			return NULL;
+	return vec->s + vec->n - sel->n;
+}
+
+void
+ev_sel_compact(struct ev *ev, struct qvec *vec, size_t n, const char *any)
+{
+	size_t i, j, base = vec->n - n;
+
+	for (i = 0, j = base; i < n; i++) {
+		struct qseries *s = &vec->s[base + i];
+
+		if (any[i]) {
+			vec->s[j++] = *s;
+			continue;
+		}
+		qls_unref(s->ls);
+		free(s->v);
+		ev_release(ev, vec->nsteps);
+	}
+	vec->n = j;
 }
 
 /*
@@ -651,60 +800,41 @@ static struct qval *
 eval_vector_selector(struct ev *ev, const struct q_vector_selector *vs,
     const struct qrange *r, int want_ts)
 {
-	struct qmat	 mat;
+	struct ev_sel	 sel;
+	struct vsel_arg	 args[EV_MAX_THREADS];
 	struct qval	*out;
+	struct qseries	*first;
 	int64_t		 at = 0, lo, hi, off = q_tclamp(vs->offset);
-	int		 has_at = at_time(ev, &vs->at, &at);
-	size_t		 i, j, k;
+	int		 has_at = ev_at_time(ev, &vs->at, &at);
+	char		*any;
+	unsigned	 k;
 
-	memset(&mat, 0, sizeof(mat));
 	if (has_at && want_ts)
 		off = 0;
 	lo = (has_at ? at : r->start) - off;
 	hi = (has_at ? at : r->end) - off;
-	if (load_series(ev, vs, lo - ev->lookback, hi, 1, &mat) == -1) {
-		qmat_clear(ev, &mat);
+	if (ev_select(ev, vs, lo - ev->lookback, hi, &sel) == -1)
 		return NULL;
-	}
-	/* Labels in a series' label order, as the index gives them; our
-	   order puts upper-case names after __name__ unlike Prometheus's. */
-	if (mat.n > 1)
-		qsort(mat.s, mat.n, sizeof(*mat.s), qls_ptr_cmp);
 	out = qval_new(Q_TYPE_VECTOR);
 	out->vec.nsteps = r->n;
-	for (i = 0; i < mat.n; i++) {
-		const struct qmseries	*ms = &mat.s[i];
-		struct qseries		*s;
-		int			 any = 0;
-
-		if ((s = qvec_add(ev, &out->vec, qls_ref(ms->ls))) == NULL)
-			break;
-		for (j = 0, k = 0; k < r->n; k++) {
-			int64_t		ref;
-
-			ref = (has_at ? at : qr_ts(r, k)) - off;
-			uint64_t	bits;
-			double		v;
-
-			while (j < ms->n && ms->t[j] <= ref)
-				j++;
-			if (j == 0 || ms->t[j - 1] < ref - ev->lookback)
-				continue;
-			v = ms->v[j - 1];
-			memcpy(&bits, &v, sizeof(bits));
-			if (bits == STALE_NAN_BITS)
-				continue;
-			s->v[k] = want_ts ? (double)ms->t[j - 1] / 1000.0 : v;
-			any = 1;
+	any = xcalloc(sel.n ? sel.n : 1, 1);
+	if ((first = ev_sel_outputs(ev, &sel, &out->vec, qls_ref)) != NULL) {
+		for (k = 0; k < EV_MAX_THREADS; k++) {
+			args[k].r = r;
+			args[k].at = at;
+			args[k].off = off;
+			args[k].lookback = ev->lookback;
+			args[k].has_at = has_at;
+			args[k].want_ts = want_ts;
+			args[k].out = first;
+			args[k].any = any;
 		}
-		if (!any) {
-			qls_unref(s->ls);
-			free(s->v);
-			out->vec.n--;
-			ev_release(ev, r->n);
-		}
+		if (ev_stream(ev, &sel, 1, vsel_series, args,
+		    sizeof(args[0])) == 0)
+			ev_sel_compact(ev, &out->vec, sel.n, any);
 	}
-	qmat_clear(ev, &mat);
+	free(any);
+	ev_sel_free(&sel);
 	if (ev->err != ENGINE_OK) {
 		qval_free(ev, out);
 		return NULL;
@@ -719,7 +849,7 @@ eval_matrix_selector(struct ev *ev, const struct q_matrix_selector *ms,
 	const struct q_vector_selector	*vs = &ms->vs->vs;
 	struct qval			*out = qval_new(Q_TYPE_MATRIX);
 	int64_t				 at = 0, lo, hi;
-	int				 has_at = at_time(ev, &vs->at, &at);
+	int				 has_at = ev_at_time(ev, &vs->at, &at);
 
 	lo = (has_at ? at : r->start) - q_tclamp(vs->offset) -
 	    q_tclamp(ms->range);
@@ -737,9 +867,6 @@ eval_matrix_selector(struct ev *ev, const struct q_matrix_selector *ms,
 		qval_free(ev, out);
 		return NULL;
 	}
-	if (out->mat.n > 1)
-		qsort(out->mat.s, out->mat.n, sizeof(*out->mat.s),
-		    qls_ptr_cmp);
 	return out;
 }
 
@@ -750,7 +877,7 @@ eval_subquery(struct ev *ev, const struct q_subquery *sq,
 	struct qrange	 in;
 	struct qval	*iv, *out;
 	int64_t		 at = 0, lo, hi, step;
-	int		 has_at = at_time(ev, &sq->at, &at);
+	int		 has_at = ev_at_time(ev, &sq->at, &at);
 	size_t		 i, k;
 
 	step = sq->step ? q_tclamp(sq->step) : ev->sub_step;

@@ -66,51 +66,6 @@ kahan_inc(double inc, double *sum, double *c)
 	*sum = t;
 }
 
-/*
- * Prometheus's extrapolatedRate.  RESETS 0 says the window is known to
- * hold no counter reset, sparing the scan (the result is the same).
- */
-static int
-extrapolated_rate(const int64_t *t, const double *v, size_t n,
-    int64_t range_start, int64_t range_end, double range_s, int is_counter,
-    int is_rate, int resets, double *out)
-{
-	double	result, prev, dstart, dend, sampled, avg, thresh;
-	double	interval, factor;
-	size_t	i;
-
-	if (n < 2)
-		return 0;
-	result = v[n - 1] - v[0];
-	if (is_counter && resets) {
-		prev = v[0];
-		for (i = 1; i < n; i++) {
-			if (v[i] < prev)
-				result += prev;
-			prev = v[i];
-		}
-	}
-	dstart = (double)(t[0] - range_start) / 1000;
-	dend = (double)(range_end - t[n - 1]) / 1000;
-	sampled = (double)(t[n - 1] - t[0]) / 1000;
-	avg = sampled / (double)(n - 1);
-	if (is_counter && result > 0 && v[0] >= 0) {
-		double dzero = sampled * (v[0] / result);
-
-		if (dzero < dstart)
-			dstart = dzero;
-	}
-	thresh = avg * 1.1;
-	interval = sampled;
-	interval += dstart < thresh ? dstart : avg / 2;
-	interval += dend < thresh ? dend : avg / 2;
-	factor = interval / sampled;
-	if (is_rate)
-		factor /= range_s;
-	*out = result * factor;
-	return 1;
-}
-
 /* Prometheus's linearRegression, intercept at itime. */
 static void
 linear_regression(const int64_t *t, const double *v, size_t n,
@@ -151,6 +106,16 @@ linear_regression(const int64_t *t, const double *v, size_t n,
 	*intercept = sy / cnt - *slope * sx / cnt;
 }
 
+/* A rate window found by rate_series' first pass. */
+struct rwin {
+	int64_t		 first, last;	/* times of its first and last
+					   samples */
+	int64_t		 ref;		/* its end */
+	double		 v0, result;	/* first value; increase with
+					   resets added */
+	size_t		 n, k;		/* samples; step */
+};
+
 struct mctx {
 	enum mfn	 fn;
 	int64_t		 range;
@@ -159,11 +124,8 @@ struct mctx {
 	const double	*p1, *p2;	/* scalar arguments per step */
 	double		*scratch;
 	size_t		 scratch_cap;
-	/*
-	 * rate and increase: whether the current window may hold a counter
-	 * reset (v[j] < v[j-1]); a window known to hold none skips the scan.
-	 */
-	int		 resets;
+	struct rwin	*wins;		/* rate_series' windows */
+	size_t		 wins_cap;
 	struct ev	*ev;
 };
 
@@ -177,14 +139,10 @@ mfn_apply(struct mctx *c, size_t k, int64_t ts, int64_t ref,
 
 	switch (c->fn) {
 	case MF_RATE:
-		return extrapolated_rate(t, v, n, ref - c->range, ref,
-		    c->range_s, 1, 1, c->resets, out);
 	case MF_INCREASE:
-		return extrapolated_rate(t, v, n, ref - c->range, ref,
-		    c->range_s, 1, 0, c->resets, out);
 	case MF_DELTA:
-		return extrapolated_rate(t, v, n, ref - c->range, ref,
-		    c->range_s, 0, 0, 0, out);
+		/* rate_series */
+		break;
 	case MF_IRATE:
 	case MF_IDELTA:
 		if (n < 2)
@@ -429,6 +387,88 @@ absent_labels(const struct q_expr *e)
 }
 
 /*
+ * rate, increase and delta (Prometheus's extrapolatedRate, operation for
+ * operation, so the same values) in two passes: the first slides the
+ * window and notes each one's ends and increase, the second does the
+ * arithmetic in a loop whose iterations do not depend on each other, so
+ * their divisions overlap and no branch guesses at data.  last_reset is
+ * the last index j < hi with v[j] < v[j-1] (0: none), kept as the
+ * window's end moves: a window [lo, hi) holds a counter reset iff it is
+ * above lo, and only then are its samples scanned.
+ */
+static int
+rate_series(struct mctx *c, const struct qmat *mat,
+    const struct qmseries *ms, const struct qrange *r, double *out)
+{
+	const int64_t	*t = ms->t;
+	const double	*v = ms->v;
+	size_t		 lo = 0, hi = 0, k, i, j, nw = 0, last_reset = 0;
+	int		 is_counter = c->fn != MF_DELTA;
+	int		 is_rate = c->fn == MF_RATE;
+	struct rwin	*w;
+
+	if (r->n > c->wins_cap) {
+		c->wins_cap = r->n;
+		c->wins = xreallocarray(c->wins, c->wins_cap,
+		    sizeof(*c->wins));
+	}
+	for (k = 0; k < r->n; k++) {
+		int64_t ref = (mat->has_at ? mat->at : qr_ts(r, k)) -
+		    mat->offset;
+
+		while (hi < ms->n && t[hi] <= ref) {
+			if (hi > 0 && v[hi] < v[hi - 1])
+				last_reset = hi;
+			hi++;
+		}
+		while (lo < hi && t[lo] < ref - c->range)
+			lo++;
+		if (hi - lo < 2)
+			continue;
+		w = &c->wins[nw++];
+		w->first = t[lo];
+		w->last = t[hi - 1];
+		w->ref = ref;
+		w->v0 = v[lo];
+		w->n = hi - lo;
+		w->k = k;
+		w->result = v[hi - 1] - v[lo];
+		if (is_counter && last_reset > lo) {
+			double prev = v[lo];
+
+			for (j = lo + 1; j < hi; j++) {
+				if (v[j] < prev)
+					w->result += prev;
+				prev = v[j];
+			}
+		}
+	}
+	for (i = 0; i < nw; i++) {
+		double	dstart, dend, sampled, avg, thresh, interval, factor;
+		double	dzero, result;
+
+		w = &c->wins[i];
+		result = w->result;
+		dstart = (double)(w->first - (w->ref - c->range)) / 1000;
+		dend = (double)(w->ref - w->last) / 1000;
+		sampled = (double)(w->last - w->first) / 1000;
+		avg = sampled / (double)(w->n - 1);
+		dzero = sampled * (w->v0 / result);
+		if (is_counter && result > 0 && w->v0 >= 0 && dzero < dstart)
+			dstart = dzero;
+		thresh = avg * 1.1;
+		interval = sampled;
+		interval += dstart < thresh ? dstart : avg / 2;
+		interval += dend < thresh ? dend : avg / 2;
+		factor = interval / sampled;
+		if (is_rate)
+			factor /= c->range_s;
+		out[w->k] = result * factor;
+	}
+	return nw > 0;
+}
+
+/*
  * One series' windows into OUT (r->n slots, left absent where no point):
  * 1 when some step got a value, 0 when none, -1 on an error (only
  * holt_winters fails, on c->ev).
@@ -437,19 +477,14 @@ static int
 range_series(struct mctx *c, const struct qmat *mat,
     const struct qmseries *ms, const struct qrange *r, double *out)
 {
-	size_t	lo = 0, hi = 0, k, last_reset = 0;
-	int	any = 0, track, rc;
+	size_t	lo = 0, hi = 0, k;
+	int	any = 0, rc;
 
 	if ((c->fn == MF_MAX || c->fn == MF_MIN) && !mat->has_at)
 		return slide_extreme(c->ev, ms, mat, r, c->fn == MF_MAX,
 		    out) > 0;
-	/*
-	 * rate and increase: last_reset is the last index j < hi with
-	 * v[j] < v[j-1] (0: none), kept as the window's end moves, so the
-	 * window [lo, hi) holds a reset iff it is above lo.
-	 */
-	track = c->fn == MF_RATE || c->fn == MF_INCREASE;
-	c->resets = 1;
+	if (c->fn == MF_RATE || c->fn == MF_INCREASE || c->fn == MF_DELTA)
+		return rate_series(c, mat, ms, r, out);
 	for (k = 0; k < r->n; k++) {
 		int64_t	ts = qr_ts(r, k), ref;
 		double	x;
@@ -462,22 +497,12 @@ range_series(struct mctx *c, const struct qmat *mat,
 		 */
 		if (mat->has_at && c->fn == MF_PREDICT)
 			ref += ts - r->start;
-		if (track) {
-			while (hi < ms->n && ms->t[hi] <= ref) {
-				if (hi > 0 && ms->v[hi] < ms->v[hi - 1])
-					last_reset = hi;
-				hi++;
-			}
-		} else {
-			while (hi < ms->n && ms->t[hi] <= ref)
-				hi++;
-		}
+		while (hi < ms->n && ms->t[hi] <= ref)
+			hi++;
 		while (lo < hi && ms->t[lo] < ref - c->range)
 			lo++;
 		if (hi == lo)
 			continue;
-		if (track)
-			c->resets = last_reset > lo;
 		rc = mfn_apply(c, k, ts, ref, ms->t + lo, ms->v + lo, hi - lo,
 		    &x);
 		if (rc < 0)
@@ -558,6 +583,8 @@ range_parallel(struct ev *ev, const struct mctx *c, const struct qmat *mat,
 		parts[k].c = *c;
 		parts[k].c.scratch = NULL;
 		parts[k].c.scratch_cap = 0;
+		parts[k].c.wins = NULL;
+		parts[k].c.wins_cap = 0;
 		parts[k].mat = mat;
 		parts[k].r = r;
 		parts[k].out = vec->s + vec->n - mat->n;
@@ -569,6 +596,7 @@ range_parallel(struct ev *ev, const struct mctx *c, const struct qmat *mat,
 	ev_run_parts(nt, range_part_run, parts, sizeof(parts[0]));
 	for (k = 0; k < nt; k++) {
 		free(parts[k].c.scratch);
+		free(parts[k].c.wins);
 		late |= parts[k].late;
 	}
 	for (i = 0, j = vec->n - mat->n; i < mat->n; i++) {
@@ -589,11 +617,109 @@ range_parallel(struct ev *ev, const struct mctx *c, const struct qmat *mat,
 	return 0;
 }
 
+/* A range function's windows, slid over each series as it is read. */
+struct fused_arg {
+	struct mctx		 c;
+	const struct qmat	*win;		/* range, offset and @ */
+	const struct qrange	*r;
+	struct qseries		*out;		/* one per series */
+	char			*any;
+};
+
+static int
+fused_series(void *arg, size_t i, const int64_t *t, const double *v,
+    size_t n)
+{
+	struct fused_arg	*a = arg;
+	struct qmseries		 ms;
+
+	ms.ls = NULL;
+	ms.t = (int64_t *)(uintptr_t)t;
+	ms.v = (double *)(uintptr_t)v;
+	ms.n = n;
+	a->any[i] = range_series(&a->c, a->win, &ms, a->r, a->out[i].v) > 0;
+	return 0;
+}
+
+static struct qlset *
+label_last(struct qlset *ls)
+{
+	return qls_ref(ls);
+}
+
+/*
+ * FN over a matrix selector without holding its samples: each series is
+ * read into its thread's buffer and its windows computed from there (see
+ * ev_stream), the output series made first in the selection's order.  The
+ * same answer as reading the range vector and sliding over it.
+ */
+static struct qval *
+eval_range_fused(struct ev *ev, const struct q_matrix_selector *msel,
+    struct mctx *c, const struct qrange *r)
+{
+	const struct q_vector_selector	*vs = &msel->vs->vs;
+	struct ev_sel			 sel;
+	struct fused_arg		 args[EV_MAX_THREADS];
+	struct qmat			 win;
+	struct qval			*out;
+	struct qseries			*first;
+	int64_t				 at = 0, lo, hi;
+	char				*any;
+	unsigned			 k;
+
+	memset(&win, 0, sizeof(win));
+	win.has_at = ev_at_time(ev, &vs->at, &at);
+	win.at = at;
+	win.range = q_tclamp(msel->range);
+	win.offset = q_tclamp(vs->offset);
+	/* The samples eval_matrix_selector would read. */
+	lo = (win.has_at ? at : r->start) - win.offset - win.range;
+	hi = (win.has_at ? at : r->end) - win.offset;
+	c->range = win.range;
+	c->range_s = (double)c->range / 1000;
+	if (ev_select(ev, vs, lo, hi, &sel) == -1)
+		return NULL;
+	out = qval_new(Q_TYPE_VECTOR);
+	out->vec.nsteps = r->n;
+	any = xcalloc(sel.n ? sel.n : 1, 1);
+	if ((first = ev_sel_outputs(ev, &sel, &out->vec, c->fn == MF_LAST ?
+	    label_last : qls_drop_name)) != NULL) {
+		for (k = 0; k < EV_MAX_THREADS; k++) {
+			args[k].c = *c;
+			args[k].c.scratch = NULL;
+			args[k].c.scratch_cap = 0;
+			args[k].c.wins = NULL;
+			args[k].c.wins_cap = 0;
+			args[k].win = &win;
+			args[k].r = r;
+			args[k].out = first;
+			args[k].any = any;
+		}
+		if (ev_stream(ev, &sel, 0, fused_series, args,
+		    sizeof(args[0])) == 0)
+			ev_sel_compact(ev, &out->vec, sel.n, any);
+		for (k = 0; k < EV_MAX_THREADS; k++) {
+			free(args[k].c.scratch);
+			free(args[k].c.wins);
+		}
+	}
+	free(any);
+	ev_sel_free(&sel);
+	if (ev->err == ENGINE_OK)
+		qvec_merge(ev, &out->vec, 0, DUP_MSG);
+	if (ev->err != ENGINE_OK) {
+		qval_free(ev, out);
+		return NULL;
+	}
+	return out;
+}
+
 static struct qval *
 eval_range_fn(struct ev *ev, const struct q_expr *e, enum mfn fn,
     const struct qrange *r)
 {
 	const struct q_call	*call = &e->call;
+	const struct q_expr	*arg;
 	struct qval		*mv = NULL, *p1 = NULL, *p2 = NULL, *out;
 	struct mctx		 c;
 	size_t			 mi = 0, i, k;
@@ -615,6 +741,17 @@ eval_range_fn(struct ev *ev, const struct q_expr *e, enum mfn fn,
 			qval_free(ev, p1);
 			return NULL;
 		}
+	}
+	arg = call->args[mi];
+	while (arg->kind == Q_PAREN)
+		arg = arg->paren;
+	/* holt_winters may fail midway, absent_over_time is one series. */
+	if (arg->kind == Q_MATRIX_SELECTOR && fn != MF_ABSENT &&
+	    fn != MF_HOLT) {
+		c.p1 = p1 != NULL ? p1->sc : NULL;
+		out = eval_range_fused(ev, &arg->matrix, &c, r);
+		qval_free(ev, p1);
+		return out;
 	}
 	if ((mv = ev_eval(ev, call->args[mi], r)) == NULL) {
 		qval_free(ev, p1);
@@ -668,6 +805,7 @@ eval_range_fn(struct ev *ev, const struct q_expr *e, enum mfn fn,
 		}
 	}
 	free(c.scratch);
+	free(c.wins);
 	if (fn == MF_ABSENT && ev->err == ENGINE_OK) {
 		struct qseries *s;
 

@@ -166,6 +166,7 @@ struct qval {
 };
 
 struct engine;
+struct store_set;
 
 /* The state of one query's evaluation. */
 struct ev {
@@ -203,6 +204,46 @@ int		 ev_time_over(const struct ev *);
 unsigned	 ev_threads(const struct ev *, size_t nitems, uint64_t work);
 void		 ev_run_parts(unsigned nt, void *(*fn)(void *), void *parts,
 		    size_t size);
+
+/*
+ * Selections.  ev_select finds the series of a selector with samples in
+ * [t0, t1], in label order (qls_cmp), with their label sets; -1 with the
+ * error set on a store error.  ev_stream reads each series once into a
+ * buffer its thread reuses (charged to the budget while held; staleness
+ * markers only with keep_stale) and calls FN(ARGS + k * SIZE, i, t, v, n)
+ * for series i with samples, k being the part running it (ARGS holds
+ * EV_MAX_THREADS of them): as for ev_run_parts, FN may write only what
+ * series i alone owns and its own part's argument; it returns -1 to fail
+ * with the sample-limit error.  0, or -1 with the error set.
+ * ev_sel_outputs adds a series to VEC for every one of SEL (labels
+ * LABEL(ls), a new reference), returning the first, or NULL past the
+ * budget; ev_sel_compact drops those of the last N whose ANY is 0.
+ */
+struct ev_sel_item {
+	struct qlset	*ls;
+	size_t		 idx;		/* in the store's set */
+};
+
+struct ev_sel {
+	struct store_set	*set;
+	struct ev_sel_item	*s;
+	size_t			 n;
+	int64_t			 t0, t1;
+};
+
+/* Whether AT is given, and then its time in *T. */
+int		 ev_at_time(const struct ev *, const struct q_at *,
+		    int64_t *t);
+int		 ev_select(struct ev *, const struct q_vector_selector *,
+		    int64_t t0, int64_t t1, struct ev_sel *);
+void		 ev_sel_free(struct ev_sel *);
+int		 ev_stream(struct ev *, const struct ev_sel *, int keep_stale,
+		    int (*fn)(void *, size_t, const int64_t *,
+		    const double *, size_t), void *args, size_t size);
+struct qseries	*ev_sel_outputs(struct ev *, const struct ev_sel *,
+		    struct qvec *, struct qlset *(*label)(struct qlset *));
+void		 ev_sel_compact(struct ev *, struct qvec *, size_t n,
+		    const char *any);
 
 struct qval	*ev_eval(struct ev *, const struct q_expr *,
 		    const struct qrange *);
