@@ -106,14 +106,20 @@ linear_regression(const int64_t *t, const double *v, size_t n,
 	*intercept = sy / cnt - *slope * sx / cnt;
 }
 
-/* A rate window found by rate_series' first pass. */
-struct rwin {
-	int64_t		 first, last;	/* times of its first and last
-					   samples */
-	int64_t		 ref;		/* its end */
-	double		 v0, result;	/* first value; increase with
-					   resets added */
-	size_t		 n, k;		/* samples; step */
+/*
+ * The windows of rate_series' first pass, one column each (padded to a
+ * multiple of RW_LANES): the distance from the window's start to its
+ * first sample, from its last sample to its end, between the two (ms, as
+ * doubles), the samples less one, the first value, the increase with
+ * resets added, and the step.
+ */
+#define RW_LANES	4
+#define RW_COLS		6
+
+struct rwins {
+	double		*col;		/* RW_COLS columns of cap */
+	size_t		*k;
+	size_t		 cap;
 };
 
 struct mctx {
@@ -124,8 +130,7 @@ struct mctx {
 	const double	*p1, *p2;	/* scalar arguments per step */
 	double		*scratch;
 	size_t		 scratch_cap;
-	struct rwin	*wins;		/* rate_series' windows */
-	size_t		 wins_cap;
+	struct rwins	 w;		/* rate_series' windows */
 	struct ev	*ev;
 };
 
@@ -396,6 +401,89 @@ absent_labels(const struct q_expr *e)
  * window's end moves: a window [lo, hi) holds a counter reset iff it is
  * above lo, and only then are its samples scanned.
  */
+static void
+rwins_free(struct rwins *w)
+{
+	free(w->col);
+	free(w->k);
+	memset(w, 0, sizeof(*w));
+}
+
+/* GCC's and Clang's vector extension: plain SSE2 does two lanes at once. */
+typedef double	rw_vd __attribute__((vector_size(8 * RW_LANES)));
+typedef int64_t	rw_vi __attribute__((vector_size(8 * RW_LANES)));
+
+/* A where mask M is set, else B (a macro: a function returning a vector
+   wider than the target's registers changes the ABI). */
+#define RW_PICK(m, a, b)						\
+	((rw_vd)((((rw_vi)(a)) & (m)) | (((rw_vi)(b)) & ~(m))))
+
+/*
+ * extrapolatedRate's arithmetic for windows [0, n) of W (n a multiple of
+ * RW_LANES) into W's first column: the operations of Prometheus's code,
+ * each lane on its own, so each value is what the scalar code computes.
+ */
+static void
+rate_lanes(struct rwins *w, size_t n, int is_counter, int is_rate,
+    double range_s)
+{
+	double	*toff = w->col, *eoff = w->col + w->cap;
+	double	*span = w->col + 2 * w->cap, *nm1 = w->col + 3 * w->cap;
+	double	*v0 = w->col + 4 * w->cap, *res = w->col + 5 * w->cap;
+	rw_vd	 k1000, k11, k2, rs, zero;
+	rw_vi	 counter;
+	size_t	 i, l;
+
+	for (l = 0; l < RW_LANES; l++) {
+		k1000[l] = 1000;
+		k11[l] = 1.1;
+		k2[l] = 2;
+		rs[l] = range_s;
+		zero[l] = 0;
+		counter[l] = is_counter ? -1 : 0;
+	}
+	for (i = 0; i < n; i += RW_LANES) {
+		rw_vd	dstart, dend, sampled, avg, thresh, dzero, interval;
+		rw_vd	factor, result, first, half;
+		rw_vi	clamp;
+
+		memcpy(&dstart, toff + i, sizeof(dstart));
+		memcpy(&dend, eoff + i, sizeof(dend));
+		memcpy(&sampled, span + i, sizeof(sampled));
+		memcpy(&avg, nm1 + i, sizeof(avg));
+		memcpy(&first, v0 + i, sizeof(first));
+		memcpy(&result, res + i, sizeof(result));
+		dstart = dstart / k1000;
+		dend = dend / k1000;
+		sampled = sampled / k1000;
+		avg = sampled / avg;
+		dzero = sampled * (first / result);
+		clamp = counter & (result > zero) & (first >= zero) &
+		    (dzero < dstart);
+		dstart = RW_PICK(clamp, dzero, dstart);
+		thresh = avg * k11;
+		half = avg / k2;
+		interval = sampled;
+		interval += RW_PICK(dstart < thresh, dstart, half);
+		interval += RW_PICK(dend < thresh, dend, half);
+		factor = interval / sampled;
+		if (is_rate)
+			factor = factor / rs;
+		result = result * factor;
+		memcpy(toff + i, &result, sizeof(result));
+	}
+}
+
+/*
+ * rate, increase and delta (Prometheus's extrapolatedRate, operation for
+ * operation, so the same values) in two passes: the first slides the
+ * window and notes each one's ends and increase, the second does the
+ * arithmetic several windows at once (rate_lanes): their divisions are
+ * most of the time.  last_reset is the last index j < hi with
+ * v[j] < v[j-1] (0: none), kept as the window's end moves: a window
+ * [lo, hi) holds a counter reset iff it is above lo, and only then are
+ * its samples scanned.
+ */
 static int
 rate_series(struct mctx *c, const struct qmat *mat,
     const struct qmseries *ms, const struct qrange *r, double *out)
@@ -403,18 +491,22 @@ rate_series(struct mctx *c, const struct qmat *mat,
 	const int64_t	*t = ms->t;
 	const double	*v = ms->v;
 	size_t		 lo = 0, hi = 0, k, i, j, nw = 0, last_reset = 0;
+	size_t		 cap = (r->n + RW_LANES - 1) / RW_LANES * RW_LANES;
 	int		 is_counter = c->fn != MF_DELTA;
-	int		 is_rate = c->fn == MF_RATE;
-	struct rwin	*w;
+	double		*col;
 
-	if (r->n > c->wins_cap) {
-		c->wins_cap = r->n;
-		c->wins = xreallocarray(c->wins, c->wins_cap,
-		    sizeof(*c->wins));
+	if (cap > c->w.cap) {
+		c->w.cap = cap;
+		c->w.col = xreallocarray(c->w.col, cap, RW_COLS *
+		    sizeof(double));
+		c->w.k = xreallocarray(c->w.k, cap, sizeof(size_t));
 	}
+	col = c->w.col;
+	cap = c->w.cap;
 	for (k = 0; k < r->n; k++) {
 		int64_t ref = (mat->has_at ? mat->at : qr_ts(r, k)) -
 		    mat->offset;
+		double	result;
 
 		while (hi < ms->n && t[hi] <= ref) {
 			if (hi > 0 && v[hi] < v[hi - 1])
@@ -425,47 +517,35 @@ rate_series(struct mctx *c, const struct qmat *mat,
 			lo++;
 		if (hi - lo < 2)
 			continue;
-		w = &c->wins[nw++];
-		w->first = t[lo];
-		w->last = t[hi - 1];
-		w->ref = ref;
-		w->v0 = v[lo];
-		w->n = hi - lo;
-		w->k = k;
-		w->result = v[hi - 1] - v[lo];
+		result = v[hi - 1] - v[lo];
 		if (is_counter && last_reset > lo) {
 			double prev = v[lo];
 
 			for (j = lo + 1; j < hi; j++) {
 				if (v[j] < prev)
-					w->result += prev;
+					result += prev;
 				prev = v[j];
 			}
 		}
+		col[nw] = (double)(t[lo] - (ref - c->range));
+		col[cap + nw] = (double)(ref - t[hi - 1]);
+		col[2 * cap + nw] = (double)(t[hi - 1] - t[lo]);
+		col[3 * cap + nw] = (double)(hi - lo - 1);
+		col[4 * cap + nw] = v[lo];
+		col[5 * cap + nw] = result;
+		c->w.k[nw++] = k;
 	}
-	for (i = 0; i < nw; i++) {
-		double	dstart, dend, sampled, avg, thresh, interval, factor;
-		double	dzero, result;
-
-		w = &c->wins[i];
-		result = w->result;
-		dstart = (double)(w->first - (w->ref - c->range)) / 1000;
-		dend = (double)(w->ref - w->last) / 1000;
-		sampled = (double)(w->last - w->first) / 1000;
-		avg = sampled / (double)(w->n - 1);
-		dzero = sampled * (w->v0 / result);
-		if (is_counter && result > 0 && w->v0 >= 0 && dzero < dstart)
-			dstart = dzero;
-		thresh = avg * 1.1;
-		interval = sampled;
-		interval += dstart < thresh ? dstart : avg / 2;
-		interval += dend < thresh ? dend : avg / 2;
-		factor = interval / sampled;
-		if (is_rate)
-			factor /= c->range_s;
-		out[w->k] = result * factor;
+	if (nw == 0)
+		return 0;
+	/* The last lanes' padding: any finite window. */
+	for (i = nw; i % RW_LANES != 0; i++) {
+		for (j = 0; j < RW_COLS; j++)
+			col[j * cap + i] = 1;
 	}
-	return nw > 0;
+	rate_lanes(&c->w, i, is_counter, c->fn == MF_RATE, c->range_s);
+	for (i = 0; i < nw; i++)
+		out[c->w.k[i]] = col[i];
+	return 1;
 }
 
 /*
@@ -583,8 +663,7 @@ range_parallel(struct ev *ev, const struct mctx *c, const struct qmat *mat,
 		parts[k].c = *c;
 		parts[k].c.scratch = NULL;
 		parts[k].c.scratch_cap = 0;
-		parts[k].c.wins = NULL;
-		parts[k].c.wins_cap = 0;
+		memset(&parts[k].c.w, 0, sizeof(parts[k].c.w));
 		parts[k].mat = mat;
 		parts[k].r = r;
 		parts[k].out = vec->s + vec->n - mat->n;
@@ -596,7 +675,7 @@ range_parallel(struct ev *ev, const struct mctx *c, const struct qmat *mat,
 	ev_run_parts(nt, range_part_run, parts, sizeof(parts[0]));
 	for (k = 0; k < nt; k++) {
 		free(parts[k].c.scratch);
-		free(parts[k].c.wins);
+		rwins_free(&parts[k].c.w);
 		late |= parts[k].late;
 	}
 	for (i = 0, j = vec->n - mat->n; i < mat->n; i++) {
@@ -688,8 +767,7 @@ eval_range_fused(struct ev *ev, const struct q_matrix_selector *msel,
 			args[k].c = *c;
 			args[k].c.scratch = NULL;
 			args[k].c.scratch_cap = 0;
-			args[k].c.wins = NULL;
-			args[k].c.wins_cap = 0;
+			memset(&args[k].c.w, 0, sizeof(args[k].c.w));
 			args[k].win = &win;
 			args[k].r = r;
 			args[k].out = first;
@@ -700,7 +778,7 @@ eval_range_fused(struct ev *ev, const struct q_matrix_selector *msel,
 			ev_sel_compact(ev, &out->vec, sel.n, any);
 		for (k = 0; k < EV_MAX_THREADS; k++) {
 			free(args[k].c.scratch);
-			free(args[k].c.wins);
+			rwins_free(&args[k].c.w);
 		}
 	}
 	free(any);
@@ -805,7 +883,7 @@ eval_range_fn(struct ev *ev, const struct q_expr *e, enum mfn fn,
 		}
 	}
 	free(c.scratch);
-	free(c.wins);
+	rwins_free(&c.w);
 	if (fn == MF_ABSENT && ev->err == ENGINE_OK) {
 		struct qseries *s;
 
