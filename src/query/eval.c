@@ -322,16 +322,20 @@ ev_at_time(const struct ev *ev, const struct q_at *at, int64_t *t)
  * function's windows, or a copy for a range vector).  So the samples of a
  * whole selection are never held at once, and the buffer stays in the
  * cache and in memory already mapped: fresh arrays per series cost more in
- * page faults than decoding them.  The set is split into contiguous
- * parts, one per thread, since decoding chunks is most of a query's time
- * and store readers may run concurrently.  Each part charges the samples
+ * page faults than decoding them.  Several threads may share the set,
+ * each taking the next series as it goes, since decoding chunks is most
+ * of a query's time and store readers may run concurrently.  Each part charges the samples
  * of its series to the shared budget atomically while it holds them.
  */
 struct stream_part {
 	struct ev		*ev;
 	const struct ev_sel	*sel;
 	int			 keep_stale;
-	size_t			 from, to;
+	size_t			*next;		/* the next series to read,
+						   shared by the parts */
+	size_t			 to;		/* the end of the selection */
+	int			*stop;		/* shared: a part failed */
+	size_t			 done;
 	int			 (*fn)(void *, size_t, const int64_t *,
 				    const double *, size_t);
 	void			*arg;
@@ -397,11 +401,15 @@ stream_part_run(void *arg)
 	size_t			 i, n, grow, charged;
 	int			 rc = 0;
 
-	for (i = p->from; i < p->to && !p->failed; i++) {
+	while (!__atomic_load_n(p->stop, __ATOMIC_RELAXED)) {
 		struct store_iter *it;
 
-		if ((i & 15) == 0 && ev_time_over(p->ev)) {
+		if ((i = __atomic_fetch_add(p->next, 1, __ATOMIC_RELAXED)) >=
+		    p->to)
+			break;
+		if ((p->done++ & 15) == 15 && ev_time_over(p->ev)) {
 			p->failed = 2;
+			__atomic_store_n(p->stop, 1, __ATOMIC_RELAXED);
 			break;
 		}
 		it = store_iter_new(p->ev->st, store_set_id(sel->set,
@@ -441,6 +449,8 @@ stream_part_run(void *arg)
 			p->failed = 1;
 		/* Held only while the consumer looked. */
 		ev_release(p->ev, charged);
+		if (p->failed)
+			__atomic_store_n(p->stop, 1, __ATOMIC_RELAXED);
 	}
 	return NULL;
 }
@@ -537,7 +547,7 @@ static void
 stream_part_init(struct stream_part *p, struct ev *ev,
     const struct ev_sel *sel, int keep_stale,
     int (*fn)(void *, size_t, const int64_t *, const double *, size_t),
-    void *arg, size_t from, size_t to)
+    void *arg, size_t *next, size_t to, int *stop)
 {
 	memset(p, 0, sizeof(*p));
 	p->ev = ev;
@@ -545,8 +555,9 @@ stream_part_init(struct stream_part *p, struct ev *ev,
 	p->keep_stale = keep_stale;
 	p->fn = fn;
 	p->arg = arg;
-	p->from = from;
+	p->next = next;
 	p->to = to;
+	p->stop = stop;
 }
 
 int
@@ -555,34 +566,29 @@ ev_stream(struct ev *ev, const struct ev_sel *sel, int keep_stale,
     void *args, size_t size)
 {
 	struct stream_part	 parts[EV_MAX_THREADS];
-	size_t			 n = sel->n, per, rest;
+	size_t			 n = sel->n, next = 0;
 	unsigned		 nt = 1, k;
+	int			 stop = 0;
 
 	if (n == 0)
 		return 0;
 	/* The first series on this thread: its size says whether the rest
 	   is worth splitting. */
-	stream_part_init(&parts[0], ev, sel, keep_stale, fn, args, 0, 1);
+	stream_part_init(&parts[0], ev, sel, keep_stale, fn, args, &next, 1,
+	    &stop);
 	stream_part_run(&parts[0]);
 	if (!parts[0].failed && n > 1) {
-		rest = n - 1;
-		/* The rest, guessed to be like the first. */
-		nt = ev_threads(ev, rest, (uint64_t)parts[0].last * rest);
-		per = (rest + nt - 1) / nt;
-		for (k = 0; k < nt; k++) {
-			size_t from = 1 + (k * per < rest ? k * per : rest);
-			size_t to = 1 + ((k + 1) * per < rest ?
-			    (k + 1) * per : rest);
-
-			if (k == 0) {
-				/* Keeps its buffer. */
-				parts[0].from = from;
-				parts[0].to = to;
-				continue;
-			}
+		/*
+		 * The rest, guessed to be like the first.  The parts take
+		 * series one at a time as they go, so a thread the machine
+		 * holds up leaves its share to the others.
+		 */
+		nt = ev_threads(ev, n - 1, (uint64_t)parts[0].last * (n - 1));
+		next = 1;
+		parts[0].to = n;	/* keeps its buffer */
+		for (k = 1; k < nt; k++)
 			stream_part_init(&parts[k], ev, sel, keep_stale, fn,
-			    (char *)args + k * size, from, to);
-		}
+			    (char *)args + k * size, &next, n, &stop);
 		ev_run_parts(nt, stream_part_run, parts, sizeof(parts[0]));
 	}
 	for (k = 0; k < nt; k++) {
