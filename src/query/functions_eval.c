@@ -418,12 +418,36 @@ typedef int64_t	rw_vi __attribute__((vector_size(8 * RW_LANES)));
 #define RW_PICK(m, a, b)						\
 	((rw_vd)((((rw_vi)(a)) & (m)) | (((rw_vi)(b)) & ~(m))))
 
+static inline int
+rw_any(rw_vi m)
+{
+	int64_t	any = 0;
+	int	l;
+
+	for (l = 0; l < RW_LANES; l++)
+		any |= m[l];
+	return any != 0;
+}
+
 /*
  * extrapolatedRate's arithmetic for windows [0, n) of W (n a multiple of
  * RW_LANES) into W's first column: the operations of Prometheus's code,
  * each lane on its own, so each value is what the scalar code computes.
  */
-static void
+/*
+ * On x86-64 also built for AVX2, picked at load time where the CPU has
+ * it: four divisions in one instruction where SSE2 does two.
+ */
+#if defined(__x86_64__) && defined(__linux__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define RW_CLONES	__attribute__((target_clones("avx2", "default")))
+#endif
+#endif
+#ifndef RW_CLONES
+#define RW_CLONES
+#endif
+
+RW_CLONES static void
 rate_lanes(struct rwins *w, size_t n, int is_counter, int is_rate,
     double range_s)
 {
@@ -457,10 +481,18 @@ rate_lanes(struct rwins *w, size_t n, int is_counter, int is_rate,
 		dend = dend / k1000;
 		sampled = sampled / k1000;
 		avg = sampled / avg;
-		dzero = sampled * (first / result);
-		clamp = counter & (result > zero) & (first >= zero) &
-		    (dzero < dstart);
-		dstart = RW_PICK(clamp, dzero, dstart);
+		/*
+		 * Where first >= result > 0, first / result rounds to at
+		 * least 1 and dzero to at least sampled: no lane whose
+		 * window also starts within its span needs the division
+		 * (a counter that ran a while before the window).
+		 */
+		clamp = counter & (result > zero) & (first >= zero);
+		if (rw_any(clamp & ~((first >= result) & (sampled >= dstart)))) {
+			dzero = sampled * (first / result);
+			clamp &= dzero < dstart;
+			dstart = RW_PICK(clamp, dzero, dstart);
+		}
 		thresh = avg * k11;
 		half = avg / k2;
 		interval = sampled;
