@@ -557,6 +557,158 @@ START_TEST(test_parallel_load)
 }
 END_TEST
 
+/*
+ * rate, increase and delta over many windows against Prometheus's
+ * extrapolatedRate written out plainly here: counters with resets, one
+ * starting near zero (the zero-point clamp), one starting below zero, a
+ * gauge, jittered scrape times, a gap where windows hold fewer than two
+ * samples; on
+ * one thread and on several, value for value (bit for bit).
+ */
+#define RR_SERIES	6
+#define RR_N		300
+
+static int64_t	rr_t[RR_SERIES][RR_N];
+static double	rr_v[RR_SERIES][RR_N];
+
+static int
+rr_ref(int i, int64_t ref, int64_t range, int counter, int is_rate,
+    double *out)
+{
+	double	result, last = 0, dstart, dend, sampled, avg, thresh, iv;
+	double	factor;
+	size_t	lo, hi, j;
+
+	for (lo = 0; lo < RR_N && rr_t[i][lo] < ref - range; lo++)
+		;
+	for (hi = lo; hi < RR_N && rr_t[i][hi] <= ref; hi++)
+		;
+	if (hi - lo < 2)
+		return 0;
+	result = rr_v[i][hi - 1] - rr_v[i][lo];
+	if (counter)
+		for (j = lo; j < hi; j++) {
+			if (rr_v[i][j] < last)
+				result += last;
+			last = rr_v[i][j];
+		}
+	dstart = (double)(rr_t[i][lo] - (ref - range)) / 1000;
+	dend = (double)(ref - rr_t[i][hi - 1]) / 1000;
+	sampled = (double)(rr_t[i][hi - 1] - rr_t[i][lo]) / 1000;
+	avg = sampled / (double)(hi - lo - 1);
+	if (counter && result > 0 && rr_v[i][lo] >= 0) {
+		double dzero = sampled * (rr_v[i][lo] / result);
+
+		if (dzero < dstart)
+			dstart = dzero;
+	}
+	thresh = avg * 1.1;
+	iv = sampled;
+	iv += dstart < thresh ? dstart : avg / 2;
+	iv += dend < thresh ? dend : avg / 2;
+	factor = iv / sampled;
+	if (is_rate)
+		factor /= (double)range / 1000;
+	*out = result * factor;
+	return 1;
+}
+
+START_TEST(test_rate_reference)
+{
+	static const char *const fns[] = { "rate", "increase", "delta" };
+	static const int ranges[] = { 20, 60, 95, 300 };
+	struct engine_opts	 o;
+	struct engine		*one, *many, *orig = eng;
+	struct batch		*b = batch_new();
+	char			 ebuf[256], name[8], q[64];
+	uint64_t		 x = 88172645463325252ULL;
+	size_t			 i, j, f, r, k, e;
+	int64_t			 t0 = (int64_t)B * 1000;
+
+	for (i = 0; i < RR_SERIES; i++) {
+		double v = i == 1 ? 0.5 : i == 2 ? -40 : 1000 * (double)i;
+
+		snprintf(name, sizeof(name), "%zu", i);
+		for (j = 0; j < RR_N; j++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			/* 15 s apart, +-40 ms, with a gap now and then. */
+			rr_t[i][j] = t0 + (int64_t)j * 15000 +
+			    (int64_t)(x % 81) - 40 + (j >= 150 ? 200000 : 0);
+			if (i == 5)
+				v = (double)(x % 1000) / 7;	/* a gauge */
+			else if (x % 37 == 0)
+				v = (double)(x % 5);	/* a reset */
+			else
+				v += (double)(x % 1000) / 3;
+			rr_v[i][j] = v;
+			ck_assert_int_eq(batch_add(b, "rr", &(struct label){
+			    "i", name }, 1, rr_t[i][j], v), 0);
+		}
+	}
+	ck_assert_int_eq(store_append_batch_sync(st, b, NULL, ebuf,
+	    sizeof(ebuf)), 0);
+	batch_free(b);
+	engine_opts_default(&o);
+	o.threads = 1;
+	one = engine_new(st, &o);
+	o.threads = 4;
+	o.parallel_samples = 1;
+	many = engine_new(st, &o);
+	for (f = 0; f < 3; f++)
+		for (r = 0; r < 4; r++)
+			for (e = 0; e < 2; e++) {
+				struct engine_result	*res;
+				struct engine_error	 err;
+				int64_t			 range = ranges[r] * 1000;
+				int64_t			 step = 7000 + 6000 * r;
+				size_t			 got = 0, want = 0;
+
+				snprintf(q, sizeof(q), "%s(rr[%ds])", fns[f],
+				    ranges[r]);
+				ck_assert_int_eq(engine_query(e ? many : one, q,
+				    strlen(q), t0, t0 + 6500000, step, 0, &res,
+				    &err), 0);
+				ck_assert_uint_eq(res->nseries, RR_SERIES);
+				for (i = 0; i < res->nseries; i++) {
+					const struct engine_series *s =
+					    &res->series[i];
+					int id = atoi(s->labels[0].value);
+
+					for (k = 0; k < s->n; k++) {
+						double w;
+
+						ck_assert(rr_ref(id, s->t[k], range,
+						    f < 2, f == 0, &w));
+						ck_assert_msg(memcmp(&w, &s->v[k],
+						    sizeof(w)) == 0, "%s {i=%d} at "
+						    "%lld: %.17g, want %.17g", q,
+						    id, (long long)s->t[k], s->v[k],
+						    w);
+					}
+					got += s->n;
+				}
+				/* No step without a point that should have
+				   one. */
+				for (i = 0; i < RR_SERIES; i++) {
+					int64_t ts;
+					double	w;
+
+					for (ts = t0; ts <= t0 + 6500000;
+					    ts += step)
+						want += (size_t)rr_ref((int)i, ts,
+						    range, f < 2, f == 0, &w);
+				}
+				ck_assert_uint_eq(got, want);
+				engine_result_free(res);
+			}
+	engine_free(many);
+	engine_free(one);
+	eng = orig;
+}
+END_TEST
+
 START_TEST(test_json)
 {
 	struct engine_result	*res;
@@ -759,6 +911,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_errors_and_types);
 	tcase_add_test(tc, test_sample_limit);
 	tcase_add_test(tc, test_parallel_load);
+	tcase_add_test(tc, test_rate_reference);
 	tcase_add_test(tc, test_json);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("format");
