@@ -337,11 +337,18 @@ vector_vector(struct ev *ev, const struct q_binary *b, struct qval *l,
 	size_t			 i, k;
 	struct pair		*pairs = NULL;
 	size_t			 npairs = 0, pcap = 0;
+	size_t			*lone, *lpair;	/* per many-side series: its
+						   last pair, which the next
+						   step most often has too */
 
 	gone = sig_groups(one, mt, &m, 1, &ng);
 	gmany = sig_groups(many, mt, &m, 0, &ng);
 	who = xreallocarray(NULL, ng + 1, sizeof(size_t));
 	seen = xcalloc(ng + 1, sizeof(size_t));
+	lone = xreallocarray(NULL, many->n + 1, sizeof(size_t));
+	lpair = xreallocarray(NULL, many->n + 1, sizeof(size_t));
+	for (i = 0; i < many->n; i++)
+		lone[i] = (size_t)-1;
 	ostamp = NULL;
 	ogroup = NULL;
 	out = qval_new(Q_TYPE_VECTOR);
@@ -388,7 +395,10 @@ vector_vector(struct ev *ev, const struct q_binary *b, struct qval *l,
 			/* The output series of this pair. */
 			pk.many = i;
 			pk.one = who[g];
-			p = qmap_get(&pairm, &pk, 2 * sizeof(size_t));
+			if (lone[i] == who[g])
+				p = lpair[i];
+			else
+				p = qmap_get(&pairm, &pk, 2 * sizeof(size_t));
 			if (p == (size_t)-1) {
 				struct qlset *ls = result_labels(b,
 				    many->s[i].ls, one->s[who[g]].ls);
@@ -423,6 +433,8 @@ vector_vector(struct ev *ev, const struct q_binary *b, struct qval *l,
 				    npairs);
 				npairs++;
 			}
+			lone[i] = who[g];
+			lpair[i] = p;
 			o = pairs[p].out;
 			if (mt->card == Q_CARD_ONE_TO_ONE) {
 				if (seen[g] == k + 1) {
@@ -459,6 +471,8 @@ vector_vector(struct ev *ev, const struct q_binary *b, struct qval *l,
 	free(gmany);
 	free(who);
 	free(seen);
+	free(lone);
+	free(lpair);
 	qmap_free(&m);
 	qmap_free(&outm);
 	qmap_free(&pairm);
