@@ -6,7 +6,9 @@
  * An engine is a store plus options; it holds no other state, so any
  * number of threads may run queries on one engine at once (each query
  * reads the store as a reader).  A query reads each selected series' samples
- * once, into one array, and evaluates every step over it.
+ * once, into one array, and evaluates every step over it; a selector's
+ * series are read by up to `threads` threads when there are enough samples
+ * (parallel_samples), each taking the next series as it goes.
  *
  * Results.  engine_query() returns a result the caller frees.  Its series
  * are in the order Prometheus answers with: an instant query keeps the

@@ -5,9 +5,13 @@
  *
  * Evaluation is series-major.  A selector reads each matching series once
  * for the whole query (every step's lookback or window included) into one
- * array; a vector selector then walks the steps with a cursor that only
- * moves forward, and a range function slides its window over the array.
- * The other nodes (functions.c, aggr.c, binop.c) combine whole series.
+ * array, a buffer its thread reuses for the next series; a vector selector
+ * then walks the steps with a cursor that only moves forward, and a range
+ * function over a selector slides its window over the array, both filling
+ * their output series straight from it (ev_stream).  Only a range vector
+ * kept as a value (a matrix result, holt_winters, absent_over_time) gets
+ * arrays of its own.  The other nodes (functions.c, aggr.c, binop.c)
+ * combine whole series.
  * This gives the same answers as Prometheus's step-by-step evaluation:
  * where Prometheus checks something per step (duplicate label sets, vector
  * matching), the check looks at each step's slots.
