@@ -709,6 +709,33 @@ START_TEST(test_rate_reference)
 }
 END_TEST
 
+/*
+ * Staleness markers and NaNs deep in a series (where batches are checked
+ * several samples at once): a marker ends the series for the lookback,
+ * is never a sample of a range, and a NaN stays a sample.
+ */
+START_TEST(test_stale_in_batch)
+{
+	struct batch	*b = batch_new();
+	char		 ebuf[256];
+	int		 i;
+
+	for (i = 0; i < 50; i++)
+		add(b, "sb", 2000 + 10 * i, i == 37 ? stale() : i == 41 ?
+		    NAN : (double)i, NULL);
+	ck_assert_int_eq(store_append_batch_sync(st, b, NULL, ebuf,
+	    sizeof(ebuf)), 0);
+	batch_free(b);
+	EXPECT_AT("sb", 2365, "{__name__=\"sb\"} 36");
+	EXPECT_AT("sb", 2375, "");
+	EXPECT_AT("sb", 2410, "{__name__=\"sb\"} NaN");
+	/* 2000..2490 every 10 s: 50 samples less the marker. */
+	EXPECT_AT("count_over_time(sb[600s])", 2490, "{} 49");
+	EXPECT_AT("last_over_time(sb[25s])", 2375, "{__name__=\"sb\"} 36");
+	EXPECT_AT("sum_over_time(sb[15s])", 2415, "{} NaN");
+}
+END_TEST
+
 START_TEST(test_json)
 {
 	struct engine_result	*res;
@@ -912,6 +939,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_sample_limit);
 	tcase_add_test(tc, test_parallel_load);
 	tcase_add_test(tc, test_rate_reference);
+	tcase_add_test(tc, test_stale_in_batch);
 	tcase_add_test(tc, test_json);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("format");
