@@ -297,18 +297,11 @@ static int
 increasing(const int64_t *t, size_t n)
 {
 	size_t	i;
-	int	b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+	int	bad = 0;
 
-	/* Four at a time, independent of each other. */
-	for (i = 1; i + 4 <= n; i += 4) {
-		b0 |= t[i] <= t[i - 1];
-		b1 |= t[i + 1] <= t[i];
-		b2 |= t[i + 2] <= t[i + 1];
-		b3 |= t[i + 3] <= t[i + 2];
-	}
-	for (; i < n; i++)
-		b0 |= t[i] <= t[i - 1];
-	return !(b0 | b1 | b2 | b3);
+	for (i = 1; i < n; i++)
+		bad |= t[i] <= t[i - 1];
+	return !bad;
 }
 
 /*

@@ -360,30 +360,6 @@ load_charge(struct ev *ev, uint64_t n)
 	return now > ev->max_samples ? -1 : 0;
 }
 
-/* GCC's and Clang's vector extension: two or four lanes at once. */
-typedef double	ev_vd __attribute__((vector_size(32)));
-typedef int64_t	ev_vi __attribute__((vector_size(32)));
-
-/* Whether V[0, n) holds a NaN; most batches hold none. */
-static int
-any_nan(const double *v, size_t n)
-{
-	ev_vd	x;
-	ev_vi	m = { 0, 0, 0, 0 };
-	size_t	j, l;
-	int	nan = 0;
-
-	for (j = 0; j + 4 <= n; j += 4) {
-		memcpy(&x, v + j, sizeof(x));
-		m |= x != x;
-	}
-	for (l = 0; l < 4; l++)
-		nan |= m[l] != 0;
-	for (; j < n; j++)
-		nan |= v[j] != v[j];
-	return nan;
-}
-
 /*
  * Drop staleness markers (unless keep_stale) from V[from, to), moving
  * the rest down to FROM; other NaNs become the one NaN Go prints.
@@ -394,8 +370,12 @@ stream_keep(int keep_stale, int64_t *t, double *v, size_t from, size_t to)
 {
 	size_t		j, n = from;
 	uint64_t	bits;
+	int		nan = 0;
 
-	if (!any_nan(v + from, to - from))
+	/* Most batches hold no NaN at all: one branch-free pass says so. */
+	for (j = from; j < to; j++)
+		nan |= v[j] != v[j];
+	if (!nan)
 		return to;
 	for (j = from; j < to; j++) {
 		double x = v[j];
