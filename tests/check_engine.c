@@ -562,8 +562,8 @@ END_TEST
  * extrapolatedRate written out plainly here: counters with resets, one
  * starting near zero (the zero-point clamp), one starting below zero, a
  * gauge, jittered scrape times, a gap where windows hold fewer than two
- * samples; on
- * one thread and on several, value for value (bit for bit).
+ * samples; on one thread and on several, value for value (bit for bit).
+ * changes and resets over the same windows, against a count of the pairs.
  */
 #define RR_SERIES	6
 #define RR_N		300
@@ -703,6 +703,43 @@ START_TEST(test_rate_reference)
 				ck_assert_uint_eq(got, want);
 				engine_result_free(res);
 			}
+	/* changes() and resets(): the window's pairs counted one by one. */
+	for (f = 0; f < 2; f++)
+		for (r = 0; r < 4; r++) {
+			struct engine_result	*res;
+			struct engine_error	 err;
+			int64_t			 range = ranges[r] * 1000;
+
+			snprintf(q, sizeof(q), "%s(rr[%ds])", f ? "resets" :
+			    "changes", ranges[r]);
+			ck_assert_int_eq(engine_query(many, q, strlen(q), t0,
+			    t0 + 6500000, 5000 + 4000 * r, 0, &res, &err), 0);
+			ck_assert_uint_eq(res->nseries, RR_SERIES);
+			for (i = 0; i < res->nseries; i++) {
+				const struct engine_series *s = &res->series[i];
+				int id = atoi(s->labels[0].value);
+
+				for (k = 0; k < s->n; k++) {
+					size_t	lo, hi, c = 0;
+
+					for (lo = 0; lo < RR_N && rr_t[id][lo] <
+					    s->t[k] - range; lo++)
+						;
+					for (hi = lo; hi < RR_N && rr_t[id][hi] <=
+					    s->t[k]; hi++)
+						;
+					ck_assert_uint_gt(hi, lo);
+					for (j = lo + 1; j < hi; j++)
+						c += f ? rr_v[id][j] <
+						    rr_v[id][j - 1] :
+						    rr_v[id][j] != rr_v[id][j - 1];
+					ck_assert_msg(s->v[k] == (double)c,
+					    "%s {i=%d} at %lld: %g, want %zu", q,
+					    id, (long long)s->t[k], s->v[k], c);
+				}
+			}
+			engine_result_free(res);
+		}
 	engine_free(many);
 	engine_free(one);
 	eng = orig;

@@ -143,11 +143,6 @@ mfn_apply(struct mctx *c, size_t k, int64_t ts, int64_t ref,
 	size_t	i;
 
 	switch (c->fn) {
-	case MF_RATE:
-	case MF_INCREASE:
-	case MF_DELTA:
-		/* rate_series */
-		break;
 	case MF_IRATE:
 	case MF_IDELTA:
 		if (n < 2)
@@ -174,19 +169,13 @@ mfn_apply(struct mctx *c, size_t k, int64_t ts, int64_t ref,
 		linear_regression(t, v, n, ts, &a, &b);
 		*out = a * c->p1[k] + b;
 		return 1;
+	case MF_RATE:
+	case MF_INCREASE:
+	case MF_DELTA:
 	case MF_RESETS:
-		for (i = 1, a = 0; i < n; i++)
-			if (v[i] < v[i - 1])
-				a++;
-		*out = a;
-		return 1;
 	case MF_CHANGES:
-		for (i = 1, a = 0; i < n; i++)
-			if (v[i] != v[i - 1] && !(isnan(v[i]) &&
-			    isnan(v[i - 1])))
-				a++;
-		*out = a;
-		return 1;
+		/* rate_series, count_series */
+		break;
 	case MF_AVG:
 		m = cm = cnt = 0;
 		for (i = 0; i < n; i++) {
@@ -581,6 +570,50 @@ rate_series(struct mctx *c, const struct qmat *mat,
 }
 
 /*
+ * changes and resets from running counts: pre[j] is how many of the
+ * sample pairs (i - 1, i), i <= j, count (a change, or a fall), so a
+ * window [lo, hi) has pre[hi - 1] - pre[lo] of them, the count
+ * mfn_apply's scan gives, in a step's time instead of a window's.
+ */
+static int
+count_series(struct mctx *c, const struct qmat *mat,
+    const struct qmseries *ms, const struct qrange *r, double *out)
+{
+	const double	*v = ms->v;
+	double		*pre;
+	size_t		 lo = 0, hi = 0, j, k;
+	int		 any = 0;
+
+	if (ms->n > c->scratch_cap) {
+		c->scratch_cap = ms->n * 2;
+		c->scratch = xreallocarray(c->scratch, c->scratch_cap,
+		    sizeof(double));
+	}
+	pre = c->scratch;
+	pre[0] = 0;
+	for (j = 1; j < ms->n; j++) {
+		int hit = c->fn == MF_RESETS ? v[j] < v[j - 1] :
+		    v[j] != v[j - 1] && !(isnan(v[j]) && isnan(v[j - 1]));
+
+		pre[j] = pre[j - 1] + hit;
+	}
+	for (k = 0; k < r->n; k++) {
+		int64_t ref = (mat->has_at ? mat->at : qr_ts(r, k)) -
+		    mat->offset;
+
+		while (hi < ms->n && ms->t[hi] <= ref)
+			hi++;
+		while (lo < hi && ms->t[lo] < ref - c->range)
+			lo++;
+		if (hi == lo)
+			continue;
+		out[k] = pre[hi - 1] - pre[lo];
+		any = 1;
+	}
+	return any;
+}
+
+/*
  * One series' windows into OUT (r->n slots, left absent where no point):
  * 1 when some step got a value, 0 when none, -1 on an error (only
  * holt_winters fails, on c->ev).
@@ -597,6 +630,8 @@ range_series(struct mctx *c, const struct qmat *mat,
 		    out) > 0;
 	if (c->fn == MF_RATE || c->fn == MF_INCREASE || c->fn == MF_DELTA)
 		return rate_series(c, mat, ms, r, out);
+	if (c->fn == MF_CHANGES || c->fn == MF_RESETS)
+		return count_series(c, mat, ms, r, out);
 	for (k = 0; k < r->n; k++) {
 		int64_t	ts = qr_ts(r, k), ref;
 		double	x;
