@@ -489,6 +489,51 @@ zstd_bytes(const struct chunkref *c, size_t nc)
 	return total;
 }
 
+/* With -k: bytes per sample by metric name (chunks in series order). */
+static int	bykind;
+
+static void
+kind_report(const struct dataset *d, size_t maxn, const struct chunkref *c,
+    size_t total)
+{
+	struct kind {
+		char	 name[96];
+		size_t	 bytes, samples;
+	} *k = NULL;
+	size_t	nk = 0, i, j, nc = 0, len;
+
+	for (i = 0; i < d->ns; i++) {
+		const struct bseries *s = &d->s[i];
+		size_t b = 0;
+
+		for (j = 0; j < s->n; j += maxn, nc++) {
+			b += c[nc].len;
+			if (c[nc].tfirst)
+				b += c[nc].tlen;
+		}
+		len = strcspn(s->key, "{");
+		if (len > 95)
+			len = 95;
+		for (j = 0; j < nk; j++)
+			if (strlen(k[j].name) == len &&
+			    memcmp(k[j].name, s->key, len) == 0)
+				break;
+		if (j == nk) {
+			k = xreallocarray(k, ++nk, sizeof(*k));
+			memset(&k[j], 0, sizeof(*k));
+			memcpy(k[j].name, s->key, len);
+		}
+		k[j].bytes += b;
+		k[j].samples += s->n;
+	}
+	for (j = 0; j < nk; j++)
+		printf("  %-44s %9zu samples %7.3f B/sample %5.1f %%\n",
+		    k[j].name, k[j].samples, (double)k[j].bytes /
+		    (double)k[j].samples, 100.0 * (double)k[j].bytes /
+		    (double)total);
+	free(k);
+}
+
 static void
 bench_file(const struct dataset *d, const char *path, const size_t *sizes,
     size_t nsizes, const int *encs, int nenc, int reps)
@@ -521,6 +566,8 @@ bench_file(const struct dataset *d, const char *path, const size_t *sizes,
 					hbytes += hdr_len(c[i].tp);
 				}
 			}
+			if (bykind)
+				kind_report(d, sizes[k], c, bytes);
 			tenc = tdec = tbat = 1e30;
 			for (r = 0; r < reps; r++) {
 				t0 = now();
@@ -564,7 +611,7 @@ bench_file(const struct dataset *d, const char *path, const size_t *sizes,
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: codec_bench [-e auto|gorilla|packed|shared] "
+	fprintf(stderr, "usage: codec_bench [-k] [-e auto|gorilla|packed|shared] "
 	    "[-n 120,240,...] [-r reps] [-z level] FILE...\n");
 	exit(2);
 }
@@ -577,8 +624,11 @@ main(int argc, char **argv)
 	int			 ch, reps = 3, encs[8], nenc = 0, f;
 	char			*list = NULL, *tok, *save;
 
-	while ((ch = getopt(argc, argv, "e:n:r:z:")) != -1) {
+	while ((ch = getopt(argc, argv, "ke:n:r:z:")) != -1) {
 		switch (ch) {
+		case 'k':
+			bykind = 1;
+			break;
 		case 'z':
 			zlevel = atoi(optarg);
 			break;

@@ -846,7 +846,7 @@ packed_next(struct chunk_iter *it, int64_t *t, double *v)
  */
 static inline __attribute__((always_inline)) size_t
 fast_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
-    const int grid, const int vm, const int xf)
+    const int grid, const int vm, const int xf, const int t1, const int v1)
 {
 	struct bitr	 tr = it->tbr, vr = it->br;
 	const struct icode_dec *td = &it->tdec, *vd = &it->vdec;
@@ -861,6 +861,14 @@ fast_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
 	size_t		 k = 0;
 	int		 bad = 0, badv = 0, esc;
 	const int	 scaled = it->vexp != 0, wide = vneed > 56;
+	/*
+	 * One-symbol codes (t1, v1) are plain bit-packing: the shift and the
+	 * offset are the same for every sample, so the reader's next position
+	 * does not wait for a table lookup (the loop's critical path).
+	 */
+	const unsigned	 tsh = 63 - td->width[0], ttot = td->tot[0];
+	const unsigned	 vsh = 63 - (v1 ? vd->width[0] : 0), vtot = vd->tot[0];
+	const uint64_t	 tlo = td->lo[0], vlo = vd->lo[0];
 
 	while (k < max && i < end) {
 		if (tr.n < tneed) {
@@ -873,10 +881,15 @@ fast_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
 			if (vr.n < vneed)
 				break;
 		}
-		ti = (unsigned)((tr.acc >> 1) >> (63 - tpeek));
-		z = (((tr.acc << td->len[ti]) >> 1) >> (63 - td->width[ti])) +
-		    td->lo[ti];
-		tot = td->tot[ti];
+		if (t1) {
+			z = ((tr.acc >> 1) >> tsh) + tlo;
+			tot = ttot;
+		} else {
+			ti = (unsigned)((tr.acc >> 1) >> (63 - tpeek));
+			z = (((tr.acc << td->len[ti]) >> 1) >>
+			    (63 - td->width[ti])) + td->lo[ti];
+			tot = td->tot[ti];
+		}
 		tr.acc <<= tot;
 		tr.n -= tot;
 		x = (uint64_t)unzz(z) + tb;
@@ -887,7 +900,12 @@ fast_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
 			v[k] = bitsd(it->vx.prev);
 			goto store;
 		}
-		if (wide)
+		if (v1) {
+			esc = 0;
+			z = ((vr.acc >> 1) >> vsh) + vlo;
+			vr.acc <<= vtot;
+			vr.n -= vtot;
+		} else if (wide)
 			esc = icode_get(&vr, vd, &z);
 		else {
 			vi = (unsigned)((vr.acc >> 1) >> (63 - vpeek));
@@ -937,34 +955,60 @@ store:
 	return k;
 }
 
+#define FAST_V(g, m, x, t1) do {						\
+	if (v1)								\
+		return fast_loop(it, t, v, max, g, m, x, t1, 1);	\
+	return fast_loop(it, t, v, max, g, m, x, t1, 0);		\
+} while (0)
+#define FAST_T(g, m, x) do {						\
+	if (t1)								\
+		FAST_V(g, m, x, 1);					\
+	FAST_V(g, m, x, 0);						\
+} while (0)
+#define FAST_G(m, x) do {						\
+	if (grid)							\
+		FAST_T(1, m, x);					\
+	FAST_T(0, m, x);						\
+} while (0)
+
 static size_t
 packed_fast(struct chunk_iter *it, int64_t *t, double *v, size_t max)
 {
-	int	grid = it->tmode == TMODE_GRID;
+	const int	grid = it->tmode == TMODE_GRID;
+	const int	t1 = it->tdec.peek == 0;
+	/* a lone escape symbol takes the general path */
+	const int	v1 = it->vdec.peek == 0 && it->vdec.maxtot <= 56 &&
+	    it->vdec.width[0] != ICODE_ESC;
 
 	if (it->tdec.maxtot > 56)
 		return 0;
-#define FAST(g, m, x) \
-	if (grid == (g) && it->vmode == (m) && it->vxf == (x)) \
-		return fast_loop(it, t, v, max, g, m, x)
-	if (it->vmode == VMODE_XOR)
-		return grid ? fast_loop(it, t, v, max, 1, VMODE_XOR, 0) :
-		    fast_loop(it, t, v, max, 0, VMODE_XOR, 0);
-	FAST(0, VMODE_DEC, VXF_RAW);
-	FAST(0, VMODE_DEC, VXF_DELTA);
-	FAST(0, VMODE_DEC, VXF_DOD);
-	FAST(1, VMODE_DEC, VXF_RAW);
-	FAST(1, VMODE_DEC, VXF_DELTA);
-	FAST(1, VMODE_DEC, VXF_DOD);
-	FAST(0, VMODE_BITS, VXF_RAW);
-	FAST(0, VMODE_BITS, VXF_DELTA);
-	FAST(0, VMODE_BITS, VXF_DOD);
-	FAST(1, VMODE_BITS, VXF_RAW);
-	FAST(1, VMODE_BITS, VXF_DELTA);
-	FAST(1, VMODE_BITS, VXF_DOD);
-#undef FAST
+	if (it->vmode == VMODE_XOR) {
+		if (grid)
+			return t1 ? fast_loop(it, t, v, max, 1, VMODE_XOR, 0,
+			    1, 0) : fast_loop(it, t, v, max, 1, VMODE_XOR, 0,
+			    0, 0);
+		return t1 ? fast_loop(it, t, v, max, 0, VMODE_XOR, 0, 1, 0) :
+		    fast_loop(it, t, v, max, 0, VMODE_XOR, 0, 0, 0);
+	}
+	switch (it->vmode * 4 + it->vxf) {
+	case VMODE_DEC * 4 + VXF_RAW:
+		FAST_G(VMODE_DEC, VXF_RAW);
+	case VMODE_DEC * 4 + VXF_DELTA:
+		FAST_G(VMODE_DEC, VXF_DELTA);
+	case VMODE_DEC * 4 + VXF_DOD:
+		FAST_G(VMODE_DEC, VXF_DOD);
+	case VMODE_BITS * 4 + VXF_RAW:
+		FAST_G(VMODE_BITS, VXF_RAW);
+	case VMODE_BITS * 4 + VXF_DELTA:
+		FAST_G(VMODE_BITS, VXF_DELTA);
+	case VMODE_BITS * 4 + VXF_DOD:
+		FAST_G(VMODE_BITS, VXF_DOD);
+	}
 	return 0;
 }
+#undef FAST_G
+#undef FAST_T
+#undef FAST_V
 
 int
 packed_batch(struct chunk_iter *it, int64_t *t, double *v, size_t max)
