@@ -246,6 +246,33 @@ ds_clean(struct dataset *d)
 		fprintf(stderr, "dropped %zu out-of-order samples\n", dropped);
 }
 
+/*
+ * Experiment (CODEC_BENCH_HISTDIFF set): each histogram bucket series
+ * minus the bucket before it in the file (the next smaller le of the
+ * same group), to measure what coding buckets against each other saves.
+ */
+static void
+ds_histdiff(struct dataset *d)
+{
+	size_t	i, j, nd = 0;
+
+	for (i = d->ns; i-- > 1;) {
+		struct bseries *s = &d->s[i], *p = &d->s[i - 1];
+
+		if (strstr(s->key, "_bucket{") == NULL ||
+		    strstr(p->key, "_bucket{") == NULL || s->n != p->n ||
+		    strstr(s->key, "le=\"0.005\"") != NULL)
+			continue;
+		for (j = 0; j < s->n; j++) {
+			if (s->t[j] != p->t[j])
+				break;
+			s->v[j] -= p->v[j];
+		}
+		nd++;
+	}
+	fprintf(stderr, "histdiff: %zu bucket series\n", nd);
+}
+
 static double
 now(void)
 {
@@ -669,6 +696,8 @@ main(int argc, char **argv)
 		if (ds_load(&d, argv[f]) == -1)
 			return 1;
 		ds_clean(&d);
+		if (getenv("CODEC_BENCH_HISTDIFF") != NULL)
+			ds_histdiff(&d);
 		bench_file(&d, argv[f], sizes, nsizes, encs, nenc, reps);
 		ds_free(&d);
 	}

@@ -846,7 +846,7 @@ packed_next(struct chunk_iter *it, int64_t *t, double *v)
  */
 static inline __attribute__((always_inline)) size_t
 fast_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
-    const int grid, const int vm, const int xf, const int t1, const int v1)
+    const int grid, const int vm, const int xf, const int t1)
 {
 	struct bitr	 tr = it->tbr, vr = it->br;
 	const struct icode_dec *td = &it->tdec, *vd = &it->vdec;
@@ -862,13 +862,12 @@ fast_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
 	int		 bad = 0, badv = 0, esc;
 	const int	 scaled = it->vexp != 0, wide = vneed > 56;
 	/*
-	 * One-symbol codes (t1, v1) are plain bit-packing: the shift and the
-	 * offset are the same for every sample, so the reader's next position
-	 * does not wait for a table lookup (the loop's critical path).
+	 * A one-symbol timestamp code (t1) is plain bit-packing: the shift
+	 * and the offset are the same for every sample, so the reader's next
+	 * position does not wait for a table lookup.
 	 */
 	const unsigned	 tsh = 63 - td->width[0], ttot = td->tot[0];
-	const unsigned	 vsh = 63 - (v1 ? vd->width[0] : 0), vtot = vd->tot[0];
-	const uint64_t	 tlo = td->lo[0], vlo = vd->lo[0];
+	const uint64_t	 tlo = td->lo[0];
 
 	while (k < max && i < end) {
 		if (tr.n < tneed) {
@@ -900,12 +899,7 @@ fast_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
 			v[k] = bitsd(it->vx.prev);
 			goto store;
 		}
-		if (v1) {
-			esc = 0;
-			z = ((vr.acc >> 1) >> vsh) + vlo;
-			vr.acc <<= vtot;
-			vr.n -= vtot;
-		} else if (wide)
+		if (wide)
 			esc = icode_get(&vr, vd, &z);
 		else {
 			vi = (unsigned)((vr.acc >> 1) >> (63 - vpeek));
@@ -955,41 +949,97 @@ store:
 	return k;
 }
 
-#define FAST_V(g, m, x, t1) do {						\
-	if (v1)								\
-		return fast_loop(it, t, v, max, g, m, x, t1, 1);	\
-	return fast_loop(it, t, v, max, g, m, x, t1, 0);		\
-} while (0)
-#define FAST_T(g, m, x) do {						\
-	if (t1)								\
-		FAST_V(g, m, x, 1);					\
-	FAST_V(g, m, x, 0);						\
-} while (0)
+/*
+ * Constant values (one symbol of no bits, raw integers: a third of
+ * node_real's chunks) need no value reader at all: the loop decodes
+ * timestamps and stores the one value.
+ */
+static inline __attribute__((always_inline)) size_t
+const_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
+    const int grid, const int t1)
+{
+	struct bitr	 tr = it->tbr;
+	const struct icode_dec *td = &it->tdec;
+	const unsigned	 tneed = td->maxtot, tpeek = td->peek;
+	const unsigned	 tsh = 63 - td->width[0], ttot = td->tot[0];
+	const uint64_t	 tlo = td->lo[0], tb = it->tbase, step = it->tstep;
+	uint64_t	 z, m, gb = (uint64_t)it->first + it->i * step + tb;
+	unsigned	 ti, tot;
+	int64_t		 nt, pt = it->t;
+	size_t		 k, kmax = it->n - 1 - it->i;
+	double		 c;
+	int		 bad = 0;
+
+	m = ((uint64_t)unzz(it->vdec.lo[0]) + it->vbase) * it->vgcd;
+	if (it->vmode == VMODE_BITS)
+		c = bitsd(m);
+	else
+		c = (double)(int64_t)m / it->vscale;
+	if (kmax > max)
+		kmax = max;
+	for (k = 0; k < kmax; k++) {
+		if (tr.n < tneed) {
+			bitr_refill(&tr);
+			if (tr.n < tneed)
+				break;
+		}
+		if (t1) {
+			z = ((tr.acc >> 1) >> tsh) + tlo;
+			tot = ttot;
+		} else {
+			ti = (unsigned)((tr.acc >> 1) >> (63 - tpeek));
+			z = (((tr.acc << td->len[ti]) >> 1) >>
+			    (63 - td->width[ti])) + td->lo[ti];
+			tot = td->tot[ti];
+		}
+		tr.acc <<= tot;
+		tr.n -= tot;
+		if (grid) {
+			nt = (int64_t)(gb + (uint64_t)unzz(z));
+			gb += step;
+		} else
+			nt = (int64_t)((uint64_t)pt + tb + (uint64_t)unzz(z));
+		bad |= nt <= pt;
+		t[k] = nt;
+		v[k] = c;
+		pt = nt;
+	}
+	it->tbr = tr;
+	it->m = m;
+	it->t = pt;
+	it->i += (uint32_t)k;
+	if (bad)
+		chunk_iter_fail(it, "chunk timestamps not increasing");
+	return k;
+}
+
 #define FAST_G(m, x) do {						\
+	if (grid && t1)							\
+		return fast_loop(it, t, v, max, 1, m, x, 1);		\
 	if (grid)							\
-		FAST_T(1, m, x);					\
-	FAST_T(0, m, x);						\
+		return fast_loop(it, t, v, max, 1, m, x, 0);		\
+	return fast_loop(it, t, v, max, 0, m, x, 0);			\
 } while (0)
 
 static size_t
 packed_fast(struct chunk_iter *it, int64_t *t, double *v, size_t max)
 {
 	const int	grid = it->tmode == TMODE_GRID;
+	/* timestamps of one width: only worth a loop of their own on a grid */
 	const int	t1 = it->tdec.peek == 0;
-	/* a lone escape symbol takes the general path */
-	const int	v1 = it->vdec.peek == 0 && it->vdec.maxtot <= 56 &&
-	    it->vdec.width[0] != ICODE_ESC;
 
 	if (it->tdec.maxtot > 56)
 		return 0;
-	if (it->vmode == VMODE_XOR) {
+	if (it->vmode != VMODE_XOR && it->vxf == VXF_RAW &&
+	    it->vdec.peek == 0 && it->vdec.tot[0] == 0 &&
+	    it->vdec.width[0] != ICODE_ESC) {
 		if (grid)
-			return t1 ? fast_loop(it, t, v, max, 1, VMODE_XOR, 0,
-			    1, 0) : fast_loop(it, t, v, max, 1, VMODE_XOR, 0,
-			    0, 0);
-		return t1 ? fast_loop(it, t, v, max, 0, VMODE_XOR, 0, 1, 0) :
-		    fast_loop(it, t, v, max, 0, VMODE_XOR, 0, 0, 0);
+			return t1 ? const_loop(it, t, v, max, 1, 1) :
+			    const_loop(it, t, v, max, 1, 0);
+		return const_loop(it, t, v, max, 0, 0);
 	}
+	if (it->vmode == VMODE_XOR)
+		FAST_G(VMODE_XOR, 0);
 	switch (it->vmode * 4 + it->vxf) {
 	case VMODE_DEC * 4 + VXF_RAW:
 		FAST_G(VMODE_DEC, VXF_RAW);
@@ -1007,8 +1057,6 @@ packed_fast(struct chunk_iter *it, int64_t *t, double *v, size_t max)
 	return 0;
 }
 #undef FAST_G
-#undef FAST_T
-#undef FAST_V
 
 int
 packed_batch(struct chunk_iter *it, int64_t *t, double *v, size_t max)
