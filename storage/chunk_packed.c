@@ -835,32 +835,62 @@ packed_next(struct chunk_iter *it, int64_t *t, double *v)
 }
 
 /*
+ * What the scan loop leaves to the checked reader: an XOR-coded value
+ * (VMODE_XOR) or exception, and codes wider than one refill.  Out of line
+ * and on a copy of the reader, so that the loop's own reader never has
+ * its address taken and stays in registers.
+ */
+static __attribute__((noinline)) uint64_t
+slow_xor(struct bitr *vr, struct chunk_xor *st, int *badv)
+{
+	struct bitr	sr = *vr;
+
+	*badv |= xor_get(&sr, st);
+	*vr = sr;
+	return st->prev;
+}
+
+static __attribute__((noinline)) int
+slow_code(struct bitr *vr, const struct icode_dec *vd, uint64_t *z)
+{
+	struct bitr	sr = *vr;
+	int		esc;
+
+	esc = icode_get(&sr, vd, z);
+	*vr = sr;
+	return esc;
+}
+
+/*
  * The scan loop: samples strictly between the first and the last.  Each
  * iteration makes sure both readers hold a sample's worth of bits and
  * then reads codes unchecked, with the readers' state in locals (in
- * registers, not in the iterator).  Values whose codes may be wider than
- * one refill, exceptions and XOR values take the checked reads.  It is
- * instantiated for each timestamp mode, value mode and transform so that
- * the compiler drops the untaken branches.  Returns how many samples it
- * stored; the chunk's ends are left to packed_next.
+ * registers, not in the iterator).  It is instantiated for each timestamp
+ * mode and kind, value mode and transform, and for codes wider than a
+ * refill (wide), so that the compiler drops the untaken branches: the
+ * fewer live values, the more of the readers' state and the integer the
+ * compiler keeps in registers, which is most of the speed.  Returns how
+ * many samples it stored; the chunk's ends are left to packed_next.
  */
 static inline __attribute__((always_inline)) size_t
 fast_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
-    const int grid, const int vm, const int xf, const int t1)
+    const int grid, const int vm, const int xf, const int t1, const int wide)
 {
-	struct bitr	 tr = it->tbr, vr = it->br;
+	struct bitr	 tr = it->tbr, vr = it->br, sr;
 	const struct icode_dec *td = &it->tdec, *vd = &it->vdec;
-	unsigned	 tneed = td->maxtot, vneed = vd->maxtot;
-	unsigned	 tpeek = td->peek, vpeek = vd->peek, ti, vi, tot;
-	uint64_t	 x, z, m = it->m, d = it->d, g = it->vgcd;
-	uint64_t	 tb = it->tbase, vb = it->vbase, i = it->i;
-	uint64_t	 first = (uint64_t)it->first, step = it->tstep;
-	uint64_t	 end = it->n - 1;
+	const unsigned	 tneed = td->maxtot, vneed = vd->maxtot;
+	const unsigned	 tpeek = td->peek, vpeek = vd->peek;
+	unsigned	 ti, vi, tot;
+	uint64_t	 z, x, m = it->m, d = it->d;
+	const uint64_t	 g = it->vgcd, tb = it->tbase, vb = it->vbase;
+	const uint64_t	 step = it->tstep;
+	/* grid: the next prediction, first + i * step + base */
+	uint64_t	 gb = (uint64_t)it->first + it->i * step + tb;
 	int64_t		 nt, pt = it->t;
-	double		 scale = it->vscale;
-	size_t		 k = 0;
+	const double	 scale = it->vscale;
+	size_t		 k, kmax = it->n - 1 - it->i;
 	int		 bad = 0, badv = 0, esc;
-	const int	 scaled = it->vexp != 0, wide = vneed > 56;
+	const int	 scaled = it->vexp != 0;
 	/*
 	 * A one-symbol timestamp code (t1) is plain bit-packing: the shift
 	 * and the offset are the same for every sample, so the reader's next
@@ -869,7 +899,9 @@ fast_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
 	const unsigned	 tsh = 63 - td->width[0], ttot = td->tot[0];
 	const uint64_t	 tlo = td->lo[0];
 
-	while (k < max && i < end) {
+	if (kmax > max)
+		kmax = max;
+	for (k = 0; k < kmax; k++) {
 		if (tr.n < tneed) {
 			bitr_refill(&tr);
 			if (tr.n < tneed)
@@ -891,17 +923,25 @@ fast_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
 		}
 		tr.acc <<= tot;
 		tr.n -= tot;
-		x = (uint64_t)unzz(z) + tb;
-		nt = (int64_t)(grid ? first + i * step + x : (uint64_t)pt + x);
+		if (grid) {
+			nt = (int64_t)(gb + (uint64_t)unzz(z));
+			gb += step;
+		} else
+			nt = (int64_t)((uint64_t)pt + tb + (uint64_t)unzz(z));
 		bad |= nt <= pt;
+		t[k] = nt;
+		pt = nt;
 		if (vm == VMODE_XOR) {
-			badv |= xor_get(&vr, &it->vx);
-			v[k] = bitsd(it->vx.prev);
-			goto store;
+			sr = vr;
+			v[k] = bitsd(slow_xor(&sr, &it->vx, &badv));
+			vr = sr;
+			continue;
 		}
-		if (wide)
-			esc = icode_get(&vr, vd, &z);
-		else {
+		if (wide) {
+			sr = vr;
+			esc = slow_code(&sr, vd, &z);
+			vr = sr;
+		} else {
 			vi = (unsigned)((vr.acc >> 1) >> (63 - vpeek));
 			esc = vd->width[vi] == ICODE_ESC;
 			z = (((vr.acc << vd->len[vi]) >> 1) >>
@@ -910,10 +950,11 @@ fast_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
 			vr.acc <<= tot;
 			vr.n -= tot;
 		}
-		if (esc) {
-			badv |= xor_get(&vr, &it->ex);
-			v[k] = bitsd(it->ex.prev);
-			goto store;
+		if (__builtin_expect(esc, 0)) {
+			sr = vr;
+			v[k] = bitsd(slow_xor(&sr, &it->ex, &badv));
+			vr = sr;
+			continue;
 		}
 		x = ((uint64_t)unzz(z) + vb) * g;
 		if (xf == VXF_RAW)
@@ -930,17 +971,13 @@ fast_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
 			v[k] = (double)(int64_t)m / scale;
 		else
 			v[k] = (double)(int64_t)m;
-store:
-		t[k++] = nt;
-		pt = nt;
-		i++;
 	}
 	it->tbr = tr;
 	it->br = vr;
 	it->m = m;
 	it->d = d;
 	it->t = pt;
-	it->i = (uint32_t)i;
+	it->i += (uint32_t)k;
 	if (bad)
 		chunk_iter_fail(it, "chunk timestamps not increasing");
 	else if (badv || vr.err)
@@ -1014,11 +1051,13 @@ const_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
 }
 
 #define FAST_G(m, x) do {						\
+	if (wide)							\
+		return fast_loop(it, t, v, max, grid, m, x, 0, 1);	\
 	if (grid && t1)							\
-		return fast_loop(it, t, v, max, 1, m, x, 1);		\
+		return fast_loop(it, t, v, max, 1, m, x, 1, 0);		\
 	if (grid)							\
-		return fast_loop(it, t, v, max, 1, m, x, 0);		\
-	return fast_loop(it, t, v, max, 0, m, x, 0);			\
+		return fast_loop(it, t, v, max, 1, m, x, 0, 0);		\
+	return fast_loop(it, t, v, max, 0, m, x, 0, 0);			\
 } while (0)
 
 static size_t
@@ -1027,6 +1066,7 @@ packed_fast(struct chunk_iter *it, int64_t *t, double *v, size_t max)
 	const int	grid = it->tmode == TMODE_GRID;
 	/* timestamps of one width: only worth a loop of their own on a grid */
 	const int	t1 = it->tdec.peek == 0;
+	const int	wide = it->vmode != VMODE_XOR && it->vdec.maxtot > 56;
 
 	if (it->tdec.maxtot > 56)
 		return 0;
