@@ -912,6 +912,15 @@ fast_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
 			if (vr.n < vneed)
 				break;
 		}
+		/*
+		 * An exception ends the run before anything of its sample is
+		 * read: packed_next takes it, so that no call (which would
+		 * want the loop's state out of registers) is left here.
+		 */
+		vi = (unsigned)((vr.acc >> 1) >> (63 - vpeek));
+		if (vm != VMODE_XOR && !wide &&
+		    __builtin_expect(vd->width[vi] == ICODE_ESC, 0))
+			break;
 		if (t1) {
 			z = ((tr.acc >> 1) >> tsh) + tlo;
 			tot = ttot;
@@ -937,20 +946,19 @@ fast_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
 			vr = sr;
 			continue;
 		}
+		esc = 0;
 		if (wide) {
 			sr = vr;
 			esc = slow_code(&sr, vd, &z);
 			vr = sr;
 		} else {
-			vi = (unsigned)((vr.acc >> 1) >> (63 - vpeek));
-			esc = vd->width[vi] == ICODE_ESC;
 			z = (((vr.acc << vd->len[vi]) >> 1) >>
-			    (63 - (esc ? 0 : vd->width[vi]))) + vd->lo[vi];
+			    (63 - vd->width[vi])) + vd->lo[vi];
 			tot = vd->tot[vi];
 			vr.acc <<= tot;
 			vr.n -= tot;
 		}
-		if (__builtin_expect(esc, 0)) {
+		if (wide && esc) {
 			sr = vr;
 			v[k] = bitsd(slow_xor(&sr, &it->ex, &badv));
 			vr = sr;
