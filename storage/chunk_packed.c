@@ -835,6 +835,22 @@ packed_next(struct chunk_iter *it, int64_t *t, double *v)
 }
 
 /*
+ * A timestamp code of one symbol at most TAB_BITS wide: each of its
+ * patterns as the residual it stands for, so that a timestamp costs a
+ * shift and a load.
+ */
+#define TAB_BITS	6
+
+static void
+times_table(const struct icode_dec *td, uint64_t *tab)
+{
+	uint64_t	j, n = (uint64_t)1 << td->width[0];
+
+	for (j = 0; j < n; j++)
+		tab[j] = (uint64_t)unzz(j + td->lo[0]);
+}
+
+/*
  * What the scan loop leaves to the checked reader: an XOR-coded value
  * (VMODE_XOR) or exception, and codes wider than one refill.  Out of line
  * and on a copy of the reader, so that the loop's own reader never has
@@ -897,10 +913,12 @@ fast_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
 	 * position does not wait for a table lookup.
 	 */
 	const unsigned	 tsh = 63 - td->width[0], ttot = td->tot[0];
-	const uint64_t	 tlo = td->lo[0];
+	uint64_t	 r, ttab[1 << TAB_BITS];
 
 	if (kmax > max)
 		kmax = max;
+	if (t1)
+		times_table(td, ttab);
 	for (k = 0; k < kmax; k++) {
 		if (tr.n < tneed) {
 			bitr_refill(&tr);
@@ -922,21 +940,22 @@ fast_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
 		    __builtin_expect(vd->width[vi] == ICODE_ESC, 0))
 			break;
 		if (t1) {
-			z = ((tr.acc >> 1) >> tsh) + tlo;
+			r = ttab[(tr.acc >> 1) >> tsh];
 			tot = ttot;
 		} else {
 			ti = (unsigned)((tr.acc >> 1) >> (63 - tpeek));
 			z = (((tr.acc << td->len[ti]) >> 1) >>
 			    (63 - td->width[ti])) + td->lo[ti];
 			tot = td->tot[ti];
+			r = (uint64_t)unzz(z);
 		}
 		tr.acc <<= tot;
 		tr.n -= tot;
 		if (grid) {
-			nt = (int64_t)(gb + (uint64_t)unzz(z));
+			nt = (int64_t)(gb + r);
 			gb += step;
 		} else
-			nt = (int64_t)((uint64_t)pt + tb + (uint64_t)unzz(z));
+			nt = (int64_t)((uint64_t)pt + tb + r);
 		bad |= nt <= pt;
 		t[k] = nt;
 		pt = nt;
@@ -1007,8 +1026,9 @@ const_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
 	const struct icode_dec *td = &it->tdec;
 	const unsigned	 tneed = td->maxtot, tpeek = td->peek;
 	const unsigned	 tsh = 63 - td->width[0], ttot = td->tot[0];
-	const uint64_t	 tlo = td->lo[0], tb = it->tbase, step = it->tstep;
-	uint64_t	 z, m, gb = (uint64_t)it->first + it->i * step + tb;
+	const uint64_t	 tb = it->tbase, step = it->tstep;
+	uint64_t	 z, r, m, gb = (uint64_t)it->first + it->i * step + tb;
+	uint64_t	 ttab[1 << TAB_BITS];
 	unsigned	 ti, tot;
 	int64_t		 nt, pt = it->t;
 	size_t		 k, kmax = it->n - 1 - it->i;
@@ -1022,6 +1042,8 @@ const_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
 		c = (double)(int64_t)m / it->vscale;
 	if (kmax > max)
 		kmax = max;
+	if (t1)
+		times_table(td, ttab);
 	for (k = 0; k < kmax; k++) {
 		if (tr.n < tneed) {
 			bitr_refill(&tr);
@@ -1029,21 +1051,22 @@ const_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
 				break;
 		}
 		if (t1) {
-			z = ((tr.acc >> 1) >> tsh) + tlo;
+			r = ttab[(tr.acc >> 1) >> tsh];
 			tot = ttot;
 		} else {
 			ti = (unsigned)((tr.acc >> 1) >> (63 - tpeek));
 			z = (((tr.acc << td->len[ti]) >> 1) >>
 			    (63 - td->width[ti])) + td->lo[ti];
 			tot = td->tot[ti];
+			r = (uint64_t)unzz(z);
 		}
 		tr.acc <<= tot;
 		tr.n -= tot;
 		if (grid) {
-			nt = (int64_t)(gb + (uint64_t)unzz(z));
+			nt = (int64_t)(gb + r);
 			gb += step;
 		} else
-			nt = (int64_t)((uint64_t)pt + tb + (uint64_t)unzz(z));
+			nt = (int64_t)((uint64_t)pt + tb + r);
 		bad |= nt <= pt;
 		t[k] = nt;
 		v[k] = c;
@@ -1073,7 +1096,7 @@ packed_fast(struct chunk_iter *it, int64_t *t, double *v, size_t max)
 {
 	const int	grid = it->tmode == TMODE_GRID;
 	/* timestamps of one width: only worth a loop of their own on a grid */
-	const int	t1 = it->tdec.peek == 0;
+	const int	t1 = it->tdec.peek == 0 && it->tdec.width[0] <= TAB_BITS;
 	const int	wide = it->vmode != VMODE_XOR && it->vdec.maxtot > 56;
 
 	if (it->tdec.maxtot > 56)
