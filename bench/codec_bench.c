@@ -14,10 +14,12 @@
  * store that keeps a target's columns once would.
  *
  * With -z LEVEL it also reports what a zstd pass over every payload
- * (kept where it is smaller) would give.
+ * (kept where it is smaller) would give; with -k, the bytes a sample of
+ * each metric name costs; with -H, what coding histogram buckets against
+ * each other would give (ds_histdiff).
  *
- *	codec_bench [-e auto|gorilla|packed|shared] [-n 120,...] [-r reps]
- *	    [-z level] FILE...
+ *	codec_bench [-k] [-H chain|inf] [-e auto|gorilla|packed|shared]
+ *	    [-n 120,...] [-r reps] [-z level] FILE...
  */
 #include "config.h"
 
@@ -244,6 +246,68 @@ ds_clean(struct dataset *d)
 	d->nsamples -= dropped;
 	if (dropped > 0)
 		fprintf(stderr, "dropped %zu out-of-order samples\n", dropped);
+}
+
+/*
+ * Experiment (-H): what coding the series of a histogram against each
+ * other would save.  "chain": each bucket series minus the bucket before
+ * it in the file (the next smaller le of the same group); "inf": against
+ * the group's +Inf bucket only (no chains), and _count against it.
+ */
+static void
+ds_histdiff(struct dataset *d, const char *mode)
+{
+	size_t	i, j, nd = 0, g;
+
+	if (strcmp(mode, "inf") == 0) {
+		/* against the group's +Inf bucket only (no chains): the
+		   tail count Inf - v where that grows less than v */
+		for (i = 0; i < d->ns; i++) {
+			struct bseries *s = &d->s[i], *inf;
+
+			if (strstr(s->key, "_bucket{") == NULL ||
+			    strstr(s->key, "le=\"+Inf\"") != NULL)
+				continue;
+			for (g = i; g < d->ns && strstr(d->s[g].key,
+			    "le=\"+Inf\"") == NULL; g++)
+				;
+			if (g == d->ns || d->s[g].n != s->n)
+				continue;
+			inf = &d->s[g];
+			if (inf->v[s->n - 1] - inf->v[0] - (s->v[s->n - 1] -
+			    s->v[0]) >= s->v[s->n - 1] - s->v[0])
+				continue;
+			for (j = 0; j < s->n; j++)
+				s->v[j] = inf->v[j] - s->v[j];
+			nd++;
+		}
+		for (i = 0; i < d->ns; i++) {
+			/* _count equals the +Inf bucket: against it */
+			if (strstr(d->s[i].key, "_count{") == NULL || i < 2 ||
+			    strstr(d->s[i - 2].key, "le=\"+Inf\"") == NULL)
+				continue;
+			for (j = 0; j < d->s[i].n; j++)
+				d->s[i].v[j] -= d->s[i - 2].v[j];
+		}
+		fprintf(stderr, "histdiff inf: %zu bucket series\n", nd);
+		return;
+	}
+
+	for (i = d->ns; i-- > 1;) {
+		struct bseries *s = &d->s[i], *p = &d->s[i - 1];
+
+		if (strstr(s->key, "_bucket{") == NULL ||
+		    strstr(p->key, "_bucket{") == NULL || s->n != p->n ||
+		    strstr(s->key, "le=\"0.005\"") != NULL)
+			continue;
+		for (j = 0; j < s->n; j++) {
+			if (s->t[j] != p->t[j])
+				break;
+			s->v[j] -= p->v[j];
+		}
+		nd++;
+	}
+	fprintf(stderr, "histdiff: %zu bucket series\n", nd);
 }
 
 static double
@@ -489,6 +553,52 @@ zstd_bytes(const struct chunkref *c, size_t nc)
 	return total;
 }
 
+/* With -k: bytes per sample by metric name (chunks in series order). */
+static int	bykind;
+static const char *histdiff;
+
+static void
+kind_report(const struct dataset *d, size_t maxn, const struct chunkref *c,
+    size_t total)
+{
+	struct kind {
+		char	 name[96];
+		size_t	 bytes, samples;
+	} *k = NULL;
+	size_t	nk = 0, i, j, nc = 0, len;
+
+	for (i = 0; i < d->ns; i++) {
+		const struct bseries *s = &d->s[i];
+		size_t b = 0;
+
+		for (j = 0; j < s->n; j += maxn, nc++) {
+			b += c[nc].len;
+			if (c[nc].tfirst)
+				b += c[nc].tlen;
+		}
+		len = strcspn(s->key, "{");
+		if (len > 95)
+			len = 95;
+		for (j = 0; j < nk; j++)
+			if (strlen(k[j].name) == len &&
+			    memcmp(k[j].name, s->key, len) == 0)
+				break;
+		if (j == nk) {
+			k = xreallocarray(k, ++nk, sizeof(*k));
+			memset(&k[j], 0, sizeof(*k));
+			memcpy(k[j].name, s->key, len);
+		}
+		k[j].bytes += b;
+		k[j].samples += s->n;
+	}
+	for (j = 0; j < nk; j++)
+		printf("  %-44s %9zu samples %7.3f B/sample %5.1f %%\n",
+		    k[j].name, k[j].samples, (double)k[j].bytes /
+		    (double)k[j].samples, 100.0 * (double)k[j].bytes /
+		    (double)total);
+	free(k);
+}
+
 static void
 bench_file(const struct dataset *d, const char *path, const size_t *sizes,
     size_t nsizes, const int *encs, int nenc, int reps)
@@ -521,6 +631,8 @@ bench_file(const struct dataset *d, const char *path, const size_t *sizes,
 					hbytes += hdr_len(c[i].tp);
 				}
 			}
+			if (bykind)
+				kind_report(d, sizes[k], c, bytes);
 			tenc = tdec = tbat = 1e30;
 			for (r = 0; r < reps; r++) {
 				t0 = now();
@@ -564,7 +676,8 @@ bench_file(const struct dataset *d, const char *path, const size_t *sizes,
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: codec_bench [-e auto|gorilla|packed|shared] "
+	fprintf(stderr, "usage: codec_bench [-k] [-H chain|inf] "
+	    "[-e auto|gorilla|packed|shared] "
 	    "[-n 120,240,...] [-r reps] [-z level] FILE...\n");
 	exit(2);
 }
@@ -577,8 +690,17 @@ main(int argc, char **argv)
 	int			 ch, reps = 3, encs[8], nenc = 0, f;
 	char			*list = NULL, *tok, *save;
 
-	while ((ch = getopt(argc, argv, "e:n:r:z:")) != -1) {
+	while ((ch = getopt(argc, argv, "H:ke:n:r:z:")) != -1) {
 		switch (ch) {
+		case 'H':
+			if (strcmp(optarg, "chain") != 0 &&
+			    strcmp(optarg, "inf") != 0)
+				usage();
+			histdiff = optarg;
+			break;
+		case 'k':
+			bykind = 1;
+			break;
 		case 'z':
 			zlevel = atoi(optarg);
 			break;
@@ -619,6 +741,8 @@ main(int argc, char **argv)
 		if (ds_load(&d, argv[f]) == -1)
 			return 1;
 		ds_clean(&d);
+		if (histdiff != NULL)
+			ds_histdiff(&d, histdiff);
 		bench_file(&d, argv[f], sizes, nsizes, encs, nenc, reps);
 		ds_free(&d);
 	}

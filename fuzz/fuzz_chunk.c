@@ -4,7 +4,8 @@
  * decoder with the CRC checks bypassed, so that mutated payloads reach it.
  * Bit 1 set: the input is a timestamp column of (second byte) bytes and
  * a values chunk that needs it (CHUNK_ENC_SHARED).  Bit 2 picks batch
- * decoding.  Whatever the bytes, decoding must end with 0 or -1 (and a
+ * decoding, one sample a call, or with bit 3 up to 64 (the fast loop's
+ * runs).  Whatever the bytes, decoding must end with 0 or -1 (and a
  * message), never crash, read out of bounds or return more samples than
  * the header announces.  Every chunk that decodes is then re-encoded and
  * must decode to the same samples.
@@ -30,19 +31,39 @@ init(struct chunk_iter *it, const uint8_t *p, size_t len, const uint8_t *tp,
 	    chunk_iter_init_unchecked(it, p, len);
 }
 
-/* One sample, by the single or the batch path. */
+#define BATCH_MAX	64
+
+struct batch {
+	int64_t		 t[BATCH_MAX];
+	double		 v[BATCH_MAX];
+	int		 n, i;
+};
+
+/* One sample, by the single or the batch path (batches of up to max). */
 static int
-next(struct chunk_iter *it, int64_t *t, double *v, int batch)
+next(struct chunk_iter *it, int64_t *t, double *v, int batch,
+    struct batch *b)
 {
-	if (batch)
-		return chunk_iter_batch(it, t, v, 1);
-	return chunk_iter_next(it, t, v);
+	if (batch == 0)
+		return chunk_iter_next(it, t, v);
+	if (b->i == b->n) {
+		b->n = chunk_iter_batch(it, b->t, b->v, batch);
+		b->i = 0;
+		if (b->n > batch)
+			abort();
+		if (b->n <= 0)
+			return b->n;
+	}
+	*t = b->t[b->i];
+	*v = b->v[b->i++];
+	return 1;
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct chunk_iter	 it, it2;
+	struct batch		 b = { .n = 0, .i = 0 };
 	struct chunk_app	*a;
 	const uint8_t		*out;
 	uint8_t			*copy, *tcopy = NULL;
@@ -57,7 +78,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	checked = (data[0] & 1) == 0;
 	shared = (data[0] & 2) != 0;
-	batch = (data[0] & 4) != 0;
+	batch = (data[0] & 4) == 0 ? 0 : (data[0] & 8) ? BATCH_MAX : 1;
 	data++;
 	size--;
 	if (shared) {
@@ -92,7 +113,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	a = chunk_app_new();
-	while ((r = next(&it, &t, &v, batch)) == 1) {
+	while ((r = next(&it, &t, &v, batch, &b)) == 1) {
 		if (++n > count || chunk_app_add(a, t, v) != 0)
 			abort();
 	}

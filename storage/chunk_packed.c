@@ -835,34 +835,91 @@ packed_next(struct chunk_iter *it, int64_t *t, double *v)
 }
 
 /*
+ * A timestamp code of one symbol at most TAB_BITS wide: each of its
+ * patterns as the residual it stands for, so that a timestamp costs a
+ * shift and a load.
+ */
+#define TAB_BITS	6
+
+static void
+times_table(const struct icode_dec *td, uint64_t *tab)
+{
+	uint64_t	j, n = (uint64_t)1 << td->width[0];
+
+	for (j = 0; j < n; j++)
+		tab[j] = (uint64_t)unzz(j + td->lo[0]);
+}
+
+/*
+ * What the scan loop leaves to the checked reader: an XOR-coded value
+ * (VMODE_XOR) or exception, and codes wider than one refill.  Out of line
+ * and on a copy of the reader, so that the loop's own reader never has
+ * its address taken and stays in registers.
+ */
+static __attribute__((noinline)) uint64_t
+slow_xor(struct bitr *vr, struct chunk_xor *st, int *badv)
+{
+	struct bitr	sr = *vr;
+
+	*badv |= xor_get(&sr, st);
+	*vr = sr;
+	return st->prev;
+}
+
+static __attribute__((noinline)) int
+slow_code(struct bitr *vr, const struct icode_dec *vd, uint64_t *z)
+{
+	struct bitr	sr = *vr;
+	int		esc;
+
+	esc = icode_get(&sr, vd, z);
+	*vr = sr;
+	return esc;
+}
+
+/*
  * The scan loop: samples strictly between the first and the last.  Each
  * iteration makes sure both readers hold a sample's worth of bits and
  * then reads codes unchecked, with the readers' state in locals (in
- * registers, not in the iterator).  Values whose codes may be wider than
- * one refill, exceptions and XOR values take the checked reads.  It is
- * instantiated for each timestamp mode, value mode and transform so that
- * the compiler drops the untaken branches.  Returns how many samples it
- * stored; the chunk's ends are left to packed_next.
+ * registers, not in the iterator).  It is instantiated for each timestamp
+ * mode and kind, value mode and transform, and for codes wider than a
+ * refill (wide), so that the compiler drops the untaken branches: the
+ * fewer live values, the more of the readers' state and the integer the
+ * compiler keeps in registers, which is most of the speed.  Returns how
+ * many samples it stored; the chunk's ends are left to packed_next.
  */
 static inline __attribute__((always_inline)) size_t
 fast_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
-    const int grid, const int vm, const int xf)
+    const int grid, const int vm, const int xf, const int t1, const int wide)
 {
-	struct bitr	 tr = it->tbr, vr = it->br;
+	struct bitr	 tr = it->tbr, vr = it->br, sr;
 	const struct icode_dec *td = &it->tdec, *vd = &it->vdec;
-	unsigned	 tneed = td->maxtot, vneed = vd->maxtot;
-	unsigned	 tpeek = td->peek, vpeek = vd->peek, ti, vi, tot;
-	uint64_t	 x, z, m = it->m, d = it->d, g = it->vgcd;
-	uint64_t	 tb = it->tbase, vb = it->vbase, i = it->i;
-	uint64_t	 first = (uint64_t)it->first, step = it->tstep;
-	uint64_t	 end = it->n - 1;
+	const unsigned	 tneed = td->maxtot, vneed = vd->maxtot;
+	const unsigned	 tpeek = td->peek, vpeek = vd->peek;
+	unsigned	 ti, vi, tot;
+	uint64_t	 z, x, m = it->m, d = it->d;
+	const uint64_t	 g = it->vgcd, tb = it->tbase, vb = it->vbase;
+	const uint64_t	 step = it->tstep;
+	/* grid: the next prediction, first + i * step + base */
+	uint64_t	 gb = (uint64_t)it->first + it->i * step + tb;
 	int64_t		 nt, pt = it->t;
-	double		 scale = it->vscale;
-	size_t		 k = 0;
+	const double	 scale = it->vscale;
+	size_t		 k, kmax = it->n - 1 - it->i;
 	int		 bad = 0, badv = 0, esc;
-	const int	 scaled = it->vexp != 0, wide = vneed > 56;
+	const int	 scaled = it->vexp != 0;
+	/*
+	 * A one-symbol timestamp code (t1) is plain bit-packing: the shift
+	 * and the offset are the same for every sample, so the reader's next
+	 * position does not wait for a table lookup.
+	 */
+	const unsigned	 tsh = 63 - td->width[0], ttot = td->tot[0];
+	uint64_t	 r, ttab[1 << TAB_BITS];
 
-	while (k < max && i < end) {
+	if (kmax > max)
+		kmax = max;
+	if (t1)
+		times_table(td, ttab);
+	for (k = 0; k < kmax; k++) {
 		if (tr.n < tneed) {
 			bitr_refill(&tr);
 			if (tr.n < tneed)
@@ -873,35 +930,58 @@ fast_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
 			if (vr.n < vneed)
 				break;
 		}
-		ti = (unsigned)((tr.acc >> 1) >> (63 - tpeek));
-		z = (((tr.acc << td->len[ti]) >> 1) >> (63 - td->width[ti])) +
-		    td->lo[ti];
-		tot = td->tot[ti];
+		/*
+		 * An exception ends the run before anything of its sample is
+		 * read: packed_next takes it, so that no call (which would
+		 * want the loop's state out of registers) is left here.
+		 */
+		vi = (unsigned)((vr.acc >> 1) >> (63 - vpeek));
+		if (vm != VMODE_XOR && !wide &&
+		    __builtin_expect(vd->width[vi] == ICODE_ESC, 0))
+			break;
+		if (t1) {
+			r = ttab[(tr.acc >> 1) >> tsh];
+			tot = ttot;
+		} else {
+			ti = (unsigned)((tr.acc >> 1) >> (63 - tpeek));
+			z = (((tr.acc << td->len[ti]) >> 1) >>
+			    (63 - td->width[ti])) + td->lo[ti];
+			tot = td->tot[ti];
+			r = (uint64_t)unzz(z);
+		}
 		tr.acc <<= tot;
 		tr.n -= tot;
-		x = (uint64_t)unzz(z) + tb;
-		nt = (int64_t)(grid ? first + i * step + x : (uint64_t)pt + x);
+		if (grid) {
+			nt = (int64_t)(gb + r);
+			gb += step;
+		} else
+			nt = (int64_t)((uint64_t)pt + tb + r);
 		bad |= nt <= pt;
+		t[k] = nt;
+		pt = nt;
 		if (vm == VMODE_XOR) {
-			badv |= xor_get(&vr, &it->vx);
-			v[k] = bitsd(it->vx.prev);
-			goto store;
+			sr = vr;
+			v[k] = bitsd(slow_xor(&sr, &it->vx, &badv));
+			vr = sr;
+			continue;
 		}
-		if (wide)
-			esc = icode_get(&vr, vd, &z);
-		else {
-			vi = (unsigned)((vr.acc >> 1) >> (63 - vpeek));
-			esc = vd->width[vi] == ICODE_ESC;
+		esc = 0;
+		if (wide) {
+			sr = vr;
+			esc = slow_code(&sr, vd, &z);
+			vr = sr;
+		} else {
 			z = (((vr.acc << vd->len[vi]) >> 1) >>
-			    (63 - (esc ? 0 : vd->width[vi]))) + vd->lo[vi];
+			    (63 - vd->width[vi])) + vd->lo[vi];
 			tot = vd->tot[vi];
 			vr.acc <<= tot;
 			vr.n -= tot;
 		}
-		if (esc) {
-			badv |= xor_get(&vr, &it->ex);
-			v[k] = bitsd(it->ex.prev);
-			goto store;
+		if (wide && esc) {
+			sr = vr;
+			v[k] = bitsd(slow_xor(&sr, &it->ex, &badv));
+			vr = sr;
+			continue;
 		}
 		x = ((uint64_t)unzz(z) + vb) * g;
 		if (xf == VXF_RAW)
@@ -918,17 +998,13 @@ fast_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
 			v[k] = (double)(int64_t)m / scale;
 		else
 			v[k] = (double)(int64_t)m;
-store:
-		t[k++] = nt;
-		pt = nt;
-		i++;
 	}
 	it->tbr = tr;
 	it->br = vr;
 	it->m = m;
 	it->d = d;
 	it->t = pt;
-	it->i = (uint32_t)i;
+	it->i += (uint32_t)k;
 	if (bad)
 		chunk_iter_fail(it, "chunk timestamps not increasing");
 	else if (badv || vr.err)
@@ -937,34 +1013,121 @@ store:
 	return k;
 }
 
+/*
+ * Constant values (one symbol of no bits, raw integers: a third of
+ * node_real's chunks) need no value reader at all: the loop decodes
+ * timestamps and stores the one value.
+ */
+static inline __attribute__((always_inline)) size_t
+const_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
+    const int grid, const int t1)
+{
+	struct bitr	 tr = it->tbr;
+	const struct icode_dec *td = &it->tdec;
+	const unsigned	 tneed = td->maxtot, tpeek = td->peek;
+	const unsigned	 tsh = 63 - td->width[0], ttot = td->tot[0];
+	const uint64_t	 tb = it->tbase, step = it->tstep;
+	uint64_t	 z, r, m, gb = (uint64_t)it->first + it->i * step + tb;
+	uint64_t	 ttab[1 << TAB_BITS];
+	unsigned	 ti, tot;
+	int64_t		 nt, pt = it->t;
+	size_t		 k, kmax = it->n - 1 - it->i;
+	double		 c;
+	int		 bad = 0;
+
+	m = ((uint64_t)unzz(it->vdec.lo[0]) + it->vbase) * it->vgcd;
+	if (it->vmode == VMODE_BITS)
+		c = bitsd(m);
+	else
+		c = (double)(int64_t)m / it->vscale;
+	if (kmax > max)
+		kmax = max;
+	if (t1)
+		times_table(td, ttab);
+	for (k = 0; k < kmax; k++) {
+		if (tr.n < tneed) {
+			bitr_refill(&tr);
+			if (tr.n < tneed)
+				break;
+		}
+		if (t1) {
+			r = ttab[(tr.acc >> 1) >> tsh];
+			tot = ttot;
+		} else {
+			ti = (unsigned)((tr.acc >> 1) >> (63 - tpeek));
+			z = (((tr.acc << td->len[ti]) >> 1) >>
+			    (63 - td->width[ti])) + td->lo[ti];
+			tot = td->tot[ti];
+			r = (uint64_t)unzz(z);
+		}
+		tr.acc <<= tot;
+		tr.n -= tot;
+		if (grid) {
+			nt = (int64_t)(gb + r);
+			gb += step;
+		} else
+			nt = (int64_t)((uint64_t)pt + tb + r);
+		bad |= nt <= pt;
+		t[k] = nt;
+		v[k] = c;
+		pt = nt;
+	}
+	it->tbr = tr;
+	it->m = m;
+	it->t = pt;
+	it->i += (uint32_t)k;
+	if (bad)
+		chunk_iter_fail(it, "chunk timestamps not increasing");
+	return k;
+}
+
+#define FAST_G(m, x) do {						\
+	if (wide)							\
+		return fast_loop(it, t, v, max, grid, m, x, 0, 1);	\
+	if (grid && t1)							\
+		return fast_loop(it, t, v, max, 1, m, x, 1, 0);		\
+	if (grid)							\
+		return fast_loop(it, t, v, max, 1, m, x, 0, 0);		\
+	return fast_loop(it, t, v, max, 0, m, x, 0, 0);			\
+} while (0)
+
 static size_t
 packed_fast(struct chunk_iter *it, int64_t *t, double *v, size_t max)
 {
-	int	grid = it->tmode == TMODE_GRID;
+	const int	grid = it->tmode == TMODE_GRID;
+	/* timestamps of one width: only worth a loop of their own on a grid */
+	const int	t1 = it->tdec.peek == 0 && it->tdec.width[0] <= TAB_BITS;
+	const int	wide = it->vmode != VMODE_XOR && it->vdec.maxtot > 56;
 
 	if (it->tdec.maxtot > 56)
 		return 0;
-#define FAST(g, m, x) \
-	if (grid == (g) && it->vmode == (m) && it->vxf == (x)) \
-		return fast_loop(it, t, v, max, g, m, x)
+	if (it->vmode != VMODE_XOR && it->vxf == VXF_RAW &&
+	    it->vdec.peek == 0 && it->vdec.tot[0] == 0 &&
+	    it->vdec.width[0] != ICODE_ESC) {
+		if (grid)
+			return t1 ? const_loop(it, t, v, max, 1, 1) :
+			    const_loop(it, t, v, max, 1, 0);
+		return const_loop(it, t, v, max, 0, 0);
+	}
 	if (it->vmode == VMODE_XOR)
-		return grid ? fast_loop(it, t, v, max, 1, VMODE_XOR, 0) :
-		    fast_loop(it, t, v, max, 0, VMODE_XOR, 0);
-	FAST(0, VMODE_DEC, VXF_RAW);
-	FAST(0, VMODE_DEC, VXF_DELTA);
-	FAST(0, VMODE_DEC, VXF_DOD);
-	FAST(1, VMODE_DEC, VXF_RAW);
-	FAST(1, VMODE_DEC, VXF_DELTA);
-	FAST(1, VMODE_DEC, VXF_DOD);
-	FAST(0, VMODE_BITS, VXF_RAW);
-	FAST(0, VMODE_BITS, VXF_DELTA);
-	FAST(0, VMODE_BITS, VXF_DOD);
-	FAST(1, VMODE_BITS, VXF_RAW);
-	FAST(1, VMODE_BITS, VXF_DELTA);
-	FAST(1, VMODE_BITS, VXF_DOD);
-#undef FAST
+		FAST_G(VMODE_XOR, 0);
+	switch (it->vmode * 4 + it->vxf) {
+	case VMODE_DEC * 4 + VXF_RAW:
+		FAST_G(VMODE_DEC, VXF_RAW);
+	case VMODE_DEC * 4 + VXF_DELTA:
+		FAST_G(VMODE_DEC, VXF_DELTA);
+	case VMODE_DEC * 4 + VXF_DOD:
+		FAST_G(VMODE_DEC, VXF_DOD);
+	case VMODE_BITS * 4 + VXF_RAW:
+		FAST_G(VMODE_BITS, VXF_RAW);
+	case VMODE_BITS * 4 + VXF_DELTA:
+		FAST_G(VMODE_BITS, VXF_DELTA);
+	case VMODE_BITS * 4 + VXF_DOD:
+		FAST_G(VMODE_BITS, VXF_DOD);
+	}
 	return 0;
 }
+#undef FAST_G
 
 int
 packed_batch(struct chunk_iter *it, int64_t *t, double *v, size_t max)

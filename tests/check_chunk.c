@@ -765,6 +765,71 @@ START_TEST(test_bit_flips)
 }
 END_TEST
 
+/*
+ * Scrapes on a 15 s grid with up to 3 ms of jitter, the batch loops' main
+ * case: constant values (a loop without a value reader), decimal
+ * counters, doubles that are not decimals and stale markers (exceptions),
+ * each decoded in batches of every size check_decode2 tries, then with
+ * every bit of the packed chunk flipped and the CRC bypassed: an error or
+ * samples, in batches of 64, never more than the header's count.
+ */
+START_TEST(test_batch_paths)
+{
+	struct chunk_iter	 it;
+	struct series		 s;
+	uint64_t		 seed = 11;
+	int64_t			 bt[64];
+	double			 bv[64], c = 1e6;
+	uint8_t			*p;
+	size_t			 i, len, bit, kind, n;
+	int			 r;
+
+	series_init(&s, 480);
+	for (i = 0; i < s.n; i++)
+		s.t[i] = 1795615778000LL + (int64_t)i * 15000 +
+		    (int64_t)(rng_next(&seed) % 7) - 3;
+	for (kind = 0; kind < 4; kind++) {
+		for (i = 0; i < s.n; i++) {
+			switch (kind) {
+			case 0:
+				s.v[i] = 8589934592.0;
+				break;
+			case 1:
+				c += (double)(rng_next(&seed) % 1000) / 100;
+				s.v[i] = c;
+				break;
+			case 2:
+				s.v[i] = 1.0 / (double)(i + 3);
+				break;
+			default:
+				s.v[i] = i % 50 == 7 ? bitsd(STALE_NAN) :
+				    (double)(rng_next(&seed) % 90);
+				break;
+			}
+		}
+		roundtrip(&s);
+		p = encode(&s, CHUNK_ENC_PACKED, &len);
+		for (bit = 64; bit < len * 8; bit++) {
+			p[bit / 8] ^= (uint8_t)(1 << (bit % 8));
+			n = 0;
+			if (chunk_iter_init_unchecked(&it, p, len) == 0) {
+				while ((r = chunk_iter_batch(&it, bt, bv,
+				    64)) > 0) {
+					ck_assert_int_le(r, 64);
+					n += (size_t)r;
+				}
+				ck_assert_uint_le(n, CHUNK_MAX_SAMPLES);
+				if (r == -1)
+					ck_assert_int_ne(it.errmsg[0], '\0');
+			}
+			p[bit / 8] ^= (uint8_t)(1 << (bit % 8));
+		}
+		free(p);
+	}
+	series_free(&s);
+}
+END_TEST
+
 START_TEST(test_crc_error)
 {
 	struct chunk_iter	 it;
@@ -1320,6 +1385,7 @@ chunk_suite(void)
 	tcase_add_test(tc, test_shared_columns);
 	tcase_add_test(tc, test_planner);
 	tcase_add_test(tc, test_icode);
+	tcase_add_test(tc, test_batch_paths);
 	suite_add_tcase(s, tc);
 	return s;
 }
