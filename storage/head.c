@@ -497,11 +497,14 @@ merge_closed(struct kv_txn *txn, struct flush_ctx *fc,
 	if ((rc = seg_del_found(txn, fc, s->id)) < 0 || fc->ns == 0)
 		return rc;
 	app = chunk_app_new();
-	for (i = 0; i < fc->ns; i++)
-		if (chunk_app_add(app, fc->t[i], fc->val[i]) != 0) {
-			fc->bad++;
-			break;
-		}
+	/* The merged samples as they are; one by one (up to what does
+	 * not go in) only if they do not make a chunk. */
+	if (chunk_app_load(app, fc->t, fc->val, fc->ns) != 0)
+		for (i = 0; i < fc->ns; i++)
+			if (chunk_app_add(app, fc->t[i], fc->val[i]) != 0) {
+				fc->bad++;
+				break;
+			}
 	if (chunk_app_bytes_out_shared(app, &data, &len, &times,
 	    &tlen) != 0) {
 		chunk_app_free(app);
