@@ -47,13 +47,13 @@
 struct chunk_app {
 	struct bitw	 bw;
 	uint32_t	 n;
+	int		 loaded;	/* samples in x->st/sv (chunk_app_load),
+					   none in bw */
 	int64_t		 first, last;
 	uint64_t	 delta;
 	struct chunk_xor vx;
 	int		 force;		/* encoding forced, or 0 */
 	int		 outok;		/* 1: out is bytes_out's; 2: shared */
-	int		 loaded;	/* samples in x->st/sv (chunk_app_load),
-					   none in bw */
 	struct app_out	*x;		/* NULL until bytes_out */
 };
 
