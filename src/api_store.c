@@ -57,12 +57,32 @@ struct import_ref {
 	size_t			 n;
 };
 
+/*
+ * A body lists the same series in the same order scrape after scrape: the
+ * next line is most likely of the series that came after the last one the
+ * time before.  Checking that one first costs a comparison where the
+ * batch's lookup hashes the line's labels and probes; when it guesses
+ * wrong too often (a body in another order), it stops guessing.
+ */
+struct import_pred {
+	char			*raw;
+	size_t			 len;
+	struct import_ref	 ref;
+};
+
+#define PRED_MAX	(1u << 16)	/* series followed */
+
 struct import_job {
 	struct api_store		*as;
 	struct httpd_req		*req;
 	struct batch			*batch;
 	struct textparse		*tp;	/* while parsing */
 	struct import_ref		 ref;
+	struct import_pred		*pv;	/* series in first-seen order */
+	size_t				 npv, pvcap, cur;
+	uint32_t			*pix;	/* labels -> pv index + 1 */
+	size_t				 pixcap;
+	uint64_t			 hits, misses;
 	int64_t				 now;
 	struct store_append_stats	 stats;
 	int				 rc;
@@ -86,6 +106,86 @@ count_code(struct api_store *as, int code)
 	as->import_codes[i]++;
 }
 
+static size_t
+pred_slot(const struct import_job *j, const struct label *l)
+{
+	uint64_t h = (uint64_t)(uintptr_t)l * 0x9e3779b97f4a7c15ULL;
+
+	return (size_t)(h >> 32) & (j->pixcap - 1);
+}
+
+/* The position of the series with labels L in pv, plus one; 0: none. */
+static size_t
+pred_find(const struct import_job *j, const struct label *l)
+{
+	size_t k;
+
+	if (j->pixcap == 0)
+		return 0;
+	for (k = pred_slot(j, l); j->pix[k] != 0; k = (k + 1) &
+	    (j->pixcap - 1))
+		if (j->pv[j->pix[k] - 1].ref.labels == l)
+			return j->pix[k];
+	return 0;
+}
+
+static void
+pred_index(struct import_job *j, size_t i)
+{
+	size_t k;
+
+	for (k = pred_slot(j, j->pv[i].ref.labels); j->pix[k] != 0;
+	    k = (k + 1) & (j->pixcap - 1))
+		;
+	j->pix[k] = (uint32_t)(i + 1);
+}
+
+static void
+pred_add(struct import_job *j, const char *raw, size_t len)
+{
+	const struct sample	*smp;
+	struct import_pred	*p;
+
+	if (j->npv >= PRED_MAX)
+		return;
+	if (j->npv == j->pvcap) {
+		j->pvcap = j->pvcap ? j->pvcap * 2 : 256;
+		j->pv = xreallocarray(j->pv, j->pvcap, sizeof(*j->pv));
+	}
+	smp = batch_at(j->batch, batch_len(j->batch) - 1);
+	p = &j->pv[j->npv++];
+	p->raw = xmalloc(len ? len : 1);
+	memcpy(p->raw, raw, len);
+	p->len = len;
+	p->ref.labels = smp->labels;
+	p->ref.n = smp->nlabels;
+	j->cur = j->npv;
+	if (2 * j->npv > j->pixcap) {
+		size_t i;
+
+		free(j->pix);
+		j->pixcap = j->pixcap ? j->pixcap * 2 : 512;
+		j->pix = xcalloc(j->pixcap, sizeof(*j->pix));
+		for (i = 0; i < j->npv; i++)
+			pred_index(j, i);
+	} else
+		pred_index(j, j->npv - 1);
+}
+
+static void
+pred_free(struct import_job *j)
+{
+	size_t i;
+
+	for (i = 0; i < j->npv; i++)
+		free(j->pv[i].raw);
+	free(j->pv);
+	free(j->pix);
+	j->pv = NULL;
+	j->pix = NULL;
+	j->npv = j->pvcap = j->pixcap = 0;
+}
+
 static int
 import_sample(void *arg, const char *name, const struct label *lbls,
     size_t n, double v, int has_ts, int64_t ts)
@@ -96,8 +196,10 @@ import_sample(void *arg, const char *name, const struct label *lbls,
 
 	if (batch_add(j->batch, name, lbls, n, has_ts ? ts : j->now, v) == -1)
 		return 1;
-	if ((raw = textparse_raw(j->tp, &len)) != NULL)
+	if ((raw = textparse_raw(j->tp, &len)) != NULL) {
 		batch_ref_set(j->batch, raw, len);
+		pred_add(j, raw, len);
+	}
 	return 0;
 }
 
@@ -109,9 +211,28 @@ static void *
 import_series_ref(void *arg, const char *raw, size_t len)
 {
 	struct import_job	*j = arg;
+	struct import_pred	*p;
+	size_t			 i;
 
+	if (j->npv > 0 && j->misses <= j->hits / 8 + 64) {
+		if (j->cur >= j->npv)
+			j->cur = 0;
+		p = &j->pv[j->cur];
+		if (p->len == len && memcmp(p->raw, raw, len) == 0) {
+			j->cur++;
+			j->hits++;
+			return &p->ref;
+		}
+	}
 	j->ref.labels = batch_ref(j->batch, raw, len, &j->ref.n);
-	return j->ref.labels != NULL ? &j->ref : NULL;
+	/* A new series is no wrong guess: its line is parsed in full. */
+	if (j->ref.labels == NULL)
+		return NULL;
+	j->misses++;
+	/* Guess on from this series. */
+	if ((i = pred_find(j, j->ref.labels)) != 0)
+		j->cur = i;
+	return &j->ref;
 }
 
 static int
@@ -236,6 +357,7 @@ api_import(struct httpd_req *req, void *arg)
 	as->import_samples += textparse_stats(tp)->samples;
 	textparse_free(tp);
 	j->tp = NULL;
+	pred_free(j);
 	if (rc == 0)
 		rc = import_extra_labels(req, j->batch, err, sizeof(err));
 	if (rc != 0) {

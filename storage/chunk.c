@@ -47,6 +47,8 @@
 struct chunk_app {
 	struct bitw	 bw;
 	uint32_t	 n;
+	int		 loaded;	/* samples in x->st/sv (chunk_app_load),
+					   none in bw */
 	int64_t		 first, last;
 	uint64_t	 delta;
 	struct chunk_xor vx;
@@ -461,7 +463,8 @@ chunk_app_add(struct chunk_app *a, int64_t t, double v)
 {
 	uint64_t	vb = dbits(v), delta;
 
-	if (a->n >= CHUNK_MAX_SAMPLES || (a->n > 0 && t <= a->last))
+	if (a->loaded || a->n >= CHUNK_MAX_SAMPLES || (a->n > 0 &&
+	    t <= a->last))
 		return -1;
 	a->outok = 0;
 	if (a->n == 0) {
@@ -486,6 +489,7 @@ chunk_app_reset(struct chunk_app *a)
 {
 	a->n = 0;
 	a->outok = 0;
+	a->loaded = 0;
 	bitw_reset(&a->bw);
 }
 
@@ -549,7 +553,7 @@ chunk_app_copy(const struct chunk_app *a, uint8_t *buf, size_t cap)
 	uint8_t	hdr[CHUNK_MAX_HDR];
 	size_t	plen, hlen;
 
-	if (a->n == 0)
+	if (a->n == 0 || a->loaded)
 		return 0;
 	plen = bitw_nbytes(&a->bw);
 	hlen = hdr_write(hdr, CHUNK_ENC_GORILLA, a->n, a->first, a->last,
@@ -576,6 +580,8 @@ app_samples(struct chunk_app *a)
 	struct chunk_iter	 it;
 	size_t			 i = 0;
 
+	if (a->loaded)
+		return;
 	if (x->scap < a->n) {
 		x->scap = a->n;
 		x->st = xreallocarray(x->st, x->scap, sizeof(*x->st));
@@ -638,7 +644,7 @@ chunk_app_bytes_out(struct chunk_app *a, const uint8_t **data, size_t *len)
 	struct app_out	*x;
 	uint64_t	 pbits;
 
-	if (a->n == 0)
+	if (a->n == 0 || a->loaded)
 		return -1;
 	x = app_x(a);
 	if (a->outok != 1) {
@@ -675,6 +681,9 @@ chunk_app_bytes_out_shared(struct chunk_app *a, const uint8_t **data,
 		return -1;
 	x = app_x(a);
 	if (a->outok != 2) {
+		/* Loaded samples go once: bytes_out_shared frees them. */
+		if (a->loaded && x->st == NULL)
+			return -1;
 		app_samples(a);
 		if (x->plan == NULL)
 			x->plan = packed_plan_new();
@@ -696,6 +705,34 @@ chunk_app_bytes_out_shared(struct chunk_app *a, const uint8_t **data,
 	*len = x->outlen;
 	*times = x->tout;
 	*tlen = x->toutlen;
+	return 0;
+}
+
+int
+chunk_app_load(struct chunk_app *a, const int64_t *t, const double *v,
+    size_t n)
+{
+	struct app_out	*x;
+	size_t		 i;
+
+	if (a->n != 0 || a->loaded || n == 0 || n > CHUNK_MAX_SAMPLES)
+		return -1;
+	for (i = 1; i < n; i++)
+		if (t[i] <= t[i - 1])
+			return -1;
+	x = app_x(a);
+	if (x->scap < n) {
+		x->scap = n;
+		x->st = xreallocarray(x->st, x->scap, sizeof(*x->st));
+		x->sv = xreallocarray(x->sv, x->scap, sizeof(*x->sv));
+	}
+	memcpy(x->st, t, n * sizeof(*t));
+	memcpy(x->sv, v, n * sizeof(*v));
+	a->n = (uint32_t)n;
+	a->first = t[0];
+	a->last = t[n - 1];
+	a->outok = 0;
+	a->loaded = 1;
 	return 0;
 }
 

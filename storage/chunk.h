@@ -139,6 +139,16 @@ int		 chunk_iter_batch(struct chunk_iter *, int64_t *t, double *v,
 int		 chunk_app_bytes_out_shared(struct chunk_app *,
 		    const uint8_t **data, size_t *len, const uint8_t **times,
 		    size_t *tlen);
+/*
+ * N samples already decoded (times strictly increasing, 1 to
+ * CHUNK_MAX_SAMPLES) into an empty appender, for bytes_out_shared: a store
+ * sealing samples it has merged skips encoding them as Gorilla only for
+ * bytes_out_shared to decode them again.  0, or -1 (nothing loaded).  Only
+ * bytes_out_shared, the getters, reset and free apply to it afterwards
+ * (add and bytes_out give -1, copy 0).
+ */
+int		 chunk_app_load(struct chunk_app *, const int64_t *t,
+		    const double *v, size_t n);
 int		 chunk_times_ref(const uint8_t *, size_t, uint32_t *ref);
 int		 chunk_iter_init_shared(struct chunk_iter *, const uint8_t *,
 		    size_t, const uint8_t *times, size_t tlen);

@@ -38,6 +38,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "chunk.h"
 #include "keys.h"
@@ -65,6 +68,8 @@
  */
 #define SEAL_TXN_BYTES		(8u << 20)
 #define SEAL_TXN_SERIES		4096
+/* Sealing at least this many bytes of segments hands memory back after. */
+#define SEAL_TRIM_BYTES		(256u << 10)
 /* Most bytes one more sample may add to a chunk (a Gorilla sample with
  * both fields in full takes 4 + 64 + 13 + 64 bits). */
 #define HEAD_SAMPLE_MAX		20
@@ -210,7 +215,12 @@ tail_to_seg(struct series *s)
 		;
 	*gp = g;
 	s->open->bytes += g->len;
-	chunk_app_reset(s->tail);
+	/*
+	 * Freed, not reset: its buffer grew to a segment's size, which every
+	 * series would otherwise keep; the next tail grows again as it fills.
+	 */
+	chunk_app_free(s->tail);
+	s->tail = NULL;
 }
 
 /* Close the open chunk: the next flush merges it.  Stripe lock held. */
@@ -487,11 +497,14 @@ merge_closed(struct kv_txn *txn, struct flush_ctx *fc,
 	if ((rc = seg_del_found(txn, fc, s->id)) < 0 || fc->ns == 0)
 		return rc;
 	app = chunk_app_new();
-	for (i = 0; i < fc->ns; i++)
-		if (chunk_app_add(app, fc->t[i], fc->val[i]) != 0) {
-			fc->bad++;
-			break;
-		}
+	/* The merged samples as they are; one by one (up to what does
+	 * not go in) only if they do not make a chunk. */
+	if (chunk_app_load(app, fc->t, fc->val, fc->ns) != 0)
+		for (i = 0; i < fc->ns; i++)
+			if (chunk_app_add(app, fc->t[i], fc->val[i]) != 0) {
+				fc->bad++;
+				break;
+			}
 	if (chunk_app_bytes_out_shared(app, &data, &len, &times,
 	    &tlen) != 0) {
 		chunk_app_free(app);
@@ -601,7 +614,7 @@ flush_sealed(struct store *st, struct flush_ctx *fc, uint64_t *bad,
 {
 	struct series		**v;
 	struct hchunk		*c;
-	size_t			 n = 0, start, end, i, bytes;
+	size_t			 n = 0, start, end, i, bytes, total = 0;
 	int			 rc = 0;
 
 	v = xcalloc(st->ndirty + 1, sizeof(*v));
@@ -614,6 +627,7 @@ flush_sealed(struct store *st, struct flush_ctx *fc, uint64_t *bad,
 		    end++)
 			for (c = v[end]->closed; c != NULL; c = c->next)
 				bytes += c->bytes + 64;
+		total += bytes;
 		fc->v = v + start;
 		fc->n = end - start;
 		if ((rc = kv_write(st->kv, seal_txn, fc, err, errlen)) < 0)
@@ -628,6 +642,16 @@ flush_sealed(struct store *st, struct flush_ctx *fc, uint64_t *bad,
 			break;
 	}
 	free(v);
+#ifdef __GLIBC__
+	/*
+	 * Sealing takes a few times the sealed bytes in short-lived buffers
+	 * (merged samples, encoded chunks, groups, LMDB's pages for them);
+	 * malloc would keep those pages resident until it reuses them, and
+	 * sealing comes in bursts (series scraped together seal together).
+	 */
+	if (total >= SEAL_TRIM_BYTES)
+		malloc_trim(0);
+#endif
 	return rc < 0 ? -1 : 0;
 }
 

@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -225,7 +226,7 @@ series_new(uint64_t id, const char *key, size_t len, uint64_t hash)
 {
 	/* The key lives in the same allocation: one malloc header less and
 	 * one fewer pointer to chase per series. */
-	struct series *s = xcalloc(1, sizeof(*s) + len);
+	struct series *s = xcalloc(1, offsetof(struct series, keybuf) + len);
 
 	s->id = id;
 	s->hash = hash;

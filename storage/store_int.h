@@ -65,20 +65,26 @@ struct hchunk {
 
 struct job;
 
+/*
+ * One for every series in memory, so packed: the two 32-bit fields side by
+ * side, the byte last, and the key right after it (series_new allocates
+ * offsetof(keybuf) + its length).
+ */
 struct series {
 	uint64_t	 id;
 	uint64_t	 hash;		/* of key */
 	struct series	*hnext;		/* same key-hash bucket */
 	struct series	*inext;		/* same id bucket */
 	char		*key;		/* canonical labels, series.c */
-	uint32_t	 keylen;
 	struct job	*job;		/* NULL without a job label */
 
-	/* Under the series' stripe lock. */
+	/* Under the series' stripe lock (keylen excepted: it never
+	 * changes). */
 	struct hchunk	*open;		/* NULL when none */
 	struct chunk_app *tail;		/* the open chunk's samples after its
 					   last segment; NULL or empty: none */
 	struct hchunk	*closed;	/* oldest first */
+	uint32_t	 keylen;
 	uint32_t	 npending;	/* closed chunks */
 	int64_t		 mint;		/* oldest raw sample, INT64_MAX none */
 	int64_t		 last_t;	/* newest, INT64_MIN none */

@@ -1357,6 +1357,58 @@ START_TEST(test_icode)
 }
 END_TEST
 
+/*
+ * chunk_app_load: samples handed in decoded give bytes_out_shared the same
+ * bytes as the same samples appended one by one; bad input loads nothing,
+ * and a loaded appender refuses what needs its Gorilla stream.
+ */
+START_TEST(test_load)
+{
+	struct chunk_app	*a = chunk_app_new(), *b = chunk_app_new();
+	const uint8_t		*pa, *pb, *ta, *tb;
+	size_t			 la, lb, lta, ltb, i, n = 500;
+	int64_t			 t[501];
+	double			 v[501];
+	uint8_t			 buf[64];
+
+	for (i = 0; i < n; i++) {
+		t[i] = 1700000000000 + (int64_t)i * 15000 + (int64_t)(i % 3);
+		v[i] = (double)(i * i % 977) / 8.0;
+		ck_assert_int_eq(chunk_app_add(a, t[i], v[i]), 0);
+	}
+	ck_assert_int_eq(chunk_app_load(b, t, v, 0), -1);
+	ck_assert_int_eq(chunk_app_load(b, t, v, CHUNK_MAX_SAMPLES + 1), -1);
+	t[n] = t[n - 1];
+	v[n] = 0;
+	ck_assert_int_eq(chunk_app_load(b, t, v, n + 1), -1);
+	ck_assert_uint_eq(chunk_app_count(b), 0);
+	ck_assert_int_eq(chunk_app_load(b, t, v, n), 0);
+	ck_assert_int_eq(chunk_app_load(b, t, v, n), -1);
+	ck_assert_uint_eq(chunk_app_count(b), n);
+	ck_assert_int_eq(chunk_app_first(b), t[0]);
+	ck_assert_int_eq(chunk_app_last(b), t[n - 1]);
+	ck_assert_int_eq(chunk_app_add(b, t[n - 1] + 1000, 1.0), -1);
+	ck_assert_uint_eq(chunk_app_copy(b, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(chunk_app_bytes_out(b, &pb, &lb), -1);
+	ck_assert_int_eq(chunk_app_bytes_out_shared(a, &pa, &la, &ta, &lta),
+	    0);
+	ck_assert_int_eq(chunk_app_bytes_out_shared(b, &pb, &lb, &tb, &ltb),
+	    0);
+	ck_assert_uint_eq(la, lb);
+	ck_assert_uint_eq(lta, ltb);
+	ck_assert_mem_eq(pa, pb, la);
+	ck_assert_mem_eq(ta, tb, lta);
+	/* Once trimmed, the loaded samples are gone. */
+	chunk_app_trim(b);
+	ck_assert_int_eq(chunk_app_bytes_out_shared(b, &pb, &lb, &tb, &ltb),
+	    -1);
+	chunk_app_reset(b);
+	ck_assert_int_eq(chunk_app_add(b, t[0], v[0]), 0);
+	chunk_app_free(a);
+	chunk_app_free(b);
+}
+END_TEST
+
 static Suite *
 chunk_suite(void)
 {
@@ -1386,6 +1438,7 @@ chunk_suite(void)
 	tcase_add_test(tc, test_planner);
 	tcase_add_test(tc, test_icode);
 	tcase_add_test(tc, test_batch_paths);
+	tcase_add_test(tc, test_load);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -181,6 +181,41 @@ class Import(unittest.TestCase):
         self.assertTrue(got[0]["values"][0] != got[0]["values"][0])    # NaN
         self.assertEqual(got[1]["values"], [1e21])
 
+    def test_import_series_in_changing_order(self):
+        # The importer guesses that each line's series is the one that came
+        # after the last line's the time before: the guess must never give
+        # a line another series' labels, whatever the order, with series
+        # new half-way, one series spelled two ways, and orders that keep
+        # the guess wrong.
+        t0 = 1700000000000
+        lines, want = [], {}
+
+        def add(raw, key, v, t):
+            lines.append(b"%s %r %d\n" % (raw, v, t))
+            want.setdefault(key, []).append((t, v))
+
+        for i in range(60):
+            t = t0 + i * 15000
+            order = list(range(8)) if i % 3 else list(range(7, -1, -1))
+            if i >= 20:
+                order.insert(i % 8, 8)        # a new series from scrape 20
+            if i % 7 == 5:
+                order = order[1::2] + order[0::2]
+            for k in order:
+                raw = b'imp_ord{job="o",k="%d"}' % k
+                if k == 3 and i % 2:
+                    raw = b'imp_ord{k="3",job="o"}'    # the same series
+                add(raw, str(k), float(i * 10 + k), t)
+        r = post(self.d, b"".join(lines))
+        self.assertEqual(r.status, 204)
+        self.assertEqual(r.headers["X-Samples-Stored"], str(len(lines)))
+        got = export(self.d, "imp_ord")
+        self.assertEqual(len(got), 9)
+        for g in got:
+            k = g["metric"]["k"]
+            self.assertEqual(g["metric"], {"__name__": "imp_ord", "job": "o", "k": k})
+            self.assertEqual(list(zip(g["timestamps"], g["values"])), want[k], k)
+
     def test_bad_line_stores_nothing(self):
         body = (b'imp_bad{job="k"} 1 1700000000000\n'
                 b'imp_bad{job="k"} 2 1700000015000\n'
