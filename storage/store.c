@@ -37,7 +37,7 @@ store_opts_default(struct store_opts *o)
 	o->retention_1h_ms = 2 * 365LL * 86400 * 1000;
 	o->map_size_max = 64ULL << 30;
 	/* Measured with bench/store_bench (storage/LAYOUT.md). */
-	o->chunk_target_samples = 480;
+	o->chunk_target_samples = 960;
 	o->chunk_max_samples = CHUNK_MAX_SAMPLES;
 	o->chunk_max_bytes = 16384;
 	o->chunk_max_span_ms = 86400 * 1000;

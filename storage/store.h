@@ -121,7 +121,7 @@ struct store_opts {
 };
 
 /* Defaults: flush 10s, maintenance 0, no limits, retention 15d, 5m tier
- * 90d, 1h tier 2y, map up to 64 GB; chunks spanning at least 480 samples,
+ * 90d, 1h tier 2y, map up to 64 GB; chunks spanning at least 960 samples,
  * at most 24h, 4096 samples or 16 kB open. */
 void		 store_opts_default(struct store_opts *);
 
