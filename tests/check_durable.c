@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "tcheck.h"
+#include "tmpdir.h"
 #include "sample.h"
 #include "xmalloc.h"
 #include "storage/keys.h"
@@ -38,28 +39,19 @@
 #define B1H		3600000LL
 #define NOW		(9 * DAY + 10 * MIN)	/* 5m done at 9d, 1h at 7d */
 
-static int
-rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *f)
-{
-	(void)sb;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
-
 static char *
 tmpdir_new(void)
 {
-	char *d = xstrdup("/tmp/check_durable.XXXXXX");
+	char *d = tmpdir_make("check_durable");
 
-	ck_assert_ptr_nonnull(mkdtemp(d));
+	ck_assert_ptr_nonnull(d);
 	return d;
 }
 
 static void
 tmpdir_free(char *d)
 {
-	nftw(d, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(d);
 	free(d);
 }
 

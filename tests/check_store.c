@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "tcheck.h"
+#include "tmpdir.h"
 #include "buf.h"
 #include "sample.h"
 #include "xmalloc.h"
@@ -29,28 +30,19 @@
 #include "storage/meta.h"
 #include "storage/store.h"
 
-static int
-rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *f)
-{
-	(void)sb;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
-
 static char *
 tmpdir_new(void)
 {
-	char *d = xstrdup("/tmp/check_store.XXXXXX");
+	char *d = tmpdir_make("check_store");
 
-	ck_assert_ptr_nonnull(mkdtemp(d));
+	ck_assert_ptr_nonnull(d);
 	return d;
 }
 
 static void
 tmpdir_free(char *d)
 {
-	nftw(d, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(d);
 	free(d);
 }
 

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "sample.h"
+#include "tmpdir.h"
 #include "storage/store.h"
 
 #define NFIXED		16	/* series appended to in every round */
@@ -369,15 +370,6 @@ verify(const char *dir, int rounds, const int64_t *acked, size_t *count,
 	return fail;
 }
 
-static int
-rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *f)
-{
-	(void)sb;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
-
 int
 main(void)
 {
@@ -447,7 +439,7 @@ main(void)
 		fflush(stdout);
 	}
 	if (failed == 0)
-		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		tmpdir_remove(dir);
 	else
 		printf("# store kept in %s\n", dir);
 	return failed == 0 ? 0 : 1;
