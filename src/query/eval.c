@@ -768,7 +768,8 @@ vsel_series(void *arg, size_t i, const int64_t *t, const double *v,
 /*
  * Make an output series for every series of SEL (labels from LABEL, a
  * new reference) for the threads to fill; NULL (error set) beyond the
- * budget.  ev_sel_compact then drops those left without a point.
+ * budget, and NULL (no error) when SEL is empty: nothing to fill.
+ * ev_sel_compact then drops those left without a point.
  */
 struct qseries *
 ev_sel_outputs(struct ev *ev, const struct ev_sel *sel, struct qvec *vec,
@@ -776,6 +777,8 @@ ev_sel_outputs(struct ev *ev, const struct ev_sel *sel, struct qvec *vec,
 {
 	size_t i;
 
+	if (sel->n == 0)
+		return NULL;
 	for (i = 0; i < sel->n; i++)
 		if (qvec_add(ev, vec, label(sel->s[i].ls)) == NULL)
 			return NULL;

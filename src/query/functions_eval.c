@@ -402,21 +402,15 @@ rwins_free(struct rwins *w)
 typedef double	rw_vd __attribute__((vector_size(8 * RW_LANES)));
 typedef int64_t	rw_vi __attribute__((vector_size(8 * RW_LANES)));
 
-/* A where mask M is set, else B (a macro: a function returning a vector
-   wider than the target's registers changes the ABI). */
+/* A where mask M is set, else B; and whether any lane of mask M is set.
+   Macros: a function taking or returning a vector wider than the target's
+   registers changes the ABI (clang refuses it). */
 #define RW_PICK(m, a, b)						\
 	((rw_vd)((((rw_vi)(a)) & (m)) | (((rw_vi)(b)) & ~(m))))
-
-static inline int
-rw_any(rw_vi m)
-{
-	int64_t	any = 0;
-	int	l;
-
-	for (l = 0; l < RW_LANES; l++)
-		any |= m[l];
-	return any != 0;
-}
+#if RW_LANES != 4
+#error RW_ANY reads four lanes
+#endif
+#define RW_ANY(m)	(((m)[0] | (m)[1] | (m)[2] | (m)[3]) != 0)
 
 /*
  * extrapolatedRate's arithmetic for windows [0, n) of W (n a multiple of
@@ -458,7 +452,7 @@ rate_lanes(struct rwins *w, size_t n, int is_counter, int is_rate,
 	for (i = 0; i < n; i += RW_LANES) {
 		rw_vd	dstart, dend, sampled, avg, thresh, dzero, interval;
 		rw_vd	factor, result, first, half;
-		rw_vi	clamp;
+		rw_vi	clamp, any;
 
 		memcpy(&dstart, toff + i, sizeof(dstart));
 		memcpy(&dend, eoff + i, sizeof(dend));
@@ -477,7 +471,8 @@ rate_lanes(struct rwins *w, size_t n, int is_counter, int is_rate,
 		 * (a counter that ran a while before the window).
 		 */
 		clamp = counter & (result > zero) & (first >= zero);
-		if (rw_any(clamp & ~((first >= result) & (sampled >= dstart)))) {
+		any = clamp & ~((first >= result) & (sampled >= dstart));
+		if (RW_ANY(any)) {
 			dzero = sampled * (first / result);
 			clamp &= dzero < dstart;
 			dstart = RW_PICK(clamp, dzero, dstart);

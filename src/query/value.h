@@ -217,7 +217,8 @@ void		 ev_run_parts(unsigned nt, void *(*fn)(void *), void *parts,
  * with the sample-limit error.  0, or -1 with the error set.
  * ev_sel_outputs adds a series to VEC for every one of SEL (labels
  * LABEL(ls), a new reference), returning the first, or NULL past the
- * budget; ev_sel_compact drops those of the last N whose ANY is 0.
+ * budget (error set) or when SEL is empty; ev_sel_compact drops those of
+ * the last N whose ANY is 0.
  */
 struct ev_sel_item {
 	struct qlset	*ls;
