@@ -750,29 +750,20 @@ bits_first(const uint8_t *b, size_t len)
 	return -1;
 }
 
-int
-rollup_marks_min(struct store *st, int tier, int64_t *min, char *err,
-    size_t errlen)
+/*
+ * Call FN(ARG, id, block, bitmap, len) for each mark of TIER on disk, in
+ * key order, until FN returns non-zero.  0, or -1 with ERR set.
+ */
+static int
+marks_each(struct store *st, int tier, int (*fn)(void *, uint64_t, int64_t,
+    const uint8_t *, size_t), void *arg, char *err, size_t errlen)
 {
 	struct kv_txn		*txn;
 	struct kv_cursor	*cur;
 	struct kv_val		 k, v;
 	uint8_t			 key[KEY_ROLLUP_LEN];
-	int64_t			 block, t;
-	size_t			 i;
-	int			 rc, j;
+	int			 rc;
 
-	*min = INT64_MAX;
-	if (tier == STORE_TIER_5M && st->marks != NULL)
-		for (i = 0; i < st->marks->n; i++)
-			for (j = 0; j < MARK_WORDS * 64; j++)
-				if (st->marks->v[i].bits[j / 64] &
-				    1ULL << (j % 64)) {
-					t = st->marks->v[i].block + j *
-					    tiers[tier].bucket;
-					*min = t < *min ? t : *min;
-					break;
-				}
 	if (kv_read_begin(st->kv, &txn, err, errlen) < 0)
 		return -1;
 	if ((rc = kv_cursor_open(txn, KV_DB_ROLLUP, &cur)) == 0) {
@@ -781,14 +772,12 @@ rollup_marks_min(struct store *st, int tier, int64_t *min, char *err,
 		k.len = sizeof(key);
 		for (rc = kv_cursor_get(cur, KV_SET_RANGE, &k, &v); rc == 0;
 		    rc = kv_cursor_get(cur, KV_NEXT, &k, &v)) {
-			if (k.len != KEY_ROLLUP_LEN ||
-			    ((const uint8_t *)k.data)[0] != (MARK_TIER | tier))
+			const uint8_t *p = k.data;
+
+			if (k.len != KEY_ROLLUP_LEN || p[0] != (MARK_TIER | tier) ||
+			    fn(arg, key_get64(p + 1), key_get_time(p + 9),
+			    v.data, v.len) != 0)
 				break;
-			block = key_get_time((const uint8_t *)k.data + 9);
-			if ((j = bits_first(v.data, v.len)) < 0)
-				continue;
-			t = block + j * tiers[tier].bucket;
-			*min = t < *min ? t : *min;
 		}
 		kv_cursor_close(cur);
 	}
@@ -798,6 +787,47 @@ rollup_marks_min(struct store *st, int tier, int64_t *min, char *err,
 		return -1;
 	}
 	kv_read_end(txn);
+	return 0;
+}
+
+struct marks_min {
+	int64_t		bucket;
+	int64_t		min;
+};
+
+static int
+marks_min_one(void *arg, uint64_t id, int64_t block, const uint8_t *bits,
+    size_t len)
+{
+	struct marks_min	*mm = arg;
+	int64_t			 t;
+	int			 j;
+
+	(void)id;
+	if ((j = bits_first(bits, len)) >= 0) {
+		t = block + j * mm->bucket;
+		mm->min = t < mm->min ? t : mm->min;
+	}
+	return 0;
+}
+
+int
+rollup_marks_min(struct store *st, int tier, int64_t *min, char *err,
+    size_t errlen)
+{
+	struct marks_min	 mm = { tiers[tier].bucket, INT64_MAX };
+	uint8_t			 b[MARK_WORDS * 8];
+	size_t			 i;
+
+	if (tier == STORE_TIER_5M && st->marks != NULL)
+		for (i = 0; i < st->marks->n; i++) {
+			bits_to_bytes(st->marks->v[i].bits, b, sizeof(b));
+			marks_min_one(&mm, st->marks->v[i].id,
+			    st->marks->v[i].block, b, sizeof(b));
+		}
+	if (marks_each(st, tier, marks_min_one, &mm, err, errlen) != 0)
+		return -1;
+	*min = mm.min;
 	return 0;
 }
 
@@ -825,49 +855,31 @@ bit_isset(const uint8_t *b, int64_t i)
 	return (b[i / 8] >> (i % 8)) & 1;
 }
 
+static int
+redo_load_one(void *arg, uint64_t id, int64_t block, const uint8_t *bits,
+    size_t len)
+{
+	struct redo_batch	*rb = arg;
+	struct redo		*r;
+	size_t			 want = MARK_BYTES(rb->tier);
+
+	if (rb->n == REDO_BATCH)
+		return 1;
+	r = &rb->r[rb->n++];
+	memset(r, 0, sizeof(*r));
+	r->id = id;
+	r->block = block;
+	r->upblock = INT64_MIN;
+	memcpy(r->bits, bits, len < want ? len : want);
+	return 0;
+}
+
 /* The first marks of TIER on disk, up to REDO_BATCH of them. */
 static int
 redo_load(struct store *st, struct redo_batch *rb, char *err, size_t errlen)
 {
-	struct kv_txn		*txn;
-	struct kv_cursor	*cur;
-	struct kv_val		 k, v;
-	uint8_t			 key[KEY_ROLLUP_LEN];
-	size_t			 len = MARK_BYTES(rb->tier);
-	int			 rc;
-
 	rb->n = 0;
-	if (kv_read_begin(st->kv, &txn, err, errlen) < 0)
-		return -1;
-	if ((rc = kv_cursor_open(txn, KV_DB_ROLLUP, &cur)) == 0) {
-		key_rollup(key, MARK_TIER | rb->tier, 0, INT64_MIN);
-		k.data = key;
-		k.len = sizeof(key);
-		for (rc = kv_cursor_get(cur, KV_SET_RANGE, &k, &v); rc == 0 &&
-		    rb->n < REDO_BATCH; rc = kv_cursor_get(cur, KV_NEXT, &k,
-		    &v)) {
-			const uint8_t *p = k.data;
-
-			if (k.len != KEY_ROLLUP_LEN ||
-			    p[0] != (MARK_TIER | rb->tier))
-				break;
-			memset(&rb->r[rb->n], 0, sizeof(rb->r[0]));
-			rb->r[rb->n].id = key_get64(p + 1);
-			rb->r[rb->n].block = key_get_time(p + 9);
-			rb->r[rb->n].upblock = INT64_MIN;
-			memcpy(rb->r[rb->n].bits, v.data, v.len < len ?
-			    v.len : len);
-			rb->n++;
-		}
-		kv_cursor_close(cur);
-	}
-	if (rc < 0 && rc != KV_NOTFOUND) {
-		snprintf(err, errlen, "rollup marks: %s", kv_txn_error(txn));
-		kv_read_end(txn);
-		return -1;
-	}
-	kv_read_end(txn);
-	return 0;
+	return marks_each(st, rb->tier, redo_load_one, rb, err, errlen);
 }
 
 /*
