@@ -463,6 +463,27 @@ START_TEST(test_errors_and_types)
 }
 END_TEST
 
+/*
+ * Store batch B (freed), and open two engines on the store: ONE reads on
+ * one thread, MANY splits every selection over four.
+ */
+static void
+engines_on(struct batch *b, struct engine **one, struct engine **many)
+{
+	struct engine_opts	o;
+	char			ebuf[256];
+
+	ck_assert_int_eq(store_append_batch_sync(st, b, NULL, ebuf,
+	    sizeof(ebuf)), 0);
+	batch_free(b);
+	engine_opts_default(&o);
+	o.threads = 1;
+	*one = engine_new(st, &o);
+	o.threads = 4;
+	o.parallel_samples = 1;
+	*many = engine_new(st, &o);
+}
+
 START_TEST(test_sample_limit)
 {
 	struct engine_opts	 o;
@@ -503,7 +524,7 @@ START_TEST(test_parallel_load)
 	struct engine_result	*res;
 	struct engine_error	 err;
 	struct batch		*b = batch_new();
-	char			 ebuf[256], name[8], odd[2];
+	char			 name[8], odd[2];
 	char			*want, *got;
 	size_t			 i, t;
 
@@ -516,15 +537,7 @@ START_TEST(test_parallel_load)
 			add(b, "par", (double)t * 5, (double)(t * (i + 1)),
 			    "i", name, "odd", odd, NULL);
 	}
-	ck_assert_int_eq(store_append_batch_sync(st, b, NULL, ebuf,
-	    sizeof(ebuf)), 0);
-	batch_free(b);
-	engine_opts_default(&o);
-	o.threads = 1;
-	one = engine_new(st, &o);
-	o.threads = 4;
-	o.parallel_samples = 1;
-	many = engine_new(st, &o);
+	engines_on(b, &one, &many);
 	/* Over the whole range, and from 600 s on, where the first 21
 	   series have ended: their windows are empty, the others' not. */
 	for (i = 0; i < 2 * sizeof(qs) / sizeof(qs[0]); i++) {
@@ -545,6 +558,9 @@ START_TEST(test_parallel_load)
 	}
 	engine_free(many);
 	/* The first series fits, the others' share does not. */
+	engine_opts_default(&o);
+	o.threads = 4;
+	o.parallel_samples = 1;
 	o.max_samples = 300;
 	many = engine_new(st, &o);
 	ck_assert_int_eq(engine_query(many, "par", 3, (int64_t)B * 1000,
@@ -617,10 +633,9 @@ START_TEST(test_rate_reference)
 {
 	static const char *const fns[] = { "rate", "increase", "delta" };
 	static const int ranges[] = { 20, 60, 95, 300 };
-	struct engine_opts	 o;
 	struct engine		*one, *many, *orig = eng;
 	struct batch		*b = batch_new();
-	char			 ebuf[256], name[8], q[64];
+	char			 name[8], q[64];
 	uint64_t		 x = 88172645463325252ULL;
 	size_t			 i, j, f, r, k, e;
 	int64_t			 t0 = (int64_t)B * 1000;
@@ -647,15 +662,7 @@ START_TEST(test_rate_reference)
 			    "i", name }, 1, rr_t[i][j], v), 0);
 		}
 	}
-	ck_assert_int_eq(store_append_batch_sync(st, b, NULL, ebuf,
-	    sizeof(ebuf)), 0);
-	batch_free(b);
-	engine_opts_default(&o);
-	o.threads = 1;
-	one = engine_new(st, &o);
-	o.threads = 4;
-	o.parallel_samples = 1;
-	many = engine_new(st, &o);
+	engines_on(b, &one, &many);
 	for (f = 0; f < 3; f++)
 		for (r = 0; r < 4; r++)
 			for (e = 0; e < 2; e++) {
