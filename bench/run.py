@@ -6,7 +6,8 @@ For each dataset (node_real from ../shared/bench, and the synthetic "busy
 service" set generated with its gen_dataset.py) it
   - imports the file into a fresh monitord over HTTP (/api/v1/import/prometheus)
     and times it end to end (samples/s),
-  - reads the RSS after the import and divides the growth by the series,
+  - reads the RSS after the import (anonymous memory and mapped data.mdb
+    pages apart) and divides the growth by the series,
   - times the dataset's queries (../shared/bench/queries/node.txt or
     synth.txt) as range queries the way peers_lib.py's `query` does: start
     and end the data's first and last second, about 1440 steps, 1 cold run
@@ -16,13 +17,19 @@ service" set generated with its gen_dataset.py) it
   - stops monitord cleanly and measures its data directory (bytes/sample),
   - runs bench/store_bench (storage-only append) and bench/codec_bench
     (decode samples/s per core),
+  - measures memory per active series at scale: the synthetic set's 2 h with
+    1,000 and with 10,000 series imported into fresh daemons; the growth
+    between the two over the 9,000 series added is the cost of one more
+    series, without the fixed costs that a small count divides,
 then runs ../shared/bench/peers.sh on the same files and prints tables
 with the ratios monitord/peer: ingest and size, then q1..q4 latencies.
+The peers' queries are timed as often as monitord's (QUERY_RUNS), and
+their medians are read at full precision from peers.sh's JSON.
 Timings vary up to 2x on a shared machine; disk sizes are stable.
 
 Environment: SHARED (default ../shared or $MONITORD_SRCDIR/../shared),
 SYNTH_DURATION (default 2h; 24h is the issue's figure), SKIP_PEERS=1,
-PEER_RUNS (default 1), QUERY_RUNS (default 5)."""
+QUERY_RUNS (default 7), SKIP_SCALE=1 (no 10,000-series import)."""
 import argparse
 import gzip
 import json
@@ -49,11 +56,16 @@ def free_port():
 
 
 def rss_kb(pid):
+    """{"VmRSS", "RssAnon", "RssFile"} in kB: RssAnon is the daemon's own
+    memory, RssFile mostly data.mdb pages mapped in (page cache the kernel
+    can take back)."""
+    out = {}
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+            k = line.split(":", 1)[0]
+            if k in ("VmRSS", "RssAnon", "RssFile"):
+                out[k] = int(line.split()[1])
+    return out
 
 
 def du(path):
@@ -168,7 +180,9 @@ def import_monitord(binary, path, samples, series, qfile=None, mint=None,
     shutil.rmtree(tmp)
     return {"samples": samples, "series": series, "stored": stored, "import_s": secs,
             "samples_per_s": samples / secs, "disk": disk, "b_per_sample": disk / samples,
-            "rss_mb": rss / 1024, "rss_per_series_b": (rss - base_rss) * 1024 / series,
+            "rss_mb": rss["VmRSS"] / 1024, "anon_mb": rss["RssAnon"] / 1024,
+            "file_mb": rss["RssFile"] / 1024,
+            "anon_per_series_b": (rss["RssAnon"] - base_rss["RssAnon"]) * 1024 / series,
             "queries": queries, "dashboard": panels}
 
 
@@ -191,6 +205,17 @@ def peers(shared, files, runs):
             for line in f:
                 row = dict(zip(head, line.rstrip("\n").split("\t")))
                 rows[(row["system"], row["dataset"])] = row
+    # results.tsv rounds the medians to 0.1 ms, which is a third of a small
+    # query; the JSON beside it has them to 0.01 ms.
+    for (sysname, name), row in rows.items():
+        js = os.path.join(out, name, "prom_queries.json" if sysname.startswith("prom")
+                          else "vm_queries.json")
+        try:
+            for q in json.load(open(js))["queries"]:
+                if q.get("ok"):
+                    row[q["id"] + "_ms"] = str(q["median_ms"])
+        except (OSError, ValueError, KeyError):
+            pass
     if r.returncode != 0:
         print(r.stdout[-2000:], r.stderr[-2000:], file=sys.stderr)
     return rows
@@ -218,7 +243,7 @@ def main():
                     "--series", "1000", "--duration", dur, "--end", end, "--out", synth],
                    check=True, capture_output=True)
     results = {}
-    qruns = int(os.environ.get("QUERY_RUNS", "5"))
+    qruns = int(os.environ.get("QUERY_RUNS", "7"))
     for path in (node, synth):
         name = os.path.basename(path)[:-5]
         samples, series, mint, maxt = count(path)
@@ -231,8 +256,9 @@ def main():
         results[name] = m
         print(f"== {name}: {samples} samples, {series} series")
         print(f"monitord import: {m['import_s']:.2f} s, {m['samples_per_s']/1e3:.0f} k samples/s, "
-              f"{m['b_per_sample']:.3f} B/sample on disk, RSS {m['rss_mb']:.1f} MB, "
-              f"{m['rss_per_series_b']:.0f} B RSS per series")
+              f"{m['b_per_sample']:.3f} B/sample on disk, RSS {m['rss_mb']:.1f} MB "
+              f"({m['anon_mb']:.1f} anonymous, {m['file_mb']:.1f} data.mdb mapped), "
+              f"{m['anon_per_series_b']:.0f} B anonymous per series")
         print("monitord queries (median ms): " + ", ".join(
             f"{k} {fmt_ms(m['queries'].get(k))}" for k in QUERY_IDS))
         if m["dashboard"]:
@@ -244,22 +270,32 @@ def main():
         print(m["store_bench"])
         print(m["codec_bench"])
         sys.stdout.flush()
+    if not os.environ.get("SKIP_SCALE"):
+        scale(a.bin, shared, work, end)
     if os.environ.get("SKIP_PEERS"):
         shutil.rmtree(work)
         return 0
-    rows = peers(shared, [node, synth], int(os.environ.get("PEER_RUNS", "1")))
-    print("\n| dataset | system | samples/s in | B/sample | ratio monitord/peer (B/sample) | ratio (samples/s) |")
-    print("|---|---|---|---|---|---|")
+    rows = peers(shared, [node, synth], qruns)
+    print("\n| dataset | system | samples/s in | B/sample | RSS after import, MB "
+          "| ratio monitord/peer (B/sample) | ratio (samples/s) | ratio (RSS) |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, m in results.items():
-        print(f"| {name} | monitord | {m['samples_per_s']/1e3:.0f} k | {m['b_per_sample']:.3f} | | |")
+        print(f"| {name} | monitord | {m['samples_per_s']/1e3:.0f} k | {m['b_per_sample']:.3f} "
+              f"| {m['rss_mb']:.1f} | | | |")
         for sysname in ("prometheus(promtool)", "victoria-metrics"):
             row = rows.get((sysname, name))
             if not row:
-                print(f"| {name} | {sysname} | (not measured) | | | |")
+                print(f"| {name} | {sysname} | (not measured) | | | | | |")
                 continue
             sps, bps = float(row["samples/s"]), float(row["B/sample"])
-            print(f"| {name} | {sysname} | {sps/1e3:.0f} k | {bps:.3f} | "
-                  f"{m['b_per_sample']/bps:.2f} | {m['samples_per_s']/sps:.2f} |")
+            try:
+                prss = float(row["RSS_MB"])
+            except (KeyError, ValueError):
+                prss = None
+            prss_s = "-" if prss is None else f"{prss:.1f}"
+            ratio_s = f"{m['rss_mb'] / prss:.2f}" if prss else ""
+            print(f"| {name} | {sysname} | {sps/1e3:.0f} k | {bps:.3f} | {prss_s} | "
+                  f"{m['b_per_sample']/bps:.2f} | {m['samples_per_s']/sps:.2f} | {ratio_s} |")
     print("\n| dataset | query | monitord ms | prometheus ms | ratio monitord/prometheus "
           "| victoria-metrics ms | ratio monitord/victoria-metrics |")
     print("|---|---|---|---|---|---|---|")
@@ -283,8 +319,36 @@ def main():
     return 0
 
 
+def scale(binary, shared, work, end):
+    """Memory per active series without the fixed costs: the 2 h synthetic
+    set with 1,000 and with 10,000 series, each imported into a fresh
+    daemon, and the growth between them over the series added."""
+    got = {}
+    for n in (1000, 10000):
+        path = os.path.join(work, f"scale_{n}x2h.prom")
+        subprocess.run([sys.executable, os.path.join(shared, "bench", "gen_dataset.py"),
+                        "--series", str(n), "--duration", "2h", "--end", end,
+                        "--out", path], check=True, capture_output=True)
+        samples, series, _, _ = count(path)
+        got[n] = (series, import_monitord(binary, path, samples, series))
+        os.unlink(path)
+    (s1, m1), (s2, m2) = got[1000], got[10000]
+    added = s2 - s1
+    print(f"== memory per active series (synthetic 2 h, {s1} and {s2} series)")
+    for s, m in ((s1, m1), (s2, m2)):
+        print(f"monitord daemon, {s} series: RSS {m['rss_mb']:.1f} MB "
+              f"({m['anon_mb']:.1f} anonymous, {m['file_mb']:.1f} data.mdb mapped)")
+    print(f"each series added: "
+          f"{(m2['anon_mb'] - m1['anon_mb']) * 1048576 / added:.0f} B anonymous, "
+          f"{(m2['file_mb'] - m1['file_mb']) * 1048576 / added:.0f} B data.mdb mapped, "
+          f"{(m2['rss_mb'] - m1['rss_mb']) * 1048576 / added:.0f} B RSS in all")
+    sys.stdout.flush()
+
+
 def fmt_ms(x):
-    return "ERR" if x is None else f"{x:.1f}"
+    if x is None:
+        return "ERR"
+    return f"{x:.2f}" if x < 10 else f"{x:.1f}"
 
 
 if __name__ == "__main__":
