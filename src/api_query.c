@@ -1008,6 +1008,83 @@ api_v1_buildinfo(struct httpd_req *req, void *arg)
 	buf_free(&b);
 }
 
+/* Whether the tree reads any series (Prometheus's ExtractSelectors). */
+static int
+has_selector(const struct q_expr *e)
+{
+	size_t i;
+
+	if (e == NULL)
+		return 0;
+	switch (e->kind) {
+	case Q_VECTOR_SELECTOR:
+	case Q_MATRIX_SELECTOR:
+		return 1;
+	case Q_SUBQUERY:
+		return has_selector(e->subquery.expr);
+	case Q_UNARY:
+		return has_selector(e->unary.expr);
+	case Q_BINARY:
+		return has_selector(e->binary.lhs) ||
+		    has_selector(e->binary.rhs);
+	case Q_AGGREGATE:
+		return has_selector(e->aggregate.expr) ||
+		    has_selector(e->aggregate.param);
+	case Q_CALL:
+		for (i = 0; i < e->call.nargs; i++)
+			if (has_selector(e->call.args[i]))
+				return 1;
+		return 0;
+	case Q_PAREN:
+		return has_selector(e->paren);
+	default:
+		return 0;
+	}
+}
+
+/*
+ * The store keeps no exemplars, so every valid request gets none; the
+ * parameters are checked as Prometheus checks them, so that a client
+ * (Grafana's exemplar toggle) sees the same answers and errors.
+ */
+static void
+api_v1_query_exemplars(struct httpd_req *req, void *arg)
+{
+	const char	*q = httpd_param(req, "query");
+	struct q_error	 qerr;
+	struct q_expr	*e;
+	struct buf	 b = BUF_INIT;
+	int64_t		 start, end;
+
+	(void)arg;
+	if (param_time(req, "start", INT64_MIN / 2, 0, &start) == -1 ||
+	    param_time(req, "end", INT64_MAX / 2, 0, &end) == -1)
+		return;
+	if (end < start) {
+		reply_error(req, 400, "bad_data", "end timestamp must not be "
+		    "before start timestamp");
+		return;
+	}
+	if (q == NULL)
+		q = "";
+	if ((e = q_parse(q, &qerr)) == NULL) {
+		q_error_format(&qerr, q, strlen(q), &b);
+		reply_error(req, 400, "bad_data", b.data);
+		buf_free(&b);
+		return;
+	}
+	if (!has_selector(e)) {
+		/* Prometheus answers that with no content at all. */
+		q_expr_free(e);
+		httpd_reply(req, 204, NULL, NULL, 0);
+		return;
+	}
+	q_expr_free(e);
+	buf_adds(&b, "{\"status\":\"success\",\"data\":[]}");
+	httpd_reply_buf(req, 200, HTTPD_JSON, &b);
+	buf_free(&b);
+}
+
 struct api_query *
 api_query_new(struct httpd *httpd, struct store *store, struct worker *w)
 {
@@ -1033,6 +1110,8 @@ api_query_new(struct httpd *httpd, struct store *store, struct worker *w)
 	    api_v1_metadata, aq);
 	httpd_route(httpd, "/api/v1/status/buildinfo", HTTPD_GET,
 	    api_v1_buildinfo, aq);
+	httpd_route(httpd, "/api/v1/query_exemplars", HTTPD_GET | HTTPD_POST,
+	    api_v1_query_exemplars, aq);
 	return aq;
 }
 

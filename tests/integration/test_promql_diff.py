@@ -341,6 +341,27 @@ class Limits(unittest.TestCase):
             a, b = both(path, params)
             self.assertEqual(a, b, "%s %s" % (path, params))
 
+    def test_exemplars(self):
+        # Neither keeps exemplars here (Prometheus's exemplar storage is
+        # off by default): the answers and errors must be the same.
+        for params in ({"query": "up", "start": T0, "end": END},
+                       {"query": "rate(up[5m]) + 1"},
+                       {"query": "sum(up"},
+                       {},
+                       {"query": "up", "start": END, "end": T0},
+                       {"query": "up", "start": "abc"},
+                       {"query": "up", "end": "abc"}):
+            a, b = both("/api/v1/query_exemplars", params)
+            self.assertEqual(a, b, params)
+        self.assertEqual(b[0], 400)
+        code, body = http_json(Servers.md.url + "/api/v1/query_exemplars?query=up")
+        self.assertEqual((code, body), (200, {"status": "success", "data": []}))
+        # No selector: both answer 204 with nothing in the body.
+        for base in (Servers.prom_url, Servers.md.url):
+            with urllib.request.urlopen(base + "/api/v1/query_exemplars?query=1%2B1",
+                                        timeout=10) as r:
+                self.assertEqual((r.status, r.read()), (204, b""))
+
     def test_grafana_health_check(self):
         code, body = http_json(Servers.md.url + "/api/v1/query?query=1%2B1&time=1700000000.5")
         self.assertEqual((code, body), (200, {"status": "success", "data": {
