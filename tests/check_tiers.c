@@ -298,6 +298,52 @@ START_TEST(test_5m_tier)
 }
 END_TEST
 
+/*
+ * Eight days, rolled up at 8d + 1h: the 5m blocks of days 0 to 7 and the
+ * 1h block of the first week are complete.  Raw data is kept for a day
+ * (from 7d + 1h on), the 5m tier for two (its blocks from 6d on): the 1h
+ * buckets stand in before 6d, the 5m ones from 6d to 7d + 1h.
+ */
+START_TEST(test_1h_tier)
+{
+	int64_t	now = B + 8 * DAY + HOUR;
+	double	dstart, dend, interval;
+
+	open_filled(DAY, 2 * DAY, 8 * 24 * 60, now);
+	ck_assert_int_eq(raw_oldest("c"), B + 7 * DAY + HOUR);
+
+	/* The 1h bucket [2d23h, 3d) at 3d - 1ms: minute 4319. */
+	EXPECT_AT("c", B + 3 * DAY + 2 * MIN, "4319");
+	/* An hour's point is only within the lookback after it ... */
+	EXPECT_AT("c", B + 3 * DAY + 30 * MIN, "");
+	/* ... last_over_time over the bucket width finds it. */
+	EXPECT_AT("last_over_time(c[1h])", B + 3 * DAY + 30 * MIN, "4319");
+	/* Hourly steps across the switch from the 1h to the 5m tier. */
+	EXPECT_RANGE("c", B + 5 * DAY + 22 * HOUR, B + 6 * DAY + HOUR, HOUR,
+	    "8519@8520.00000 8579@8580.00000 8639@8640.00000 "
+	    "8699@8700.00000");
+	/*
+	 * [5d1h, 6d1h]: 23 hour buckets (5d1h to 5d23h) of 60 samples,
+	 * then 12 of the 5m buckets of 6d, of 5.
+	 */
+	EXPECT_AT("count_over_time(c[1d])", B + 6 * DAY + HOUR, "1440");
+	/* The oldest spike, minute 7262 in the hour bucket of 5d1h. */
+	EXPECT_AT("max_over_time(g[1d])", B + 6 * DAY + HOUR, "2738");
+	EXPECT_AT("min_over_time(g[1d])", B + 6 * DAY + HOUR, "0");
+	/*
+	 * rate over [2d21h, 3d]: the hour points at 2d22h - 1ms (minute
+	 * 4199), 2d23h - 1ms and 3d - 1ms (4319): 120 over 7200 s,
+	 * extrapolated by the 3599.999 s before the first (under 1.1
+	 * times the average gap of 3600 s) and the 0.001 s after the last.
+	 */
+	dstart = 3599999 / 1e3;
+	dend = 1 / 1e3;
+	interval = 7200 + dstart + dend;
+	EXPECT_AT_V("rate(c[3h])", B + 3 * DAY, 120 * (interval / 7200 /
+	    10800));
+}
+END_TEST
+
 static Suite *
 tiers_suite(void)
 {
@@ -307,6 +353,7 @@ tiers_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, test_5m_tier);
+	tcase_add_test(tc, test_1h_tier);
 	suite_add_tcase(s, tc);
 	return s;
 }
