@@ -299,6 +299,67 @@ START_TEST(test_5m_tier)
 END_TEST
 
 /*
+ * The store's side: store_titer gives the buckets (with their
+ * aggregates) before the oldest raw sample, then the raw samples.
+ */
+START_TEST(test_titer)
+{
+	struct store_matcher	 m = { "__name__", "g", STORE_MATCH_EQ };
+	struct store_set	*set;
+	struct store_titer	*it;
+	struct store_agg	 a[300];
+	int64_t			 t[300];
+	double			 v[300];
+	char			 err[256];
+	int			 n;
+
+	open_filled(3 * HOUR, 180 * DAY, 26 * 60, B + 26 * HOUR);
+	ck_assert_int_eq(store_select(st, &m, 1, B, B + HOUR, STORE_TIER_RAW,
+	    &set, err, sizeof(err)), 0);
+	ck_assert_uint_eq(store_set_len(set), 0);
+	store_set_free(set);
+	ck_assert_int_eq(store_select(st, &m, 1, B, B + HOUR, STORE_TIER_ALL,
+	    &set, err, sizeof(err)), 0);
+	ck_assert_uint_eq(store_set_len(set), 1);
+
+	/* [B, 23h + 1m]: 23 hours of 12 buckets, then two samples. */
+	it = store_titer_new(st, store_set_id(set, 0), B, B + 23 * HOUR + MIN);
+	ck_assert_uint_eq(store_titer_ntier(it), 276);
+	ck_assert_int_eq(store_titer_read(it, t, v, a, 10), 10);
+	/* Minutes 0 to 4: 0, 1, 9998, 3, 4. */
+	ck_assert_int_eq(t[0], B + 5 * MIN - 1);
+	ck_assert(v[0] == 4 && a[0].min == 0 && a[0].max == 9998 &&
+	    a[0].sum == 10006 && a[0].count == 5 && a[0].last == 4);
+	ck_assert_int_eq(t[9], B + 50 * MIN - 1);
+	ck_assert_int_eq(store_titer_read(it, t, v, a, 300), 266);
+	ck_assert_int_eq(t[265], B + 23 * HOUR - 1);
+	/* A call never mixes buckets and samples. */
+	n = store_titer_read(it, t, v, NULL, 300);
+	ck_assert_int_eq(n, 2);
+	ck_assert(t[0] == B + 23 * HOUR && v[0] == g_at(23 * 60));
+	ck_assert(t[1] == B + 23 * HOUR + MIN && v[1] == g_at(23 * 60 + 1));
+	ck_assert_int_eq(store_titer_read(it, t, v, NULL, 300), 0);
+	store_titer_free(it);
+
+	/* Only the buckets whose point is in the range: [10h, 10h05). */
+	it = store_titer_new(st, store_set_id(set, 0), B + 10 * HOUR,
+	    B + 10 * HOUR + 5 * MIN - 1);
+	ck_assert_uint_eq(store_titer_ntier(it), 1);
+	ck_assert_int_eq(store_titer_read(it, t, v, a, 300), 1);
+	ck_assert(t[0] == B + 10 * HOUR + 5 * MIN - 1 && a[0].count == 5);
+	ck_assert_int_eq(store_titer_read(it, t, v, a, 300), 0);
+	store_titer_free(it);
+	/* A range after the oldest raw sample reads no tier. */
+	it = store_titer_new(st, store_set_id(set, 0), B + 23 * HOUR,
+	    B + 24 * HOUR);
+	ck_assert_uint_eq(store_titer_ntier(it), 0);
+	store_titer_free(it);
+	store_titer_free(NULL);
+	store_set_free(set);
+}
+END_TEST
+
+/*
  * Eight days, rolled up at 8d + 1h: the 5m blocks of days 0 to 7 and the
  * 1h block of the first week are complete.  Raw data is kept for a day
  * (from 7d + 1h on), the 5m tier for two (its blocks from 6d on): the 1h
@@ -354,6 +415,7 @@ tiers_suite(void)
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, test_5m_tier);
 	tcase_add_test(tc, test_1h_tier);
+	tcase_add_test(tc, test_titer);
 	suite_add_tcase(s, tc);
 	return s;
 }

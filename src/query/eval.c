@@ -12,6 +12,10 @@
  * kept as a value (a matrix result, holt_winters, absent_over_time) gets
  * arrays of its own.  The other nodes (functions.c, aggr.c, binop.c)
  * combine whole series.
+ * Where a series' raw samples are gone (raw retention), the store puts
+ * its rollup buckets in front of them (store_titer, storage/store.h): one
+ * point each, its last value, with the bucket's aggregate beside it for
+ * the range functions that can use it (functions_eval.c, tier_series).
  * This gives the same answers as Prometheus's step-by-step evaluation:
  * where Prometheus checks something per step (duplicate label sets, vector
  * matching), the check looks at each step's slots.
@@ -683,7 +687,6 @@ copy_series(void *arg, size_t i, const int64_t *t, const double *v,
 
 	(void)agg;
 	(void)nagg;
-
 	if (load_charge(a->ev, n) == -1) {
 		ev_release(a->ev, n);
 		return -1;
