@@ -90,19 +90,20 @@ raw_in_range(struct store *st, uint64_t id, int64_t t0, int64_t t1,
  * Whether a series without raw data in [t0, t1] whose oldest raw sample
  * is at MINT has a block of a tier that may hold buckets store_titer
  * would give there: points (start + width - 1) in [t0, t1] of buckets
- * that end at or before MINT.
+ * that end at or before MINT and start before the raw cutoff CUT.
  */
 static int
 tiers_in_range(struct store *st, struct kv_txn *txn, uint64_t id,
-    int64_t t0, int64_t t1, int64_t mint)
+    int64_t t0, int64_t t1, int64_t mint, int64_t cut)
 {
 	int64_t	hi = mint != INT64_MAX && mint - 1 < t1 ? mint - 1 : t1, w;
 	int	tier, rc;
 
 	for (tier = STORE_TIER_5M; tier < STORE_TIER_COUNT; tier++) {
-		if (!rollup_tier_on(st, tier) || t0 > hi)
-			continue;
 		w = rollup_bucket(tier) - 1;
+		if (!rollup_tier_on(st, tier) || t0 > hi || cut == INT64_MIN ||
+		    t0 > cut - 1 + w)
+			continue;
 		if ((rc = rollup_has_data(txn, tier, id,
 		    t0 < INT64_MIN + w ? INT64_MIN : t0 - w, hi - w)) != 0)
 			return rc;
@@ -123,7 +124,7 @@ select_ids(struct store *st, struct kv_txn *txn, struct matcher **ms,
     size_t n, int64_t t0, int64_t t1, enum store_tier tier,
     struct store_ids *ids)
 {
-	int64_t	*mints;
+	int64_t	*mints, cut;
 	size_t	 i, j;
 	int	 rc;
 
@@ -139,8 +140,9 @@ select_ids(struct store *st, struct kv_txn *txn, struct matcher **ms,
 		return 0;
 	}
 	if (tier == STORE_TIER_ALL) {
-		/* The mints first, under the lock; the tiers' blocks (only
-		   for series without raw data in range) after it. */
+		/* The mints first, under the lock, then the cutoff (as
+		   store_titer_new); the tiers' blocks (only for series
+		   without raw data in range) after it. */
 		mints = xreallocarray(NULL, ids->n ? ids->n : 1,
 		    sizeof(*mints));
 		pthread_rwlock_rdlock(&st->ilock);
@@ -148,10 +150,11 @@ select_ids(struct store *st, struct kv_txn *txn, struct matcher **ms,
 			if (raw_in_range(st, ids->v[i], t0, t1, &mints[i]))
 				mints[i] = INT64_MIN;
 		pthread_rwlock_unlock(&st->ilock);
+		cut = store_raw_cutoff(st);
 		for (i = j = rc = 0; i < ids->n && rc >= 0; i++)
 			if (mints[i] == INT64_MIN ||
 			    (rc = tiers_in_range(st, txn, ids->v[i], t0, t1,
-			    mints[i])) == 1)
+			    mints[i], cut)) == 1)
 				ids->v[j++] = ids->v[i];
 		free(mints);
 		ids->n = j;

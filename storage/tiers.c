@@ -11,7 +11,9 @@
  * in front of it, read whole at creation (a day of 5m buckets is 288
  * points, so even a year of them is small next to the raw samples they
  * replace).  Only a query reaching back before a series' oldest raw
- * sample reads the tiers: otherwise this costs one lookup of the mint.
+ * sample and before the raw cutoff reads the tiers: a bucket stands in for
+ * deleted samples, so it starts before the cutoff of a retention run.
+ * Otherwise this costs one lookup of the mint.
  */
 #include "config.h"
 
@@ -110,11 +112,12 @@ tier_limit(struct store *st, int tier, uint64_t id, int64_t mint,
 
 /*
  * Append the buckets of TIER whose point (start + width - 1) falls in
- * [t0, t1] and that end at or before LIM (INT64_MAX: no limit).
+ * [t0, t1] and that end at or before LIM (INT64_MAX: no limit) and start
+ * before CUT.
  */
 static int
 tier_add(struct store *st, struct store_titer *it, uint64_t id, int tier,
-    int64_t t0, int64_t t1, int64_t lim)
+    int64_t t0, int64_t t1, int64_t lim, int64_t cut)
 {
 	struct store_iter	*ti;
 	struct store_agg	 a;
@@ -125,6 +128,8 @@ tier_add(struct store *st, struct store_titer *it, uint64_t id, int tier,
 	hi = sat_sub(t1, w - 1);
 	if (lim != INT64_MAX && sat_sub(lim, w) < hi)
 		hi = sat_sub(lim, w);
+	if (cut - 1 < hi)
+		hi = cut - 1;
 	if (lo > hi)
 		return 0;
 	ti = store_iter_new(st, id, lo, hi, tier);
@@ -148,19 +153,27 @@ struct store_titer *
 store_titer_new(struct store *st, uint64_t id, int64_t t0, int64_t t1)
 {
 	struct store_titer	*it = xcalloc(1, sizeof(*it));
-	int64_t			 mint, lim;
+	int64_t			 mint, cut, lim;
 
+	/*
+	 * The mint before the raw samples are copied: retention running in
+	 * between only makes a gap, never a bucket after a raw sample.  The
+	 * cutoff after the mint: every raw sample deleted before the mint was
+	 * read is older than it (and it only grows).
+	 */
+	mint = series_mint(st, id);
+	cut = store_raw_cutoff(st);
 	it->raw = store_iter_new(st, id, t0, t1, STORE_TIER_RAW);
-	if (t0 > t1 || t0 >= (mint = series_mint(st, id)))
+	if (t0 > t1 || t0 >= mint || cut == INT64_MIN)
 		return it;
 	/* The older tier first: its buckets all come before the other's. */
 	if (rollup_tier_on(st, STORE_TIER_1H) &&
 	    (tier_limit(st, STORE_TIER_1H, id, mint, &lim, it->err,
 	    sizeof(it->err)) < 0 ||
-	    tier_add(st, it, id, STORE_TIER_1H, t0, t1, lim) < 0))
+	    tier_add(st, it, id, STORE_TIER_1H, t0, t1, lim, cut) < 0))
 		return it;
 	if (rollup_tier_on(st, STORE_TIER_5M))
-		tier_add(st, it, id, STORE_TIER_5M, t0, t1, mint);
+		tier_add(st, it, id, STORE_TIER_5M, t0, t1, mint, cut);
 	return it;
 }
 
