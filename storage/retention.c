@@ -203,7 +203,8 @@ retention_heads(struct store *st, int64_t now, int64_t cut, char *err,
 	if (valid > st->min_valid_t) {
 		if (kv_write(st->kv, save_cutoff, &valid, err, errlen) < 0)
 			return -1;
-		st->min_valid_t = valid;
+		/* Before any chunk goes: readers take it as a bound. */
+		__atomic_store_n(&st->min_valid_t, valid, __ATOMIC_RELEASE);
 	}
 	return 0;
 }

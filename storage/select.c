@@ -3,7 +3,9 @@
  *
  * The index answers which series match (postings.c); whether a series has
  * data in the time range comes from its bounds in memory for raw data, or
- * from its rollup blocks for a tier.  Labels come from the series in
+ * from its rollup blocks for a tier; across tiers (STORE_TIER_ALL, read
+ * with store_titer: tiers.c) a series without raw data in range is looked
+ * for in the tiers' blocks before its oldest raw sample.  Labels come from the series in
  * memory (a series' key never changes), copied out so the set outlives
  * the index lock; a series removed since the postings were read is left
  * out.
@@ -60,20 +62,53 @@ matchers_new(const struct store_matcher *sm, size_t n, char *err,
 	return ms;
 }
 
-/* Whether the series has raw data in [t0, t1], from its bounds. */
+/*
+ * Whether the series has raw data in [t0, t1], from its bounds; *mint
+ * (when not NULL) is its oldest raw sample, INT64_MAX when none.
+ */
 static int
-raw_in_range(struct store *st, uint64_t id, int64_t t0, int64_t t1)
+raw_in_range(struct store *st, uint64_t id, int64_t t0, int64_t t1,
+    int64_t *mint)
 {
 	struct series	*s;
 	int		 in = 0;
 
+	if (mint != NULL)
+		*mint = INT64_MAX;
 	if ((s = series_find_id(&st->idx, id)) == NULL)
 		return 0;
 	pthread_mutex_lock(store_stripe(st, id));
 	if (s->mint != INT64_MAX)
 		in = s->mint <= t1 && s->last_t >= t0;
+	if (mint != NULL)
+		*mint = s->mint;
 	pthread_mutex_unlock(store_stripe(st, id));
 	return in;
+}
+
+/*
+ * Whether a series without raw data in [t0, t1] whose oldest raw sample
+ * is at MINT has a block of a tier that may hold buckets store_titer
+ * would give there: points (start + width - 1) in [t0, t1] of buckets
+ * that end at or before MINT and start before the raw cutoff CUT.
+ */
+static int
+tiers_in_range(struct store *st, struct kv_txn *txn, uint64_t id,
+    int64_t t0, int64_t t1, int64_t mint, int64_t cut)
+{
+	int64_t	hi = mint != INT64_MAX && mint - 1 < t1 ? mint - 1 : t1, w;
+	int	tier, rc;
+
+	for (tier = STORE_TIER_5M; tier < STORE_TIER_COUNT; tier++) {
+		w = rollup_bucket(tier) - 1;
+		if (!rollup_tier_on(st, tier) || t0 > hi || cut == INT64_MIN ||
+		    t0 > cut - 1 + w)
+			continue;
+		if ((rc = rollup_has_data(txn, tier, id,
+		    t0 < INT64_MIN + w ? INT64_MIN : t0 - w, hi - w)) != 0)
+			return rc;
+	}
+	return 0;
 }
 
 static int
@@ -89,19 +124,41 @@ select_ids(struct store *st, struct kv_txn *txn, struct matcher **ms,
     size_t n, int64_t t0, int64_t t1, enum store_tier tier,
     struct store_ids *ids)
 {
-	size_t	i, j;
-	int	rc;
+	int64_t	*mints, cut;
+	size_t	 i, j;
+	int	 rc;
 
 	if ((rc = postings_select(txn, ms, n, ids)) < 0)
 		return rc;
 	if (tier == STORE_TIER_RAW) {
 		pthread_rwlock_rdlock(&st->ilock);
 		for (i = j = 0; i < ids->n; i++)
-			if (raw_in_range(st, ids->v[i], t0, t1))
+			if (raw_in_range(st, ids->v[i], t0, t1, NULL))
 				ids->v[j++] = ids->v[i];
 		pthread_rwlock_unlock(&st->ilock);
 		ids->n = j;
 		return 0;
+	}
+	if (tier == STORE_TIER_ALL) {
+		/* The mints first, under the lock, then the cutoff (as
+		   store_titer_new); the tiers' blocks (only for series
+		   without raw data in range) after it. */
+		mints = xreallocarray(NULL, ids->n ? ids->n : 1,
+		    sizeof(*mints));
+		pthread_rwlock_rdlock(&st->ilock);
+		for (i = 0; i < ids->n; i++)
+			if (raw_in_range(st, ids->v[i], t0, t1, &mints[i]))
+				mints[i] = INT64_MIN;
+		pthread_rwlock_unlock(&st->ilock);
+		cut = store_raw_cutoff(st);
+		for (i = j = rc = 0; i < ids->n && rc >= 0; i++)
+			if (mints[i] == INT64_MIN ||
+			    (rc = tiers_in_range(st, txn, ids->v[i], t0, t1,
+			    mints[i], cut)) == 1)
+				ids->v[j++] = ids->v[i];
+		free(mints);
+		ids->n = j;
+		return rc < 0 ? rc : 0;
 	}
 	for (i = j = 0; i < ids->n; i++) {
 		if ((rc = rollup_has_data(txn, tier, ids->v[i], t0, t1)) < 0)
@@ -128,7 +185,8 @@ store_select(struct store *st, const struct store_matcher *sm, size_t n,
 	int			  rc;
 
 	*out = NULL;
-	if (tier < STORE_TIER_RAW || tier >= STORE_TIER_COUNT) {
+	if ((tier < STORE_TIER_RAW || tier >= STORE_TIER_COUNT) &&
+	    tier != STORE_TIER_ALL) {
 		snprintf(err, errlen, "unknown tier %d", (int)tier);
 		return -1;
 	}

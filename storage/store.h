@@ -73,7 +73,10 @@ enum store_tier {
 	STORE_TIER_RAW = 0,
 	STORE_TIER_5M,		/* 5 minute buckets */
 	STORE_TIER_1H,		/* 1 hour buckets, built from the 5m tier */
-	STORE_TIER_COUNT
+	STORE_TIER_COUNT,
+	/* store_select only: raw data, and the tiers where it is gone
+	   (store_titer_new) */
+	STORE_TIER_ALL = 8
 };
 
 struct store_opts {
@@ -241,6 +244,39 @@ int		 store_iter_read(struct store_iter *, int64_t *t, double *v,
 		    size_t max);
 const char	*store_iter_error(const struct store_iter *);
 void		 store_iter_free(struct store_iter *);
+
+/*
+ * Reading across tiers (storage/tiers.c), what the query engine reads.
+ * Raw samples go back to the series' oldest one; before it, where
+ * retention deleted them, the 5m tier stands in, and before the 5m tier's
+ * oldest block the 1h tier.  A bucket is used only when it ends at or
+ * before the oldest raw sample (a 1h bucket also at or before the oldest
+ * 5m block): raw data always wins, and the tiers switch at bucket
+ * boundaries.  A bucket is one point, timestamped at its last millisecond
+ * (start + width - 1), with its last value and its aggregate: the tiers
+ * do not keep the time of a bucket's last sample, and that is the latest
+ * it can have been, so the point never comes before the samples it
+ * stands for, never at the time of the raw sample after it, and a window
+ * aligned to the bucket width holds exactly the buckets inside it.
+ *
+ * store_select with STORE_TIER_ALL gives the series with raw samples or
+ * such buckets in [t0, t1] (possibly a few whose blocks overlap the range
+ * but hold no bucket in it).  store_titer_read gives the points of one
+ * series in [t0, t1]: first the bucket points, all store_titer_ntier of
+ * them, oldest first (with their aggregates in A when it is not NULL),
+ * then the raw samples as store_iter_read gives them (A untouched); a
+ * call never mixes the two.  Counts and errors as store_iter_read; never
+ * NULL.
+ */
+struct store_titer;
+
+struct store_titer *store_titer_new(struct store *, uint64_t id, int64_t t0,
+		    int64_t t1);
+size_t		 store_titer_ntier(const struct store_titer *);
+int		 store_titer_read(struct store_titer *, int64_t *t, double *v,
+		    struct store_agg *a, size_t max);
+const char	*store_titer_error(const struct store_titer *);
+void		 store_titer_free(struct store_titer *);
 
 struct store_strings {
 	char	**v;		/* sorted, unique */

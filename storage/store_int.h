@@ -126,7 +126,10 @@ struct store {
 
 	struct series_index	 idx;
 	uint64_t		 next_id;
-	int64_t			 min_valid_t;	/* too_old below this */
+	int64_t			 min_valid_t;	/* too_old below this; raw
+						   samples deleted are all
+						   older (atomic: readers
+						   see it, store_raw_cutoff) */
 	struct series		**dirty;
 	size_t			 ndirty, dirtycap;
 	struct rollup_state	 rollup[STORE_TIER_COUNT];
@@ -148,6 +151,14 @@ static inline pthread_mutex_t *
 store_stripe(struct store *s, uint64_t id)
 {
 	return &s->stripe[id % STORE_STRIPES];
+}
+
+/* The raw cutoff of the last retention run, INT64_MIN before any: every
+ * raw sample deleted is older.  Any thread. */
+static inline int64_t
+store_raw_cutoff(struct store *s)
+{
+	return __atomic_load_n(&s->min_valid_t, __ATOMIC_ACQUIRE);
 }
 
 /* store.c */

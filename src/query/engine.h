@@ -8,7 +8,9 @@
  * reads the store as a reader).  A query reads each selected series' samples
  * once, into one array, and evaluates every step over it; a selector's
  * series are read by up to `threads` threads when there are enough samples
- * (parallel_samples), each taking the next series as it goes.
+ * (parallel_samples), each taking the next series as it goes.  Before a
+ * series' oldest raw sample its rollup buckets stand in, one point each
+ * (monitord(8), "Queries over rolled-up data").
  *
  * Results.  engine_query() returns a result the caller frees.  Its series
  * are in the order Prometheus answers with: an instant query keeps the

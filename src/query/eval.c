@@ -12,6 +12,10 @@
  * kept as a value (a matrix result, holt_winters, absent_over_time) gets
  * arrays of its own.  The other nodes (functions.c, aggr.c, binop.c)
  * combine whole series.
+ * Where a series' raw samples are gone (raw retention), the store puts
+ * its rollup buckets in front of them (store_titer, storage/store.h): one
+ * point each, its last value, with the bucket's aggregate beside it for
+ * the range functions that can use it (functions_eval.c, tier_series).
  * This gives the same answers as Prometheus's step-by-step evaluation:
  * where Prometheus checks something per step (duplicate label sets, vector
  * matching), the check looks at each step's slots.
@@ -340,12 +344,13 @@ struct stream_part {
 	size_t			 to;		/* the end of the selection */
 	int			*stop;		/* shared: a part failed */
 	size_t			 done;
-	int			 (*fn)(void *, size_t, const int64_t *,
-				    const double *, size_t);
+	ev_stream_fn		 fn;
 	void			*arg;
 	int64_t			*t;		/* the buffer */
 	double			*v;
 	size_t			 cap;
+	struct store_agg	*agg;		/* of the series' tier points */
+	size_t			 acap;
 	size_t			 last;		/* samples of the last series */
 	int			 failed;	/* 1 budget, 2 time,
 						   3 read error */
@@ -406,7 +411,8 @@ stream_part_run(void *arg)
 	int			 rc = 0;
 
 	while (!__atomic_load_n(p->stop, __ATOMIC_RELAXED)) {
-		struct store_iter *it;
+		struct store_titer	*it;
+		size_t			 ntier;
 
 		if ((i = __atomic_fetch_add(p->next, 1, __ATOMIC_RELAXED)) >=
 		    p->to)
@@ -416,8 +422,13 @@ stream_part_run(void *arg)
 			__atomic_store_n(p->stop, 1, __ATOMIC_RELAXED);
 			break;
 		}
-		it = store_iter_new(p->ev->st, store_set_id(sel->set,
-		    sel->s[i].idx), sel->t0, sel->t1, STORE_TIER_RAW);
+		it = store_titer_new(p->ev->st, store_set_id(sel->set,
+		    sel->s[i].idx), sel->t0, sel->t1);
+		if ((ntier = store_titer_ntier(it)) > p->acap) {
+			p->acap = ntier;
+			p->agg = xreallocarray(p->agg, p->acap,
+			    sizeof(*p->agg));
+		}
 		n = charged = 0;
 		for (;;) {
 			if (p->cap - n < STREAM_MIN) {
@@ -428,8 +439,10 @@ stream_part_run(void *arg)
 				p->v = xreallocarray(p->v, p->cap,
 				    sizeof(*p->v));
 			}
-			rc = store_iter_read(it, p->t + n, p->v + n,
-			    p->cap - n);
+			/* Tier points hold no staleness marker: stream_keep
+			   leaves them where they are, by their aggregates. */
+			rc = store_titer_read(it, p->t + n, p->v + n,
+			    n < ntier ? p->agg + n : NULL, p->cap - n);
 			if (rc <= 0)
 				break;
 			charged += (size_t)rc;
@@ -443,13 +456,14 @@ stream_part_run(void *arg)
 		}
 		if (rc == -1) {
 			snprintf(p->err, sizeof(p->err), "%s",
-			    store_iter_error(it));
+			    store_titer_error(it));
 			p->failed = 3;
 		}
-		store_iter_free(it);
+		store_titer_free(it);
 		p->last = n;
 		if (!p->failed && n > 0 &&
-		    p->fn(p->arg, i, p->t, p->v, n) == -1)
+		    p->fn(p->arg, i, p->t, p->v, n, p->agg,
+		    ntier < n ? ntier : n) == -1)
 			p->failed = 1;
 		/* Held only while the consumer looked. */
 		ev_release(p->ev, charged);
@@ -514,7 +528,7 @@ ev_select(struct ev *ev, const struct q_vector_selector *vs, int64_t t0,
 		free(sm);
 		return 0;
 	}
-	if (store_select(ev->st, sm, nm, t0, t1, STORE_TIER_RAW, &sel->set,
+	if (store_select(ev->st, sm, nm, t0, t1, STORE_TIER_ALL, &sel->set,
 	    err, sizeof(err)) == -1) {
 		free(sm);
 		ev_fail(ev, ENGINE_EXECUTION, "%s", err);
@@ -549,9 +563,8 @@ ev_sel_free(struct ev_sel *sel)
 
 static void
 stream_part_init(struct stream_part *p, struct ev *ev,
-    const struct ev_sel *sel, int keep_stale,
-    int (*fn)(void *, size_t, const int64_t *, const double *, size_t),
-    void *arg, size_t *next, size_t to, int *stop)
+    const struct ev_sel *sel, int keep_stale, ev_stream_fn fn, void *arg,
+    size_t *next, size_t to, int *stop)
 {
 	memset(p, 0, sizeof(*p));
 	p->ev = ev;
@@ -566,8 +579,7 @@ stream_part_init(struct stream_part *p, struct ev *ev,
 
 int
 ev_stream(struct ev *ev, const struct ev_sel *sel, int keep_stale,
-    int (*fn)(void *, size_t, const int64_t *, const double *, size_t),
-    void *args, size_t size)
+    ev_stream_fn fn, void *args, size_t size)
 {
 	struct stream_part	 parts[EV_MAX_THREADS];
 	size_t			 n = sel->n, next = 0;
@@ -598,6 +610,7 @@ ev_stream(struct ev *ev, const struct ev_sel *sel, int keep_stale,
 	for (k = 0; k < nt; k++) {
 		free(parts[k].t);
 		free(parts[k].v);
+		free(parts[k].agg);
 		if (parts[k].failed == 1)
 			ev_fail(ev, ENGINE_EXECUTION, "query processing would "
 			    "load too many samples into memory in query "
@@ -667,11 +680,13 @@ struct copy_arg {
 
 static int
 copy_series(void *arg, size_t i, const int64_t *t, const double *v,
-    size_t n)
+    size_t n, const struct store_agg *agg, size_t nagg)
 {
 	struct copy_arg	*a = arg;
 	struct qmseries	*s = &a->slots[i];
 
+	(void)agg;
+	(void)nagg;
 	if (load_charge(a->ev, n) == -1) {
 		ev_release(a->ev, n);
 		return -1;
@@ -736,7 +751,7 @@ struct vsel_arg {
 
 static int
 vsel_series(void *arg, size_t i, const int64_t *t, const double *v,
-    size_t n)
+    size_t n, const struct store_agg *agg, size_t nagg)
 {
 	struct vsel_arg		*a = arg;
 	const struct qrange	*r = a->r;
@@ -744,6 +759,8 @@ vsel_series(void *arg, size_t i, const int64_t *t, const double *v,
 	size_t			 j = 0, k;
 	int			 any = 0;
 
+	(void)agg;
+	(void)nagg;
 	for (k = 0; k < r->n; k++) {
 		int64_t		ref;
 		uint64_t	bits;

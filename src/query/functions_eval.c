@@ -23,6 +23,7 @@
 
 #include "query/engine.h"
 #include "query/value.h"
+#include "storage/store.h"
 #include "xmalloc.h"
 
 #define DUP_MSG "vector cannot contain metrics with the same labelset"
@@ -132,6 +133,9 @@ struct mctx {
 	size_t		 scratch_cap;
 	struct rwins	 w;		/* rate_series' windows */
 	struct ev	*ev;
+	/* The series' first nagg points are rollup buckets (ev_stream). */
+	const struct store_agg *agg;
+	size_t		 nagg;
 };
 
 /* One window; 1 with *out set, 0 for no point. */
@@ -609,6 +613,69 @@ count_series(struct mctx *c, const struct qmat *mat,
 }
 
 /*
+ * min, max, sum, count and avg_over_time over a series whose first
+ * c->nagg points are rollup buckets: a bucket counts by its aggregate
+ * (its min, its max, its sum, its count) where a raw sample counts by its
+ * value, so avg is the sum of the sums over the sum of the counts.  A
+ * window without a bucket is computed as on raw data only.  NaN as in
+ * mfn_apply: skipped by min and max unless there is nothing else.
+ */
+static int
+tier_series(struct mctx *c, const struct qmat *mat,
+    const struct qmseries *ms, const struct qrange *r, double *out)
+{
+	const struct store_agg	*g = c->agg;
+	size_t			 lo = 0, hi = 0, k, i;
+	int			 any = 0;
+
+	for (k = 0; k < r->n; k++) {
+		int64_t	ts = qr_ts(r, k), ref;
+		double	x, y, sum, csum, cnt;
+
+		ref = (mat->has_at ? mat->at : ts) - mat->offset;
+		while (hi < ms->n && ms->t[hi] <= ref)
+			hi++;
+		while (lo < hi && ms->t[lo] < ref - c->range)
+			lo++;
+		if (hi == lo)
+			continue;
+		any = 1;
+		if (lo >= c->nagg) {
+			mfn_apply(c, k, ts, ref, ms->t + lo, ms->v + lo,
+			    hi - lo, &out[k]);
+			continue;
+		}
+		x = NAN;
+		sum = csum = cnt = 0;
+		for (i = lo; i < hi; i++) {
+			switch (c->fn) {
+			case MF_MIN:
+			case MF_MAX:
+				y = i < c->nagg ? (c->fn == MF_MIN ?
+				    g[i].min : g[i].max) : ms->v[i];
+				if (isnan(x) || (c->fn == MF_MIN ? y < x :
+				    y > x))
+					x = y;
+				break;
+			default:
+				kahan_inc(i < c->nagg ? g[i].sum : ms->v[i],
+				    &sum, &csum);
+				cnt += i < c->nagg ? g[i].count : 1;
+				break;
+			}
+		}
+		if (c->fn == MF_SUM || c->fn == MF_AVG)
+			x = isinf(sum) ? sum : sum + csum;
+		if (c->fn == MF_AVG)
+			x /= cnt;
+		else if (c->fn == MF_COUNT)
+			x = cnt;
+		out[k] = x;
+	}
+	return any;
+}
+
+/*
  * One series' windows into OUT (r->n slots, left absent where no point):
  * 1 when some step got a value, 0 when none, -1 on an error (only
  * holt_winters fails, on c->ev).
@@ -620,6 +687,9 @@ range_series(struct mctx *c, const struct qmat *mat,
 	size_t	lo = 0, hi = 0, k;
 	int	any = 0, rc;
 
+	if (c->nagg > 0 && (c->fn == MF_MIN || c->fn == MF_MAX ||
+	    c->fn == MF_SUM || c->fn == MF_COUNT || c->fn == MF_AVG))
+		return tier_series(c, mat, ms, r, out);
 	if ((c->fn == MF_MAX || c->fn == MF_MIN) && !mat->has_at)
 		return slide_extreme(c->ev, ms, mat, r, c->fn == MF_MAX,
 		    out) > 0;
@@ -769,11 +839,13 @@ struct fused_arg {
 
 static int
 fused_series(void *arg, size_t i, const int64_t *t, const double *v,
-    size_t n)
+    size_t n, const struct store_agg *agg, size_t nagg)
 {
 	struct fused_arg	*a = arg;
 	struct qmseries		 ms;
 
+	a->c.agg = agg;
+	a->c.nagg = nagg;
 	ms.ls = NULL;
 	ms.t = (int64_t *)(uintptr_t)t;
 	ms.v = (double *)(uintptr_t)v;
