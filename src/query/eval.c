@@ -31,6 +31,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "query/engine.h"
 #include "query/parser.h"
@@ -371,27 +374,24 @@ load_charge(struct ev *ev, uint64_t n)
  * the rest down to FROM; other NaNs become the one NaN Go prints.
  * Returns the new end.
  */
-/* Two lanes: what SSE2, every x86-64's, compares at once. */
-typedef double	sk_vd __attribute__((vector_size(16)));
-typedef int64_t	sk_vi __attribute__((vector_size(16)));
-
-/* Whether V[from, to) holds a NaN: four values a round, branch-free. */
+/* Whether V[from, to) holds a NaN: branch-free, four values a round. */
 static int
 stream_has_nan(const double *v, size_t from, size_t to)
 {
-	sk_vd	x, y;
-	sk_vi	m = { 0, 0 };
-	size_t	j;
+	size_t	j = from;
 	int	nan = 0;
+#ifdef __SSE2__
+	__m128d	m = _mm_setzero_pd();
 
-	for (j = from; j + 4 <= to; j += 4) {
-		memcpy(&x, v + j, sizeof(x));
-		memcpy(&y, v + j + 2, sizeof(y));
-		m |= (x != x) | (y != y);
-	}
+	for (; j + 4 <= to; j += 4)
+		m = _mm_or_pd(m, _mm_or_pd(_mm_cmpunord_pd(_mm_loadu_pd(v + j),
+		    _mm_loadu_pd(v + j)), _mm_cmpunord_pd(_mm_loadu_pd(v + j +
+		    2), _mm_loadu_pd(v + j + 2))));
+	nan = _mm_movemask_pd(m) != 0;
+#endif
 	for (; j < to; j++)
 		nan |= v[j] != v[j];
-	return nan | ((m[0] | m[1]) != 0);
+	return nan;
 }
 
 static size_t
