@@ -57,6 +57,8 @@ struct chunkref {
 	uint8_t		*tp;		/* shared: the timestamp column */
 	size_t		 tlen;
 	int		 tfirst;	/* shared: first chunk to use it */
+	size_t		 tfrom;		/* shared: that chunk */
+	int64_t		*tt;		/* shared, tfirst: the column decoded */
 };
 
 /* "-e shared": values chunks and timestamp columns kept once. */
@@ -481,6 +483,70 @@ decode_batch(const struct chunkref *c, size_t nc)
 	return sum;
 }
 
+/*
+ * Shared chunks as a store's reader with a column cache reads them: each
+ * column decoded once (by the first chunk that uses it, inside the timed
+ * pass), the chunks' values alone.
+ */
+static uint64_t
+decode_cols(const struct chunkref *c, size_t nc)
+{
+	struct chunk_iter	it;
+	int64_t			t[CHUNK_MAX_SAMPLES];
+	double			v[CHUNK_MAX_SAMPLES];
+	uint64_t		sum = 0, vb;
+	size_t			i;
+	int			k, j;
+	char			err[96];
+
+	for (i = 0; i < nc; i++) {
+		if (c[i].tfirst && chunk_times_decode(c[i].tp, c[i].tlen,
+		    c[i].tt, err, sizeof(err)) < 0)
+			abort();
+		if (chunk_iter_init_decoded(&it, c[i].p, c[i].len, c[i].tp,
+		    c[i].tlen, c[c[i].tfrom].tt) != 0)
+			abort();
+		while ((k = chunk_iter_batch(&it, t, v, CHUNK_MAX_SAMPLES)) > 0) {
+			for (j = 0; j < k; j++) {
+				memcpy(&vb, &v[j], 8);
+				sum += (uint64_t)t[j] ^ vb;
+			}
+		}
+		if (k < 0)
+			abort();
+	}
+	return sum;
+}
+
+/* For decode_cols: each chunk's first user of its column (untimed). */
+static void
+cols_link(struct chunkref *c, size_t nc)
+{
+	size_t	*firsts = xcalloc(nc ? nc : 1, sizeof(*firsts));
+	size_t	 i, j, nf = 0;
+
+	for (i = 0; i < nc; i++) {
+		if (c[i].tfirst) {
+			c[i].tfrom = i;
+			c[i].tt = xreallocarray(c[i].tt, CHUNK_MAX_SAMPLES,
+			    sizeof(*c[i].tt));
+			firsts[nf++] = i;
+			continue;
+		}
+		for (j = nf; j-- > 0;) {
+			const struct chunkref *f = &c[firsts[j]];
+
+			if (f->tlen == c[i].tlen && memcmp(f->tp, c[i].tp,
+			    f->tlen) == 0)
+				break;
+		}
+		if (j == (size_t)-1)
+			abort();
+		c[i].tfrom = firsts[j];
+	}
+	free(firsts);
+}
+
 static const char *
 enc_name(int enc)
 {
@@ -606,13 +672,14 @@ bench_file(const struct dataset *d, const char *path, const size_t *sizes,
 	struct chunkref		*c;
 	size_t			 i, k, nc, bytes, hbytes, maxc;
 	int			 r, e;
-	double			 t0, tenc, tdec, tbat;
+	double			 t0, tenc, tdec, tbat, tcol;
+	char			 colbuf[32];
 	volatile uint64_t	 sink;
 
 	printf("# %s: %zu series, %zu samples\n", path, d->ns, d->nsamples);
-	printf("%-9s %5s %8s %10s %8s %8s %9s %9s %9s\n", "encoding", "N",
-	    "chunks", "bytes", "B/sample", "hdr B/s", "enc M/s", "next M/s",
-	    "batch M/s");
+	printf("%-9s %5s %8s %10s %8s %8s %9s %9s %9s %9s\n", "encoding",
+	    "N", "chunks", "bytes", "B/sample", "hdr B/s", "enc M/s",
+	    "next M/s", "batch M/s", "cols M/s");
 	maxc = 0;
 	for (i = 0; i < d->ns; i++)
 		maxc += d->s[i].n;	/* an upper bound on chunks */
@@ -633,7 +700,9 @@ bench_file(const struct dataset *d, const char *path, const size_t *sizes,
 			}
 			if (bykind)
 				kind_report(d, sizes[k], c, bytes);
-			tenc = tdec = tbat = 1e30;
+			if (encs[e] == ENC_SHARED)
+				cols_link(c, nc);
+			tenc = tdec = tbat = tcol = 1e30;
 			for (r = 0; r < reps; r++) {
 				t0 = now();
 				encode_all(d, sizes[k], encs[e], NULL);
@@ -648,7 +717,18 @@ bench_file(const struct dataset *d, const char *path, const size_t *sizes,
 					abort();
 				if (now() - t0 < tbat)
 					tbat = now() - t0;
+				if (encs[e] != ENC_SHARED)
+					continue;
+				t0 = now();
+				if (decode_cols(c, nc) != sink)
+					abort();
+				if (now() - t0 < tcol)
+					tcol = now() - t0;
 			}
+			snprintf(colbuf, sizeof(colbuf), "%9.1f",
+			    (double)d->nsamples / tcol / 1e6);
+			if (encs[e] != ENC_SHARED)
+				snprintf(colbuf, sizeof(colbuf), "%9s", "-");
 			(void)sink;
 			if (zlevel > 0)
 				printf("%-9s %5zu zstd -%d over payloads: %.3f "
@@ -656,19 +736,20 @@ bench_file(const struct dataset *d, const char *path, const size_t *sizes,
 				    zlevel, (double)zstd_bytes(c, nc) /
 				    (double)d->nsamples);
 			printf("%-9s %5zu %8zu %10zu %8.3f %8.3f %9.1f %9.1f "
-			    "%9.1f\n",
+			    "%9.1f %s\n",
 			    enc_name(encs[e]), sizes[k], nc, bytes,
 			    (double)bytes / (double)d->nsamples,
 			    (double)hbytes / (double)d->nsamples,
 			    (double)d->nsamples / tenc / 1e6,
 			    (double)d->nsamples / tdec / 1e6,
-			    (double)d->nsamples / tbat / 1e6);
+			    (double)d->nsamples / tbat / 1e6, colbuf);
 			fflush(stdout);
 		}
 	}
 	for (i = 0; i < maxc; i++) {
 		free(c[i].p);
 		free(c[i].tp);
+		free(c[i].tt);
 	}
 	free(c);
 }

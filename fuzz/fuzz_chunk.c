@@ -8,7 +8,9 @@
  * runs).  Whatever the bytes, decoding must end with 0 or -1 (and a
  * message), never crash, read out of bounds or return more samples than
  * the header announces.  Every chunk that decodes is then re-encoded and
- * must decode to the same samples.
+ * must decode to the same samples.  A column that chunk_times_decode
+ * takes (checked mode) must give increasing times and, given to
+ * chunk_iter_init_decoded, the very results of the plain shared path.
  */
 #include "config.h"
 
@@ -19,6 +21,46 @@
 #include "storage/chunk.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+/* The column decoded apart reads the chunk as the plain path does. */
+static void
+decoded(const uint8_t *p, size_t len, const uint8_t *tp, size_t tlen)
+{
+	struct chunk_iter	 it, it2;
+	int64_t			*tt, t, t2;
+	double			 v, v2;
+	char			 err[96] = "";
+	int			 n, i, r, r2;
+
+	tt = malloc(CHUNK_MAX_SAMPLES * sizeof(*tt));
+	if (tt == NULL)
+		abort();
+	n = chunk_times_decode(tp, tlen, tt, err, sizeof(err));
+	if (n < 0 && err[0] == '\0')
+		abort();
+	if (n > CHUNK_MAX_SAMPLES || n == 0)
+		abort();
+	for (i = 1; i < n; i++) {
+		if (tt[i] <= tt[i - 1])
+			abort();
+	}
+	if (n > 0) {
+		r = chunk_iter_init_shared(&it, p, len, tp, tlen);
+		r2 = chunk_iter_init_decoded(&it2, p, len, tp, tlen, tt);
+		if (r != r2 || (r != 0 && strcmp(it.errmsg, it2.errmsg) != 0))
+			abort();
+		while (r == 0) {
+			r = chunk_iter_next(&it, &t, &v);
+			r2 = chunk_iter_next(&it2, &t2, &v2);
+			if (r != r2 || (r == 1 && (t != t2 ||
+			    memcmp(&v, &v2, sizeof(v)) != 0)) ||
+			    (r == -1 && strcmp(it.errmsg, it2.errmsg) != 0))
+				abort();
+			r = r == 1 ? 0 : 1;
+		}
+	}
+	free(tt);
+}
 
 static int
 init(struct chunk_iter *it, const uint8_t *p, size_t len, const uint8_t *tp,
@@ -133,6 +175,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (chunk_iter_next(&it2, &t2, &v2) != 0)
 			abort();
 	}
+	if (tcopy != NULL && checked)
+		decoded(copy, size, tcopy, tlen);
 	free(tcopy);
 	chunk_app_free(a);
 	free(copy);

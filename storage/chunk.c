@@ -198,7 +198,7 @@ chunk_sum(const uint8_t *p, size_t len)
 }
 
 static int	iter_init(struct chunk_iter *, const uint8_t *, size_t,
-		    const uint8_t *, size_t, int);
+		    const uint8_t *, size_t, const int64_t *, int);
 
 static uint64_t
 zigzag(int64_t v)
@@ -588,7 +588,7 @@ app_samples(struct chunk_app *a)
 		x->sv = xreallocarray(x->sv, x->scap, sizeof(*x->sv));
 	}
 	app_emit(a, CHUNK_ENC_GORILLA, &a->bw);
-	if (iter_init(&it, x->out, x->outlen, NULL, 0, 0) != 0)
+	if (iter_init(&it, x->out, x->outlen, NULL, 0, NULL, 0) != 0)
 		abort();
 	while (chunk_iter_next(&it, &x->st[i], &x->sv[i]) == 1)
 		i++;
@@ -750,7 +750,7 @@ chunk_iter_fail(struct chunk_iter *it, const char *fmt, ...)
 
 static int
 iter_init(struct chunk_iter *it, const uint8_t *p, size_t len,
-    const uint8_t *times, size_t tlen, int check)
+    const uint8_t *times, size_t tlen, const int64_t *tt, int check)
 {
 	struct chunk_hdr	h, th;
 	uint32_t		ref;
@@ -789,9 +789,11 @@ iter_init(struct chunk_iter *it, const uint8_t *p, size_t len,
 	    th.count != h.count || th.first != h.first || th.last != h.last)
 		return chunk_iter_fail(it, "timestamp column does not match "
 		    "the chunk");
-	if (check && chunk_sum(times, tlen) != th.crc)
+	/* A decoded column was checked when it was decoded. */
+	if (check && tt == NULL && chunk_sum(times, tlen) != th.crc)
 		return chunk_iter_fail(it, "timestamp column checksum "
 		    "mismatch");
+	it->tt = tt;
 	bitr_init(&it->br, p + h.hlen + 4, h.plen - 4);
 	return packed_iter_init(it, times + th.hlen, th.plen);
 }
@@ -799,27 +801,63 @@ iter_init(struct chunk_iter *it, const uint8_t *p, size_t len,
 int
 chunk_iter_init(struct chunk_iter *it, const uint8_t *p, size_t len)
 {
-	return iter_init(it, p, len, NULL, 0, 1);
+	return iter_init(it, p, len, NULL, 0, NULL, 1);
 }
 
 int
 chunk_iter_init_unchecked(struct chunk_iter *it, const uint8_t *p, size_t len)
 {
-	return iter_init(it, p, len, NULL, 0, 0);
+	return iter_init(it, p, len, NULL, 0, NULL, 0);
 }
 
 int
 chunk_iter_init_shared(struct chunk_iter *it, const uint8_t *p, size_t len,
     const uint8_t *times, size_t tlen)
 {
-	return iter_init(it, p, len, times, tlen, 1);
+	return iter_init(it, p, len, times, tlen, NULL, 1);
 }
 
 int
 chunk_iter_init_shared_unchecked(struct chunk_iter *it, const uint8_t *p,
     size_t len, const uint8_t *times, size_t tlen)
 {
-	return iter_init(it, p, len, times, tlen, 0);
+	return iter_init(it, p, len, times, tlen, NULL, 0);
+}
+
+int
+chunk_iter_init_decoded(struct chunk_iter *it, const uint8_t *p, size_t len,
+    const uint8_t *times, size_t tlen, const int64_t *tt)
+{
+	return iter_init(it, p, len, times, tlen, tt, 1);
+}
+
+int
+chunk_times_decode(const uint8_t *times, size_t tlen, int64_t *t, char *err,
+    size_t errlen)
+{
+	struct chunk_iter	it;
+	struct chunk_hdr	h;
+
+	memset(&it, 0, sizeof(it));
+	if (hdr_parse(times, tlen, &h, err, errlen) == -1)
+		return -1;
+	if (h.enc != CHUNK_ENC_TIMES) {
+		snprintf(err, errlen, "not a timestamp column");
+		return -1;
+	}
+	if (chunk_sum(times, tlen) != h.crc) {
+		snprintf(err, errlen, "timestamp column checksum mismatch");
+		return -1;
+	}
+	it.enc = CHUNK_ENC_TIMES;
+	it.n = h.count;
+	it.t = it.first = h.first;
+	it.last = h.last;
+	if (packed_times(&it, times + h.hlen, h.plen, t) == -1) {
+		snprintf(err, errlen, "%s", it.errmsg);
+		return -1;
+	}
+	return (int)h.count;
 }
 
 int

@@ -107,6 +107,7 @@ struct chunk_iter {
 	double		 vscale;
 	struct chunk_xor ex;		/* exceptions (XOR) */
 	struct icode_dec tdec, vdec;
+	const int64_t	*tt;		/* the decoded column, when given */
 	char		 errmsg[96];
 };
 
@@ -152,6 +153,23 @@ int		 chunk_app_load(struct chunk_app *, const int64_t *t,
 int		 chunk_times_ref(const uint8_t *, size_t, uint32_t *ref);
 int		 chunk_iter_init_shared(struct chunk_iter *, const uint8_t *,
 		    size_t, const uint8_t *times, size_t tlen);
+/*
+ * A column decoded once for all the chunks that use it.
+ * chunk_times_decode checks the column TIMES (header, CRC, timestamps
+ * strictly increasing, the last one the header's, no trailing data) and
+ * writes its timestamps to T, which has room for CHUNK_MAX_SAMPLES: their
+ * count, or -1 with the reason in ERR.  chunk_iter_init_decoded reads a
+ * values chunk as chunk_iter_init_shared does, the column's bytes checked
+ * against the chunk the same way, but takes the timestamps from TT, what
+ * chunk_times_decode made of those very bytes (the caller vouches for
+ * it; the column's CRC is not computed again), and decodes only the
+ * values.  TT must outlive the iterator.
+ */
+int		 chunk_times_decode(const uint8_t *times, size_t tlen,
+		    int64_t *t, char *err, size_t errlen);
+int		 chunk_iter_init_decoded(struct chunk_iter *, const uint8_t *,
+		    size_t, const uint8_t *times, size_t tlen,
+		    const int64_t *tt);
 
 /*
  * The stripped form of a shared-values chunk, for a store that keeps its

@@ -47,6 +47,12 @@ void		packed_write(struct packed_plan *, struct bitw *, int);
  */
 int		packed_iter_init(struct chunk_iter *, const uint8_t *times,
 		    size_t tlen);
+/*
+ * A column's timestamps into T (the iterator holds its header's count,
+ * first and last, TIMES/TLEN its payload): 0, or -1 with it->errmsg set.
+ */
+int		packed_times(struct chunk_iter *, const uint8_t *times,
+		    size_t tlen, int64_t *t);
 /* As chunk_iter_next, for one sample. */
 int		packed_next(struct chunk_iter *, int64_t *, double *);
 /* The end-of-chunk checks of the packed encoding. */

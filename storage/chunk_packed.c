@@ -692,15 +692,37 @@ packed_write(struct packed_plan *p, struct bitw *w, int part)
 	}
 }
 
+/* The timestamp section's parameters, from it->tbr: 0, or -1. */
+static int
+times_params(struct chunk_iter *it)
+{
+	struct bitr	*tr = &it->tbr;
+	int		 bad = 0;
+	unsigned	 k;
+
+	it->tmode = (uint8_t)bitr_read(tr, 2);
+	if (it->tmode == TMODE_GRID)
+		it->tstep = bl_get(tr, &bad);
+	it->tbase = (uint64_t)unzz(bl_get(tr, &bad));
+	if (bad || it->tmode > TMODE_GRID ||
+	    icode_get_params(tr, &it->tdec) == -1)
+		return -1;
+	for (k = 0; k < 8; k++) {
+		if (it->tdec.width[k] == ICODE_ESC)
+			return -1;
+	}
+	return 0;
+}
+
 int
 packed_iter_init(struct chunk_iter *it, const uint8_t *times, size_t tbytes)
 {
 	struct bitr	*br = &it->br, *tr = &it->tbr;
 	int		 bad = 0;
-	unsigned	 k, shift = 0;
+	unsigned	 shift = 0;
 	uint64_t	 tlen = 0, b;
 
-	if (it->enc == CHUNK_ENC_SHARED)
+	if (it->enc == CHUNK_ENC_SHARED && it->tt == NULL)
 		bitr_init(tr, times, tbytes);
 	if (it->n >= 3 && it->enc == CHUNK_ENC_PACKED) {
 		/* the timestamp section's length, a varint at the start */
@@ -717,19 +739,8 @@ packed_iter_init(struct chunk_iter *it, const uint8_t *times, size_t tbytes)
 		bitr_init(tr, br->end - bitr_left(br) / 8, (size_t)tlen);
 		bitr_init(br, tr->end, (size_t)(br->end - tr->end));
 	}
-	if (it->n >= 3) {
-		it->tmode = (uint8_t)bitr_read(tr, 2);
-		if (it->tmode == TMODE_GRID)
-			it->tstep = bl_get(tr, &bad);
-		it->tbase = (uint64_t)unzz(bl_get(tr, &bad));
-		if (bad || it->tmode > TMODE_GRID ||
-		    icode_get_params(tr, &it->tdec) == -1)
-			goto corrupt;
-		for (k = 0; k < 8; k++) {
-			if (it->tdec.width[k] == ICODE_ESC)
-				goto corrupt;
-		}
-	}
+	if (it->n >= 3 && it->tt == NULL && times_params(it) == -1)
+		goto corrupt;
 	it->vmode = (uint8_t)bitr_read(br, 2);
 	xor_init(&it->vx, 0);
 	xor_init(&it->ex, 0);
@@ -766,7 +777,7 @@ packed_end(struct chunk_iter *it)
 {
 	size_t	left;
 
-	if (it->n < 3)
+	if (it->n < 3 || it->tt != NULL)
 		return 0;
 	left = bitr_left(&it->tbr);
 	if (left >= 8)
@@ -776,14 +787,16 @@ packed_end(struct chunk_iter *it)
 	return 0;
 }
 
-int
-packed_next(struct chunk_iter *it, int64_t *t, double *v)
+/* The next timestamp, checked: 0, or -1. */
+static int
+times_next(struct chunk_iter *it, int64_t *t)
 {
-	struct bitr	*br = &it->br;
 	uint64_t	 z, x;
 	int64_t		 nt;
 
-	if (it->i == 0)
+	if (it->tt != NULL)
+		nt = it->tt[it->i];
+	else if (it->i == 0)
 		nt = it->first;
 	else if (it->i + 1 == it->n)
 		nt = it->last;
@@ -798,8 +811,21 @@ packed_next(struct chunk_iter *it, int64_t *t, double *v)
 		else
 			nt = (int64_t)((uint64_t)it->t + x);
 	}
-	if (it->i > 0 && nt <= it->t && !br->err)
+	if (it->i > 0 && nt <= it->t && !it->br.err)
 		return chunk_iter_fail(it, "chunk timestamps not increasing");
+	*t = nt;
+	return 0;
+}
+
+int
+packed_next(struct chunk_iter *it, int64_t *t, double *v)
+{
+	struct bitr	*br = &it->br;
+	uint64_t	 z, x;
+	int64_t		 nt;
+
+	if (times_next(it, &nt) == -1)
+		return -1;
 	it->t = nt;
 	if (it->vmode == VMODE_XOR) {
 		if (xor_get(br, &it->vx) == -1)
@@ -890,7 +916,8 @@ slow_code(struct bitr *vr, const struct icode_dec *vd, uint64_t *z)
  */
 static inline __attribute__((always_inline)) size_t
 fast_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
-    const int grid, const int vm, const int xf, const int t1, const int wide)
+    const int grid, const int vm, const int xf, const int t1, const int wide,
+    const int tc)
 {
 	struct bitr	 tr = it->tbr, vr = it->br, sr;
 	const struct icode_dec *td = &it->tdec, *vd = &it->vdec;
@@ -920,7 +947,7 @@ fast_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
 	if (t1)
 		times_table(td, ttab);
 	for (k = 0; k < kmax; k++) {
-		if (tr.n < tneed) {
+		if (!tc && tr.n < tneed) {
 			bitr_refill(&tr);
 			if (tr.n < tneed)
 				break;
@@ -939,26 +966,28 @@ fast_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
 		if (vm != VMODE_XOR && !wide &&
 		    __builtin_expect(vd->width[vi] == ICODE_ESC, 0))
 			break;
-		if (t1) {
-			r = ttab[(tr.acc >> 1) >> tsh];
-			tot = ttot;
-		} else {
-			ti = (unsigned)((tr.acc >> 1) >> (63 - tpeek));
-			z = (((tr.acc << td->len[ti]) >> 1) >>
-			    (63 - td->width[ti])) + td->lo[ti];
-			tot = td->tot[ti];
-			r = (uint64_t)unzz(z);
+		if (!tc) {
+			if (t1) {
+				r = ttab[(tr.acc >> 1) >> tsh];
+				tot = ttot;
+			} else {
+				ti = (unsigned)((tr.acc >> 1) >> (63 - tpeek));
+				z = (((tr.acc << td->len[ti]) >> 1) >>
+				    (63 - td->width[ti])) + td->lo[ti];
+				tot = td->tot[ti];
+				r = (uint64_t)unzz(z);
+			}
+			tr.acc <<= tot;
+			tr.n -= tot;
+			if (grid) {
+				nt = (int64_t)(gb + r);
+				gb += step;
+			} else
+				nt = (int64_t)((uint64_t)pt + tb + r);
+			bad |= nt <= pt;
+			t[k] = nt;
+			pt = nt;
 		}
-		tr.acc <<= tot;
-		tr.n -= tot;
-		if (grid) {
-			nt = (int64_t)(gb + r);
-			gb += step;
-		} else
-			nt = (int64_t)((uint64_t)pt + tb + r);
-		bad |= nt <= pt;
-		t[k] = nt;
-		pt = nt;
 		if (vm == VMODE_XOR) {
 			sr = vr;
 			v[k] = bitsd(slow_xor(&sr, &it->vx, &badv));
@@ -999,6 +1028,11 @@ fast_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
 		else
 			v[k] = (double)(int64_t)m;
 	}
+	/* A decoded column: its timestamps were checked when it was. */
+	if (tc && k > 0) {
+		memcpy(t, it->tt + it->i, k * sizeof(*t));
+		pt = t[k - 1];
+	}
 	it->tbr = tr;
 	it->br = vr;
 	it->m = m;
@@ -1020,7 +1054,7 @@ fast_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
  */
 static inline __attribute__((always_inline)) size_t
 const_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
-    const int grid, const int t1)
+    const int grid, const int t1, const int tc, const int nov)
 {
 	struct bitr	 tr = it->tbr;
 	const struct icode_dec *td = &it->tdec;
@@ -1042,6 +1076,18 @@ const_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
 		c = (double)(int64_t)m / it->vscale;
 	if (kmax > max)
 		kmax = max;
+	if (tc) {
+		/* checked when the column was decoded */
+		for (k = 0; k < kmax; k++)
+			v[k] = c;
+		if (kmax > 0) {
+			memcpy(t, it->tt + it->i, kmax * sizeof(*t));
+			it->t = t[kmax - 1];
+		}
+		it->m = m;
+		it->i += (uint32_t)kmax;
+		return kmax;
+	}
 	if (t1)
 		times_table(td, ttab);
 	for (k = 0; k < kmax; k++) {
@@ -1069,7 +1115,8 @@ const_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
 			nt = (int64_t)((uint64_t)pt + tb + r);
 		bad |= nt <= pt;
 		t[k] = nt;
-		v[k] = c;
+		if (!nov)
+			v[k] = c;
 		pt = nt;
 	}
 	it->tbr = tr;
@@ -1082,13 +1129,17 @@ const_loop(struct chunk_iter *it, int64_t *t, double *v, size_t max,
 }
 
 #define FAST_G(m, x) do {						\
+	if (tc && wide)							\
+		return fast_loop(it, t, v, max, 0, m, x, 0, 1, 1);	\
+	if (tc)								\
+		return fast_loop(it, t, v, max, 0, m, x, 0, 0, 1);	\
 	if (wide)							\
-		return fast_loop(it, t, v, max, grid, m, x, 0, 1);	\
+		return fast_loop(it, t, v, max, grid, m, x, 0, 1, 0);	\
 	if (grid && t1)							\
-		return fast_loop(it, t, v, max, 1, m, x, 1, 0);		\
+		return fast_loop(it, t, v, max, 1, m, x, 1, 0, 0);	\
 	if (grid)							\
-		return fast_loop(it, t, v, max, 1, m, x, 0, 0);		\
-	return fast_loop(it, t, v, max, 0, m, x, 0, 0);			\
+		return fast_loop(it, t, v, max, 1, m, x, 0, 0, 0);	\
+	return fast_loop(it, t, v, max, 0, m, x, 0, 0, 0);		\
 } while (0)
 
 static size_t
@@ -1098,16 +1149,19 @@ packed_fast(struct chunk_iter *it, int64_t *t, double *v, size_t max)
 	/* timestamps of one width: only worth a loop of their own on a grid */
 	const int	t1 = it->tdec.peek == 0 && it->tdec.width[0] <= TAB_BITS;
 	const int	wide = it->vmode != VMODE_XOR && it->vdec.maxtot > 56;
+	const int	tc = it->tt != NULL;
 
-	if (it->tdec.maxtot > 56)
+	if (!tc && it->tdec.maxtot > 56)
 		return 0;
 	if (it->vmode != VMODE_XOR && it->vxf == VXF_RAW &&
 	    it->vdec.peek == 0 && it->vdec.tot[0] == 0 &&
 	    it->vdec.width[0] != ICODE_ESC) {
+		if (tc)
+			return const_loop(it, t, v, max, 0, 0, 1, 0);
 		if (grid)
-			return t1 ? const_loop(it, t, v, max, 1, 1) :
-			    const_loop(it, t, v, max, 1, 0);
-		return const_loop(it, t, v, max, 0, 0);
+			return t1 ? const_loop(it, t, v, max, 1, 1, 0, 0) :
+			    const_loop(it, t, v, max, 1, 0, 0, 0);
+		return const_loop(it, t, v, max, 0, 0, 0, 0);
 	}
 	if (it->vmode == VMODE_XOR)
 		FAST_G(VMODE_XOR, 0);
@@ -1152,4 +1206,54 @@ packed_batch(struct chunk_iter *it, int64_t *t, double *v, size_t max)
 		k++;
 	}
 	return (int)k;
+}
+
+/*
+ * A column alone: the same reads and checks as the timestamps of its
+ * chunks' samples get from packed_next and packed_fast, without values
+ * (const_loop with nov writes no value).
+ */
+static size_t
+times_fast(struct chunk_iter *it, int64_t *t, size_t max)
+{
+	const int	grid = it->tmode == TMODE_GRID;
+	const int	t1 = it->tdec.peek == 0 && it->tdec.width[0] <= TAB_BITS;
+
+	if (it->tdec.maxtot > 56)
+		return 0;
+	if (grid)
+		return t1 ? const_loop(it, t, NULL, max, 1, 1, 0, 1) :
+		    const_loop(it, t, NULL, max, 1, 0, 0, 1);
+	return const_loop(it, t, NULL, max, 0, 0, 0, 1);
+}
+
+int
+packed_times(struct chunk_iter *it, const uint8_t *times, size_t tlen,
+    int64_t *t)
+{
+	int64_t	nt;
+	size_t	got;
+
+	bitr_init(&it->tbr, times, tlen);
+	if (it->n >= 3 && times_params(it) == -1)
+		return chunk_iter_fail(it, it->tbr.err ? "chunk data truncated" :
+		    "corrupt chunk parameters");
+	/* const_loop reads these for a value it does not write */
+	it->vgcd = 1;
+	it->vscale = 1;
+	t[0] = it->first;
+	it->i = 1;
+	while (it->i < it->n) {
+		if (it->i + 1 < it->n) {
+			got = times_fast(it, t + it->i, it->n - 1 - it->i);
+			if (it->err)
+				return -1;
+			if (got > 0)
+				continue;
+		}
+		if (times_next(it, &nt) == -1)
+			return -1;
+		it->t = t[it->i++] = nt;
+	}
+	return packed_end(it);
 }

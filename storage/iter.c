@@ -14,6 +14,17 @@
  * rollup block at a time.  store_iter_read decodes a batch at a time with
  * the codec's fast path (chunk_iter_batch) and clips in place, which costs
  * a few nanoseconds a sample where the point-at-a-time path costs twenty.
+ *
+ * The series of a target share the timestamp column of their sealed
+ * chunks.  A reader given a column cache (store_cols, one per query
+ * thread) decodes a column once and then only the values of every chunk
+ * that uses it.  The cache is keyed by the column's bytes, compared whole
+ * (the CRC in its header only picks the chain): the same bytes always
+ * decode to the same timestamps, so an entry is right for any
+ * transaction that reads those bytes, and one that reads other bytes
+ * (a group rewritten, deleted and its key reused, another store) misses.
+ * Nothing needs invalidating.  The chunk a reader is decoding pins its
+ * entry, so that another reader on the same thread cannot evict it.
  */
 #include "config.h"
 
@@ -32,15 +43,45 @@ struct ichunk {
 	int64_t		 first;
 	uint32_t	 count;		/* 0 when the header does not read */
 	size_t		 len, tlen;
-	uint8_t		*data;		/* chunk, then its timestamp column */
+	size_t		 off;		/* in the iterator's arena */
+	uint8_t		*data;		/* chunk, then its timestamp column
+					   (set once the copies are done) */
+};
+
+/* A decoded column. */
+struct col {
+	uint8_t			*bytes;		/* NULL: a free slot */
+	size_t			 len;
+	int64_t			*t;
+	uint32_t		 crc;
+	unsigned		 pins;
+	int			 next;		/* in its chain, or -1 */
+};
+
+#define COLS_CHAINS	256
+#define COLS_SLOTS	1024
+
+struct store_cols {
+	struct col		*c;
+	int			 nc;		/* slots in use or freed */
+	size_t			 bytes, max;
+	int			 chain[COLS_CHAINS];
+	uint64_t		 rnd;
+	uint64_t		 hits, misses;
+	int64_t			*scratch;	/* CHUNK_MAX_SAMPLES */
 };
 
 struct store_iter {
 	uint64_t		 id;
+	struct store_cols	*cols;
+	int			 pin;		/* the active chunk's column,
+						   or -1 */
 	int			 tier;
 	int64_t			 t0, t1;
 	struct ichunk		*c;
 	size_t			 n, cap, i;
+	uint8_t			*arena;		/* the chunks' copies */
+	size_t			 alen, acap;
 	int			 active, done, started;
 	int64_t			 last;
 	struct chunk_iter	 ci;
@@ -66,10 +107,19 @@ iter_add(struct store_iter *it, int64_t first, const void *data, size_t len,
 		c->count = 0;
 	c->len = len;
 	c->tlen = times != NULL ? tlen : 0;
-	c->data = xmalloc(len + c->tlen + 1);
-	memcpy(c->data, data, len);
+	c->data = NULL;
+	/* One buffer for all the copies: a malloc a chunk cost more than
+	   the copy. */
+	if (it->acap - it->alen < len + c->tlen) {
+		while (it->acap - it->alen < len + c->tlen)
+			it->acap = it->acap ? it->acap * 2 : 4096;
+		it->arena = xreallocarray(it->arena, it->acap, 1);
+	}
+	c->off = it->alen;
+	memcpy(it->arena + it->alen, data, len);
 	if (c->tlen > 0)
-		memcpy(c->data + len, times, c->tlen);
+		memcpy(it->arena + it->alen + len, times, c->tlen);
+	it->alen += len + c->tlen;
 }
 
 static void
@@ -127,12 +177,13 @@ sort_unique(struct store_iter *it)
 		return;
 	qsort(it->c, it->n, sizeof(*it->c), ichunk_cmp);
 	for (i = j = 0; i < it->n; i++) {
-		if (j > 0 && it->c[j - 1].first == it->c[i].first)
-			free(it->c[i].data);
-		else
+		if (j == 0 || it->c[j - 1].first != it->c[i].first)
 			it->c[j++] = it->c[i];
 	}
 	it->n = j;
+	/* The arena no longer moves. */
+	for (i = 0; i < it->n; i++)
+		it->c[i].data = it->arena + it->c[i].off;
 }
 
 static int
@@ -163,15 +214,220 @@ copy_rollup(struct kv_txn *txn, struct store_iter *it)
 	return rc == KV_NOTFOUND ? 0 : rc;
 }
 
+struct store_cols *
+store_cols_new(size_t max)
+{
+	struct store_cols	*cc = xcalloc(1, sizeof(*cc));
+	int			 i;
+
+	cc->max = max > 0 ? max : STORE_COLS_DEFAULT;
+	for (i = 0; i < COLS_CHAINS; i++)
+		cc->chain[i] = -1;
+	cc->rnd = 0x9e3779b97f4a7c15ULL;
+	return cc;
+}
+
+void
+store_cols_free(struct store_cols *cc)
+{
+	int	i;
+
+	if (cc == NULL)
+		return;
+	for (i = 0; i < cc->nc; i++) {
+		free(cc->c[i].bytes);
+		free(cc->c[i].t);
+	}
+	free(cc->c);
+	free(cc->scratch);
+	free(cc);
+}
+
+void
+store_cols_stats(const struct store_cols *cc, uint64_t *hits,
+    uint64_t *misses)
+{
+	*hits = cc->hits;
+	*misses = cc->misses;
+}
+
+static uint32_t
+col_crc(const uint8_t *col)
+{
+	return (uint32_t)col[4] | (uint32_t)col[5] << 8 |
+	    (uint32_t)col[6] << 16 | (uint32_t)col[7] << 24;
+}
+
+static size_t
+col_size(const struct col *e)
+{
+	uint32_t	n;
+	int64_t		f, l;
+
+	if (chunk_peek(e->bytes, e->len, &n, &f, &l) != 0)
+		n = 0;
+	return e->len + (size_t)n * sizeof(int64_t);
+}
+
+static void
+cols_evict(struct store_cols *cc, int i)
+{
+	struct col	*e = &cc->c[i];
+	int		*p;
+
+	for (p = &cc->chain[e->crc % COLS_CHAINS]; *p != i;
+	    p = &cc->c[*p].next)
+		;
+	*p = e->next;
+	cc->bytes -= col_size(e);
+	free(e->bytes);
+	free(e->t);
+	e->bytes = NULL;
+	e->t = NULL;
+}
+
+/*
+ * Room for NEED more bytes and a slot, evicting unpinned columns from a
+ * random one on: the slot, or -1 when what is pinned leaves no room.
+ */
+static int
+cols_room(struct store_cols *cc, size_t need)
+{
+	int	i, k, start, slot = -1;
+
+	if (need > cc->max)
+		return -1;
+	for (i = 0; i < cc->nc && slot == -1; i++) {
+		if (cc->c[i].bytes == NULL)
+			slot = i;
+	}
+	if (slot == -1 && cc->nc < COLS_SLOTS)
+		slot = cc->nc;
+	if (slot != -1 && cc->bytes + need <= cc->max)
+		return slot;
+	cc->rnd ^= cc->rnd << 13;
+	cc->rnd ^= cc->rnd >> 7;
+	cc->rnd ^= cc->rnd << 17;
+	start = (int)(cc->rnd % (uint64_t)cc->nc);
+	for (k = 0; k < cc->nc; k++) {
+		i = (start + k) % cc->nc;
+		if (cc->c[i].bytes == NULL || cc->c[i].pins > 0)
+			continue;
+		cols_evict(cc, i);
+		if (slot == -1)
+			slot = i;
+		if (cc->bytes + need <= cc->max)
+			return slot;
+	}
+	return -1;
+}
+
+/*
+ * The timestamps of column COL, decoded at most once while it stays in
+ * the cache; its entry pinned in *PIN.  NULL when the column does not
+ * decode (the reader then reads it as it would without a cache, and
+ * reports what is wrong) or does not fit.
+ */
+static const int64_t *
+cols_get(struct store_cols *cc, const uint8_t *col, size_t len, int *pin)
+{
+	struct col	*e;
+	uint32_t	 crc;
+	int		 i, n;
+	char		 err[96];
+
+	if (len < 8)
+		return NULL;
+	crc = col_crc(col);
+	for (i = cc->chain[crc % COLS_CHAINS]; i != -1; i = cc->c[i].next) {
+		e = &cc->c[i];
+		if (e->len == len && memcmp(e->bytes, col, len) == 0) {
+			cc->hits++;
+			e->pins++;
+			*pin = i;
+			return e->t;
+		}
+	}
+	cc->misses++;
+	if (cc->scratch == NULL)
+		cc->scratch = xreallocarray(NULL, CHUNK_MAX_SAMPLES,
+		    sizeof(*cc->scratch));
+	if ((n = chunk_times_decode(col, len, cc->scratch, err,
+	    sizeof(err))) < 0)
+		return NULL;
+	if ((i = cols_room(cc, len + (size_t)n * sizeof(int64_t))) < 0)
+		return NULL;
+	if (i == cc->nc) {
+		cc->c = xreallocarray(cc->c, (size_t)cc->nc + 1,
+		    sizeof(*cc->c));
+		cc->nc++;
+	}
+	e = &cc->c[i];
+	e->bytes = xmalloc(len);
+	memcpy(e->bytes, col, len);
+	e->len = len;
+	e->t = xreallocarray(NULL, (size_t)n, sizeof(*e->t));
+	memcpy(e->t, cc->scratch, (size_t)n * sizeof(*e->t));
+	e->crc = crc;
+	e->pins = 1;
+	e->next = cc->chain[crc % COLS_CHAINS];
+	cc->chain[crc % COLS_CHAINS] = i;
+	cc->bytes += len + (size_t)n * sizeof(int64_t);
+	*pin = i;
+	return e->t;
+}
+
+static void	chunk_close(struct store_iter *);
+
+/* Start decoding the current chunk: 0, or -1 (it->ci.errmsg). */
+static int
+chunk_open(struct store_iter *it)
+{
+	struct ichunk	*c = &it->c[it->i];
+	const int64_t	*tt;
+
+	if (c->tlen == 0)
+		return chunk_iter_init(&it->ci, c->data, c->len);
+	if (it->cols != NULL && (tt = cols_get(it->cols, c->data + c->len,
+	    c->tlen, &it->pin)) != NULL) {
+		if (chunk_iter_init_decoded(&it->ci, c->data, c->len,
+		    c->data + c->len, c->tlen, tt) == 0)
+			return 0;
+		chunk_close(it);
+		return -1;
+	}
+	return chunk_iter_init_shared(&it->ci, c->data, c->len,
+	    c->data + c->len, c->tlen);
+}
+
+/* Done with the current chunk's column. */
+static void
+chunk_close(struct store_iter *it)
+{
+	if (it->pin >= 0) {
+		it->cols->c[it->pin].pins--;
+		it->pin = -1;
+	}
+}
+
 struct store_iter *
 store_iter_new(struct store *st, uint64_t id, int64_t t0, int64_t t1,
     enum store_tier tier)
+{
+	return store_iter_new_cols(st, id, t0, t1, tier, NULL);
+}
+
+struct store_iter *
+store_iter_new_cols(struct store *st, uint64_t id, int64_t t0, int64_t t1,
+    enum store_tier tier, struct store_cols *cols)
 {
 	struct store_iter	*it = xcalloc(1, sizeof(*it));
 	struct head_disk	 disk;
 	struct kv_txn		*txn;
 	int			 rc;
 
+	it->cols = cols;
+	it->pin = -1;
 	it->id = id;
 	it->tier = tier;
 	it->t0 = t0;
@@ -188,8 +444,10 @@ store_iter_new(struct store *st, uint64_t id, int64_t t0, int64_t t1,
 	disk.n = 0;
 	if (tier == STORE_TIER_RAW)
 		copy_head(st, it, &disk);
-	if (kv_read_begin(st->kv, &txn, it->err, sizeof(it->err)) < 0)
+	if (kv_read_begin(st->kv, &txn, it->err, sizeof(it->err)) < 0) {
+		sort_unique(it);
 		return it;
+	}
 	if (tier != STORE_TIER_RAW)
 		rc = copy_rollup(txn, it);
 	else if ((rc = head_copy_disk(txn, id, &disk, t0, t1, head_chunk,
@@ -234,11 +492,7 @@ next_raw(struct store_iter *it, int64_t *t, struct store_agg *a)
 
 	while (!it->done && it->i < it->n) {
 		if (!it->active) {
-			struct ichunk *c = &it->c[it->i];
-
-			if ((c->tlen > 0 ? chunk_iter_init_shared(&it->ci,
-			    c->data, c->len, c->data + c->len, c->tlen) :
-			    chunk_iter_init(&it->ci, c->data, c->len)) != 0)
+			if (chunk_open(it) != 0)
 				return iter_fail(it, it->ci.errmsg);
 			it->active = 1;
 		}
@@ -246,6 +500,7 @@ next_raw(struct store_iter *it, int64_t *t, struct store_agg *a)
 		if (rc < 0)
 			return iter_fail(it, it->ci.errmsg);
 		if (rc == 0) {
+			chunk_close(it);
 			it->active = 0;
 			it->i++;
 			continue;
@@ -292,18 +547,6 @@ next_rollup(struct store_iter *it, int64_t *t, struct store_agg *a)
 	return 0;
 }
 
-/* Whether T[0..n) strictly increases. */
-static int
-increasing(const int64_t *t, size_t n)
-{
-	size_t	i;
-	int	bad = 0;
-
-	for (i = 1; i < n; i++)
-		bad |= t[i] <= t[i - 1];
-	return !bad;
-}
-
 /*
  * Decode up to MAX samples, chunk after chunk, straight into the caller's
  * arrays, keeping those in range and after the last one returned by
@@ -317,11 +560,7 @@ read_raw(struct store_iter *it, int64_t *t, double *v, size_t max)
 
 	while (k < max && !it->done && it->i < it->n) {
 		if (!it->active) {
-			struct ichunk *c = &it->c[it->i];
-
-			if ((c->tlen > 0 ? chunk_iter_init_shared(&it->ci,
-			    c->data, c->len, c->data + c->len, c->tlen) :
-			    chunk_iter_init(&it->ci, c->data, c->len)) != 0)
+			if (chunk_open(it) != 0)
 				goto fail;
 			it->active = 1;
 		}
@@ -329,6 +568,7 @@ read_raw(struct store_iter *it, int64_t *t, double *v, size_t max)
 		if (rc < 0)
 			goto fail;
 		if (rc == 0) {
+			chunk_close(it);
 			it->active = 0;
 			it->i++;
 			continue;
@@ -336,12 +576,12 @@ read_raw(struct store_iter *it, int64_t *t, double *v, size_t max)
 		m = k + (size_t)rc;
 		/*
 		 * Most batches lie wholly in range and after the last point:
-		 * checked at both ends and for increasing times (a branch-free
-		 * pass), they are kept whole, without the test per point.
+		 * checked at both ends, they are kept whole, without the test
+		 * per point.  A batch is one chunk's, whose times the codec
+		 * has checked to increase (it fails the chunk otherwise).
 		 */
 		if (t[k] >= it->t0 && t[m - 1] <= it->t1 &&
-		    (!it->started || t[k] > it->last) &&
-		    increasing(t + k, (size_t)rc)) {
+		    (!it->started || t[k] > it->last)) {
 			it->started = 1;
 			it->last = t[m - 1];
 			k = m;
@@ -420,12 +660,10 @@ store_iter_error(const struct store_iter *it)
 void
 store_iter_free(struct store_iter *it)
 {
-	size_t i;
-
 	if (it == NULL)
 		return;
-	for (i = 0; i < it->n; i++)
-		free(it->c[i].data);
+	chunk_close(it);
+	free(it->arena);
 	free(it->c);
 	free(it->pts);
 	free(it);

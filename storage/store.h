@@ -278,6 +278,32 @@ int		 store_titer_read(struct store_titer *, int64_t *t, double *v,
 const char	*store_titer_error(const struct store_titer *);
 void		 store_titer_free(struct store_titer *);
 
+/*
+ * Decoded timestamp columns, for the readers of one thread.  The series
+ * of a target share their sealed chunks' timestamp column; readers made
+ * with store_iter_new_cols or store_titer_new_cols (whose raw samples
+ * use it) decode each column once into the cache and
+ * take it from there for every other chunk that uses it.  An entry is
+ * found by the column's bytes, compared whole, so it can only ever give
+ * what those bytes decode to, whichever transaction they were read in.
+ * The cache holds at most MAX_BYTES (0: STORE_COLS_DEFAULT) of columns
+ * and their timestamps; when full, a new column replaces one at random
+ * (a scan that cycles over more columns than fit still finds some).  A
+ * cache belongs to one thread at a time and must outlive the readers
+ * made with it; store_cols_free(NULL) is a no-op.  store_cols_stats
+ * counts the chunks that found their column and those that decoded it.
+ */
+#define STORE_COLS_DEFAULT	(2u << 20)
+struct store_cols;
+struct store_cols *store_cols_new(size_t max_bytes);
+void		 store_cols_free(struct store_cols *);
+void		 store_cols_stats(const struct store_cols *, uint64_t *hits,
+		    uint64_t *misses);
+struct store_iter *store_iter_new_cols(struct store *, uint64_t id,
+		    int64_t t0, int64_t t1, enum store_tier, struct store_cols *);
+struct store_titer *store_titer_new_cols(struct store *, uint64_t id,
+		    int64_t t0, int64_t t1, struct store_cols *);
+
 struct store_strings {
 	char	**v;		/* sorted, unique */
 	size_t	  n;

@@ -152,6 +152,13 @@ tier_add(struct store *st, struct store_titer *it, uint64_t id, int tier,
 struct store_titer *
 store_titer_new(struct store *st, uint64_t id, int64_t t0, int64_t t1)
 {
+	return store_titer_new_cols(st, id, t0, t1, NULL);
+}
+
+struct store_titer *
+store_titer_new_cols(struct store *st, uint64_t id, int64_t t0, int64_t t1,
+    struct store_cols *cols)
+{
 	struct store_titer	*it = xcalloc(1, sizeof(*it));
 	int64_t			 mint, cut, lim;
 
@@ -163,7 +170,7 @@ store_titer_new(struct store *st, uint64_t id, int64_t t0, int64_t t1)
 	 */
 	mint = series_mint(st, id);
 	cut = store_raw_cutoff(st);
-	it->raw = store_iter_new(st, id, t0, t1, STORE_TIER_RAW);
+	it->raw = store_iter_new_cols(st, id, t0, t1, STORE_TIER_RAW, cols);
 	if (t0 > t1 || t0 >= mint || cut == INT64_MIN)
 		return it;
 	/* The older tier first: its buckets all come before the other's. */

@@ -100,10 +100,13 @@ encode(const struct series *s, int enc, size_t *len)
 	return copy;
 }
 
+/* TT: the column decoded apart (chunk_times_decode), or NULL. */
 static int
 init_any(struct chunk_iter *it, const uint8_t *p, size_t len,
-    const uint8_t *tp, size_t tlen)
+    const uint8_t *tp, size_t tlen, const int64_t *tt)
 {
+	if (tt != NULL)
+		return chunk_iter_init_decoded(it, p, len, tp, tlen, tt);
 	if (tp != NULL)
 		return chunk_iter_init_shared(it, p, len, tp, tlen);
 	return chunk_iter_init(it, p, len);
@@ -125,7 +128,7 @@ same_sample(const struct series *s, size_t i, int64_t t, double v)
  */
 static void
 check_decode2(const uint8_t *p, size_t len, const uint8_t *tp, size_t tlen,
-    const struct series *s)
+    const int64_t *tt, const struct series *s)
 {
 	static const size_t	 maxes[] = { 1, 2, 5, 64, CHUNK_MAX_SAMPLES };
 	struct chunk_iter	 it;
@@ -139,7 +142,7 @@ check_decode2(const uint8_t *p, size_t len, const uint8_t *tp, size_t tlen,
 	ck_assert_uint_eq(count, s->n);
 	ck_assert_int_eq(first, s->t[0]);
 	ck_assert_int_eq(last, s->t[s->n - 1]);
-	ck_assert_msg(init_any(&it, p, len, tp, tlen) == 0, "init: %s",
+	ck_assert_msg(init_any(&it, p, len, tp, tlen, tt) == 0, "init: %s",
 	    it.errmsg);
 	for (i = 0; i < s->n; i++) {
 		r = chunk_iter_next(&it, &t, &v);
@@ -154,7 +157,7 @@ check_decode2(const uint8_t *p, size_t len, const uint8_t *tp, size_t tlen,
 	ck_assert_ptr_nonnull(bt);
 	ck_assert_ptr_nonnull(bv);
 	for (m = 0; m < sizeof(maxes) / sizeof(maxes[0]); m++) {
-		ck_assert_int_eq(init_any(&it, p, len, tp, tlen), 0);
+		ck_assert_int_eq(init_any(&it, p, len, tp, tlen, tt), 0);
 		i = 0;
 		for (;;) {
 			r = chunk_iter_batch(&it, bt, bv, maxes[m]);
@@ -185,7 +188,7 @@ check_decode(const uint8_t *p, size_t len, const struct series *s)
 	uint32_t	ref;
 
 	ck_assert_int_eq(chunk_times_ref(p, len, &ref), 0);
-	check_decode2(p, len, NULL, 0, s);
+	check_decode2(p, len, NULL, 0, NULL, s);
 }
 
 /* The shared form: a values chunk and its timestamp column. */
@@ -197,6 +200,8 @@ check_shared(const struct series *s)
 	const uint8_t		*p, *tp;
 	size_t			 i, len, tlen;
 	uint32_t		 ref, crc;
+	int64_t			*tt;
+	char			 err[96];
 
 	for (i = 0; i < s->n; i++)
 		ck_assert_int_eq(chunk_app_add(a, s->t[i], s->v[i]), 0);
@@ -208,7 +213,19 @@ check_shared(const struct series *s)
 	memcpy(&crc, tp + 4, 4);
 	ck_assert_uint_eq(ref, crc);
 	ck_assert_int_eq(chunk_times_ref(tp, tlen, &ref), 0);
-	check_decode2(p, len, tp, tlen, s);
+	check_decode2(p, len, tp, tlen, NULL, s);
+	/* the column decoded once, then the values alone: the same */
+	tt = calloc(CHUNK_MAX_SAMPLES, sizeof(*tt));
+	ck_assert_ptr_nonnull(tt);
+	ck_assert_int_eq(chunk_times_decode(tp, tlen, tt, err, sizeof(err)),
+	    (int)s->n);
+	for (i = 0; i < s->n; i++)
+		ck_assert_int_eq(tt[i], s->t[i]);
+	check_decode2(p, len, tp, tlen, tt, s);
+	ck_assert_int_eq(chunk_times_decode(p, len, tt, err, sizeof(err)),
+	    -1);
+	ck_assert_str_eq(err, "not a timestamp column");
+	free(tt);
 	/* on its own the chunk cannot be read, nor the column as samples */
 	ck_assert_int_eq(chunk_iter_init(&it, p, len), -1);
 	ck_assert_str_eq(it.errmsg, "chunk needs its timestamp column");
@@ -1013,8 +1030,9 @@ START_TEST(test_shared_columns)
 	uint8_t			*col;
 	size_t			 i, la, lta, lb, ltb, lc, ltc, bit, n;
 	struct series		 s;
-	int64_t			 t;
+	int64_t			 t, *tt;
 	double			 v;
+	char			 err[96];
 
 	series_init(&s, 200);
 	for (i = 0; i < s.n; i++) {
@@ -1034,7 +1052,18 @@ START_TEST(test_shared_columns)
 	ck_assert_uint_eq(lta, ltb);
 	ck_assert_int_eq(memcmp(ta, tb, lta), 0);
 	/* a's values with b's column: the same timestamps */
-	check_decode2(pa, la, tb, ltb, &s);
+	check_decode2(pa, la, tb, ltb, NULL, &s);
+	/* b's column decoded once serves a and b */
+	tt = calloc(CHUNK_MAX_SAMPLES, sizeof(*tt));
+	ck_assert_ptr_nonnull(tt);
+	ck_assert_int_eq(chunk_times_decode(tb, ltb, tt, err, sizeof(err)),
+	    200);
+	check_decode2(pa, la, tb, ltb, tt, &s);
+	/* the column's bytes are still checked against the chunk */
+	ck_assert_int_eq(chunk_iter_init_decoded(&it, pa, la, tc, ltc, tt),
+	    -1);
+	ck_assert_str_eq(it.errmsg, "timestamp column does not match the "
+	    "chunk");
 	/* c's timestamps differ in one sample: its column is another */
 	ck_assert_int_eq(chunk_iter_init_shared(&it, pa, la, tc, ltc), -1);
 	ck_assert_str_eq(it.errmsg, "timestamp column does not match the "
@@ -1053,6 +1082,8 @@ START_TEST(test_shared_columns)
 		col[bit / 8] ^= (uint8_t)(1 << (bit % 8));
 		ck_assert_int_eq(chunk_iter_init_shared(&it, pa, la, col, lta),
 		    -1);
+		ck_assert_int_eq(chunk_times_decode(col, lta, tt, err,
+		    sizeof(err)), -1);
 		if (chunk_iter_init_shared_unchecked(&it, pa, la, col,
 		    lta) == 0) {
 			n = 0;
@@ -1085,6 +1116,16 @@ START_TEST(test_shared_columns)
 		    ta, lta), -1);
 	}
 	free(col);
+	/* a flipped byte of the column's payload: its checksum says so */
+	col = malloc(lta);
+	ck_assert_ptr_nonnull(col);
+	memcpy(col, ta, lta);
+	col[lta - 1] ^= 0x10;
+	ck_assert_int_eq(chunk_times_decode(col, lta, tt, err, sizeof(err)),
+	    -1);
+	ck_assert_str_eq(err, "timestamp column checksum mismatch");
+	free(col);
+	free(tt);
 	chunk_app_free(a);
 	chunk_app_free(b);
 	chunk_app_free(c);

@@ -629,6 +629,17 @@ rr_ref(int i, int64_t ref, int64_t range, int counter, int is_rate,
 	return 1;
 }
 
+static uint64_t
+rr_jitter(size_t pair, size_t j)
+{
+	uint64_t h = (uint64_t)(pair + 1) * 0x9e3779b97f4a7c15ULL ^
+	    (uint64_t)(j + 1) * 0xc2b2ae3d27d4eb4fULL;
+
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	return h ^ (h >> 32);
+}
+
 START_TEST(test_rate_reference)
 {
 	static const char *const fns[] = { "rate", "increase", "delta" };
@@ -648,9 +659,12 @@ START_TEST(test_rate_reference)
 			x ^= x << 13;
 			x ^= x >> 7;
 			x ^= x << 17;
-			/* 15 s apart, +-40 ms, with a gap now and then. */
+			/* 15 s apart, +-40 ms, with a gap now and then;
+			   series 2k and 2k + 1 are scraped together (the
+			   engine slides their windows once). */
 			rr_t[i][j] = t0 + (int64_t)j * 15000 +
-			    (int64_t)(x % 81) - 40 + (j >= 150 ? 200000 : 0);
+			    (int64_t)(rr_jitter(i / 2, j) % 81) - 40 +
+			    (j >= 150 ? 200000 : 0);
 			if (i == 5)
 				v = (double)(x % 1000) / 7;	/* a gauge */
 			else if (x % 37 == 0)

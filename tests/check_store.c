@@ -1829,6 +1829,304 @@ START_TEST(test_shared_columns)
 }
 END_TEST
 
+/*
+ * Reads series ID whole through the column cache CC (NULL: none), seven
+ * points at a time, into T and V: how many.
+ */
+static size_t
+read_cols(struct store *st, uint64_t id, int64_t t0, int64_t t1,
+    struct store_cols *cc, int64_t *t, double *v, size_t cap)
+{
+	struct store_iter	*it;
+	size_t			 n = 0;
+	int			 rc;
+
+	it = store_iter_new_cols(st, id, t0, t1, STORE_TIER_RAW, cc);
+	while ((rc = store_iter_read(it, t + n, v + n, cap - n < 7 ?
+	    cap - n : 7)) > 0)
+		n += (size_t)rc;
+	ck_assert_msg(rc == 0, "read: %s", store_iter_error(it));
+	store_iter_free(it);
+	return n;
+}
+
+static void
+cols_stats_are(const struct store_cols *cc, uint64_t hits, uint64_t misses)
+{
+	uint64_t h, m;
+
+	store_cols_stats(cc, &h, &m);
+	ck_assert_uint_eq(h, hits);
+	ck_assert_uint_eq(m, misses);
+}
+
+/*
+ * a, b and d scraped together, c half a second later, 200 samples a
+ * second, sealed at close: four chunks each (a minute, the last 20 s),
+ * eight columns (a, b and d share theirs).  OFF shifts every time,
+ * SCALE every value.
+ */
+static void
+cols_store(const char *dir, int64_t off, double scale)
+{
+	static const char	*names[] = { "a", "b", "c", "d" };
+	struct store_opts	 o;
+	struct store		*st;
+	struct batch		*b = batch_new();
+	int64_t			 i;
+	size_t			 k;
+
+	test_opts(&o, dir);
+	o.chunk_target_samples = 10;	/* 1 s apart: chunks of a minute */
+	st = open_ok(&o);
+	for (i = 0; i < 200; i++) {
+		for (k = 0; k < 4; k++)
+			batch_addl(b, names[k], off + i * 1000 + (k == 2 ?
+			    500 : 0), scale * (double)(i * (int64_t)(k + 1)),
+			    NULL);
+	}
+	append_ok(st, b, NULL);
+	close_ok(st);
+	batch_free(b);
+}
+
+/* Series NAME of cols_store read through CC is exactly what was stored. */
+static void
+cols_check(struct store *st, const char *name, struct store_cols *cc,
+    int64_t off, double scale)
+{
+	int64_t	t[256], i, k = name[0] - 'a';
+	double	v[256];
+
+	ck_assert_uint_eq(read_cols(st, series_id(st, name), INT64_MIN,
+	    INT64_MAX, cc, t, v, 256), 200);
+	for (i = 0; i < 200; i++) {
+		ck_assert_int_eq(t[i], off + i * 1000 + (k == 2 ? 500 : 0));
+		ck_assert(v[i] == scale * (double)(i * (k + 1)));
+	}
+}
+
+/*
+ * A column read once serves every chunk that uses it: a misses its four
+ * columns, b and d find them, c has its own; each read gives exactly
+ * what was stored, and what a read without the cache gives.
+ */
+START_TEST(test_cols_shared)
+{
+	struct store_opts	 o;
+	struct store		*st;
+	struct store_cols	*cc = store_cols_new(0);
+	struct store_iter	*it;
+	char			*dir = tmpdir_new();
+	int64_t			 t[256], t2[256], i;
+	double			 v[256], v2[256];
+	size_t			 n;
+
+	cols_store(dir, 0, 1);
+	test_opts(&o, dir);
+	st = open_ok(&o);
+	cols_check(st, "a", cc, 0, 1);
+	cols_stats_are(cc, 0, 4);
+	cols_check(st, "b", cc, 0, 1);
+	cols_stats_are(cc, 4, 4);
+	cols_check(st, "d", cc, 0, 1);
+	cols_stats_are(cc, 8, 4);
+	cols_check(st, "c", cc, 0, 1);
+	cols_stats_are(cc, 8, 8);
+	cols_check(st, "a", cc, 0, 1);
+	cols_check(st, "c", cc, 0, 1);
+	cols_stats_are(cc, 16, 8);
+	/* a range inside: two chunks and parts of two more */
+	n = read_cols(st, series_id(st, "b"), 30000, 150000, cc, t, v, 256);
+	ck_assert_uint_eq(n, 121);
+	ck_assert_uint_eq(read_cols(st, series_id(st, "b"), 30000, 150000,
+	    NULL, t2, v2, 256), n);
+	for (i = 0; i < (int64_t)n; i++) {
+		ck_assert_int_eq(t[i], 30000 + i * 1000);
+		ck_assert(v[i] == (double)(2 * (30 + i)));
+	}
+	ck_assert(memcmp(t, t2, n * sizeof(*t)) == 0);
+	ck_assert(memcmp(v, v2, n * sizeof(*v)) == 0);
+	cols_stats_are(cc, 19, 8);
+	/* a point at a time, with the cache too */
+	it = store_iter_new_cols(st, series_id(st, "d"), INT64_MIN,
+	    INT64_MAX, STORE_TIER_RAW, cc);
+	for (i = 0; i < 200; i++) {
+		ck_assert_int_eq(store_iter_next(it, &t[0], &v[0]), 1);
+		ck_assert_int_eq(t[0], i * 1000);
+		ck_assert(v[0] == (double)(4 * i));
+	}
+	ck_assert_int_eq(store_iter_next(it, &t[0], &v[0]), 0);
+	store_iter_free(it);
+	cols_stats_are(cc, 23, 8);
+	close_ok(st);
+	store_cols_free(cc);
+	store_cols_free(NULL);
+	tmpdir_free(dir);
+}
+END_TEST
+
+/*
+ * A cache with room for one column: each new column replaces the one
+ * before, except the one a reader still decodes, whose chunk pins it;
+ * then the other reader decodes without the cache.  Every read stays
+ * exact.
+ */
+START_TEST(test_cols_bounded)
+{
+	struct store_opts	 o;
+	struct store		*st;
+	struct store_cols	*cc;
+	struct store_iter	*it;
+	char			*dir = tmpdir_new();
+	int64_t			 t[256], i;
+	double			 v[256];
+	size_t			 n = 0;
+	int			 rc;
+
+	cols_store(dir, 0, 1);
+	test_opts(&o, dir);
+	st = open_ok(&o);
+	/*
+	 * A column of 60 samples takes about 20 bytes and 480 of
+	 * timestamps, the last one of 20 about 180: one fits, not two.
+	 */
+	cc = store_cols_new(600);
+	cols_check(st, "a", cc, 0, 1);
+	cols_stats_are(cc, 0, 4);
+	/* the last column stayed */
+	ck_assert_uint_eq(read_cols(st, series_id(st, "b"), 180000,
+	    INT64_MAX, cc, t, v, 256), 20);
+	cols_stats_are(cc, 1, 4);
+	/* b's first columns were replaced by a's next ones */
+	cols_check(st, "b", cc, 0, 1);
+	cols_stats_are(cc, 1, 8);
+	/* a reader in its first chunk holds the column; c reads beside */
+	it = store_iter_new_cols(st, series_id(st, "d"), INT64_MIN,
+	    INT64_MAX, STORE_TIER_RAW, cc);
+	ck_assert_int_eq(store_iter_read(it, t, v, 5), 5);
+	n = 5;
+	cols_stats_are(cc, 1, 9);
+	cols_check(st, "c", cc, 0, 1);
+	cols_stats_are(cc, 1, 13);
+	while ((rc = store_iter_read(it, t + n, v + n, 256 - n)) > 0)
+		n += (size_t)rc;
+	ck_assert_int_eq(rc, 0);
+	store_iter_free(it);
+	ck_assert_uint_eq(n, 200);
+	for (i = 0; i < 200; i++) {
+		ck_assert_int_eq(t[i], i * 1000);
+		ck_assert(v[i] == (double)(i * 4));
+	}
+	cols_stats_are(cc, 1, 16);
+	/* c's last column is as long as d's, held now, but other bytes */
+	ck_assert_uint_eq(read_cols(st, series_id(st, "c"), 180000,
+	    INT64_MAX, cc, t, v, 256), 20);
+	ck_assert_int_eq(t[0], 180500);
+	cols_stats_are(cc, 1, 17);
+	store_cols_free(cc);
+	/* no room for any column: every chunk decodes its own */
+	cc = store_cols_new(100);
+	cols_check(st, "a", cc, 0, 1);
+	cols_check(st, "b", cc, 0, 1);
+	cols_stats_are(cc, 0, 8);
+	store_cols_free(cc);
+	close_ok(st);
+	tmpdir_free(dir);
+}
+END_TEST
+
+/*
+ * Between two reads the store changes under the same keys: another
+ * store made in its place, the same series ids, groups and column
+ * indexes, one millisecond later and other values.  A cache that knew
+ * columns by where they are would serve the old timestamps; this one
+ * knows them by their bytes, misses and reads the new ones.
+ */
+START_TEST(test_cols_changed_between_txns)
+{
+	struct store_opts	 o;
+	struct store		*st;
+	struct store_cols	*cc = store_cols_new(0);
+	char			*dir = tmpdir_new();
+
+	test_opts(&o, dir);
+	cols_store(dir, 0, 1);
+	st = open_ok(&o);
+	cols_check(st, "a", cc, 0, 1);
+	cols_check(st, "b", cc, 0, 1);
+	cols_stats_are(cc, 4, 4);
+	close_ok(st);
+	tmpdir_remove(dir);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	cols_store(dir, 1, 3);
+	st = open_ok(&o);
+	cols_check(st, "a", cc, 1, 3);
+	cols_stats_are(cc, 4, 8);
+	cols_check(st, "b", cc, 1, 3);
+	cols_check(st, "d", cc, 1, 3);
+	cols_stats_are(cc, 12, 8);
+	close_ok(st);
+	/* and back: the first store's columns, still cached, are right */
+	tmpdir_remove(dir);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	cols_store(dir, 0, 2);
+	st = open_ok(&o);
+	cols_check(st, "b", cc, 0, 2);
+	cols_stats_are(cc, 16, 8);
+	close_ok(st);
+	store_cols_free(cc);
+	tmpdir_free(dir);
+}
+END_TEST
+
+/*
+ * Many columns, each its own (series k is scraped k ms late): their
+ * CRCs share the cache's chains, and only the bytes tell them apart.
+ */
+START_TEST(test_cols_many)
+{
+	struct store_opts	 o;
+	struct store		*st;
+	struct store_cols	*cc = store_cols_new(0);
+	struct batch		*b = batch_new();
+	char			*dir = tmpdir_new(), name[16];
+	int64_t			 t[128], i;
+	double			 v[128];
+	int			 k, round;
+
+	test_opts(&o, dir);
+	o.chunk_target_samples = 10;	/* 1 s apart: chunks of a minute */
+	st = open_ok(&o);
+	for (i = 0; i < 100; i++) {
+		for (k = 0; k < 64; k++) {
+			snprintf(name, sizeof(name), "s%d", k);
+			batch_addl(b, name, i * 1000 + k, (double)(i + k),
+			    NULL);
+		}
+	}
+	append_ok(st, b, NULL);
+	close_ok(st);
+	st = open_ok(&o);
+	for (round = 0; round < 2; round++) {
+		for (k = 0; k < 64; k++) {
+			snprintf(name, sizeof(name), "s%d", k);
+			ck_assert_uint_eq(read_cols(st, series_id(st, name),
+			    INT64_MIN, INT64_MAX, cc, t, v, 128), 100);
+			for (i = 0; i < 100; i++) {
+				ck_assert_int_eq(t[i], i * 1000 + k);
+				ck_assert(v[i] == (double)(i + k));
+			}
+		}
+	}
+	cols_stats_are(cc, 128, 128);
+	close_ok(st);
+	store_cols_free(cc);
+	batch_free(b);
+	tmpdir_free(dir);
+}
+END_TEST
+
 static uint32_t
 be32(const uint8_t *p)
 {
@@ -2212,6 +2510,10 @@ store_suite(void)
 	tcase_add_test(tc, test_disk_full);
 	tcase_add_test(tc, test_chunk_limits);
 	tcase_add_test(tc, test_shared_columns);
+	tcase_add_test(tc, test_cols_shared);
+	tcase_add_test(tc, test_cols_bounded);
+	tcase_add_test(tc, test_cols_changed_between_txns);
+	tcase_add_test(tc, test_cols_many);
 	tcase_add_test(tc, test_iter_read_corrupt);
 	tcase_add_test(tc, test_background_flush);
 	tcase_add_test(tc, test_close_compacts);

@@ -31,6 +31,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "query/engine.h"
 #include "query/parser.h"
@@ -339,6 +342,7 @@ struct stream_part {
 	struct ev		*ev;
 	const struct ev_sel	*sel;
 	int			 keep_stale;
+	struct store_cols	*cols;		/* this part's alone */
 	size_t			*next;		/* the next series to read,
 						   shared by the parts */
 	size_t			 to;		/* the end of the selection */
@@ -370,17 +374,34 @@ load_charge(struct ev *ev, uint64_t n)
  * the rest down to FROM; other NaNs become the one NaN Go prints.
  * Returns the new end.
  */
+/* Whether V[from, to) holds a NaN: branch-free, four values a round. */
+static int
+stream_has_nan(const double *v, size_t from, size_t to)
+{
+	size_t	j = from;
+	int	nan = 0;
+#ifdef __SSE2__
+	__m128d	m = _mm_setzero_pd();
+
+	for (; j + 4 <= to; j += 4)
+		m = _mm_or_pd(m, _mm_or_pd(_mm_cmpunord_pd(_mm_loadu_pd(v + j),
+		    _mm_loadu_pd(v + j)), _mm_cmpunord_pd(_mm_loadu_pd(v + j +
+		    2), _mm_loadu_pd(v + j + 2))));
+	nan = _mm_movemask_pd(m) != 0;
+#endif
+	for (; j < to; j++)
+		nan |= v[j] != v[j];
+	return nan;
+}
+
 static size_t
 stream_keep(int keep_stale, int64_t *t, double *v, size_t from, size_t to)
 {
 	size_t		j, n = from;
 	uint64_t	bits;
-	int		nan = 0;
 
 	/* Most batches hold no NaN at all: one branch-free pass says so. */
-	for (j = from; j < to; j++)
-		nan |= v[j] != v[j];
-	if (!nan)
+	if (!stream_has_nan(v, from, to))
 		return to;
 	for (j = from; j < to; j++) {
 		double x = v[j];
@@ -422,8 +443,8 @@ stream_part_run(void *arg)
 			__atomic_store_n(p->stop, 1, __ATOMIC_RELAXED);
 			break;
 		}
-		it = store_titer_new(p->ev->st, store_set_id(sel->set,
-		    sel->s[i].idx), sel->t0, sel->t1);
+		it = store_titer_new_cols(p->ev->st, store_set_id(sel->set,
+		    sel->s[i].idx), sel->t0, sel->t1, p->cols);
 		if ((ntier = store_titer_ntier(it)) > p->acap) {
 			p->acap = ntier;
 			p->agg = xreallocarray(p->agg, p->acap,
@@ -561,12 +582,21 @@ ev_sel_free(struct ev_sel *sel)
 	memset(sel, 0, sizeof(*sel));
 }
 
+/*
+ * Part K of a stream.  Its column cache stays with the evaluation, so
+ * that the next selector of the query (the other side of a binary
+ * operator, often the same targets) finds the columns decoded; the part
+ * with the same number is the only one to use it at a time.
+ */
 static void
-stream_part_init(struct stream_part *p, struct ev *ev,
+stream_part_init(struct stream_part *p, struct ev *ev, unsigned k,
     const struct ev_sel *sel, int keep_stale, ev_stream_fn fn, void *arg,
     size_t *next, size_t to, int *stop)
 {
 	memset(p, 0, sizeof(*p));
+	if (ev->cols[k] == NULL)
+		ev->cols[k] = store_cols_new(0);
+	p->cols = ev->cols[k];
 	p->ev = ev;
 	p->sel = sel;
 	p->keep_stale = keep_stale;
@@ -590,8 +620,8 @@ ev_stream(struct ev *ev, const struct ev_sel *sel, int keep_stale,
 		return 0;
 	/* The first series on this thread: its size says whether the rest
 	   is worth splitting. */
-	stream_part_init(&parts[0], ev, sel, keep_stale, fn, args, &next, 1,
-	    &stop);
+	stream_part_init(&parts[0], ev, 0, sel, keep_stale, fn, args, &next,
+	    1, &stop);
 	stream_part_run(&parts[0]);
 	if (!parts[0].failed && n > 1) {
 		/*
@@ -603,8 +633,8 @@ ev_stream(struct ev *ev, const struct ev_sel *sel, int keep_stale,
 		next = 1;
 		parts[0].to = n;	/* keeps its buffer */
 		for (k = 1; k < nt; k++)
-			stream_part_init(&parts[k], ev, sel, keep_stale, fn,
-			    (char *)args + k * size, &next, n, &stop);
+			stream_part_init(&parts[k], ev, k, sel, keep_stale,
+			    fn, (char *)args + k * size, &next, n, &stop);
 		ev_run_parts(nt, stream_part_run, parts, sizeof(parts[0]));
 	}
 	for (k = 0; k < nt; k++) {
@@ -1271,6 +1301,7 @@ engine_eval(struct engine *eng, const struct q_expr *e, int64_t start,
 	struct engine_result	*res;
 	enum q_type		 type = q_expr_type(e);
 	int			 instant = step == 0;
+	unsigned		 k;
 
 	*out = NULL;
 	err->kind = ENGINE_OK;
@@ -1308,6 +1339,8 @@ engine_eval(struct engine *eng, const struct q_expr *e, int64_t start,
 	r.step = instant ? 1 : step;
 	r.n = instant ? 1 : (size_t)((end - start) / step) + 1;
 	v = ev_eval(&ev, e, &r);
+	for (k = 0; k < EV_MAX_THREADS; k++)
+		store_cols_free(ev.cols[k]);
 	if (v == NULL) {
 		err->kind = ev.err != ENGINE_OK ? ev.err : ENGINE_INTERNAL;
 		snprintf(err->msg, sizeof(err->msg), "%s", ev.msg);

@@ -117,10 +117,39 @@ linear_regression(const int64_t *t, const double *v, size_t n,
 #define RW_LANES	4
 #define RW_COLS		6
 
+/*
+ * Windows slid before.  The series of a target are scraped together and
+ * have the same timestamps, so which samples each step's window holds
+ * is the same for all of them: rate_series keeps the windows of the
+ * last RW_MEMOS distinct timestamp arrays it slid over (at most
+ * RW_MEMO_BYTES in all, a copy of the timestamps included) and a series
+ * whose timestamps are the same, compared whole, takes them instead of
+ * sliding again.  They hold for one range, offset and set of steps: an
+ * rwins serves one function over one matrix.
+ */
+#define RW_MEMOS	16
+#define RW_MEMO_BYTES	(2u << 20)
+
+struct rwmemo {
+	int64_t		*t;		/* NULL: free */
+	size_t		 n;
+	size_t		*lo, *hi, *k;	/* windows of two samples or more */
+	size_t		 nw;
+	size_t		 bytes;
+	uint64_t	 used;
+};
+
 struct rwins {
 	double		*col;		/* RW_COLS columns of cap */
 	size_t		*k;
+	size_t		*lo, *hi;	/* the windows' ends, when slid here */
 	size_t		 cap;
+	size_t		*last;		/* the last reset at or before each
+					   sample (0: none) */
+	size_t		 lastcap;
+	struct rwmemo	 m[RW_MEMOS];
+	size_t		 mbytes;
+	uint64_t	 tick;
 };
 
 struct mctx {
@@ -395,11 +424,87 @@ absent_labels(const struct q_expr *e)
  * above lo, and only then are its samples scanned.
  */
 static void
+rwmemo_drop(struct rwins *w, struct rwmemo *m)
+{
+	w->mbytes -= m->bytes;
+	free(m->t);
+	free(m->lo);
+	free(m->hi);
+	free(m->k);
+	memset(m, 0, sizeof(*m));
+}
+
+static void
 rwins_free(struct rwins *w)
 {
+	size_t	i;
+
+	for (i = 0; i < RW_MEMOS; i++)
+		rwmemo_drop(w, &w->m[i]);
 	free(w->col);
 	free(w->k);
+	free(w->lo);
+	free(w->hi);
+	free(w->last);
 	memset(w, 0, sizeof(*w));
+}
+
+/* The windows slid over timestamps T[0, n) before, or NULL. */
+static struct rwmemo *
+rwmemo_find(struct rwins *w, const int64_t *t, size_t n)
+{
+	struct rwmemo	*m;
+	size_t		 i;
+
+	for (i = 0; i < RW_MEMOS; i++) {
+		m = &w->m[i];
+		if (m->t != NULL && m->n == n && m->t[0] == t[0] &&
+		    m->t[n - 1] == t[n - 1] &&
+		    memcmp(m->t, t, n * sizeof(*t)) == 0) {
+			m->used = ++w->tick;
+			return m;
+		}
+	}
+	return NULL;
+}
+
+/* Keep the NW windows just slid over T[0, n), in the place of the least
+   recently used when full. */
+static void
+rwmemo_keep(struct rwins *w, const int64_t *t, size_t n, size_t nw)
+{
+	struct rwmemo	*m, *old;
+	size_t		 i, bytes = n * sizeof(*t) + 3 * nw * sizeof(size_t);
+
+	if (bytes > RW_MEMO_BYTES / 4)
+		return;
+	for (;;) {
+		m = NULL;
+		old = NULL;
+		for (i = 0; i < RW_MEMOS; i++) {
+			if (w->m[i].t == NULL) {
+				if (m == NULL)
+					m = &w->m[i];
+			} else if (old == NULL || w->m[i].used < old->used)
+				old = &w->m[i];
+		}
+		if (m != NULL && w->mbytes + bytes <= RW_MEMO_BYTES)
+			break;
+		rwmemo_drop(w, old);
+	}
+	m->t = xreallocarray(NULL, n, sizeof(*t));
+	memcpy(m->t, t, n * sizeof(*t));
+	m->n = n;
+	m->nw = nw;
+	m->lo = xreallocarray(NULL, nw ? nw : 1, sizeof(size_t));
+	m->hi = xreallocarray(NULL, nw ? nw : 1, sizeof(size_t));
+	m->k = xreallocarray(NULL, nw ? nw : 1, sizeof(size_t));
+	memcpy(m->lo, w->lo, nw * sizeof(size_t));
+	memcpy(m->hi, w->hi, nw * sizeof(size_t));
+	memcpy(m->k, w->k, nw * sizeof(size_t));
+	m->bytes = bytes;
+	m->used = ++w->tick;
+	w->mbytes += bytes;
 }
 
 /* GCC's and Clang's vector extension: plain SSE2 does two lanes at once. */
@@ -510,35 +615,78 @@ rate_series(struct mctx *c, const struct qmat *mat,
 {
 	const int64_t	*t = ms->t;
 	const double	*v = ms->v;
-	size_t		 lo = 0, hi = 0, k, i, j, nw = 0, last_reset = 0;
+	const size_t	*wlo, *whi, *wk;
+	size_t		 lo = 0, hi = 0, k, i, j, nw = 0, lr;
 	size_t		 cap = (r->n + RW_LANES - 1) / RW_LANES * RW_LANES;
 	int		 is_counter = c->fn != MF_DELTA;
 	double		*col;
+	struct rwmemo	*m;
 
+	if (ms->n < 2)
+		return 0;
 	if (cap > c->w.cap) {
 		c->w.cap = cap;
 		c->w.col = xreallocarray(c->w.col, cap, RW_COLS *
 		    sizeof(double));
 		c->w.k = xreallocarray(c->w.k, cap, sizeof(size_t));
+		c->w.lo = xreallocarray(c->w.lo, cap, sizeof(size_t));
+		c->w.hi = xreallocarray(c->w.hi, cap, sizeof(size_t));
 	}
 	col = c->w.col;
 	cap = c->w.cap;
-	for (k = 0; k < r->n; k++) {
-		int64_t ref = (mat->has_at ? mat->at : qr_ts(r, k)) -
-		    mat->offset;
+	/* Which samples each window holds: from a series slid before with
+	   the same timestamps, or slid here. */
+	if ((m = rwmemo_find(&c->w, t, ms->n)) != NULL) {
+		wlo = m->lo;
+		whi = m->hi;
+		wk = m->k;
+		nw = m->nw;
+	} else {
+		for (k = 0; k < r->n; k++) {
+			int64_t ref = (mat->has_at ? mat->at : qr_ts(r, k)) -
+			    mat->offset;
+
+			while (hi < ms->n && t[hi] <= ref)
+				hi++;
+			while (lo < hi && t[lo] < ref - c->range)
+				lo++;
+			if (hi - lo < 2)
+				continue;
+			c->w.lo[nw] = lo;
+			c->w.hi[nw] = hi;
+			c->w.k[nw++] = k;
+		}
+		rwmemo_keep(&c->w, t, ms->n, nw);
+		wlo = c->w.lo;
+		whi = c->w.hi;
+		wk = c->w.k;
+	}
+	if (nw == 0)
+		return 0;
+	/* The last reset at or before each sample, in one pass without a
+	   branch: a window [lo, hi) holds one iff last[hi - 1] > lo. */
+	if (is_counter) {
+		if (ms->n > c->w.lastcap) {
+			c->w.lastcap = ms->n;
+			c->w.last = xreallocarray(c->w.last, ms->n,
+			    sizeof(size_t));
+		}
+		c->w.last[0] = lr = 0;
+		for (j = 1; j < ms->n; j++) {
+			lr = v[j] < v[j - 1] ? j : lr;
+			c->w.last[j] = lr;
+		}
+	}
+	for (i = 0; i < nw; i++) {
+		int64_t	ref;
 		double	result;
 
-		while (hi < ms->n && t[hi] <= ref) {
-			if (hi > 0 && v[hi] < v[hi - 1])
-				last_reset = hi;
-			hi++;
-		}
-		while (lo < hi && t[lo] < ref - c->range)
-			lo++;
-		if (hi - lo < 2)
-			continue;
+		lo = wlo[i];
+		hi = whi[i];
+		k = wk[i];
+		ref = (mat->has_at ? mat->at : qr_ts(r, k)) - mat->offset;
 		result = v[hi - 1] - v[lo];
-		if (is_counter && last_reset > lo) {
+		if (is_counter && c->w.last[hi - 1] > lo) {
 			double prev = v[lo];
 
 			for (j = lo + 1; j < hi; j++) {
@@ -547,16 +695,15 @@ rate_series(struct mctx *c, const struct qmat *mat,
 				prev = v[j];
 			}
 		}
-		col[nw] = (double)(t[lo] - (ref - c->range));
-		col[cap + nw] = (double)(ref - t[hi - 1]);
-		col[2 * cap + nw] = (double)(t[hi - 1] - t[lo]);
-		col[3 * cap + nw] = (double)(hi - lo - 1);
-		col[4 * cap + nw] = v[lo];
-		col[5 * cap + nw] = result;
-		c->w.k[nw++] = k;
+		col[i] = (double)(t[lo] - (ref - c->range));
+		col[cap + i] = (double)(ref - t[hi - 1]);
+		col[2 * cap + i] = (double)(t[hi - 1] - t[lo]);
+		col[3 * cap + i] = (double)(hi - lo - 1);
+		col[4 * cap + i] = v[lo];
+		col[5 * cap + i] = result;
+		/* rate_lanes leaves the result in col[i]: the step apart */
+		c->w.k[i] = k;
 	}
-	if (nw == 0)
-		return 0;
 	/* The last lanes' padding: any finite window. */
 	for (i = nw; i % RW_LANES != 0; i++) {
 		for (j = 0; j < RW_COLS; j++)

@@ -167,6 +167,9 @@ struct qval {
 
 struct engine;
 struct store_set;
+struct store_cols;
+
+#define EV_MAX_THREADS	4
 
 /* The state of one query's evaluation. */
 struct ev {
@@ -180,6 +183,9 @@ struct ev {
 	unsigned	 tick;
 	int		 err;			/* enum engine_err */
 	char		 msg[1024];
+	/* decoded timestamp columns, one cache for each part of ev_stream
+	   (made when first needed, freed with the evaluation) */
+	struct store_cols *cols[EV_MAX_THREADS];
 };
 
 /* Record the first error; always returns NULL (for "return ev_fail()"). */
@@ -200,7 +206,6 @@ int		 ev_time_over(const struct ev *);
  * returns when all are done.  A part may read the evaluation's inputs and
  * write what it alone owns: no ev_fail, ev_charge or label reference.
  */
-#define EV_MAX_THREADS	4
 unsigned	 ev_threads(const struct ev *, size_t nitems, uint64_t work);
 void		 ev_run_parts(unsigned nt, void *(*fn)(void *), void *parts,
 		    size_t size);
