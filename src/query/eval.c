@@ -15,7 +15,9 @@
  * Where a series' raw samples are gone (raw retention), the store puts
  * its rollup buckets in front of them (store_titer, storage/store.h): one
  * point each, its last value, with the bucket's aggregate beside it for
- * the range functions that can use it (functions_eval.c, tier_series).
+ * the range functions that can use it (functions_eval.c, tier_series);
+ * an instant selector looks back to such a point for at least its
+ * bucket's width, to a raw sample for the lookback (vsel_series).
  * This gives the same answers as Prometheus's step-by-step evaluation:
  * where Prometheus checks something per step (duplicate label sets, vector
  * matching), the check looks at each step's slots.
