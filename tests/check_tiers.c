@@ -387,10 +387,11 @@ END_TEST
  */
 START_TEST(test_1h_tier)
 {
-	int64_t		now = B + 8 * DAY + HOUR;
-	double		dstart, dend, interval;
-	struct buf	want, want2;
-	long		m;
+	struct engine_opts	eo;
+	int64_t			now = B + 8 * DAY + HOUR;
+	double			dstart, dend, interval;
+	struct buf		want, want2;
+	long			m;
 
 	open_filled(DAY, 2 * DAY, 8 * 24 * 60, now);
 	ck_assert_int_eq(raw_oldest("c"), B + 7 * DAY + HOUR);
@@ -408,6 +409,16 @@ START_TEST(test_1h_tier)
 	/* Where the buckets stop, an hour after the last point. */
 	EXPECT_AT("old", B + 3 * HOUR - 1, "119");
 	EXPECT_AT("old", B + 3 * HOUR, "");
+	/* A lookback longer than the bucket applies to buckets too. */
+	engine_free(eng);
+	engine_opts_default(&eo);
+	eo.lookback_ms = 2 * HOUR;
+	eng = engine_new(st, &eo);
+	EXPECT_AT("old", B + 4 * HOUR - 1, "119");
+	EXPECT_AT("old", B + 4 * HOUR, "");
+	engine_free(eng);
+	engine_opts_default(&eo);
+	eng = engine_new(st, &eo);
 
 	/*
 	 * Steps of 7 minutes from 2d0h03 to 2d6h03, not aligned to the
