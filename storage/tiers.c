@@ -30,7 +30,7 @@ struct store_titer {
 	struct store_iter	*raw;
 	struct rollup_point	*pts;
 	size_t			 npts, cap, pi;
-	size_t			 nhour;		/* of the points, 1h buckets */
+	size_t			 nhour;		/* 1h buckets, the first */
 	char			 err[192];
 };
 

@@ -884,7 +884,8 @@ eval_vector_selector(struct ev *ev, const struct q_vector_selector *vs,
 	struct vsel_arg	 args[EV_MAX_THREADS];
 	struct qval	*out;
 	struct qseries	*first;
-	int64_t		 at = 0, lo, hi, back, off = q_tclamp(vs->offset);
+	int64_t		 at = 0, lo, hi, off = q_tclamp(vs->offset);
+	int64_t		 back;
 	int		 has_at = ev_at_time(ev, &vs->at, &at);
 	char		*any;
 	unsigned	 k;
