@@ -273,6 +273,12 @@ struct store_titer;
 struct store_titer *store_titer_new(struct store *, uint64_t id, int64_t t0,
 		    int64_t t1);
 size_t		 store_titer_ntier(const struct store_titer *);
+/* Of the ntier bucket points, the first this many are 1h buckets, the
+   rest 5m buckets. */
+size_t		 store_titer_nhour(const struct store_titer *);
+/* The latest time a bucket point can have (INT64_MIN: none, before the
+   first retention run): after it a series is read from raw data only. */
+int64_t		 store_tier_end(struct store *);
 int		 store_titer_read(struct store_titer *, int64_t *t, double *v,
 		    struct store_agg *a, size_t max);
 const char	*store_titer_error(const struct store_titer *);

@@ -30,6 +30,7 @@ struct store_titer {
 	struct store_iter	*raw;
 	struct rollup_point	*pts;
 	size_t			 npts, cap, pi;
+	size_t			 nhour;		/* 1h buckets, the first */
 	char			 err[192];
 };
 
@@ -179,6 +180,7 @@ store_titer_new_cols(struct store *st, uint64_t id, int64_t t0, int64_t t1,
 	    sizeof(it->err)) < 0 ||
 	    tier_add(st, it, id, STORE_TIER_1H, t0, t1, lim, cut) < 0))
 		return it;
+	it->nhour = it->npts;
 	if (rollup_tier_on(st, STORE_TIER_5M))
 		tier_add(st, it, id, STORE_TIER_5M, t0, t1, mint, cut);
 	return it;
@@ -188,6 +190,24 @@ size_t
 store_titer_ntier(const struct store_titer *it)
 {
 	return it->npts;
+}
+
+size_t
+store_titer_nhour(const struct store_titer *it)
+{
+	return it->nhour;
+}
+
+int64_t
+store_tier_end(struct store *st)
+{
+	int64_t cut = store_raw_cutoff(st);
+
+	/* A bucket starts before the cutoff: its point is at most a
+	   widest bucket's width - 1 after the cutoff's millisecond. */
+	if (cut == INT64_MIN)
+		return INT64_MIN;
+	return cut - 1 + rollup_bucket(STORE_TIER_1H) - 1;
 }
 
 int

@@ -52,8 +52,9 @@ add(struct batch *b, const char *name, int64_t t, double v)
 
 /*
  * A store with retention RAW (and the 5m tier kept for KEEP_5M), chunks
- * of an hour; g and c a sample a minute for MINUTES from B, and "old"
- * for the first two hours only; rolled up and trimmed at NOW.
+ * of an hour; g and c a sample a minute for MINUTES from B, sp (its
+ * value the minute) every ten minutes, and "old" for the first two hours
+ * only; rolled up and trimmed at NOW.
  */
 static void
 open_filled(int64_t raw, int64_t keep_5m, long minutes, int64_t now)
@@ -83,6 +84,8 @@ open_filled(int64_t raw, int64_t keep_5m, long minutes, int64_t now)
 			add(b, "c", B + j * MIN, (double)j);
 			if (j < 120)
 				add(b, "old", B + j * MIN, (double)j);
+			if (j % 10 == 0)
+				add(b, "sp", B + j * MIN, (double)j);
 		}
 		ck_assert_int_eq(store_append_batch_sync(st, b, NULL, err,
 		    sizeof(err)), 0);
@@ -202,6 +205,20 @@ fmt(double v)
 	return buf_detach(&b);
 }
 
+/*
+ * Append to OUT the points "v@m" of a range query with a step of a
+ * minute, V at every minute of [FROM, TO] after B.
+ */
+static void
+steps(struct buf *out, long v, long from, long to)
+{
+	long m;
+
+	for (m = from; m <= to; m++)
+		buf_printf(out, "%s%ld@%ld.00000", out->len > 0 ? " " : "",
+		    v, m);
+}
+
 #define EXPECT_AT_V(q, t, v) do {					\
 	char *want_ = fmt(v);						\
 	EXPECT_AT((q), (t), want_);					\
@@ -292,6 +309,9 @@ START_TEST(test_5m_tier)
 	EXPECT_AT("old", B + HOUR, "59");
 	EXPECT_AT("count_over_time(old[30m])", B + 2 * HOUR, "30");
 	EXPECT_AT("old", B + 3 * HOUR, "");
+	/* Its last 5m point (2h - 1ms) is looked back to for 5 minutes. */
+	EXPECT_AT("old", B + 2 * HOUR + 5 * MIN - 1, "119");
+	EXPECT_AT("old", B + 2 * HOUR + 5 * MIN, "");
 	/* Raw data alone: as before. */
 	EXPECT_AT("max_over_time(g[20m])", B + 25 * HOUR, "8518");
 	EXPECT_AT("count_over_time(c[20m])", B + 25 * HOUR, "21");
@@ -367,18 +387,100 @@ END_TEST
  */
 START_TEST(test_1h_tier)
 {
-	int64_t	now = B + 8 * DAY + HOUR;
-	double	dstart, dend, interval;
+	struct engine_opts	eo;
+	int64_t			now = B + 8 * DAY + HOUR;
+	double			dstart, dend, interval;
+	struct buf		want, want2;
+	long			m;
 
 	open_filled(DAY, 2 * DAY, 8 * 24 * 60, now);
 	ck_assert_int_eq(raw_oldest("c"), B + 7 * DAY + HOUR);
 
 	/* The 1h bucket [2d23h, 3d) at 3d - 1ms: minute 4319. */
 	EXPECT_AT("c", B + 3 * DAY + 2 * MIN, "4319");
-	/* An hour's point is only within the lookback after it ... */
-	EXPECT_AT("c", B + 3 * DAY + 30 * MIN, "");
-	/* ... last_over_time over the bucket width finds it. */
+	/*
+	 * An hour's point is looked back to for an hour: found until the
+	 * next one, as last_over_time over the bucket width finds it.
+	 */
+	EXPECT_AT("c", B + 3 * DAY + 30 * MIN, "4319");
 	EXPECT_AT("last_over_time(c[1h])", B + 3 * DAY + 30 * MIN, "4319");
+	EXPECT_AT("c", B + 3 * DAY + HOUR - 2, "4319");
+	EXPECT_AT("c", B + 3 * DAY + HOUR - 1, "4379");
+	/* Where the buckets stop, an hour after the last point. */
+	EXPECT_AT("old", B + 3 * HOUR - 1, "119");
+	EXPECT_AT("old", B + 3 * HOUR, "");
+	/* A lookback longer than the bucket applies to buckets too. */
+	engine_free(eng);
+	engine_opts_default(&eo);
+	eo.lookback_ms = 2 * HOUR;
+	eng = engine_new(st, &eo);
+	EXPECT_AT("old", B + 4 * HOUR - 1, "119");
+	EXPECT_AT("old", B + 4 * HOUR, "");
+	engine_free(eng);
+	engine_opts_default(&eo);
+	eng = engine_new(st, &eo);
+
+	/*
+	 * Steps of 7 minutes from 2d0h03 to 2d6h03, not aligned to the
+	 * hour: each finds the hour bucket ending at or before it (its
+	 * point at the hour H - 1 ms, its last value minute H - 1), plain,
+	 * summed and in a binary operator alike.
+	 */
+	want = (struct buf)BUF_INIT;
+	want2 = (struct buf)BUF_INIT;
+	for (m = 2 * 1440 + 3; m <= 2 * 1440 + 6 * 60 + 3; m += 7) {
+		long h = m / 60 * 60;
+
+		buf_printf(&want, "%s%ld@%ld.00000", want.len > 0 ? " " : "",
+		    h - 1, m);
+		buf_printf(&want2, "%s%ld@%ld.00000", want2.len > 0 ? " " :
+		    "", 2 * (h - 1), m);
+	}
+	buf_addc(&want, '\0');
+	buf_addc(&want2, '\0');
+	EXPECT_RANGE("c", B + 2 * DAY + 3 * MIN, B + 2 * DAY + 6 * HOUR +
+	    3 * MIN, 7 * MIN, want.data);
+	EXPECT_RANGE("sum(c)", B + 2 * DAY + 3 * MIN, B + 2 * DAY +
+	    6 * HOUR + 3 * MIN, 7 * MIN, want.data);
+	EXPECT_RANGE("c * 2", B + 2 * DAY + 3 * MIN, B + 2 * DAY +
+	    6 * HOUR + 3 * MIN, 7 * MIN, want2.data);
+	buf_free(&want);
+	buf_free(&want2);
+
+	/*
+	 * sp (every ten minutes) from 5d23h55 to 6d0h15, a minute a step,
+	 * across the switch from hour buckets to 5m ones at 6d (minute
+	 * 8640).  The hour point of 5d23h - 1ms (its last sample 8570) until
+	 * the next, 6d - 1ms (8630), which holds until the first 5m point,
+	 * 6d0h05 - 1ms (8640).  That one holds for 5 minutes only: the
+	 * bucket [6d0h05, 6d0h10) holds no sample, so 8650 to 8654 have
+	 * nothing, then the bucket of 8650 at 8655 - 1ms.
+	 */
+	want = (struct buf)BUF_INIT;
+	steps(&want, 8570, 8635, 8639);
+	steps(&want, 8630, 8640, 8644);
+	steps(&want, 8640, 8645, 8649);
+	steps(&want, 8650, 8655, 8655);
+	buf_addc(&want, '\0');
+	EXPECT_RANGE("sp", B + 8635 * MIN, B + 8655 * MIN, MIN, want.data);
+	buf_free(&want);
+	/*
+	 * From the 5m buckets to the raw samples at 7d1h (minute 10140):
+	 * the bucket of 10130 from 10135 - 1ms to 10140 - 1ms, then the raw
+	 * sample of 10140 with Prometheus's lookback again: 5 minutes to
+	 * the millisecond.
+	 */
+	want = (struct buf)BUF_INIT;
+	steps(&want, 10130, 10135, 10139);
+	steps(&want, 10140, 10140, 10145);
+	steps(&want, 10150, 10150, 10150);
+	buf_addc(&want, '\0');
+	EXPECT_RANGE("sp", B + 10130 * MIN, B + 10150 * MIN, MIN, want.data);
+	buf_free(&want);
+	EXPECT_AT("sp", B + 10140 * MIN - 1, "10130");
+	EXPECT_AT("sp", B + 10140 * MIN, "10140");
+	EXPECT_AT("sp", B + 10145 * MIN, "10140");
+	EXPECT_AT("sp", B + 10145 * MIN + 1, "");
 	/* Hourly steps across the switch from the 1h to the 5m tier. */
 	EXPECT_RANGE("c", B + 5 * DAY + 22 * HOUR, B + 6 * DAY + HOUR, HOUR,
 	    "8519@8520.00000 8579@8580.00000 8639@8640.00000 "

@@ -15,7 +15,9 @@
  * Where a series' raw samples are gone (raw retention), the store puts
  * its rollup buckets in front of them (store_titer, storage/store.h): one
  * point each, its last value, with the bucket's aggregate beside it for
- * the range functions that can use it (functions_eval.c, tier_series).
+ * the range functions that can use it (functions_eval.c, tier_series);
+ * an instant selector looks back to such a point for at least its
+ * bucket's width, to a raw sample for the lookback (vsel_series).
  * This gives the same answers as Prometheus's step-by-step evaluation:
  * where Prometheus checks something per step (duplicate label sets, vector
  * matching), the check looks at each step's slots.
@@ -433,7 +435,7 @@ stream_part_run(void *arg)
 
 	while (!__atomic_load_n(p->stop, __ATOMIC_RELAXED)) {
 		struct store_titer	*it;
-		size_t			 ntier;
+		size_t			 ntier, nhour;
 
 		if ((i = __atomic_fetch_add(p->next, 1, __ATOMIC_RELAXED)) >=
 		    p->to)
@@ -480,11 +482,12 @@ stream_part_run(void *arg)
 			    store_titer_error(it));
 			p->failed = 3;
 		}
+		nhour = store_titer_nhour(it);
 		store_titer_free(it);
 		p->last = n;
 		if (!p->failed && n > 0 &&
 		    p->fn(p->arg, i, p->t, p->v, n, p->agg,
-		    ntier < n ? ntier : n) == -1)
+		    ntier < n ? ntier : n, nhour < n ? nhour : n) == -1)
 			p->failed = 1;
 		/* Held only while the consumer looked. */
 		ev_release(p->ev, charged);
@@ -710,13 +713,14 @@ struct copy_arg {
 
 static int
 copy_series(void *arg, size_t i, const int64_t *t, const double *v,
-    size_t n, const struct store_agg *agg, size_t nagg)
+    size_t n, const struct store_agg *agg, size_t nagg, size_t nhour)
 {
 	struct copy_arg	*a = arg;
 	struct qmseries	*s = &a->slots[i];
 
 	(void)agg;
 	(void)nagg;
+	(void)nhour;
 	if (load_charge(a->ev, n) == -1) {
 		ev_release(a->ev, n);
 		return -1;
@@ -770,6 +774,16 @@ load_series(struct ev *ev, const struct q_vector_selector *vs, int64_t t0,
 	return ev->err != ENGINE_OK ? -1 : 0;
 }
 
+/*
+ * The widths of the rollup buckets (storage/store.h, enum store_tier).  A
+ * bucket point is looked back to for at least its bucket's width: the
+ * next point comes a width later, so a gauge read from the tiers has a
+ * value at every step until its data stops, where the default lookback
+ * alone would find a 1h bucket only in the 5 minutes after its point.
+ */
+#define TIER_5M_MS	(5 * 60 * 1000)
+#define TIER_1H_MS	(60 * 60 * 1000)
+
 /* A vector selector's steps, filled from each series as it is read. */
 struct vsel_arg {
 	const struct qrange	*r;
@@ -781,16 +795,18 @@ struct vsel_arg {
 
 static int
 vsel_series(void *arg, size_t i, const int64_t *t, const double *v,
-    size_t n, const struct store_agg *agg, size_t nagg)
+    size_t n, const struct store_agg *agg, size_t nagg, size_t nhour)
 {
 	struct vsel_arg		*a = arg;
 	const struct qrange	*r = a->r;
 	double			*out = a->out[i].v;
 	size_t			 j = 0, k;
+	int64_t			 lb5m, lb1h, lb;
 	int			 any = 0;
 
 	(void)agg;
-	(void)nagg;
+	lb5m = a->lookback > TIER_5M_MS ? a->lookback : TIER_5M_MS;
+	lb1h = a->lookback > TIER_1H_MS ? a->lookback : TIER_1H_MS;
 	for (k = 0; k < r->n; k++) {
 		int64_t		ref;
 		uint64_t	bits;
@@ -799,7 +815,11 @@ vsel_series(void *arg, size_t i, const int64_t *t, const double *v,
 		ref = (a->has_at ? a->at : qr_ts(r, k)) - a->off;
 		while (j < n && t[j] <= ref)
 			j++;
-		if (j == 0 || t[j - 1] < ref - a->lookback)
+		if (j == 0)
+			continue;
+		/* Raw samples keep Prometheus's lookback exactly. */
+		lb = j - 1 >= nagg ? a->lookback : j - 1 < nhour ? lb1h : lb5m;
+		if (t[j - 1] < ref - lb)
 			continue;
 		x = v[j - 1];
 		memcpy(&bits, &x, sizeof(bits));
@@ -865,6 +885,7 @@ eval_vector_selector(struct ev *ev, const struct q_vector_selector *vs,
 	struct qval	*out;
 	struct qseries	*first;
 	int64_t		 at = 0, lo, hi, off = q_tclamp(vs->offset);
+	int64_t		 back;
 	int		 has_at = ev_at_time(ev, &vs->at, &at);
 	char		*any;
 	unsigned	 k;
@@ -873,7 +894,16 @@ eval_vector_selector(struct ev *ev, const struct q_vector_selector *vs,
 		off = 0;
 	lo = (has_at ? at : r->start) - off;
 	hi = (has_at ? at : r->end) - off;
-	if (ev_select(ev, vs, lo - ev->lookback, hi, &sel) == -1)
+	/*
+	 * A bucket point is looked back to further (vsel_series): read from
+	 * as far back as the widest bucket, but only when buckets can be
+	 * there, so a query over raw data alone reads what it always did.
+	 */
+	back = ev->lookback > TIER_1H_MS ? ev->lookback : TIER_1H_MS;
+	if (back == ev->lookback || lo < INT64_MIN + back ||
+	    lo - back > store_tier_end(ev->st))
+		back = ev->lookback;
+	if (ev_select(ev, vs, lo - back, hi, &sel) == -1)
 		return NULL;
 	out = qval_new(Q_TYPE_VECTOR);
 	out->vec.nsteps = r->n;

@@ -986,11 +986,12 @@ struct fused_arg {
 
 static int
 fused_series(void *arg, size_t i, const int64_t *t, const double *v,
-    size_t n, const struct store_agg *agg, size_t nagg)
+    size_t n, const struct store_agg *agg, size_t nagg, size_t nhour)
 {
 	struct fused_arg	*a = arg;
 	struct qmseries		 ms;
 
+	(void)nhour;
 	a->c.agg = agg;
 	a->c.nagg = nagg;
 	ms.ls = NULL;

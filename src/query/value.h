@@ -216,10 +216,11 @@ void		 ev_run_parts(unsigned nt, void *(*fn)(void *), void *parts,
  * error set on a store error.  ev_stream reads each series once into a
  * buffer its thread reuses (charged to the budget while held; staleness
  * markers only with keep_stale) and calls FN(ARGS + k * SIZE, i, t, v, n,
- * agg, nagg) for series i with samples, k being the part running it; the
- * first nagg points are rollup buckets read where the series' raw samples
- * are gone (storage/store.h, "Reading across tiers"), v their last value
- * and agg[j] their aggregate, the rest raw samples (ARGS holds
+ * agg, nagg, nhour) for series i with samples, k being the part running
+ * it; the first nagg points are rollup buckets read where the series' raw
+ * samples are gone (storage/store.h, "Reading across tiers"), v their last
+ * value and agg[j] their aggregate (the first nhour of them 1h buckets,
+ * the rest 5m ones), the rest raw samples (ARGS holds
  * EV_MAX_THREADS of them): as for ev_run_parts, FN may write only what
  * series i alone owns and its own part's argument; it returns -1 to fail
  * with the sample-limit error.  0, or -1 with the error set.
@@ -249,7 +250,7 @@ void		 ev_sel_free(struct ev_sel *);
 struct store_agg;
 typedef int	(*ev_stream_fn)(void *, size_t, const int64_t *,
 		    const double *, size_t, const struct store_agg *,
-		    size_t);
+		    size_t, size_t);
 int		 ev_stream(struct ev *, const struct ev_sel *, int keep_stale,
 		    ev_stream_fn fn, void *args, size_t size);
 struct qseries	*ev_sel_outputs(struct ev *, const struct ev_sel *,
