@@ -28,6 +28,11 @@ SERVER = """
 listen = 127.0.0.1:{port}
 """
 
+# Targets run every 3 s, so their calls time out after 2.7 s (see
+# http_call_timeout): a loaded machine can keep the test's servers from
+# answering within the 0.9 s that a 1 s interval leaves, and a probe that
+# times out is a wrong answer here.
+
 LATENCY = [0.003, 0.2, 0.2, 1.5]
 
 
@@ -126,75 +131,75 @@ class ProbeAndScrape(unittest.TestCase):
 probe = {a}/healthz
 scrape = {a}/metrics
 header = X-Env: test
-interval = 1s
+interval = 3s
 
 [http "shop-down"]
 probe = {cls.app500.url}/healthz
-interval = 1s
+interval = 3s
 
 [http "mixed"]
 probe = {cls.app500.url}/healthz?mixed
 scrape = {a}/metrics?mixed
-interval = 1s
+interval = 3s
 
 [http "labelled"]
 scrape = {cls.labelled.url}/metrics
-interval = 1s
+interval = 3s
 
 [http "honored"]
 scrape = {cls.labelled.url}/metrics?honored
 honor_labels = yes
-interval = 1s
+interval = 3s
 
 [http "limited"]
 scrape = {a}/metrics?limited
 sample_limit = 5
-interval = 1s
+interval = 3s
 
 [http "broken"]
 scrape = {cls.broken.url}/metrics
-interval = 1s
+interval = 3s
 
 [http "refused"]
 probe = http://127.0.0.1:{cls.closed}/healthz
-interval = 1s
+interval = 3s
 
 [http "regex"]
 probe = {a}/healthz?regex
 body_regex = ^healthy$
-interval = 1s
+interval = 3s
 
 [http "head"]
 probe = {a}/healthz?head
 method = HEAD
-interval = 1s
+interval = 3s
 
 [http "post"]
 probe = {a}/healthz?post
 method = POST
 expect_status = 200,204
-interval = 1s
+interval = 3s
 
 [http "huge"]
 scrape = {cls.huge.url}/metrics
 max_body = 1MB
-interval = 1s
+interval = 3s
 
 [http "hugegz"]
 scrape = {cls.hugegz.url}/metrics
 max_body = 1MB
-interval = 1s
+interval = 3s
 
 [http "bearer"]
 scrape = {a}/metrics?bearer
 bearer_token_file = {tok}
-interval = 1s
+interval = 3s
 
 [http "basic"]
 probe = {a}/healthz?basic
 username = monitor
 password_file = {pw}
-interval = 1s
+interval = 3s
 """)
         for job in targets(cls.d):
             wait_runs(cls.d, job)
@@ -263,7 +268,7 @@ interval = 1s
                          "text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
         self.assertEqual(h["Accept-Encoding"], "gzip")
         self.assertEqual(h["X-Env"], "test")
-        self.assertEqual(h["X-Prometheus-Scrape-Timeout-Seconds"], "0.9")
+        self.assertEqual(h["X-Prometheus-Scrape-Timeout-Seconds"], "2.7")
         self.assertNotIn("Authorization", h)
         p = self.app.last_request("/healthz")
         self.assertEqual((p["method"], p["headers"]["X-Env"]), ("GET", "test"))
@@ -382,16 +387,16 @@ class Slow(unittest.TestCase):
 [http "slow"]
 scrape = {cls.slow.url}/metrics
 interval = 10s
-timeout = 4s
+timeout = 8s
 
 [http "slowprobe"]
 probe = {cls.slow.url}/healthz
 interval = 10s
-timeout = 4s
+timeout = 8s
 
 [http "steady"]
 probe = {cls.fast.url}/healthz
-interval = 500ms
+interval = 2s
 """)
 
     @classmethod
@@ -415,7 +420,7 @@ interval = 500ms
         self.assertEqual(names(s), ["scrape_duration_seconds", "scrape_samples_scraped", "up"])
         self.assertEqual(s[f'up{{instance="{self.slow.hostport}",job="slow"}}'], "0")
         self.assertEqual(self.slow.last_request("/metrics")["headers"]
-                         ["X-Prometheus-Scrape-Timeout-Seconds"], "3.6")
+                         ["X-Prometheus-Scrape-Timeout-Seconds"], "7.5")
         self.assertEqual(targets(d)["steady"]["health"], "up")
 
         # A probe that times out is data: probe_success 0.
@@ -468,21 +473,21 @@ class TLS(unittest.TestCase):
 probe = {cls.app.url}/healthz
 scrape = {cls.app.url}/metrics
 ca_file = {cls.good}
-interval = 1s
+interval = 3s
 
 [http "insecure"]
 probe = {cls.wapp.url}/healthz
 insecure_skip_verify = yes
-interval = 1s
+interval = 3s
 
 [http "mismatch"]
 probe = {cls.wapp.url}/healthz
 ca_file = {cls.wrong}
-interval = 1s
+interval = 3s
 
 [http "untrusted"]
 probe = {cls.app.url}/healthz?untrusted
-interval = 1s
+interval = 3s
 """)
         for job in targets(cls.d):
             wait_runs(cls.d, job)
@@ -544,7 +549,7 @@ class NodeExporter(unittest.TestCase):
             d = Daemon(SERVER + f"""
 [http "node"]
 scrape = http://127.0.0.1:{port}/metrics
-interval = 1s
+interval = 3s
 """)
             hp = f"127.0.0.1:{port}"
             d.wait_for(lambda: targets(d)["node"]["health"] == "up", what="node target up")
