@@ -316,8 +316,14 @@ read_response(int fd, struct resp *r, int head)
 	int		 have_len = 0;
 
 	memset(r, 0, sizeof(*r));
+	/*
+	 * Never past this response: with pipelined requests the next one's
+	 * reply may be in the socket already (it is when the client was
+	 * slow), so the head is read a byte at a time and the body up to
+	 * its length.
+	 */
 	while ((end = in.data ? strstr(in.data, "\r\n\r\n") : NULL) == NULL) {
-		if ((n = recv(fd, tmp, sizeof(tmp), 0)) <= 0) {
+		if ((n = recv(fd, tmp, 1, 0)) <= 0) {
 			buf_free(&in);
 			return -1;
 		}
@@ -333,7 +339,10 @@ read_response(int fd, struct resp *r, int head)
 	if (head)
 		want = 0, have_len = 1;
 	while (!have_len || in.len - hlen < want) {
-		if ((n = recv(fd, tmp, sizeof(tmp), 0)) <= 0) {
+		size_t room = have_len && want - (in.len - hlen) < sizeof(tmp) ?
+		    want - (in.len - hlen) : sizeof(tmp);
+
+		if ((n = recv(fd, tmp, room, 0)) <= 0) {
 			r->closed = 1;
 			break;
 		}
