@@ -233,7 +233,6 @@ hc_end(struct hclient_call *c, int ok, const char *fmt, ...)
 static void
 hc_end(struct hclient_call *c, int ok, const char *fmt, ...)
 {
-	struct timeval	zero = { 0, 0 };
 	va_list		ap;
 	double		now = now_s();
 
@@ -257,8 +256,11 @@ hc_end(struct hclient_call *c, int ok, const char *fmt, ...)
 		c->bev = NULL;
 	}
 	event_del(c->deadline);
+	/* Later in this pass of the loop, not the next: a caller's deadline
+	   that fell due in this pass too (see target_deadline) sees the
+	   result first. */
 	c->finish_ev = evtimer_new(c->base, hc_finish_cb, c);
-	evtimer_add(c->finish_ev, &zero);
+	event_active(c->finish_ev, EV_TIMEOUT, 1);
 }
 
 void

@@ -71,7 +71,10 @@ class Daemon:
     def url(self):
         return f"http://127.0.0.1:{self.port}"
 
-    def wait_healthy(self, timeout=10):
+    # Deadlines, not delays: each returns as soon as its condition holds.
+    # They are generous because a loaded machine (CI runs two builds'
+    # tests, one under ASan, on 2 cores) can delay any answer by seconds.
+    def wait_healthy(self, timeout=30):
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -84,7 +87,7 @@ class Daemon:
             time.sleep(0.05)
         raise AssertionError(f"monitord not healthy after {timeout}s: {self.stderr()}")
 
-    def get(self, path, headers=None, method="GET", data=None, timeout=10):
+    def get(self, path, headers=None, method="GET", data=None, timeout=60):
         req = urllib.request.Request(self.url + path, headers=headers or {}, method=method, data=data)
         try:
             with urllib.request.urlopen(req, timeout=timeout) as r:
@@ -99,7 +102,7 @@ class Daemon:
             body = gzip.decompress(body)
         return r.status, body.decode("utf-8")
 
-    def wait_for(self, pred, timeout=15, what="condition"):
+    def wait_for(self, pred, timeout=30, what="condition"):
         deadline = time.time() + timeout
         last = None
         while time.time() < deadline:
@@ -117,7 +120,7 @@ class Daemon:
         self.log.seek(0)
         return self.log.read().decode("utf-8", "replace")
 
-    def stop(self, timeout=10):
+    def stop(self, timeout=60):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:

@@ -91,7 +91,7 @@ class Receiver:
         self.srv.server_close()
 
 
-def wait_for(what, fn, timeout=20):
+def wait_for(what, fn, timeout=60):
     end = time.time() + timeout
     while time.time() < end:
         v = fn()
@@ -130,7 +130,7 @@ class Runner:
         os.rename(tmp, self.series)
 
     def get(self, path):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as r:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=60) as r:
             return r.read().decode()
 
     def json(self, path):
@@ -140,7 +140,7 @@ class Runner:
         req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method,
                                      data=None if body is None else json.dumps(body).encode())
         try:
-            with urllib.request.urlopen(req, timeout=5) as r:
+            with urllib.request.urlopen(req, timeout=60) as r:
                 return r.status, json.loads(r.read())
         except urllib.error.HTTPError as e:
             return e.code, json.loads(e.read())
@@ -429,7 +429,10 @@ class Api(unittest.TestCase):
                          "broken\tquery timed out\tERROR\n")
             r.start()
             wait_for("evaluations", lambda: r.json("/api/v1/alerts")["data"]["alerts"])
-            time.sleep(1.2)
+            # Both groups have evaluated every rule at least once.
+            wait_for("every rule evaluated", lambda: all(
+                x["health"] != "unknown" for g in r.json("/api/v1/rules")["data"]["groups"]
+                for x in g["rules"]))
             alerts = r.json("/api/v1/alerts")
             self.assertEqual(alerts["status"], "success")
             a = alerts["data"]["alerts"][0]
@@ -636,7 +639,7 @@ class SlowRule(unittest.TestCase):
             # Every API answers while the evaluation is held.
             for path in ("/api/v1/rules", "/api/alerts", "/api/v1/alerts"):
                 with urllib.request.urlopen(f"http://127.0.0.1:{r.port}{path}",
-                                            timeout=5) as resp:
+                                            timeout=60) as resp:
                     self.assertEqual(resp.status, 200)
             self.assertEqual(alert_states(r), {})
             # Nothing of the held evaluation was applied: not even the rule

@@ -108,14 +108,14 @@ class CommandLine(unittest.TestCase):
                               os.path.join(tmp, "data")], cwd=tmp,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         try:
-            deadline = time.time() + 15
+            deadline = time.time() + 60
             services = targets = None
             while time.time() < deadline:
                 try:
                     services = json.loads(urllib.request.urlopen(
-                        "http://127.0.0.1:9330/api/services", timeout=2).read())
+                        "http://127.0.0.1:9330/api/services", timeout=10).read())
                     targets = json.loads(urllib.request.urlopen(
-                        "http://127.0.0.1:9330/api/targets", timeout=2).read())
+                        "http://127.0.0.1:9330/api/targets", timeout=10).read())
                     if all(t["health"] == "up" for t in targets["data"]["targets"]):
                         break
                 except OSError:
@@ -203,10 +203,10 @@ class Endpoints(unittest.TestCase):
             for _ in range(500):
                 s = socket.create_connection(("127.0.0.1", self.d.port))
                 socks.append(s)
-            t0 = time.monotonic()
-            r = self.d.get("/healthz", timeout=5)
+            # A server that served connections one by one would never get
+            # to this one (the client's deadline ends the wait).
+            r = self.d.get("/healthz")
             self.assertEqual(r.status, 200)
-            self.assertLess(time.monotonic() - t0, 5)
         finally:
             for s in socks:
                 s.close()

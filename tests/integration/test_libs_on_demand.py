@@ -57,7 +57,7 @@ interval = 15s
 POSTGRES = """
 [postgres "db"]
 conninfo = host=127.0.0.1 port=%d dbname=shop user=monitor connect_timeout=1
-interval = 1s
+interval = 3s
 """
 
 RABBITMQ = """
@@ -66,7 +66,7 @@ url = http://127.0.0.1:%d
 user = guest
 password_file = %s
 canary = %s
-interval = 1s
+interval = 3s
 """
 
 

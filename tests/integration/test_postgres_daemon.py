@@ -50,7 +50,7 @@ listen = 127.0.0.1:{{port}}
 [postgres "shop-db"]
 conninfo = host=127.0.0.1 port={pgport} dbname=shop user=monitor
 password_file = {pwfile}
-interval = 1s
+interval = 3s
 """
 
 

@@ -144,7 +144,7 @@ class RealBroker(unittest.TestCase):
                        f"password_file = {secret_file('guest')}\n"
                        f"prometheus_url = {b.prometheus_url}\n"
                        f"amqp = {b.amqp}\n"
-                       "interval = 1s\n")
+                       "interval = 3s\n")
 
     @classmethod
     def stop_hold(cls):
@@ -226,7 +226,7 @@ class WrongPassword(unittest.TestCase):
                    f"url = {broker.url}\n"
                    f"password_file = {secret_file(SECRET)}\n"
                    f"amqp = {broker.amqp}\n"
-                   "interval = 1s\n")
+                   "interval = 3s\n")
         try:
             t = d.wait_for(lambda: (target(d, "mq") or {}).get("lastError") and target(d, "mq"),
                            what="a failed run")
@@ -254,7 +254,7 @@ class ManagementDown(unittest.TestCase):
                    "[rabbitmq \"mq\"]\n"
                    f"url = http://127.0.0.1:{port}\n"
                    "canary = no\n"
-                   "interval = 1s\n")
+                   "interval = 3s\n")
         try:
             t = d.wait_for(lambda: (target(d, "mq") or {}).get("lastError") and target(d, "mq"),
                            what="a failed run")
@@ -318,7 +318,7 @@ class BadAnswers(unittest.TestCase):
         base = f"http://127.0.0.1:{cls.srv.server_address[1]}"
         conf = "[server]\nlisten = 127.0.0.1:{port}\n\n[proc \"host\"]\ninterval = 1s\n"
         for name in ("nonjson", "truncated", "huge"):
-            conf += f"\n[rabbitmq \"{name}\"]\nurl = {base}/{name}\ncanary = no\ninterval = 1s\n"
+            conf += f"\n[rabbitmq \"{name}\"]\nurl = {base}/{name}\ncanary = no\ninterval = 3s\n"
         cls.d = Daemon(conf)
 
     @classmethod

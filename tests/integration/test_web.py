@@ -310,13 +310,20 @@ class Browser(unittest.TestCase):
             parse_error = {"query": bad, "line": int(m.group(1)), "col": int(m.group(2))}
             # The charts are compared over a range of the past (so no
             # sample arrives between the page's query and ours) that holds
-            # several seconds of samples (one a second).
+            # samples (one a second) from its start to its end: a drag
+            # over the middle of a chart zooms into data too.
             def samples():
                 r = json.loads(gunzip_if(d.get("/api/v1/query?query=" + urllib.parse.quote(
                     'count_over_time(up{job="host"}[1m])'))))["data"]["result"]
-                return r and float(r[0]["value"][1]) >= 12
-            d.wait_for(samples, timeout=30, what="12 s of samples of host")
+                return r and float(r[0]["value"][1]) >= 20
+            d.wait_for(samples, timeout=60, what="20 s of samples of host")
         now = int(time.time() * 1000)
+        first = now - 120000
+        if query_api:
+            r = json.loads(gunzip_if(d.get("/api/v1/query_range?" + urllib.parse.urlencode({
+                "query": 'up{job="host"}', "start": (now - 120000) / 1000, "end": now / 1000,
+                "step": 1}))))["data"]["result"]
+            first = int(float(r[0]["values"][0][0]) * 1000) + 1000
         out = os.path.join(BUILDDIR, "web", "screenshots")
         os.makedirs(out, exist_ok=True)
         expect = {
@@ -327,7 +334,7 @@ class Browser(unittest.TestCase):
                        "crm-api": "ok", "host": "ok", "shop": "unknown"},
             "firing": ["shop-db-unreachable"] if alerts_api and query_api else [],
             "queryApi": query_api, "alertsApi": alerts_api, "parseError": parse_error,
-            "dataService": "host", "dataRange": {"from": str(now - 120000), "to": str(now - 5000)},
+            "dataService": "host", "dataRange": {"from": str(first), "to": str(now - 5000)},
         }
         fd, path = tempfile.mkstemp(suffix=".json")
         with os.fdopen(fd, "w") as f:
