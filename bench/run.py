@@ -218,6 +218,7 @@ def peers(shared, files, runs):
             pass
     if r.returncode != 0:
         print(r.stdout[-2000:], r.stderr[-2000:], file=sys.stderr)
+    shutil.rmtree(out, ignore_errors=True)
     return rows
 
 
