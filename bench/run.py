@@ -17,10 +17,13 @@ service" set generated with its gen_dataset.py) it
   - stops monitord cleanly and measures its data directory (bytes/sample),
   - runs bench/store_bench (storage-only append) and bench/codec_bench
     (decode samples/s per core),
-  - measures memory per active series at scale: the synthetic set's 2 h with
-    1,000 and with 10,000 series imported into fresh daemons; the growth
-    between the two over the 9,000 series added is the cost of one more
-    series, without the fixed costs that a small count divides,
+  - measures memory per active series at scale: the synthetic set's 135
+    minutes with 1,000 and with 10,000 series imported into fresh daemons;
+    the growth between the two over the 9,000 series added is the cost of
+    one more series, without the fixed costs that a small count divides.
+    135 minutes of 15 s scrapes is 540 samples: each open chunk's tail then
+    holds 60 of its 120 samples, the average over time (2 h would leave
+    every tail empty and the figure a third too low),
 then runs ../shared/bench/peers.sh on the same files and prints tables
 with the ratios monitord/peer: ingest and size, then q1..q4 latencies.
 The peers' queries are timed as often as monitord's (QUERY_RUNS), and
@@ -321,21 +324,21 @@ def main():
 
 
 def scale(binary, shared, work, end):
-    """Memory per active series without the fixed costs: the 2 h synthetic
-    set with 1,000 and with 10,000 series, each imported into a fresh
-    daemon, and the growth between them over the series added."""
+    """Memory per active series without the fixed costs: 135 minutes of the
+    synthetic set with 1,000 and with 10,000 series, each imported into a
+    fresh daemon, and the growth between them over the series added."""
     got = {}
     for n in (1000, 10000):
-        path = os.path.join(work, f"scale_{n}x2h.prom")
+        path = os.path.join(work, f"scale_{n}x135m.prom")
         subprocess.run([sys.executable, os.path.join(shared, "bench", "gen_dataset.py"),
-                        "--series", str(n), "--duration", "2h", "--end", end,
+                        "--series", str(n), "--duration", "135m", "--end", end,
                         "--out", path], check=True, capture_output=True)
         samples, series, _, _ = count(path)
         got[n] = (series, import_monitord(binary, path, samples, series))
         os.unlink(path)
     (s1, m1), (s2, m2) = got[1000], got[10000]
     added = s2 - s1
-    print(f"== memory per active series (synthetic 2 h, {s1} and {s2} series)")
+    print(f"== memory per active series (synthetic 135 min, {s1} and {s2} series)")
     for s, m in ((s1, m1), (s2, m2)):
         print(f"monitord daemon, {s} series: RSS {m['rss_mb']:.1f} MB "
               f"({m['anon_mb']:.1f} anonymous, {m['file_mb']:.1f} data.mdb mapped)")
