@@ -1008,40 +1008,6 @@ api_v1_buildinfo(struct httpd_req *req, void *arg)
 	buf_free(&b);
 }
 
-/* Whether the tree reads any series (Prometheus's ExtractSelectors). */
-static int
-has_selector(const struct q_expr *e)
-{
-	size_t i;
-
-	if (e == NULL)
-		return 0;
-	switch (e->kind) {
-	case Q_VECTOR_SELECTOR:
-	case Q_MATRIX_SELECTOR:
-		return 1;
-	case Q_SUBQUERY:
-		return has_selector(e->subquery.expr);
-	case Q_UNARY:
-		return has_selector(e->unary.expr);
-	case Q_BINARY:
-		return has_selector(e->binary.lhs) ||
-		    has_selector(e->binary.rhs);
-	case Q_AGGREGATE:
-		return has_selector(e->aggregate.expr) ||
-		    has_selector(e->aggregate.param);
-	case Q_CALL:
-		for (i = 0; i < e->call.nargs; i++)
-			if (has_selector(e->call.args[i]))
-				return 1;
-		return 0;
-	case Q_PAREN:
-		return has_selector(e->paren);
-	default:
-		return 0;
-	}
-}
-
 /*
  * The store keeps no exemplars, so every valid request gets none; the
  * parameters are checked as Prometheus checks them, so that a client
@@ -1073,7 +1039,7 @@ api_v1_query_exemplars(struct httpd_req *req, void *arg)
 		buf_free(&b);
 		return;
 	}
-	if (!has_selector(e)) {
+	if (!q_expr_has_selector(e)) {
 		/* Prometheus answers that with no content at all. */
 		q_expr_free(e);
 		httpd_reply(req, 204, NULL, NULL, 0);

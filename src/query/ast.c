@@ -104,6 +104,39 @@ q_expr_type(const struct q_expr *e)
 	return Q_TYPE_NONE;
 }
 
+int
+q_expr_has_selector(const struct q_expr *e)
+{
+	size_t i;
+
+	if (e == NULL)
+		return 0;
+	switch (e->kind) {
+	case Q_VECTOR_SELECTOR:
+	case Q_MATRIX_SELECTOR:
+		return 1;
+	case Q_SUBQUERY:
+		return q_expr_has_selector(e->subquery.expr);
+	case Q_UNARY:
+		return q_expr_has_selector(e->unary.expr);
+	case Q_BINARY:
+		return q_expr_has_selector(e->binary.lhs) ||
+		    q_expr_has_selector(e->binary.rhs);
+	case Q_AGGREGATE:
+		return q_expr_has_selector(e->aggregate.expr) ||
+		    q_expr_has_selector(e->aggregate.param);
+	case Q_CALL:
+		for (i = 0; i < e->call.nargs; i++)
+			if (q_expr_has_selector(e->call.args[i]))
+				return 1;
+		return 0;
+	case Q_PAREN:
+		return q_expr_has_selector(e->paren);
+	default:
+		return 0;
+	}
+}
+
 const char *
 q_binop_name(enum q_binop op)
 {

@@ -207,6 +207,9 @@ struct q_expr {
 void		 q_expr_free(struct q_expr *);
 /* The value type of an expression, as Prometheus types it. */
 enum q_type	 q_expr_type(const struct q_expr *);
+/* Whether the tree reads any series: a vector or matrix selector anywhere
+   in it (Prometheus's ExtractSelectors finds one). */
+int		 q_expr_has_selector(const struct q_expr *);
 
 /* Spellings used by the printer and in messages: "+", "and", "sum", "=~". */
 const char	*q_binop_name(enum q_binop);
