@@ -279,6 +279,8 @@ size_t		 store_titer_nhour(const struct store_titer *);
 /* The latest time a bucket point can have (INT64_MIN: none, before the
    first retention run): after it a series is read from raw data only. */
 int64_t		 store_tier_end(struct store *);
+/* The width of a bucket of STORE_TIER_5M or STORE_TIER_1H, in ms. */
+int64_t		 store_tier_width(enum store_tier);
 int		 store_titer_read(struct store_titer *, int64_t *t, double *v,
 		    struct store_agg *a, size_t max);
 const char	*store_titer_error(const struct store_titer *);

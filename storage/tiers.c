@@ -199,6 +199,12 @@ store_titer_nhour(const struct store_titer *it)
 }
 
 int64_t
+store_tier_width(enum store_tier tier)
+{
+	return rollup_bucket(tier);
+}
+
+int64_t
 store_tier_end(struct store *st)
 {
 	int64_t cut = store_raw_cutoff(st);

@@ -775,14 +775,12 @@ load_series(struct ev *ev, const struct q_vector_selector *vs, int64_t t0,
 }
 
 /*
- * The widths of the rollup buckets (storage/store.h, enum store_tier).  A
- * bucket point is looked back to for at least its bucket's width: the
- * next point comes a width later, so a gauge read from the tiers has a
- * value at every step until its data stops, where the default lookback
- * alone would find a 1h bucket only in the 5 minutes after its point.
+ * A bucket point is looked back to for at least its bucket's width
+ * (store_tier_width): the next point comes a width later, so a gauge read
+ * from the tiers has a value at every step until its data stops, where
+ * the default lookback alone would find a 1h bucket only in the 5 minutes
+ * after its point.
  */
-#define TIER_5M_MS	(5 * 60 * 1000)
-#define TIER_1H_MS	(60 * 60 * 1000)
 
 /* A vector selector's steps, filled from each series as it is read. */
 struct vsel_arg {
@@ -805,8 +803,12 @@ vsel_series(void *arg, size_t i, const int64_t *t, const double *v,
 	int			 any = 0;
 
 	(void)agg;
-	lb5m = a->lookback > TIER_5M_MS ? a->lookback : TIER_5M_MS;
-	lb1h = a->lookback > TIER_1H_MS ? a->lookback : TIER_1H_MS;
+	lb5m = store_tier_width(STORE_TIER_5M);
+	lb1h = store_tier_width(STORE_TIER_1H);
+	if (lb5m < a->lookback)
+		lb5m = a->lookback;
+	if (lb1h < a->lookback)
+		lb1h = a->lookback;
 	for (k = 0; k < r->n; k++) {
 		int64_t		ref;
 		uint64_t	bits;
@@ -899,7 +901,9 @@ eval_vector_selector(struct ev *ev, const struct q_vector_selector *vs,
 	 * as far back as the widest bucket, but only when buckets can be
 	 * there, so a query over raw data alone reads what it always did.
 	 */
-	back = ev->lookback > TIER_1H_MS ? ev->lookback : TIER_1H_MS;
+	back = store_tier_width(STORE_TIER_1H);
+	if (back < ev->lookback)
+		back = ev->lookback;
 	if (back == ev->lookback || lo < INT64_MIN + back ||
 	    lo - back > store_tier_end(ev->st))
 		back = ev->lookback;
