@@ -135,6 +135,25 @@ def time_queries(url, qfile, mint, maxt, runs):
     return out
 
 
+def heap_trims(url):
+    """monitord_heap_trims_total, or None from a daemon without it."""
+    with urllib.request.urlopen(url + "/metrics", timeout=10) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith("monitord_heap_trims_total "):
+                return float(line.split()[1])
+    return None
+
+
+def settle(url):
+    """Wait until the daemon has handed an import's freed buffers back to
+    the system, which it does once imports have been quiet for a second:
+    the memory it keeps is what the figures are about."""
+    first = heap_trims(url)
+    deadline = time.monotonic() + 10
+    while first is not None and heap_trims(url) == first and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 def import_monitord(binary, path, samples, series, qfile=None, mint=None,
                     maxt=None, runs=5, dashboard=None):
     tmp = tempfile.mkdtemp(prefix="monitord-bench-")
@@ -173,6 +192,7 @@ def import_monitord(binary, path, samples, series, qfile=None, mint=None,
             stored += int(r.headers.get("X-Samples-Stored", "0"))
     secs = time.monotonic() - t0
     del bodies
+    settle(url)
     rss = rss_kb(p.pid)
     queries = time_queries(url, qfile, mint, maxt, runs) if qfile else {}
     panels = time_queries(url, dashboard, mint, maxt, runs) if dashboard else {}

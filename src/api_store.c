@@ -5,9 +5,6 @@
 #include "config.h"
 
 #include <inttypes.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,16 +19,17 @@
 #include "storage/store.h"
 #include "textparse.h"
 #include "timeparse.h"
+#include "memtrim.h"
 #include "worker.h"
 #include "xmalloc.h"
 
 /* Imports waiting for the disk at once; more answer 503. */
 #define IMPORT_QUEUE	16
 /* Body bytes past which an import's memory is handed back to the system
- * when it is done. */
+ * once imports are quiet (memtrim.h). */
 #define IMPORT_TRIM	(1u << 20)
 
-enum { M_IMPORT_REQ, M_IMPORT_SAMPLES };
+enum { M_IMPORT_REQ, M_IMPORT_SAMPLES, M_HEAP_TRIMS };
 
 const struct metric_def api_store_metrics[] = {
 	[M_IMPORT_REQ] = { "monitord_import_requests_total", METRIC_COUNTER,
@@ -41,6 +39,11 @@ const struct metric_def api_store_metrics[] = {
 	[M_IMPORT_SAMPLES] = { "monitord_import_samples_total",
 	  METRIC_COUNTER, "",
 	  "Samples received by the import API, stored or dropped." },
+	[M_HEAP_TRIMS] = { "monitord_heap_trims_total", METRIC_COUNTER, "",
+	  "Times the memory that large imports and sealing freed was handed "
+	  "back to the system. This happens once they have been quiet for a "
+	  "second, not after each request, so that the next body of a "
+	  "backfill reuses the pages." },
 	{ NULL, 0, NULL, NULL },
 };
 
@@ -48,6 +51,7 @@ struct api_store {
 	struct httpd	*httpd;
 	struct store	*store;
 	struct worker	*worker;
+	struct memtrim	*memtrim;
 	uint64_t	 import_codes[6];	/* 204 400 413 500 503 other */
 	uint64_t	 import_samples;
 };
@@ -258,11 +262,12 @@ static void
 import_done(void *arg)
 {
 	struct import_job	*j = arg;
+	struct api_store	*as = j->as;
 	char			 num[32];
 	int			 big = j->big;
 
 	if (j->rc == -1) {
-		count_code(j->as, 500);
+		count_code(as, 500);
 		httpd_reply_error(j->req, 500, j->err);
 	} else {
 		uint64_t dropped = j->stats.out_of_order + j->stats.duplicate +
@@ -273,23 +278,20 @@ import_done(void *arg)
 		httpd_add_header(j->req, "X-Samples-Stored", num);
 		snprintf(num, sizeof(num), "%" PRIu64, dropped);
 		httpd_add_header(j->req, "X-Samples-Dropped", num);
-		count_code(j->as, 204);
+		count_code(as, 204);
 		httpd_reply(j->req, 204, NULL, NULL, 0);
 	}
 	batch_free(j->batch);
 	free(j);
-#ifdef __GLIBC__
 	/*
-	 * malloc keeps what a large import freed (its parsed batch, the
-	 * pages of the store's writes) for reuse, and a daemon imports
-	 * rarely: without this it would keep the peak of the largest import
-	 * for good.
+	 * malloc keeps what a large import freed (its body, its parsed
+	 * batch, the pages of the store's writes) for reuse: without a trim
+	 * the daemon would keep the peak of its largest import for good.
+	 * Not at once, though: the next body of a backfill would fault all
+	 * those pages in again.
 	 */
 	if (big)
-		malloc_trim(0);
-#else
-	(void)big;
-#endif
+		memtrim_note(as->memtrim);
 }
 
 /* extra_label=name=value, any number of them. */
@@ -364,6 +366,8 @@ api_import(struct httpd_req *req, void *arg)
 		/* Nothing of a bad body is stored: all or none. */
 		count_code(as, 400);
 		httpd_reply_error(req, 400, err);
+		if (j->big)
+			memtrim_note(as->memtrim);
 		batch_free(j->batch);
 		free(j);
 		return;
@@ -372,6 +376,8 @@ api_import(struct httpd_req *req, void *arg)
 		count_code(as, 503);
 		httpd_reply_error(req, 503, "too many imports in progress; "
 		    "retry later");
+		if (j->big)
+			memtrim_note(as->memtrim);
 		batch_free(j->batch);
 		free(j);
 	}
@@ -546,11 +552,13 @@ bad:
 }
 
 struct api_store *
-api_store_new(struct httpd *httpd, struct store *store, struct worker *w)
+api_store_new(struct httpd *httpd, struct store *store, struct worker *w,
+    struct memtrim *mt)
 {
 	struct api_store *as = xcalloc(1, sizeof(*as));
 
 	as->httpd = httpd;
+	as->memtrim = mt;
 	as->store = store;
 	as->worker = w;
 	httpd_route(httpd, "/api/v1/import/prometheus", HTTPD_POST |
@@ -593,4 +601,5 @@ api_store_write_metrics(struct api_store *as, struct buf *b)
 		expo_sample(b, l, 2, (double)as->import_codes[i], 0);
 	}
 	metric1(b, M_IMPORT_SAMPLES, (double)as->import_samples);
+	metric1(b, M_HEAP_TRIMS, (double)memtrim_count(as->memtrim));
 }

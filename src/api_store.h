@@ -23,13 +23,16 @@
 
 struct api_store;
 struct httpd;
+struct memtrim;
 struct store;
 struct worker;
 
+/* MT (may be NULL) is told when an import freed a large body. */
 struct api_store *api_store_new(struct httpd *, struct store *,
-		    struct worker *);
+		    struct worker *, struct memtrim *mt);
 void		 api_store_free(struct api_store *);
-/* The store's monitord_store_* metrics and monitord_import_*. */
+/* The store's monitord_store_* metrics, monitord_import_* and
+ * monitord_heap_trims_total. */
 void		 api_store_write_metrics(struct api_store *, struct buf *);
 extern const struct metric_def api_store_metrics[];
 

@@ -27,6 +27,7 @@
 #include "daemon.h"
 #include "http/server.h"
 #include "log.h"
+#include "memtrim.h"
 #include "query/parser.h"
 #include "schema.h"
 #include "storage/store.h"
@@ -72,6 +73,7 @@ struct monitord {
 	struct store			*store;
 	struct worker			*worker;	/* imports */
 	struct worker			*qworker;	/* queries */
+	struct memtrim			*memtrim;
 	struct api_web			*web;
 	struct event			*sig_hup, *sig_term, *sig_int;
 	int				 stopping;
@@ -219,9 +221,15 @@ monitord_alert_sink(void *arg, const struct batch *b)
 	return store_append_batch(arg, b, NULL);
 }
 
+static void
+monitord_trim(void *arg)
+{
+	memtrim_note(arg);
+}
+
 static struct store *
-monitord_open_store(const char *dir, const struct conf *conf, char *err,
-    size_t errlen)
+monitord_open_store(const char *dir, const struct conf *conf,
+    struct memtrim *mt, char *err, size_t errlen)
 {
 	const struct conf_section	*srv = conf_get(conf, "server");
 	const struct conf_section	*sto = conf_get(conf, "storage");
@@ -237,6 +245,8 @@ monitord_open_store(const char *dir, const struct conf *conf, char *err,
 	o.retention_5m_ms = conf_duration(sto, "retention_5m");
 	o.retention_1h_ms = conf_duration(sto, "retention_1h");
 	o.map_size_max = conf_size(sto, "map_size");
+	o.trim = monitord_trim;
+	o.trim_arg = mt;
 	return store_open(&o, err, errlen);
 }
 
@@ -437,9 +447,14 @@ monitord_run(struct monitord *md)
 	char		 err[512];
 	struct alerting_opts ao;
 
+	/* Freed memory goes back to the system once writes are quiet. */
+	if ((md->memtrim = memtrim_new(md->base, 1000)) == NULL) {
+		log_warnx("cannot start the memory trim timer");
+		return 1;
+	}
 	/* Threads start here, after monitord_detach's fork. */
-	if ((md->store = monitord_open_store(md->data_dir, md->conf, err,
-	    sizeof(err))) == NULL) {
+	if ((md->store = monitord_open_store(md->data_dir, md->conf,
+	    md->memtrim, err, sizeof(err))) == NULL) {
 		log_warnx("%s", err);
 		return 1;
 	}
@@ -451,7 +466,8 @@ monitord_run(struct monitord *md)
 		log_warnx("cannot start the store's worker threads");
 		return 1;
 	}
-	md->api_store = api_store_new(md->httpd, md->store, md->worker);
+	md->api_store = api_store_new(md->httpd, md->store, md->worker,
+	    md->memtrim);
 	md->api_query = api_query_new(md->httpd, md->store, md->qworker);
 	api_set_store(md->api, md->api_store, md->store);
 	memset(&ao, 0, sizeof(ao));
@@ -507,6 +523,8 @@ monitord_free(struct monitord *md)
 		if (store_close(md->store, err, sizeof(err)) == -1)
 			log_warnx("store: %s", err);
 	}
+	/* After the store: its last seal still notes what it freed. */
+	memtrim_free(md->memtrim);
 	if (md->base != NULL)
 		event_base_free(md->base);
 	conf_free(md->conf);

@@ -642,16 +642,20 @@ flush_sealed(struct store *st, struct flush_ctx *fc, uint64_t *bad,
 			break;
 	}
 	free(v);
-#ifdef __GLIBC__
 	/*
 	 * Sealing takes a few times the sealed bytes in short-lived buffers
 	 * (merged samples, encoded chunks, groups, LMDB's pages for them);
 	 * malloc would keep those pages resident until it reuses them, and
 	 * sealing comes in bursts (series scraped together seal together).
 	 */
-	if (total >= SEAL_TRIM_BYTES)
-		malloc_trim(0);
+	if (total >= SEAL_TRIM_BYTES) {
+		if (st->opts.trim != NULL)
+			st->opts.trim(st->opts.trim_arg);
+#ifdef __GLIBC__
+		else
+			malloc_trim(0);
 #endif
+	}
 	return rc < 0 ? -1 : 0;
 }
 

@@ -121,6 +121,13 @@ struct store_opts {
 	 */
 	int		(*fault)(void *arg, const char *point);
 	void		*fault_arg;
+	/*
+	 * Called (from the thread that sealed) after sealing freed large
+	 * short-lived buffers.  NULL: the store calls malloc_trim itself at
+	 * once; a daemon passes its own to trim once writes are quiet.
+	 */
+	void		(*trim)(void *arg);
+	void		*trim_arg;
 };
 
 /* Defaults: flush 10s, maintenance 0, no limits, retention 15d, 5m tier

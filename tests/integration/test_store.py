@@ -308,6 +308,47 @@ class Import(unittest.TestCase):
         self.assertTrue(all(v == 1 for v in up[0]["values"]))
 
 
+def heap_trims(d):
+    for line in d.get("/metrics").text.splitlines():
+        if line.startswith("monitord_heap_trims_total "):
+            return int(float(line.split()[1]))
+    raise AssertionError("no monitord_heap_trims_total in /metrics")
+
+
+class HeapTrim(unittest.TestCase):
+    """Memory a large import freed goes back to the system once, after
+    imports have been quiet for a second, not after every body."""
+
+    def test_one_trim_after_a_burst_of_large_imports(self):
+        d = Daemon(CONF.replace("[proc \"host\"]\ninterval = 1s\n", ""))
+        try:
+            time.sleep(2.5)
+            self.assertEqual(heap_trims(d), 0)
+            for n in range(3):
+                lines = [b'imp_trim{k="%d"} %d %d\n' % (i % 50, i, 1700000000000 + n * 10**7 + i)
+                         for i in range(50000)]
+                body = b"".join(lines)
+                self.assertGreater(len(body), 1 << 20)
+                r = post(d, body)
+                self.assertEqual((r.status, r.headers["X-Samples-Stored"]), (204, "50000"))
+            # A bad large body frees its memory too.
+            r = post(d, body + b"imp_trim{ 1\n")
+            self.assertEqual(r.status, 400)
+            self.assertEqual(heap_trims(d), 0)
+            deadline = time.monotonic() + 20
+            while heap_trims(d) == 0 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            self.assertEqual(heap_trims(d), 1)
+            # Nothing freed since: no more trims, and a small body is none.
+            r = post(d, b'imp_trim{k="small"} 1 1700000000000\n')
+            self.assertEqual(r.status, 204)
+            time.sleep(3)
+            self.assertEqual(heap_trims(d), 1)
+            self.assertEqual(len(export(d, "imp_trim")), 51)
+        finally:
+            self.assertEqual(d.stop(), 0)
+
+
 class Crash(unittest.TestCase):
     def test_kill9_keeps_acknowledged_imports(self):
         d = Daemon(CONF)
