@@ -480,7 +480,7 @@ run_series(struct job *j)
 			goto out;
 		}
 		if (store_select(j->aq->store, sm, n, j->start, j->end,
-		    STORE_TIER_RAW, &sets[i], msg, sizeof(msg)) == -1) {
+		    STORE_TIER_ALL, &sets[i], msg, sizeof(msg)) == -1) {
 			free(sm);
 			q_expr_free(e);
 			j->code = 422;

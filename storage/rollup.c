@@ -161,6 +161,49 @@ rollup_load(struct store *st, char *err, size_t errlen)
 	return 0;
 }
 
+static int
+get_len(const uint8_t *p, size_t len, size_t *off, size_t *out)
+{
+	if (len - *off < 4)
+		return -1;
+	*out = (size_t)p[*off] << 24 | (size_t)p[*off + 1] << 16 |
+	    (size_t)p[*off + 2] << 8 | p[*off + 3];
+	*off += 4;
+	return len - *off < *out ? -1 : 0;
+}
+
+/*
+ * Whether a block holds a bucket starting in [t0, t1]: 1, 0, or 2 when
+ * its buckets all start after t1.  A block that does not decode counts
+ * as holding one: reading it reports the damage.
+ */
+static int
+block_has_bucket(const uint8_t *p, size_t len, int64_t t0, int64_t t1)
+{
+	struct chunk_iter	 it;
+	const uint8_t		*times;
+	size_t			 off = 3, tlen, clen;
+	int64_t			 t;
+	double			 v;
+	int			 rc;
+
+	if (len < 3 || p[0] != 'R' || p[1] != 1 || p[2] != ROLLUP_COLS ||
+	    get_len(p, len, &off, &tlen) != 0)
+		return 1;
+	times = p + off;
+	off += tlen;
+	if (get_len(p, len, &off, &clen) != 0 ||
+	    chunk_iter_init_shared(&it, p + off, clen, times, tlen) != 0)
+		return 1;
+	while ((rc = chunk_iter_next(&it, &t, &v)) == 1) {
+		if (t > t1)
+			return 2;
+		if (t >= t0)
+			return 1;
+	}
+	return rc < 0 ? 1 : 0;
+}
+
 int
 rollup_has_data(struct kv_txn *txn, int tier, uint64_t id, int64_t t0,
     int64_t t1)
@@ -175,23 +218,18 @@ rollup_has_data(struct kv_txn *txn, int tier, uint64_t id, int64_t t0,
 	key_rollup(key, tier, id, rollup_align(t0, tiers[tier].span));
 	k.data = key;
 	k.len = sizeof(key);
-	rc = kv_cursor_get(cur, KV_SET_RANGE, &k, &v);
-	if (rc == 0)
-		found = k.len == KEY_ROLLUP_LEN && memcmp(k.data, key, 9) == 0 &&
-		    key_get_time((const uint8_t *)k.data + 9) <= t1;
+	/* The blocks from the one holding t0 on, until one starts past
+	 * t1 or a bucket is in range. */
+	for (rc = kv_cursor_get(cur, KV_SET_RANGE, &k, &v); rc == 0;
+	    rc = kv_cursor_get(cur, KV_NEXT, &k, &v)) {
+		if (k.len != KEY_ROLLUP_LEN || memcmp(k.data, key, 9) != 0 ||
+		    key_get_time((const uint8_t *)k.data + 9) > t1)
+			break;
+		if ((found = block_has_bucket(v.data, v.len, t0, t1)) != 0)
+			break;
+	}
 	kv_cursor_close(cur);
-	return rc < 0 ? rc : found;
-}
-
-static int
-get_len(const uint8_t *p, size_t len, size_t *off, size_t *out)
-{
-	if (len - *off < 4)
-		return -1;
-	*out = (size_t)p[*off] << 24 | (size_t)p[*off + 1] << 16 |
-	    (size_t)p[*off + 2] << 8 | p[*off + 3];
-	*off += 4;
-	return len - *off < *out ? -1 : 0;
+	return rc < 0 ? rc : found == 1;
 }
 
 int

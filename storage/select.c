@@ -88,8 +88,7 @@ raw_in_range(struct store *st, uint64_t id, int64_t t0, int64_t t1,
 
 /*
  * Whether a series without raw data in [t0, t1] whose oldest raw sample
- * is at MINT has a block of a tier that may hold buckets store_titer
- * would give there: points (start + width - 1) in [t0, t1] of buckets
+ * is at MINT has buckets of a tier that store_titer would give there: points (start + width - 1) in [t0, t1] of buckets
  * that end at or before MINT and start before the raw cutoff CUT.
  */
 static int
@@ -287,7 +286,7 @@ labels_of_set(struct store *st, const char *name,
 	const struct label	*l;
 	size_t			 i, j, nl;
 
-	if (store_select(st, sm, n, t0, t1, STORE_TIER_RAW, &set, err,
+	if (store_select(st, sm, n, t0, t1, STORE_TIER_ALL, &set, err,
 	    errlen) == -1)
 		return -1;
 	for (i = 0; i < set->n; i++) {

@@ -324,7 +324,9 @@ struct store_strings {
 	size_t	  n;
 };
 
-/* With no matchers and an unbounded range, straight from the index. */
+/* The labels of the series store_select(STORE_TIER_ALL) gives: with raw
+ * samples or rollup buckets in [t0, t1].  With no matchers and an
+ * unbounded range, straight from the index. */
 int		 store_label_names(struct store *, const struct store_matcher *,
 		    size_t n, int64_t t0, int64_t t1, struct store_strings *,
 		    char *err, size_t errlen);

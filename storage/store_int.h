@@ -355,7 +355,7 @@ int64_t		 rollup_span(int tier);
 /* T rounded down to a multiple of SPAN (INT64_MIN near the bottom). */
 int64_t		 rollup_align(int64_t t, int64_t span);
 int		 rollup_load(struct store *, char *err, size_t errlen);
-/* 1 when the series has a block of TIER overlapping [t0, t1], 0 if not. */
+/* 1 when the series has a bucket of TIER starting in [t0, t1], 0 if not. */
 int		 rollup_has_data(struct kv_txn *, int tier, uint64_t id,
 		    int64_t t0, int64_t t1);
 /* Decode a block into an array of points (freed by the caller). */

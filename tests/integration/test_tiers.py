@@ -34,6 +34,12 @@ def query(d, path, **params):
     return json.loads(r.text)["data"]["result"]
 
 
+def meta(d, path, **params):
+    r = d.get(path + "?" + urllib.parse.urlencode(params))
+    assert r.status == 200, (r.status, r.text)
+    return json.loads(r.text)["data"]
+
+
 class Tiers(unittest.TestCase):
     def test_old_ranges_read_the_5m_tier(self):
         d = Daemon(CONF)
@@ -79,6 +85,17 @@ class Tiers(unittest.TestCase):
                         end=t0 + 7200, step=300)
             self.assertEqual(res[0]["values"],
                              [[t0 + 3600 + 300 * k, str(59 + 5 * k)] for k in range(13)])
+            # The series, label and value lists see the series where only
+            # buckets are left, as queries do, and nothing before them.
+            day1 = {"start": t0, "end": t0 + DAY}
+            before = {"start": t0 - DAY, "end": t0 - 1}
+            for rng, series, names in ((day1, [{"__name__": "tier_c"}], ["__name__"]),
+                                       (before, [], [])):
+                self.assertEqual(meta(d, "/api/v1/series", **{"match[]": "tier_c"}, **rng), series)
+                self.assertEqual(meta(d, "/api/v1/labels", **rng), names)
+                self.assertEqual(meta(d, "/api/v1/labels", **{"match[]": "tier_c"}, **rng), names)
+                self.assertEqual(meta(d, "/api/v1/label/__name__/values", **rng),
+                                 [s["__name__"] for s in series])
             # The newest hour is raw as before.
             last = t0 + 60 * (n - 1)
             self.assertEqual(query(d, "/api/v1/query", query="tier_c", time=last)[0]["value"],
