@@ -116,6 +116,11 @@ int		 kv_copy_compact(struct kv *, const char *path, char *err,
 
 int		 kv_write(struct kv *, int (*)(struct kv_txn *, void *),
 		    void *arg, char *err, size_t errlen);
+/*
+ * Every committed write on disk.  A commit is atomic but, until this,
+ * the machine crashing (not the process) may undo it (see kv.c).
+ */
+int		 kv_sync(struct kv *, char *err, size_t errlen);
 int		 kv_read_begin(struct kv *, struct kv_txn **, char *err,
 		    size_t errlen);
 void		 kv_read_end(struct kv_txn *);

@@ -582,8 +582,11 @@ store_flush_locked(struct store *st, char *err, size_t errlen)
 	/* The marks of late samples go first: on disk, a sample never
 	 * lacks its mark (a mark without its sample costs a recompute). */
 	if ((rc = rollup_marks_write(st, ebuf, sizeof(ebuf))) == 0 &&
-	    (rc = store_fault(st, "flush.marks", ebuf, sizeof(ebuf))) == 0)
-		rc = head_flush(st, ebuf, sizeof(ebuf));
+	    (rc = store_fault(st, "flush.marks", ebuf, sizeof(ebuf))) == 0 &&
+	    (rc = head_flush(st, ebuf, sizeof(ebuf))) == 0)
+		/* Commits are atomic as they go; durable from here on,
+		   with whatever else was committed since the last flush. */
+		rc = kv_sync(st->kv, ebuf, sizeof(ebuf)) < 0 ? -1 : 0;
 	pthread_mutex_lock(&st->statlock);
 	st->st.flushes++;
 	st->st.last_flush_seconds = mono_seconds() - t0;
