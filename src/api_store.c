@@ -14,12 +14,12 @@
 #include "buf.h"
 #include "expo.h"
 #include "http/server.h"
+#include "memtrim.h"
 #include "query/parser.h"
 #include "sample.h"
 #include "storage/store.h"
 #include "textparse.h"
 #include "timeparse.h"
-#include "memtrim.h"
 #include "worker.h"
 #include "xmalloc.h"
 
