@@ -144,9 +144,8 @@ struct rwins {
 	size_t		*k;
 	size_t		*lo, *hi;	/* the windows' ends, when slid here */
 	size_t		 cap;
-	size_t		*last;		/* the last reset at or before each
-					   sample (0: none) */
-	size_t		 lastcap;
+	size_t		*resets;	/* the samples below the one before */
+	size_t		 resetcap;
 	struct rwmemo	 m[RW_MEMOS];
 	size_t		 mbytes;
 	uint64_t	 tick;
@@ -445,7 +444,7 @@ rwins_free(struct rwins *w)
 	free(w->k);
 	free(w->lo);
 	free(w->hi);
-	free(w->last);
+	free(w->resets);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -604,10 +603,8 @@ rate_lanes(struct rwins *w, size_t n, int is_counter, int is_rate,
  * operation, so the same values) in two passes: the first slides the
  * window and notes each one's ends and increase, the second does the
  * arithmetic several windows at once (rate_lanes): their divisions are
- * most of the time.  last_reset is the last index j < hi with
- * v[j] < v[j-1] (0: none), kept as the window's end moves: a window
- * [lo, hi) holds a counter reset iff it is above lo, and only then are
- * its samples scanned.
+ * most of the time.  Only a window that holds a counter reset has its
+ * samples scanned.
  */
 static int
 rate_series(struct mctx *c, const struct qmat *mat,
@@ -616,7 +613,7 @@ rate_series(struct mctx *c, const struct qmat *mat,
 	const int64_t	*t = ms->t;
 	const double	*v = ms->v;
 	const size_t	*wlo, *whi, *wk;
-	size_t		 lo = 0, hi = 0, k, i, j, nw = 0, lr;
+	size_t		 lo = 0, hi = 0, k, i, j, nw = 0, nr, p;
 	size_t		 cap = (r->n + RW_LANES - 1) / RW_LANES * RW_LANES;
 	int		 is_counter = c->fn != MF_DELTA;
 	double		*col;
@@ -663,21 +660,23 @@ rate_series(struct mctx *c, const struct qmat *mat,
 	}
 	if (nw == 0)
 		return 0;
-	/* The last reset at or before each sample, in one pass without a
-	   branch: a window [lo, hi) holds one iff last[hi - 1] > lo. */
+	/* The counter's resets, j where v[j] < v[j - 1]: few, so a window
+	   [lo, hi) finds whether it holds one (lo < j < hi) from the first
+	   past lo, and windows only move forward. */
+	nr = 0;
 	if (is_counter) {
-		if (ms->n > c->w.lastcap) {
-			c->w.lastcap = ms->n;
-			c->w.last = xreallocarray(c->w.last, ms->n,
-			    sizeof(size_t));
-		}
-		c->w.last[0] = lr = 0;
 		for (j = 1; j < ms->n; j++) {
-			lr = v[j] < v[j - 1] ? j : lr;
-			c->w.last[j] = lr;
+			if (!(v[j] < v[j - 1]))
+				continue;
+			if (nr == c->w.resetcap) {
+				c->w.resetcap = nr ? nr * 2 : 64;
+				c->w.resets = xreallocarray(c->w.resets,
+				    c->w.resetcap, sizeof(size_t));
+			}
+			c->w.resets[nr++] = j;
 		}
 	}
-	for (i = 0; i < nw; i++) {
+	for (i = 0, p = 0; i < nw; i++) {
 		int64_t	ref;
 		double	result;
 
@@ -686,7 +685,9 @@ rate_series(struct mctx *c, const struct qmat *mat,
 		k = wk[i];
 		ref = (mat->has_at ? mat->at : qr_ts(r, k)) - mat->offset;
 		result = v[hi - 1] - v[lo];
-		if (is_counter && c->w.last[hi - 1] > lo) {
+		while (p < nr && c->w.resets[p] <= lo)
+			p++;
+		if (p < nr && c->w.resets[p] < hi) {
 			double prev = v[lo];
 
 			for (j = lo + 1; j < hi; j++) {
