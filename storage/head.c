@@ -35,6 +35,9 @@
  */
 #include "config.h"
 
+#include <sys/types.h>
+#include <sys/mman.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,15 +165,104 @@ head_full(const struct store *st, const struct series *s, int64_t t)
 	return rollup_align(t, span) != rollup_align(o->first, span);
 }
 
+/*
+ * Segments live from the moment a tail fills until the next flush has
+ * written them (or, for a closed chunk, sealed them): seconds, where the
+ * tails, appenders and series around them live for hours.  Taken from
+ * malloc, they would leave a hole at every flush among those long-lived
+ * objects, which the next tails then spread into: pages that stay
+ * resident for a few live bytes each.  So they are cut from blocks of
+ * their own, mapped apart from malloc's heap and unmapped as soon as
+ * their last segment is gone.  A block is cut in order; the current one
+ * starts over when it empties.  All under the writer lock (appends,
+ * flushes, retention and close hold it).
+ */
+#define SEG_BLOCK	(64u << 10)
+#define SEG_ALIGN	16
+
+struct segblock {
+	size_t		 size;		/* mapped, this header included */
+	size_t		 used;		/* cut, this header included */
+	size_t		 live;		/* segments not freed */
+	int		 current;	/* the store's segblk */
+};
+
+static size_t
+seg_round(size_t n, size_t to)
+{
+	return (n + to - 1) / to * to;
+}
+
+static void
+segblock_unmap(struct segblock *b)
+{
+	munmap(b, b->size);
+}
+
+static struct seg *
+seg_alloc(struct store *st, size_t len)
+{
+	struct segblock	*b = st->segblk;
+	struct seg	*g;
+	size_t		 need = seg_round(sizeof(*g) + len, SEG_ALIGN);
+	size_t		 hdr = seg_round(sizeof(*b), SEG_ALIGN), size;
+	void		*p;
+
+	if (b != NULL && b->live == 0)
+		b->used = hdr;
+	if (b == NULL || b->size - b->used < need) {
+		if (b != NULL) {
+			b->current = 0;
+			if (b->live == 0)
+				segblock_unmap(b);
+		}
+		size = seg_round(hdr + need, SEG_BLOCK);
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANON, -1, 0);
+		if (p == MAP_FAILED) {
+			fprintf(stderr, "monitord: out of memory mapping %zu "
+			    "bytes\n", size);
+			abort();
+		}
+		b = p;
+		b->size = size;
+		b->used = hdr;
+		b->live = 0;
+		b->current = 1;
+		st->segblk = b;
+	}
+	g = (struct seg *)((uint8_t *)b + b->used);
+	b->used += need;
+	b->live++;
+	g->blk = b;
+	return g;
+}
+
 static void
 segs_free(struct seg *g)
 {
-	struct seg *next;
+	struct seg	*next;
+	struct segblock	*b;
 
 	for (; g != NULL; g = next) {
 		next = g->next;
-		free(g);
+		b = g->blk;
+		if (--b->live == 0 && !b->current)
+			segblock_unmap(b);
 	}
+}
+
+void
+head_pool_free(struct store *st)
+{
+	struct segblock	*b = st->segblk;
+
+	st->segblk = NULL;
+	if (b == NULL)
+		return;
+	b->current = 0;
+	if (b->live == 0)
+		segblock_unmap(b);
 }
 
 static void
@@ -201,12 +293,12 @@ head_free(struct series *s)
 
 /* The tail becomes a segment of the open chunk.  Stripe lock held. */
 static void
-tail_to_seg(struct series *s)
+tail_to_seg(struct store *st, struct series *s)
 {
 	struct seg	*g, **gp;
 	size_t		 len = chunk_app_copy(s->tail, NULL, 0);
 
-	g = xmalloc(sizeof(*g) + len);
+	g = seg_alloc(st, len);
 	g->next = NULL;
 	g->first = chunk_app_first(s->tail);
 	g->len = (uint32_t)len;
@@ -225,14 +317,14 @@ tail_to_seg(struct series *s)
 
 /* Close the open chunk: the next flush merges it.  Stripe lock held. */
 static void
-close_locked(struct series *s)
+close_locked(struct store *st, struct series *s)
 {
 	struct hchunk **cp;
 
 	if (s->open == NULL)
 		return;
 	if (tail_count(s) > 0)
-		tail_to_seg(s);
+		tail_to_seg(st, s);
 	chunk_app_free(s->tail);
 	s->tail = NULL;
 	for (cp = &s->closed; *cp != NULL; cp = &(*cp)->next)
@@ -249,7 +341,7 @@ head_seal(struct store *st, struct series *s)
 	pthread_mutex_t	*lk = store_stripe(st, s->id);
 
 	pthread_mutex_lock(lk);
-	close_locked(s);
+	close_locked(st, s);
 	pthread_mutex_unlock(lk);
 	store_dirty(st, s);
 	return 0;
@@ -277,7 +369,7 @@ head_append(struct store *st, struct series *s, int64_t t, double v,
 			rc = HEAD_BACKLOG;
 			goto out;
 		}
-		close_locked(s);
+		close_locked(st, s);
 	}
 	if (s->tail == NULL)
 		s->tail = chunk_app_new();
@@ -294,7 +386,7 @@ head_append(struct store *st, struct series *s, int64_t t, double v,
 	s->open->count++;
 	s->open->last = t;
 	if (tail_count(s) >= st->opts.head_segment_samples)
-		tail_to_seg(s);
+		tail_to_seg(st, s);
 	s->last_t = t;
 	s->last_vbits = bits;
 	if (s->mint == INT64_MAX)
@@ -1035,10 +1127,10 @@ head_trim(struct store *st, struct series *s, int64_t cut, int64_t idle)
 
 	pthread_mutex_lock(lk);
 	if (s->open != NULL && s->open->last < cut) {
-		close_locked(s);
+		close_locked(st, s);
 		changed = 1;
 	} else if (s->open != NULL && s->last_t < idle) {
-		close_locked(s);
+		close_locked(st, s);
 		changed = 1;
 	}
 	for (c = s->closed; c != NULL; c = c->next)

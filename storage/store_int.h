@@ -45,8 +45,10 @@ struct label;
  * closed: the next flush merges its segments into the sealed chunk and
  * deletes them, in the same transaction (storage/LAYOUT.md).
  */
+struct segblock;
 struct seg {
 	struct seg	*next;		/* newer */
+	struct segblock	*blk;		/* the block it was cut from */
 	int64_t		 first;
 	uint32_t	 len;
 	uint8_t		 data[];	/* a CHUNK_ENC_GORILLA chunk */
@@ -132,6 +134,8 @@ struct store {
 						   see it, store_raw_cutoff) */
 	struct series		**dirty;
 	size_t			 ndirty, dirtycap;
+	/* The block new segments are cut from (head.c).  Writer lock. */
+	struct segblock		*segblk;
 	struct rollup_state	 rollup[STORE_TIER_COUNT];
 	/* Appended samples before this are late for the 5m tier: their
 	 * buckets are noted in marks (rollup.c).  Writer lock. */
@@ -320,6 +324,8 @@ int		 head_seal(struct store *, struct series *);
 int		 head_flush(struct store *, char *err, size_t errlen);
 int		 head_restore(struct store *, char *err, size_t errlen);
 void		 head_free(struct series *);
+/* Release the segment block (after every series is freed). */
+void		 head_pool_free(struct store *);
 void		 head_trim(struct store *, struct series *, int64_t cut,
 		    int64_t idle);
 int64_t		 head_mint_locked(const struct series *);
