@@ -1,8 +1,8 @@
 /*
  * bitstream: the out-of-line half of the bit writer and reader (the hot
- * paths are inline in bitstream.h).  The writer's buffer grows
- * geometrically; the reader keeps pointers into the caller's bytes and
- * owns nothing.
+ * paths are inline in bitstream.h).  The writer's buffer grows in
+ * small steps, then geometrically (bitw_grow); the reader keeps pointers
+ * into the caller's bytes and owns nothing.
  */
 #include "config.h"
 
@@ -63,14 +63,21 @@ bitw_copy(const struct bitw *w, uint8_t *dst)
 void
 bitw_grow(struct bitw *w, size_t more)
 {
-	size_t	cap = w->cap == 0 ? 64 : w->cap;
+	size_t	cap = w->cap == 0 ? 56 : w->cap;
 
-	/* Doubling while small, then by a quarter: an open chunk of a
-	 * kilobyte or two would otherwise carry up to as much again unused,
-	 * times every series.  Still geometric, so appends stay amortised
-	 * constant time. */
+	/*
+	 * The tail of every open chunk is one of these, and at any moment
+	 * it is on average half a segment: doubling would leave a quarter
+	 * of it unused, times every series.  So below a kilobyte the
+	 * buffer grows by 64 bytes at a time (a few more reallocs per
+	 * segment, which are cheap at that size), then by a quarter
+	 * (geometric: appends stay amortised constant time).  Capacities
+	 * stay at 16n - 8 bytes, which glibc's malloc serves exactly (16n
+	 * with its 8-byte header); elsewhere they are merely as good as
+	 * any other.
+	 */
 	while (cap - w->len < more)
-		cap += cap < 1024 ? cap : cap / 4;
+		cap += cap < 1024 ? 64 : (cap / 4 + 15) & ~(size_t)15;
 	if (cap != w->cap) {
 		w->buf = xreallocarray(w->buf, cap, 1);
 		w->cap = cap;

@@ -658,6 +658,8 @@ chunk_app_bytes_out(struct chunk_app *a, const uint8_t **data, size_t *len)
 			if (a->force == CHUNK_ENC_PACKED ||
 			    (pbits + 7) / 8 < bitw_nbytes(&a->bw)) {
 				bitw_reset(&x->pw);
+				/* At once, not in bitw_grow's small steps. */
+				bitw_grow(&x->pw, pbits / 8 + 16);
 				packed_write(x->plan, &x->pw, PACKED_FULL);
 				app_emit(a, CHUNK_ENC_PACKED, &x->pw);
 			}
@@ -675,6 +677,7 @@ chunk_app_bytes_out_shared(struct chunk_app *a, const uint8_t **data,
     size_t *len, const uint8_t **times, size_t *tlen)
 {
 	struct app_out	*x;
+	uint64_t	 pbits;
 	uint8_t		 ref[4];
 
 	if (a->n == 0)
@@ -687,8 +690,10 @@ chunk_app_bytes_out_shared(struct chunk_app *a, const uint8_t **data,
 		app_samples(a);
 		if (x->plan == NULL)
 			x->plan = packed_plan_new();
-		packed_plan(x->plan, x->st, x->sv, a->n);
+		pbits = packed_plan(x->plan, x->st, x->sv, a->n);
 		bitw_reset(&x->pw);
+		/* Both sections fit in the whole's size: grown once. */
+		bitw_grow(&x->pw, pbits / 8 + 16);
 		packed_write(x->plan, &x->pw, PACKED_TIMES);
 		emit(&x->tout, &x->toutcap, &x->toutlen, CHUNK_ENC_TIMES, a,
 		    NULL, 0, &x->pw);
