@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,7 +37,7 @@ bitw_reset(struct bitw *w)
 size_t
 bitw_nbits(const struct bitw *w)
 {
-	return w->len * 8 + w->nacc;
+	return (size_t)w->len * 8 + w->nacc;
 }
 
 size_t
@@ -78,9 +79,13 @@ bitw_grow(struct bitw *w, size_t more)
 	 */
 	while (cap - w->len < more)
 		cap += cap < 1024 ? 64 : (cap / 4 + 15) & ~(size_t)15;
+	if (cap > UINT32_MAX) {
+		fprintf(stderr, "monitord: bit stream of %zu bytes\n", cap);
+		abort();
+	}
 	if (cap != w->cap) {
 		w->buf = xreallocarray(w->buf, cap, 1);
-		w->cap = cap;
+		w->cap = (uint32_t)cap;
 	}
 }
 
@@ -96,7 +101,7 @@ bitw_append(struct bitw *w, const uint8_t *p, size_t n)
 	w->acc = 0;
 	if (n > 0)
 		memcpy(w->buf + w->len, p, n);
-	w->len += n;
+	w->len += (uint32_t)n;
 }
 
 void

@@ -44,17 +44,18 @@
  * bytes_out decodes it again to plan the packed encoding and keeps the
  * smaller.
  */
+/* One per open chunk, so packed: 88 bytes on LP64. */
 struct chunk_app {
 	struct bitw	 bw;
-	uint32_t	 n;
-	int		 loaded;	/* samples in x->st/sv (chunk_app_load),
-					   none in bw */
 	int64_t		 first, last;
 	uint64_t	 delta;
 	struct chunk_xor vx;
-	int		 force;		/* encoding forced, or 0 */
-	int		 outok;		/* 1: out is bytes_out's; 2: shared */
 	struct app_out	*x;		/* NULL until bytes_out */
+	uint32_t	 n;
+	uint8_t		 loaded;	/* samples in x->st/sv (chunk_app_load),
+					   none in bw */
+	uint8_t		 force;		/* encoding forced, or 0 */
+	uint8_t		 outok;		/* 1: out is bytes_out's; 2: shared */
 };
 
 /* What bytes_out makes and keeps, apart: most open appenders go without
@@ -496,7 +497,7 @@ chunk_app_reset(struct chunk_app *a)
 void
 chunk_app_set_encoding(struct chunk_app *a, int enc)
 {
-	a->force = enc;
+	a->force = (uint8_t)enc;
 	a->outok = 0;
 }
 

@@ -306,7 +306,8 @@ tail_to_seg(struct store *st, struct series *s)
 	for (gp = &s->open->mem; *gp != NULL; gp = &(*gp)->next)
 		;
 	*gp = g;
-	s->open->bytes += g->len;
+	s->open->bytes = s->open->bytes + g->len > HCHUNK_BYTES_MAX ?
+	    HCHUNK_BYTES_MAX : s->open->bytes + g->len;
 	/*
 	 * Freed, not reset: its buffer grew to a segment's size, which every
 	 * series would otherwise keep; the next tail grows again as it fills.
@@ -822,7 +823,6 @@ flush_txn(struct kv_txn *txn, void *arg)
 static void
 flush_done(struct store *st, struct series **v, size_t n)
 {
-	struct seg	*g;
 	pthread_mutex_t	*lk;
 	size_t		 i;
 
@@ -830,8 +830,8 @@ flush_done(struct store *st, struct series **v, size_t n)
 		lk = store_stripe(st, v[i]->id);
 		pthread_mutex_lock(lk);
 		if (v[i]->open != NULL) {
-			for (g = v[i]->open->mem; g != NULL; g = g->next)
-				v[i]->open->ondisk++;
+			if (v[i]->open->mem != NULL)
+				v[i]->open->ondisk = 1;
 			segs_free(v[i]->open->mem);
 			v[i]->open->mem = NULL;
 		}
@@ -1027,8 +1027,8 @@ restore_done(struct store *st, struct restore *r)
 	c->first = r->first;
 	c->last = r->last;
 	c->count = r->count;
-	c->bytes = r->bytes;
-	c->ondisk = r->nseg;
+	c->bytes = r->bytes > HCHUNK_BYTES_MAX ? HCHUNK_BYTES_MAX : r->bytes;
+	c->ondisk = r->nseg > 0;
 	if (r->tail != NULL) {
 		s->tail = chunk_app_new();
 		(void)chunk_iter_init(&it, r->tail, r->taillen);

@@ -54,15 +54,18 @@ struct seg {
 	uint8_t		 data[];	/* a CHUNK_ENC_GORILLA chunk */
 };
 
+/* One per series, so 40 bytes (a malloc chunk of 48 on LP64). */
+#define HCHUNK_BYTES_MAX	((1u << 30) - 1)
 struct hchunk {
 	struct hchunk	*next;		/* newer (closed chunks) */
 	int64_t		 first, last;	/* samples' times */
-	uint32_t	 count;		/* samples, the tail's included */
-	uint32_t	 bytes;		/* of its segments */
-	uint32_t	 ondisk;	/* segments written to HEAD */
-	uint8_t		 drop;		/* closed by retention or a bad
-					   checkpoint: only deleted */
 	struct seg	*mem;		/* segments not yet written */
+	uint32_t	 count;		/* samples, the tail's included */
+	unsigned int	 bytes:30;	/* of its segments, up to
+					   HCHUNK_BYTES_MAX */
+	unsigned int	 ondisk:1;	/* segments were written to HEAD */
+	unsigned int	 drop:1;	/* closed by retention or a bad
+					   checkpoint: only deleted */
 };
 
 struct job;
