@@ -44,9 +44,15 @@
  * bytes_out decodes it again to plan the packed encoding and keeps the
  * smaller.
  */
-/* One per open chunk, so packed: 88 bytes on LP64. */
+/*
+ * One per open chunk, so packed (88 bytes on LP64), and with its bits in
+ * the same allocation: bw.buf points at bits[] and the appender moves as
+ * it grows (chunk_app_add).  Apart, the buffer would cost a malloc
+ * header, and its first small block, left behind when it grows, a hole
+ * beside the appender for as long as the chunk stays open.
+ */
 struct chunk_app {
-	struct bitw	 bw;
+	struct bitw	 bw;		/* never grown by bitw_grow */
 	int64_t		 first, last;
 	uint64_t	 delta;
 	struct chunk_xor vx;
@@ -56,7 +62,20 @@ struct chunk_app {
 					   none in bw */
 	uint8_t		 force;		/* encoding forced, or 0 */
 	uint8_t		 outok;		/* 1: out is bytes_out's; 2: shared */
+	uint8_t		 bits[];
 };
+
+/*
+ * Room an add must find free in bits[]: a sample takes at most 4 + 64
+ * bits of time and 2 + 11 + 64 of value (145), on top of fewer than 32
+ * pending in the writer's accumulator, so its writes flush at most 22
+ * bytes before the last one; bitw_write grows the buffer when it finds
+ * fewer than 8 bytes left, which must never happen here.
+ */
+#define APP_ROOM	32
+/* The first allocation: 152 bytes, which glibc's malloc serves exactly
+ * (its chunks are 16n bytes with an 8-byte header). */
+#define APP_FIRST	152
 
 /* What bytes_out makes and keeps, apart: most open appenders go without
  * it most of the time. */
@@ -325,9 +344,11 @@ hdr_seal(uint8_t *p, size_t len)
 struct chunk_app *
 chunk_app_new(void)
 {
-	struct chunk_app	*a = xcalloc(1, sizeof(*a));
+	struct chunk_app	*a = xcalloc(1, APP_FIRST);
 
 	bitw_init(&a->bw);
+	a->bw.buf = a->bits;
+	a->bw.cap = APP_FIRST - offsetof(struct chunk_app, bits);
 	return a;
 }
 
@@ -336,9 +357,31 @@ chunk_app_free(struct chunk_app *a)
 {
 	if (a == NULL)
 		return;
-	bitw_free(&a->bw);
 	chunk_app_trim(a);
 	free(a);
+}
+
+/*
+ * Make room for one more sample, moving the appender.  Below a kilobyte
+ * it grows by 64 bytes at a time: an open chunk's tail is on average
+ * half a segment, and doubling would leave a quarter of it unused, times
+ * every series; then by a quarter, so that appends stay amortised
+ * constant time.  Sizes stay at 16n - 8 bytes (see APP_FIRST).
+ */
+static struct chunk_app *
+app_room(struct chunk_app *a)
+{
+	size_t	off = offsetof(struct chunk_app, bits);
+	size_t	size = off + a->bw.cap;
+
+	if (a->bw.cap - a->bw.len >= APP_ROOM)
+		return a;
+	while (size - off - a->bw.len < APP_ROOM)
+		size += size < 1024 ? 64 : (size / 4 + 15) & ~(size_t)15;
+	a = xreallocarray(a, size, 1);
+	a->bw.buf = a->bits;
+	a->bw.cap = (uint32_t)(size - off);
+	return a;
 }
 
 /*
@@ -460,13 +503,15 @@ xor_get(struct bitr *br, struct chunk_xor *st)
 }
 
 int
-chunk_app_add(struct chunk_app *a, int64_t t, double v)
+chunk_app_add(struct chunk_app **ap, int64_t t, double v)
 {
+	struct chunk_app *a = *ap;
 	uint64_t	vb = dbits(v), delta;
 
 	if (a->loaded || a->n >= CHUNK_MAX_SAMPLES || (a->n > 0 &&
 	    t <= a->last))
 		return -1;
+	*ap = a = app_room(a);
 	a->outok = 0;
 	if (a->n == 0) {
 		a->first = a->last = t;

@@ -375,7 +375,7 @@ head_append(struct store *st, struct series *s, int64_t t, double v,
 	if (s->tail == NULL)
 		s->tail = chunk_app_new();
 	/* Cannot fail: T is after the tail's last, which is not full. */
-	if (chunk_app_add(s->tail, t, v) != 0) {
+	if (chunk_app_add(&s->tail, t, v) != 0) {
 		a->write_error++;
 		rc = -1;
 		goto out;
@@ -594,7 +594,7 @@ merge_closed(struct kv_txn *txn, struct flush_ctx *fc,
 	 * not go in) only if they do not make a chunk. */
 	if (chunk_app_load(app, fc->t, fc->val, fc->ns) != 0)
 		for (i = 0; i < fc->ns; i++)
-			if (chunk_app_add(app, fc->t[i], fc->val[i]) != 0) {
+			if (chunk_app_add(&app, fc->t[i], fc->val[i]) != 0) {
 				fc->bad++;
 				break;
 			}
@@ -1033,7 +1033,7 @@ restore_done(struct store *st, struct restore *r)
 		s->tail = chunk_app_new();
 		(void)chunk_iter_init(&it, r->tail, r->taillen);
 		while (chunk_iter_next(&it, &t, &v) == 1)
-			(void)chunk_app_add(s->tail, t, v);
+			(void)chunk_app_add(&s->tail, t, v);
 	}
 	s->open = c;
 	s->last_t = r->last;
