@@ -492,6 +492,44 @@ START_TEST(test_int64_extremes)
 }
 END_TEST
 
+/*
+ * An appender keeps its bits in its own allocation and moves as it
+ * grows: samples that each take the most bits Gorilla can spend (a
+ * delta-of-delta past every bucket, a value XOR with no zero bits at
+ * either end) must never find it short of room mid-sample, up to a
+ * full chunk, and its copy must read back exactly.
+ */
+START_TEST(test_app_grows)
+{
+	struct series		 s;
+	struct chunk_app	*a = chunk_app_new();
+	uint64_t		 seed = 7, b = 0;
+	uint8_t			*p;
+	size_t			 i, len;
+
+	series_init(&s, CHUNK_MAX_SAMPLES);
+	for (i = 0; i < s.n; i++) {
+		s.t[i] = i == 0 ? 0 : s.t[i - 1] + (i % 2 ?
+		    INT64_C(1) << 40 : 1);
+		b ^= UINT64_C(0x8000000000000001) |
+		    (rng_next(&seed) & UINT64_C(0x0ffffffffffffffe));
+		memcpy(&s.v[i], &b, sizeof(b));
+		ck_assert_int_eq(chunk_app_add(&a, s.t[i], s.v[i]), 0);
+	}
+	/* At least 4 + 64 + 2 + 64 bits a sample after the first. */
+	ck_assert_uint_ge(chunk_app_bytes(a), 8 + (s.n - 1) * 134 / 8);
+	ck_assert_int_eq(chunk_app_add(&a, s.t[s.n - 1] + 1, 0), -1);
+	len = chunk_app_copy(a, NULL, 0);
+	p = malloc(len);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(chunk_app_copy(a, p, len), len);
+	check_decode(p, len, &s);
+	free(p);
+	chunk_app_free(a);
+	series_free(&s);
+}
+END_TEST
+
 START_TEST(test_irregular_times)
 {
 	struct series	s;
@@ -1465,6 +1503,7 @@ chunk_suite(void)
 	tcase_add_test(tc, test_special_values);
 	tcase_add_test(tc, test_bucket_edges);
 	tcase_add_test(tc, test_int64_extremes);
+	tcase_add_test(tc, test_app_grows);
 	tcase_add_test(tc, test_irregular_times);
 	tcase_add_test(tc, test_max_samples);
 	tcase_add_test(tc, test_out_of_order);
