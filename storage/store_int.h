@@ -73,14 +73,13 @@ struct job;
 /*
  * One for every series in memory, so packed: the two 32-bit fields side by
  * side, the byte last, and the key right after it (series_new allocates
- * offsetof(keybuf) + its length).
+ * offsetof(key) + its length).
  */
 struct series {
 	uint64_t	 id;
 	uint64_t	 hash;		/* of key */
 	struct series	*hnext;		/* same key-hash bucket */
 	struct series	*inext;		/* same id bucket */
-	char		*key;		/* canonical labels, series.c */
 	struct job	*job;		/* NULL without a job label */
 
 	/* Under the series' stripe lock (keylen excepted: it never
@@ -98,7 +97,8 @@ struct series {
 	/* Writer only. */
 	uint8_t		 dirty;		/* in store->dirty */
 
-	char		 keybuf[];	/* key points here */
+	char		 key[];		/* canonical labels (series.c),
+					   keylen bytes */
 };
 
 struct series_index {
