@@ -279,7 +279,8 @@ head_free(struct series *s)
 {
 	struct hchunk *c, *next;
 
-	hchunk_free(s->open);
+	if (s->open != NULL)
+		segs_free(s->open->mem);
 	s->open = NULL;
 	chunk_app_free(s->tail);
 	s->tail = NULL;
@@ -320,7 +321,7 @@ tail_to_seg(struct store *st, struct series *s)
 static void
 close_locked(struct store *st, struct series *s)
 {
-	struct hchunk **cp;
+	struct hchunk **cp, *c;
 
 	if (s->open == NULL)
 		return;
@@ -330,8 +331,10 @@ close_locked(struct store *st, struct series *s)
 	s->tail = NULL;
 	for (cp = &s->closed; *cp != NULL; cp = &(*cp)->next)
 		;
-	*cp = s->open;
-	s->open->next = NULL;
+	c = xmalloc(sizeof(*c));
+	*c = *s->open;
+	c->next = NULL;
+	*cp = c;
 	s->open = NULL;
 	s->npending++;
 }
@@ -381,7 +384,8 @@ head_append(struct store *st, struct series *s, int64_t t, double v,
 		goto out;
 	}
 	if (s->open == NULL) {
-		s->open = xcalloc(1, sizeof(*s->open));
+		memset(&s->ochunk, 0, sizeof(s->ochunk));
+		s->open = &s->ochunk;
 		s->open->first = t;
 	}
 	s->open->count++;
@@ -1014,8 +1018,8 @@ restore_done(struct store *st, struct restore *r)
 
 	if (!r->bad && r->count == 0)
 		return 0;
-	c = xcalloc(1, sizeof(*c));
 	if (r->bad) {
+		c = xcalloc(1, sizeof(*c));
 		c->first = INT64_MIN;
 		c->last = INT64_MAX;
 		c->drop = 1;
@@ -1024,6 +1028,8 @@ restore_done(struct store *st, struct restore *r)
 		store_dirty(st, s);
 		return 1;
 	}
+	c = &s->ochunk;
+	memset(c, 0, sizeof(*c));
 	c->first = r->first;
 	c->last = r->last;
 	c->count = r->count;

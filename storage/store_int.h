@@ -84,7 +84,7 @@ struct series {
 
 	/* Under the series' stripe lock (keylen excepted: it never
 	 * changes). */
-	struct hchunk	*open;		/* NULL when none */
+	struct hchunk	*open;		/* NULL when none, or ochunk */
 	struct chunk_app *tail;		/* the open chunk's samples after its
 					   last segment; NULL or empty: none */
 	struct hchunk	*closed;	/* oldest first */
@@ -93,6 +93,12 @@ struct series {
 	int64_t		 mint;		/* oldest raw sample, INT64_MAX none */
 	int64_t		 last_t;	/* newest, INT64_MIN none */
 	uint64_t	 last_vbits;
+
+	/* The open chunk lives here, not in an allocation of its own:
+	 * one per series, and one that would pin a hole in the heap
+	 * beside the growing tail for the chunk's lifetime.  Closed, it
+	 * is copied out to the closed list. */
+	struct hchunk	 ochunk;
 
 	/* Writer only. */
 	uint8_t		 dirty;		/* in store->dirty */
