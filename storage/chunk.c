@@ -42,14 +42,12 @@
 /*
  * The appender keeps the Gorilla stream (compact while the chunk is open);
  * bytes_out decodes it again to plan the packed encoding and keeps the
- * smaller.
- */
-/*
- * One per open chunk, so packed (88 bytes on LP64), and with its bits in
- * the same allocation: bw.buf points at bits[] and the appender moves as
- * it grows (chunk_app_add).  Apart, the buffer would cost a malloc
- * header, and its first small block, left behind when it grows, a hole
- * beside the appender for as long as the chunk stays open.
+ * smaller.  There is one per open chunk, so it is packed (88 bytes on
+ * LP64) and keeps its bits in the same allocation: bw.buf points at
+ * bits[] and the appender moves as it grows (chunk_app_add).  Apart, the
+ * buffer would cost a malloc header, and its first small block, left
+ * behind when it grows, a hole beside the appender for as long as the
+ * chunk stays open.
  */
 struct chunk_app {
 	struct bitw	 bw;		/* never grown by bitw_grow */

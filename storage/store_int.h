@@ -54,7 +54,7 @@ struct seg {
 	uint8_t		 data[];	/* a CHUNK_ENC_GORILLA chunk */
 };
 
-/* One per series, so 40 bytes (a malloc chunk of 48 on LP64). */
+/* One per series (the open one is in struct series), so 40 bytes. */
 #define HCHUNK_BYTES_MAX	((1u << 30) - 1)
 struct hchunk {
 	struct hchunk	*next;		/* newer (closed chunks) */
