@@ -341,7 +341,7 @@ encode_all(const struct dataset *d, size_t maxn, int enc,
 			chunk_app_reset(a);
 			chunk_app_set_encoding(a, enc < 0 ? 0 : enc);
 			for (k = 0; k < m; k++) {
-				if (chunk_app_add(a, s->t[j + k],
+				if (chunk_app_add(&a, s->t[j + k],
 				    s->v[j + k]) != 0)
 					abort();
 			}

@@ -156,7 +156,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	a = chunk_app_new();
 	while ((r = next(&it, &t, &v, batch, &b)) == 1) {
-		if (++n > count || chunk_app_add(a, t, v) != 0)
+		if (++n > count || chunk_app_add(&a, t, v) != 0)
 			abort();
 	}
 	if (r == -1 && it.errmsg[0] == '\0')

@@ -1,11 +1,12 @@
 /*
  * bitstream: the out-of-line half of the bit writer and reader (the hot
- * paths are inline in bitstream.h).  The writer's buffer grows
- * geometrically; the reader keeps pointers into the caller's bytes and
- * owns nothing.
+ * paths are inline in bitstream.h).  The writer's buffer grows in
+ * small steps, then geometrically (bitw_grow); the reader keeps pointers
+ * into the caller's bytes and owns nothing.
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,7 +37,7 @@ bitw_reset(struct bitw *w)
 size_t
 bitw_nbits(const struct bitw *w)
 {
-	return w->len * 8 + w->nacc;
+	return (size_t)w->len * 8 + w->nacc;
 }
 
 size_t
@@ -63,17 +64,28 @@ bitw_copy(const struct bitw *w, uint8_t *dst)
 void
 bitw_grow(struct bitw *w, size_t more)
 {
-	size_t	cap = w->cap == 0 ? 64 : w->cap;
+	size_t	cap = w->cap == 0 ? 56 : w->cap;
 
-	/* Doubling while small, then by a quarter: an open chunk of a
-	 * kilobyte or two would otherwise carry up to as much again unused,
-	 * times every series.  Still geometric, so appends stay amortised
-	 * constant time. */
+	/*
+	 * The tail of every open chunk is one of these, and at any moment
+	 * it is on average half a segment: doubling would leave a quarter
+	 * of it unused, times every series.  So below a kilobyte the
+	 * buffer grows by 64 bytes at a time (a few more reallocs per
+	 * segment, which are cheap at that size), then by a quarter
+	 * (geometric: appends stay amortised constant time).  Capacities
+	 * stay at 16n - 8 bytes, which glibc's malloc serves exactly (16n
+	 * with its 8-byte header); elsewhere they are merely as good as
+	 * any other.
+	 */
 	while (cap - w->len < more)
-		cap += cap < 1024 ? cap : cap / 4;
+		cap += cap < 1024 ? 64 : (cap / 4 + 15) & ~(size_t)15;
+	if (cap > UINT32_MAX) {
+		fprintf(stderr, "monitord: bit stream of %zu bytes\n", cap);
+		abort();
+	}
 	if (cap != w->cap) {
 		w->buf = xreallocarray(w->buf, cap, 1);
-		w->cap = cap;
+		w->cap = (uint32_t)cap;
 	}
 }
 
@@ -89,7 +101,7 @@ bitw_append(struct bitw *w, const uint8_t *p, size_t n)
 	w->acc = 0;
 	if (n > 0)
 		memcpy(w->buf + w->len, p, n);
-	w->len += n;
+	w->len += (uint32_t)n;
 }
 
 void

@@ -20,11 +20,13 @@
 #include <stdint.h>
 #include <string.h>
 
+/* 32-bit sizes: an open chunk's appender holds one, and it is one of
+ * thousands (a buffer past 4 GB aborts as an allocation failure). */
 struct bitw {
 	uint8_t		*buf;
-	size_t		 len;	/* whole bytes flushed to buf */
-	size_t		 cap;
 	uint64_t	 acc;	/* pending bits, left-aligned */
+	uint32_t	 len;	/* whole bytes flushed to buf */
+	uint32_t	 cap;
 	unsigned	 nacc;	/* pending bit count, < 32 between calls */
 };
 

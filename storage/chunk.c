@@ -42,20 +42,38 @@
 /*
  * The appender keeps the Gorilla stream (compact while the chunk is open);
  * bytes_out decodes it again to plan the packed encoding and keeps the
- * smaller.
+ * smaller.  There is one per open chunk, so it is packed (88 bytes on
+ * LP64) and keeps its bits in the same allocation: bw.buf points at
+ * bits[] and the appender moves as it grows (chunk_app_add).  Apart, the
+ * buffer would cost a malloc header, and its first small block, left
+ * behind when it grows, a hole beside the appender for as long as the
+ * chunk stays open.
  */
 struct chunk_app {
-	struct bitw	 bw;
-	uint32_t	 n;
-	int		 loaded;	/* samples in x->st/sv (chunk_app_load),
-					   none in bw */
+	struct bitw	 bw;		/* never grown by bitw_grow */
 	int64_t		 first, last;
 	uint64_t	 delta;
 	struct chunk_xor vx;
-	int		 force;		/* encoding forced, or 0 */
-	int		 outok;		/* 1: out is bytes_out's; 2: shared */
 	struct app_out	*x;		/* NULL until bytes_out */
+	uint32_t	 n;
+	uint8_t		 loaded;	/* samples in x->st/sv (chunk_app_load),
+					   none in bw */
+	uint8_t		 force;		/* encoding forced, or 0 */
+	uint8_t		 outok;		/* 1: out is bytes_out's; 2: shared */
+	uint8_t		 bits[];
 };
+
+/*
+ * Room an add must find free in bits[]: a sample takes at most 4 + 64
+ * bits of time and 2 + 11 + 64 of value (145), on top of fewer than 32
+ * pending in the writer's accumulator, so its writes flush at most 22
+ * bytes before the last one; bitw_write grows the buffer when it finds
+ * fewer than 8 bytes left, which must never happen here.
+ */
+#define APP_ROOM	32
+/* The first allocation: 152 bytes, which glibc's malloc serves exactly
+ * (its chunks are 16n bytes with an 8-byte header). */
+#define APP_FIRST	152
 
 /* What bytes_out makes and keeps, apart: most open appenders go without
  * it most of the time. */
@@ -324,9 +342,11 @@ hdr_seal(uint8_t *p, size_t len)
 struct chunk_app *
 chunk_app_new(void)
 {
-	struct chunk_app	*a = xcalloc(1, sizeof(*a));
+	struct chunk_app	*a = xcalloc(1, APP_FIRST);
 
 	bitw_init(&a->bw);
+	a->bw.buf = a->bits;
+	a->bw.cap = APP_FIRST - offsetof(struct chunk_app, bits);
 	return a;
 }
 
@@ -335,9 +355,31 @@ chunk_app_free(struct chunk_app *a)
 {
 	if (a == NULL)
 		return;
-	bitw_free(&a->bw);
 	chunk_app_trim(a);
 	free(a);
+}
+
+/*
+ * Make room for one more sample, moving the appender.  Below a kilobyte
+ * it grows by 64 bytes at a time: an open chunk's tail is on average
+ * half a segment, and doubling would leave a quarter of it unused, times
+ * every series; then by a quarter, so that appends stay amortised
+ * constant time.  Sizes stay at 16n - 8 bytes (see APP_FIRST).
+ */
+static struct chunk_app *
+app_room(struct chunk_app *a)
+{
+	size_t	off = offsetof(struct chunk_app, bits);
+	size_t	size = off + a->bw.cap;
+
+	if (a->bw.cap - a->bw.len >= APP_ROOM)
+		return a;
+	while (size - off - a->bw.len < APP_ROOM)
+		size += size < 1024 ? 64 : (size / 4 + 15) & ~(size_t)15;
+	a = xreallocarray(a, size, 1);
+	a->bw.buf = a->bits;
+	a->bw.cap = (uint32_t)(size - off);
+	return a;
 }
 
 /*
@@ -459,13 +501,15 @@ xor_get(struct bitr *br, struct chunk_xor *st)
 }
 
 int
-chunk_app_add(struct chunk_app *a, int64_t t, double v)
+chunk_app_add(struct chunk_app **ap, int64_t t, double v)
 {
+	struct chunk_app *a = *ap;
 	uint64_t	vb = dbits(v), delta;
 
 	if (a->loaded || a->n >= CHUNK_MAX_SAMPLES || (a->n > 0 &&
 	    t <= a->last))
 		return -1;
+	*ap = a = app_room(a);
 	a->outok = 0;
 	if (a->n == 0) {
 		a->first = a->last = t;
@@ -496,7 +540,7 @@ chunk_app_reset(struct chunk_app *a)
 void
 chunk_app_set_encoding(struct chunk_app *a, int enc)
 {
-	a->force = enc;
+	a->force = (uint8_t)enc;
 	a->outok = 0;
 }
 
@@ -658,6 +702,8 @@ chunk_app_bytes_out(struct chunk_app *a, const uint8_t **data, size_t *len)
 			if (a->force == CHUNK_ENC_PACKED ||
 			    (pbits + 7) / 8 < bitw_nbytes(&a->bw)) {
 				bitw_reset(&x->pw);
+				/* At once, not in bitw_grow's small steps. */
+				bitw_grow(&x->pw, pbits / 8 + 16);
 				packed_write(x->plan, &x->pw, PACKED_FULL);
 				app_emit(a, CHUNK_ENC_PACKED, &x->pw);
 			}
@@ -675,6 +721,7 @@ chunk_app_bytes_out_shared(struct chunk_app *a, const uint8_t **data,
     size_t *len, const uint8_t **times, size_t *tlen)
 {
 	struct app_out	*x;
+	uint64_t	 pbits;
 	uint8_t		 ref[4];
 
 	if (a->n == 0)
@@ -687,8 +734,10 @@ chunk_app_bytes_out_shared(struct chunk_app *a, const uint8_t **data,
 		app_samples(a);
 		if (x->plan == NULL)
 			x->plan = packed_plan_new();
-		packed_plan(x->plan, x->st, x->sv, a->n);
+		pbits = packed_plan(x->plan, x->st, x->sv, a->n);
 		bitw_reset(&x->pw);
+		/* Both sections fit in the whole's size: grown once. */
+		bitw_grow(&x->pw, pbits / 8 + 16);
 		packed_write(x->plan, &x->pw, PACKED_TIMES);
 		emit(&x->tout, &x->toutcap, &x->toutlen, CHUNK_ENC_TIMES, a,
 		    NULL, 0, &x->pw);

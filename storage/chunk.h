@@ -44,9 +44,13 @@ struct chunk_app;
 
 struct chunk_app *chunk_app_new(void);
 void		 chunk_app_free(struct chunk_app *);
-/* 0, or -1 when t <= the last time (the caller counts it as out of order)
- * or the chunk is full. */
-int		 chunk_app_add(struct chunk_app *, int64_t t, double v);
+/*
+ * 0, or -1 when t <= the last time (the caller counts it as out of order)
+ * or the chunk is full.  The appender keeps its bits in its own
+ * allocation, so an add may move it: *AP is updated, and any other copy
+ * of the pointer is stale.
+ */
+int		 chunk_app_add(struct chunk_app **ap, int64_t t, double v);
 /* Empty the appender for the next chunk, keeping its buffers. */
 void		 chunk_app_reset(struct chunk_app *);
 /*

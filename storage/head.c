@@ -35,6 +35,9 @@
  */
 #include "config.h"
 
+#include <sys/types.h>
+#include <sys/mman.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,15 +165,104 @@ head_full(const struct store *st, const struct series *s, int64_t t)
 	return rollup_align(t, span) != rollup_align(o->first, span);
 }
 
+/*
+ * Segments live from the moment a tail fills until the next flush has
+ * written them (or, for a closed chunk, sealed them): seconds, where the
+ * tails, appenders and series around them live for hours.  Taken from
+ * malloc, they would leave a hole at every flush among those long-lived
+ * objects, which the next tails then spread into: pages that stay
+ * resident for a few live bytes each.  So they are cut from blocks of
+ * their own, mapped apart from malloc's heap and unmapped as soon as
+ * their last segment is gone.  A block is cut in order; the current one
+ * starts over when it empties.  All under the writer lock (appends,
+ * flushes, retention and close hold it).
+ */
+#define SEG_BLOCK	(64u << 10)
+#define SEG_ALIGN	16
+
+struct segblock {
+	size_t		 size;		/* mapped, this header included */
+	size_t		 used;		/* cut, this header included */
+	size_t		 live;		/* segments not freed */
+	int		 current;	/* the store's segblk */
+};
+
+static size_t
+seg_round(size_t n, size_t to)
+{
+	return (n + to - 1) / to * to;
+}
+
+static void
+segblock_unmap(struct segblock *b)
+{
+	munmap(b, b->size);
+}
+
+static struct seg *
+seg_alloc(struct store *st, size_t len)
+{
+	struct segblock	*b = st->segblk;
+	struct seg	*g;
+	size_t		 need = seg_round(sizeof(*g) + len, SEG_ALIGN);
+	size_t		 hdr = seg_round(sizeof(*b), SEG_ALIGN), size;
+	void		*p;
+
+	if (b != NULL && b->live == 0)
+		b->used = hdr;
+	if (b == NULL || b->size - b->used < need) {
+		if (b != NULL) {
+			b->current = 0;
+			if (b->live == 0)
+				segblock_unmap(b);
+		}
+		size = seg_round(hdr + need, SEG_BLOCK);
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANON, -1, 0);
+		if (p == MAP_FAILED) {
+			fprintf(stderr, "monitord: out of memory mapping %zu "
+			    "bytes\n", size);
+			abort();
+		}
+		b = p;
+		b->size = size;
+		b->used = hdr;
+		b->live = 0;
+		b->current = 1;
+		st->segblk = b;
+	}
+	g = (struct seg *)((uint8_t *)b + b->used);
+	b->used += need;
+	b->live++;
+	g->blk = b;
+	return g;
+}
+
 static void
 segs_free(struct seg *g)
 {
-	struct seg *next;
+	struct seg	*next;
+	struct segblock	*b;
 
 	for (; g != NULL; g = next) {
 		next = g->next;
-		free(g);
+		b = g->blk;
+		if (--b->live == 0 && !b->current)
+			segblock_unmap(b);
 	}
+}
+
+void
+head_pool_free(struct store *st)
+{
+	struct segblock	*b = st->segblk;
+
+	st->segblk = NULL;
+	if (b == NULL)
+		return;
+	b->current = 0;
+	if (b->live == 0)
+		segblock_unmap(b);
 }
 
 static void
@@ -187,7 +279,8 @@ head_free(struct series *s)
 {
 	struct hchunk *c, *next;
 
-	hchunk_free(s->open);
+	if (s->open != NULL)
+		segs_free(s->open->mem);
 	s->open = NULL;
 	chunk_app_free(s->tail);
 	s->tail = NULL;
@@ -201,12 +294,12 @@ head_free(struct series *s)
 
 /* The tail becomes a segment of the open chunk.  Stripe lock held. */
 static void
-tail_to_seg(struct series *s)
+tail_to_seg(struct store *st, struct series *s)
 {
 	struct seg	*g, **gp;
 	size_t		 len = chunk_app_copy(s->tail, NULL, 0);
 
-	g = xmalloc(sizeof(*g) + len);
+	g = seg_alloc(st, len);
 	g->next = NULL;
 	g->first = chunk_app_first(s->tail);
 	g->len = (uint32_t)len;
@@ -214,7 +307,8 @@ tail_to_seg(struct series *s)
 	for (gp = &s->open->mem; *gp != NULL; gp = &(*gp)->next)
 		;
 	*gp = g;
-	s->open->bytes += g->len;
+	s->open->bytes = s->open->bytes + g->len > HCHUNK_BYTES_MAX ?
+	    HCHUNK_BYTES_MAX : s->open->bytes + g->len;
 	/*
 	 * Freed, not reset: its buffer grew to a segment's size, which every
 	 * series would otherwise keep; the next tail grows again as it fills.
@@ -225,20 +319,22 @@ tail_to_seg(struct series *s)
 
 /* Close the open chunk: the next flush merges it.  Stripe lock held. */
 static void
-close_locked(struct series *s)
+close_locked(struct store *st, struct series *s)
 {
-	struct hchunk **cp;
+	struct hchunk **cp, *c;
 
 	if (s->open == NULL)
 		return;
 	if (tail_count(s) > 0)
-		tail_to_seg(s);
+		tail_to_seg(st, s);
 	chunk_app_free(s->tail);
 	s->tail = NULL;
 	for (cp = &s->closed; *cp != NULL; cp = &(*cp)->next)
 		;
-	*cp = s->open;
-	s->open->next = NULL;
+	c = xmalloc(sizeof(*c));
+	*c = *s->open;
+	c->next = NULL;
+	*cp = c;
 	s->open = NULL;
 	s->npending++;
 }
@@ -249,7 +345,7 @@ head_seal(struct store *st, struct series *s)
 	pthread_mutex_t	*lk = store_stripe(st, s->id);
 
 	pthread_mutex_lock(lk);
-	close_locked(s);
+	close_locked(st, s);
 	pthread_mutex_unlock(lk);
 	store_dirty(st, s);
 	return 0;
@@ -277,24 +373,25 @@ head_append(struct store *st, struct series *s, int64_t t, double v,
 			rc = HEAD_BACKLOG;
 			goto out;
 		}
-		close_locked(s);
+		close_locked(st, s);
 	}
 	if (s->tail == NULL)
 		s->tail = chunk_app_new();
 	/* Cannot fail: T is after the tail's last, which is not full. */
-	if (chunk_app_add(s->tail, t, v) != 0) {
+	if (chunk_app_add(&s->tail, t, v) != 0) {
 		a->write_error++;
 		rc = -1;
 		goto out;
 	}
 	if (s->open == NULL) {
-		s->open = xcalloc(1, sizeof(*s->open));
+		memset(&s->ochunk, 0, sizeof(s->ochunk));
+		s->open = &s->ochunk;
 		s->open->first = t;
 	}
 	s->open->count++;
 	s->open->last = t;
 	if (tail_count(s) >= st->opts.head_segment_samples)
-		tail_to_seg(s);
+		tail_to_seg(st, s);
 	s->last_t = t;
 	s->last_vbits = bits;
 	if (s->mint == INT64_MAX)
@@ -501,7 +598,7 @@ merge_closed(struct kv_txn *txn, struct flush_ctx *fc,
 	 * not go in) only if they do not make a chunk. */
 	if (chunk_app_load(app, fc->t, fc->val, fc->ns) != 0)
 		for (i = 0; i < fc->ns; i++)
-			if (chunk_app_add(app, fc->t[i], fc->val[i]) != 0) {
+			if (chunk_app_add(&app, fc->t[i], fc->val[i]) != 0) {
 				fc->bad++;
 				break;
 			}
@@ -730,7 +827,6 @@ flush_txn(struct kv_txn *txn, void *arg)
 static void
 flush_done(struct store *st, struct series **v, size_t n)
 {
-	struct seg	*g;
 	pthread_mutex_t	*lk;
 	size_t		 i;
 
@@ -738,8 +834,8 @@ flush_done(struct store *st, struct series **v, size_t n)
 		lk = store_stripe(st, v[i]->id);
 		pthread_mutex_lock(lk);
 		if (v[i]->open != NULL) {
-			for (g = v[i]->open->mem; g != NULL; g = g->next)
-				v[i]->open->ondisk++;
+			if (v[i]->open->mem != NULL)
+				v[i]->open->ondisk = 1;
 			segs_free(v[i]->open->mem);
 			v[i]->open->mem = NULL;
 		}
@@ -922,8 +1018,8 @@ restore_done(struct store *st, struct restore *r)
 
 	if (!r->bad && r->count == 0)
 		return 0;
-	c = xcalloc(1, sizeof(*c));
 	if (r->bad) {
+		c = xcalloc(1, sizeof(*c));
 		c->first = INT64_MIN;
 		c->last = INT64_MAX;
 		c->drop = 1;
@@ -932,16 +1028,18 @@ restore_done(struct store *st, struct restore *r)
 		store_dirty(st, s);
 		return 1;
 	}
+	c = &s->ochunk;
+	memset(c, 0, sizeof(*c));
 	c->first = r->first;
 	c->last = r->last;
 	c->count = r->count;
-	c->bytes = r->bytes;
-	c->ondisk = r->nseg;
+	c->bytes = r->bytes > HCHUNK_BYTES_MAX ? HCHUNK_BYTES_MAX : r->bytes;
+	c->ondisk = r->nseg > 0;
 	if (r->tail != NULL) {
 		s->tail = chunk_app_new();
 		(void)chunk_iter_init(&it, r->tail, r->taillen);
 		while (chunk_iter_next(&it, &t, &v) == 1)
-			(void)chunk_app_add(s->tail, t, v);
+			(void)chunk_app_add(&s->tail, t, v);
 	}
 	s->open = c;
 	s->last_t = r->last;
@@ -1035,10 +1133,10 @@ head_trim(struct store *st, struct series *s, int64_t cut, int64_t idle)
 
 	pthread_mutex_lock(lk);
 	if (s->open != NULL && s->open->last < cut) {
-		close_locked(s);
+		close_locked(st, s);
 		changed = 1;
 	} else if (s->open != NULL && s->last_t < idle) {
-		close_locked(s);
+		close_locked(st, s);
 		changed = 1;
 	}
 	for (c = s->closed; c != NULL; c = c->next)

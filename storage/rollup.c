@@ -396,7 +396,7 @@ builder_add(struct builder *b, int64_t t, const struct store_agg *a)
 			b->col[c] = chunk_app_new();
 	}
 	for (c = 0; c < ROLLUP_COLS; c++)
-		if (chunk_app_add(b->col[c], t, v[c]) != 0)
+		if (chunk_app_add(&b->col[c], t, v[c]) != 0)
 			b->failed = 1;
 }
 

@@ -226,11 +226,10 @@ series_new(uint64_t id, const char *key, size_t len, uint64_t hash)
 {
 	/* The key lives in the same allocation: one malloc header less and
 	 * one fewer pointer to chase per series. */
-	struct series *s = xcalloc(1, offsetof(struct series, keybuf) + len);
+	struct series *s = xcalloc(1, offsetof(struct series, key) + len);
 
 	s->id = id;
 	s->hash = hash;
-	s->key = s->keybuf;
 	memcpy(s->key, key, len);
 	s->keylen = (uint32_t)len;
 	s->mint = INT64_MAX;

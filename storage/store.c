@@ -240,6 +240,7 @@ store_free(struct store *st)
 			series_free(s);
 		}
 	series_index_free(&st->idx);
+	head_pool_free(st);
 	kv_close(st->kv);
 	free(st->dirty);
 	rollup_marks_free(st->marks);

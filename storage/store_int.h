@@ -45,22 +45,27 @@ struct label;
  * closed: the next flush merges its segments into the sealed chunk and
  * deletes them, in the same transaction (storage/LAYOUT.md).
  */
+struct segblock;
 struct seg {
 	struct seg	*next;		/* newer */
+	struct segblock	*blk;		/* the block it was cut from */
 	int64_t		 first;
 	uint32_t	 len;
 	uint8_t		 data[];	/* a CHUNK_ENC_GORILLA chunk */
 };
 
+/* One per series (the open one is in struct series), so 40 bytes. */
+#define HCHUNK_BYTES_MAX	((1u << 30) - 1)
 struct hchunk {
 	struct hchunk	*next;		/* newer (closed chunks) */
 	int64_t		 first, last;	/* samples' times */
-	uint32_t	 count;		/* samples, the tail's included */
-	uint32_t	 bytes;		/* of its segments */
-	uint32_t	 ondisk;	/* segments written to HEAD */
-	uint8_t		 drop;		/* closed by retention or a bad
-					   checkpoint: only deleted */
 	struct seg	*mem;		/* segments not yet written */
+	uint32_t	 count;		/* samples, the tail's included */
+	unsigned int	 bytes:30;	/* of its segments, up to
+					   HCHUNK_BYTES_MAX */
+	unsigned int	 ondisk:1;	/* segments were written to HEAD */
+	unsigned int	 drop:1;	/* closed by retention or a bad
+					   checkpoint: only deleted */
 };
 
 struct job;
@@ -68,19 +73,18 @@ struct job;
 /*
  * One for every series in memory, so packed: the two 32-bit fields side by
  * side, the byte last, and the key right after it (series_new allocates
- * offsetof(keybuf) + its length).
+ * offsetof(key) + its length).
  */
 struct series {
 	uint64_t	 id;
 	uint64_t	 hash;		/* of key */
 	struct series	*hnext;		/* same key-hash bucket */
 	struct series	*inext;		/* same id bucket */
-	char		*key;		/* canonical labels, series.c */
 	struct job	*job;		/* NULL without a job label */
 
 	/* Under the series' stripe lock (keylen excepted: it never
 	 * changes). */
-	struct hchunk	*open;		/* NULL when none */
+	struct hchunk	*open;		/* NULL when none, or ochunk */
 	struct chunk_app *tail;		/* the open chunk's samples after its
 					   last segment; NULL or empty: none */
 	struct hchunk	*closed;	/* oldest first */
@@ -90,10 +94,17 @@ struct series {
 	int64_t		 last_t;	/* newest, INT64_MIN none */
 	uint64_t	 last_vbits;
 
+	/* The open chunk lives here, not in an allocation of its own:
+	 * one per series, and one that would pin a hole in the heap
+	 * beside the growing tail for the chunk's lifetime.  Closed, it
+	 * is copied out to the closed list. */
+	struct hchunk	 ochunk;
+
 	/* Writer only. */
 	uint8_t		 dirty;		/* in store->dirty */
 
-	char		 keybuf[];	/* key points here */
+	char		 key[];		/* canonical labels (series.c),
+					   keylen bytes */
 };
 
 struct series_index {
@@ -132,6 +143,8 @@ struct store {
 						   see it, store_raw_cutoff) */
 	struct series		**dirty;
 	size_t			 ndirty, dirtycap;
+	/* The block new segments are cut from (head.c).  Writer lock. */
+	struct segblock		*segblk;
 	struct rollup_state	 rollup[STORE_TIER_COUNT];
 	/* Appended samples before this are late for the 5m tier: their
 	 * buckets are noted in marks (rollup.c).  Writer lock. */
@@ -320,6 +333,8 @@ int		 head_seal(struct store *, struct series *);
 int		 head_flush(struct store *, char *err, size_t errlen);
 int		 head_restore(struct store *, char *err, size_t errlen);
 void		 head_free(struct series *);
+/* Release the segment block (after every series is freed). */
+void		 head_pool_free(struct store *);
 void		 head_trim(struct store *, struct series *, int64_t cut,
 		    int64_t idle);
 int64_t		 head_mint_locked(const struct series *);

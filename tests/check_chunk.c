@@ -86,7 +86,7 @@ encode(const struct series *s, int enc, size_t *len)
 
 	chunk_app_set_encoding(a, enc);
 	for (i = 0; i < s->n; i++)
-		ck_assert_int_eq(chunk_app_add(a, s->t[i], s->v[i]), 0);
+		ck_assert_int_eq(chunk_app_add(&a, s->t[i], s->v[i]), 0);
 	ck_assert_uint_eq(chunk_app_count(a), s->n);
 	ck_assert_int_eq(chunk_app_first(a), s->t[0]);
 	ck_assert_int_eq(chunk_app_last(a), s->t[s->n - 1]);
@@ -204,7 +204,7 @@ check_shared(const struct series *s)
 	char			 err[96];
 
 	for (i = 0; i < s->n; i++)
-		ck_assert_int_eq(chunk_app_add(a, s->t[i], s->v[i]), 0);
+		ck_assert_int_eq(chunk_app_add(&a, s->t[i], s->v[i]), 0);
 	ck_assert_int_eq(chunk_app_bytes_out_shared(a, &p, &len, &tp, &tlen),
 	    0);
 	ck_assert_uint_eq(p[3], CHUNK_ENC_SHARED);
@@ -492,6 +492,44 @@ START_TEST(test_int64_extremes)
 }
 END_TEST
 
+/*
+ * An appender keeps its bits in its own allocation and moves as it
+ * grows: samples that each take the most bits Gorilla can spend (a
+ * delta-of-delta past every bucket, a value XOR with no zero bits at
+ * either end) must never find it short of room mid-sample, up to a
+ * full chunk, and its copy must read back exactly.
+ */
+START_TEST(test_app_grows)
+{
+	struct series		 s;
+	struct chunk_app	*a = chunk_app_new();
+	uint64_t		 seed = 7, b = 0;
+	uint8_t			*p;
+	size_t			 i, len;
+
+	series_init(&s, CHUNK_MAX_SAMPLES);
+	for (i = 0; i < s.n; i++) {
+		s.t[i] = i == 0 ? 0 : s.t[i - 1] + (i % 2 ?
+		    INT64_C(1) << 40 : 1);
+		b ^= UINT64_C(0x8000000000000001) |
+		    (rng_next(&seed) & UINT64_C(0x0ffffffffffffffe));
+		memcpy(&s.v[i], &b, sizeof(b));
+		ck_assert_int_eq(chunk_app_add(&a, s.t[i], s.v[i]), 0);
+	}
+	/* At least 4 + 64 + 2 + 64 bits a sample after the first. */
+	ck_assert_uint_ge(chunk_app_bytes(a), 8 + (s.n - 1) * 134 / 8);
+	ck_assert_int_eq(chunk_app_add(&a, s.t[s.n - 1] + 1, 0), -1);
+	len = chunk_app_copy(a, NULL, 0);
+	p = malloc(len);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(chunk_app_copy(a, p, len), len);
+	check_decode(p, len, &s);
+	free(p);
+	chunk_app_free(a);
+	series_free(&s);
+}
+END_TEST
+
 START_TEST(test_irregular_times)
 {
 	struct series	s;
@@ -534,9 +572,9 @@ START_TEST(test_max_samples)
 	roundtrip(&s);
 
 	for (i = 0; i < s.n; i++)
-		ck_assert_int_eq(chunk_app_add(a, s.t[i], s.v[i]), 0);
+		ck_assert_int_eq(chunk_app_add(&a, s.t[i], s.v[i]), 0);
 	/* full: the next sample is refused and the chunk is unchanged */
-	ck_assert_int_eq(chunk_app_add(a, s.t[s.n - 1] + 1, 1), -1);
+	ck_assert_int_eq(chunk_app_add(&a, s.t[s.n - 1] + 1, 1), -1);
 	ck_assert_uint_eq(chunk_app_count(a), CHUNK_MAX_SAMPLES);
 	ck_assert_int_eq(chunk_app_bytes_out(a, &p, &len), 0);
 	check_decode(p, len, &s);
@@ -554,14 +592,14 @@ START_TEST(test_out_of_order)
 
 	ck_assert_int_eq(chunk_app_bytes_out(a, &p, &len), -1);
 	ck_assert_uint_eq(chunk_app_bytes(a), 0);
-	ck_assert_int_eq(chunk_app_add(a, 1000, 1), 0);
-	ck_assert_int_eq(chunk_app_add(a, 2000, 2), 0);
-	ck_assert_int_eq(chunk_app_add(a, 2000, 3), -1);	/* duplicate */
-	ck_assert_int_eq(chunk_app_add(a, 1500, 3), -1);	/* earlier */
-	ck_assert_int_eq(chunk_app_add(a, INT64_MIN, 3), -1);
+	ck_assert_int_eq(chunk_app_add(&a, 1000, 1), 0);
+	ck_assert_int_eq(chunk_app_add(&a, 2000, 2), 0);
+	ck_assert_int_eq(chunk_app_add(&a, 2000, 3), -1);	/* duplicate */
+	ck_assert_int_eq(chunk_app_add(&a, 1500, 3), -1);	/* earlier */
+	ck_assert_int_eq(chunk_app_add(&a, INT64_MIN, 3), -1);
 	ck_assert_uint_eq(chunk_app_count(a), 2);
 	ck_assert_int_eq(chunk_app_last(a), 2000);
-	ck_assert_int_eq(chunk_app_add(a, 2001, 4), 0);
+	ck_assert_int_eq(chunk_app_add(&a, 2001, 4), 0);
 	ck_assert_uint_gt(chunk_app_bytes(a), 0);
 
 	series_init(&s, 3);
@@ -587,7 +625,7 @@ START_TEST(test_checkpoint)
 	regular_times(&s, 1795615778000LL, 1000);
 	for (i = 0; i < s.n; i++) {
 		s.v[i] = (double)(i % 17) * 1.25;
-		ck_assert_int_eq(chunk_app_add(a, s.t[i], s.v[i]), 0);
+		ck_assert_int_eq(chunk_app_add(&a, s.t[i], s.v[i]), 0);
 		if (i % 37 == 0 || i == s.n - 1) {
 			size_t n = s.n;
 
@@ -699,7 +737,7 @@ START_TEST(test_golden)
 
 			/* the shared form: values chunk, then its column */
 			for (j = 0; j < s.n; j++)
-				chunk_app_add(a, s.t[j], s.v[j]);
+				chunk_app_add(&a, s.t[j], s.v[j]);
 			ck_assert_int_eq(chunk_app_bytes_out_shared(a, &q,
 			    &qlen, &tq, &tqlen), 0);
 			tohex(q, qlen, hex);
@@ -1039,9 +1077,9 @@ START_TEST(test_shared_columns)
 		s.t[i] = 1795615778000LL + (int64_t)i * 15000 +
 		    (int64_t)(i * 7 % 5) - 2;
 		s.v[i] = (double)i * 0.5;
-		ck_assert_int_eq(chunk_app_add(a, s.t[i], s.v[i]), 0);
-		ck_assert_int_eq(chunk_app_add(b, s.t[i], 1e6 - (double)i), 0);
-		ck_assert_int_eq(chunk_app_add(c, s.t[i] + (i == 100), 1), 0);
+		ck_assert_int_eq(chunk_app_add(&a, s.t[i], s.v[i]), 0);
+		ck_assert_int_eq(chunk_app_add(&b, s.t[i], 1e6 - (double)i), 0);
+		ck_assert_int_eq(chunk_app_add(&c, s.t[i] + (i == 100), 1), 0);
 	}
 	ck_assert_int_eq(chunk_app_bytes_out_shared(a, &pa, &la, &ta, &lta),
 	    0);
@@ -1197,9 +1235,9 @@ START_TEST(test_strip)
 	size_t			 i, len, tlen, glen, sl, blen, btlen;
 
 	for (i = 0; i < 300; i++) {
-		ck_assert_int_eq(chunk_app_add(a, 1795615778000LL +
+		ck_assert_int_eq(chunk_app_add(&a, 1795615778000LL +
 		    (int64_t)i * 15000, (double)(i % 17)), 0);
-		ck_assert_int_eq(chunk_app_add(b, 1795615778000LL +
+		ck_assert_int_eq(chunk_app_add(&b, 1795615778000LL +
 		    (int64_t)i * 15000 + (i == 7), 1), 0);
 	}
 	ck_assert_int_eq(chunk_app_bytes_out_shared(a, &p, &len, &tp, &tlen),
@@ -1415,7 +1453,7 @@ START_TEST(test_load)
 	for (i = 0; i < n; i++) {
 		t[i] = 1700000000000 + (int64_t)i * 15000 + (int64_t)(i % 3);
 		v[i] = (double)(i * i % 977) / 8.0;
-		ck_assert_int_eq(chunk_app_add(a, t[i], v[i]), 0);
+		ck_assert_int_eq(chunk_app_add(&a, t[i], v[i]), 0);
 	}
 	ck_assert_int_eq(chunk_app_load(b, t, v, 0), -1);
 	ck_assert_int_eq(chunk_app_load(b, t, v, CHUNK_MAX_SAMPLES + 1), -1);
@@ -1428,7 +1466,7 @@ START_TEST(test_load)
 	ck_assert_uint_eq(chunk_app_count(b), n);
 	ck_assert_int_eq(chunk_app_first(b), t[0]);
 	ck_assert_int_eq(chunk_app_last(b), t[n - 1]);
-	ck_assert_int_eq(chunk_app_add(b, t[n - 1] + 1000, 1.0), -1);
+	ck_assert_int_eq(chunk_app_add(&b, t[n - 1] + 1000, 1.0), -1);
 	ck_assert_uint_eq(chunk_app_copy(b, buf, sizeof(buf)), 0);
 	ck_assert_int_eq(chunk_app_bytes_out(b, &pb, &lb), -1);
 	ck_assert_int_eq(chunk_app_bytes_out_shared(a, &pa, &la, &ta, &lta),
@@ -1444,7 +1482,7 @@ START_TEST(test_load)
 	ck_assert_int_eq(chunk_app_bytes_out_shared(b, &pb, &lb, &tb, &ltb),
 	    -1);
 	chunk_app_reset(b);
-	ck_assert_int_eq(chunk_app_add(b, t[0], v[0]), 0);
+	ck_assert_int_eq(chunk_app_add(&b, t[0], v[0]), 0);
 	chunk_app_free(a);
 	chunk_app_free(b);
 }
@@ -1465,6 +1503,7 @@ chunk_suite(void)
 	tcase_add_test(tc, test_special_values);
 	tcase_add_test(tc, test_bucket_edges);
 	tcase_add_test(tc, test_int64_extremes);
+	tcase_add_test(tc, test_app_grows);
 	tcase_add_test(tc, test_irregular_times);
 	tcase_add_test(tc, test_max_samples);
 	tcase_add_test(tc, test_out_of_order);
