@@ -560,6 +560,13 @@ ev_select(struct ev *ev, const struct q_vector_selector *vs, int64_t t0,
 	}
 	free(sm);
 	sel->n = store_set_len(sel->set);
+	if (ev->eng->opts.max_series > 0 && sel->n > ev->eng->opts.max_series) {
+		store_set_free(sel->set);
+		memset(sel, 0, sizeof(*sel));
+		ev_fail(ev, ENGINE_EXECUTION, "query selects more than %zu "
+		    "series", ev->eng->opts.max_series);
+		return -1;
+	}
 	sel->s = xcalloc(sel->n ? sel->n : 1, sizeof(*sel->s));
 	for (i = 0; i < sel->n; i++) {
 		l = store_set_labels(sel->set, i, &nl);
@@ -1137,6 +1144,7 @@ engine_opts_default(struct engine_opts *o)
 	o->timeout_ms = 2 * 60 * 1000;
 	o->threads = 0;
 	o->parallel_samples = 0;
+	o->max_series = 0;
 }
 
 struct engine *
