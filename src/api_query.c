@@ -729,7 +729,9 @@ job_inline(struct job *j)
 	int64_t	 timeout = INLINE_MS;
 	uint64_t key;
 
-	if (j->kind != JOB_QUERY || *memo_slot(j->aq, j, &key) != key)
+	/* A full queue answers 503 to every query, small ones too. */
+	if (j->kind != JOB_QUERY || *memo_slot(j->aq, j, &key) != key ||
+	    worker_full(j->aq->worker))
 		return -1;
 	if (j->timeout > 0 && j->timeout < timeout)
 		timeout = j->timeout;
