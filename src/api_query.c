@@ -70,7 +70,8 @@ struct api_query {
 	struct worker	*worker;
 	struct engine	*engine;
 	struct engine	*inline_engine;		/* bounded, on the loop */
-	uint64_t	 small[MEMO_SLOTS];	/* keys of small queries */
+	uint64_t	 small[MEMO_SLOTS];	/* keys of small queries; the
+						   loop's only */
 };
 
 enum job_kind {
@@ -92,7 +93,6 @@ struct job {
 	int			 code;
 	int			 gzip;		/* wanted; then done */
 	struct buf		 body;
-	uint64_t		 key;		/* the memo's, for queries */
 	int64_t			 cost_us;	/* of the query's evaluation */
 };
 
