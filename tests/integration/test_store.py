@@ -202,6 +202,16 @@ class QueryPaths(unittest.TestCase):
             self.assertAlmostEqual(float(v), 6 / 15 + 3, places=9)
         self.assertEqual(sorted(float(r["value"][1]) for r in instants[0][1]["data"]["result"]),
                          [240.0] * 3)
+        # Compressed, small and large answers (the large ones are packed
+        # on the worker): the same bytes.
+        for step in (15, 1):
+            q = urllib.parse.urlencode(dict(rq, step=step))
+            plain = self.d.get("/api/v1/query_range?" + q).text
+            for _ in range(3):
+                r = self.d.get("/api/v1/query_range?" + q, headers={"Accept-Encoding": "gzip"})
+                self.assertEqual((r.status, r.headers["Content-Encoding"]), (200, "gzip"))
+                self.assertEqual(gzip.decompress(r.body).decode(), plain)
+        self.assertGreater(len(plain), 32 * 1024)
 
         # More series than the loop's engine selects, and one series with
         # more samples than it holds (after the range query's end): the
