@@ -552,21 +552,20 @@ ev_select(struct ev *ev, const struct q_vector_selector *vs, int64_t t0,
 		free(sm);
 		return 0;
 	}
-	if (store_select(ev->st, sm, nm, t0, t1, STORE_TIER_ALL, &sel->set,
-	    err, sizeof(err)) == -1) {
+	switch (store_select_max(ev->st, sm, nm, t0, t1, STORE_TIER_ALL,
+	    ev->eng->opts.max_series, &sel->set, err, sizeof(err))) {
+	case -1:
 		free(sm);
 		ev_fail(ev, ENGINE_EXECUTION, "%s", err);
 		return -1;
-	}
-	free(sm);
-	sel->n = store_set_len(sel->set);
-	if (ev->eng->opts.max_series > 0 && sel->n > ev->eng->opts.max_series) {
-		store_set_free(sel->set);
-		memset(sel, 0, sizeof(*sel));
+	case -2:
+		free(sm);
 		ev_fail(ev, ENGINE_EXECUTION, "query selects more than %zu "
 		    "series", ev->eng->opts.max_series);
 		return -1;
 	}
+	free(sm);
+	sel->n = store_set_len(sel->set);
 	sel->s = xcalloc(sel->n ? sel->n : 1, sizeof(*sel->s));
 	for (i = 0; i < sel->n; i++) {
 		l = store_set_labels(sel->set, i, &nl);
