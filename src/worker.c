@@ -130,6 +130,17 @@ worker_queued(struct worker *w)
 	return n;
 }
 
+int
+worker_full(struct worker *w)
+{
+	int full;
+
+	pthread_mutex_lock(&w->mu);
+	full = w->queued >= w->max || w->stopping;
+	pthread_mutex_unlock(&w->mu);
+	return full;
+}
+
 void
 worker_free(struct worker *w)
 {

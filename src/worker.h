@@ -29,6 +29,8 @@ struct worker	*worker_new(struct event_base *, size_t max_queued,
 int		 worker_submit(struct worker *, void (*run)(void *),
 		    void (*done)(void *), void *arg);
 size_t		 worker_queued(struct worker *);
+/* Whether worker_submit would refuse a job now (queue full, stopping). */
+int		 worker_full(struct worker *);
 /* Finish every queued job (their done callbacks run), then stop. */
 void		 worker_free(struct worker *);
 

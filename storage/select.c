@@ -174,6 +174,14 @@ store_select(struct store *st, const struct store_matcher *sm, size_t n,
     int64_t t0, int64_t t1, enum store_tier tier, struct store_set **out,
     char *err, size_t errlen)
 {
+	return store_select_max(st, sm, n, t0, t1, tier, 0, out, err, errlen);
+}
+
+int
+store_select_max(struct store *st, const struct store_matcher *sm, size_t n,
+    int64_t t0, int64_t t1, enum store_tier tier, size_t max,
+    struct store_set **out, char *err, size_t errlen)
+{
 	struct matcher		**ms;
 	struct kv_txn		 *txn;
 	struct store_ids	  ids = { NULL, 0, 0 };
@@ -197,6 +205,15 @@ store_select(struct store *st, const struct store_matcher *sm, size_t n,
 	}
 	set = xcalloc(1, sizeof(*set));
 	rc = select_ids(st, txn, ms, n, t0, t1, tier, &ids);
+	if (rc == 0 && max > 0 && ids.n > max) {
+		/* Series removed since the postings were read would count
+		   off, but a limit is about the postings' work anyway. */
+		kv_read_end(txn);
+		matchers_free(ms, n);
+		ids_free(&ids);
+		store_set_free(set);
+		return -2;
+	}
 	if (rc == 0)
 		set->v = xcalloc(ids.n ? ids.n : 1, sizeof(*set->v));
 	if (rc == 0)

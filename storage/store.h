@@ -212,6 +212,12 @@ struct store_set;
 int		 store_select(struct store *, const struct store_matcher *,
 		    size_t n, int64_t t0, int64_t t1, enum store_tier,
 		    struct store_set **out, char *err, size_t errlen);
+/* The same, but -2 (nothing in *out, no message) as soon as more than
+ * MAX series match, before their labels are read; MAX 0: no limit. */
+int		 store_select_max(struct store *, const struct store_matcher *,
+		    size_t n, int64_t t0, int64_t t1, enum store_tier,
+		    size_t max, struct store_set **out, char *err,
+		    size_t errlen);
 size_t		 store_set_len(const struct store_set *);
 uint64_t	 store_set_id(const struct store_set *, size_t);
 const struct label *store_set_labels(const struct store_set *, size_t,

@@ -449,12 +449,16 @@ START_TEST(test_worker_queue_bound)
 	for (i = 0; i < 3; i++)
 		j[i] = (struct meet_job){ &m, i };
 	/* Two jobs, running or waiting, fill a queue of two. */
+	ck_assert_int_eq(worker_full(w), 0);
 	ck_assert_int_eq(worker_submit(w, meet_run, meet_done, &j[0]), 0);
+	ck_assert_int_eq(worker_full(w), 0);
 	ck_assert_int_eq(worker_submit(w, meet_run, meet_done, &j[1]), 0);
+	ck_assert_int_eq(worker_full(w), 1);
 	ck_assert_int_eq(worker_submit(w, meet_run, meet_done, &j[2]), -1);
 	loop_until(base, &m, 2);
 	ck_assert_int_eq(m.met, 2);
 	/* Room again once they are done; worker_free runs what is queued. */
+	ck_assert_int_eq(worker_full(w), 0);
 	m.want = 3;
 	ck_assert_int_eq(worker_submit(w, meet_run, meet_done, &j[2]), 0);
 	worker_free(w);

@@ -510,6 +510,46 @@ START_TEST(test_sample_limit)
 END_TEST
 
 /*
+ * max_series fails a selector matching more series before reading them,
+ * whichever way the selector is read (instant, range function, matrix);
+ * a selector within it is answered.
+ */
+START_TEST(test_series_limit)
+{
+	static const char *const over[] = { "hist_bucket",
+	    "max_over_time(hist_bucket[1m])", "hist_bucket[1m]",
+	    "w + on() group_left count(hist_bucket)" };
+	struct engine_opts	 o;
+	struct engine		*lim;
+	struct engine_result	*res;
+	struct engine_error	 err;
+	int64_t			 t = (int64_t)B * 1000 + 15000;
+	size_t			 i;
+
+	engine_opts_default(&o);
+	o.max_series = 2;
+	lim = engine_new(st, &o);
+	for (i = 0; i < sizeof(over) / sizeof(over[0]); i++) {
+		ck_assert_int_eq(engine_query(lim, over[i], strlen(over[i]),
+		    t, t, 0, 0, &res, &err), -1);
+		ck_assert_ptr_null(res);
+		ck_assert_int_eq(err.kind, ENGINE_EXECUTION);
+		ck_assert_str_eq(err.msg, "query selects more than 2 series");
+	}
+	ck_assert_int_eq(engine_query(lim, "w", 1, t, t, 0, 0, &res, &err),
+	    0);
+	ck_assert_uint_eq(res->nseries, 2);
+	engine_result_free(res);
+	/* The same query over a range: one selection, still 2 series. */
+	ck_assert_int_eq(engine_query(lim, "max_over_time(w[1m])", 20, t,
+	    t + 60000, 15000, 0, &res, &err), 0);
+	ck_assert_uint_eq(res->nseries, 2);
+	engine_result_free(res);
+	engine_free(lim);
+}
+END_TEST
+
+/*
  * Series read by several threads give what one thread gives, in the same
  * order; a budget blown on another thread fails the query.
  */
@@ -995,6 +1035,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_functions);
 	tcase_add_test(tc, test_errors_and_types);
 	tcase_add_test(tc, test_sample_limit);
+	tcase_add_test(tc, test_series_limit);
 	tcase_add_test(tc, test_parallel_load);
 	tcase_add_test(tc, test_rate_reference);
 	tcase_add_test(tc, test_stale_in_batch);

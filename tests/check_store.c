@@ -425,6 +425,40 @@ START_TEST(test_matchers)
 }
 END_TEST
 
+/* store_select_max: -2 and no set past the limit, the set within it. */
+START_TEST(test_select_max)
+{
+	struct store_matcher	 m = { "__name__", "up", EQ };
+	struct store_opts	 o;
+	struct store		*st;
+	struct store_set	*set = (struct store_set *)&o;
+	char			*dir = tmpdir_new(), err[256] = "";
+	size_t			 max;
+
+	test_opts(&o, dir);
+	st = open_ok(&o);
+	add_matcher_fixture(st);
+	ck_assert_int_eq(store_select_max(st, &m, 1, INT64_MIN, INT64_MAX,
+	    STORE_TIER_RAW, 2, &set, err, sizeof(err)), -2);
+	ck_assert_ptr_null(set);
+	ck_assert_str_eq(err, "");
+	for (max = 0; max <= 4; max += max == 0 ? 3 : 1) {
+		ck_assert_int_eq(store_select_max(st, &m, 1, INT64_MIN,
+		    INT64_MAX, STORE_TIER_RAW, max, &set, err, sizeof(err)), 0);
+		ck_assert_uint_eq(store_set_len(set), 3);
+		store_set_free(set);
+	}
+	/* A bad regex is still -1 with its message. */
+	m.value = "(";
+	m.op = STORE_MATCH_RE;
+	ck_assert_int_eq(store_select_max(st, &m, 1, INT64_MIN, INT64_MAX,
+	    STORE_TIER_RAW, 1, &set, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "missing closing )"));
+	close_ok(st);
+	tmpdir_free(dir);
+}
+END_TEST
+
 START_TEST(test_matcher_errors_and_labels)
 {
 	static const struct { const char *re, *msg; } bad[] = {
@@ -2496,6 +2530,7 @@ store_suite(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_matchers);
+	tcase_add_test(tc, test_select_max);
 	tcase_add_test(tc, test_matcher_errors_and_labels);
 	tcase_add_test(tc, test_long_label_values);
 	tcase_add_test(tc, test_postings_segments);

@@ -28,7 +28,10 @@
  * Limits.  max_samples bounds the points (loaded samples and computed
  * values) a query holds at once: beyond it the query fails with
  * "query processing would load too many samples into memory in query
- * execution" instead of growing.  timeout_ms bounds its time.
+ * execution" instead of growing.  timeout_ms bounds its time.  max_series
+ * (off by default) bounds the series one selector may match, checked
+ * before any of them is read: with a small max_samples it makes an engine
+ * whose queries do a bounded amount of work, or fail.
  */
 #ifndef MONITORD_QUERY_ENGINE_H
 #define MONITORD_QUERY_ENGINE_H
@@ -54,6 +57,9 @@ struct engine_opts {
 						   about this many samples
 						   (guessed from the first
 						   series); 0: 50,000 */
+	size_t		max_series;		/* a selector matching more
+						   series fails the query
+						   (execution); 0: no limit */
 };
 
 void		 engine_opts_default(struct engine_opts *);

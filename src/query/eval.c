@@ -552,10 +552,16 @@ ev_select(struct ev *ev, const struct q_vector_selector *vs, int64_t t0,
 		free(sm);
 		return 0;
 	}
-	if (store_select(ev->st, sm, nm, t0, t1, STORE_TIER_ALL, &sel->set,
-	    err, sizeof(err)) == -1) {
+	switch (store_select_max(ev->st, sm, nm, t0, t1, STORE_TIER_ALL,
+	    ev->eng->opts.max_series, &sel->set, err, sizeof(err))) {
+	case -1:
 		free(sm);
 		ev_fail(ev, ENGINE_EXECUTION, "%s", err);
+		return -1;
+	case -2:
+		free(sm);
+		ev_fail(ev, ENGINE_EXECUTION, "query selects more than %zu "
+		    "series", ev->eng->opts.max_series);
 		return -1;
 	}
 	free(sm);
@@ -1137,6 +1143,7 @@ engine_opts_default(struct engine_opts *o)
 	o->timeout_ms = 2 * 60 * 1000;
 	o->threads = 0;
 	o->parallel_samples = 0;
+	o->max_series = 0;
 }
 
 struct engine *

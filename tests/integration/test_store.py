@@ -163,6 +163,109 @@ class ConcurrentQueries(unittest.TestCase):
 
 
 
+class QueryPaths(unittest.TestCase):
+    """A query that was small runs on the event loop the next time, with
+    limits that hand it back to the worker when the data grew: the answer
+    is the whole one either way.  A slow query never holds up the loop."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = Daemon(QUERY_CONF)
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.d.stop() == 0
+
+    def query(self, path, **params):
+        r = self.d.get(path + "?" + urllib.parse.urlencode(params), timeout=120)
+        return r.status, json.loads(r.text)
+
+    def test_grown_query_is_answered_whole(self):
+        t0 = 1700000000000
+        lines = [f'gq_total{{s="{s}"}} {k * (s + 1)} {t0 + k * 15000}'
+                 for s in range(3) for k in range(240)]
+        self.assertEqual(post(self.d, ("\n".join(lines) + "\n").encode()).status, 204)
+        start, end = t0 // 1000 + 300, t0 // 1000 + 3585
+        rq = {"query": "sum(rate(gq_total[5m])) + count(gq_total)", "start": start,
+              "end": end, "step": 15}
+        iq = {"query": "count_over_time(gq_total[2h])", "time": t0 // 1000 + 3730}
+        # Small: from the second time on, on the loop; same answers.
+        ranges = [self.query("/api/v1/query_range", **rq) for _ in range(4)]
+        instants = [self.query("/api/v1/query", **iq) for _ in range(4)]
+        self.assertEqual([st for st, _ in ranges + instants], [200] * 8)
+        self.assertEqual(len({json.dumps(b) for _, b in ranges}), 1)
+        self.assertEqual(len({json.dumps(b) for _, b in instants}), 1)
+        # rate sums to (1+2+3)/15 per s, and 3 series are counted.
+        vals = ranges[0][1]["data"]["result"][0]["values"]
+        self.assertEqual(len(vals), (end - start) // 15 + 1)
+        for _, v in vals:
+            self.assertAlmostEqual(float(v), 6 / 15 + 3, places=9)
+        self.assertEqual(sorted(float(r["value"][1]) for r in instants[0][1]["data"]["result"]),
+                         [240.0] * 3)
+        # Compressed, small and large answers (the large ones are packed
+        # on the worker): the same bytes.
+        for step in (15, 1):
+            q = urllib.parse.urlencode(dict(rq, step=step))
+            plain = self.d.get("/api/v1/query_range?" + q).text
+            for _ in range(3):
+                r = self.d.get("/api/v1/query_range?" + q, headers={"Accept-Encoding": "gzip"})
+                self.assertEqual((r.status, r.headers["Content-Encoding"]), (200, "gzip"))
+                self.assertEqual(gzip.decompress(r.body).decode(), plain)
+        self.assertGreater(len(plain), 32 * 1024)
+
+        # More series than the loop's engine selects, and one series with
+        # more samples than it holds (after the range query's end): the
+        # worker gives the whole answers.
+        lines = [f'gq_total{{s="{s}"}} {k * (s + 1)} {t0 + k * 15000}'
+                 for s in range(3, 603) for k in range(240)]
+        lines += [f'gq_total{{s="0"}} {240 + k} {t0 + 3600000 + k}'
+                  for k in range(120000)]
+        self.assertEqual(post(self.d, ("\n".join(lines) + "\n").encode()).status, 204)
+        for _ in range(3):
+            st, b = self.query("/api/v1/query", **iq)
+            self.assertEqual(st, 200)
+            got = {r["metric"]["s"]: float(r["value"][1]) for r in b["data"]["result"]}
+            self.assertEqual(len(got), 603)
+            self.assertEqual(got["0"], 240.0 + 120000)
+            self.assertEqual({v for s, v in got.items() if s != "0"}, {240.0})
+            st, b = self.query("/api/v1/query_range", **rq)
+            self.assertEqual(st, 200)
+            vals = b["data"]["result"][0]["values"]
+            self.assertEqual(len(vals), (end - start) // 15 + 1)
+            for _, v in vals:
+                self.assertAlmostEqual(float(v), 603 * 604 / 2 / 15 + 603, places=6)
+
+    def test_slow_query_does_not_block_healthz(self):
+        t0 = 1710000000000
+        lines = [f'sq_total{{s="{s}"}} {k * (s + 1)} {t0 + k * 15000}'
+                 for s in range(20) for k in range(240)]
+        self.assertEqual(post(self.d, ("\n".join(lines) + "\n").encode()).status, 204)
+        # Some seconds of work in a few MB: every step's quantile over the
+        # 36,000 points of an hour of the subquery.
+        slow = {"query": "quantile_over_time(0.5, rate(sq_total[5m])[1h:100ms])",
+                "start": t0 // 1000 + 300, "end": t0 // 1000 + 3585, "step": 15}
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as ex:
+            fut = ex.submit(self.query, "/api/v1/query_range", **slow)
+            self.d.wait_for(lambda: "in_flight 1" in self.in_flight(),
+                            what="the slow query to start")
+            # The loop answers while the query runs on the worker.
+            r = self.d.get("/healthz")
+            self.assertEqual(r.status, 200)
+            self.assertFalse(fut.done())
+            st, b = fut.result(timeout=300)
+        self.assertEqual((st, b["status"], len(b["data"]["result"])), (200, "success", 20))
+        # Its timeout is a 503, however small it was before.
+        st, b = self.query("/api/v1/query_range", timeout="50ms", **slow)
+        self.assertEqual((st, b), (503, {"status": "error", "errorType": "timeout",
+                                         "error": "query timed out in expression evaluation"}))
+
+    def in_flight(self):
+        for line in self.d.get("/metrics").text.splitlines():
+            if line.startswith("monitord_http_requests_in_flight "):
+                return "in_flight %d" % (float(line.split()[1]) - 1)
+        return ""
+
+
 class Import(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
