@@ -2,14 +2,14 @@
  * memtrim: batch malloc_trim calls until the writers are quiet (see
  * memtrim.h).
  *
- * Each note bumps a sequence number.  A periodic timer compares it with
- * the one it saw the tick before: unchanged and not yet trimmed means a
- * whole period passed without a note, so it trims.  Writers never wait
- * for the loop, and the loop never trims in the middle of a burst.
+ * A note (re)arms a one-shot timer on the event loop, so the trim comes
+ * QUIET after the last note of a burst and an idle daemon never wakes for
+ * it.  libevent's thread support (on before the base was made, as
+ * worker.h needs) lets any thread arm it.  Writers never wait for the
+ * loop, and the loop never trims in the middle of a burst.
  */
 #include "config.h"
 
-#include <stdatomic.h>
 #include <stdlib.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -21,42 +21,33 @@
 #include "xmalloc.h"
 
 struct memtrim {
-	struct event		*tick;
-	_Atomic uint64_t	 seq;		/* notes so far */
-	uint64_t		 seen;		/* seq at the last tick */
-	uint64_t		 trimmed;	/* seq at the last trim */
-	uint64_t		 count;
+	struct event	*timer;
+	struct timeval	 quiet;
+	uint64_t	 count;		/* the loop's only */
 };
 
 static void
-memtrim_tick(evutil_socket_t fd, short what, void *arg)
+memtrim_fire(evutil_socket_t fd, short what, void *arg)
 {
-	struct memtrim	*mt = arg;
-	uint64_t	 seq = atomic_load_explicit(&mt->seq,
-			    memory_order_relaxed);
+	struct memtrim *mt = arg;
 
 	(void)fd;
 	(void)what;
-	if (seq == mt->seen && seq != mt->trimmed) {
 #ifdef __GLIBC__
-		malloc_trim(0);
+	malloc_trim(0);
 #endif
-		mt->trimmed = seq;
-		mt->count++;
-	}
-	mt->seen = seq;
+	mt->count++;
 }
 
 struct memtrim *
 memtrim_new(struct event_base *base, unsigned quiet_ms)
 {
-	struct memtrim	*mt = xcalloc(1, sizeof(*mt));
-	struct timeval	 tv = { quiet_ms / 1000, (quiet_ms % 1000) * 1000 };
+	struct memtrim *mt = xcalloc(1, sizeof(*mt));
 
-	atomic_init(&mt->seq, 0);
-	if ((mt->tick = event_new(base, -1, EV_PERSIST, memtrim_tick,
-	    mt)) == NULL || event_add(mt->tick, &tv) == -1) {
-		memtrim_free(mt);
+	mt->quiet.tv_sec = quiet_ms / 1000;
+	mt->quiet.tv_usec = (quiet_ms % 1000) * 1000;
+	if ((mt->timer = evtimer_new(base, memtrim_fire, mt)) == NULL) {
+		free(mt);
 		return NULL;
 	}
 	return mt;
@@ -67,16 +58,16 @@ memtrim_free(struct memtrim *mt)
 {
 	if (mt == NULL)
 		return;
-	if (mt->tick != NULL)
-		event_free(mt->tick);
+	event_free(mt->timer);
 	free(mt);
 }
 
 void
 memtrim_note(struct memtrim *mt)
 {
+	/* Pending already: pushed back to QUIET from now. */
 	if (mt != NULL)
-		atomic_fetch_add_explicit(&mt->seq, 1, memory_order_relaxed);
+		(void)evtimer_add(mt->timer, &mt->quiet);
 }
 
 uint64_t

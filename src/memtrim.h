@@ -8,8 +8,8 @@
  * it after every request costs more than the request's parse, though:
  * the next import faults every page in again (measured: an import of
  * 24 h of 1,000 series in 16 MB bodies was 25-35 % slower).  So the
- * writers only note what they freed, and a timer on the event loop trims
- * once nothing has been noted for a whole period.
+ * writers only note what they freed, and the event loop trims once
+ * nothing has been noted for a while.
  *
  * Threading: memtrim_note may be called from any thread; the rest on the
  * thread of the event base.
@@ -22,7 +22,7 @@
 struct event_base;
 struct memtrim;
 
-/* Trims QUIET_MS to twice that after the last note; NULL on error. */
+/* Trims QUIET_MS after the last note; NULL on error. */
 struct memtrim	*memtrim_new(struct event_base *, unsigned quiet_ms);
 void		 memtrim_free(struct memtrim *);
 /* Large buffers were just freed.  NULL: a no-op. */
