@@ -440,7 +440,8 @@ START_TEST(test_worker_queue_bound)
 {
 	struct event_base	*base = loop_new();
 	struct worker		*w = worker_new(base, 2, 2);
-	struct meet		 m = { .want = 2 };
+	/* Three never arrive here: the two jobs wait until released. */
+	struct meet		 m = { .want = 3 };
 	struct meet_job		 j[3];
 	int			 i;
 
@@ -455,6 +456,10 @@ START_TEST(test_worker_queue_bound)
 	ck_assert_int_eq(worker_submit(w, meet_run, meet_done, &j[1]), 0);
 	ck_assert_int_eq(worker_full(w), 1);
 	ck_assert_int_eq(worker_submit(w, meet_run, meet_done, &j[2]), -1);
+	pthread_mutex_lock(&m.mu);
+	m.want = 2;
+	pthread_cond_broadcast(&m.cv);
+	pthread_mutex_unlock(&m.mu);
 	loop_until(base, &m, 2);
 	ck_assert_int_eq(m.met, 2);
 	/* Room again once they are done; worker_free runs what is queued. */
