@@ -33,6 +33,7 @@
 #include "collectors/target.h"
 #include "buf.h"
 #include "http/server.h"
+#include "monotime.h"
 #include "query/engine.h"
 #include "query/gofmt.h"
 #include "query/parser.h"
@@ -353,15 +354,6 @@ job_free(struct job *j)
 	free(j);
 }
 
-static int64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /*
  * Evaluate the job's query on ENG and write the answer.  -1 if it failed
  * and QUIET: then nothing is written (the loop's attempt).
@@ -371,11 +363,11 @@ run_query(struct job *j, struct engine *eng, int64_t timeout, int quiet)
 {
 	struct engine_result	*res;
 	struct engine_error	 err;
-	int64_t			 t0 = mono_us();
+	int64_t			 t0 = monotime_us();
 
 	if (engine_query(eng, j->query, strlen(j->query), j->start, j->end,
 	    j->step, timeout, &res, &err) == -1) {
-		j->cost_us = mono_us() - t0;
+		j->cost_us = monotime_us() - t0;
 		if (quiet)
 			return -1;
 		switch (err.kind) {
@@ -413,7 +405,7 @@ run_query(struct job *j, struct engine *eng, int64_t timeout, int quiet)
 	api_query_write_result(res, &j->body);
 	buf_addc(&j->body, '}');
 	engine_result_free(res);
-	j->cost_us = mono_us() - t0;
+	j->cost_us = monotime_us() - t0;
 	return 0;
 }
 

@@ -258,13 +258,28 @@ import_run(void *arg)
 	    j->err, sizeof(j->err));
 }
 
+/*
+ * Free a finished import.  malloc keeps what a large one freed (its body,
+ * its parsed batch, the pages of the store's writes) for reuse: without a
+ * trim the daemon would keep the peak of its largest import for good.
+ * Not at once, though: the next body of a backfill would fault all those
+ * pages in again.
+ */
+static void
+import_job_free(struct import_job *j)
+{
+	if (j->big)
+		memtrim_note(j->as->memtrim);
+	batch_free(j->batch);
+	free(j);
+}
+
 static void
 import_done(void *arg)
 {
 	struct import_job	*j = arg;
 	struct api_store	*as = j->as;
 	char			 num[32];
-	int			 big = j->big;
 
 	if (j->rc == -1) {
 		count_code(as, 500);
@@ -281,17 +296,7 @@ import_done(void *arg)
 		count_code(as, 204);
 		httpd_reply(j->req, 204, NULL, NULL, 0);
 	}
-	batch_free(j->batch);
-	free(j);
-	/*
-	 * malloc keeps what a large import freed (its body, its parsed
-	 * batch, the pages of the store's writes) for reuse: without a trim
-	 * the daemon would keep the peak of its largest import for good.
-	 * Not at once, though: the next body of a backfill would fault all
-	 * those pages in again.
-	 */
-	if (big)
-		memtrim_note(as->memtrim);
+	import_job_free(j);
 }
 
 /* extra_label=name=value, any number of them. */
@@ -366,20 +371,14 @@ api_import(struct httpd_req *req, void *arg)
 		/* Nothing of a bad body is stored: all or none. */
 		count_code(as, 400);
 		httpd_reply_error(req, 400, err);
-		if (j->big)
-			memtrim_note(as->memtrim);
-		batch_free(j->batch);
-		free(j);
+		import_job_free(j);
 		return;
 	}
 	if (worker_submit(as->worker, import_run, import_done, j) == -1) {
 		count_code(as, 503);
 		httpd_reply_error(req, 503, "too many imports in progress; "
 		    "retry later");
-		if (j->big)
-			memtrim_note(as->memtrim);
-		batch_free(j->batch);
-		free(j);
+		import_job_free(j);
 	}
 }
 

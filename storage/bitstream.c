@@ -1,7 +1,7 @@
 /*
  * bitstream: the out-of-line half of the bit writer and reader (the hot
  * paths are inline in bitstream.h).  The writer's buffer grows in
- * small steps, then geometrically (bitw_grow); the reader keeps pointers
+ * small steps, then geometrically (bitw_next_size); the reader keeps pointers
  * into the caller's bytes and owns nothing.
  */
 #include "config.h"
@@ -66,19 +66,8 @@ bitw_grow(struct bitw *w, size_t more)
 {
 	size_t	cap = w->cap == 0 ? 56 : w->cap;
 
-	/*
-	 * The tail of every open chunk is one of these, and at any moment
-	 * it is on average half a segment: doubling would leave a quarter
-	 * of it unused, times every series.  So below a kilobyte the
-	 * buffer grows by 64 bytes at a time (a few more reallocs per
-	 * segment, which are cheap at that size), then by a quarter
-	 * (geometric: appends stay amortised constant time).  Capacities
-	 * stay at 16n - 8 bytes, which glibc's malloc serves exactly (16n
-	 * with its 8-byte header); elsewhere they are merely as good as
-	 * any other.
-	 */
 	while (cap - w->len < more)
-		cap += cap < 1024 ? 64 : (cap / 4 + 15) & ~(size_t)15;
+		cap = bitw_next_size(cap);
 	if (cap > UINT32_MAX) {
 		fprintf(stderr, "monitord: bit stream of %zu bytes\n", cap);
 		abort();

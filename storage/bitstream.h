@@ -42,6 +42,20 @@ size_t	bitw_nbytes(const struct bitw *);
 /* Copy the stream's bitw_nbytes() bytes to dst. */
 void	bitw_copy(const struct bitw *, uint8_t *dst);
 void	bitw_grow(struct bitw *, size_t);
+/*
+ * The size a growing buffer of SIZE bytes goes to next: 64 bytes more
+ * below a kilobyte, then a quarter more rounded to 16.  Open chunks' bit
+ * buffers are on average half full, and doubling would leave a quarter
+ * of each unused, times every series; past a kilobyte growth is
+ * geometric, so appends stay amortised constant time.  From a size of
+ * 16n - 8 the steps keep to such sizes, which glibc's malloc serves
+ * exactly (16n with its 8-byte header).
+ */
+static inline size_t
+bitw_next_size(size_t size)
+{
+	return size + (size < 1024 ? 64 : (size / 4 + 15) & ~(size_t)15);
+}
 /* Pad with zero bits to a byte boundary, then append n bytes. */
 void	bitw_append(struct bitw *, const uint8_t *, size_t);
 

@@ -359,13 +359,8 @@ chunk_app_free(struct chunk_app *a)
 	free(a);
 }
 
-/*
- * Make room for one more sample, moving the appender.  Below a kilobyte
- * it grows by 64 bytes at a time: an open chunk's tail is on average
- * half a segment, and doubling would leave a quarter of it unused, times
- * every series; then by a quarter, so that appends stay amortised
- * constant time.  Sizes stay at 16n - 8 bytes (see APP_FIRST).
- */
+/* Make room for one more sample, moving the appender; it grows as a bit
+ * writer's buffer does (bitw_next_size), from APP_FIRST. */
 static struct chunk_app *
 app_room(struct chunk_app *a)
 {
@@ -375,7 +370,7 @@ app_room(struct chunk_app *a)
 	if (a->bw.cap - a->bw.len >= APP_ROOM)
 		return a;
 	while (size - off - a->bw.len < APP_ROOM)
-		size += size < 1024 ? 64 : (size / 4 + 15) & ~(size_t)15;
+		size = bitw_next_size(size);
 	a = xreallocarray(a, size, 1);
 	a->bw.buf = a->bits;
 	a->bw.cap = (uint32_t)(size - off);

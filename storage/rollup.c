@@ -173,6 +173,24 @@ get_len(const uint8_t *p, size_t len, size_t *off, size_t *out)
 }
 
 /*
+ * A block's header and its timestamp column: *times, *tlen, and *off just
+ * after them.  -1: not a block of this format; -2: truncated.
+ */
+static int
+block_times(const uint8_t *p, size_t len, size_t *off,
+    const uint8_t **times, size_t *tlen)
+{
+	if (len < 3 || p[0] != 'R' || p[1] != 1 || p[2] != ROLLUP_COLS)
+		return -1;
+	*off = 3;
+	if (get_len(p, len, off, tlen) != 0)
+		return -2;
+	*times = p + *off;
+	*off += *tlen;
+	return 0;
+}
+
+/*
  * Whether a block holds a bucket starting in [t0, t1]: 1, 0, or 2 when
  * its buckets all start after t1.  A block that does not decode counts
  * as holding one: reading it reports the damage.
@@ -182,17 +200,13 @@ block_has_bucket(const uint8_t *p, size_t len, int64_t t0, int64_t t1)
 {
 	struct chunk_iter	 it;
 	const uint8_t		*times;
-	size_t			 off = 3, tlen, clen;
+	size_t			 off, tlen, clen;
 	int64_t			 t;
 	double			 v;
 	int			 rc;
 
-	if (len < 3 || p[0] != 'R' || p[1] != 1 || p[2] != ROLLUP_COLS ||
-	    get_len(p, len, &off, &tlen) != 0)
-		return 1;
-	times = p + off;
-	off += tlen;
-	if (get_len(p, len, &off, &clen) != 0 ||
+	if (block_times(p, len, &off, &times, &tlen) != 0 ||
+	    get_len(p, len, &off, &clen) != 0 ||
 	    chunk_iter_init_shared(&it, p + off, clen, times, tlen) != 0)
 		return 1;
 	while ((rc = chunk_iter_next(&it, &t, &v)) == 1) {
@@ -239,21 +253,20 @@ rollup_decode(const void *data, size_t len, struct rollup_point **out,
 	const uint8_t		*p = data, *times;
 	struct chunk_iter	 it[ROLLUP_COLS];
 	struct rollup_point	*pts = NULL;
-	size_t			 off = 3, np = 0, cap = 0, clen, tlen;
+	size_t			 off, np = 0, cap = 0, clen, tlen;
 	int64_t			 t[ROLLUP_COLS];
 	double			 v[ROLLUP_COLS];
 	int			 c, rc[ROLLUP_COLS];
 
 	*out = NULL;
 	*n = 0;
-	if (len < 3 || p[0] != 'R' || p[1] != 1 || p[2] != ROLLUP_COLS) {
+	switch (block_times(p, len, &off, &times, &tlen)) {
+	case -1:
 		snprintf(err, errlen, "bad rollup block header");
 		return -1;
-	}
-	if (get_len(p, len, &off, &tlen) != 0)
+	case -2:
 		goto trunc;
-	times = p + off;
-	off += tlen;
+	}
 	for (c = 0; c < ROLLUP_COLS; c++) {
 		if (get_len(p, len, &off, &clen) != 0)
 			goto trunc;

@@ -88,8 +88,9 @@ raw_in_range(struct store *st, uint64_t id, int64_t t0, int64_t t1,
 
 /*
  * Whether a series without raw data in [t0, t1] whose oldest raw sample
- * is at MINT has buckets of a tier that store_titer would give there: points (start + width - 1) in [t0, t1] of buckets
- * that end at or before MINT and start before the raw cutoff CUT.
+ * is at MINT has buckets of a tier that store_titer would give there:
+ * points (start + width - 1) in [t0, t1] of buckets that end at or before
+ * MINT and start before the raw cutoff CUT.
  */
 static int
 tiers_in_range(struct store *st, struct kv_txn *txn, uint64_t id,

@@ -48,6 +48,7 @@
 #include <event2/event.h>
 
 #include "rabbitmq_impl.h"
+#include "monotime.h"
 #include "rmq_dl.h"
 #include "xmalloc.h"
 
@@ -92,20 +93,11 @@ struct canary {
 	uint64_t		 seq;
 };
 
-static int64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Time left before DEADLINE (monotonic us) as a timeval; 0 when none. */
 static int
 time_left(int64_t deadline, struct timeval *tv)
 {
-	int64_t left = deadline - mono_us();
+	int64_t left = deadline - monotime_us();
 
 	if (left <= 0)
 		return 0;
@@ -331,7 +323,7 @@ round_trip(struct canary *c, int64_t deadline, int64_t timeout_ms,
 	*conn_lost = 0;
 	clock_gettime(CLOCK_REALTIME, &now);
 	c->seq++;
-	t0 = mono_us();
+	t0 = monotime_us();
 	blen = (size_t)snprintf(body, sizeof(body),
 	    "monitord canary %p %" PRIu64 " %" PRId64, (void *)c, c->seq, t0);
 	memset(&props, 0, sizeof(props));
@@ -361,7 +353,7 @@ round_trip(struct canary *c, int64_t deadline, int64_t timeout_ms,
 			    memcmp(env.message.body.bytes, body, blen) == 0;
 			lib->amqp_destroy_envelope(&env);
 			if (mine) {
-				*rtt = (double)(mono_us() - t0) / 1e6;
+				*rtt = (double)(monotime_us() - t0) / 1e6;
 				return 0;
 			}
 			continue;
@@ -386,7 +378,7 @@ round_trip(struct canary *c, int64_t deadline, int64_t timeout_ms,
 static void
 canary_once(struct canary *c, int64_t timeout_ms, struct canary_result *res)
 {
-	int64_t	deadline = mono_us() + timeout_ms * 1000;
+	int64_t	deadline = monotime_us() + timeout_ms * 1000;
 	int	reused, lost;
 
 	memset(res, 0, sizeof(*res));

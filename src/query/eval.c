@@ -780,14 +780,6 @@ load_series(struct ev *ev, const struct q_vector_selector *vs, int64_t t0,
 	return ev->err != ENGINE_OK ? -1 : 0;
 }
 
-/*
- * A bucket point is looked back to for at least its bucket's width
- * (store_tier_width): the next point comes a width later, so a gauge read
- * from the tiers has a value at every step until its data stops, where
- * the default lookback alone would find a 1h bucket only in the 5 minutes
- * after its point.
- */
-
 /* A vector selector's steps, filled from each series as it is read. */
 struct vsel_arg {
 	const struct qrange	*r;
@@ -809,6 +801,13 @@ vsel_series(void *arg, size_t i, const int64_t *t, const double *v,
 	int			 any = 0;
 
 	(void)agg;
+	/*
+	 * A bucket point is looked back to for at least its bucket's width:
+	 * the next point comes a width later, so a gauge read from the tiers
+	 * has a value at every step until its data stops, where the default
+	 * lookback alone would find a 1h bucket only in the 5 minutes after
+	 * its point.
+	 */
 	lb5m = store_tier_width(STORE_TIER_5M);
 	lb1h = store_tier_width(STORE_TIER_1H);
 	if (lb5m < a->lookback)

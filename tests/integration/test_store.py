@@ -35,12 +35,17 @@ def export(d, match, **kw):
     return [json.loads(l) for l in r.text.splitlines() if l]
 
 
+def metric(d, name):
+    """The value of the unlabelled metric NAME on /metrics."""
+    for line in d.get("/metrics").text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError("no %s in /metrics" % name)
+
+
 def flushes(d):
     """The store's completed flushes so far."""
-    for line in d.get("/metrics").text.splitlines():
-        if line.startswith("monitord_store_flushes_total "):
-            return float(line.split()[1])
-    raise AssertionError("no monitord_store_flushes_total in /metrics")
+    return metric(d, "monitord_store_flushes_total")
 
 
 def post(d, body, path="/api/v1/import/prometheus", headers=None):
@@ -260,10 +265,8 @@ class QueryPaths(unittest.TestCase):
                                          "error": "query timed out in expression evaluation"}))
 
     def in_flight(self):
-        for line in self.d.get("/metrics").text.splitlines():
-            if line.startswith("monitord_http_requests_in_flight "):
-                return "in_flight %d" % (float(line.split()[1]) - 1)
-        return ""
+        # Less the request for /metrics itself.
+        return "in_flight %d" % (metric(self.d, "monitord_http_requests_in_flight") - 1)
 
 
 class Import(unittest.TestCase):
@@ -412,10 +415,7 @@ class Import(unittest.TestCase):
 
 
 def heap_trims(d):
-    for line in d.get("/metrics").text.splitlines():
-        if line.startswith("monitord_heap_trims_total "):
-            return int(float(line.split()[1]))
-    raise AssertionError("no monitord_heap_trims_total in /metrics")
+    return int(metric(d, "monitord_heap_trims_total"))
 
 
 class HeapTrim(unittest.TestCase):
