@@ -124,6 +124,26 @@ monitord_load_config(const struct monitord_opts *opts,
 	return conf;
 }
 
+/*
+ * The event loop.  libevent's changelist folds the epoll_ctl calls an
+ * HTTP exchange makes within one loop pass (a new connection's write
+ * interest added, read added, write dropped) into one call per socket per
+ * pass; nothing here dup()s a socket, which is the case it mishandles.
+ */
+static struct event_base *
+loop_new(void)
+{
+	struct event_config	*cfg;
+	struct event_base	*base;
+
+	if ((cfg = event_config_new()) == NULL)
+		return NULL;
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
+}
+
 static char *
 resolve_data_dir(const struct monitord_opts *opts, const struct conf *conf)
 {
@@ -375,7 +395,7 @@ monitord_new(const struct monitord_opts *opts, char *err, size_t errlen)
 		return NULL;
 	}
 
-	if ((md->base = event_base_new()) == NULL) {
+	if ((md->base = loop_new()) == NULL) {
 		snprintf(err, errlen, "cannot create the event loop");
 		monitord_free(md);
 		return NULL;

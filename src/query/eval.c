@@ -39,6 +39,7 @@
 
 #include "query/engine.h"
 #include "query/parser.h"
+#include "query/pool.h"
 #include "query/value.h"
 #include "storage/store.h"
 #include "xmalloc.h"
@@ -47,6 +48,7 @@ struct engine {
 	struct store		*st;
 	struct engine_opts	 opts;
 	long			 ncpu;	/* asked once: glibc reads a file */
+	struct pool		*pool;	/* runs the parts beyond the first */
 };
 
 static int64_t
@@ -644,7 +646,8 @@ ev_stream(struct ev *ev, const struct ev_sel *sel, int keep_stale,
 		for (k = 1; k < nt; k++)
 			stream_part_init(&parts[k], ev, k, sel, keep_stale,
 			    fn, (char *)args + k * size, &next, n, &stop);
-		ev_run_parts(nt, stream_part_run, parts, sizeof(parts[0]));
+		ev_run_parts(ev, nt, stream_part_run, parts,
+		    sizeof(parts[0]));
 	}
 	for (k = 0; k < nt; k++) {
 		free(parts[k].t);
@@ -664,11 +667,13 @@ ev_stream(struct ev *ev, const struct ev_sel *sel, int keep_stale,
 }
 
 /*
- * A thread costs tens of microseconds to start and join, so only work of
- * some tens of thousands of points (opts.parallel_samples) is split, over at
- * most the CPUs (or opts.threads, at most 4), each thread taking at least
- * 4 items.
+ * Handing a part to a pool thread and waiting for it costs some tens of
+ * microseconds, so only work of some tens of thousands of points
+ * (opts.parallel_samples) is split, over at most the CPUs (or
+ * opts.threads, at most 4), each thread taking at least 4 items.
  */
+_Static_assert(EV_MAX_THREADS <= POOL_MAX_PARTS, "a pool runs every part");
+
 unsigned
 ev_threads(const struct ev *ev, size_t nitems, uint64_t work)
 {
@@ -686,23 +691,10 @@ ev_threads(const struct ev *ev, size_t nitems, uint64_t work)
 }
 
 void
-ev_run_parts(unsigned nt, void *(*fn)(void *), void *parts, size_t size)
+ev_run_parts(struct ev *ev, unsigned nt, void *(*fn)(void *), void *parts,
+    size_t size)
 {
-	pthread_t	th[EV_MAX_THREADS];
-	unsigned	k, started = 0;
-
-	for (k = 1; k < nt && k < EV_MAX_THREADS; k++) {
-		if (pthread_create(&th[k], NULL, fn, (char *)parts +
-		    k * size) != 0)
-			break;
-		started++;
-	}
-	/* This thread runs the first part, and any part not started. */
-	fn(parts);
-	for (k = 1 + started; k < nt; k++)
-		fn((char *)parts + k * size);
-	for (k = 1; k <= started; k++)
-		pthread_join(th[k], NULL);
+	pool_run(ev->eng->pool, nt, fn, parts, size);
 }
 
 int
@@ -1148,7 +1140,8 @@ engine_opts_default(struct engine_opts *o)
 struct engine *
 engine_new(struct store *st, const struct engine_opts *o)
 {
-	struct engine *eng = xcalloc(1, sizeof(*eng));
+	struct engine	*eng = xcalloc(1, sizeof(*eng));
+	long		 nt;
 
 	eng->st = st;
 	if (o != NULL)
@@ -1156,12 +1149,19 @@ engine_new(struct store *st, const struct engine_opts *o)
 	else
 		engine_opts_default(&eng->opts);
 	eng->ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	nt = eng->opts.threads > 0 ? (long)eng->opts.threads : eng->ncpu;
+	if (nt > EV_MAX_THREADS)
+		nt = EV_MAX_THREADS;
+	eng->pool = pool_new(nt > 1 ? (unsigned)nt - 1 : 0);
 	return eng;
 }
 
 void
 engine_free(struct engine *eng)
 {
+	if (eng == NULL)
+		return;
+	pool_free(eng->pool);
 	free(eng);
 }
 

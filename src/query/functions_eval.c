@@ -952,7 +952,7 @@ range_parallel(struct ev *ev, const struct mctx *c, const struct qmat *mat,
 		parts[k].to = (k + 1) * per < mat->n ? (k + 1) * per : mat->n;
 		parts[k].late = 0;
 	}
-	ev_run_parts(nt, range_part_run, parts, sizeof(parts[0]));
+	ev_run_parts(ev, nt, range_part_run, parts, sizeof(parts[0]));
 	for (k = 0; k < nt; k++) {
 		free(parts[k].c.scratch);
 		rwins_free(&parts[k].c.w);

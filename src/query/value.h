@@ -207,8 +207,8 @@ int		 ev_time_over(const struct ev *);
  * write what it alone owns: no ev_fail, ev_charge or label reference.
  */
 unsigned	 ev_threads(const struct ev *, size_t nitems, uint64_t work);
-void		 ev_run_parts(unsigned nt, void *(*fn)(void *), void *parts,
-		    size_t size);
+void		 ev_run_parts(struct ev *, unsigned nt, void *(*fn)(void *),
+		    void *parts, size_t size);
 
 /*
  * Selections.  ev_select finds the series of a selector with samples in
