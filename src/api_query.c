@@ -8,7 +8,9 @@
  * completion on the loop only sends it.
  *
  * Small queries skip the worker.  Its two thread wakeups (there and back)
- * cost a small query a third of its time, so a query whose last answer
+ * cost a query of a tenth of a millisecond a third of its time, and one
+ * of half a millisecond a tenth (more when the machine has been idle and
+ * its CPUs are slow to wake), so a query whose last answer
  * (same text, same length of range, same step) took the worker at most
  * SMALL_US is evaluated on the loop the next time.  The loop must never
  * wait for an expensive one, and data may have grown since: the loop's
@@ -60,7 +62,7 @@
  * the worker.  The memo has MEMO_SLOTS entries, a query's hash picking
  * its slot: a collision only sends a query to the worker.
  */
-#define SMALL_US	100
+#define SMALL_US	500
 #define INLINE_SERIES	500
 #define INLINE_SAMPLES	50000
 #define INLINE_MS	2
