@@ -1014,6 +1014,108 @@ chunk_iter_next(struct chunk_iter *it, int64_t *t, double *v)
  * (the store's head) is read this way, and a call per sample cost a third
  * of its decoding.
  */
+/*
+ * The samples of a run before the chunk's last from T[K] on, as
+ * gorilla_next reads them (same checks, same order), but with the
+ * reader's and the coders' state in locals, one refill for the timestamp
+ * and one for the value's control bits, and then fields read unchecked:
+ * a refill leaves at least 56 bits while 8 bytes of input remain, more
+ * than a timestamp's code takes (24 bits but for the 68-bit escape) and
+ * than a value's control bits (13).  The escape, and the last bytes of
+ * the chunk, are left to the checked reads (bitstream.h).  Returns the
+ * new K; on an error IT is failed.
+ */
+static size_t
+gorilla_run(struct chunk_iter *it, int64_t *t, double *v, size_t k,
+    size_t max)
+{
+	struct bitr	 br = it->br;
+	struct chunk_xor vx = it->vx;
+	uint64_t	 delta = it->delta, b, x;
+	int64_t		 pt = it->t, nt, dod;
+	size_t		 j, kmax = k + (it->n - 1 - it->i);
+	unsigned	 lead, sig, w, c;
+	const char	*bad = NULL;
+
+	if (kmax > max)
+		kmax = max;
+	for (j = k; j < kmax; j++) {
+		bitr_refill(&br);
+		if (br.n < 56)
+			break;
+		b = br.acc >> 60;
+		if (b < 8) {
+			dod = 0;
+			c = 1;
+		} else if (b < 14 || b == 14) {
+			/* 10: 14 bits, 110: 17, 1110: 20 */
+			c = b < 12 ? 2 : b < 14 ? 3 : 4;
+			w = b < 12 ? 14 : b < 14 ? 17 : 20;
+			x = (br.acc << c) >> (64 - w);
+			dod = x > ((uint64_t)1 << (w - 1)) ? (int64_t)x -
+			    ((int64_t)1 << w) : (int64_t)x;
+			c += w;
+		} else
+			break;
+		br.acc <<= c;
+		br.n -= c;
+		delta += (uint64_t)dod;
+		nt = (int64_t)((uint64_t)pt + delta);
+		if (nt <= pt) {
+			bad = "chunk timestamps not increasing";
+			break;
+		}
+		pt = nt;
+		bitr_refill(&br);
+		b = br.acc >> 62;
+		if (b < 2) {
+			br.acc <<= 1;
+			br.n -= 1;
+			t[j] = nt;
+			v[j] = bitsd(vx.prev);
+			continue;
+		}
+		if (b == 3) {
+			x = (br.acc << 2) >> 53;
+			br.acc <<= 13;
+			br.n -= 13;
+			lead = (unsigned)(x >> 6);
+			sig = (unsigned)(x & 0x3f);
+			if (sig == 0)
+				sig = 64;
+			if (lead + sig > 64) {
+				bad = "corrupt chunk value window";
+				break;
+			}
+			vx.leading = (uint8_t)lead;
+			vx.trailing = (uint8_t)(64 - lead - sig);
+		} else if (vx.leading == 0xff) {
+			bad = "corrupt chunk value window";
+			break;
+		} else {
+			br.acc <<= 2;
+			br.n -= 2;
+		}
+		sig = 64u - vx.leading - vx.trailing;
+		x = bitr_readn(&br, sig);
+		if (br.err) {
+			bad = "chunk data truncated";
+			break;
+		}
+		vx.prev ^= x << vx.trailing;
+		t[j] = nt;
+		v[j] = bitsd(vx.prev);
+	}
+	it->br = br;
+	it->vx = vx;
+	it->delta = delta;
+	it->t = pt;
+	it->i += (uint32_t)(j - k);
+	if (bad != NULL)
+		chunk_iter_fail(it, "%s", bad);
+	return j;
+}
+
 static int
 gorilla_batch(struct chunk_iter *it, int64_t *t, double *v, size_t max)
 {
@@ -1027,6 +1129,11 @@ gorilla_batch(struct chunk_iter *it, int64_t *t, double *v, size_t max)
 			return r;
 		k = 1;
 	}
+	if (k < max && it->i + 1 < it->n)
+		k = gorilla_run(it, t, v, k, max);
+	if (it->err)
+		return -1;
+	/* The last sample, whose reading checks the chunk's end. */
 	for (; k < max && it->i < it->n; k++) {
 		it->delta += (uint64_t)get_dod(br);
 		nt = (int64_t)((uint64_t)it->t + it->delta);

@@ -58,6 +58,9 @@ struct col {
 	int			 next;		/* in its chain, or -1 */
 };
 
+/* The most of an iterator's arrays a cache keeps for the next one. */
+#define ITER_KEEP_BYTES	(256u << 10)
+
 #define COLS_CHAINS	256
 #define COLS_SLOTS	1024
 
@@ -69,6 +72,13 @@ struct store_cols {
 	uint64_t		 rnd;
 	uint64_t		 hits, misses;
 	int64_t			*scratch;	/* CHUNK_MAX_SAMPLES */
+	/* An iterator's arrays, lent to one reader at a time: a series
+	   after another reuses them instead of growing its own. */
+	struct ichunk		*ic;
+	size_t			 iccap;
+	uint8_t			*arena;
+	size_t			 acap;
+	int			 lent;
 };
 
 struct store_iter {
@@ -82,6 +92,7 @@ struct store_iter {
 	size_t			 n, cap, i;
 	uint8_t			*arena;		/* the chunks' copies */
 	size_t			 alen, acap;
+	int			 lent;		/* c and arena are cols' */
 	int			 active, done, started;
 	int64_t			 last;
 	struct chunk_iter	 ci;
@@ -240,7 +251,35 @@ store_cols_free(struct store_cols *cc)
 	}
 	free(cc->c);
 	free(cc->scratch);
+	free(cc->ic);
+	free(cc->arena);
 	free(cc);
+}
+
+struct store_cols *
+store_cols_take(struct store *st)
+{
+	struct store_cols	*cc = NULL;
+
+	pthread_mutex_lock(&st->colslock);
+	if (st->ncols > 0)
+		cc = st->cols[--st->ncols];
+	pthread_mutex_unlock(&st->colslock);
+	return cc != NULL ? cc : store_cols_new(0);
+}
+
+void
+store_cols_give(struct store *st, struct store_cols *cc)
+{
+	if (cc == NULL)
+		return;
+	pthread_mutex_lock(&st->colslock);
+	if (st->ncols < STORE_COLS_POOL) {
+		st->cols[st->ncols++] = cc;
+		cc = NULL;
+	}
+	pthread_mutex_unlock(&st->colslock);
+	store_cols_free(cc);
 }
 
 void
@@ -429,6 +468,14 @@ store_iter_new_cols(struct store *st, uint64_t id, int64_t t0, int64_t t1,
 	it->cols = cols;
 	it->pin = -1;
 	it->id = id;
+	if (cols != NULL && !cols->lent) {
+		cols->lent = 1;
+		it->lent = 1;
+		it->c = cols->ic;
+		it->cap = cols->iccap;
+		it->arena = cols->arena;
+		it->acap = cols->acap;
+	}
 	it->tier = tier;
 	it->t0 = t0;
 	it->t1 = t1;
@@ -663,8 +710,26 @@ store_iter_free(struct store_iter *it)
 	if (it == NULL)
 		return;
 	chunk_close(it);
-	free(it->arena);
-	free(it->c);
+	/* What a long range grew the arrays to is not kept for good (a
+	   pooled cache lives as long as the store). */
+	if (it->lent && it->acap <= ITER_KEEP_BYTES &&
+	    it->cap * sizeof(*it->c) <= ITER_KEEP_BYTES) {
+		it->cols->ic = it->c;
+		it->cols->iccap = it->cap;
+		it->cols->arena = it->arena;
+		it->cols->acap = it->acap;
+		it->cols->lent = 0;
+	} else {
+		if (it->lent) {
+			it->cols->ic = NULL;
+			it->cols->iccap = 0;
+			it->cols->arena = NULL;
+			it->cols->acap = 0;
+			it->cols->lent = 0;
+		}
+		free(it->arena);
+		free(it->c);
+	}
 	free(it->pts);
 	free(it);
 }

@@ -20,6 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "query/engine.h"
 #include "query/value.h"
@@ -599,6 +602,51 @@ rate_lanes(struct rwins *w, size_t n, int is_counter, int is_rate,
 }
 
 /*
+ * The resets of counter V[0, n), j where v[j] < v[j - 1], into W's
+ * resets: how many.  Most series have none, so eight pairs are compared
+ * at a time (SSE2: the vector extension's comparisons come out scalar
+ * without AVX) and only a block that holds one is scanned.  A NaN compares
+ * false either way, as in the scalar test.
+ */
+static size_t
+rate_resets(struct rwins *w, const double *v, size_t n)
+{
+	size_t	j = 1, e, nr = 0;
+
+	while (j < n) {
+		e = n;
+#ifdef __SSE2__
+		if (n - j >= 8) {
+			__m128d	m;
+
+			m = _mm_or_pd(_mm_cmplt_pd(_mm_loadu_pd(v + j),
+			    _mm_loadu_pd(v + j - 1)), _mm_cmplt_pd(_mm_loadu_pd(
+			    v + j + 2), _mm_loadu_pd(v + j + 1)));
+			m = _mm_or_pd(m, _mm_or_pd(_mm_cmplt_pd(_mm_loadu_pd(v +
+			    j + 4), _mm_loadu_pd(v + j + 3)), _mm_cmplt_pd(
+			    _mm_loadu_pd(v + j + 6), _mm_loadu_pd(v + j + 5))));
+			if (_mm_movemask_pd(m) == 0) {
+				j += 8;
+				continue;
+			}
+			e = j + 8;
+		}
+#endif
+		for (; j < e; j++) {
+			if (!(v[j] < v[j - 1]))
+				continue;
+			if (nr == w->resetcap) {
+				w->resetcap = nr ? nr * 2 : 64;
+				w->resets = xreallocarray(w->resets,
+				    w->resetcap, sizeof(size_t));
+			}
+			w->resets[nr++] = j;
+		}
+	}
+	return nr;
+}
+
+/*
  * rate, increase and delta (Prometheus's extrapolatedRate, operation for
  * operation, so the same values) in two passes: the first slides the
  * window and notes each one's ends and increase, the second does the
@@ -663,47 +711,56 @@ rate_series(struct mctx *c, const struct qmat *mat,
 	/* The counter's resets, j where v[j] < v[j - 1]: few, so a window
 	   [lo, hi) finds whether it holds one (lo < j < hi) from the first
 	   past lo, and windows only move forward. */
-	nr = 0;
-	if (is_counter) {
-		for (j = 1; j < ms->n; j++) {
-			if (!(v[j] < v[j - 1]))
-				continue;
-			if (nr == c->w.resetcap) {
-				c->w.resetcap = nr ? nr * 2 : 64;
-				c->w.resets = xreallocarray(c->w.resets,
-				    c->w.resetcap, sizeof(size_t));
-			}
-			c->w.resets[nr++] = j;
-		}
-	}
-	for (i = 0, p = 0; i < nw; i++) {
-		int64_t	ref;
-		double	result;
+	nr = is_counter ? rate_resets(&c->w, v, ms->n) : 0;
+	/*
+	 * What the loop reads through C and MAT in locals: its stores
+	 * (doubles, and the steps to C's k) might otherwise alias them, and
+	 * the compiler would load them again for every window.
+	 */
+	{
+		const size_t	*resets = c->w.resets;
+		size_t		*ko = c->w.k;
+		double		*c0 = col, *c1 = col + cap, *c2 = col + 2 * cap;
+		double		*c3 = col + 3 * cap, *c4 = col + 4 * cap;
+		double		*c5 = col + 5 * cap;
+		const int64_t	 range = c->range, off = mat->offset;
+		const int64_t	 rstart = r->start, rstep = r->step;
+		const int64_t	 at = mat->at;
+		const int	 has_at = mat->has_at;
 
-		lo = wlo[i];
-		hi = whi[i];
-		k = wk[i];
-		ref = (mat->has_at ? mat->at : qr_ts(r, k)) - mat->offset;
-		result = v[hi - 1] - v[lo];
-		while (p < nr && c->w.resets[p] <= lo)
-			p++;
-		if (p < nr && c->w.resets[p] < hi) {
-			double prev = v[lo];
+		for (i = 0, p = 0; i < nw; i++) {
+			int64_t	ref, tl, th;
+			double	result, vl;
 
-			for (j = lo + 1; j < hi; j++) {
-				if (v[j] < prev)
-					result += prev;
-				prev = v[j];
+			lo = wlo[i];
+			hi = whi[i];
+			k = wk[i];
+			ref = (has_at ? at : rstart + (int64_t)k * rstep) - off;
+			vl = v[lo];
+			tl = t[lo];
+			th = t[hi - 1];
+			result = v[hi - 1] - vl;
+			while (p < nr && resets[p] <= lo)
+				p++;
+			if (p < nr && resets[p] < hi) {
+				double prev = vl;
+
+				for (j = lo + 1; j < hi; j++) {
+					if (v[j] < prev)
+						result += prev;
+					prev = v[j];
+				}
 			}
+			c0[i] = (double)(tl - (ref - range));
+			c1[i] = (double)(ref - th);
+			c2[i] = (double)(th - tl);
+			c3[i] = (double)(hi - lo - 1);
+			c4[i] = vl;
+			c5[i] = result;
+			/* rate_lanes leaves the result in col[i]: the step
+			   apart */
+			ko[i] = k;
 		}
-		col[i] = (double)(t[lo] - (ref - c->range));
-		col[cap + i] = (double)(ref - t[hi - 1]);
-		col[2 * cap + i] = (double)(t[hi - 1] - t[lo]);
-		col[3 * cap + i] = (double)(hi - lo - 1);
-		col[4 * cap + i] = v[lo];
-		col[5 * cap + i] = result;
-		/* rate_lanes leaves the result in col[i]: the step apart */
-		c->w.k[i] = k;
 	}
 	/* The last lanes' padding: any finite window. */
 	for (i = nw; i % RW_LANES != 0; i++) {
