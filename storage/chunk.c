@@ -1010,20 +1010,15 @@ chunk_iter_next(struct chunk_iter *it, int64_t *t, double *v)
 }
 
 /*
- * gorilla_next for a run of samples, with the same checks: an open chunk
- * (the store's head) is read this way, and a call per sample cost a third
- * of its decoding.
- */
-/*
  * The samples of a run before the chunk's last from T[K] on, as
  * gorilla_next reads them (same checks, same order), but with the
- * reader's and the coders' state in locals, one refill for the timestamp
- * and one for the value's control bits, and then fields read unchecked:
- * a refill leaves at least 56 bits while 8 bytes of input remain, more
- * than a timestamp's code takes (24 bits but for the 68-bit escape) and
- * than a value's control bits (13).  The escape, and the last bytes of
- * the chunk, are left to the checked reads (bitstream.h).  Returns the
- * new K; on an error IT is failed.
+ * reader's and the coders' state in locals, and fields read unchecked: a
+ * sample starts here only with 56 bits loaded (a refill loads that many
+ * while 8 bytes of input remain), more than a timestamp's code (24 bits
+ * but for the 68-bit escape) and a value's control bits (13) take
+ * together.  The value's bits, the escape and the last bytes of the chunk
+ * are left to the checked reads (bitstream.h).  Returns the new K; on an
+ * error IT is failed.
  */
 static size_t
 gorilla_run(struct chunk_iter *it, int64_t *t, double *v, size_t k,
@@ -1047,7 +1042,7 @@ gorilla_run(struct chunk_iter *it, int64_t *t, double *v, size_t k,
 		if (b < 8) {
 			dod = 0;
 			c = 1;
-		} else if (b < 14 || b == 14) {
+		} else if (b <= 14) {
 			/* 10: 14 bits, 110: 17, 1110: 20 */
 			c = b < 12 ? 2 : b < 14 ? 3 : 4;
 			w = b < 12 ? 14 : b < 14 ? 17 : 20;
@@ -1116,6 +1111,11 @@ gorilla_run(struct chunk_iter *it, int64_t *t, double *v, size_t k,
 	return j;
 }
 
+/*
+ * gorilla_next for a run of samples, with the same checks: an open chunk
+ * (the store's head) is read this way, and a call per sample cost a third
+ * of its decoding.
+ */
 static int
 gorilla_batch(struct chunk_iter *it, int64_t *t, double *v, size_t max)
 {

@@ -695,14 +695,23 @@ emit(struct kv_txn *txn, uint64_t id, const struct cref *r, int64_t t0,
 	return fn(arg, r->first, c->data, c->len, c->times, c->tlen);
 }
 
+void
+chunkdb_scratch_free(struct chunkdb_scratch *scr)
+{
+	chunkdb_chunk_free(&scr->c);
+	free(scr->r.v);
+	memset(scr, 0, sizeof(*scr));
+}
+
 int
 chunkdb_scan(struct kv_txn *txn, uint64_t id, int64_t t0, int64_t t1,
-    chunkdb_fn fn, void *arg)
+    chunkdb_fn fn, void *arg, struct chunkdb_scratch *scr)
 {
 	struct kv_cursor	*cur;
 	struct kv_val		 k, v;
-	struct crefs		 r = { NULL, 0, 0 };
-	struct chunkdb_chunk	 c = { 0 };
+	struct chunkdb_scratch	 own;
+	struct crefs		*rp;
+	struct chunkdb_chunk	*cp;
 	struct cref		 prev;
 	uint8_t			 key[8], tb[8];
 	size_t			 i;
@@ -710,6 +719,9 @@ chunkdb_scan(struct kv_txn *txn, uint64_t id, int64_t t0, int64_t t1,
 
 	if ((rc = kv_cursor_open(txn, KV_DB_CINDEX, &cur)) < 0)
 		return rc;
+	memset(&own, 0, sizeof(own));
+	rp = scr != NULL ? &scr->r : &own.r;
+	cp = scr != NULL ? &scr->c : &own.c;
 	key_put64(key, id);
 	key_put_time(tb, t0);
 	k.data = key;
@@ -731,12 +743,12 @@ chunkdb_scan(struct kv_txn *txn, uint64_t id, int64_t t0, int64_t t1,
 	}
 	for (; rc == 0 && !done; rc = kv_cursor_get(cur, KV_NEXT_DUP, &k,
 	    &v)) {
-		r.n = 0;
-		if ((rc = chunkdb_seg_decode(v.data, v.len, &r)) < 0)
+		rp->n = 0;
+		if ((rc = chunkdb_seg_decode(v.data, v.len, rp)) < 0)
 			break;
-		for (i = 0; i < r.n && rc == 0; i++) {
-			if (r.v[i].first < t0) {
-				prev = r.v[i];
+		for (i = 0; i < rp->n && rc == 0; i++) {
+			if (rp->v[i].first < t0) {
+				prev = rp->v[i];
 				have_prev = 1;
 				continue;
 			}
@@ -745,23 +757,22 @@ chunkdb_scan(struct kv_txn *txn, uint64_t id, int64_t t0, int64_t t1,
 			if (have_prev) {
 				have_prev = 0;
 				if ((rc = emit(txn, id, &prev, t0, 1, fn,
-				    arg, &c)) < 0)
+				    arg, cp)) < 0)
 					break;
 			}
-			if (r.v[i].first > t1) {
+			if (rp->v[i].first > t1) {
 				done = 1;
 				break;
 			}
-			rc = emit(txn, id, &r.v[i], t0, 0, fn, arg, &c);
+			rc = emit(txn, id, &rp->v[i], t0, 0, fn, arg, cp);
 		}
 		if (rc < 0)
 			break;
 	}
 	if (rc >= 0 && have_prev)
-		rc = emit(txn, id, &prev, t0, 1, fn, arg, &c);
+		rc = emit(txn, id, &prev, t0, 1, fn, arg, cp);
 	kv_cursor_close(cur);
-	chunkdb_chunk_free(&c);
-	free(r.v);
+	chunkdb_scratch_free(&own);
 	return rc == KV_NOTFOUND ? 0 : rc;
 }
 

@@ -78,6 +78,7 @@ struct store_cols {
 	size_t			 iccap;
 	uint8_t			*arena;
 	size_t			 acap;
+	struct chunkdb_scratch	 scan;
 	int			 lent;
 };
 
@@ -253,6 +254,7 @@ store_cols_free(struct store_cols *cc)
 	free(cc->scratch);
 	free(cc->ic);
 	free(cc->arena);
+	chunkdb_scratch_free(&cc->scan);
 	free(cc);
 }
 
@@ -499,7 +501,8 @@ store_iter_new_cols(struct store *st, uint64_t id, int64_t t0, int64_t t1,
 		rc = copy_rollup(txn, it);
 	else if ((rc = head_copy_disk(txn, id, &disk, t0, t1, head_chunk,
 	    it)) >= 0)
-		rc = chunkdb_scan(txn, id, t0, t1, disk_chunk, it);
+		rc = chunkdb_scan(txn, id, t0, t1, disk_chunk, it,
+		    it->lent ? &cols->scan : NULL);
 	if (rc < 0)
 		snprintf(it->err, sizeof(it->err), "series %llu: %s",
 		    (unsigned long long)id, kv_txn_error(txn));

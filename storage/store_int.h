@@ -306,10 +306,17 @@ int		 chunkdb_seg_decode(const void *, size_t, struct crefs *);
 uint64_t	 chunkdb_group_id(const struct chunkdb_group *, uint32_t);
 int		 chunkdb_group_chunk(const struct chunkdb_group *, uint32_t,
 		    struct chunkdb_chunk *);
+/* What a scan allocates, kept by a caller that scans one series after
+ * another (zeroed at first; chunkdb_scratch_free). */
+struct chunkdb_scratch {
+	struct chunkdb_chunk	 c;
+	struct crefs		 r;
+};
+void		 chunkdb_scratch_free(struct chunkdb_scratch *);
 /* FN for every chunk of ID that may hold samples in [t0, t1], oldest
- * first; the bytes are valid during the call only. */
+ * first; the bytes are valid during the call only.  SCR may be NULL. */
 int		 chunkdb_scan(struct kv_txn *, uint64_t id, int64_t t0,
-		    int64_t t1, chunkdb_fn, void *);
+		    int64_t t1, chunkdb_fn, void *, struct chunkdb_scratch *);
 /* Start of the oldest chunk (INT64_MAX: none), and FN with the newest. */
 int		 chunkdb_bounds(struct kv_txn *, uint64_t id, int64_t *oldest,
 		    chunkdb_fn, void *);

@@ -172,7 +172,14 @@ store_titer_new_cols(struct store *st, uint64_t id, int64_t t0, int64_t t1,
 	mint = series_mint(st, id);
 	cut = store_raw_cutoff(st);
 	it->raw = store_iter_new_cols(st, id, t0, t1, STORE_TIER_RAW, cols);
-	if (t0 > t1 || t0 >= mint || cut == INT64_MIN)
+	/*
+	 * A bucket starts before the cutoff, so none has its point at t0 or
+	 * later past store_tier_end: a range that starts after it (a query
+	 * over recent data once retention has run) has no bucket to find,
+	 * and needs no transaction to look for one (tier_limit's).
+	 */
+	if (t0 > t1 || t0 >= mint || cut == INT64_MIN ||
+	    t0 > cut - 1 + rollup_bucket(STORE_TIER_1H) - 1)
 		return it;
 	/* The older tier first: its buckets all come before the other's. */
 	if (rollup_tier_on(st, STORE_TIER_1H) &&

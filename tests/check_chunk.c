@@ -885,6 +885,98 @@ START_TEST(test_batch_paths)
 }
 END_TEST
 
+/*
+ * A Gorilla chunk (the head's open chunks are) read in batches gives what
+ * reading it a sample at a time gives, sample for sample, and fails at
+ * the same sample with the same message, also with any one of its bits
+ * flipped and the CRC bypassed: timestamps on every width of the
+ * delta-of-delta code (the 64-bit escape included), values in every case
+ * of the XOR code.  A batch that fails returns none of its samples, so
+ * the batches may stop short of the samples read one at a time.
+ */
+START_TEST(test_gorilla_batch_same)
+{
+	static const int64_t	 gaps[] = { 15000, 15001, 14000, 24000,
+				    85000, 615000, 5015000 };
+	struct chunk_iter	 a, b;
+	struct series		 s;
+	uint64_t		 seed = 5;
+	int64_t			 t, bt[64], *at;
+	double			 v, bv[64], *av;
+	uint8_t			*p;
+	size_t			 i, len, bit, na, nb, flips = 0;
+	int			 ra, rb;
+	char			 msg[sizeof(a.errmsg)];
+
+	series_init(&s, 300);
+	/* a flip in the header's count may promise more samples */
+	at = calloc(CHUNK_MAX_SAMPLES + 1, sizeof(*at));
+	av = calloc(CHUNK_MAX_SAMPLES + 1, sizeof(*av));
+	ck_assert_ptr_nonnull(at);
+	ck_assert_ptr_nonnull(av);
+	t = 1795615778000LL;
+	for (i = 0; i < s.n; i++) {
+		s.t[i] = t;
+		t += gaps[rng_next(&seed) % 7];
+		if (i % 3 == 0 && i > 0)
+			s.v[i] = s.v[i - 1];
+		else if (i % 3 == 1 && i > 0)
+			s.v[i] = s.v[i - 1] + 1;
+		else
+			s.v[i] = (double)(rng_next(&seed) % 1000000) / 7;
+	}
+	p = encode(&s, CHUNK_ENC_GORILLA, &len);
+	check_decode(p, len, &s);
+	for (bit = 0; bit <= len * 8; bit++) {
+		/* bit len * 8: none flipped */
+		if (bit < len * 8)
+			p[bit / 8] ^= (uint8_t)(1 << (bit % 8));
+		ra = chunk_iter_init_unchecked(&a, p, len);
+		rb = chunk_iter_init_unchecked(&b, p, len);
+		ck_assert_int_eq(ra, rb);
+		if (ra == -1)
+			goto next;
+		/* (few assertions: each costs Check a write) */
+		na = 0;
+		while (na <= CHUNK_MAX_SAMPLES &&
+		    (ra = chunk_iter_next(&a, &t, &v)) == 1) {
+			at[na] = t;
+			av[na++] = v;
+		}
+		ck_assert_uint_le(na, CHUNK_MAX_SAMPLES);
+		snprintf(msg, sizeof(msg), "%s", a.errmsg);
+		nb = 0;
+		while ((rb = chunk_iter_batch(&b, bt, bv, 64)) > 0) {
+			ck_assert_msg(nb + (size_t)rb <= na &&
+			    memcmp(bt, at + nb, (size_t)rb * sizeof(*bt)) ==
+			    0 && memcmp(bv, av + nb, (size_t)rb *
+			    sizeof(*bv)) == 0, "bit %zu: batch at %zu differs",
+			    bit, nb);
+			nb += (size_t)rb;
+		}
+		ck_assert_msg(ra == rb, "bit %zu: %d %d", bit, ra, rb);
+		ck_assert_str_eq(b.errmsg, msg);
+		if (ra == 0)
+			ck_assert_uint_eq(nb, na);
+		else
+			flips++;
+		if (bit == len * 8) {
+			ck_assert_int_eq(ra, 0);
+			ck_assert_uint_eq(na, s.n);
+		}
+next:
+		if (bit < len * 8)
+			p[bit / 8] ^= (uint8_t)(1 << (bit % 8));
+	}
+	/* most flips show without the CRC too */
+	ck_assert_uint_gt(flips, len * 4);
+	free(p);
+	free(at);
+	free(av);
+	series_free(&s);
+}
+END_TEST
+
 START_TEST(test_crc_error)
 {
 	struct chunk_iter	 it;
@@ -1518,6 +1610,7 @@ chunk_suite(void)
 	tcase_add_test(tc, test_planner);
 	tcase_add_test(tc, test_icode);
 	tcase_add_test(tc, test_batch_paths);
+	tcase_add_test(tc, test_gorilla_batch_same);
 	tcase_add_test(tc, test_load);
 	suite_add_tcase(s, tc);
 	return s;

@@ -113,12 +113,14 @@ linear_regression(const int64_t *t, const double *v, size_t n,
 /*
  * The windows of rate_series' first pass, one column each (padded to a
  * multiple of RW_LANES): the distance from the window's start to its
- * first sample, from its last sample to its end, between the two (ms, as
- * doubles), the samples less one, the first value, the increase with
- * resets added, and the step.
+ * first sample, from its last sample to its end, between the two (in
+ * seconds, divided as Prometheus divides them), the average interval
+ * between its samples (those four depend on the timestamps alone), the
+ * first value, and the increase with resets added.
  */
 #define RW_LANES	4
 #define RW_COLS		6
+#define RW_TCOLS	4
 
 /*
  * Windows slid before.  The series of a target are scraped together and
@@ -127,8 +129,10 @@ linear_regression(const int64_t *t, const double *v, size_t n,
  * last RW_MEMOS distinct timestamp arrays it slid over (at most
  * RW_MEMO_BYTES in all, a copy of the timestamps included) and a series
  * whose timestamps are the same, compared whole, takes them instead of
- * sliding again.  They hold for one range, offset and set of steps: an
- * rwins serves one function over one matrix.
+ * sliding again, with the four columns that only depend on them (the
+ * time columns): the four divisions that make those are then done once
+ * for a target, not for every series.  They hold for one range, offset
+ * and set of steps: an rwins serves one function over one matrix.
  */
 #define RW_MEMOS	16
 #define RW_MEMO_BYTES	(2u << 20)
@@ -138,6 +142,9 @@ struct rwmemo {
 	size_t		 n;
 	size_t		*lo, *hi, *k;	/* windows of two samples or more */
 	size_t		 nw;
+	double		*tc;		/* the time columns, padded:
+					   RW_TCOLS of tcap */
+	size_t		 tcap;
 	size_t		 bytes;
 	uint64_t	 used;
 };
@@ -433,6 +440,7 @@ rwmemo_drop(struct rwins *w, struct rwmemo *m)
 	free(m->lo);
 	free(m->hi);
 	free(m->k);
+	free(m->tc);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -470,13 +478,15 @@ rwmemo_find(struct rwins *w, const int64_t *t, size_t n)
 	return NULL;
 }
 
-/* Keep the NW windows just slid over T[0, n), in the place of the least
-   recently used when full. */
+/* Keep the NW windows just slid over T[0, n) and their time columns
+   (in W's col), in the place of the least recently used when full. */
 static void
 rwmemo_keep(struct rwins *w, const int64_t *t, size_t n, size_t nw)
 {
 	struct rwmemo	*m, *old;
-	size_t		 i, bytes = n * sizeof(*t) + 3 * nw * sizeof(size_t);
+	size_t		 i, tcap = (nw + RW_LANES - 1) / RW_LANES * RW_LANES;
+	size_t		 bytes = n * sizeof(*t) + 3 * nw * sizeof(size_t) +
+			    RW_TCOLS * tcap * sizeof(double);
 
 	if (bytes > RW_MEMO_BYTES / 4)
 		return;
@@ -504,6 +514,12 @@ rwmemo_keep(struct rwins *w, const int64_t *t, size_t n, size_t nw)
 	memcpy(m->lo, w->lo, nw * sizeof(size_t));
 	memcpy(m->hi, w->hi, nw * sizeof(size_t));
 	memcpy(m->k, w->k, nw * sizeof(size_t));
+	m->tcap = tcap;
+	m->tc = xreallocarray(NULL, tcap ? RW_TCOLS * tcap : 1,
+	    sizeof(double));
+	for (i = 0; i < RW_TCOLS; i++)
+		memcpy(m->tc + i * tcap, w->col + i * w->cap, tcap *
+		    sizeof(double));
 	m->bytes = bytes;
 	m->used = ++w->tick;
 	w->mbytes += bytes;
@@ -524,9 +540,11 @@ typedef int64_t	rw_vi __attribute__((vector_size(8 * RW_LANES)));
 #define RW_ANY(m)	(((m)[0] | (m)[1] | (m)[2] | (m)[3]) != 0)
 
 /*
- * extrapolatedRate's arithmetic for windows [0, n) of W (n a multiple of
- * RW_LANES) into W's first column: the operations of Prometheus's code,
- * each lane on its own, so each value is what the scalar code computes.
+ * extrapolatedRate's arithmetic for windows [0, n) (n a multiple of
+ * RW_LANES), from their time columns TC (RW_TCOLS columns of TCAP), first
+ * values V0 and increases RES, into RES: the operations of Prometheus's
+ * code, each lane on its own, so each value is what the scalar code
+ * computes.
  */
 /*
  * On x86-64 also built for AVX2, picked at load time where the CPU has
@@ -542,18 +560,16 @@ typedef int64_t	rw_vi __attribute__((vector_size(8 * RW_LANES)));
 #endif
 
 RW_CLONES static void
-rate_lanes(struct rwins *w, size_t n, int is_counter, int is_rate,
-    double range_s)
+rate_lanes(const double *tc, size_t tcap, const double *v0, double *res,
+    size_t n, int is_counter, int is_rate, double range_s)
 {
-	double	*toff = w->col, *eoff = w->col + w->cap;
-	double	*span = w->col + 2 * w->cap, *nm1 = w->col + 3 * w->cap;
-	double	*v0 = w->col + 4 * w->cap, *res = w->col + 5 * w->cap;
-	rw_vd	 k1000, k11, k2, rs, zero;
+	const double *ds = tc, *de = tc + tcap, *sp = tc + 2 * tcap;
+	const double *av = tc + 3 * tcap;
+	rw_vd	 k11, k2, rs, zero;
 	rw_vi	 counter;
 	size_t	 i, l;
 
 	for (l = 0; l < RW_LANES; l++) {
-		k1000[l] = 1000;
 		k11[l] = 1.1;
 		k2[l] = 2;
 		rs[l] = range_s;
@@ -565,16 +581,12 @@ rate_lanes(struct rwins *w, size_t n, int is_counter, int is_rate,
 		rw_vd	factor, result, first, half;
 		rw_vi	clamp, any;
 
-		memcpy(&dstart, toff + i, sizeof(dstart));
-		memcpy(&dend, eoff + i, sizeof(dend));
-		memcpy(&sampled, span + i, sizeof(sampled));
-		memcpy(&avg, nm1 + i, sizeof(avg));
+		memcpy(&dstart, ds + i, sizeof(dstart));
+		memcpy(&dend, de + i, sizeof(dend));
+		memcpy(&sampled, sp + i, sizeof(sampled));
+		memcpy(&avg, av + i, sizeof(avg));
 		memcpy(&first, v0 + i, sizeof(first));
 		memcpy(&result, res + i, sizeof(result));
-		dstart = dstart / k1000;
-		dend = dend / k1000;
-		sampled = sampled / k1000;
-		avg = sampled / avg;
 		/*
 		 * Where first >= result > 0, first / result rounds to at
 		 * least 1 and dzero to at least sampled: no lane whose
@@ -597,7 +609,7 @@ rate_lanes(struct rwins *w, size_t n, int is_counter, int is_rate,
 		if (is_rate)
 			factor = factor / rs;
 		result = result * factor;
-		memcpy(toff + i, &result, sizeof(result));
+		memcpy(res + i, &result, sizeof(result));
 	}
 }
 
@@ -661,10 +673,11 @@ rate_series(struct mctx *c, const struct qmat *mat,
 	const int64_t	*t = ms->t;
 	const double	*v = ms->v;
 	const size_t	*wlo, *whi, *wk;
-	size_t		 lo = 0, hi = 0, k, i, j, nw = 0, nr, p;
+	const double	*tc;
+	size_t		 lo = 0, hi = 0, k, i, j, nw = 0, nr, p, tcap;
 	size_t		 cap = (r->n + RW_LANES - 1) / RW_LANES * RW_LANES;
 	int		 is_counter = c->fn != MF_DELTA;
-	double		*col;
+	double		*col, *c4, *c5;
 	struct rwmemo	*m;
 
 	if (ms->n < 2)
@@ -679,13 +692,17 @@ rate_series(struct mctx *c, const struct qmat *mat,
 	}
 	col = c->w.col;
 	cap = c->w.cap;
-	/* Which samples each window holds: from a series slid before with
-	   the same timestamps, or slid here. */
+	c4 = col + 4 * cap;
+	c5 = col + 5 * cap;
+	/* Which samples each window holds, and the time columns: from a
+	   series slid before with the same timestamps, or made here. */
 	if ((m = rwmemo_find(&c->w, t, ms->n)) != NULL) {
 		wlo = m->lo;
 		whi = m->hi;
 		wk = m->k;
 		nw = m->nw;
+		tc = m->tc;
+		tcap = m->tcap;
 	} else {
 		for (k = 0; k < r->n; k++) {
 			int64_t ref = (mat->has_at ? mat->at : qr_ts(r, k)) -
@@ -701,10 +718,31 @@ rate_series(struct mctx *c, const struct qmat *mat,
 			c->w.hi[nw] = hi;
 			c->w.k[nw++] = k;
 		}
-		rwmemo_keep(&c->w, t, ms->n, nw);
 		wlo = c->w.lo;
 		whi = c->w.hi;
 		wk = c->w.k;
+		for (i = 0; i < nw; i++) {
+			int64_t ref = (mat->has_at ? mat->at :
+			    qr_ts(r, wk[i])) - mat->offset;
+			double	sampled;
+
+			lo = wlo[i];
+			hi = whi[i];
+			col[i] = (double)(t[lo] - (ref - c->range)) / 1000;
+			col[cap + i] = (double)(ref - t[hi - 1]) / 1000;
+			sampled = (double)(t[hi - 1] - t[lo]) / 1000;
+			col[2 * cap + i] = sampled;
+			col[3 * cap + i] = sampled / (double)(hi - lo - 1);
+		}
+		/* The last lanes' padding: any finite window. */
+		for (; i % RW_LANES != 0; i++) {
+			for (j = 0; j < 3; j++)
+				col[j * cap + i] = (double)1 / 1000;
+			col[3 * cap + i] = col[2 * cap + i] / 1;
+		}
+		rwmemo_keep(&c->w, t, ms->n, nw);
+		tc = col;
+		tcap = cap;
 	}
 	if (nw == 0)
 		return 0;
@@ -713,32 +751,19 @@ rate_series(struct mctx *c, const struct qmat *mat,
 	   past lo, and windows only move forward. */
 	nr = is_counter ? rate_resets(&c->w, v, ms->n) : 0;
 	/*
-	 * What the loop reads through C and MAT in locals: its stores
-	 * (doubles, and the steps to C's k) might otherwise alias them, and
-	 * the compiler would load them again for every window.
+	 * The resets in a local: the loop's stores (doubles) might
+	 * otherwise alias C, and the compiler would load it again for every
+	 * window.
 	 */
 	{
 		const size_t	*resets = c->w.resets;
-		size_t		*ko = c->w.k;
-		double		*c0 = col, *c1 = col + cap, *c2 = col + 2 * cap;
-		double		*c3 = col + 3 * cap, *c4 = col + 4 * cap;
-		double		*c5 = col + 5 * cap;
-		const int64_t	 range = c->range, off = mat->offset;
-		const int64_t	 rstart = r->start, rstep = r->step;
-		const int64_t	 at = mat->at;
-		const int	 has_at = mat->has_at;
 
 		for (i = 0, p = 0; i < nw; i++) {
-			int64_t	ref, tl, th;
 			double	result, vl;
 
 			lo = wlo[i];
 			hi = whi[i];
-			k = wk[i];
-			ref = (has_at ? at : rstart + (int64_t)k * rstep) - off;
 			vl = v[lo];
-			tl = t[lo];
-			th = t[hi - 1];
 			result = v[hi - 1] - vl;
 			while (p < nr && resets[p] <= lo)
 				p++;
@@ -751,25 +776,16 @@ rate_series(struct mctx *c, const struct qmat *mat,
 					prev = v[j];
 				}
 			}
-			c0[i] = (double)(tl - (ref - range));
-			c1[i] = (double)(ref - th);
-			c2[i] = (double)(th - tl);
-			c3[i] = (double)(hi - lo - 1);
 			c4[i] = vl;
 			c5[i] = result;
-			/* rate_lanes leaves the result in col[i]: the step
-			   apart */
-			ko[i] = k;
 		}
 	}
-	/* The last lanes' padding: any finite window. */
-	for (i = nw; i % RW_LANES != 0; i++) {
-		for (j = 0; j < RW_COLS; j++)
-			col[j * cap + i] = 1;
-	}
-	rate_lanes(&c->w, i, is_counter, c->fn == MF_RATE, c->range_s);
+	for (; i % RW_LANES != 0; i++)
+		c4[i] = c5[i] = 1;
+	rate_lanes(tc, tcap, c4, c5, i, is_counter, c->fn == MF_RATE,
+	    c->range_s);
 	for (i = 0; i < nw; i++)
-		out[c->w.k[i]] = col[i];
+		out[wk[i]] = c5[i];
 	return 1;
 }
 
