@@ -107,6 +107,16 @@ fill(void)
 	/* A gauge with a NaN. */
 	add(b, "w", 0, NAN, "k", "nan", NULL);
 	add(b, "w", 0, -3.5, "k", "neg", NULL);
+	/* sum's steps two at a time: -0 kept first, NaN, gaps, a tail. */
+	add(b, "sz", 0, -0.0, "k", "a", NULL);
+	add(b, "sz", 75, stale(), "k", "a", NULL);
+	add(b, "sz", 90, -0.0, "k", "a", NULL);
+	add(b, "sz", 15, 1, "k", "b", NULL);
+	add(b, "sz", 30, NAN, "k", "b", NULL);
+	add(b, "sz", 45, stale(), "k", "b", NULL);
+	add(b, "sz", 60, 2, "k", "b", NULL);
+	add(b, "sz", 75, 3, "k", "b", NULL);
+	add(b, "sz", 90, 4, "k", "b", NULL);
 	ck_assert_int_eq(store_append_batch_sync(st, b, NULL, err,
 	    sizeof(err)), 0);
 	batch_free(b);
@@ -310,6 +320,11 @@ START_TEST(test_aggregations)
 	    "error: invalid label name \"a-b\"");
 	EXPECT_AT("max(w)", 0, "{} -3.5");
 	EXPECT_AT("sum(w)", 0, "{} NaN");
+	/* b alone at 75, where a is stale: its 3 first, not -0 + 3 */
+	EXPECT_RANGE("sum(sz)", 0, 90, 15,
+	    "{} -0@0 1@15 NaN@30 -0@45 2@60 3@75 4@90");
+	EXPECT_RANGE("sum(sz)", 0, 75, 15,
+	    "{} -0@0 1@15 NaN@30 -0@45 2@60 3@75");
 	EXPECT_AT("topk(1e100, m)", 0,
 	    "error: Scalar value 1e+100 overflows int64");
 }

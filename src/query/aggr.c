@@ -71,6 +71,51 @@ groups_free(struct groups *g)
 }
 
 /* sum avg count min max group stddev stdvar. */
+/*
+ * sum's step: SV[k] += X[k] where X[k] is present (X[k] alone where SC[k]
+ * is 0, the first, so that -0 stays -0), SC[k] set to 1.  Two steps at a
+ * time, with the vector extension and without a branch but on a NaN (the
+ * absent marker is one, and a NaN value rare): the branches on absent
+ * points and on the first series of a group cost three times more.
+ */
+typedef double	agg_vd __attribute__((vector_size(16)));
+typedef int64_t	agg_vi __attribute__((vector_size(16)));
+
+static void
+aggr_sum(double *sv, double *sc, const double *x, size_t ns)
+{
+	const agg_vd	 zero = { 0, 0 }, one = { 1, 1 };
+	agg_vd		 xv, s, c;
+	agg_vi		 nan, first;
+	size_t		 k = 0, e;
+
+	while (k < ns) {
+		e = ns;
+		if (ns - k >= 2) {
+			memcpy(&xv, x + k, sizeof(xv));
+			nan = xv != xv;
+			if ((nan[0] | nan[1]) == 0) {
+				memcpy(&s, sv + k, sizeof(s));
+				memcpy(&c, sc + k, sizeof(c));
+				first = c == zero;
+				s = (agg_vd)((first & (agg_vi)xv) |
+				    (~first & (agg_vi)(s + xv)));
+				memcpy(sv + k, &s, sizeof(s));
+				memcpy(sc + k, &one, sizeof(one));
+				k += 2;
+				continue;
+			}
+			e = k + 2;
+		}
+		for (; k < e; k++) {
+			if (q_absent(x[k]))
+				continue;
+			sv[k] = sc[k] == 0 ? x[k] : sv[k] + x[k];
+			sc[k] = 1;
+		}
+	}
+}
+
 static struct qval *
 aggr_simple(struct ev *ev, const struct q_aggregate *a, struct qval *in,
     const struct qrange *r)
@@ -82,7 +127,9 @@ aggr_simple(struct ev *ev, const struct q_aggregate *a, struct qval *in,
 
 	groups_build(a, &in->vec, &g);
 	val = xcalloc(g.n * ns + 1, sizeof(double));
-	mean = xcalloc(g.n * ns + 1, sizeof(double));
+	/* sum has no use for means */
+	mean = a->op == Q_AGG_SUM ? NULL : xcalloc(g.n * ns + 1,
+	    sizeof(double));
 	cnt = xcalloc(g.n * ns + 1, sizeof(double));
 	for (i = 0; i < in->vec.n; i++) {
 		const double *x = in->vec.s[i].v;
@@ -90,14 +137,7 @@ aggr_simple(struct ev *ev, const struct q_aggregate *a, struct qval *in,
 		gi = g.gof[i];
 		if (a->op == Q_AGG_SUM) {
 			/* The most common, without the switch per point. */
-			double *sv = val + gi * ns, *sc = cnt + gi * ns;
-
-			for (k = 0; k < ns; k++) {
-				if (q_absent(x[k]))
-					continue;
-				sv[k] = sc[k] == 0 ? x[k] : sv[k] + x[k];
-				sc[k] = 1;
-			}
+			aggr_sum(val + gi * ns, cnt + gi * ns, x, ns);
 			continue;
 		}
 		for (k = 0; k < ns; k++) {
