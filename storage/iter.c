@@ -258,32 +258,6 @@ store_cols_free(struct store_cols *cc)
 	free(cc);
 }
 
-struct store_cols *
-store_cols_take(struct store *st)
-{
-	struct store_cols	*cc = NULL;
-
-	pthread_mutex_lock(&st->colslock);
-	if (st->ncols > 0)
-		cc = st->cols[--st->ncols];
-	pthread_mutex_unlock(&st->colslock);
-	return cc != NULL ? cc : store_cols_new(0);
-}
-
-void
-store_cols_give(struct store *st, struct store_cols *cc)
-{
-	if (cc == NULL)
-		return;
-	pthread_mutex_lock(&st->colslock);
-	if (st->ncols < STORE_COLS_POOL) {
-		st->cols[st->ncols++] = cc;
-		cc = NULL;
-	}
-	pthread_mutex_unlock(&st->colslock);
-	store_cols_free(cc);
-}
-
 void
 store_cols_stats(const struct store_cols *cc, uint64_t *hits,
     uint64_t *misses)

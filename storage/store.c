@@ -198,7 +198,6 @@ store_open(const struct store_opts *o, char *err, size_t errlen)
 	for (i = 0; i < STORE_STRIPES; i++)
 		pthread_mutex_init(&st->stripe[i], NULL);
 	pthread_mutex_init(&st->statlock, NULL);
-	pthread_mutex_init(&st->colslock, NULL);
 	pthread_mutex_init(&st->tlock, NULL);
 	pthread_cond_init(&st->tcond, NULL);
 	series_index_init(&st->idx);
@@ -251,9 +250,6 @@ store_free(struct store *st)
 	for (j = 0; j < STORE_STRIPES; j++)
 		pthread_mutex_destroy(&st->stripe[j]);
 	pthread_mutex_destroy(&st->statlock);
-	for (j = 0; j < st->ncols; j++)
-		store_cols_free(st->cols[j]);
-	pthread_mutex_destroy(&st->colslock);
 	pthread_mutex_destroy(&st->tlock);
 	pthread_cond_destroy(&st->tcond);
 	free(st->dir);

@@ -320,19 +320,6 @@ struct store_cols *store_cols_new(size_t max_bytes);
 void		 store_cols_free(struct store_cols *);
 void		 store_cols_stats(const struct store_cols *, uint64_t *hits,
 		    uint64_t *misses);
-/*
- * The store keeps up to STORE_COLS_POOL caches (of STORE_COLS_DEFAULT
- * bytes at most) between queries, so that a query finds the columns the
- * last ones decoded (a day's range query decodes about one column per
- * target and chunk, a tenth of its time).  store_cols_take gives one of
- * them, or a new one when none is free; store_cols_give hands it back
- * (freeing it when the pool is full; NULL is a no-op) once the readers
- * made with it are freed.  Any thread; a cache taken is the taker's
- * alone until given back.
- */
-#define STORE_COLS_POOL		4
-struct store_cols *store_cols_take(struct store *);
-void		 store_cols_give(struct store *, struct store_cols *);
 struct store_iter *store_iter_new_cols(struct store *, uint64_t id,
 		    int64_t t0, int64_t t1, enum store_tier, struct store_cols *);
 struct store_titer *store_titer_new_cols(struct store *, uint64_t id,

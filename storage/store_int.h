@@ -134,10 +134,6 @@ struct store {
 	pthread_rwlock_t	 ilock;
 	pthread_mutex_t		 stripe[STORE_STRIPES];
 	pthread_mutex_t		 statlock;
-	/* store_cols_take's pool (iter.c), under colslock */
-	pthread_mutex_t		 colslock;
-	struct store_cols	*cols[STORE_COLS_POOL];
-	int			 ncols;
 
 	struct series_index	 idx;
 	uint64_t		 next_id;

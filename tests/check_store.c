@@ -2071,33 +2071,27 @@ START_TEST(test_cols_bounded)
 END_TEST
 
 /*
- * The store's pool: a cache given back is the next one taken, with the
- * columns it decoded (the next query finds them), up to STORE_COLS_POOL
- * of them; more are freed when given back.  Two readers on one cache at
- * once (the first borrows its arrays, the second has its own), and the
- * readers after them (borrowing again), read exactly what was stored.
- * The store frees what its pool holds when it closes.
+ * Readers lend a cache's arrays: two readers on one cache at once (the
+ * first borrows its arrays, the second has its own), and the readers
+ * after them (borrowing again), read exactly what was stored.
  */
-START_TEST(test_cols_pool)
+START_TEST(test_cols_lent)
 {
 	struct store_opts	 o;
 	struct store		*st;
-	struct store_cols	*cc, *x[STORE_COLS_POOL + 1];
+	struct store_cols	*cc = store_cols_new(0);
 	struct store_iter	*it;
 	char			*dir = tmpdir_new();
 	int64_t			 t[256], i;
 	double			 v[256];
-	size_t			 k, n;
+	size_t			 n;
 	int			 rc;
 
 	cols_store(dir, 0, 1);
 	test_opts(&o, dir);
 	st = open_ok(&o);
-	cc = store_cols_take(st);
 	cols_check(st, "a", cc, 0, 1);
 	cols_stats_are(cc, 0, 4);
-	store_cols_give(st, cc);
-	ck_assert_ptr_eq(store_cols_take(st), cc);
 	cols_check(st, "b", cc, 0, 1);
 	cols_stats_are(cc, 4, 4);
 	/* one reader midway while another reads whole, then the first on */
@@ -2120,23 +2114,7 @@ START_TEST(test_cols_pool)
 	cols_check(st, "d", cc, 0, 1);
 	cols_check(st, "c", cc, 0, 1);
 	cols_stats_are(cc, 20, 8);
-	/* the pool's one, then new ones; the last given is kept no more */
-	x[0] = cc;
-	for (k = 1; k <= STORE_COLS_POOL; k++) {
-		x[k] = store_cols_take(st);
-		ck_assert_ptr_ne(x[k], cc);
-		cols_stats_are(x[k], 0, 0);
-	}
-	for (k = 0; k <= STORE_COLS_POOL; k++)
-		store_cols_give(st, x[k]);
-	for (k = STORE_COLS_POOL; k > 0; k--)
-		ck_assert_ptr_eq(store_cols_take(st), x[k - 1]);
-	cc = store_cols_take(st);
-	cols_stats_are(cc, 0, 0);
 	store_cols_free(cc);
-	for (k = 0; k < STORE_COLS_POOL; k++)
-		store_cols_give(st, x[k]);
-	store_cols_give(st, NULL);
 	close_ok(st);
 	tmpdir_free(dir);
 }
@@ -2619,7 +2597,7 @@ store_suite(void)
 	tcase_add_test(tc, test_shared_columns);
 	tcase_add_test(tc, test_cols_shared);
 	tcase_add_test(tc, test_cols_bounded);
-	tcase_add_test(tc, test_cols_pool);
+	tcase_add_test(tc, test_cols_lent);
 	tcase_add_test(tc, test_cols_changed_between_txns);
 	tcase_add_test(tc, test_cols_many);
 	tcase_add_test(tc, test_iter_read_corrupt);

@@ -597,9 +597,7 @@ ev_sel_free(struct ev_sel *sel)
  * Part K of a stream.  Its column cache stays with the evaluation, so
  * that the next selector of the query (the other side of a binary
  * operator, often the same targets) finds the columns decoded; the part
- * with the same number is the only one to use it at a time.  It comes
- * from the store's pool and goes back there after the query, so that
- * the next query finds them too.
+ * with the same number is the only one to use it at a time.
  */
 static void
 stream_part_init(struct stream_part *p, struct ev *ev, unsigned k,
@@ -608,7 +606,7 @@ stream_part_init(struct stream_part *p, struct ev *ev, unsigned k,
 {
 	memset(p, 0, sizeof(*p));
 	if (ev->cols[k] == NULL)
-		ev->cols[k] = store_cols_take(ev->st);
+		ev->cols[k] = store_cols_new(0);
 	p->cols = ev->cols[k];
 	p->ev = ev;
 	p->sel = sel;
@@ -1382,7 +1380,7 @@ engine_eval(struct engine *eng, const struct q_expr *e, int64_t start,
 	r.n = instant ? 1 : (size_t)((end - start) / step) + 1;
 	v = ev_eval(&ev, e, &r);
 	for (k = 0; k < EV_MAX_THREADS; k++)
-		store_cols_give(eng->st, ev.cols[k]);
+		store_cols_free(ev.cols[k]);
 	if (v == NULL) {
 		err->kind = ev.err != ENGINE_OK ? ev.err : ENGINE_INTERNAL;
 		snprintf(err->msg, sizeof(err->msg), "%s", ev.msg);
