@@ -70,7 +70,6 @@ groups_free(struct groups *g)
 	free(g->gof);
 }
 
-/* sum avg count min max group stddev stdvar. */
 /*
  * sum's step: SV[k] += X[k] where X[k] is present (X[k] alone where SC[k]
  * is 0, the first, so that -0 stays -0), SC[k] set to 1.  Two steps at a
@@ -116,6 +115,7 @@ aggr_sum(double *sv, double *sc, const double *x, size_t ns)
 	}
 }
 
+/* sum avg count min max group stddev stdvar. */
 static struct qval *
 aggr_simple(struct ev *ev, const struct q_aggregate *a, struct qval *in,
     const struct qrange *r)
