@@ -2,12 +2,14 @@
  * check_pool: the query engine's part threads (src/query/pool.h).  Every
  * part runs exactly once, whoever runs it; part 0 runs on the caller; a
  * pool without threads, or asked for more parts than it has threads, still
- * runs them all; runs from several threads at once do not mix their parts.
+ * runs them all; runs from several threads at once do not mix their parts;
+ * a pool thread runs a part free to run on any of the process's CPUs.
  */
 #include "config.h"
 
 #include <check.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +22,10 @@ struct part {
 	pthread_t	 by;		/* the thread that ran it */
 	uint64_t	 sum;		/* some work, so parts overlap */
 	unsigned	 spin;
+	int		 ncpus;		/* it could run on */
 };
+
+static int all_cpus;			/* the process's, at the start */
 
 static void *
 part_fn(void *arg)
@@ -28,8 +33,12 @@ part_fn(void *arg)
 	struct part	*p = arg;
 	unsigned	 i;
 
+	cpu_set_t	 set;
+
 	__atomic_add_fetch(&p->runs, 1, __ATOMIC_RELAXED);
 	p->by = pthread_self();
+	p->ncpus = sched_getaffinity(0, sizeof(set), &set) == 0 ?
+	    CPU_COUNT(&set) : -1;
 	for (i = 0; i < p->spin; i++)
 		p->sum += i ^ (p->sum >> 3);
 	return NULL;
@@ -46,8 +55,12 @@ run_once(struct pool *p, unsigned nt, unsigned spin)
 	for (k = 0; k < POOL_MAX_PARTS; k++)
 		parts[k].spin = spin * (k + 1);
 	pool_run(p, nt, part_fn, parts, sizeof(parts[0]));
-	for (k = 0; k < POOL_MAX_PARTS; k++)
+	for (k = 0; k < POOL_MAX_PARTS; k++) {
 		ck_assert_uint_eq(parts[k].runs, k < nt ? 1 : 0);
+		/* kept off the caller's CPU to be woken, not to run */
+		if (k < nt)
+			ck_assert_int_eq(parts[k].ncpus, all_cpus);
+	}
 	ck_assert(pthread_equal(parts[0].by, pthread_self()));
 }
 
@@ -127,9 +140,12 @@ END_TEST
 static Suite *
 pool_suite(void)
 {
-	Suite	*s = suite_create("pool");
-	TCase	*tc = tcase_create("core");
+	Suite		*s = suite_create("pool");
+	TCase		*tc = tcase_create("core");
+	cpu_set_t	 set;
 
+	all_cpus = sched_getaffinity(0, sizeof(set), &set) == 0 ?
+	    CPU_COUNT(&set) : -1;
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_each_part_once);
 	tcase_add_test(tc, test_fewer_threads_than_parts);
