@@ -64,6 +64,25 @@ big_body(struct buf *b)
 		buf_printf(b, "line %04d\n", i);	/* 10 bytes each */
 }
 
+/* 8 MB, more than a socket takes at once: line numbers, 16 bytes each. */
+static void
+huge_body(struct buf *b)
+{
+	int i;
+
+	for (i = 0; i < 512 * 1024; i++)
+		buf_printf(b, "line %010d\n", i);
+}
+
+static void
+h_huge(struct httpd_req *r, void *arg)
+{
+	struct buf b = BUF_INIT;
+
+	huge_body(&b);
+	httpd_reply_buf(r, 200, HTTPD_TEXT, &b);
+}
+
 static void
 h_big(struct httpd_req *r, void *arg)
 {
@@ -192,6 +211,8 @@ srv_start(struct httpd_opts *o)
 	ck_assert_int_eq(httpd_route(s->h, "/hello", HTTPD_GET, h_hello,
 	    NULL), 0);
 	ck_assert_int_eq(httpd_route(s->h, "/big", HTTPD_GET, h_big, NULL), 0);
+	ck_assert_int_eq(httpd_route(s->h, "/huge", HTTPD_GET, h_huge, NULL),
+	    0);
 	ck_assert_int_eq(httpd_route(s->h, "/api/v1/query",
 	    HTTPD_GET | HTTPD_POST, h_echo, NULL), 0);
 	ck_assert_int_eq(httpd_route(s->h, "/body", HTTPD_POST, h_body,
@@ -871,6 +892,41 @@ START_TEST(test_keepalive)
 }
 END_TEST
 
+/*
+ * An answer larger than the socket takes at once, to a client that reads
+ * late, arrives whole and in order, and the connection then serves the
+ * next request, twice over.
+ */
+START_TEST(test_reply_read_late)
+{
+	struct httpd_opts	 o = { 0 };
+	struct srv		*s = srv_start(&o);
+	struct resp		 r;
+	struct buf		 want = BUF_INIT;
+	int			 fd = tcp_connect(s->port), i;
+	static const char	 req[] = "GET /huge HTTP/1.1\r\nHost: t\r\n\r\n";
+
+	huge_body(&want);
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_eq(send_all(fd, req, sizeof(req) - 1), 0);
+		usleep(200 * 1000);
+		ck_assert_int_eq(read_response(fd, &r, 0), 0);
+		ck_assert_int_eq(r.code, 200);
+		ck_assert_uint_eq(r.bodylen, want.len);
+		ck_assert(memcmp(r.body, want.data, want.len) == 0);
+		resp_free(&r);
+	}
+	ck_assert_int_eq(send_all(fd, "GET /hello HTTP/1.1\r\nHost: t\r\n"
+	    "\r\n", 32), 0);
+	ck_assert_int_eq(read_response(fd, &r, 0), 0);
+	ck_assert_str_eq(r.body, "hello\n");
+	resp_free(&r);
+	buf_free(&want);
+	close(fd);
+	srv_stop(s);
+}
+END_TEST
+
 START_TEST(test_gzip_reply)
 {
 	struct httpd_opts	 o = { 0 };
@@ -1443,6 +1499,7 @@ http_suite(void)
 	tcase_add_test(tc, test_post_form);
 	tcase_add_test(tc, test_head);
 	tcase_add_test(tc, test_keepalive);
+	tcase_add_test(tc, test_reply_read_late);
 	tcase_add_test(tc, test_gzip_reply);
 	tcase_add_test(tc, test_gzip_request);
 	tcase_add_test(tc, test_body_limit);
