@@ -862,6 +862,26 @@ START_TEST(test_head)
 }
 END_TEST
 
+/*
+ * Sends REQ on FD, waits LATE_US before reading, and checks the answer is
+ * 200 with BODY (LEN bytes).
+ */
+static void
+ask_ok(int fd, const char *req, unsigned late_us, const char *body,
+    size_t len)
+{
+	struct resp r;
+
+	ck_assert_int_eq(send_all(fd, req, strlen(req)), 0);
+	if (late_us > 0)
+		usleep(late_us);
+	ck_assert_int_eq(read_response(fd, &r, 0), 0);
+	ck_assert_int_eq(r.code, 200);
+	ck_assert_uint_eq(r.bodylen, len);
+	ck_assert(memcmp(r.body, body, len) == 0);
+	resp_free(&r);
+}
+
 START_TEST(test_keepalive)
 {
 	struct httpd_opts	 o = { 0 };
@@ -870,13 +890,8 @@ START_TEST(test_keepalive)
 	int			 fd = tcp_connect(s->port), i;
 	static const char	 req[] = "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n";
 
-	for (i = 0; i < 3; i++) {
-		ck_assert_int_eq(send_all(fd, req, sizeof(req) - 1), 0);
-		ck_assert_int_eq(read_response(fd, &r, 0), 0);
-		ck_assert_int_eq(r.code, 200);
-		ck_assert_str_eq(r.body, "hello\n");
-		resp_free(&r);
-	}
+	for (i = 0; i < 3; i++)
+		ask_ok(fd, req, 0, "hello\n", 6);
 	/* Two requests in one packet (pipelining). */
 	ck_assert_int_eq(send_all(fd, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"
 	    "GET /json HTTP/1.1\r\nHost: t\r\n\r\n", 64), 0);
@@ -901,26 +916,14 @@ START_TEST(test_reply_read_late)
 {
 	struct httpd_opts	 o = { 0 };
 	struct srv		*s = srv_start(&o);
-	struct resp		 r;
 	struct buf		 want = BUF_INIT;
 	int			 fd = tcp_connect(s->port), i;
-	static const char	 req[] = "GET /huge HTTP/1.1\r\nHost: t\r\n\r\n";
 
 	huge_body(&want);
-	for (i = 0; i < 2; i++) {
-		ck_assert_int_eq(send_all(fd, req, sizeof(req) - 1), 0);
-		usleep(200 * 1000);
-		ck_assert_int_eq(read_response(fd, &r, 0), 0);
-		ck_assert_int_eq(r.code, 200);
-		ck_assert_uint_eq(r.bodylen, want.len);
-		ck_assert(memcmp(r.body, want.data, want.len) == 0);
-		resp_free(&r);
-	}
-	ck_assert_int_eq(send_all(fd, "GET /hello HTTP/1.1\r\nHost: t\r\n"
-	    "\r\n", 32), 0);
-	ck_assert_int_eq(read_response(fd, &r, 0), 0);
-	ck_assert_str_eq(r.body, "hello\n");
-	resp_free(&r);
+	for (i = 0; i < 2; i++)
+		ask_ok(fd, "GET /huge HTTP/1.1\r\nHost: t\r\n\r\n", 200 * 1000,
+		    want.data, want.len);
+	ask_ok(fd, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", 0, "hello\n", 6);
 	buf_free(&want);
 	close(fd);
 	srv_stop(s);
