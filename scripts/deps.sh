@@ -8,6 +8,7 @@ set -eu
 build_pkgs="build-essential autoconf automake libtool pkg-config
  liblmdb-dev libevent-dev librabbitmq-dev libpq-dev zlib1g-dev check
  libjansson-dev libpcre2-dev libssl-dev libzstd-dev libsnappy-dev
+ libhttp-parser-dev
  libprotobuf-c-dev protobuf-c-compiler libyaml-dev nodejs npm"
 test_pkgs="python3 mandoc clang curl lmdb-utils postgresql rabbitmq-server
  prometheus-alertmanager prometheus prometheus-node-exporter

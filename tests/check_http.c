@@ -1136,7 +1136,10 @@ START_TEST(test_header_limits)
 		buf_addc(&req, 'a');
 	buf_adds(&req, "\r\nConnection: close\r\n\r\n");
 	ck_assert_int_eq(http(s, req.data, 0, &r), 0);
-	ck_assert_int_eq(r.code, 400);	/* libevent's answer */
+	ck_assert_int_eq(r.code, 431);
+	ck_assert_str_eq(r.body,
+	    "request header fields longer than 2048 bytes\n");
+	ck_assert_str_eq(resp_header(&r, "Connection"), "close");
 	resp_free(&r);
 
 	/* A request line longer than the limit. */
@@ -1146,12 +1149,14 @@ START_TEST(test_header_limits)
 		buf_addc(&req, 'a');
 	buf_adds(&req, " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
 	ck_assert_int_eq(http(s, req.data, 0, &r), 0);
-	ck_assert_int_eq(r.code, 400);
+	ck_assert_int_eq(r.code, 414);
+	ck_assert_str_eq(r.body, "request line longer than 2048 bytes\n");
 	resp_free(&r);
 
 	/* Garbage is a 400 and the server goes on. */
 	ck_assert_int_eq(http(s, "\x01\x02 nonsense\r\n\r\n", 0, &r), 0);
 	ck_assert_int_eq(r.code, 400);
+	ck_assert_str_eq(r.body, "malformed request: invalid HTTP method\n");
 	resp_free(&r);
 	get(s, "/hello", &r);
 	ck_assert_int_eq(r.code, 200);

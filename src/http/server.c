@@ -1,23 +1,9 @@
 /*
- * server: the HTTP front of monitord, a libevent 2.1 evhttp server that
- * routes requests to handlers other modules register, enforces the limits
- * an exposed daemon needs, and compresses replies.
- *
- * evhttp bounds header and body sizes and idle time by itself.  What 2.1
- * lacks is done here:
- *
- * - Connection accounting.  evhttp has no connection limit and tells about
- *   a connection only once a request is complete.  The bufferevent callback
- *   (evhttp_set_bevcb) sees every accepted connection; right after, an
- *   event queued from it "adopts" the connection: evhttp has by then made
- *   the bufferevent's callback argument its evhttp_connection, on which a
- *   close callback is set.  Connections past max_connections are marked and
- *   their first request is answered 503 with Connection: close.
- * - A deadline per connection for receiving a whole request, since evhttp's
- *   timeout only measures silence and a client sending a byte now and then
- *   would hold a connection forever.
- * - Routing with exact and prefix paths and 405 with Allow, parameters
- *   decoded once for the handler, gzip in both directions, request metrics.
+ * server: the HTTP front of monitord.  Connections and request framing are
+ * conn.c's and wire.c's; here requests are routed to the handlers other
+ * modules register, checked against what the daemon accepts, decoded
+ * (percent-encoding, forms, gzip bodies), and answered, compressed when
+ * that pays, with metrics about all of it.
  */
 #include "config.h"
 
@@ -38,19 +24,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
-#include <event2/util.h>
 #include <jansson.h>
 
 #include "buf.h"
+#include "http/conn.h"
 #include "http/gzip.h"
 #include "http/params.h"
 #include "http/server.h"
 #include "http/stats.h"
+#include "http/wire.h"
 #include "xmalloc.h"
 
 #define DEF_MAX_CONNECTIONS	512
@@ -65,14 +47,6 @@
  * bytes (a 6.5 MB range answer: 39 ms against 193 ms).
  */
 #define GZIP_LEVEL		1
-/*
- * Bytes a connection writes in one call.  libevent's default, 16 KiB,
- * splits a reply just over it (a small range query's 16.4 KB) into two
- * writes a loop pass apart, and the client waits for the second: some
- * 20 us more per request on loopback.
- */
-#define MAX_SINGLE_WRITE	(1024 * 1024)
-
 struct route {
 	char			*pattern;	/* as registered: the label */
 	char			*match;		/* path or prefix without '*' */
@@ -84,57 +58,37 @@ struct route {
 	struct http_stats	 stats;
 };
 
-struct conn {
-	struct httpd		*httpd;
-	struct bufferevent	*bev;
-	struct evhttp_connection *evcon;	/* NULL until adopted */
-	evutil_socket_t		 fd;
-	struct event		*deadline;
-	struct httpd_req	*inflight;	/* with a handler */
-	int			 rejected;	/* beyond max_connections */
-	TAILQ_ENTRY(conn)	 entry;		/* on pending until adopted */
-};
-
-TAILQ_HEAD(conn_list, conn);
-
 struct httpd {
 	struct event_base	*base;
-	struct evhttp		*http;
+	struct conns		*conns;
 	int			 port;
 	struct httpd_opts	 opts;		/* defaults filled in */
-	struct timeval		 timeout;
 	struct route		**routes;
 	size_t			 nroutes;
 	struct http_stats	 unmatched;
-	struct conn_list	 pending;	/* accepted, not yet adopted */
-	struct event		*adopt_ev;
-	struct conn		**byfd;		/* adopted, by socket */
-	size_t			 nbyfd;
-	uint64_t		 nconns, inflight, rejected;
+	uint64_t		 inflight;
+	time_t			 date_at;	/* the second date is for */
+	char			 date[48];	/* "Date: ...\r\n" */
 };
 
 struct httpd_req {
 	struct httpd		*httpd;
-	struct evhttp_request	*evreq;
 	struct conn		*conn;		/* NULL once it closed */
+	struct wire_msg		 msg;
 	struct route		*route;
 	unsigned		 method;
 	char			*path;
 	const char		*rest;
 	struct params		 params;
-	const char		*body;		/* NULL: pieces, see below */
+	const char		*body;
 	size_t			 bodylen;
 	struct buf		 decoded;
-	/* A raw body (HTTPD_RAW_BODY, no Content-Encoding) stays in
-	 * evhttp's buffer as it was read, in pieces, until httpd_body. */
-	struct evbuffer		*in;
-	struct evbuffer_iovec	*pieces;
-	int			 npieces;
+	struct buf		 out;		/* header lines added */
+	int			 has_coding;	/* Content-Encoding among them */
+	int			 close;		/* Connection: close */
 	struct timespec		 start;
 	char			 peer[INET6_ADDRSTRLEN + 16];
 };
-
-static void	conn_arm(struct conn *);
 
 long
 httpd_raise_nofile(void)
@@ -208,13 +162,12 @@ parse_listen(const char *s, char *host, size_t hostlen, int *port, char *err,
 }
 
 /* A non-blocking listening socket on the first address that binds. */
-static evutil_socket_t
+static int
 listen_socket(const char *addr, char *err, size_t errlen)
 {
 	struct addrinfo	 hints, *res, *ai;
 	char		 host[256], portstr[8];
-	evutil_socket_t	 fd = -1;
-	int		 port, rc, on = 1, saved = 0;
+	int		 fd = -1, port, rc, on = 1, saved = 0;
 
 	if (parse_listen(addr, host, sizeof(host), &port, err, errlen) == -1)
 		return -1;
@@ -261,126 +214,6 @@ elapsed(const struct timespec *since)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (double)(now.tv_sec - since->tv_sec) +
 	    (double)(now.tv_nsec - since->tv_nsec) / 1e9;
-}
-
-/*
- * Connections.
- */
-
-static void
-conn_free(struct conn *c)
-{
-	struct httpd *h = c->httpd;
-
-	if (c->inflight != NULL)
-		c->inflight->conn = NULL;
-	if (c->fd >= 0 && (size_t)c->fd < h->nbyfd && h->byfd[c->fd] == c)
-		h->byfd[c->fd] = NULL;
-	if (c->deadline != NULL)
-		event_free(c->deadline);
-	h->nconns--;
-	free(c);
-}
-
-static void
-conn_closed(struct evhttp_connection *evcon, void *arg)
-{
-	conn_free(arg);
-}
-
-/* The whole request did not arrive in time: drop the connection. */
-static void
-conn_expired(evutil_socket_t fd, short what, void *arg)
-{
-	struct conn *c = arg;
-
-	if (c->inflight == NULL)
-		evhttp_connection_free(c->evcon);	/* calls conn_closed */
-}
-
-static void
-conn_arm(struct conn *c)
-{
-	event_add(c->deadline, &c->httpd->timeout);
-}
-
-/* Runs in the same loop pass as the accept, before any read. */
-static void
-conn_adopt(evutil_socket_t unused, short what, void *arg)
-{
-	struct httpd			*h = arg;
-	struct conn			*c;
-	struct evhttp_connection	*evcon;
-	void				*cbarg = NULL;
-
-	while ((c = TAILQ_FIRST(&h->pending)) != NULL) {
-		TAILQ_REMOVE(&h->pending, c, entry);
-		bufferevent_getcb(c->bev, NULL, NULL, NULL, &cbarg);
-		evcon = cbarg;
-		c->fd = bufferevent_getfd(c->bev);
-		if (evcon == NULL || c->fd < 0 ||
-		    evhttp_connection_get_bufferevent(evcon) != c->bev) {
-			c->fd = -1;
-			conn_free(c);
-			continue;
-		}
-		c->evcon = evcon;
-		if ((size_t)c->fd >= h->nbyfd) {
-			size_t n = h->nbyfd ? h->nbyfd : 64;
-
-			while (n <= (size_t)c->fd)
-				n *= 2;
-			h->byfd = xreallocarray(h->byfd, n, sizeof(*h->byfd));
-			memset(h->byfd + h->nbyfd, 0,
-			    (n - h->nbyfd) * sizeof(*h->byfd));
-			h->nbyfd = n;
-		}
-		/* A socket number in use again means a close we missed. */
-		if (h->byfd[c->fd] != NULL)
-			conn_free(h->byfd[c->fd]);
-		h->byfd[c->fd] = c;
-		c->deadline = evtimer_new(h->base, conn_expired, c);
-		evhttp_connection_set_closecb(evcon, conn_closed, c);
-		conn_arm(c);
-	}
-}
-
-static struct bufferevent *
-conn_new(struct event_base *base, void *arg)
-{
-	struct httpd	*h = arg;
-	struct conn	*c;
-
-	c = xcalloc(1, sizeof(*c));
-	if ((c->bev = bufferevent_socket_new(base, -1, 0)) == NULL) {
-		free(c);
-		return NULL;
-	}
-	bufferevent_set_max_single_write(c->bev, MAX_SINGLE_WRITE);
-	c->httpd = h;
-	c->fd = -1;
-	if (++h->nconns > h->opts.max_connections) {
-		c->rejected = 1;
-		h->rejected++;
-	}
-	TAILQ_INSERT_TAIL(&h->pending, c, entry);
-	event_active(h->adopt_ev, EV_TIMEOUT, 1);
-	return c->bev;
-}
-
-static struct conn *
-conn_of(struct httpd *h, struct evhttp_request *evreq)
-{
-	struct evhttp_connection	*evcon;
-	evutil_socket_t			 fd;
-
-	if ((evcon = evhttp_request_get_connection(evreq)) == NULL)
-		return NULL;
-	fd = bufferevent_getfd(evhttp_connection_get_bufferevent(evcon));
-	if (fd < 0 || (size_t)fd >= h->nbyfd || h->byfd[fd] == NULL ||
-	    h->byfd[fd]->evcon != evcon)
-		return NULL;
-	return h->byfd[fd];
 }
 
 /*
@@ -445,17 +278,17 @@ route_find(struct httpd *h, const char *path)
 }
 
 static unsigned
-method_flag(enum evhttp_cmd_type cmd)
+method_flag(unsigned method)
 {
-	switch (cmd) {
-	case EVHTTP_REQ_GET:		return HTTPD_GET;
-	case EVHTTP_REQ_HEAD:		return HTTPD_HEAD;
-	case EVHTTP_REQ_POST:		return HTTPD_POST;
-	case EVHTTP_REQ_PUT:		return HTTPD_PUT;
-	case EVHTTP_REQ_DELETE:		return HTTPD_DELETE;
-	case EVHTTP_REQ_OPTIONS:	return HTTPD_OPTIONS;
-	case EVHTTP_REQ_PATCH:		return HTTPD_PATCH;
-	default:			return 0;
+	switch (method) {
+	case HTTP_GET:		return HTTPD_GET;
+	case HTTP_HEAD:		return HTTPD_HEAD;
+	case HTTP_POST:		return HTTPD_POST;
+	case HTTP_PUT:		return HTTPD_PUT;
+	case HTTP_DELETE:	return HTTPD_DELETE;
+	case HTTP_OPTIONS:	return HTTPD_OPTIONS;
+	case HTTP_PATCH:	return HTTPD_PATCH;
+	default:		return 0;
 	}
 }
 
@@ -489,38 +322,27 @@ allow_header(struct httpd_req *r, unsigned methods)
  * Requests.
  */
 
-static unsigned
-count_headers(struct evkeyvalq *hdrs)
-{
-	struct evkeyval	*kv;
-	unsigned	 n = 0;
-
-	for (kv = hdrs->tqh_first; kv != NULL; kv = kv->next.tqe_next)
-		n++;
-	return n;
-}
-
 static void
 req_free(struct httpd_req *r)
 {
+	wire_msg_free(&r->msg);
 	params_free(&r->params);
 	buf_free(&r->decoded);
-	free(r->pieces);
+	buf_free(&r->out);
 	free(r->path);
 	free(r);
 }
 
-/* The body as one buffer, decoded, and its form parameters. */
+/* The body, decoded, and its form parameters. */
 static int
-body_prepare(struct httpd_req *r, struct evbuffer *in, const char *coding,
-    char *err, size_t errlen)
+body_prepare(struct httpd_req *r, char *err, size_t errlen)
 {
 	struct httpd	*h = r->httpd;
+	const char	*coding = httpd_header(r, "Content-Encoding");
 	int		 rc;
 
-	/* A NUL after the body lets handlers treat it as a string. */
-	evbuffer_add(in, "", 1);
-	r->body = (const char *)evbuffer_pullup(in, -1);
+	r->body = r->msg.body.data != NULL ? r->msg.body.data : "";
+	r->bodylen = r->msg.body.len;
 	switch (content_coding(coding)) {
 	case CODING_IDENTITY:
 		break;
@@ -534,6 +356,7 @@ body_prepare(struct httpd_req *r, struct evbuffer *in, const char *coding,
 		buf_addc(&r->decoded, '\0');
 		r->body = r->decoded.data;
 		r->bodylen = r->decoded.len - 1;
+		buf_free(&r->msg.body);
 		break;
 	default:
 		snprintf(err, errlen, "unsupported Content-Encoding \"%s\"",
@@ -549,80 +372,86 @@ body_prepare(struct httpd_req *r, struct evbuffer *in, const char *coding,
 }
 
 /*
- * Decode the body and the parameters.  0, or an HTTP status with the
- * message in err.
+ * The path and the query string of a request target: origin form
+ * "/p?q", absolute form "http://host/p?q", or anything else as a path
+ * that no route takes ("*").
  */
-static int
-req_prepare(struct httpd_req *r, char *err, size_t errlen)
+static void
+split_target(const char *t, const char **path, size_t *plen,
+    const char **query, size_t *qlen)
 {
-	struct evbuffer		*in = evhttp_request_get_input_buffer(r->evreq);
-	const struct evhttp_uri	*uri;
-	const char		*q, *coding;
-	size_t			 len = evbuffer_get_length(in);
-	int			 rc;
+	const char *p = t, *end;
 
-	coding = httpd_header(r, "Content-Encoding");
-	r->bodylen = len;
-	if ((r->route->methods & HTTPD_RAW_BODY) &&
-	    content_coding(coding) == CODING_IDENTITY)
-		/* Copying megabytes into one buffer costs more than
-		 * parsing them: httpd_body_next hands the pieces. */
-		r->in = in;
-	else if ((rc = body_prepare(r, in, coding, err, errlen)) != 0)
-		return rc;
-	uri = evhttp_request_get_evhttp_uri(r->evreq);
-	if (uri != NULL && (q = evhttp_uri_get_query(uri)) != NULL &&
-	    params_parse(&r->params, q, strlen(q), err, errlen) == -1)
-		return 400;
-	return 0;
+	if (*t != '/' && (end = strstr(t, "://")) != NULL &&
+	    strcspn(t, "/?#") == (size_t)(end - t)) {
+		p = end + 3;
+		p += strcspn(p, "/?#");
+	}
+	end = p + strcspn(p, "?#");
+	*path = p;
+	*plen = (size_t)(end - p);
+	*query = NULL;
+	*qlen = 0;
+	if (*end == '?') {
+		*query = end + 1;
+		*qlen = strcspn(end + 1, "#");
+	}
+}
+
+static struct httpd_req *
+req_new(struct httpd *h, struct conn *c)
+{
+	struct httpd_req *r = xcalloc(1, sizeof(*r));
+
+	clock_gettime(CLOCK_MONOTONIC, &r->start);
+	r->httpd = h;
+	r->conn = c;
+	conn_hold(c, r);
+	h->inflight++;
+	return r;
+}
+
+/* Decode the path; find the route.  -1 with the message in err. */
+static int
+req_route(struct httpd_req *r, const char *path, size_t plen, char *err,
+    size_t errlen)
+{
+	struct buf	b = BUF_INIT;
+	int		rc;
+
+	if (plen == 0)
+		path = "/", plen = 1;
+	rc = url_unescape(path, plen, 0, &b, err, errlen);
+	r->path = buf_detach(&b);
+	if (r->path == NULL)
+		r->path = xstrdup("");
+	if (rc == 0 && (r->route = route_find(r->httpd, r->path)) != NULL)
+		r->rest = r->path + (r->route->prefix ? r->route->matchlen :
+		    strlen(r->path));
+	return rc;
 }
 
 static void
-httpd_on_request(struct evhttp_request *evreq, void *arg)
+on_request(void *arg, struct conn *c, struct wire_msg *msg)
 {
 	struct httpd		*h = arg;
-	struct httpd_req	*r;
-	const struct evhttp_uri	*uri;
-	const char		*raw;
-	struct buf		 path = BUF_INIT;
+	struct httpd_req	*r = req_new(h, c);
+	const char		*path, *query;
+	size_t			 plen, qlen;
 	char			 err[256];
 	int			 code;
 
-	r = xcalloc(1, sizeof(*r));
-	clock_gettime(CLOCK_MONOTONIC, &r->start);
-	r->httpd = h;
-	r->evreq = evreq;
-	r->method = method_flag(evhttp_request_get_command(evreq));
-	if ((r->conn = conn_of(h, evreq)) != NULL) {
-		r->conn->inflight = r;
-		event_del(r->conn->deadline);
-	}
-	h->inflight++;
-
-	uri = evhttp_request_get_evhttp_uri(evreq);
-	raw = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
-	if (raw == NULL || *raw == '\0')
-		raw = "/";
-	code = url_unescape(raw, strlen(raw), 0, &path, err, sizeof(err));
-	r->path = buf_detach(&path);
-	if (code == 0 && (r->route = route_find(h, r->path)) != NULL)
-		r->rest = r->path + (r->route->prefix ? r->route->matchlen :
-		    strlen(r->path));
-	if (r->conn != NULL && r->conn->rejected) {
-		httpd_add_header(r, "Connection", "close");
+	r->msg = *msg;
+	r->method = method_flag(r->msg.method);
+	split_target(wire_target(&r->msg), &path, &plen, &query, &qlen);
+	code = req_route(r, path, plen, err, sizeof(err));
+	if (conn_rejected(c)) {
+		r->close = 1;
 		httpd_reply_error(r, 503, "too many open connections");
 		return;
 	}
 	if (code == -1) {
 		httpd_reply_error(r, 400, err);
-		return;
-	}
-	if (count_headers(evhttp_request_get_input_headers(evreq)) >
-	    h->opts.max_headers) {
-		snprintf(err, sizeof(err), "more than %u header fields",
-		    h->opts.max_headers);
-		httpd_add_header(r, "Connection", "close");
-		httpd_reply_error(r, 431, err);
 		return;
 	}
 	if (r->route == NULL) {
@@ -636,30 +465,51 @@ httpd_on_request(struct evhttp_request *evreq, void *arg)
 		httpd_reply_error(r, 405, err);
 		return;
 	}
-	if ((code = req_prepare(r, err, sizeof(err))) != 0) {
+	if ((code = body_prepare(r, err, sizeof(err))) != 0 ||
+	    (query != NULL && (code = params_parse(&r->params, query, qlen,
+	    err, sizeof(err)) == -1 ? 400 : 0) != 0)) {
 		httpd_reply_error(r, code, err);
 		return;
 	}
 	r->route->fn(r, r->route->arg);
 }
 
-/* The reply is out: the connection waits for its next request. */
+/* A request that could not be received whole: answered, then closed. */
 static void
-httpd_on_complete(struct evhttp_request *evreq, void *arg)
+on_failed(void *arg, struct conn *c, int code, const char *err,
+    const struct wire_msg *msg, int head_done)
 {
-	struct conn *c = arg;
+	struct httpd		*h = arg;
+	struct httpd_req	*r = req_new(h, c);
+	const char		*path = "", *query;
+	size_t			 plen = 0, qlen;
+	char			 uerr[64];
 
-	conn_arm(c);
+	r->method = method_flag(msg->method);
+	if (head_done)
+		split_target(wire_target(msg), &path, &plen, &query, &qlen);
+	if (plen == 0 || req_route(r, path, plen, uerr, sizeof(uerr)) == -1) {
+		free(r->path);
+		r->path = xstrdup("");
+		r->route = NULL;
+	}
+	r->close = 1;
+	httpd_reply_error(r, code, err);
+}
+
+static void
+on_gone(void *arg, void *req)
+{
+	struct httpd_req *r = req;
+
+	r->conn = NULL;
 }
 
 static int
 wants_gzip(struct httpd_req *r, int code, size_t len)
 {
-	struct evkeyvalq *out = evhttp_request_get_output_headers(r->evreq);
-
 	if (len < HTTPD_GZIP_MIN || code == 204 || code == 304 ||
-	    r->method == HTTPD_HEAD ||
-	    evhttp_find_header(out, "Content-Encoding") != NULL)
+	    r->method == HTTPD_HEAD || r->has_coding)
 		return 0;
 	return 1;
 }
@@ -693,69 +543,90 @@ httpd_reply_gzipped(struct httpd_req *r, int code, const char *ctype,
 	httpd_reply_buf(r, code, ctype, b);
 }
 
-static void
-free_cleanup(const void *data, size_t len, void *arg)
+/* "Date: Thu, 26 Nov 2026 12:00:00 GMT\r\n", made once a second. */
+static const char *
+date_line(struct httpd *h)
 {
-	free(arg);
+	time_t		now = time(NULL);
+	struct tm	tm;
+
+	if (now != h->date_at || h->date[0] == '\0') {
+		gmtime_r(&now, &tm);
+		strftime(h->date, sizeof(h->date),
+		    "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+		h->date_at = now;
+	}
+	return h->date;
+}
+
+static const char *
+reason(int code)
+{
+	const char *s = http_status_str((enum http_status)code);
+
+	return strcmp(s, "<unknown>") != 0 ? s : "Unknown";
 }
 
 /*
- * Send the reply and end the request.  OWNED: DATA is malloc'd and becomes
- * evbuffer's.
+ * Send the reply and end the request.  OWNED: DATA is malloc'd and is
+ * taken.
  */
 static void
 reply_send(struct httpd_req *r, int code, const char *ctype, char *data,
     size_t len, int owned)
 {
 	struct httpd		*h = r->httpd;
-	struct evkeyvalq	*out;
-	struct evbuffer		*eb = evbuffer_new();
 	struct http_stats	*st;
-	char			 num[32];
+	struct buf		 head = BUF_INIT;
 	size_t			 sent = 0;
+	int			 close, nobody;
 
-	out = evhttp_request_get_output_headers(r->evreq);
+	buf_reserve(&head, 256 + r->out.len);
+	buf_printf(&head, "HTTP/1.1 %d %s\r\n", code, reason(code));
+	buf_adds(&head, date_line(h));
 	if (ctype != NULL)
-		evhttp_add_header(out, "Content-Type", ctype);
+		buf_printf(&head, "Content-Type: %s\r\n", ctype);
+	buf_add(&head, r->out.data, r->out.len);
 	if (wants_gzip(r, code, len)) {
-		evhttp_add_header(out, "Vary", "Accept-Encoding");
+		buf_adds(&head, "Vary: Accept-Encoding\r\n");
 		if (accept_gzip(httpd_header(r, "Accept-Encoding"))) {
 			struct buf gz = BUF_INIT;
 
 			gzip_deflate(data, len, GZIP_LEVEL, &gz);
 			if (owned)
 				free(data);
-			sent = gz.len;
+			len = gz.len;
 			data = buf_detach(&gz);
-			len = sent;
 			owned = 1;
-			evhttp_add_header(out, "Content-Encoding", "gzip");
+			buf_adds(&head, "Content-Encoding: gzip\r\n");
 		}
 	}
-	if (r->method == HTTPD_HEAD) {
-		snprintf(num, sizeof(num), "%zu", len);
-		evhttp_remove_header(out, "Content-Length");
-		evhttp_add_header(out, "Content-Length", num);
+	nobody = code == 204 || code == 304 || code < 200;
+	if (!nobody)
+		buf_printf(&head, "Content-Length: %zu\r\n", len);
+	if (nobody || r->method == HTTPD_HEAD) {
 		if (owned)
 			free(data);
-	} else if (owned) {
-		evbuffer_add_reference(eb, data, len, free_cleanup, data);
-		sent = len;
-	} else {
-		evbuffer_add(eb, data, len);
-		sent = len;
+		data = NULL;
+		len = 0;
+		owned = 0;
 	}
+	sent = len;
+	close = r->close || !r->msg.keepalive;
+	if (close)
+		buf_adds(&head, "Connection: close\r\n");
+	else if (r->msg.minor == 0)
+		buf_adds(&head, "Connection: keep-alive\r\n");
+	buf_adds(&head, "\r\n");
 
 	st = r->route != NULL ? &r->route->stats : &h->unmatched;
 	stats_observe(st, code, elapsed(&r->start), sent);
 	h->inflight--;
-	if (r->conn != NULL) {
-		r->conn->inflight = NULL;
-		evhttp_request_set_on_complete_cb(r->evreq, httpd_on_complete,
-		    r->conn);
-	}
-	evhttp_send_reply(r->evreq, code, NULL, eb);
-	evbuffer_free(eb);
+	if (r->conn != NULL)
+		conn_send(r->conn, &head, data, len, owned, close);
+	else if (owned)
+		free(data);
+	buf_free(&head);
 	req_free(r);
 }
 
@@ -835,8 +706,21 @@ httpd_reply_error(struct httpd_req *r, int code, const char *msg)
 int
 httpd_add_header(struct httpd_req *r, const char *name, const char *value)
 {
-	return evhttp_add_header(evhttp_request_get_output_headers(r->evreq),
-	    name, value);
+	if (name[0] == '\0' || strpbrk(name, "\r\n:") != NULL ||
+	    strpbrk(value, "\r\n") != NULL)
+		return -1;
+	/* The server writes these itself. */
+	if (strcasecmp(name, "Connection") == 0) {
+		if (strcasecmp(value, "close") == 0)
+			r->close = 1;
+		return 0;
+	}
+	if (strcasecmp(name, "Content-Length") == 0)
+		return 0;
+	if (strcasecmp(name, "Content-Encoding") == 0)
+		r->has_coding = 1;
+	buf_printf(&r->out, "%s: %s\r\n", name, value);
+	return 0;
 }
 
 /*
@@ -904,18 +788,8 @@ httpd_param_at(const struct httpd_req *r, size_t i, const char **name,
 }
 
 const char *
-httpd_body(const struct httpd_req *cr, size_t *len)
+httpd_body(const struct httpd_req *r, size_t *len)
 {
-	/* Making the pieces one buffer changes nothing the caller sees. */
-	struct httpd_req *r = (struct httpd_req *)(uintptr_t)cr;
-
-	if (r->body == NULL && r->in != NULL) {
-		evbuffer_add(r->in, "", 1);
-		r->body = (const char *)evbuffer_pullup(r->in, -1);
-		free(r->pieces);
-		r->pieces = NULL;
-		r->npieces = 0;
-	}
 	*len = r->bodylen;
 	return r->body != NULL ? r->body : "";
 }
@@ -923,75 +797,37 @@ httpd_body(const struct httpd_req *cr, size_t *len)
 void
 httpd_body_release(struct httpd_req *r)
 {
-	struct evbuffer *in = evhttp_request_get_input_buffer(r->evreq);
-
-	free(r->pieces);
-	r->pieces = NULL;
-	r->npieces = 0;
-	r->in = NULL;
 	r->body = NULL;
 	r->bodylen = 0;
 	buf_free(&r->decoded);
-	if (in != NULL)
-		evbuffer_drain(in, evbuffer_get_length(in));
+	buf_free(&r->msg.body);
 }
 
+/* The body is one piece since the server has it in one buffer. */
 const char *
-httpd_body_next(const struct httpd_req *cr, size_t *pos, size_t *len)
+httpd_body_next(const struct httpd_req *r, size_t *pos, size_t *len)
 {
-	struct httpd_req	*r = (struct httpd_req *)(uintptr_t)cr;
-	size_t			 i = *pos;
-
-	if (r->body != NULL || r->in == NULL) {
-		if (i > 0 || r->bodylen == 0)
-			return NULL;
-		*pos = 1;
-		*len = r->bodylen;
-		return r->body;
-	}
-	if (r->pieces == NULL) {
-		r->npieces = evbuffer_peek(r->in, -1, NULL, NULL, 0);
-		r->pieces = xcalloc(r->npieces > 0 ? r->npieces : 1,
-		    sizeof(*r->pieces));
-		if (r->npieces > 0)
-			(void)evbuffer_peek(r->in, -1, NULL, r->pieces,
-			    r->npieces);
-	}
-	/* Empty pieces say nothing: skip them. */
-	while (i < (size_t)r->npieces && r->pieces[i].iov_len == 0)
-		i++;
-	if (i >= (size_t)r->npieces)
+	if (*pos > 0 || r->bodylen == 0)
 		return NULL;
-	*pos = i + 1;
-	*len = r->pieces[i].iov_len;
-	return r->pieces[i].iov_base;
+	*pos = 1;
+	*len = r->bodylen;
+	return r->body;
 }
 
 const char *
 httpd_header(const struct httpd_req *r, const char *name)
 {
-	return evhttp_find_header(evhttp_request_get_input_headers(r->evreq),
-	    name);
+	return wire_header(&r->msg, name);
 }
 
 const char *
 httpd_peer(const struct httpd_req *r)
 {
-	struct httpd_req		*w = (struct httpd_req *)(uintptr_t)r;
-	struct evhttp_connection	*evcon;
-	char				*addr = NULL;
-	ev_uint16_t			 port = 0;
+	struct httpd_req *w = (struct httpd_req *)(uintptr_t)r;
 
-	if (w->peer[0] != '\0')
-		return w->peer;
-	if ((evcon = evhttp_request_get_connection(r->evreq)) != NULL)
-		evhttp_connection_get_peer(evcon, &addr, &port);
-	if (addr == NULL)
-		snprintf(w->peer, sizeof(w->peer), "unknown");
-	else if (strchr(addr, ':') != NULL)
-		snprintf(w->peer, sizeof(w->peer), "[%s]:%u", addr, port);
-	else
-		snprintf(w->peer, sizeof(w->peer), "%s:%u", addr, port);
+	if (w->peer[0] == '\0')
+		snprintf(w->peer, sizeof(w->peer), "%s", r->conn != NULL ?
+		    conn_peer(r->conn) : "unknown");
 	return w->peer;
 }
 
@@ -1003,12 +839,13 @@ struct httpd *
 httpd_new(struct event_base *base, const struct httpd_opts *opts, char *err,
     size_t errlen)
 {
-	struct httpd			*h;
-	struct evhttp_bound_socket	*bound;
-	struct sockaddr_storage		 ss;
-	socklen_t			 sslen = sizeof(ss);
-	evutil_socket_t			 fd;
-	long				 nofile;
+	static const struct conns_cbs cbs = { on_request, on_failed, on_gone };
+	struct httpd		*h;
+	struct conns_opts	 co;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen = sizeof(ss);
+	int			 fd;
+	long			 nofile;
 
 	h = xcalloc(1, sizeof(*h));
 	h->base = base;
@@ -1026,10 +863,7 @@ httpd_new(struct event_base *base, const struct httpd_opts *opts, char *err,
 		h->opts.max_header_bytes = DEF_MAX_HEADER_BYTES;
 	if (h->opts.max_headers == 0)
 		h->opts.max_headers = DEF_MAX_HEADERS;
-	h->timeout.tv_sec = h->opts.request_timeout_ms / 1000;
-	h->timeout.tv_usec = (h->opts.request_timeout_ms % 1000) * 1000;
 	h->unmatched.handler = "unmatched";
-	TAILQ_INIT(&h->pending);
 
 	nofile = httpd_raise_nofile();
 	if (nofile != -1 &&
@@ -1049,50 +883,25 @@ httpd_new(struct event_base *base, const struct httpd_opts *opts, char *err,
 		    ((struct sockaddr_in6 *)&ss)->sin6_port :
 		    ((struct sockaddr_in *)&ss)->sin_port);
 
-	h->adopt_ev = event_new(base, -1, 0, conn_adopt, h);
-	h->http = evhttp_new(base);
-	if (h->adopt_ev == NULL || h->http == NULL ||
-	    (bound = evhttp_accept_socket_with_handle(h->http, fd)) == NULL) {
-		snprintf(err, errlen, "cannot set up the HTTP server on %s",
-		    opts->listen);
-		close(fd);
-		httpd_free(h);
-		return NULL;
-	}
-	evhttp_set_flags(h->http, EVHTTP_SERVER_LINGERING_CLOSE);
-	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
-	evhttp_set_default_content_type(h->http, NULL);
-	evhttp_set_max_body_size(h->http, (ev_ssize_t)h->opts.max_body_bytes);
-	evhttp_set_max_headers_size(h->http,
-	    (ev_ssize_t)h->opts.max_header_bytes);
-	evhttp_set_timeout_tv(h->http, &h->timeout);
-	evhttp_set_bevcb(h->http, conn_new, h);
-	evhttp_set_gencb(h->http, httpd_on_request, h);
+	memset(&co, 0, sizeof(co));
+	co.max_connections = h->opts.max_connections;
+	co.timeout_ms = h->opts.request_timeout_ms;
+	co.limits.max_header_bytes = h->opts.max_header_bytes;
+	co.limits.max_headers = h->opts.max_headers;
+	co.limits.max_body_bytes = h->opts.max_body_bytes;
+	h->conns = conns_new(base, fd, &co, &cbs, h);
 	return h;
 }
 
 void
 httpd_free(struct httpd *h)
 {
-	struct conn	*c;
-	size_t		 i;
+	size_t i;
 
 	if (h == NULL)
 		return;
-	/* Closes every connection; conn_closed frees the adopted ones. */
-	if (h->http != NULL)
-		evhttp_free(h->http);
-	while ((c = TAILQ_FIRST(&h->pending)) != NULL) {
-		TAILQ_REMOVE(&h->pending, c, entry);
-		conn_free(c);
-	}
-	for (i = 0; i < h->nbyfd; i++)
-		if (h->byfd[i] != NULL)
-			conn_free(h->byfd[i]);
-	if (h->adopt_ev != NULL)
-		event_free(h->adopt_ev);
+	/* Requests still held lose their connection (on_gone). */
+	conns_free(h->conns);
 	for (i = 0; i < h->nroutes; i++) {
 		stats_clear(&h->routes[i]->stats);
 		free(h->routes[i]->pattern);
@@ -1101,7 +910,6 @@ httpd_free(struct httpd *h)
 	}
 	stats_clear(&h->unmatched);
 	free(h->routes);
-	free(h->byfd);
 	free(h);
 }
 
@@ -1122,9 +930,9 @@ httpd_write_metrics(struct httpd *h, struct buf *b)
 	for (i = 0; i < h->nroutes; i++)
 		st[i] = &h->routes[i]->stats;
 	st[i] = &h->unmatched;
-	g.connections = h->nconns;
+	g.connections = conns_open(h->conns);
 	g.in_flight = h->inflight;
-	g.rejected = h->rejected;
+	g.rejected = conns_rejected(h->conns);
 	stats_write(b, st, h->nroutes + 1, &g);
 	free(st);
 }
