@@ -166,9 +166,12 @@ on_body(http_parser *p, const char *at, size_t len)
 static int
 on_complete(http_parser *p)
 {
-	struct wire *w = wire_of(p);
+	struct wire	*w = wire_of(p);
+	struct buf	*b = &w->m.body;
 
-	/* The body is NUL-terminated already (buf_add, or on_body's test). */
+	/* There is room: buf_add keeps it, and so does on_body's test. */
+	if (b->data != NULL)
+		b->data[b->len] = '\0';
 	w->state = WIRE_DONE;
 	w->want_continue = 0;
 	http_parser_pause(p, 1);
