@@ -125,10 +125,11 @@ monitord_load_config(const struct monitord_opts *opts,
 }
 
 /*
- * The event loop.  libevent's changelist folds the epoll_ctl calls an
- * HTTP exchange makes within one loop pass (a new connection's write
- * interest added, read added, write dropped) into one call per socket per
- * pass; nothing here dup()s a socket, which is the case it mishandles.
+ * The event loop.  libevent's changelist folds the epoll_ctl calls made
+ * within one loop pass into one per socket (an HTTP connection's read
+ * interest dropped for a request and added back once it is answered
+ * costs none); nothing here dup()s a socket, which is the case it
+ * mishandles.
  */
 static struct event_base *
 loop_new(void)

@@ -930,6 +930,145 @@ START_TEST(test_reply_read_late)
 }
 END_TEST
 
+/*
+ * What HTTP/1.1 clients send besides a plain GET, on one connection: a
+ * chunked body (with an extension and a trailer), Expect: 100-continue, a
+ * POST and a GET in one write, an absolute-form target, a request that
+ * arrives a byte at a time; then HTTP/1.0 with and without keep-alive.
+ */
+START_TEST(test_framing)
+{
+	struct httpd_opts	 o = { 0 };
+	struct srv		*s = srv_start(&o);
+	struct resp		 r;
+	char			 c;
+	int			 fd = tcp_connect(s->port), i;
+	static const char	 chunked[] = "POST /body HTTP/1.1\r\nHost: t\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n3;ext=1\r\nefg\r\n"
+	    "0\r\nX-Trailer: z\r\n\r\n";
+	static const char	 slow[] = "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n";
+
+	ask_ok(fd, chunked, 0, "abcdefg", 7);
+	ask_ok(fd, chunked, 0, "abcdefg", 7);
+
+	ck_assert_int_eq(send_all(fd, "POST /body HTTP/1.1\r\nHost: t\r\n"
+	    "Expect: 100-continue\r\nContent-Length: 5\r\n\r\n", 73), 0);
+	ck_assert_int_eq(read_response(fd, &r, 1), 0);
+	ck_assert_int_eq(r.code, 100);
+	resp_free(&r);
+	ask_ok(fd, "hello", 0, "hello", 5);
+
+	ck_assert_int_eq(send_all(fd, "POST /body HTTP/1.1\r\nHost: t\r\n"
+	    "Content-Length: 3\r\n\r\nxyzGET /hello HTTP/1.1\r\nHost: t\r\n\r\n",
+	    86), 0);
+	ck_assert_int_eq(read_response(fd, &r, 0), 0);
+	ck_assert_int_eq(r.code, 200);
+	ck_assert_str_eq(r.body, "xyz");
+	ck_assert_ptr_nonnull(resp_header(&r, "Date"));
+	resp_free(&r);
+	ck_assert_int_eq(read_response(fd, &r, 0), 0);
+	ck_assert_str_eq(r.body, "hello\n");
+	resp_free(&r);
+
+	ask_ok(fd, "GET http://t:9/hello?x=1 HTTP/1.1\r\nHost: t\r\n\r\n", 0,
+	    "hello\n", 6);
+
+	for (i = 0; slow[i] != '\0'; i++) {
+		ck_assert_int_eq(send_all(fd, slow + i, 1), 0);
+		usleep(1000);
+	}
+	ck_assert_int_eq(read_response(fd, &r, 0), 0);
+	ck_assert_str_eq(r.body, "hello\n");
+	ck_assert_ptr_null(resp_header(&r, "Connection"));
+	resp_free(&r);
+	close(fd);
+
+	fd = tcp_connect(s->port);
+	ck_assert_int_eq(send_all(fd, "GET /hello HTTP/1.0\r\n"
+	    "Connection: keep-alive\r\n\r\n", 47), 0);
+	ck_assert_int_eq(read_response(fd, &r, 0), 0);
+	ck_assert_int_eq(r.code, 200);
+	ck_assert_str_eq(resp_header(&r, "Connection"), "keep-alive");
+	resp_free(&r);
+	ck_assert_int_eq(send_all(fd, "GET /hello HTTP/1.0\r\n\r\n", 23), 0);
+	ck_assert_int_eq(read_response(fd, &r, 0), 0);
+	ck_assert_int_eq(r.code, 200);
+	ck_assert_str_eq(resp_header(&r, "Connection"), "close");
+	resp_free(&r);
+	ck_assert_int_eq(recv(fd, &c, 1, 0), 0);
+	close(fd);
+	srv_stop(s);
+}
+END_TEST
+
+/*
+ * Requests that cannot be received whole are answered, counted, and their
+ * connection closed; a client still sending a body too large gets the
+ * answer whole, not a reset.
+ */
+START_TEST(test_framing_errors)
+{
+	struct httpd_opts	 o = { .max_body_bytes = 4096 };
+	struct srv		*s = srv_start(&o);
+	struct resp		 r;
+	char			 c, *big;
+	int			 fd;
+	static const char	 head[] = "POST /body HTTP/1.1\r\nHost: t\r\n"
+	    "Content-Length: 4194304\r\n\r\n";
+
+	ck_assert_int_eq(http(s, "POST /body HTTP/1.1\r\nHost: t\r\n"
+	    "Expect: x-later\r\nContent-Length: 1\r\n\r\nx", 0, &r), 0);
+	ck_assert_int_eq(r.code, 417);
+	ck_assert_str_eq(r.body, "unsupported Expect \"x-later\"\n");
+	ck_assert_str_eq(resp_header(&r, "Connection"), "close");
+	resp_free(&r);
+
+	ck_assert_int_eq(http(s, "GET /hello HTTP/2.0\r\nHost: t\r\n\r\n", 0,
+	    &r), 0);
+	ck_assert_int_eq(r.code, 505);
+	ck_assert_str_eq(r.body, "HTTP version 2.0 not supported\n");
+	resp_free(&r);
+
+	/* Both lengths: a request smuggler's favourite, refused. */
+	ck_assert_int_eq(http(s, "POST /body HTTP/1.1\r\nHost: t\r\n"
+	    "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "3\r\nabc\r\n0\r\n\r\n", 0, &r), 0);
+	ck_assert_int_eq(r.code, 400);
+	ck_assert_str_eq(r.body,
+	    "malformed request: unexpected content-length header\n");
+	resp_free(&r);
+
+	big = calloc(1, 4194304);
+	fd = tcp_connect(s->port);
+	ck_assert_int_eq(send_all(fd, head, strlen(head)), 0);
+	ck_assert_int_eq(send_all(fd, big, 4194304), 0);
+	ck_assert_int_eq(read_response(fd, &r, 0), 0);
+	ck_assert_int_eq(r.code, 413);
+	ck_assert_str_eq(r.body, "request body larger than 4096 bytes\n");
+	resp_free(&r);
+	ck_assert_int_eq(recv(fd, &c, 1, 0), 0);
+	close(fd);
+	free(big);
+
+	ck_assert(metric(s, "monitord_http_requests_total{handler=\"/body\","
+	    "code=\"417\"}") == 1);
+	ck_assert(metric(s, "monitord_http_requests_total{handler=\"/body\","
+	    "code=\"413\"}") == 1);
+	ck_assert(metric(s, "monitord_http_requests_total{handler=\"/hello\","
+	    "code=\"505\"}") == 1);
+	ck_assert(metric(s, "monitord_http_requests_total{handler=\"/body\","
+	    "code=\"400\"}") == 1);
+	/* Garbage has no route. */
+	ck_assert_int_eq(http(s, "\x16\x03\x01 tls?\r\n\r\n", 0, &r), 0);
+	ck_assert_int_eq(r.code, 400);
+	resp_free(&r);
+	ck_assert(metric(s, "monitord_http_requests_total{handler="
+	    "\"unmatched\",code=\"400\"}") == 1);
+	wait_connections(s, 1);
+	srv_stop(s);
+}
+END_TEST
+
 START_TEST(test_gzip_reply)
 {
 	struct httpd_opts	 o = { 0 };
@@ -1508,6 +1647,8 @@ http_suite(void)
 	tcase_add_test(tc, test_head);
 	tcase_add_test(tc, test_keepalive);
 	tcase_add_test(tc, test_reply_read_late);
+	tcase_add_test(tc, test_framing);
+	tcase_add_test(tc, test_framing_errors);
 	tcase_add_test(tc, test_gzip_reply);
 	tcase_add_test(tc, test_gzip_request);
 	tcase_add_test(tc, test_body_limit);

@@ -383,7 +383,7 @@ split_target(const char *t, const char **path, size_t *plen,
 	const char *p = t, *end;
 
 	if (*t != '/' && (end = strstr(t, "://")) != NULL &&
-	    strcspn(t, "/?#") == (size_t)(end - t)) {
+	    strcspn(t, "/?#") > (size_t)(end - t)) {
 		p = end + 3;
 		p += strcspn(p, "/?#");
 	}

@@ -1,9 +1,10 @@
 /*
- * server: monitord's HTTP server (libevent evhttp), with routing, request
- * limits, gzip in both directions and metrics about itself.
+ * server: monitord's HTTP/1.1 server, with routing, request limits, gzip in
+ * both directions and metrics about itself.  Connections are conn.h's,
+ * request framing wire.h's; no other module sees either.
  *
- * Only src/http/ includes <event2/http.h>; other modules register handlers
- * with httpd_route and answer through the httpd_reply* functions.
+ * Other modules register handlers with httpd_route and answer through the
+ * httpd_reply* functions.
  *
  * Threading: everything runs on the thread of the event_base given to
  * httpd_new.  Handlers are called there and must not block.  Nothing here
@@ -12,19 +13,25 @@
  * Requests: a handler gets a struct httpd_req it does not own and finishes
  * it with exactly one httpd_reply* call, before returning or later on the
  * same loop (an asynchronous handler).  That call frees the request.  If the
- * client has gone away meanwhile, the reply is dropped quietly.  Strings the
+ * connection has gone meanwhile, the reply is dropped quietly.  Strings the
  * accessors return live until the reply.
  *
  * Before a handler runs, the server has already answered on its own:
  * 404 (no route), 405 with Allow (route without that method), 400 (bad
- * percent-encoding in path, query or form), 413 (body or decompressed body
- * too large), 415 (unknown
- * Content-Encoding), 431 (too many header fields), 503 (connection beyond
- * max_connections; the connection is then closed).  libevent itself answers
- * 400 to a malformed request or one whose request line and headers exceed
- * max_header_bytes, and 413 to a body over max_body_bytes; those replies
- * bypass the request metrics.  Error bodies are JSON in
- * the Prometheus API shape under /api/, plain text elsewhere.
+ * percent-encoding in path, query or form), 413 (decompressed body too
+ * large), 415 (unknown Content-Encoding), 503 (connection beyond
+ * max_connections; the connection is then closed).  A request that cannot
+ * be received whole is answered and its connection closed: 400 (malformed),
+ * 414 (request line over max_header_bytes), 431 (request line and fields
+ * over max_header_bytes, or more than max_headers fields), 413 (body over
+ * max_body_bytes), 417 (an Expect other than 100-continue), 505 (not
+ * HTTP/1.x).  All of these count in the request metrics, under the route
+ * when the head was whole and under "unmatched" otherwise.  Error bodies
+ * are JSON in the Prometheus API shape under /api/, plain text elsewhere.
+ *
+ * Connections: HTTP/1.1 keep-alive (HTTP/1.0 with Connection: keep-alive),
+ * pipelined requests answered in order, chunked request bodies, and
+ * Expect: 100-continue.
  *
  * HEAD is accepted wherever GET is, runs the GET handler, and sends its
  * headers with the body's Content-Length but no body.  Replies larger than

@@ -194,7 +194,7 @@ class Endpoints(unittest.TestCase):
                 if not part:
                     break
                 reply += part
-        self.assertEqual(reply.split(b"\r\n")[0], b"HTTP/1.1 413 Request Entity Too Large")
+        self.assertEqual(reply.split(b"\r\n")[0], b"HTTP/1.1 413 Payload Too Large")
         self.assertEqual(self.d.get("/healthz").status, 200)
 
     def test_many_idle_connections(self):
