@@ -128,9 +128,11 @@ conn_close(struct conn *c)
 		c->req = NULL;
 		cs->cbs.gone(cs->arg, req);
 	}
-	set_read(c, 0);
-	set_write(c, 0);
+	/* Not only pending events: one made active (conn_done) goes too. */
+	event_del(&c->rev);
+	event_del(&c->wev);
 	evtimer_del(&c->timer);
+	c->rev_on = c->wev_on = 0;
 	close(c->fd);
 	c->fd = -1;
 	cs->n--;
@@ -325,7 +327,7 @@ failed(struct conn *c)
 	c->phase = HELD;
 	c->linger = 1;
 	cs->cbs.failed(cs->arg, c, c->w.code, c->w.err, &c->w.m,
-	    c->w.state >= WIRE_BODY);
+	    c->w.head_done);
 }
 
 /* A client that sent Expect: 100-continue may now send its body. */

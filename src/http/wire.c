@@ -61,6 +61,7 @@ on_begin(http_parser *p)
 
 	w->state = WIRE_HEAD;
 	buf_reserve(&w->m.head, 480);	/* most heads fit: one allocation */
+	w->m.head.data[w->m.head.len] = '\0';
 	return 0;
 }
 
@@ -128,6 +129,7 @@ on_headers(http_parser *p)
 	m->minor = p->http_minor;
 	m->keepalive = http_should_keep_alive(p) && !p->upgrade;
 	w->state = WIRE_BODY;
+	w->head_done = 1;
 	if (p->http_major != 1)
 		return fail(w, 505, "HTTP version %u.%u not supported",
 		    p->http_major, p->http_minor);
@@ -194,6 +196,7 @@ start(struct wire *w)
 	http_parser_init(&w->p, HTTP_REQUEST);
 	w->p.data = w;
 	w->headbytes = 0;
+	w->head_done = 0;
 	w->last = LAST_NONE;
 	w->want_continue = 0;
 	w->state = WIRE_START;

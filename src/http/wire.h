@@ -70,6 +70,7 @@ struct wire {
 	int			 last;		/* callback before: LAST_* */
 	int			 want_continue;	/* Expect: 100-continue */
 	int			 state;		/* WIRE_* below */
+	int			 head_done;	/* target and fields complete */
 	int			 code;		/* on error: the HTTP status */
 	char			 err[160];
 };
