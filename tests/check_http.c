@@ -882,6 +882,22 @@ ask_ok(int fd, const char *req, unsigned late_us, const char *body,
 	resp_free(&r);
 }
 
+/*
+ * REQ, which cannot be received whole, on a connection of its own, is
+ * answered CODE with BODY, and the connection closed after it.
+ */
+static void
+ask_fails(struct srv *s, const char *req, int code, const char *body)
+{
+	struct resp r;
+
+	ck_assert_int_eq(http(s, req, 0, &r), 0);
+	ck_assert_int_eq(r.code, code);
+	ck_assert_str_eq(r.body, body);
+	ck_assert_str_eq(resp_header(&r, "Connection"), "close");
+	resp_free(&r);
+}
+
 START_TEST(test_keepalive)
 {
 	struct httpd_opts	 o = { 0 };
@@ -1016,27 +1032,15 @@ START_TEST(test_framing_errors)
 	static const char	 head[] = "POST /body HTTP/1.1\r\nHost: t\r\n"
 	    "Content-Length: 4194304\r\n\r\n";
 
-	ck_assert_int_eq(http(s, "POST /body HTTP/1.1\r\nHost: t\r\n"
-	    "Expect: x-later\r\nContent-Length: 1\r\n\r\nx", 0, &r), 0);
-	ck_assert_int_eq(r.code, 417);
-	ck_assert_str_eq(r.body, "unsupported Expect \"x-later\"\n");
-	ck_assert_str_eq(resp_header(&r, "Connection"), "close");
-	resp_free(&r);
-
-	ck_assert_int_eq(http(s, "GET /hello HTTP/2.0\r\nHost: t\r\n\r\n", 0,
-	    &r), 0);
-	ck_assert_int_eq(r.code, 505);
-	ck_assert_str_eq(r.body, "HTTP version 2.0 not supported\n");
-	resp_free(&r);
-
+	ask_fails(s, "POST /body HTTP/1.1\r\nHost: t\r\nExpect: x-later\r\n"
+	    "Content-Length: 1\r\n\r\nx", 417,
+	    "unsupported Expect \"x-later\"\n");
+	ask_fails(s, "GET /hello HTTP/2.0\r\nHost: t\r\n\r\n", 505,
+	    "HTTP version 2.0 not supported\n");
 	/* Both lengths: a request smuggler's favourite, refused. */
-	ck_assert_int_eq(http(s, "POST /body HTTP/1.1\r\nHost: t\r\n"
-	    "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
-	    "3\r\nabc\r\n0\r\n\r\n", 0, &r), 0);
-	ck_assert_int_eq(r.code, 400);
-	ck_assert_str_eq(r.body,
+	ask_fails(s, "POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 400,
 	    "malformed request: unexpected content-length header\n");
-	resp_free(&r);
 
 	big = calloc(1, 4194304);
 	fd = tcp_connect(s->port);
@@ -1057,9 +1061,8 @@ START_TEST(test_framing_errors)
 	ck_assert(metric(s, "monitord_http_requests_total{handler=\"/hello\","
 	    "code=\"505\"}") == 1);
 	/* Garbage has no route, nor has a head refused before its end. */
-	ck_assert_int_eq(http(s, "\x16\x03\x01 tls?\r\n\r\n", 0, &r), 0);
-	ck_assert_int_eq(r.code, 400);
-	resp_free(&r);
+	ask_fails(s, "\x16\x03\x01 tls?\r\n\r\n", 400,
+	    "malformed request: invalid HTTP method\n");
 	ck_assert(metric(s, "monitord_http_requests_total{handler="
 	    "\"unmatched\",code=\"400\"}") == 2);
 	wait_connections(s, 1);
@@ -1272,12 +1275,8 @@ START_TEST(test_header_limits)
 	for (i = 0; i < 3000; i++)
 		buf_addc(&req, 'a');
 	buf_adds(&req, "\r\nConnection: close\r\n\r\n");
-	ck_assert_int_eq(http(s, req.data, 0, &r), 0);
-	ck_assert_int_eq(r.code, 431);
-	ck_assert_str_eq(r.body,
+	ask_fails(s, req.data, 431,
 	    "request header fields longer than 2048 bytes\n");
-	ck_assert_str_eq(resp_header(&r, "Connection"), "close");
-	resp_free(&r);
 
 	/* A request line longer than the limit. */
 	buf_reset(&req);
@@ -1285,16 +1284,11 @@ START_TEST(test_header_limits)
 	for (i = 0; i < 3000; i++)
 		buf_addc(&req, 'a');
 	buf_adds(&req, " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
-	ck_assert_int_eq(http(s, req.data, 0, &r), 0);
-	ck_assert_int_eq(r.code, 414);
-	ck_assert_str_eq(r.body, "request line longer than 2048 bytes\n");
-	resp_free(&r);
+	ask_fails(s, req.data, 414, "request line longer than 2048 bytes\n");
 
 	/* Garbage is a 400 and the server goes on. */
-	ck_assert_int_eq(http(s, "\x01\x02 nonsense\r\n\r\n", 0, &r), 0);
-	ck_assert_int_eq(r.code, 400);
-	ck_assert_str_eq(r.body, "malformed request: invalid HTTP method\n");
-	resp_free(&r);
+	ask_fails(s, "\x01\x02 nonsense\r\n\r\n", 400,
+	    "malformed request: invalid HTTP method\n");
 	get(s, "/hello", &r);
 	ck_assert_int_eq(r.code, 200);
 	resp_free(&r);

@@ -84,24 +84,27 @@ static void	on_read(evutil_socket_t, short, void *);
 static void	on_write(evutil_socket_t, short, void *);
 static void	on_timer(evutil_socket_t, short, void *);
 
+/* Add or drop EV, whose state *ON tracks. */
+static void
+set_event(struct event *ev, int *on, int want)
+{
+	if (want && !*on)
+		event_add(ev, NULL);
+	else if (!want && *on)
+		event_del(ev);
+	*on = want;
+}
+
 static void
 set_read(struct conn *c, int on)
 {
-	if (on && !c->rev_on)
-		event_add(&c->rev, NULL);
-	else if (!on && c->rev_on)
-		event_del(&c->rev);
-	c->rev_on = on;
+	set_event(&c->rev, &c->rev_on, on);
 }
 
 static void
 set_write(struct conn *c, int on)
 {
-	if (on && !c->wev_on)
-		event_add(&c->wev, NULL);
-	else if (!on && c->wev_on)
-		event_del(&c->wev);
-	c->wev_on = on;
+	set_event(&c->wev, &c->wev_on, on);
 }
 
 static void
