@@ -197,6 +197,96 @@ class Endpoints(unittest.TestCase):
         self.assertEqual(reply.split(b"\r\n")[0], b"HTTP/1.1 413 Payload Too Large")
         self.assertEqual(self.d.get("/healthz").status, 200)
 
+    def test_abusive_clients_leave_it_serving(self):
+        # Eight kinds of client at once for a few seconds: kept-alive and
+        # pipelined ones get every answer, in order; slow readers get
+        # theirs whole; the rest (leaving early, resetting mid-answer,
+        # garbage, half a head) cost nothing that stays.
+        import random
+        import struct
+        import threading
+        q = b"GET /api/v1/query?query=1%2B1 HTTP/1.1\r\nHost: t\r\n\r\n"
+        big = b"GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n"
+        post = (b"POST /api/v1/import/prometheus HTTP/1.1\r\nHost: t\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n"
+                b"12\r\nx_abuse 1 1000000\n\r\n0\r\n\r\n")
+        problems, done = [], []
+
+        def answers(s, n):
+            # N answers' status codes, each read to the end of its body.
+            data, codes = b"", []
+            while len(codes) < n:
+                while b"\r\n\r\n" not in data:
+                    part = s.recv(65536)
+                    if not part:
+                        return codes
+                    data += part
+                head, data = data.split(b"\r\n\r\n", 1)
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.lower() == b"content-length":
+                        length = int(value)
+                while len(data) < length:
+                    part = s.recv(65536)
+                    if not part:
+                        return codes
+                    data += part
+                data = data[length:]
+                codes.append(head.split(b" ")[1])
+            return codes
+
+        def client(seed):
+            rnd = random.Random(seed)
+            end = time.monotonic() + 3
+            while time.monotonic() < end:
+                kind = rnd.randrange(8)
+                with socket.create_connection(("127.0.0.1", self.d.port), timeout=30) as s:
+                    if kind == 0:
+                        got = []
+                        for _ in range(3):
+                            s.sendall(q)
+                            got += answers(s, 1)
+                        want = [b"200"] * 3
+                    elif kind == 1:
+                        s.sendall(q * 3 + big)
+                        got, want = answers(s, 4), [b"200"] * 4
+                    elif kind == 2:
+                        s.sendall(big)
+                        time.sleep(0.02)
+                        got, want = answers(s, 1), [b"200"]
+                    elif kind == 3:
+                        s.sendall(q * 4)
+                        got = want = None
+                    elif kind == 4:
+                        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                        s.sendall(big)
+                        s.recv(10)
+                        got = want = None
+                    elif kind == 5:
+                        s.sendall(b"\x00\x01garbage\r\n\r\n")
+                        got, want = answers(s, 1), [b"400"]
+                    elif kind == 6:
+                        s.sendall(q[:rnd.randrange(1, len(q))])
+                        got = want = None
+                    else:
+                        s.sendall(post + q)
+                        got, want = answers(s, 2), [b"204", b"200"]
+                    if got != want:
+                        problems.append((kind, got, want))
+                    done.append(kind)
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(problems, [])
+        self.assertEqual(sorted(set(done)), list(range(8)))
+        self.d.wait_for(lambda: "monitord_http_connections 1\n" in self.d.get_text("/metrics")[1],
+                        what="connections back to the one asking")
+        self.assertEqual(self.d.get("/healthz").status, 200)
+
     def test_many_idle_connections(self):
         socks = []
         try:
