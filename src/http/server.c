@@ -465,10 +465,13 @@ on_request(void *arg, struct conn *c, struct wire_msg *msg)
 		httpd_reply_error(r, 405, err);
 		return;
 	}
-	if ((code = body_prepare(r, err, sizeof(err))) != 0 ||
-	    (query != NULL && (code = params_parse(&r->params, query, qlen,
-	    err, sizeof(err)) == -1 ? 400 : 0) != 0)) {
+	if ((code = body_prepare(r, err, sizeof(err))) != 0) {
 		httpd_reply_error(r, code, err);
+		return;
+	}
+	if (query != NULL && params_parse(&r->params, query, qlen, err,
+	    sizeof(err)) == -1) {
+		httpd_reply_error(r, 400, err);
 		return;
 	}
 	r->route->fn(r, r->route->arg);

@@ -150,10 +150,10 @@ void		 httpd_param_at(const struct httpd_req *, size_t i,
 /* Body after any gzip decoding, NUL-terminated (len excludes the NUL). */
 const char	*httpd_body(const struct httpd_req *, size_t *len);
 /*
- * The same bytes a piece at a time, without making them one buffer first
- * (which an HTTPD_RAW_BODY route without Content-Encoding is spared):
- * *pos starts at 0; NULL after the last piece.  Pieces end anywhere,
- * inside a line too, and are not NUL-terminated.  Valid as httpd_body's.
+ * The same bytes a piece at a time: *pos starts at 0; NULL after the last
+ * piece.  Pieces end anywhere, inside a line too, and are not
+ * NUL-terminated.  Valid as httpd_body's.  (The server receives a body
+ * into one buffer, so today there is one piece.)
  */
 const char	*httpd_body_next(const struct httpd_req *, size_t *pos,
 		    size_t *len);
