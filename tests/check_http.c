@@ -863,23 +863,40 @@ START_TEST(test_head)
 END_TEST
 
 /*
+ * Reads one answer on FD and checks it is 200 with BODY (LEN bytes), a
+ * Date, and the Connection header CONN (NULL: none).
+ */
+static void
+read_ok(int fd, const char *body, size_t len, const char *conn)
+{
+	struct resp	 r;
+	const char	*got;
+
+	ck_assert_int_eq(read_response(fd, &r, 0), 0);
+	ck_assert_int_eq(r.code, 200);
+	ck_assert_uint_eq(r.bodylen, len);
+	ck_assert(memcmp(r.body, body, len) == 0);
+	ck_assert_ptr_nonnull(resp_header(&r, "Date"));
+	got = resp_header(&r, "Connection");
+	if (conn == NULL)
+		ck_assert_ptr_null(got);
+	else
+		ck_assert_str_eq(got, conn);
+	resp_free(&r);
+}
+
+/*
  * Sends REQ on FD, waits LATE_US before reading, and checks the answer is
- * 200 with BODY (LEN bytes).
+ * 200 with BODY (LEN bytes) on a connection kept alive.
  */
 static void
 ask_ok(int fd, const char *req, unsigned late_us, const char *body,
     size_t len)
 {
-	struct resp r;
-
 	ck_assert_int_eq(send_all(fd, req, strlen(req)), 0);
 	if (late_us > 0)
 		usleep(late_us);
-	ck_assert_int_eq(read_response(fd, &r, 0), 0);
-	ck_assert_int_eq(r.code, 200);
-	ck_assert_uint_eq(r.bodylen, len);
-	ck_assert(memcmp(r.body, body, len) == 0);
-	resp_free(&r);
+	read_ok(fd, body, len, NULL);
 }
 
 /*
@@ -977,14 +994,8 @@ START_TEST(test_framing)
 	ck_assert_int_eq(send_all(fd, "POST /body HTTP/1.1\r\nHost: t\r\n"
 	    "Content-Length: 3\r\n\r\nxyzGET /hello HTTP/1.1\r\nHost: t\r\n\r\n",
 	    86), 0);
-	ck_assert_int_eq(read_response(fd, &r, 0), 0);
-	ck_assert_int_eq(r.code, 200);
-	ck_assert_str_eq(r.body, "xyz");
-	ck_assert_ptr_nonnull(resp_header(&r, "Date"));
-	resp_free(&r);
-	ck_assert_int_eq(read_response(fd, &r, 0), 0);
-	ck_assert_str_eq(r.body, "hello\n");
-	resp_free(&r);
+	read_ok(fd, "xyz", 3, NULL);
+	read_ok(fd, "hello\n", 6, NULL);
 
 	ask_ok(fd, "GET http://t:9/hello?x=1 HTTP/1.1\r\nHost: t\r\n\r\n", 0,
 	    "hello\n", 6);
@@ -993,24 +1004,15 @@ START_TEST(test_framing)
 		ck_assert_int_eq(send_all(fd, slow + i, 1), 0);
 		usleep(1000);
 	}
-	ck_assert_int_eq(read_response(fd, &r, 0), 0);
-	ck_assert_str_eq(r.body, "hello\n");
-	ck_assert_ptr_null(resp_header(&r, "Connection"));
-	resp_free(&r);
+	read_ok(fd, "hello\n", 6, NULL);
 	close(fd);
 
 	fd = tcp_connect(s->port);
 	ck_assert_int_eq(send_all(fd, "GET /hello HTTP/1.0\r\n"
 	    "Connection: keep-alive\r\n\r\n", 47), 0);
-	ck_assert_int_eq(read_response(fd, &r, 0), 0);
-	ck_assert_int_eq(r.code, 200);
-	ck_assert_str_eq(resp_header(&r, "Connection"), "keep-alive");
-	resp_free(&r);
+	read_ok(fd, "hello\n", 6, "keep-alive");
 	ck_assert_int_eq(send_all(fd, "GET /hello HTTP/1.0\r\n\r\n", 23), 0);
-	ck_assert_int_eq(read_response(fd, &r, 0), 0);
-	ck_assert_int_eq(r.code, 200);
-	ck_assert_str_eq(resp_header(&r, "Connection"), "close");
-	resp_free(&r);
+	read_ok(fd, "hello\n", 6, "close");
 	ck_assert_int_eq(recv(fd, &c, 1, 0), 0);
 	close(fd);
 	srv_stop(s);

@@ -316,7 +316,6 @@ dispatch(struct conn *c)
 	set_read(c, 0);
 	evtimer_del(&c->timer);
 	c->phase = HELD;
-	c->req = NULL;
 	cs->cbs.request(cs->arg, c, &m);
 }
 
@@ -464,8 +463,7 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 
-	if (c->phase == HELD)
-		return;
+	/* Not armed while the server holds a request (dispatch, failed). */
 	enter(c);
 	conn_close(c);
 	leave(c);

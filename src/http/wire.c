@@ -273,14 +273,13 @@ wire_feed(struct wire *w, const char *data, size_t len, size_t *used)
 			return 1;
 		if (w->state == WIRE_FAILED)
 			return -1;
+		/* Short of a pause (DONE), only an error stops it early. */
 		if ((e = HTTP_PARSER_ERRNO(&w->p)) != HPE_OK) {
 			if (e == HPE_HEADER_OVERFLOW)
 				return head_too_long(w);
 			return fail(w, 400, "malformed request: %s",
 			    http_errno_description(e));
 		}
-		if (n < chunk)		/* cannot happen without an error */
-			return fail(w, 400, "malformed request");
 	}
 	return 0;
 }
